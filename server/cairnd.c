@@ -1,0 +1,320 @@
+/* cairnd: reads cairn.conf, binds every listener, drops root, starts the
+ * worker pool and runs the event loop until SIGTERM/SIGINT, then drains:
+ * listeners close, sessions finish their current work, workers finish their
+ * jobs, and the process exits 0. SIGHUP reloads the TLS certificates. */
+#include "autoconf.h"
+#include "config.h"
+#include "conn.h"
+#include "http-session.h"
+#include "listener.h"
+#include "log.h"
+#include "loop.h"
+#include "store-jobs.h"
+#include "tls.h"
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <openssl/ssl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+struct daemon {
+	struct config *cfg;
+	struct loop *loop;
+	struct tls_server *tls;
+	struct listener *listeners;
+	struct worker_pool *pool;
+	struct http_context http;
+	struct loop_io *sig_io;
+	int sigfd;
+	bool draining;
+	uint64_t drain_deadline;
+	struct loop_timer drain_timer;
+	bool pid_written;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: cairnd [-c FILE] [-t] [-V]\n"
+		   "  -c FILE  configuration file (default " CONFIG_DEFAULT_PATH ")\n"
+		   "  -t       check the configuration and the TLS files, then exit\n"
+		   "  -V       print the version and exit\n"
+		   "cairnd runs in the foreground and logs to stderr or syslog ([server] log_target).\n");
+}
+
+static bool need_tls(const struct config *cfg)
+{
+	return cfg->http.listen_tls[0] != '\0';
+}
+
+static void drop_privileges(const struct config *cfg)
+{
+	if (geteuid() != 0) {
+		if (cfg->server.user[0] != '\0')
+			log_info("cairnd event=no-privilege-drop reason=\"not started as root\" uid=%u",
+				 (unsigned)geteuid());
+		return;
+	}
+	if (cfg->server.user[0] == '\0') {
+		log_warn("cairnd event=running-as-root reason=\"[server] user is empty\"");
+		return;
+	}
+	struct passwd *pw = getpwnam(cfg->server.user);
+	if (pw == NULL)
+		fatal("%s: [server] user: no such user '%s'", cfg->path, cfg->server.user);
+	gid_t gid = pw->pw_gid;
+	if (cfg->server.group[0] != '\0') {
+		struct group *gr = getgrnam(cfg->server.group);
+		if (gr == NULL)
+			fatal("%s: [server] group: no such group '%s'", cfg->path, cfg->server.group);
+		gid = gr->gr_gid;
+	}
+	if (pw->pw_uid == 0)
+		fatal("%s: [server] user '%s' is root; name an unprivileged user", cfg->path,
+		      cfg->server.user);
+	if (initgroups(pw->pw_name, gid) < 0 || setgid(gid) < 0 || setuid(pw->pw_uid) < 0)
+		fatal("cairnd: cannot drop privileges to %s: %s", cfg->server.user, strerror(errno));
+	if (setuid(0) == 0)
+		panic("cairnd: regained root after dropping privileges");
+	/* setuid cleared it; keep core dumps possible for debugging. */
+	prctl(PR_SET_DUMPABLE, 1);
+	log_info("cairnd event=privileges-dropped user=%s uid=%u gid=%u", cfg->server.user,
+		 (unsigned)pw->pw_uid, (unsigned)gid);
+}
+
+static void write_pid_file(struct daemon *d)
+{
+	const char *path = d->cfg->server.pid_file;
+	if (path[0] == '\0')
+		return;
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		fatal("%s: [server] pid_file %s: %s", d->cfg->path, path, strerror(errno));
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	if (write(fd, text, (size_t)n) != n)
+		fatal("%s: [server] pid_file %s: %s", d->cfg->path, path, strerror(errno));
+	close(fd);
+	d->pid_written = true;
+}
+
+static void drain_check(void *ctx)
+{
+	struct daemon *d = ctx;
+	unsigned conns = conn_count(), jobs = worker_pool_busy(d->pool);
+	if (conns == 0 && jobs == 0) {
+		log_info("cairnd event=drained");
+		loop_stop(d->loop);
+		return;
+	}
+	if (loop_now(d->loop) >= d->drain_deadline) {
+		log_warn("cairnd event=shutdown-timeout connections=%u jobs=%u", conns, jobs);
+		conn_abort_all();
+		if (jobs == 0) {
+			loop_stop(d->loop);
+			return;
+		}
+	}
+	loop_timer_set(d->loop, &d->drain_timer, 50, drain_check, d);
+}
+
+static void begin_drain(struct daemon *d, const char *why)
+{
+	if (d->draining)
+		return;
+	d->draining = true;
+	log_info("cairnd event=shutdown signal=%s connections=%u", why, conn_count());
+	listener_close_all(&d->listeners);
+	conn_shutdown_all();
+	d->drain_deadline = loop_now(d->loop) + d->cfg->server.shutdown_timeout_ms;
+	drain_check(d);
+}
+
+static void reload(struct daemon *d)
+{
+	if (d->tls == NULL) {
+		log_info("cairnd event=reload tls=none");
+		return;
+	}
+	char *error = NULL;
+	if (tls_server_reload(d->tls, &error) < 0) {
+		log_err("cairnd event=reload status=failed reason=\"%s\" (keeping the old certificate)",
+			error);
+		free(error);
+		return;
+	}
+	log_info("cairnd event=reload status=ok cert=%s", d->cfg->tls.cert_file);
+}
+
+static void on_signal(void *ctx, unsigned events)
+{
+	struct daemon *d = ctx;
+	struct signalfd_siginfo si;
+	while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+			begin_drain(d, "TERM");
+			break;
+		case SIGINT:
+			begin_drain(d, "INT");
+			break;
+		case SIGHUP:
+			reload(d);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Every connection is a descriptor: use the whole hard limit. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("cairnd: cannot raise RLIMIT_NOFILE: %s", strerror(errno));
+	}
+}
+
+static void setup_signals(struct daemon *d)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	/* Block before threads start so workers inherit the mask. */
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		fatal("cairnd: sigprocmask failed");
+	d->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sigfd < 0)
+		fatal("cairnd: signalfd: %s", strerror(errno));
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void bind_or_die(struct daemon *d, const char *option, const char *value,
+			enum metrics_proto proto, struct tls_server *tls, const char *busy,
+			listener_accept_cb *accept, void *ctx)
+{
+	if (value[0] == '\0')
+		return;
+	struct listener_params p = {
+		.option = option, .listen = value, .proto = proto, .tls = tls,
+		.busy_reply = busy, .accept = accept, .ctx = ctx,
+	};
+	char *error = NULL;
+	if (listener_bind(&p, &d->listeners, &error) < 0)
+		fatal("%s: %s", d->cfg->path, error);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH;
+	bool check_only = false;
+	int opt;
+
+	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+		switch (opt) {
+		case 'c':
+			path = optarg;
+			break;
+		case 't':
+			check_only = true;
+			break;
+		case 'V':
+			printf("cairnd %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	struct daemon d = { .sigfd = -1 };
+	struct buf errors;
+	buf_init(&errors, 0);
+	if (config_load(path, &d.cfg, &errors) < 0) {
+		fprintf(stderr, "%s", errors.data != NULL ? errors.data : "");
+		fprintf(stderr, "cairnd: %s: configuration invalid, not starting\n", path);
+		buf_free(&errors);
+		return 1;
+	}
+	buf_free(&errors);
+
+	log_open("cairnd", d.cfg->server.log_target == CONFIG_LOG_SYSLOG);
+	log_set_level((enum log_level)d.cfg->server.log_level);
+
+	if (need_tls(d.cfg)) {
+		char *error = NULL;
+		d.tls = tls_server_create(d.cfg, &error);
+		if (d.tls == NULL)
+			fatal("%s: %s", d.cfg->path, error);
+	}
+	if (check_only) {
+		printf("%s: ok\n", d.cfg->path);
+		tls_server_destroy(&d.tls);
+		config_free(&d.cfg);
+		return 0;
+	}
+
+	raise_fd_limit();
+	setup_signals(&d);
+	d.loop = loop_create();
+	listener_set_limits((unsigned)d.cfg->server.max_connections,
+			    (unsigned)d.cfg->server.max_connections_per_ip);
+
+	d.http.cfg = d.cfg;
+	bind_or_die(&d, "[http] listen", d.cfg->http.listen, METRICS_HTTP, NULL,
+		    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+		    http_session_accept, &d.http);
+	bind_or_die(&d, "[http] listen_tls", d.cfg->http.listen_tls, METRICS_HTTP, d.tls, NULL,
+		    http_session_accept, &d.http);
+
+	write_pid_file(&d);
+	drop_privileges(d.cfg);
+
+	if (store_jobs_register(d.cfg) < 0)
+		panic("cairnd: no worker slot for the store");
+	d.pool = worker_pool_create(d.loop, (unsigned)d.cfg->server.workers);
+	d.http.pool = d.pool;
+
+	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
+	listener_start_all(d.loop, d.listeners);
+	log_info("cairnd event=ready version=%s config=%s workers=%u pid=%d", PACKAGE_VERSION,
+		 d.cfg->path, (unsigned)d.cfg->server.workers, (int)getpid());
+
+	loop_run(d.loop);
+
+	loop_timer_cancel(d.loop, &d.drain_timer);
+	listener_close_all(&d.listeners);
+	conn_abort_all();
+	worker_pool_destroy(&d.pool);
+	loop_remove(&d.sig_io);
+	close(d.sigfd);
+	tls_server_destroy(&d.tls);
+	loop_destroy(&d.loop);
+	if (d.pid_written && unlink(d.cfg->server.pid_file) < 0 && errno != ENOENT)
+		log_warn("cairnd: cannot remove %s: %s", d.cfg->server.pid_file, strerror(errno));
+	log_info("cairnd event=exit status=0");
+	config_free(&d.cfg);
+	return 0;
+}

@@ -1,0 +1,105 @@
+/* cairn.conf: one declarative table of options (section, name, type, default,
+ * limits, help) drives parsing, validation, `cairnctl check-config` and the
+ * generated docs/configuration.md. The file is INI: [section] then
+ * "name = value" lines, '#' or ';' comments. Unknown sections and keys and bad
+ * values are errors reported as "FILE:LINE: message". */
+#ifndef CAIRN_CONFIG_H
+#define CAIRN_CONFIG_H
+
+#include "util.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/cairn/cairn.conf"
+
+enum config_type {
+	CONFIG_STRING,		/* any text; stored as char * */
+	CONFIG_BOOL,		/* yes/no, true/false, on/off, 1/0; stored as bool */
+	CONFIG_UINT,		/* decimal within [min,max]; stored as uint64_t */
+	CONFIG_SIZE,		/* bytes with optional k/M/G suffix (1024-based); uint64_t */
+	CONFIG_DURATION,	/* ms/s/m/h/d suffix, bare number = seconds; stored as uint64_t milliseconds */
+	CONFIG_ENUM,		/* one of enum_values; stored as unsigned index */
+	CONFIG_LISTEN,		/* comma-separated "host:port" list, "*:port", "[v6]:port"; char * (validated) */
+};
+
+enum config_log_target { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };
+enum config_tls_min { CONFIG_TLS_1_2, CONFIG_TLS_1_3 };
+
+struct config {
+	char *path;		/* the file it came from */
+	struct {
+		char *hostname;
+		char *user;
+		char *group;
+		uint64_t workers;
+		uint64_t max_connections;
+		uint64_t max_connections_per_ip;
+		char *pid_file;
+		unsigned log_target;	/* enum config_log_target */
+		unsigned log_level;	/* enum log_level */
+		uint64_t shutdown_timeout_ms;
+		bool loopback_is_secure;
+	} server;
+	struct {
+		char *cert_file;
+		char *key_file;
+		char *chain_file;
+		unsigned min_version;	/* enum config_tls_min */
+	} tls;
+	struct {
+		char *conninfo;
+		char *migrations_dir;
+		uint64_t connect_timeout_ms;
+		uint64_t statement_timeout_ms;
+		uint64_t reconnect_interval_ms;
+	} store;
+	struct {
+		char *listen;
+		char *listen_tls;
+		uint64_t idle_timeout_ms;
+		uint64_t max_head;
+		uint64_t max_body;
+		uint64_t max_requests;
+	} http;
+};
+
+struct config_option {
+	const char *section;
+	const char *name;
+	enum config_type type;
+	const char *def;		/* default, as it would be written in the file */
+	uint64_t min, max;		/* CONFIG_UINT/SIZE/DURATION(ms) bounds */
+	const char *const *enum_values;	/* CONFIG_ENUM, NULL-terminated */
+	size_t offset;			/* into struct config */
+	const char *help;
+};
+
+/* The option table, terminated by an entry with name == NULL. */
+extern const struct config_option config_options[];
+
+/* Load and validate path. Returns 0 and a new config in *cfg_r, or -1 with
+ * every problem appended to errors, one "FILE:LINE: message" per line (a
+ * missing file is "FILE: cannot open: reason"). */
+int config_load(const char *path, struct config **cfg_r, struct buf *errors);
+/* A config holding only the defaults (for tools and tests). */
+struct config *config_defaults(void);
+/* Free a config and set *cfg to NULL. */
+void config_free(struct config **cfg);
+
+/* Parse helpers, exported for unit tests and other modules. Each returns 0 or -1. */
+int config_parse_bool(const char *s, bool *value_r);
+int config_parse_size(const char *s, uint64_t *bytes_r);
+int config_parse_duration(const char *s, uint64_t *ms_r);
+
+/* One listen address parsed from a CONFIG_LISTEN value. */
+struct config_listen_addr {
+	char host[256];		/* "" means any address ("*") */
+	unsigned port;
+};
+/* Split a listen list; returns the number of addresses (0 for ""), or -1 with
+ * *error_r set. At most max entries are written. */
+int config_parse_listen(const char *value, struct config_listen_addr *addrs, size_t max,
+			const char **error_r);
+
+/* Write docs/configuration.md's content (Markdown) for the option table. */
+void config_write_doc(struct buf *out);
+
+#endif

@@ -1,0 +1,634 @@
+/* Connection I/O: reads into a bounded input buffer and hands it to the
+ * session, writes a queued output buffer, drives OpenSSL handshakes, reads
+ * and writes without blocking, and closes exactly once. An idle connection
+ * holds only this struct: both buffers are freed whenever they are empty. */
+#include "autoconf.h"
+#include "conn.h"
+#include "log.h"
+#include "loop.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <openssl/err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CONN_READ_CHUNK 16384
+#define CONN_READ_BUDGET (256 * 1024)	/* per event, for fairness */
+
+enum conn_state {
+	CONN_HANDSHAKE,		/* TLS handshake in progress */
+	CONN_OPEN,
+	CONN_CLOSING,		/* flushing output, then close */
+	CONN_CLOSED,
+};
+
+struct conn {
+	struct loop *loop;
+	struct loop_io *io;
+	int fd;
+	int refcount;
+	enum conn_state state;
+	enum metrics_proto proto;
+	SSL *ssl;
+	bool paused;
+	bool peer_eof;
+	bool starttls_pending;	/* handshake starts once output is flushed */
+	bool ssl_read_wants_write;
+	bool ssl_write_wants_read;
+	bool in_callback;
+	SSL_CTX *starttls_ctx;
+	struct buf in, out;
+	uint64_t idle_ms;
+	struct loop_timer idle_timer;
+	struct loop_timer kick_timer;	/* deferred input processing */
+	const struct conn_ops *ops;
+	void *ctx;
+	void (*release)(void *ctx);
+	void *release_ctx;
+	struct conn *prev, *next;
+	char peer[INET6_ADDRSTRLEN];
+	char id[17];
+	bool loopback;
+};
+
+static struct conn *conn_list;
+static unsigned conn_live;
+static uint64_t conn_next_id;
+
+static void conn_update_events(struct conn *c);
+static void conn_finish_close(struct conn *c);
+static void conn_process_input(struct conn *c);
+
+static void set_peer(struct conn *c, const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, c->peer, sizeof(c->peer));
+		c->loopback = (ntohl(sin->sin_addr.s_addr) >> 24) == 127;
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+		const uint8_t *a = sin6->sin6_addr.s6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+			inet_ntop(AF_INET, a + 12, c->peer, sizeof(c->peer));
+			c->loopback = a[12] == 127;
+		} else {
+			inet_ntop(AF_INET6, &sin6->sin6_addr, c->peer, sizeof(c->peer));
+			c->loopback = IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr);
+		}
+	} else {
+		snprintf(c->peer, sizeof(c->peer), "local");
+		c->loopback = false;
+	}
+}
+
+struct conn *conn_create(struct loop *loop, int fd, const struct sockaddr *peer,
+			 socklen_t peer_len, enum metrics_proto proto, SSL_CTX *tls_ctx)
+{
+	struct conn *c = xcalloc(1, sizeof(*c));
+	c->loop = loop;
+	c->fd = fd;
+	c->refcount = 1;
+	c->proto = proto;
+	buf_init(&c->in, 64 * 1024);
+	buf_init(&c->out, 0);
+	if (peer != NULL && peer_len > 0)
+		set_peer(c, peer);
+	else
+		snprintf(c->peer, sizeof(c->peer), "unknown");
+	snprintf(c->id, sizeof(c->id), "%llx", (unsigned long long)++conn_next_id);
+	c->state = CONN_OPEN;
+	if (tls_ctx != NULL) {
+		c->ssl = SSL_new(tls_ctx);
+		if (c->ssl == NULL)
+			panic("conn: SSL_new failed");
+		SSL_set_fd(c->ssl, fd);
+		SSL_set_accept_state(c->ssl);
+		c->state = CONN_HANDSHAKE;
+	}
+	c->next = conn_list;
+	if (conn_list != NULL)
+		conn_list->prev = c;
+	conn_list = c;
+	conn_live++;
+	metrics_inc(&metrics.conn_current[proto]);
+	metrics_inc(&metrics.conn_total[proto]);
+	return c;
+}
+
+void conn_set_ops(struct conn *c, const struct conn_ops *ops, void *ctx)
+{
+	c->ops = ops;
+	c->ctx = ctx;
+}
+
+void conn_set_release(struct conn *c, void (*release)(void *ctx), void *ctx)
+{
+	c->release = release;
+	c->release_ctx = ctx;
+}
+
+struct buf *conn_input(struct conn *c)
+{
+	return &c->in;
+}
+
+void conn_set_input_max(struct conn *c, size_t max)
+{
+	c->in.max = max;
+}
+
+static void idle_fired(void *ctx)
+{
+	struct conn *c = ctx;
+	log_debug("conn session=%s peer=%s event=idle-timeout", c->id, c->peer);
+	if (c->state == CONN_OPEN && c->ops != NULL && c->ops->timeout != NULL) {
+		conn_ref(c);
+		c->ops->timeout(c, c->ctx);
+		conn_unref(&c);
+	} else {
+		conn_abort(c);
+	}
+}
+
+static void idle_restart(struct conn *c)
+{
+	if (c->idle_ms > 0 && c->state != CONN_CLOSED)
+		loop_timer_set(c->loop, &c->idle_timer, c->idle_ms, idle_fired, c);
+}
+
+void conn_set_idle_timeout(struct conn *c, uint64_t ms)
+{
+	c->idle_ms = ms;
+	if (ms == 0)
+		loop_timer_cancel(c->loop, &c->idle_timer);
+	else
+		idle_restart(c);
+}
+
+size_t conn_output_pending(const struct conn *c)
+{
+	return c->out.len;
+}
+
+bool conn_is_closing(const struct conn *c)
+{
+	return c->state >= CONN_CLOSING;
+}
+
+bool conn_is_tls(const struct conn *c)
+{
+	return c->ssl != NULL && c->state != CONN_HANDSHAKE;
+}
+
+bool conn_is_loopback(const struct conn *c)
+{
+	return c->loopback;
+}
+
+bool conn_is_secure(const struct conn *c, bool loopback_is_secure)
+{
+	return conn_is_tls(c) || (loopback_is_secure && c->loopback);
+}
+
+const char *conn_peer_addr(const struct conn *c)
+{
+	return c->peer;
+}
+
+const char *conn_id(const struct conn *c)
+{
+	return c->id;
+}
+
+enum metrics_proto conn_proto(const struct conn *c)
+{
+	return c->proto;
+}
+
+struct loop *conn_loop(const struct conn *c)
+{
+	return c->loop;
+}
+
+unsigned conn_count(void)
+{
+	return conn_live;
+}
+
+void conn_ref(struct conn *c)
+{
+	c->refcount++;
+}
+
+void conn_unref(struct conn **cp)
+{
+	struct conn *c = *cp;
+	*cp = NULL;
+	if (c == NULL || --c->refcount > 0)
+		return;
+	if (c->state != CONN_CLOSED)
+		panic("conn: session=%s freed while open", c->id);
+	buf_free(&c->in);
+	buf_free(&c->out);
+	free(c);
+}
+
+/* ---- TLS ---- */
+
+static void log_tls_failure(struct conn *c, int ret)
+{
+	unsigned long e = ERR_peek_error();
+	char reason[160] = "connection closed";
+	if (e != 0)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	else if (ret < 0 && errno != 0)
+		snprintf(reason, sizeof(reason), "%s", strerror(errno));
+	ERR_clear_error();
+	metrics_inc(&metrics.tls_handshake_failures);
+	log_info("conn session=%s peer=%s proto=%s event=tls-failed reason=\"%s\"", c->id, c->peer,
+		 metrics_proto_name(c->proto), reason);
+}
+
+/* Returns 1 when done, 0 when waiting for the socket, -1 after closing. */
+static int conn_handshake(struct conn *c)
+{
+	ERR_clear_error();
+	errno = 0;
+	int ret = SSL_do_handshake(c->ssl);
+	if (ret == 1) {
+		c->state = CONN_OPEN;
+		log_debug("conn session=%s peer=%s event=tls version=%s cipher=%s", c->id, c->peer,
+			  SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
+		return 1;
+	}
+	int err = SSL_get_error(c->ssl, ret);
+	if (err == SSL_ERROR_WANT_READ) {
+		c->ssl_read_wants_write = false;
+		return 0;
+	}
+	if (err == SSL_ERROR_WANT_WRITE) {
+		c->ssl_read_wants_write = true;
+		return 0;
+	}
+	log_tls_failure(c, ret);
+	conn_abort(c);
+	return -1;
+}
+
+static void conn_begin_starttls(struct conn *c)
+{
+	c->starttls_pending = false;
+	c->ssl = SSL_new(c->starttls_ctx);
+	if (c->ssl == NULL)
+		panic("conn: SSL_new failed");
+	SSL_set_fd(c->ssl, c->fd);
+	SSL_set_accept_state(c->ssl);
+	c->state = CONN_HANDSHAKE;
+	/* Whatever the client sent before the handshake is plaintext injection. */
+	buf_free(&c->in);
+	c->peer_eof = false;
+}
+
+int conn_starttls(struct conn *c, SSL_CTX *tls_ctx)
+{
+	if (c->ssl != NULL || c->starttls_pending)
+		return -1;
+	buf_free(&c->in);
+	c->starttls_ctx = tls_ctx;
+	c->starttls_pending = true;
+	conn_update_events(c);
+	return 0;
+}
+
+/* ---- writing ---- */
+
+/* Write as much queued output as the socket takes. Returns 0, or -1 after the
+ * connection was aborted. */
+static int conn_flush(struct conn *c)
+{
+	c->ssl_write_wants_read = false;
+	while (c->out.len > 0) {
+		ssize_t n;
+		if (c->ssl != NULL) {
+			ERR_clear_error();
+			int ret = SSL_write(c->ssl, c->out.data,
+					    c->out.len > INT32_MAX ? INT32_MAX : (int)c->out.len);
+			if (ret <= 0) {
+				int err = SSL_get_error(c->ssl, ret);
+				if (err == SSL_ERROR_WANT_WRITE)
+					break;
+				if (err == SSL_ERROR_WANT_READ) {
+					c->ssl_write_wants_read = true;
+					break;
+				}
+				ERR_clear_error();
+				conn_abort(c);
+				return -1;
+			}
+			n = ret;
+		} else {
+			n = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					break;
+				log_debug("conn session=%s peer=%s event=write-error reason=\"%s\"",
+					  c->id, c->peer, strerror(errno));
+				conn_abort(c);
+				return -1;
+			}
+		}
+		buf_consume(&c->out, (size_t)n);
+	}
+	if (c->out.len == 0) {
+		buf_free(&c->out);
+		if (c->starttls_pending && c->state == CONN_OPEN)
+			conn_begin_starttls(c);
+	}
+	return 0;
+}
+
+int conn_write(struct conn *c, const void *data, size_t len)
+{
+	if (c->state >= CONN_CLOSING)
+		return -1;
+	if (buf_append(&c->out, data, len) < 0)
+		return -1;
+	if (!c->in_callback && c->state == CONN_OPEN) {
+		if (conn_flush(c) < 0)
+			return -1;
+	}
+	conn_update_events(c);
+	return 0;
+}
+
+int conn_printf(struct conn *c, const char *fmt, ...)
+{
+	if (c->state >= CONN_CLOSING)
+		return -1;
+	va_list ap;
+	va_start(ap, fmt);
+	int ret = buf_vprintf(&c->out, fmt, ap);
+	va_end(ap);
+	if (ret < 0)
+		return -1;
+	return conn_write(c, "", 0);
+}
+
+/* ---- reading ---- */
+
+/* Read what the socket has, up to the input maximum and a fairness budget. */
+static void conn_read(struct conn *c)
+{
+	char chunk[CONN_READ_CHUNK];
+	size_t total = 0;
+
+	c->ssl_read_wants_write = false;
+	while (!c->peer_eof && total < CONN_READ_BUDGET && !c->starttls_pending) {
+		size_t room = buf_room(&c->in);
+		if (room == 0)
+			break;
+		size_t want = room < sizeof(chunk) ? room : sizeof(chunk);
+		ssize_t n;
+		if (c->ssl != NULL) {
+			ERR_clear_error();
+			int ret = SSL_read(c->ssl, chunk, (int)want);
+			if (ret <= 0) {
+				int err = SSL_get_error(c->ssl, ret);
+				if (err == SSL_ERROR_WANT_READ)
+					break;
+				if (err == SSL_ERROR_WANT_WRITE) {
+					c->ssl_read_wants_write = true;
+					break;
+				}
+				ERR_clear_error();
+				/* ZERO_RETURN (close_notify) or a truncated stream. */
+				c->peer_eof = true;
+				break;
+			}
+			n = ret;
+		} else {
+			n = recv(c->fd, chunk, want, 0);
+			if (n < 0) {
+				if (errno == EAGAIN || errno == EINTR)
+					break;
+				c->peer_eof = true;
+				break;
+			}
+			if (n == 0) {
+				c->peer_eof = true;
+				break;
+			}
+		}
+		buf_append(&c->in, chunk, (size_t)n);
+		total += (size_t)n;
+	}
+	if (total > 0)
+		idle_restart(c);
+}
+
+static void conn_process_input(struct conn *c)
+{
+	while (c->state == CONN_OPEN && !c->paused && c->in.len > 0 && c->ops != NULL) {
+		size_t before = c->in.len;
+		c->in_callback = true;
+		c->ops->input(c, c->ctx);
+		c->in_callback = false;
+		if (c->in.len == before || c->state != CONN_OPEN)
+			break;
+	}
+	if (c->in.len == 0)
+		buf_free(&c->in);
+	if (c->state == CONN_OPEN && !c->paused && c->peer_eof && !c->starttls_pending) {
+		/* The client is gone: send what we have and close. */
+		conn_close(c);
+	}
+}
+
+static void conn_update_events(struct conn *c)
+{
+	if (c->io == NULL || c->state == CONN_CLOSED)
+		return;
+	unsigned ev = 0;
+	if (c->state == CONN_HANDSHAKE) {
+		ev = c->ssl_read_wants_write ? LOOP_WRITE : LOOP_READ;
+	} else {
+		bool want_read = c->state == CONN_OPEN && !c->peer_eof && !c->starttls_pending &&
+				 buf_room(&c->in) > 0;
+		if (want_read || c->ssl_write_wants_read)
+			ev |= LOOP_READ;
+		if (c->out.len > 0 || c->ssl_read_wants_write)
+			ev |= LOOP_WRITE;
+	}
+	loop_modify(c->io, ev);
+}
+
+static void conn_io(void *ctx, unsigned events)
+{
+	struct conn *c = ctx;
+	conn_ref(c);
+	if (c->state == CONN_HANDSHAKE) {
+		if (conn_handshake(c) <= 0)
+			goto out;
+		idle_restart(c);
+	}
+	if (c->out.len > 0 && (events & (LOOP_WRITE | LOOP_READ))) {
+		if (conn_flush(c) < 0)
+			goto out;
+	}
+	if (c->state == CONN_HANDSHAKE) {
+		/* STARTTLS began after the flush: start the handshake now. */
+		if (conn_handshake(c) <= 0)
+			goto out;
+	}
+	if (c->state == CONN_CLOSING) {
+		if (c->out.len == 0 || (events & LOOP_ERROR))
+			conn_finish_close(c);
+		goto out;
+	}
+	if (c->state == CONN_OPEN) {
+		conn_read(c);
+		if (c->in.len == 0 && c->peer_eof && !c->paused) {
+			conn_close(c);
+			goto out;
+		}
+		conn_process_input(c);
+		if (c->state == CONN_OPEN && c->out.len > 0)
+			conn_flush(c);
+	}
+out:
+	if (c->state == CONN_CLOSING && c->out.len == 0)
+		conn_finish_close(c);
+	conn_update_events(c);
+	conn_unref(&c);
+}
+
+static void kick_fired(void *ctx)
+{
+	struct conn *c = ctx;
+	/* The session resumed: buffered input (and TLS records OpenSSL holds
+	 * decrypted) may be waiting without a socket event to announce it. */
+	conn_io(c, LOOP_READ);
+}
+
+void conn_pause(struct conn *c, bool paused)
+{
+	if (c->paused == paused)
+		return;
+	c->paused = paused;
+	if (!paused && c->state == CONN_OPEN)
+		loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
+	conn_update_events(c);
+}
+
+void conn_start(struct conn *c)
+{
+	c->io = loop_add(c->loop, c->fd, LOOP_READ, conn_io, c);
+	idle_restart(c);
+	conn_update_events(c);
+}
+
+/* ---- closing ---- */
+
+static void conn_finish_close(struct conn *c)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	c->state = CONN_CLOSED;
+	loop_timer_cancel(c->loop, &c->idle_timer);
+	loop_timer_cancel(c->loop, &c->kick_timer);
+	loop_remove(&c->io);
+	if (c->ssl != NULL) {
+		/* Best effort close_notify; never wait for the peer's. */
+		ERR_clear_error();
+		SSL_shutdown(c->ssl);
+		ERR_clear_error();
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	close(c->fd);
+	c->fd = -1;
+	buf_free(&c->in);
+	buf_free(&c->out);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		conn_list = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	conn_live--;
+	metrics_dec(&metrics.conn_current[c->proto]);
+	if (c->ops != NULL && c->ops->closed != NULL)
+		c->ops->closed(c, c->ctx);
+	c->ops = NULL;
+	if (c->release != NULL)
+		c->release(c->release_ctx);
+	/* The reference conn_create gave the loop. */
+	conn_unref(&c);
+}
+
+void conn_close(struct conn *c)
+{
+	if (c->state >= CONN_CLOSING)
+		return;
+	if (c->state == CONN_HANDSHAKE || c->out.len == 0 || c->in_callback) {
+		c->state = CONN_CLOSING;
+		if (c->out.len == 0 && !c->in_callback) {
+			conn_finish_close(c);
+			return;
+		}
+	} else {
+		c->state = CONN_CLOSING;
+		conn_flush(c);
+		if (c->state == CONN_CLOSING && c->out.len == 0) {
+			conn_finish_close(c);
+			return;
+		}
+	}
+	/* Flush what is queued; give up when the idle timer fires. */
+	if (c->idle_ms == 0)
+		c->idle_ms = 30000;
+	loop_timer_set(c->loop, &c->idle_timer, c->idle_ms, idle_fired, c);
+	conn_update_events(c);
+	if (!c->in_callback && c->io != NULL)
+		loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
+}
+
+void conn_abort(struct conn *c)
+{
+	if (c->state == CONN_CLOSED)
+		return;
+	if (c->in_callback) {
+		/* Finish after the callback returns: its caller still uses c. */
+		buf_free(&c->out);
+		c->state = CONN_CLOSING;
+		return;
+	}
+	conn_finish_close(c);
+}
+
+void conn_shutdown_all(void)
+{
+	struct conn *c = conn_list;
+	while (c != NULL) {
+		struct conn *next = c->next;
+		conn_ref(c);
+		if (c->state == CONN_OPEN && c->ops != NULL && c->ops->shutdown != NULL)
+			c->ops->shutdown(c, c->ctx);
+		else
+			conn_close(c);
+		next = c->next;
+		conn_unref(&c);
+		c = next;
+	}
+}
+
+void conn_abort_all(void)
+{
+	while (conn_list != NULL)
+		conn_finish_close(conn_list);
+}

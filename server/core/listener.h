@@ -1,0 +1,42 @@
+/* Listening sockets for one protocol: bound from a [section] listen value
+ * before privileges are dropped, then accepting on the loop with the global
+ * and per-IP connection limits applied. */
+#ifndef CAIRN_LISTENER_H
+#define CAIRN_LISTENER_H
+
+#include "util.h"
+#include "metrics.h"
+
+struct conn;
+struct loop;
+struct tls_server;
+struct listener;
+
+/* A new connection: the session attaches itself with conn_set_ops and calls
+ * conn_start. */
+typedef void listener_accept_cb(struct conn *c, void *ctx);
+
+struct listener_params {
+	const char *option;		/* "[http] listen", for error messages */
+	const char *listen;		/* the option's value */
+	enum metrics_proto proto;
+	struct tls_server *tls;		/* non-NULL: implicit TLS on these sockets */
+	const char *busy_reply;		/* sent (plaintext only) when a limit refuses */
+	listener_accept_cb *accept;
+	void *ctx;
+};
+
+/* Bind every address of params->listen. Returns 0 and appends the listener to
+ * *list, or -1 with *error_r (malloc'ed) naming the option and address. */
+int listener_bind(const struct listener_params *params, struct listener **list, char **error_r);
+/* Start accepting on every listener of list. */
+void listener_start_all(struct loop *loop, struct listener *list);
+/* Close every listening socket of list and free it; sets *list NULL. */
+void listener_close_all(struct listener **list);
+/* Connection limits: max_total over all listeners, max_per_ip per peer
+ * address (0 = unlimited). */
+void listener_set_limits(unsigned max_total, unsigned max_per_ip);
+/* The first bound port of list (for tests using port 0). */
+unsigned listener_port(const struct listener *list);
+
+#endif

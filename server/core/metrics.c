@@ -1,0 +1,60 @@
+/* The metrics registry: one static struct of atomics and its Prometheus
+ * rendering. Protocol sessions and the worker pool update it directly. */
+#include "autoconf.h"
+#include "metrics.h"
+
+struct metrics metrics;
+
+static const char *const proto_names[METRICS_PROTO_COUNT] = {
+	"http", "smtp", "submission", "imap", "pop3",
+};
+
+const char *metrics_proto_name(enum metrics_proto proto)
+{
+	return proto_names[proto];
+}
+
+static uint64_t get(atomic_uint_fast64_t *m)
+{
+	return atomic_load_explicit(m, memory_order_relaxed);
+}
+
+static void one(struct buf *out, const char *name, const char *type, const char *help,
+		atomic_uint_fast64_t *m)
+{
+	buf_printf(out, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
+		   (unsigned long long)get(m));
+}
+
+void metrics_write(struct buf *out)
+{
+	buf_printf(out, "# HELP cairn_connections Open client connections by protocol.\n"
+			"# TYPE cairn_connections gauge\n");
+	for (int i = 0; i < METRICS_PROTO_COUNT; i++)
+		buf_printf(out, "cairn_connections{protocol=\"%s\"} %llu\n", proto_names[i],
+			   (unsigned long long)get(&metrics.conn_current[i]));
+	buf_printf(out, "# HELP cairn_connections_total Client connections accepted by protocol.\n"
+			"# TYPE cairn_connections_total counter\n");
+	for (int i = 0; i < METRICS_PROTO_COUNT; i++)
+		buf_printf(out, "cairn_connections_total{protocol=\"%s\"} %llu\n", proto_names[i],
+			   (unsigned long long)get(&metrics.conn_total[i]));
+	one(out, "cairn_connections_refused_total", "counter",
+	    "Connections refused by a connection limit.", &metrics.conn_refused);
+	one(out, "cairn_tls_handshake_failures_total", "counter",
+	    "TLS handshakes that failed.", &metrics.tls_handshake_failures);
+	one(out, "cairn_jobs_queued", "gauge", "Jobs waiting for a worker.", &metrics.jobs_queued);
+	one(out, "cairn_jobs_running", "gauge", "Jobs running on workers.", &metrics.jobs_running);
+	one(out, "cairn_jobs_total", "counter", "Jobs completed.", &metrics.jobs_total);
+	one(out, "cairn_store_pool_size", "gauge",
+	    "PostgreSQL connections in the pool (one per worker).", &metrics.workers);
+	one(out, "cairn_store_pool_connected", "gauge",
+	    "Pool connections currently established.", &metrics.store_connected);
+	one(out, "cairn_store_pool_busy", "gauge",
+	    "Pool connections in use by a running job.", &metrics.jobs_running);
+	one(out, "cairn_store_errors_total", "counter",
+	    "Store calls that failed (database down or error).", &metrics.store_errors);
+	one(out, "cairn_messages_accepted_total", "counter",
+	    "Messages accepted and committed to the store.", &metrics.messages_accepted);
+	one(out, "cairn_http_requests_total", "counter", "HTTP requests served.",
+	    &metrics.http_requests);
+}

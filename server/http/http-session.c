@@ -1,0 +1,301 @@
+/* One HTTP/1.1 connection: feed the parser, route the request, answer, and
+ * keep the connection for the next request (bounded by [http] max_requests
+ * and idle_timeout). Requests that need the store run as a job; the session
+ * is paused meanwhile, so pipelined requests are answered in order. */
+#include "autoconf.h"
+#include "http-session.h"
+#include "config.h"
+#include "conn.h"
+#include "http_parser.h"
+#include "log.h"
+#include "metrics.h"
+#include "store-jobs.h"
+#include "store.h"
+#include "worker.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct health_job;
+
+struct http_session {
+	struct conn *conn;
+	struct http_context *hctx;
+	struct http_parser *parser;
+	uint64_t requests;
+	bool continue_sent;
+	bool job_running;
+	bool shutting_down;
+	struct health_job *pending;	/* the job in flight, told when we go away */
+};
+
+struct health_job {
+	struct job job;
+	struct http_session *session;	/* NULL once the conn closed */
+	struct conn *conn;		/* a reference held for the job */
+	bool head;
+	bool keep_alive;
+	int result;
+	char error[256];
+};
+
+static const char *status_text(int status)
+{
+	switch (status) {
+	case 100: return "Continue";
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
+	case 413: return "Content Too Large";
+	case 414: return "URI Too Long";
+	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	case 505: return "HTTP Version Not Supported";
+	default: return "Error";
+	}
+}
+
+/* Queue one complete response. extra_headers is "" or CRLF-terminated lines. */
+static void http_respond(struct http_session *s, int status, const char *content_type,
+			 const char *extra_headers, const char *body, size_t body_len,
+			 bool head, bool keep_alive)
+{
+	char date[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+
+	struct buf out;
+	buf_init(&out, 0);
+	buf_printf(&out,
+		   "HTTP/1.1 %d %s\r\n"
+		   "Date: %s\r\n"
+		   "Server: Cairn/" PACKAGE_VERSION "\r\n"
+		   "Content-Type: %s\r\n"
+		   "Content-Length: %zu\r\n"
+		   "Cache-Control: no-store\r\n"
+		   "X-Content-Type-Options: nosniff\r\n"
+		   "%s"
+		   "Connection: %s\r\n\r\n",
+		   status, status_text(status), date, content_type, body_len, extra_headers,
+		   keep_alive ? "keep-alive" : "close");
+	if (!head)
+		buf_append(&out, body, body_len);
+	conn_write(s->conn, out.data, out.len);
+	buf_free(&out);
+	metrics_inc(&metrics.http_requests);
+	if (!keep_alive)
+		conn_close(s->conn);
+}
+
+static void http_respond_text(struct http_session *s, int status, const char *extra_headers,
+			      const char *text, bool head, bool keep_alive)
+{
+	http_respond(s, status, "text/plain; charset=utf-8", extra_headers, text, strlen(text),
+		     head, keep_alive);
+}
+
+/* Append s as the inside of a JSON string. */
+static void json_escape(struct buf *out, const char *str)
+{
+	for (const unsigned char *p = (const unsigned char *)str; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			buf_printf(out, "\\%c", *p);
+		else if (*p < 0x20)
+			buf_printf(out, "\\u%04x", *p);
+		else
+			buf_append(out, p, 1);
+	}
+}
+
+static void health_run(struct job *job, struct worker *worker)
+{
+	struct health_job *hj = (struct health_job *)job;
+	const char *error = NULL;
+	struct store *st = store_jobs_get(worker);
+	hj->result = store_ping(st, &error);
+	store_jobs_note(worker);
+	if (hj->result != STORE_OK) {
+		metrics_inc(&metrics.store_errors);
+		snprintf(hj->error, sizeof(hj->error), "%s", error != NULL ? error : "unavailable");
+	}
+}
+
+static void http_session_next(struct http_session *s);
+
+static void health_done(struct job *job)
+{
+	struct health_job *hj = (struct health_job *)job;
+	struct http_session *s = hj->session;
+	if (s != NULL) {
+		struct buf body;
+		buf_init(&body, 0);
+		int status = 200;
+		if (hj->result == STORE_OK) {
+			buf_printf(&body, "{\"status\":\"ok\",\"store\":\"ok\"}\n");
+		} else {
+			status = 503;
+			buf_printf(&body, "{\"status\":\"unavailable\",\"store\":\"");
+			json_escape(&body, hj->error);
+			buf_printf(&body, "\"}\n");
+		}
+		s->job_running = false;
+		s->pending = NULL;
+		bool keep = hj->keep_alive && !s->shutting_down;
+		http_respond(s, status, "application/json", "", body.data, body.len, hj->head, keep);
+		buf_free(&body);
+		if (keep)
+			http_session_next(s);
+		else
+			conn_close(s->conn);
+	}
+	conn_unref(&hj->conn);
+	free(hj);
+}
+
+static void http_handle(struct http_session *s, const struct http_request *req)
+{
+	const struct config *cfg = s->hctx->cfg;
+	bool head = strcmp(req->method, "HEAD") == 0;
+	bool get = head || strcmp(req->method, "GET") == 0;
+	bool keep = req->keep_alive && !s->shutting_down && ++s->requests < cfg->http.max_requests;
+
+	log_debug("http session=%s peer=%s method=%s path=%s", conn_id(s->conn),
+		  conn_peer_addr(s->conn), req->method, req->path);
+
+	if (strcmp(req->path, "/healthz") == 0) {
+		if (!get) {
+			http_respond_text(s, 405, "Allow: GET, HEAD\r\n", "method not allowed\n",
+					  false, keep);
+			return;
+		}
+		struct health_job *hj = xcalloc(1, sizeof(*hj));
+		hj->job.run = health_run;
+		hj->job.done = health_done;
+		hj->session = s;
+		hj->conn = s->conn;
+		conn_ref(hj->conn);
+		hj->head = head;
+		hj->keep_alive = keep;
+		s->job_running = true;
+		s->pending = hj;
+		conn_pause(s->conn, true);
+		worker_pool_submit(s->hctx->pool, &hj->job);
+		return;
+	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		if (!get) {
+			http_respond_text(s, 405, "Allow: GET, HEAD\r\n", "method not allowed\n",
+					  false, keep);
+			return;
+		}
+		struct buf body;
+		buf_init(&body, 0);
+		metrics_write(&body);
+		http_respond(s, 200, "text/plain; version=0.0.4; charset=utf-8", "", body.data,
+			     body.len, head, keep);
+		buf_free(&body);
+		return;
+	}
+	http_respond_text(s, 404, "", "not found\n", head, keep);
+}
+
+/* Parse and answer requests from the input until one needs a job or the
+ * input runs out. */
+static void http_session_input(struct conn *c, void *ctx)
+{
+	struct http_session *s = ctx;
+	struct buf *in = conn_input(c);
+
+	while (in->len > 0 && !s->job_running && !conn_is_closing(c)) {
+		size_t consumed = 0;
+		int ret = http_parser_feed(s->parser, in->data, in->len, &consumed);
+		buf_consume(in, consumed);
+		if (ret < 0) {
+			int status = http_parser_error_status(s->parser);
+			log_info("http session=%s peer=%s status=%d error=\"%s\"", conn_id(c),
+				 conn_peer_addr(c), status, http_parser_error(s->parser));
+			char text[300];
+			snprintf(text, sizeof(text), "%s\n", http_parser_error(s->parser));
+			http_respond_text(s, status, "", text, false, false);
+			return;
+		}
+		if (ret == 0) {
+			if (http_parser_head_done(s->parser) && !s->continue_sent &&
+			    http_parser_request(s->parser)->expect_continue) {
+				s->continue_sent = true;
+				conn_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
+			}
+			if (consumed == 0)
+				return;
+			continue;
+		}
+		s->continue_sent = false;
+		http_handle(s, http_parser_request(s->parser));
+		if (!s->job_running)
+			http_parser_reset(s->parser);
+	}
+}
+
+/* After a job's response: take the next pipelined request. */
+static void http_session_next(struct http_session *s)
+{
+	http_parser_reset(s->parser);
+	conn_pause(s->conn, false);
+}
+
+static void http_session_timeout(struct conn *c, void *ctx)
+{
+	struct http_session *s = ctx;
+	if (s->job_running)
+		return;
+	conn_abort(c);
+}
+
+static void http_session_shutdown(struct conn *c, void *ctx)
+{
+	struct http_session *s = ctx;
+	s->shutting_down = true;
+	if (!s->job_running)
+		conn_close(c);
+}
+
+static void http_session_closed(struct conn *c, void *ctx)
+{
+	struct http_session *s = ctx;
+	if (s->pending != NULL)
+		s->pending->session = NULL;
+	http_parser_destroy(&s->parser);
+	free(s);
+}
+
+static const struct conn_ops http_ops = {
+	.input = http_session_input,
+	.timeout = http_session_timeout,
+	.shutdown = http_session_shutdown,
+	.closed = http_session_closed,
+};
+
+void http_session_accept(struct conn *c, void *ctx)
+{
+	struct http_context *hctx = ctx;
+	const struct config *cfg = hctx->cfg;
+	struct http_session *s = xcalloc(1, sizeof(*s));
+	s->conn = c;
+	s->hctx = hctx;
+	struct http_limits limits = {
+		.max_head = cfg->http.max_head,
+		.max_target = cfg->http.max_head / 2,
+		.max_headers = 100,
+		.max_body = cfg->http.max_body,
+	};
+	s->parser = http_parser_create(&limits);
+	conn_set_ops(c, &http_ops, s);
+	conn_set_idle_timeout(c, cfg->http.idle_timeout_ms);
+	conn_start(c);
+}

@@ -1,0 +1,268 @@
+"""Fixtures for Cairn's integration tests: a private PostgreSQL cluster and a
+cairnd on free loopback ports with a generated config and certificate.
+
+Everything runs for real: PostgreSQL from Debian (as the postgres user, since
+initdb refuses root), cairnd and cairnctl from the build tree (CAIRND and
+CAIRNCTL, set by ./bootstrap test). When a test fails, the daemon's log is
+printed with the failure report.
+"""
+import os
+import pathlib
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+import pytest
+
+TOP = pathlib.Path(os.environ.get("CAIRN_TOP", pathlib.Path(__file__).resolve().parents[2]))
+BUILD = TOP / "build"
+CAIRND = os.environ.get("CAIRND", str(BUILD / "cairnd"))
+CAIRNCTL = os.environ.get("CAIRNCTL", str(BUILD / "cairnctl"))
+DAEMON_USER = "cairn"
+
+
+def pg_bindir():
+    versions = sorted(pathlib.Path("/usr/lib/postgresql").glob("*/bin"),
+                      key=lambda p: int(p.parent.name))
+    if not versions:
+        pytest.exit("PostgreSQL server binaries not found under /usr/lib/postgresql", 1)
+    return versions[-1]
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_postgres(args, **kw):
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--"] + [str(a) for a in args]
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw)
+
+
+class Postgres:
+    """A throwaway cluster reachable on a unix socket in its own directory."""
+
+    def __init__(self, base):
+        self.base = pathlib.Path(base)
+        self.data = self.base / "data"
+        self.sock = self.base / "sock"
+        self.port = free_port()
+        self.log = self.base / "postgresql.log"
+        self.bindir = pg_bindir()
+        for d in (self.base, self.sock):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chmod(d, 0o755)
+            if os.geteuid() == 0:
+                shutil.chown(d, "postgres", "postgres")
+        as_postgres([self.bindir / "initdb", "-D", self.data, "-U", "postgres",
+                     "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"])
+        with open(self.data / "postgresql.conf", "a") as f:
+            f.write(f"listen_addresses = ''\nport = {self.port}\n"
+                    f"unix_socket_directories = '{self.sock}'\n"
+                    "fsync = off\nsynchronous_commit = on\n")
+        self.start()
+        self.psql("postgres", "CREATE DATABASE cairn")
+
+    @property
+    def conninfo(self):
+        return f"host={self.sock} port={self.port} dbname=cairn user=postgres"
+
+    def start(self):
+        as_postgres([self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "60",
+                     "start"])
+
+    def stop(self):
+        as_postgres([self.bindir / "pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"])
+
+    def psql(self, db, sql):
+        return subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1",
+                               "-h", str(self.sock), "-p", str(self.port), "-U", "postgres",
+                               "-d", db, "-c", sql],
+                              check=True, capture_output=True, text=True).stdout
+
+    def reset_db(self):
+        self.psql("postgres", "DROP DATABASE IF EXISTS cairn WITH (FORCE)")
+        self.psql("postgres", "CREATE DATABASE cairn")
+
+
+@pytest.fixture(scope="session")
+def pg(tmp_path_factory):
+    base = tempfile.mkdtemp(prefix="cairn-pg-")
+    cluster = Postgres(base)
+    yield cluster
+    try:
+        cluster.stop()
+    except subprocess.CalledProcessError:
+        pass
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def make_cert(directory, cn="localhost"):
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", f"/CN={cn}", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    return make_cert(tmp_path_factory.mktemp("tls"))
+
+
+class Cairnd:
+    """A running cairnd with its own config file and log."""
+
+    def __init__(self, workdir, pg, cert, key, extra=None):
+        self.dir = pathlib.Path(workdir)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.http_port = free_port()
+        self.https_port = free_port()
+        self.conf = self.dir / "cairn.conf"
+        self.log = self.dir / "cairnd.log"
+        self.pid_file = self.dir / "cairnd.pid"
+        # The daemon re-reads the certificate on SIGHUP after dropping root.
+        self.cert = self.dir / "cert.pem"
+        self.key = self.dir / "key.pem"
+        shutil.copy(cert, self.cert)
+        shutil.copy(key, self.key)
+        user = DAEMON_USER if os.geteuid() == 0 else ""
+        if user:
+            for p in (self.cert, self.key, self.dir):
+                shutil.chown(p, user)
+        sections = {
+            "server": {"user": user, "pid_file": str(self.pid_file), "workers": "2",
+                       "log_level": "debug", "shutdown_timeout": "5s"},
+            "tls": {"cert_file": str(self.cert), "key_file": str(self.key)},
+            "store": {"conninfo": pg.conninfo, "migrations_dir": str(TOP / "migrations"),
+                      "reconnect_interval": "200ms", "connect_timeout": "2s"},
+            "http": {"listen": f"127.0.0.1:{self.http_port}",
+                     "listen_tls": f"127.0.0.1:{self.https_port}"},
+        }
+        for section, values in (extra or {}).items():
+            sections.setdefault(section, {}).update(values)
+        with open(self.conf, "w") as f:
+            for section, values in sections.items():
+                f.write(f"[{section}]\n")
+                for k, v in values.items():
+                    f.write(f"{k} = {v}\n")
+        self.proc = None
+
+    def start(self, wait=True):
+        self.logf = open(self.log, "ab")
+        self.proc = subprocess.Popen([CAIRND, "-c", str(self.conf)], stdout=self.logf,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout=15):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"cairnd exited with {self.proc.returncode}:\n{self.log_text()}")
+            if "event=ready" in self.log_text():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"cairnd not ready after {timeout}s:\n{self.log_text()}")
+
+    def log_text(self):
+        try:
+            return self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.http_port}{path}"
+
+    def get(self, path, timeout=10):
+        """GET path; returns (status, headers, body bytes) without raising on 4xx/5xx."""
+        try:
+            with urllib.request.urlopen(self.url(path), timeout=timeout) as r:
+                return r.status, r.headers, r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers, e.read()
+
+    def signal(self, sig):
+        os.kill(self.proc.pid, sig)
+
+    def stop(self, timeout=20):
+        """SIGTERM and wait; returns the exit code."""
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"cairnd did not exit {timeout}s after SIGTERM")
+        finally:
+            self.logf.close()
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+def _migrate(pg, conf):
+    subprocess.run([CAIRNCTL, "-c", str(conf), "migrate"], check=True, capture_output=True,
+                   text=True)
+
+
+@pytest.fixture
+def cairnd_factory(pg, tls_files, request):
+    """Start cairnd instances with extra config: cairnd_factory({"http": {...}})."""
+    started = []
+    # Not under pytest's 0700 tmp_path: the daemon reads its certificate
+    # again on SIGHUP after dropping to the unprivileged user.
+    base = pathlib.Path(tempfile.mkdtemp(prefix="cairnd-"))
+    os.chmod(base, 0o755)
+
+    def make(extra=None, start=True, migrate=True):
+        d = Cairnd(base / f"cairnd{len(started)}", pg, *tls_files, extra=extra)
+        if migrate:
+            _migrate(pg, d.conf)
+        started.append(d)
+        if start:
+            d.start()
+        return d
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for d in started:
+        if d.proc is not None and d.proc.poll() is None:
+            d.stop()
+        if failed:
+            print(f"\n----- cairnd log ({d.log}) -----\n{d.log_text()[-20000:]}")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def cairnd(cairnd_factory):
+    return cairnd_factory()
+
+
+def daemon_uid():
+    try:
+        return pwd.getpwnam(DAEMON_USER).pw_uid
+    except KeyError:
+        return None
