@@ -46,6 +46,8 @@ int log_level_parse(const char *name, enum log_level *level_r)
 	return -1;
 }
 
+static void log_write(enum log_level level, const char *fmt, va_list ap) ATTR_PRINTF(2, 0);
+
 static void log_write(enum log_level level, const char *fmt, va_list ap)
 {
 	if (level < log_min)

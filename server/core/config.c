@@ -1,0 +1,1121 @@
+/* cairn.conf: the option table, the loader and the value parsers. libinih
+ * splits "name = value" lines; our own line reader in front of it counts
+ * lines, owns the [section] state and finds the syntax errors inih would only
+ * report one of, so every problem comes out as "FILE:LINE: message" in one
+ * pass. The table also generates docs/configuration.md. */
+#include "autoconf.h"
+#include "config.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef CAIRN_DATADIR
+#define CAIRN_DATADIR "/usr/local/share/cairn"
+#endif
+
+#define MS_SECOND UINT64_C(1000)
+#define MS_MINUTE (60 * MS_SECOND)
+#define MS_HOUR (60 * MS_MINUTE)
+#define MS_DAY (24 * MS_HOUR)
+#define KIB UINT64_C(1024)
+#define MIB (1024 * KIB)
+#define GIB (1024 * MIB)
+
+/* Past this many a broken file only buries the first, useful errors. */
+#define CONFIG_MAX_ERRORS 100
+/* Addresses one listen option may name; more is a typo, not a deployment. */
+#define CONFIG_MAX_LISTEN 64
+
+static const char *const log_target_values[] = { "stderr", "syslog", NULL };
+static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
+static const char *const tls_min_values[] = { "1.2", "1.3", NULL };
+
+#define OPT(sec, field, type, def, min, max, enums, help) \
+	{ #sec, #field, type, def, min, max, enums, offsetof(struct config, sec.field), help }
+#define OPT_MS(sec, name, field, def, min, max, help) \
+	{ #sec, #name, CONFIG_DURATION, def, min, max, NULL, offsetof(struct config, sec.field), help }
+
+const struct config_option config_options[] = {
+	OPT(server, hostname, CONFIG_STRING, "", 0, 0, NULL,
+	    "Name cairnd uses for itself in greetings, Received headers and bounces; empty means the system host name."),
+	OPT(server, user, CONFIG_STRING, "cairn", 0, 0, NULL,
+	    "User cairnd switches to after binding its listening sockets; empty means it does not drop privileges."),
+	OPT(server, group, CONFIG_STRING, "", 0, 0, NULL,
+	    "Group cairnd switches to with the user; empty means the user's primary group."),
+	OPT(server, workers, CONFIG_UINT, "4", 1, 256, NULL,
+	    "Worker threads that run database, directory and scanner jobs, each with its own PostgreSQL connection."),
+	OPT(server, max_connections, CONFIG_UINT, "10000", 1, 1000000, NULL,
+	    "Client connections open at once over all listeners; new ones are refused beyond it."),
+	OPT(server, max_connections_per_ip, CONFIG_UINT, "100", 0, 1000000, NULL,
+	    "Client connections open at once from one IP address; 0 means unlimited."),
+	OPT(server, pid_file, CONFIG_STRING, "", 0, 0, NULL,
+	    "File cairnd writes its process id to at start; empty means none."),
+	OPT(server, log_target, CONFIG_ENUM, "stderr", 0, 0, log_target_values,
+	    "Where log lines go: stderr, or syslog with facility mail."),
+	OPT(server, log_level, CONFIG_ENUM, "info", 0, 0, log_level_values,
+	    "Least severe level that is logged."),
+	OPT_MS(server, shutdown_timeout, shutdown_timeout_ms, "10s", 0, MS_HOUR,
+	       "How long a stopping cairnd waits for sessions and jobs to finish before it closes them."),
+	OPT(server, loopback_is_secure, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Treat connections from 127.0.0.0/8 and ::1 as secure for IMAP and POP3 plaintext LOGIN and USER/PASS, "
+	    "like Dovecot's login_trusted_networks; it never applies to SMTP AUTH."),
+
+	OPT(tls, cert_file, CONFIG_STRING, "", 0, 0, NULL,
+	    "PEM certificate for implicit TLS and STARTTLS; empty disables TLS."),
+	OPT(tls, key_file, CONFIG_STRING, "", 0, 0, NULL,
+	    "PEM private key of cert_file; required when cert_file is set."),
+	OPT(tls, chain_file, CONFIG_STRING, "", 0, 0, NULL,
+	    "PEM intermediate certificates sent after cert_file; empty means cert_file already holds the chain."),
+	OPT(tls, min_version, CONFIG_ENUM, "1.2", 0, 0, tls_min_values,
+	    "Oldest TLS protocol version accepted from clients."),
+
+	OPT(store, conninfo, CONFIG_STRING, "dbname=cairn", 0, 0, NULL,
+	    "libpq connection string for the PostgreSQL store, such as \"host=db dbname=cairn user=cairn\"."),
+	OPT(store, migrations_dir, CONFIG_STRING, CAIRN_DATADIR "/migrations", 0, 0, NULL,
+	    "Directory of NNNN_name.sql files that cairnctl migrate applies in order."),
+	OPT_MS(store, connect_timeout, connect_timeout_ms, "5s", MS_SECOND, 5 * MS_MINUTE,
+	       "How long opening one PostgreSQL connection may take."),
+	OPT_MS(store, statement_timeout, statement_timeout_ms, "30s", 0, MS_HOUR,
+	       "PostgreSQL statement_timeout set on every store connection; 0 means no limit."),
+	OPT_MS(store, reconnect_interval, reconnect_interval_ms, "1s", 100, MS_MINUTE,
+	       "Pause between attempts to reopen a lost PostgreSQL connection."),
+
+	OPT(http, listen, CONFIG_LISTEN, "*:80", 0, 0, NULL,
+	    "Addresses for plain HTTP (CalDAV, CardDAV), as host:port separated by commas; empty disables it."),
+	OPT(http, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
+	    "Addresses for HTTPS, as host:port separated by commas (\"*:443\" in production); needs [tls] cert_file; empty disables it."),
+	OPT_MS(http, idle_timeout, idle_timeout_ms, "60s", MS_SECOND, MS_HOUR,
+	       "How long a connection may sit idle between requests before it is closed."),
+	OPT(http, max_head, CONFIG_SIZE, "16k", KIB, MIB, NULL,
+	    "Largest request line plus headers accepted; larger requests get 431."),
+	OPT(http, max_body, CONFIG_SIZE, "10M", 0, GIB, NULL,
+	    "Largest request body accepted; larger requests get 413, 0 refuses every body."),
+	OPT(http, max_requests, CONFIG_UINT, "1000", 1, 1000000, NULL,
+	    "Requests served on one keep-alive connection before it is closed."),
+
+	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
+};
+
+static const struct {
+	const char *name;
+	const char *intro;
+} config_sections[] = {
+	{ "server", "The cairnd process: identity, privileges, connection limits and logging." },
+	{ "tls", "Certificates for implicit TLS and STARTTLS on every protocol." },
+	{ "store", "The PostgreSQL store." },
+	{ "http", "The CalDAV/CardDAV HTTP listener." },
+};
+
+/* Reader state meaning "keys here were already reported or belong nowhere". */
+#define SECTION_NONE (-1)
+#define SECTION_SKIP (-2)
+
+#define NUM_OPTIONS (ARRAY_SIZE(config_options) - 1)
+
+struct loader {
+	const char *path;
+	FILE *fp;
+	struct config *cfg;
+	struct buf *errors;
+	unsigned nerrors;
+	int lineno;
+	int read_errno;		/* getline failed with this */
+	char *line;		/* the current physical line, for our own scan */
+	size_t line_cap;
+	int section;		/* index into config_sections[] or SECTION_* */
+	/* A line too long for inih's buffer: the handler takes these instead. */
+	bool long_line;
+	char *long_name, *long_value;
+	int set_line[NUM_OPTIONS];	/* where each option was set, 0 = not */
+};
+
+static void ATTR_PRINTF(3, 4) load_error(struct loader *ld, int lineno, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (++ld->nerrors > CONFIG_MAX_ERRORS) {
+		if (ld->nerrors == CONFIG_MAX_ERRORS + 1)
+			buf_printf(ld->errors, "%s: too many errors, giving up\n", ld->path);
+		return;
+	}
+	if (lineno > 0) {
+		buf_printf(ld->errors, "%s:%d: ", ld->path, lineno);
+	} else {
+		buf_printf(ld->errors, "%s: ", ld->path);
+	}
+	va_start(ap, fmt);
+	buf_vprintf(ld->errors, fmt, ap);
+	va_end(ap);
+	buf_append_str(ld->errors, "\n");
+}
+
+/* A value quoted in a message: short enough to read, marked when cut. */
+static const char *quote(const char *s, char *out, size_t size)
+{
+	size_t n = strlen(s);
+	if (n < size)
+		return s;
+	snprintf(out, size, "%.*s...", (int)(size - 4), s);
+	return out;
+}
+
+static void *opt_field(struct config *cfg, const struct config_option *opt)
+{
+	return (char *)cfg + opt->offset;
+}
+
+/* ---- value parsers ---- */
+
+int config_parse_bool(const char *s, bool *value_r)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (str_casecmp(s, yes[i]) == 0) {
+			*value_r = true;
+			return 0;
+		}
+		if (str_casecmp(s, no[i]) == 0) {
+			*value_r = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Multiply with a check instead of wrapping around to a small number. */
+static int mul_u64(uint64_t a, uint64_t b, uint64_t *r)
+{
+	if (b != 0 && a > UINT64_MAX / b)
+		return -1;
+	*r = a * b;
+	return 0;
+}
+
+static size_t count_digits(const char *s)
+{
+	size_t n = 0;
+	while (s[n] >= '0' && s[n] <= '9')
+		n++;
+	return n;
+}
+
+/* The parsers below set *overflow_r when the text is well formed but the
+ * number does not fit, so messages can say "out of range" instead. */
+static int parse_uint(const char *s, uint64_t *v_r, bool *overflow_r)
+{
+	size_t n = count_digits(s);
+
+	*overflow_r = false;
+	if (n == 0 || s[n] != '\0')
+		return -1;
+	if (str_to_u64(s, n, UINT64_MAX, v_r) < 0) {
+		*overflow_r = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_size(const char *s, uint64_t *bytes_r, bool *overflow_r)
+{
+	size_t n = count_digits(s);
+	uint64_t v, mult;
+
+	*overflow_r = false;
+	if (n == 0)
+		return -1;
+	switch (s[n]) {
+	case '\0': mult = 1; break;
+	case 'k': case 'K': mult = KIB; break;
+	case 'm': case 'M': mult = MIB; break;
+	case 'g': case 'G': mult = GIB; break;
+	case 't': case 'T': mult = 1024 * GIB; break;
+	default: return -1;
+	}
+	if (mult != 1 && s[n + 1] != '\0')
+		return -1;
+	/* Only digits were counted, so a failure here is an overflow. */
+	if (str_to_u64(s, n, UINT64_MAX, &v) < 0 || mul_u64(v, mult, bytes_r) < 0) {
+		*overflow_r = true;
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_duration(const char *s, uint64_t *ms_r, bool *overflow_r)
+{
+	uint64_t total = 0;
+	bool overflow = false;
+
+	*overflow_r = false;
+	/* A bare number is seconds; otherwise a sequence such as "1h30m". */
+	size_t n = count_digits(s);
+	if (n == 0)
+		return -1;
+	if (s[n] == '\0') {
+		uint64_t v;
+		if (str_to_u64(s, n, UINT64_MAX, &v) < 0 || mul_u64(v, MS_SECOND, ms_r) < 0) {
+			*overflow_r = true;
+			return -1;
+		}
+		return 0;
+	}
+	while (*s != '\0') {
+		uint64_t v = 0, mult, part;
+		n = count_digits(s);
+		if (n == 0)
+			return -1;
+		/* Keep checking the syntax after an overflow: junk wins. */
+		if (str_to_u64(s, n, UINT64_MAX, &v) < 0)
+			overflow = true;
+		s += n;
+		if (s[0] == 'm' && s[1] == 's') {
+			mult = 1;
+			s += 2;
+		} else {
+			switch (*s) {
+			case 's': mult = MS_SECOND; break;
+			case 'm': mult = MS_MINUTE; break;
+			case 'h': mult = MS_HOUR; break;
+			case 'd': mult = MS_DAY; break;
+			default: return -1;
+			}
+			s++;
+		}
+		if (mul_u64(v, mult, &part) < 0 || part > UINT64_MAX - total)
+			overflow = true;
+		else
+			total += part;
+	}
+	if (overflow) {
+		*overflow_r = true;
+		return -1;
+	}
+	*ms_r = total;
+	return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *bytes_r)
+{
+	bool overflow;
+	return parse_size(s, bytes_r, &overflow);
+}
+
+int config_parse_duration(const char *s, uint64_t *ms_r)
+{
+	bool overflow;
+	return parse_duration(s, ms_r, &overflow);
+}
+
+static bool is_host_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '-' || c == '.';
+}
+
+/* A DNS name: labels of 1..63 letters, digits and inner hyphens. */
+static const char *check_hostname(const char *h)
+{
+	size_t len = strlen(h), label = 0;
+	bool numeric = true;
+
+	if (len > 253)
+		return "host name longer than 253 characters";
+	for (size_t i = 0; i <= len; i++) {
+		char c = h[i];
+		if (c == '.' || c == '\0') {
+			if (label == 0)
+				return "empty label in host name";
+			if (h[i - 1] == '-')
+				return "host name label ends with '-'";
+			label = 0;
+			continue;
+		}
+		if (!is_host_char(c))
+			return "invalid character in host name";
+		if (label == 0 && c == '-')
+			return "host name label starts with '-'";
+		if (++label > 63)
+			return "host name label longer than 63 characters";
+		if (c < '0' || c > '9')
+			numeric = false;
+	}
+	/* "10.0.0.300" is a mistyped address, not a name. */
+	if (numeric)
+		return "invalid IPv4 address";
+	return NULL;
+}
+
+/* Parse one "host:port" entry; returns NULL or the reason it is bad. */
+static const char *parse_listen_entry(const char *ent, struct config_listen_addr *addr)
+{
+	const char *port;
+	char host[256];
+	size_t hlen;
+
+	if (ent[0] == '[') {
+		const char *close = strchr(ent, ']');
+		if (close == NULL)
+			return "missing ']' after IPv6 address";
+		if (close[1] != ':')
+			return "missing ':port' after ']'";
+		hlen = (size_t)(close - ent - 1);
+		if (hlen == 0 || hlen >= sizeof(host))
+			return "invalid IPv6 address";
+		memcpy(host, ent + 1, hlen);
+		host[hlen] = '\0';
+		port = close + 2;
+		/* A link-local address may carry a zone: [fe80::1%eth0]. */
+		char *zone = strchr(host, '%');
+		if (zone != NULL) {
+			*zone = '\0';
+			if (zone[1] == '\0' || strspn(zone + 1, "abcdefghijklmnopqrstuvwxyz"
+							      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+						       != strlen(zone + 1))
+				return "invalid IPv6 zone";
+		}
+		struct in6_addr a6;
+		if (inet_pton(AF_INET6, host, &a6) != 1)
+			return "invalid IPv6 address";
+		if (zone != NULL)
+			*zone = '%';
+	} else {
+		const char *colon = strrchr(ent, ':');
+		if (colon == NULL)
+			return "missing ':port' (expected host:port, *:port or [ipv6]:port)";
+		hlen = (size_t)(colon - ent);
+		if (memchr(ent, ':', hlen) != NULL)
+			return "IPv6 address must be in brackets, as in [::1]:port";
+		if (hlen == 0)
+			return "missing host (use *:port for every address)";
+		if (hlen >= sizeof(host))
+			return "host name longer than 253 characters";
+		memcpy(host, ent, hlen);
+		host[hlen] = '\0';
+		port = colon + 1;
+		if (strcmp(host, "*") == 0) {
+			host[0] = '\0';
+		} else {
+			struct in_addr a4;
+			const char *why;
+			if (inet_pton(AF_INET, host, &a4) != 1 && (why = check_hostname(host)) != NULL)
+				return why;
+		}
+	}
+	uint64_t p;
+	if (str_to_u64(port, strlen(port), 65535, &p) < 0 || p == 0)
+		return "port must be a number from 1 to 65535";
+	if (addr != NULL) {
+		memcpy(addr->host, host, sizeof(host));
+		addr->port = (unsigned)p;
+	}
+	return NULL;
+}
+
+static bool is_listen_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* error_r points into a per-thread buffer, valid until the next call. */
+int config_parse_listen(const char *value, struct config_listen_addr *addrs, size_t max,
+			const char **error_r)
+{
+	static __thread char errbuf[384];
+	const char *p = value;
+	size_t count = 0;
+	bool need_entry = false;
+
+	for (;;) {
+		while (is_listen_space(*p))
+			p++;
+		if (*p == '\0' || *p == ',') {
+			if (need_entry || *p == ',') {
+				*error_r = "empty entry in the address list";
+				return -1;
+			}
+			break;
+		}
+		size_t len = 0;
+		while (p[len] != '\0' && p[len] != ',' && !is_listen_space(p[len]))
+			len++;
+		char ent[300];
+		if (len >= sizeof(ent)) {
+			snprintf(errbuf, sizeof(errbuf), "'%.40s...': entry too long", p);
+			*error_r = errbuf;
+			return -1;
+		}
+		memcpy(ent, p, len);
+		ent[len] = '\0';
+		p += len;
+
+		const char *why = parse_listen_entry(ent, count < max ? &addrs[count] : NULL);
+		if (why != NULL) {
+			snprintf(errbuf, sizeof(errbuf), "'%.64s%s': %s", ent, len > 64 ? "..." : "", why);
+			*error_r = errbuf;
+			return -1;
+		}
+		count++;
+		while (is_listen_space(*p))
+			p++;
+		need_entry = *p == ',';
+		if (need_entry)
+			p++;
+	}
+	if (count > INT32_MAX) {
+		*error_r = "too many addresses";
+		return -1;
+	}
+	return (int)count;
+}
+
+/* ---- formatting values for messages and docs ---- */
+
+static void format_size(uint64_t v, char *out, size_t size)
+{
+	if (v != 0 && v % GIB == 0)
+		snprintf(out, size, "%" PRIu64 "G", v / GIB);
+	else if (v != 0 && v % MIB == 0)
+		snprintf(out, size, "%" PRIu64 "M", v / MIB);
+	else if (v != 0 && v % KIB == 0)
+		snprintf(out, size, "%" PRIu64 "k", v / KIB);
+	else
+		snprintf(out, size, "%" PRIu64, v);
+}
+
+static void format_duration(uint64_t ms, char *out, size_t size)
+{
+	if (ms != 0 && ms % MS_DAY == 0)
+		snprintf(out, size, "%" PRIu64 "d", ms / MS_DAY);
+	else if (ms != 0 && ms % MS_HOUR == 0)
+		snprintf(out, size, "%" PRIu64 "h", ms / MS_HOUR);
+	else if (ms != 0 && ms % MS_MINUTE == 0)
+		snprintf(out, size, "%" PRIu64 "m", ms / MS_MINUTE);
+	else if (ms % MS_SECOND == 0)
+		snprintf(out, size, "%" PRIu64 "s", ms / MS_SECOND);
+	else
+		snprintf(out, size, "%" PRIu64 "ms", ms);
+}
+
+static void format_number(const struct config_option *opt, uint64_t v, char *out, size_t size)
+{
+	if (opt->type == CONFIG_SIZE)
+		format_size(v, out, size);
+	else if (opt->type == CONFIG_DURATION)
+		format_duration(v, out, size);
+	else
+		snprintf(out, size, "%" PRIu64, v);
+}
+
+static void format_enum_values(const struct config_option *opt, const char *sep, struct buf *out)
+{
+	for (size_t i = 0; opt->enum_values[i] != NULL; i++)
+		buf_printf(out, "%s%s", i > 0 ? sep : "", opt->enum_values[i]);
+}
+
+/* "from 1 to 256", "from 1k to 1M": the range, in the file's own units. */
+static void format_range(const struct config_option *opt, char *out, size_t size)
+{
+	char lo[32], hi[32];
+	format_number(opt, opt->min, lo, sizeof(lo));
+	format_number(opt, opt->max, hi, sizeof(hi));
+	snprintf(out, size, "from %s to %s", lo, hi);
+}
+
+static const char *type_name(enum config_type type)
+{
+	switch (type) {
+	case CONFIG_STRING: return "string";
+	case CONFIG_BOOL: return "boolean";
+	case CONFIG_UINT: return "number";
+	case CONFIG_SIZE: return "size";
+	case CONFIG_DURATION: return "duration";
+	case CONFIG_ENUM: return "enum";
+	case CONFIG_LISTEN: return "address list";
+	}
+	return "?";
+}
+
+/* ---- setting options ---- */
+
+static int parse_enum(const struct config_option *opt, const char *value, unsigned *index_r)
+{
+	/* log.c owns the level names; the table only repeats them for docs. */
+	if (opt->enum_values == log_level_values) {
+		enum log_level level;
+		if (log_level_parse(value, &level) < 0)
+			return -1;
+		*index_r = (unsigned)level;
+		return 0;
+	}
+	for (unsigned i = 0; opt->enum_values[i] != NULL; i++) {
+		if (str_casecmp(value, opt->enum_values[i]) == 0) {
+			*index_r = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* Store value into cfg. Returns 0, or -1 with the reason in why (without the
+ * option name or line, which the caller adds). */
+static int set_option(struct config *cfg, const struct config_option *opt, const char *value,
+		      char *why, size_t why_size)
+{
+	void *field = opt_field(cfg, opt);
+	char range[96], q[72];
+	uint64_t v;
+	bool overflow;
+	int ret;
+
+	switch (opt->type) {
+	case CONFIG_STRING:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONFIG_LISTEN: {
+		const char *error;
+		if (config_parse_listen(value, NULL, 0, &error) < 0) {
+			snprintf(why, why_size, "bad address %s", error);
+			return -1;
+		}
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	}
+	case CONFIG_BOOL:
+		if (config_parse_bool(value, (bool *)field) < 0) {
+			snprintf(why, why_size, "'%s' is not a boolean (expected yes/no, true/false, on/off or 1/0)",
+				 quote(value, q, sizeof(q)));
+			return -1;
+		}
+		return 0;
+	case CONFIG_ENUM: {
+		struct buf vals;
+		if (parse_enum(opt, value, (unsigned *)field) == 0)
+			return 0;
+		buf_init(&vals, 0);
+		format_enum_values(opt, ", ", &vals);
+		snprintf(why, why_size, "'%s' is not one of %s", quote(value, q, sizeof(q)), vals.data);
+		buf_free(&vals);
+		return -1;
+	}
+	case CONFIG_UINT:
+	case CONFIG_SIZE:
+	case CONFIG_DURATION:
+		format_range(opt, range, sizeof(range));
+		if (opt->type == CONFIG_UINT)
+			ret = parse_uint(value, &v, &overflow);
+		else if (opt->type == CONFIG_SIZE)
+			ret = parse_size(value, &v, &overflow);
+		else
+			ret = parse_duration(value, &v, &overflow);
+		if (ret < 0) {
+			if (overflow)
+				snprintf(why, why_size, "'%s' is out of range (%s)", quote(value, q, sizeof(q)), range);
+			else if (opt->type == CONFIG_UINT)
+				snprintf(why, why_size, "'%s' is not a whole number (%s)", quote(value, q, sizeof(q)), range);
+			else if (opt->type == CONFIG_SIZE)
+				snprintf(why, why_size, "'%s' is not a size such as 512, 16k, 10M or 1G (%s)",
+					 quote(value, q, sizeof(q)), range);
+			else
+				snprintf(why, why_size, "'%s' is not a duration such as 500ms, 10s, 5m, 1h or 2d (%s)",
+					 quote(value, q, sizeof(q)), range);
+			return -1;
+		}
+		if (v < opt->min || v > opt->max) {
+			snprintf(why, why_size, "'%s' is out of range (%s)", quote(value, q, sizeof(q)), range);
+			return -1;
+		}
+		*(uint64_t *)field = v;
+		return 0;
+	}
+	snprintf(why, why_size, "unknown option type");
+	return -1;
+}
+
+struct config *config_defaults(void)
+{
+	struct config *cfg = xcalloc(1, sizeof(*cfg));
+	char why[256];
+
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+		/* The table's defaults are checked by the unit tests; a bad one is a bug. */
+		if (set_option(cfg, opt, opt->def, why, sizeof(why)) < 0) {
+			fprintf(stderr, "cairn: bad default for [%s] %s: %s\n", opt->section, opt->name, why);
+			abort();
+		}
+	}
+	return cfg;
+}
+
+void config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+
+	if (cfg == NULL)
+		return;
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+		if (opt->type == CONFIG_STRING || opt->type == CONFIG_LISTEN)
+			free(*(char **)opt_field(cfg, opt));
+	}
+	free(cfg->path);
+	free(cfg);
+	*cfgp = NULL;
+}
+
+/* ---- did you mean ---- */
+
+/* Levenshtein distance, case-insensitive; long names just count as far. */
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+	size_t row[65];
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j];
+			size_t cost = str_ncasecmp(a + i - 1, b + j - 1, 1) == 0 ? 0 : 1;
+			size_t best = diag + cost;
+			if (row[j] + 1 < best)
+				best = row[j] + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			row[j] = best;
+			diag = up;
+		}
+	}
+	return row[lb];
+}
+
+static const char *suggest_option(const char *section, const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+		if (strcmp(opt->section, section) != 0)
+			continue;
+		size_t d = edit_distance(name, opt->name);
+		if (d < best_d) {
+			best_d = d;
+			best = opt->name;
+		}
+	}
+	return best;
+}
+
+static const char *suggest_section(const char *name)
+{
+	const char *best = NULL;
+	size_t best_d = 3;
+
+	for (size_t i = 0; i < ARRAY_SIZE(config_sections); i++) {
+		size_t d = edit_distance(name, config_sections[i].name);
+		if (d < best_d) {
+			best_d = d;
+			best = config_sections[i].name;
+		}
+	}
+	return best;
+}
+
+/* ---- the loader ---- */
+
+/* isspace() in the C locale, which is what inih uses. */
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* inih's rule: ';' starts a comment only after whitespace. Returns a pointer
+ * to the first of chars or the comment, or the end of s. */
+static char *find_chars_or_comment(char *s, const char *chars)
+{
+	bool was_space = false;
+	while (*s != '\0' && (chars == NULL || strchr(chars, *s) == NULL) &&
+	       !(was_space && *s == ';')) {
+		was_space = is_space(*s);
+		s++;
+	}
+	return s;
+}
+
+static void rstrip(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && is_space(s[n - 1]))
+		s[--n] = '\0';
+}
+
+static char *lskip(char *s)
+{
+	while (is_space(*s))
+		s++;
+	return s;
+}
+
+static int find_section(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(config_sections); i++) {
+		if (str_casecmp(name, config_sections[i].name) == 0)
+			return (int)i;
+	}
+	return SECTION_NONE;
+}
+
+/* A "[name]" line: switch sections or report why we cannot. */
+static void reader_section(struct loader *ld, char *start)
+{
+	char *end = find_chars_or_comment(start + 1, "]");
+	char q[72];
+
+	if (*end != ']') {
+		load_error(ld, ld->lineno, "syntax error: missing ']' in section header");
+		ld->section = SECTION_SKIP;
+		return;
+	}
+	*end = '\0';
+	char *rest = lskip(end + 1);
+	char *name = lskip(start + 1);
+	rstrip(name);
+	int idx = find_section(name);
+	if (idx < 0) {
+		const char *hint = suggest_section(name);
+		load_error(ld, ld->lineno, "unknown section [%s]%s%s%s", quote(name, q, sizeof(q)),
+			   hint ? "; did you mean [" : "", hint ? hint : "", hint ? "]?" : "");
+		ld->section = SECTION_SKIP;
+		return;
+	}
+	if (*rest != '\0' && *rest != ';' && *rest != '#')
+		load_error(ld, ld->lineno, "syntax error: unexpected text after [%s]", name);
+	ld->section = idx;
+}
+
+/* ini_reader: hand inih one line at a time, so lineno is the handler's line.
+ * Lines we have already judged bad (or that inih would cut) go in as blank. */
+static char *config_reader(char *str, int num, void *stream)
+{
+	struct loader *ld = stream;
+	ssize_t n = getline(&ld->line, &ld->line_cap, ld->fp);
+
+	if (n < 0) {
+		if (ferror(ld->fp))
+			ld->read_errno = errno;
+		return NULL;
+	}
+	ld->lineno++;
+	ld->long_line = false;
+	if (num < 4)
+		return NULL;
+	str[0] = '\n';
+	str[1] = '\0';
+	if (memchr(ld->line, '\0', (size_t)n) != NULL) {
+		load_error(ld, ld->lineno, "syntax error: NUL byte in line");
+		return str;
+	}
+	char *start = ld->line;
+	if (ld->lineno == 1 && n >= 3 && memcmp(start, "\xEF\xBB\xBF", 3) == 0)
+		start += 3;
+	/* No leading space reaches inih, so it never sees a continuation line:
+	 * an indented "name = value" is just an option. */
+	start = lskip(start);
+	rstrip(start);
+	if (*start == '\0' || *start == '#' || *start == ';')
+		return str;
+	if (*start == '[') {
+		reader_section(ld, start);
+		return str;
+	}
+	char *sep = find_chars_or_comment(start, "=:");
+	if (*sep != '=' && *sep != ':') {
+		load_error(ld, ld->lineno, "syntax error: expected 'name = value' or '[section]'");
+		return str;
+	}
+	if (sep == start) {
+		load_error(ld, ld->lineno, "syntax error: missing option name before '%c'", *sep);
+		return str;
+	}
+	size_t len = strlen(start);
+	if (len + 2 <= (size_t)num) {
+		memcpy(str, start, len);
+		str[len] = '\n';
+		str[len + 1] = '\0';
+		return str;
+	}
+	/* Too long for inih's line buffer: split it ourselves, the same way. */
+	*sep = '\0';
+	rstrip(start);
+	char *value = lskip(sep + 1);
+	*find_chars_or_comment(value, NULL) = '\0';
+	rstrip(value);
+	ld->long_line = true;
+	ld->long_name = start;
+	ld->long_value = value;
+	snprintf(str, (size_t)num, "x=\n");
+	return str;
+}
+
+static int config_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct loader *ld = user;
+	char q[72], why[512];
+
+	(void)section;	/* the reader tracks sections; inih cuts long names */
+	if (ld->long_line) {
+		name = ld->long_name;
+		value = ld->long_value;
+	}
+	if (ld->section == SECTION_SKIP)
+		return 1;
+	if (ld->section == SECTION_NONE) {
+		const char *home = NULL;
+		for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+			if (str_casecmp(opt->name, name) == 0) {
+				home = opt->section;
+				break;
+			}
+		}
+		load_error(ld, ld->lineno, "option '%s' appears before any [section]%s%s%s",
+			   quote(name, q, sizeof(q)), home ? "; did you mean to put it under [" : "",
+			   home ? home : "", home ? "]?" : "");
+		return 1;
+	}
+	const char *sec = config_sections[ld->section].name;
+	size_t i;
+	for (i = 0; i < NUM_OPTIONS; i++) {
+		if (strcmp(config_options[i].section, sec) == 0 &&
+		    str_casecmp(config_options[i].name, name) == 0)
+			break;
+	}
+	if (i == NUM_OPTIONS) {
+		const char *hint = suggest_option(sec, name);
+		load_error(ld, ld->lineno, "unknown option '%s' in [%s]%s%s%s", quote(name, q, sizeof(q)), sec,
+			   hint ? "; did you mean '" : "", hint ? hint : "", hint ? "'?" : "");
+		return 1;
+	}
+	const struct config_option *opt = &config_options[i];
+	if (ld->set_line[i] != 0) {
+		load_error(ld, ld->lineno, "duplicate option '%s' in [%s] (already set on line %d)",
+			   opt->name, sec, ld->set_line[i]);
+		return 1;
+	}
+	ld->set_line[i] = ld->lineno;
+	if (set_option(ld->cfg, opt, value, why, sizeof(why)) < 0)
+		load_error(ld, ld->lineno, "[%s] %s: %s", sec, opt->name, why);
+	return 1;
+}
+
+/* Parse one listen option into addrs; returns the count or -1 (already
+ * reported at load time, so quietly here). */
+static int cross_listen(const char *value, struct config_listen_addr *addrs)
+{
+	const char *error;
+	int n = config_parse_listen(value, addrs, CONFIG_MAX_LISTEN, &error);
+	return n > CONFIG_MAX_LISTEN ? CONFIG_MAX_LISTEN : n;
+}
+
+/* Rules that involve more than one option, checked once the file is read. */
+static void cross_check(struct loader *ld)
+{
+	struct config *cfg = ld->cfg;
+	const char *error;
+
+	if (cfg->tls.cert_file[0] != '\0' && cfg->tls.key_file[0] == '\0')
+		load_error(ld, 0, "[tls] key_file is required when cert_file is set");
+	if (cfg->tls.key_file[0] != '\0' && cfg->tls.cert_file[0] == '\0')
+		load_error(ld, 0, "[tls] cert_file is required when key_file is set");
+	if (cfg->tls.chain_file[0] != '\0' && cfg->tls.cert_file[0] == '\0')
+		load_error(ld, 0, "[tls] cert_file is required when chain_file is set");
+	if (cfg->http.listen_tls[0] != '\0' && config_parse_listen(cfg->http.listen_tls, NULL, 0, &error) > 0 &&
+	    cfg->tls.cert_file[0] == '\0')
+		load_error(ld, 0, "[http] listen_tls requires [tls] cert_file and key_file "
+			   "(or set 'listen_tls =' to serve plain HTTP only)");
+	if (cfg->server.group[0] != '\0' && cfg->server.user[0] == '\0')
+		load_error(ld, 0, "[server] group is set but user is empty (cairnd would not drop privileges)");
+
+	/* The same address twice would fail at bind with a less helpful error. */
+	struct config_listen_addr *addrs = xcalloc(2 * CONFIG_MAX_LISTEN, sizeof(*addrs));
+	int n1 = cross_listen(cfg->http.listen, addrs);
+	int n2 = cross_listen(cfg->http.listen_tls, addrs + (n1 > 0 ? n1 : 0));
+	if (n1 > 0 || n2 > 0) {
+		int total = (n1 > 0 ? n1 : 0) + (n2 > 0 ? n2 : 0);
+		bool reported = false;
+		for (int i = 0; i < total && !reported; i++) {
+			for (int j = i + 1; j < total; j++) {
+				if (addrs[i].port == addrs[j].port && strcmp(addrs[i].host, addrs[j].host) == 0) {
+					load_error(ld, 0, "[http] address %s%s%s:%u is listed twice in listen/listen_tls",
+						   strchr(addrs[i].host, ':') ? "[" : "",
+						   addrs[i].host[0] ? addrs[i].host : "*",
+						   strchr(addrs[i].host, ':') ? "]" : "", addrs[i].port);
+					reported = true;
+					break;
+				}
+			}
+		}
+	}
+	free(addrs);
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+		if (opt->type != CONFIG_LISTEN)
+			continue;
+		int n = config_parse_listen(*(char **)opt_field(cfg, opt), NULL, 0, &error);
+		if (n > CONFIG_MAX_LISTEN)
+			load_error(ld, 0, "[%s] %s names %d addresses; at most %d are allowed",
+				   opt->section, opt->name, n, CONFIG_MAX_LISTEN);
+	}
+
+	if (cfg->server.hostname[0] == '\0') {
+		char host[256];
+		if (gethostname(host, sizeof(host)) < 0 || host[0] == '\0') {
+			load_error(ld, 0, "[server] hostname is not set and gethostname failed: %s",
+				   strerror(errno));
+		} else {
+			host[sizeof(host) - 1] = '\0';
+			free(cfg->server.hostname);
+			cfg->server.hostname = xstrdup(host);
+		}
+	}
+}
+
+int config_load(const char *path, struct config **cfg_r, struct buf *errors)
+{
+	struct loader ld;
+
+	*cfg_r = NULL;
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	ld.errors = errors;
+	ld.section = SECTION_NONE;
+	ld.fp = fopen(path, "re");
+	if (ld.fp == NULL) {
+		buf_printf(errors, "%s: cannot open: %s\n", path, strerror(errno));
+		return -1;
+	}
+	ld.cfg = config_defaults();
+	ld.cfg->path = xstrdup(path);
+
+	int ret = ini_parse_stream(config_reader, &ld, config_handler, &ld);
+	if (ld.read_errno != 0)
+		load_error(&ld, 0, "cannot read: %s", strerror(ld.read_errno));
+	else if (ret > 0)
+		load_error(&ld, ret, "syntax error");	/* inih only gets lines we checked */
+	else if (ret < 0)
+		load_error(&ld, 0, "cannot parse (error %d)", ret);
+	fclose(ld.fp);
+	free(ld.line);
+
+	if (ld.read_errno == 0)
+		cross_check(&ld);
+	if (ld.nerrors > 0) {
+		config_free(&ld.cfg);
+		return -1;
+	}
+	*cfg_r = ld.cfg;
+	return 0;
+}
+
+/* ---- documentation ---- */
+
+/* A table cell: '|' would end the cell, a newline the row. */
+static void md_cell(struct buf *out, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		if (*s == '|')
+			buf_append_str(out, "\\|");
+		else if (*s == '\n')
+			buf_append_str(out, " ");
+		else
+			buf_append(out, s, 1);
+	}
+}
+
+void config_write_doc(struct buf *out)
+{
+	buf_append_str(out,
+		"# Cairn configuration\n"
+		"\n"
+		"<!-- Generated from the option table in server/core/config.c by\n"
+		"     `cairnctl config-doc`; edit the table, not this file. -->\n"
+		"\n"
+		"cairnd and cairnctl read `" CONFIG_DEFAULT_PATH "` unless given another file.\n"
+		"It is an INI file: a `[section]` line, then `name = value` lines. Lines that\n"
+		"start with `#` or `;` are comments, and so is the rest of a line after a `;`\n"
+		"that follows whitespace. Unknown sections and options, repeated options and\n"
+		"bad values are errors, each reported with its line number; run\n"
+		"`cairnctl check-config` to validate a file before you restart cairnd.\n"
+		"\n"
+		"Value types:\n"
+		"\n"
+		"- **boolean**: `yes`/`no`, `true`/`false`, `on`/`off` or `1`/`0`.\n"
+		"- **number**: a whole decimal number.\n"
+		"- **size**: bytes, or a number with `k`, `M`, `G` or `T` (powers of 1024), as in `16k`.\n"
+		"- **duration**: a number with `ms`, `s`, `m`, `h` or `d`, as in `500ms` or `1h30m`;\n"
+		"  a bare number is seconds.\n"
+		"- **address list**: `host:port` entries separated by commas or spaces; the host\n"
+		"  is a name, an IPv4 address, `[IPv6]` in brackets, or `*` for every address.\n"
+		"- **enum**: one of the listed words.\n"
+		"- **string**: the rest of the line, without surrounding whitespace.\n");
+
+	for (size_t s = 0; s < ARRAY_SIZE(config_sections); s++) {
+		buf_printf(out, "\n## [%s]\n\n%s\n\n", config_sections[s].name, config_sections[s].intro);
+		buf_append_str(out, "| option | type | default | range/values | description |\n"
+				    "|---|---|---|---|---|\n");
+		for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+			if (strcmp(opt->section, config_sections[s].name) != 0)
+				continue;
+			char range[96];
+			buf_printf(out, "| `%s` | %s | ", opt->name, type_name(opt->type));
+			if (strncmp(opt->def, CAIRN_DATADIR, strlen(CAIRN_DATADIR)) == 0) {
+				/* Depends on --prefix/--datadir: name it, not this build's value. */
+				buf_append_str(out, "`$(pkgdatadir)");
+				md_cell(out, opt->def + strlen(CAIRN_DATADIR));
+				buf_append_str(out, "` (`/usr/local/share/cairn` unless configured otherwise)");
+			} else if (opt->def[0] != '\0') {
+				buf_append_str(out, "`");
+				md_cell(out, opt->def);
+				buf_append_str(out, "`");
+			} else {
+				buf_append_str(out, "(empty)");
+			}
+			buf_append_str(out, " | ");
+			switch (opt->type) {
+			case CONFIG_UINT:
+			case CONFIG_SIZE:
+			case CONFIG_DURATION:
+				format_range(opt, range, sizeof(range));
+				buf_append_str(out, range);
+				break;
+			case CONFIG_ENUM:
+				format_enum_values(opt, ", ", out);
+				break;
+			case CONFIG_BOOL:
+				buf_append_str(out, "yes, no");
+				break;
+			case CONFIG_LISTEN:
+				buf_append_str(out, "host:port, ...");
+				break;
+			case CONFIG_STRING:
+				buf_append_str(out, "text");
+				break;
+			}
+			buf_append_str(out, " | ");
+			md_cell(out, opt->help);
+			buf_append_str(out, " |\n");
+		}
+	}
+}
