@@ -147,12 +147,11 @@ static void health_done(struct job *job)
 		s->job_running = false;
 		s->pending = NULL;
 		bool keep = hj->keep_alive && !s->shutting_down;
+		/* Without keep-alive this closes the conn, which frees s. */
 		http_respond(s, status, "application/json", "", body.data, body.len, hj->head, keep);
 		buf_free(&body);
 		if (keep)
 			http_session_next(s);
-		else
-			conn_close(s->conn);
 	}
 	conn_unref(&hj->conn);
 	free(hj);

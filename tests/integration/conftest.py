@@ -248,12 +248,20 @@ def cairnd_factory(pg, tls_files, request):
 
     yield make
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    problems = []
     for d in started:
         if d.proc is not None and d.proc.poll() is None:
-            d.stop()
-        if failed:
-            print(f"\n----- cairnd log ({d.log}) -----\n{d.log_text()[-20000:]}")
+            code = d.stop()
+            if code != 0:
+                problems.append(f"cairnd exited with {code} after SIGTERM")
+        log = d.log_text()
+        for marker in ("AddressSanitizer", "LeakSanitizer", "runtime error:", "panic"):
+            if marker in log:
+                problems.append(f"cairnd log contains {marker!r}")
+        if failed or problems:
+            print(f"\n----- cairnd log ({d.log}) -----\n{log[-20000:]}")
     shutil.rmtree(base, ignore_errors=True)
+    assert not problems, "; ".join(problems)
 
 
 @pytest.fixture
