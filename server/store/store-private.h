@@ -64,10 +64,16 @@
 	  " LEFT JOIN accounts a ON a.domain_id = d.id"                                 \
 	  " WHERE d.name = $1 ORDER BY a.address", 1)
 
+/* Larger areas keep their statement group in a header of their own. */
+#include "store-stmts-mail.h"
+#include "store-stmts-directory.h"
+
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
 	STORE_STATEMENTS_MIGRATE(X)   \
-	STORE_STATEMENTS_ACCOUNT(X)
+	STORE_STATEMENTS_ACCOUNT(X)   \
+	STORE_STATEMENTS_MAIL(X)      \
+	STORE_STATEMENTS_DIRECTORY(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
