@@ -46,6 +46,7 @@ struct mime_part {
 	struct mime_part *children;	/* multipart: its parts, in order */
 	size_t child_count;
 	struct mime_part *message;	/* message/rfc822 (and global): the nested message */
+	const struct mime_message *msg;	/* the message whose raw bytes the offsets index */
 };
 
 struct mime_message {

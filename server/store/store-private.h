@@ -67,13 +67,15 @@
 /* Larger areas keep their statement group in a header of their own. */
 #include "store-stmts-mail.h"
 #include "store-stmts-directory.h"
+#include "store-stmts-pop3.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
 	STORE_STATEMENTS_MIGRATE(X)   \
 	STORE_STATEMENTS_ACCOUNT(X)   \
 	STORE_STATEMENTS_MAIL(X)      \
-	STORE_STATEMENTS_DIRECTORY(X)
+	STORE_STATEMENTS_DIRECTORY(X)  \
+	STORE_STATEMENTS_POP3(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,

@@ -433,6 +433,8 @@ const char *store_result_str(int result)
 		return "temporarily unavailable";
 	case STORE_INVALID:
 		return "invalid";
+	case STORE_OVERQUOTA:
+		return "over quota";
 	}
 	return "unknown result";
 }

@@ -22,6 +22,7 @@ enum store_result {
 	STORE_CONFLICT = -4,	/* serialization failure after all retries */
 	STORE_TEMPFAIL = -5,	/* database unreachable: try again later */
 	STORE_INVALID = -6,	/* input refused (bad name, foreign key) */
+	STORE_OVERQUOTA = -7,	/* the account's storage or message quota would be passed */
 };
 
 /* Create a store handle for the config's conninfo and timeouts. It connects

@@ -1,0 +1,59 @@
+/* Helpers shared by the mail store's files (store-mail-*.c): account and
+ * mailbox-name checks, the mailbox row lock every change starts with, quota
+ * accounting, NOTIFY, and the text encodings of uid sets, keyword lists and
+ * bytea parameters. Only server/store/store-mail-*.c include this. */
+#ifndef CAIRN_STORE_MAIL_PRIVATE_H
+#define CAIRN_STORE_MAIL_PRIVATE_H
+
+#include "store-private.h"
+#include "store-mail.h"
+
+/* A mailbox row locked FOR UPDATE inside a transaction. */
+struct mail_lock {
+	uint64_t id;
+	uint64_t account_id;
+	uint32_t uidvalidity;
+	uint64_t uidnext;
+	uint64_t highestmodseq;
+	bool noselect;
+};
+
+/* Hand out st->error through error_r when ret is not STORE_OK. */
+int mail_done(struct store *st, int ret, const char **error_r);
+/* The account id of address (STORE_NOTFOUND naming it if unknown). */
+int mail_account_id(struct store *st, const char *address, uint64_t *id_r);
+/* Check and normalise a mailbox name into out ("inbox" -> "INBOX", also as
+ * the first level). STORE_INVALID with the reason on a bad name. */
+int mail_name_normalize(struct store *st, const char *name, char out[STORE_MAILBOX_NAME_MAX + 1]);
+/* Lock mailbox id (SELECT ... FOR UPDATE). STORE_NOTFOUND if it is gone;
+ * with selectable, STORE_INVALID if it is \Noselect. */
+int mail_lock(struct store *st, uint64_t id, bool selectable, struct mail_lock *l);
+/* Write l's uidnext and highestmodseq back and NOTIFY "id:modseq". */
+int mail_advance(struct store *st, const struct mail_lock *l);
+/* Add bytes/messages (may be negative) to the account's usage; when check
+ * and anything grows past a limit, STORE_OVERQUOTA. */
+int mail_quota_add(struct store *st, uint64_t account_id, int64_t bytes, int64_t messages,
+		   bool check);
+/* Format a uid set as int8multirange text into out (NULL set = every uid),
+ * with its lowest and highest uid. STORE_INVALID for an empty/bad range. */
+int mail_uidset(struct store *st, const struct store_uid_range *set, size_t count,
+		struct buf *out, uint32_t *min_r, uint32_t *max_r);
+/* Join keywords with spaces into out after checking each is an IMAP atom. */
+int mail_keywords(struct store *st, const char *const *keywords, size_t count, struct buf *out);
+/* Append "\x" and the hex of data to out (bytea text input). */
+void mail_hex(struct buf *out, const void *data, size_t size);
+/* Decode a bytea hex output value ("\x...") and append it to out. -1 on bad
+ * input or when out's maximum is passed. */
+int mail_unhex(const char *in, size_t len, struct buf *out);
+/* Parse a decimal column value. */
+uint64_t mail_u64(const PGresult *res, int row, int col);
+/* Copy (or move) set of l_src into l_dst inside a transaction. The result
+ * arrays are malloc'ed into result. */
+int mail_copy_locked(struct store *st, struct mail_lock *src, struct mail_lock *dst,
+		     const char *uidset, bool move, struct store_copy_result *result);
+/* Expunge uidset of l (only \Deleted ones when only_deleted) inside a
+ * transaction: tombstones, modseq, and usage when quota. uids_r may be NULL. */
+int mail_expunge_locked(struct store *st, struct mail_lock *l, const char *uidset,
+			bool only_deleted, bool quota, uint32_t **uids_r, size_t *count_r);
+
+#endif

@@ -1,0 +1,107 @@
+/* POP3 maildrop locks and the UPDATE-state expunge. The commit reuses the
+ * mail store's locked expunge, so quota, modseq, tombstones and NOTIFY are
+ * exactly those of an IMAP EXPUNGE. */
+#include "autoconf.h"
+#include "store-pop3.h"
+#include "store-mail-private.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static int lock_exec(struct store *st, enum store_stmt_id id, const char *address,
+		     const char *holder, uint64_t ttl_ms, const char **error_r)
+{
+	char ttl[24];
+	PGresult *res;
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, ttl_ms);
+	int ret = store_exec_prepared(st, id, &res, address, holder, ttl);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return mail_done(st, store_fail(st, STORE_CONFLICT,
+						"maildrop of %s is locked by another POP3 session",
+						address), error_r);
+	return STORE_OK;
+}
+
+int store_pop3_lock(struct store *st, const char *address, const char *holder, uint64_t ttl_ms,
+		    const char **error_r)
+{
+	uint64_t id;
+	int ret = mail_account_id(st, address, &id);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return lock_exec(st, STMT_POP3_LOCK, address, holder, ttl_ms, error_r);
+}
+
+int store_pop3_refresh(struct store *st, const char *address, const char *holder,
+		       uint64_t ttl_ms, const char **error_r)
+{
+	return lock_exec(st, STMT_POP3_REFRESH, address, holder, ttl_ms, error_r);
+}
+
+int store_pop3_unlock(struct store *st, const char *address, const char *holder,
+		      const char **error_r)
+{
+	int ret = store_exec_prepared(st, STMT_POP3_UNLOCK, NULL, address, holder);
+	return mail_done(st, ret, error_r);
+}
+
+struct commit_ctx {
+	const char *address;
+	const char *holder;
+	uint64_t mailbox_id;
+	const char *uidset;	/* NULL: nothing to expunge */
+};
+
+static int commit_tx(struct store *st, void *vctx, const char **error_r)
+{
+	struct commit_ctx *ctx = vctx;
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_POP3_HELD, &res, ctx->address, ctx->holder);
+	if (ret != STORE_OK)
+		return ret;
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return store_fail(st, STORE_CONFLICT, "the POP3 maildrop lock of %s was lost",
+				  ctx->address);
+	if (ctx->uidset != NULL) {
+		struct mail_lock l;
+		ret = mail_lock(st, ctx->mailbox_id, false, &l);
+		if (ret != STORE_OK)
+			return ret;
+		ret = mail_expunge_locked(st, &l, ctx->uidset, false, true, NULL, NULL);
+		if (ret != STORE_OK)
+			return ret;
+	}
+	return store_exec_prepared(st, STMT_POP3_UNLOCK, NULL, ctx->address, ctx->holder);
+}
+
+int store_pop3_commit(struct store *st, const char *address, const char *holder,
+		      uint64_t mailbox_id, const uint32_t *uids, size_t count,
+		      const char **error_r)
+{
+	struct buf uidset;
+	buf_init(&uidset, 0);
+	struct commit_ctx ctx = { address, holder, mailbox_id, NULL };
+	if (count > 0) {
+		struct store_uid_range *set = xmalloc(count * sizeof(*set));
+		for (size_t i = 0; i < count; i++)
+			set[i].lo = set[i].hi = uids[i];
+		uint32_t min, max;
+		int ret = mail_uidset(st, set, count, &uidset, &min, &max);
+		free(set);
+		if (ret != STORE_OK) {
+			buf_free(&uidset);
+			return mail_done(st, ret, error_r);
+		}
+		ctx.uidset = uidset.data;
+	}
+	int ret = store_tx(st, commit_tx, &ctx, error_r);
+	buf_free(&uidset);
+	return ret;
+}

@@ -1,0 +1,28 @@
+/* The POP3 maildrop lock and the UPDATE state, in the store. The lock lives
+ * in PostgreSQL (pop3_locks) so it holds across cairnd nodes; it expires
+ * after ttl_ms unless refreshed, so a crashed node does not lock a user out
+ * for long. */
+#ifndef CAIRN_STORE_POP3_H
+#define CAIRN_STORE_POP3_H
+
+#include "store.h"
+
+/* Take address's maildrop lock for holder. STORE_OK, STORE_CONFLICT when
+ * another live session holds it, STORE_NOTFOUND for an unknown account. */
+int store_pop3_lock(struct store *st, const char *address, const char *holder, uint64_t ttl_ms,
+		    const char **error_r);
+/* Push the lock's expiry to now + ttl_ms. STORE_CONFLICT if holder lost it. */
+int store_pop3_refresh(struct store *st, const char *address, const char *holder,
+		       uint64_t ttl_ms, const char **error_r);
+/* Release the lock if holder has it (no error when it does not). */
+int store_pop3_unlock(struct store *st, const char *address, const char *holder,
+		      const char **error_r);
+/* The UPDATE state (RFC 1939 6): in one transaction, check holder still has
+ * the lock, expunge uids[0..count) from mailbox_id whatever their flags
+ * (messages already gone are skipped), and release the lock. STORE_CONFLICT
+ * (nothing deleted) when the lock was lost. */
+int store_pop3_commit(struct store *st, const char *address, const char *holder,
+		      uint64_t mailbox_id, const uint32_t *uids, size_t count,
+		      const char **error_r);
+
+#endif

@@ -1,0 +1,29 @@
+/* Prepared statements of the POP3 maildrop lock (store-pop3.c), one
+ * X(id, sql, nparams) per statement; included by store-private.h only. */
+#ifndef CAIRN_STORE_STMTS_POP3_H
+#define CAIRN_STORE_STMTS_POP3_H
+
+/* Take the lock when it is free or expired; returns the row only then. */
+#define STORE_STATEMENTS_POP3(X)                                                        \
+	X(STMT_POP3_LOCK,                                                               \
+	  "INSERT INTO pop3_locks (account_id, holder, expires_at)"                     \
+	  " SELECT id, $2, now() + $3::bigint * interval '1 millisecond'"               \
+	  " FROM accounts WHERE address = $1"                                           \
+	  " ON CONFLICT (account_id) DO UPDATE SET holder = EXCLUDED.holder,"           \
+	  " locked_at = now(), expires_at = EXCLUDED.expires_at"                        \
+	  " WHERE pop3_locks.expires_at < now() OR pop3_locks.holder = EXCLUDED.holder" \
+	  " RETURNING account_id", 3)                                                   \
+	X(STMT_POP3_REFRESH,                                                            \
+	  "UPDATE pop3_locks SET expires_at = now() + $3::bigint * interval '1 millisecond'" \
+	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \
+	  " AND holder = $2 RETURNING account_id", 3)                                   \
+	X(STMT_POP3_UNLOCK,                                                             \
+	  "DELETE FROM pop3_locks"                                                      \
+	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \
+	  " AND holder = $2", 2)                                                        \
+	X(STMT_POP3_HELD,                                                               \
+	  "SELECT 1 FROM pop3_locks"                                                    \
+	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \
+	  " AND holder = $2 FOR UPDATE", 2)
+
+#endif
