@@ -37,6 +37,7 @@
 static const char *const log_target_values[] = { "stderr", "syslog", NULL };
 static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
 static const char *const tls_min_values[] = { "1.2", "1.3", NULL };
+static const char *const dir_backend_values[] = { "sql", "ldap", NULL };
 
 #define OPT(sec, field, type, def, min, max, enums, help) \
 	{ #sec, #field, type, def, min, max, enums, offsetof(struct config, sec.field), help }
@@ -88,6 +89,76 @@ const struct config_option config_options[] = {
 	OPT_MS(store, reconnect_interval, reconnect_interval_ms, "1s", 100, MS_MINUTE,
 	       "Pause between attempts to reopen a lost PostgreSQL connection."),
 
+	OPT(directory, backend, CONFIG_ENUM, "sql", 0, 0, dir_backend_values,
+	    "Where users, aliases and groups come from: sql (the PostgreSQL store, managed with cairnctl) or ldap (an LDAP server such as OpenLDAP)."),
+	OPT(directory, uri, CONFIG_STRING, "", 0, 0, NULL,
+	    "LDAP server URIs separated by spaces (ldap://, ldaps://), tried in order; a failed server hands over to the next."),
+	OPT(directory, bind_dn, CONFIG_STRING, "", 0, 0, NULL,
+	    "DN of the service account cairnd binds as for searches; empty means an anonymous bind."),
+	OPT(directory, bind_password, CONFIG_STRING, "", 0, 0, NULL,
+	    "Password of bind_dn; keep the file readable by cairnd only."),
+	OPT(directory, base_dn, CONFIG_STRING, "", 0, 0, NULL,
+	    "Subtree searched for users and groups, such as \"dc=example,dc=test\"; required with backend = ldap."),
+	OPT(directory, user_filter, CONFIG_STRING,
+	    "(&(objectClass=inetOrgPerson)(|(mail=%s)(mailAlternateAddress=%s)))", 0, 0, NULL,
+	    "LDAP filter finding the user who owns an address; each %s becomes the address, escaped per RFC 4515."),
+	OPT(directory, user_list_filter, CONFIG_STRING, "(&(objectClass=inetOrgPerson)(mail=*))", 0, 0, NULL,
+	    "LDAP filter matching every mail user, for directory sync and the address book."),
+	OPT(directory, group_filter, CONFIG_STRING,
+	    "(&(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=cairnDynamicGroup))"
+	    "(|(mail=%s)(mailAlternateAddress=%s)))", 0, 0, NULL,
+	    "LDAP filter finding the distribution list that owns an address; each %s becomes the address, escaped per RFC 4515."),
+	OPT(directory, start_tls, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Send StartTLS on ldap:// connections and refuse to go on without TLS."),
+	OPT(directory, ca_file, CONFIG_STRING, "", 0, 0, NULL,
+	    "PEM CA certificates that verify the LDAP server for ldaps:// and StartTLS; empty means the system default."),
+	OPT_MS(directory, timeout, timeout_ms, "5s", 100, 5 * MS_MINUTE,
+	       "Limit on connecting to an LDAP server and on every LDAP operation."),
+	OPT_MS(directory, cache_ttl, cache_ttl_ms, "60s", 0, MS_DAY,
+	       "How long address lookups are cached in cairnd; 0 disables the cache. Authentication is never cached."),
+	OPT(directory, cache_size, CONFIG_UINT, "10000", 1, 10000000, NULL,
+	    "Address lookups kept in the cache at most."),
+	OPT(directory, max_group_depth, CONFIG_UINT, "8", 1, 64, NULL,
+	    "How deep nested groups and aliases are followed; deeper members are ignored and logged."),
+	OPT(directory, max_expansion, CONFIG_UINT, "10000", 1, 1000000, NULL,
+	    "Recipients one address may expand to at most; a larger group is a temporary failure."),
+	OPT(directory, attr_mail, CONFIG_STRING, "mail", 0, 0, NULL,
+	    "LDAP attribute holding the primary mail address."),
+	OPT(directory, attr_alternate, CONFIG_STRING, "mailAlternateAddress", 0, 0, NULL,
+	    "LDAP attribute holding further addresses (aliases) that route to the entry."),
+	OPT(directory, attr_name, CONFIG_STRING, "cn", 0, 0, NULL,
+	    "LDAP attribute holding the display name."),
+	OPT(directory, attr_phone, CONFIG_STRING, "telephoneNumber", 0, 0, NULL,
+	    "LDAP attribute holding the phone number shown in the address book."),
+	OPT(directory, attr_department, CONFIG_STRING, "ou", 0, 0, NULL,
+	    "LDAP attribute holding the department shown in the address book."),
+	OPT(directory, attr_title, CONFIG_STRING, "title", 0, 0, NULL,
+	    "LDAP attribute holding the job title shown in the address book."),
+	OPT(directory, attr_quota, CONFIG_STRING, "cairnMailQuota", 0, 0, NULL,
+	    "LDAP attribute holding the mailbox quota in bytes."),
+	OPT(directory, attr_enabled, CONFIG_STRING, "cairnMailEnabled", 0, 0, NULL,
+	    "LDAP boolean attribute; FALSE disables login and delivery for the entry."),
+	OPT(directory, attr_admin, CONFIG_STRING, "cairnAdmin", 0, 0, NULL,
+	    "LDAP boolean attribute; TRUE gives the user the administrator role."),
+	OPT(directory, attr_member, CONFIG_STRING, "member", 0, 0, NULL,
+	    "LDAP attribute listing the member DNs of a groupOfNames."),
+	OPT(directory, attr_unique_member, CONFIG_STRING, "uniqueMember", 0, 0, NULL,
+	    "LDAP attribute listing the member DNs of a groupOfUniqueNames."),
+	OPT(directory, attr_member_filter, CONFIG_STRING, "cairnMemberFilter", 0, 0, NULL,
+	    "LDAP attribute holding the filter of a dynamic group; matching entries under base_dn are its members."),
+	OPT(directory, auth_max_failures, CONFIG_UINT, "5", 1, 1000, NULL,
+	    "Failed logins for one user within auth_failure_window before the user is locked out for auth_lockout."),
+	OPT(directory, auth_max_failures_ip, CONFIG_UINT, "50", 1, 100000, NULL,
+	    "Failed logins from one IP address within auth_failure_window before that address is locked out."),
+	OPT_MS(directory, auth_failure_window, auth_failure_window_ms, "15m", MS_SECOND, MS_DAY,
+	       "How long a failed login is remembered; the count starts again after a quiet window."),
+	OPT_MS(directory, auth_lockout, auth_lockout_ms, "15m", MS_SECOND, MS_DAY,
+	       "How long a locked-out user or IP address is refused, even with the right password."),
+	OPT_MS(directory, auth_delay, auth_delay_ms, "1s", 0, MS_MINUTE,
+	       "Delay before answering a failed login; it doubles with each further failure."),
+	OPT_MS(directory, auth_max_delay, auth_max_delay_ms, "15s", 0, 5 * MS_MINUTE,
+	       "Upper limit of the doubling failed-login delay."),
+
 	OPT(http, listen, CONFIG_LISTEN, "*:80", 0, 0, NULL,
 	    "Addresses for plain HTTP (CalDAV, CardDAV), as host:port separated by commas; empty disables it."),
 	OPT(http, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
@@ -111,6 +182,7 @@ static const struct {
 	{ "server", "The cairnd process: identity, privileges, connection limits and logging." },
 	{ "tls", "Certificates for implicit TLS and STARTTLS on every protocol." },
 	{ "store", "The PostgreSQL store." },
+	{ "directory", "Users, aliases and groups: the embedded sql backend or an LDAP server, and login throttling." },
 	{ "http", "The CalDAV/CardDAV HTTP listener." },
 };
 
@@ -946,6 +1018,10 @@ static void cross_check(struct loader *ld)
 	    cfg->tls.cert_file[0] == '\0')
 		load_error(ld, 0, "[http] listen_tls requires [tls] cert_file and key_file "
 			   "(or set 'listen_tls =' to serve plain HTTP only)");
+	if (cfg->directory.backend == CONFIG_DIR_LDAP && cfg->directory.uri[0] == '\0')
+		load_error(ld, 0, "[directory] backend = ldap requires uri");
+	if (cfg->directory.backend == CONFIG_DIR_LDAP && cfg->directory.base_dn[0] == '\0')
+		load_error(ld, 0, "[directory] backend = ldap requires base_dn");
 	if (cfg->server.group[0] != '\0' && cfg->server.user[0] == '\0')
 		load_error(ld, 0, "[server] group is set but user is empty (cairnd would not drop privileges)");
 

@@ -22,6 +22,7 @@ enum config_type {
 
 enum config_log_target { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };
 enum config_tls_min { CONFIG_TLS_1_2, CONFIG_TLS_1_3 };
+enum config_dir_backend { CONFIG_DIR_SQL, CONFIG_DIR_LDAP };
 
 struct config {
 	char *path;		/* the file it came from */
@@ -51,6 +52,41 @@ struct config {
 		uint64_t statement_timeout_ms;
 		uint64_t reconnect_interval_ms;
 	} store;
+	struct {
+		unsigned backend;	/* enum config_dir_backend */
+		char *uri;		/* space-separated, tried in order */
+		char *bind_dn;
+		char *bind_password;
+		char *base_dn;
+		char *user_filter;	/* %s = the escaped address */
+		char *user_list_filter;
+		char *group_filter;	/* %s = the escaped address */
+		bool start_tls;
+		char *ca_file;
+		uint64_t timeout_ms;
+		uint64_t cache_ttl_ms;
+		uint64_t cache_size;
+		uint64_t max_group_depth;
+		uint64_t max_expansion;
+		char *attr_mail;
+		char *attr_alternate;
+		char *attr_name;
+		char *attr_phone;
+		char *attr_department;
+		char *attr_title;
+		char *attr_quota;
+		char *attr_enabled;
+		char *attr_admin;
+		char *attr_member;
+		char *attr_unique_member;
+		char *attr_member_filter;
+		uint64_t auth_max_failures;
+		uint64_t auth_max_failures_ip;
+		uint64_t auth_failure_window_ms;
+		uint64_t auth_lockout_ms;
+		uint64_t auth_delay_ms;
+		uint64_t auth_max_delay_ms;
+	} directory;
 	struct {
 		char *listen;
 		char *listen_tls;

@@ -175,7 +175,7 @@ static void test_option_table(void **state)
 			assert_false(strcmp(p->section, o->section) == 0 && strcmp(p->name, o->name) == 0);
 		}
 	}
-	assert_int_equal(n, 26);
+	assert_int_equal(n, 59);
 }
 
 static void test_all_types(void **state)
