@@ -5,10 +5,12 @@
 #include "autoconf.h"
 #include "config.h"
 #include "conn.h"
+#include "directory.h"
 #include "http-session.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
+#include "pop3/pop3-session.h"
 #include "store-jobs.h"
 #include "tls.h"
 #include "worker.h"
@@ -34,7 +36,9 @@ struct daemon {
 	struct tls_server *tls;
 	struct listener *listeners;
 	struct worker_pool *pool;
+	struct directory *dir;
 	struct http_context http;
+	struct pop3_context pop3;
 	struct loop_io *sig_io;
 	int sigfd;
 	bool draining;
@@ -52,9 +56,11 @@ static void usage(FILE *f)
 		   "cairnd runs in the foreground and logs to stderr or syslog ([server] log_target).\n");
 }
 
+/* TLS is loaded whenever a certificate is configured (STARTTLS, STLS) and
+ * required when an implicit-TLS listener is (config.c checks that). */
 static bool need_tls(const struct config *cfg)
 {
-	return cfg->http.listen_tls[0] != '\0';
+	return cfg->tls.cert_file[0] != '\0';
 }
 
 static void drop_privileges(const struct config *cfg)
@@ -289,13 +295,30 @@ int main(int argc, char **argv)
 	bind_or_die(&d, "[http] listen_tls", d.cfg->http.listen_tls, METRICS_HTTP, d.tls, NULL,
 		    http_session_accept, &d.http);
 
+	d.pop3.cfg = d.cfg;
+	d.pop3.tls = d.tls;
+	snprintf(d.pop3.hostname, sizeof(d.pop3.hostname), "%s", d.cfg->server.hostname);
+	bind_or_die(&d, "[pop3] listen", d.cfg->pop3.listen, METRICS_POP3, NULL,
+		    "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
+		    pop3_session_accept, &d.pop3);
+	bind_or_die(&d, "[pop3] listen_tls", d.cfg->pop3.listen_tls, METRICS_POP3, d.tls, NULL,
+		    pop3_session_accept, &d.pop3);
+
 	write_pid_file(&d);
 	drop_privileges(d.cfg);
 
 	if (store_jobs_register(d.cfg) < 0)
 		panic("cairnd: no worker slot for the store");
+	const char *dir_error = NULL;
+	d.dir = dir_create(d.cfg, &dir_error);
+	if (d.dir == NULL)
+		fatal("%s: [directory]: %s", d.cfg->path, dir_error != NULL ? dir_error : "unusable");
+	if (dir_worker_register(d.dir) < 0)
+		panic("cairnd: no worker slot for the directory");
 	d.pool = worker_pool_create(d.loop, (unsigned)d.cfg->server.workers);
 	d.http.pool = d.pool;
+	d.pop3.pool = d.pool;
+	d.pop3.dir = d.dir;
 
 	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
 	listener_start_all(d.loop, d.listeners);
@@ -308,6 +331,7 @@ int main(int argc, char **argv)
 	listener_close_all(&d.listeners);
 	conn_abort_all();
 	worker_pool_destroy(&d.pool);
+	dir_destroy(&d.dir);
 	loop_remove(&d.sig_io);
 	close(d.sigfd);
 	tls_server_destroy(&d.tls);

@@ -172,6 +172,64 @@ const struct config_option config_options[] = {
 	OPT(http, max_requests, CONFIG_UINT, "1000", 1, 1000000, NULL,
 	    "Requests served on one keep-alive connection before it is closed."),
 
+	OPT(pop3, listen, CONFIG_LISTEN, "*:110", 0, 0, NULL,
+	    "Addresses for POP3 with STLS, as host:port separated by commas; empty disables it."),
+	OPT(pop3, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
+	    "Addresses for POP3S (implicit TLS, \"*:995\" in production); needs [tls] cert_file; empty disables it."),
+	OPT(pop3, plaintext_auth, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Allow USER/PASS and AUTH PLAIN/LOGIN without TLS from any address (see also [server] loopback_is_secure)."),
+	OPT_MS(pop3, idle_timeout, idle_timeout_ms, "10m", MS_SECOND, 24 * MS_HOUR,
+	       "Idle time before a session is closed (RFC 1939 asks for at least 10 minutes)."),
+	OPT(pop3, max_bad_commands, CONFIG_UINT, "10", 1, 1000, NULL,
+	    "Unknown or malformed commands before the server hangs up."),
+	OPT_MS(pop3, login_delay, login_delay_ms, "0s", 0, 24 * MS_HOUR,
+	       "Minimum time between logins announced in CAPA LOGIN-DELAY (RFC 2449)."),
+
+	OPT(imap, listen, CONFIG_LISTEN, "*:143", 0, 0, NULL,
+	    "Addresses for IMAP with STARTTLS, as host:port separated by commas; empty disables it."),
+	OPT(imap, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
+	    "Addresses for IMAPS (implicit TLS, \"*:993\" in production); needs [tls] cert_file; empty disables it."),
+	OPT(imap, plaintext_auth, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Allow LOGIN and AUTHENTICATE PLAIN/LOGIN without TLS from any address (otherwise LOGINDISABLED until STARTTLS)."),
+	OPT_MS(imap, idle_timeout, idle_timeout_ms, "30m", MS_SECOND, 24 * MS_HOUR,
+	       "Idle time before a session is logged out (RFC 9051 asks for at least 30 minutes)."),
+	OPT(imap, max_bad_commands, CONFIG_UINT, "10", 1, 1000, NULL,
+	    "Consecutive malformed commands before the server says BYE."),
+	OPT(imap, max_line, CONFIG_SIZE, "64k", KIB, 16 * MIB, NULL,
+	    "Longest command line (without literals) accepted."),
+	OPT(imap, max_append, CONFIG_SIZE, "50M", KIB, 2 * GIB, NULL,
+	    "Largest message accepted by APPEND (advertised as APPENDLIMIT)."),
+
+	OPT(smtp, listen, CONFIG_LISTEN, "*:25", 0, 0, NULL,
+	    "Addresses for inbound SMTP (MX) with STARTTLS; empty disables it."),
+	OPT(smtp, lmtp_listen, CONFIG_LISTEN, "", 0, 0, NULL,
+	    "Addresses for LMTP (RFC 2033), for use behind another MTA; empty disables it."),
+	OPT(smtp, max_message_size, CONFIG_SIZE, "50M", KIB, 2 * GIB, NULL,
+	    "Largest message accepted (advertised in SIZE)."),
+	OPT(smtp, max_recipients, CONFIG_UINT, "1000", 1, 100000, NULL,
+	    "Recipients accepted per message; more get 452."),
+	OPT(smtp, max_messages, CONFIG_UINT, "100", 1, 100000, NULL,
+	    "Messages accepted per connection."),
+	OPT(smtp, max_bad_commands, CONFIG_UINT, "10", 1, 1000, NULL,
+	    "Bad commands before the server hangs up (421)."),
+	OPT_MS(smtp, command_timeout, command_timeout_ms, "5m", MS_SECOND, MS_HOUR,
+	       "Idle time allowed between commands (RFC 5321 4.5.3.2.7: at least 5 minutes)."),
+	OPT_MS(smtp, data_timeout, data_timeout_ms, "10m", MS_SECOND, MS_HOUR,
+	       "Idle time allowed while receiving DATA/BDAT."),
+	OPT(smtp, vrfy, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Answer VRFY with the result of a lookup; off answers 252 without revealing anything."),
+	OPT(smtp, auth_without_tls, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Offer AUTH before STARTTLS (never from non-loopback clients in production)."),
+
+	OPT(submission, listen, CONFIG_LISTEN, "*:587", 0, 0, NULL,
+	    "Addresses for message submission (RFC 6409) with STARTTLS; empty disables it."),
+	OPT(submission, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
+	    "Addresses for submission over implicit TLS (RFC 8314, \"*:465\" in production); empty disables it."),
+	OPT(submission, check_sender, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Refuse MAIL FROM addresses that do not belong to the authenticated user."),
+	OPT(submission, check_from, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Also refuse messages whose From: header names another user's address."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -184,6 +242,10 @@ static const struct {
 	{ "store", "The PostgreSQL store." },
 	{ "directory", "Users, aliases and groups: the embedded sql backend or an LDAP server, and login throttling." },
 	{ "http", "The CalDAV/CardDAV HTTP listener." },
+	{ "pop3", "The POP3 gateway (RFC 1939) for download clients." },
+	{ "imap", "The IMAP gateway (IMAP4rev1 and IMAP4rev2)." },
+	{ "smtp", "Inbound SMTP (MX) and LMTP: delivery of mail to local users." },
+	{ "submission", "Authenticated message submission from users' mail clients." },
 };
 
 /* Reader state meaning "keys here were already reported or belong nowhere". */
@@ -1014,10 +1076,14 @@ static void cross_check(struct loader *ld)
 		load_error(ld, 0, "[tls] cert_file is required when key_file is set");
 	if (cfg->tls.chain_file[0] != '\0' && cfg->tls.cert_file[0] == '\0')
 		load_error(ld, 0, "[tls] cert_file is required when chain_file is set");
-	if (cfg->http.listen_tls[0] != '\0' && config_parse_listen(cfg->http.listen_tls, NULL, 0, &error) > 0 &&
-	    cfg->tls.cert_file[0] == '\0')
-		load_error(ld, 0, "[http] listen_tls requires [tls] cert_file and key_file "
-			   "(or set 'listen_tls =' to serve plain HTTP only)");
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+		if (strcmp(opt->name, "listen_tls") != 0 || cfg->tls.cert_file[0] != '\0')
+			continue;
+		const char *value = *(char **)opt_field(cfg, opt);
+		if (value[0] != '\0' && config_parse_listen(value, NULL, 0, &error) > 0)
+			load_error(ld, 0, "[%s] listen_tls requires [tls] cert_file and key_file "
+				   "(or set 'listen_tls =' to serve without implicit TLS)", opt->section);
+	}
 	if (cfg->directory.backend == CONFIG_DIR_LDAP && cfg->directory.uri[0] == '\0')
 		load_error(ld, 0, "[directory] backend = ldap requires uri");
 	if (cfg->directory.backend == CONFIG_DIR_LDAP && cfg->directory.base_dn[0] == '\0')
@@ -1025,26 +1091,38 @@ static void cross_check(struct loader *ld)
 	if (cfg->server.group[0] != '\0' && cfg->server.user[0] == '\0')
 		load_error(ld, 0, "[server] group is set but user is empty (cairnd would not drop privileges)");
 
-	/* The same address twice would fail at bind with a less helpful error. */
-	struct config_listen_addr *addrs = xcalloc(2 * CONFIG_MAX_LISTEN, sizeof(*addrs));
-	int n1 = cross_listen(cfg->http.listen, addrs);
-	int n2 = cross_listen(cfg->http.listen_tls, addrs + (n1 > 0 ? n1 : 0));
-	if (n1 > 0 || n2 > 0) {
-		int total = (n1 > 0 ? n1 : 0) + (n2 > 0 ? n2 : 0);
-		bool reported = false;
-		for (int i = 0; i < total && !reported; i++) {
-			for (int j = i + 1; j < total; j++) {
-				if (addrs[i].port == addrs[j].port && strcmp(addrs[i].host, addrs[j].host) == 0) {
-					load_error(ld, 0, "[http] address %s%s%s:%u is listed twice in listen/listen_tls",
-						   strchr(addrs[i].host, ':') ? "[" : "",
-						   addrs[i].host[0] ? addrs[i].host : "*",
-						   strchr(addrs[i].host, ':') ? "]" : "", addrs[i].port);
-					reported = true;
-					break;
-				}
+	/* The same address twice (in any listen option) would fail at bind with
+	 * a less helpful error. */
+	size_t nlisten = 0;
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++)
+		nlisten += opt->type == CONFIG_LISTEN;
+	struct config_listen_addr *addrs = xcalloc(nlisten * CONFIG_MAX_LISTEN, sizeof(*addrs));
+	const struct config_option **owner = xcalloc(nlisten * CONFIG_MAX_LISTEN, sizeof(*owner));
+	int total = 0;
+	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
+		if (opt->type != CONFIG_LISTEN)
+			continue;
+		int n = cross_listen(*(char **)opt_field(cfg, opt), addrs + total);
+		for (int i = 0; i < n; i++)
+			owner[total + i] = opt;
+		total += n > 0 ? n : 0;
+	}
+	bool reported = false;
+	for (int i = 0; i < total && !reported; i++) {
+		for (int j = i + 1; j < total; j++) {
+			if (addrs[i].port == addrs[j].port && strcmp(addrs[i].host, addrs[j].host) == 0) {
+				load_error(ld, 0, "address %s%s%s:%u is listed twice ([%s] %s and [%s] %s)",
+					   strchr(addrs[i].host, ':') ? "[" : "",
+					   addrs[i].host[0] ? addrs[i].host : "*",
+					   strchr(addrs[i].host, ':') ? "]" : "", addrs[i].port,
+					   owner[i]->section, owner[i]->name, owner[j]->section,
+					   owner[j]->name);
+				reported = true;
+				break;
 			}
 		}
 	}
+	free(owner);
 	free(addrs);
 	for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {
 		if (opt->type != CONFIG_LISTEN)

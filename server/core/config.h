@@ -90,6 +90,41 @@ struct config {
 	struct {
 		char *listen;
 		char *listen_tls;
+		bool plaintext_auth;
+		uint64_t idle_timeout_ms;
+		uint64_t max_bad_commands;
+		uint64_t login_delay_ms;
+	} pop3;
+	struct {
+		char *listen;
+		char *listen_tls;
+		bool plaintext_auth;
+		uint64_t idle_timeout_ms;
+		uint64_t max_bad_commands;
+		uint64_t max_line;
+		uint64_t max_append;
+	} imap;
+	struct {
+		char *listen;
+		char *lmtp_listen;
+		uint64_t max_message_size;
+		uint64_t max_recipients;
+		uint64_t max_messages;
+		uint64_t max_bad_commands;
+		uint64_t command_timeout_ms;
+		uint64_t data_timeout_ms;
+		bool vrfy;
+		bool auth_without_tls;
+	} smtp;
+	struct {
+		char *listen;
+		char *listen_tls;
+		bool check_sender;
+		bool check_from;
+	} submission;
+	struct {
+		char *listen;
+		char *listen_tls;
 		uint64_t idle_timeout_ms;
 		uint64_t max_head;
 		uint64_t max_body;

@@ -127,8 +127,17 @@ class Cairnd:
         self.dir = pathlib.Path(workdir)
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
+        self.pg = pg
         self.http_port = free_port()
         self.https_port = free_port()
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
+        self.smtp_port = free_port()
+        self.lmtp_port = free_port()
+        self.submission_port = free_port()
+        self.submissions_port = free_port()
         self.conf = self.dir / "cairn.conf"
         self.log = self.dir / "cairnd.log"
         self.pid_file = self.dir / "cairnd.pid"
@@ -149,6 +158,14 @@ class Cairnd:
                       "reconnect_interval": "200ms", "connect_timeout": "2s"},
             "http": {"listen": f"127.0.0.1:{self.http_port}",
                      "listen_tls": f"127.0.0.1:{self.https_port}"},
+            "pop3": {"listen": f"127.0.0.1:{self.pop3_port}",
+                     "listen_tls": f"127.0.0.1:{self.pop3s_port}"},
+            "imap": {"listen": f"127.0.0.1:{self.imap_port}",
+                     "listen_tls": f"127.0.0.1:{self.imaps_port}"},
+            "smtp": {"listen": f"127.0.0.1:{self.smtp_port}",
+                     "lmtp_listen": f"127.0.0.1:{self.lmtp_port}"},
+            "submission": {"listen": f"127.0.0.1:{self.submission_port}",
+                           "listen_tls": f"127.0.0.1:{self.submissions_port}"},
         }
         for section, values in (extra or {}).items():
             sections.setdefault(section, {}).update(values)

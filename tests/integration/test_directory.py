@@ -23,7 +23,7 @@ import pytest
 from slapd_fixture import slapd  # noqa: F401  (a fixture)
 
 REPO = Path(__file__).resolve().parents[2]
-CAIRNCTL = os.environ.get("CAIRNCTL", str(REPO / "build" / "cairnctl"))
+from conftest import CAIRNCTL  # noqa: E402  (the one place that knows the build dir)
 MIGRATIONS = REPO / "migrations"
 EX_TEMPFAIL = 75
 

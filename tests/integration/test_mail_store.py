@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CAIRNCTL = os.environ.get("CAIRNCTL", str(REPO / "build" / "cairnctl"))
+from conftest import CAIRNCTL  # noqa: E402  (the one place that knows the build dir)
 MIGRATIONS = REPO / "migrations"
 
 

@@ -6,7 +6,7 @@ config checker, and behaviour while the database is down.
 Uses the `pg` fixture from conftest.py (.conninfo for a superuser-capable
 database, .stop(), .start()). Every test gets a fresh database of its own, so
 tests do not depend on each other or on what else ran against `pg`.
-The binary is $CAIRNCTL, else <repo>/cairnctl.
+The binary is $CAIRNCTL, else build/cairnctl (see conftest.py).
 """
 
 import hashlib
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-CAIRNCTL = os.environ.get("CAIRNCTL", str(REPO / "cairnctl"))
+from conftest import CAIRNCTL  # noqa: E402  (the one place that knows the build dir)
 MIGRATIONS = REPO / "migrations"
 MIGRATION_FILES = sorted(p.name for p in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
