@@ -68,6 +68,9 @@
 #include "store-stmts-mail.h"
 #include "store-stmts-directory.h"
 #include "store-stmts-pop3.h"
+#include "store-stmts-search.h"
+#include "store-stmts-deliver.h"
+#include "store-stmts-notify.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -75,7 +78,10 @@
 	STORE_STATEMENTS_ACCOUNT(X)   \
 	STORE_STATEMENTS_MAIL(X)      \
 	STORE_STATEMENTS_DIRECTORY(X)  \
-	STORE_STATEMENTS_POP3(X)
+	STORE_STATEMENTS_POP3(X)       \
+	STORE_STATEMENTS_SEARCH(X)     \
+	STORE_STATEMENTS_DELIVER(X)    \
+	STORE_STATEMENTS_NOTIFY(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
