@@ -114,6 +114,8 @@ int buf_reserve(struct buf *b, size_t n)
 		cap = b->max + 1;
 	b->data = xrealloc(b->data, cap);
 	b->cap = cap;
+	/* The data is a C string even before anything is appended. */
+	b->data[b->len] = '\0';
 	return 0;
 }
 

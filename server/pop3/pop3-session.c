@@ -38,6 +38,7 @@ struct pop3_msg {
 	uint32_t uid;
 	uint64_t size;		/* octets as stored; RFC 1939 allows an estimate */
 	bool deleted;
+	bool retrieved;		/* RETR'd: \Seen at QUIT */
 };
 
 enum pop3_job_kind {
@@ -67,6 +68,8 @@ struct pop3_job {
 	long top_lines;			/* -1: RETR */
 	uint32_t *uids;			/* JOB_QUIT: the DELE'd uids */
 	size_t uid_count;
+	uint32_t *seen_uids;		/* JOB_QUIT: the RETR'd ones */
+	size_t seen_count;
 	/* outputs */
 	int status;			/* store_result or dir_auth_status */
 	struct dir_auth auth;
@@ -218,21 +221,6 @@ static void job_retr(struct pop3_job *j, struct worker *w)
 	j->status = store_fetch_raw(st, j->mailbox_id, j->uid, &raw, &error);
 	if (j->status == STORE_OK) {
 		pop3_write_multiline(raw.data != NULL ? raw.data : "", raw.len, j->top_lines, &j->out);
-		if (j->top_lines < 0) {
-			/* RFC 1939 leaves it open; IMAP users expect a retrieved
-			 * message to be \Seen. A failure here is not the client's. */
-			struct store_uid_range r = { j->uid, j->uid };
-			struct store_flags_result fr;
-			if (store_flags_update(st, j->mailbox_id, &r, 1, STORE_FLAGS_ADD,
-					       STORE_FLAG_SEEN, NULL, 0, STORE_NO_UNCHANGEDSINCE,
-					       &fr, &error) == STORE_OK)
-				store_flags_result_free(&fr);
-			else
-				log_warn("pop3 user=%s uid=%u event=seen-failed reason=\"%s\"",
-					 j->address, j->uid, error != NULL ? error : "");
-		}
-		store_pop3_refresh(st, j->address, j->holder, maildrop_lock_ttl(j->pctx->cfg),
-				   &error);
 	} else {
 		snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "fetch");
 	}
@@ -243,8 +231,8 @@ static void job_quit(struct pop3_job *j, struct worker *w)
 {
 	struct store *st = store_jobs_get(w);
 	const char *error = NULL;
-	j->status = store_pop3_commit(st, j->address, j->holder, j->mailbox_id, j->uids,
-				      j->uid_count, &error);
+	j->status = store_pop3_commit(st, j->address, j->holder, j->mailbox_id, j->seen_uids,
+				      j->seen_count, j->uids, j->uid_count, &error);
 	if (j->status != STORE_OK)
 		snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "update");
 }
@@ -284,6 +272,7 @@ static void job_free(struct pop3_job *j)
 	}
 	free(j->msgs);
 	free(j->uids);
+	free(j->seen_uids);
 	buf_free(&j->out);
 	conn_unref(&j->conn);
 	free(j);
@@ -418,6 +407,14 @@ static void job_done(struct job *job)
 		if (j->status == STORE_OK) {
 			reply(s, "+OK");
 			conn_write(s->conn, j->out.data, j->out.len);
+			if (j->top_lines < 0) {
+				/* RFC 1939 leaves it open; IMAP users expect a
+				 * downloaded message to be \Seen: set at QUIT. */
+				for (size_t i = 0; i < s->msg_count; i++) {
+					if (s->msgs[i].uid == j->uid)
+						s->msgs[i].retrieved = true;
+				}
+			}
 		} else if (j->status == STORE_NOTFOUND) {
 			reply(s, "-ERR Message was deleted by another session");
 		} else {
@@ -548,11 +545,13 @@ static void cmd_quit(struct pop3_session *s)
 	}
 	s->state = POP3_UPDATE;
 	struct pop3_job *j = job_new(s, JOB_QUIT);
+	j->uids = xmalloc((s->msg_count + 1) * sizeof(*j->uids));
+	j->seen_uids = xmalloc((s->msg_count + 1) * sizeof(*j->seen_uids));
 	for (size_t i = 0; i < s->msg_count; i++) {
-		if (!s->msgs[i].deleted)
-			continue;
-		j->uids = xrealloc(j->uids, (j->uid_count + 1) * sizeof(*j->uids));
-		j->uids[j->uid_count++] = s->msgs[i].uid;
+		if (s->msgs[i].deleted)
+			j->uids[j->uid_count++] = s->msgs[i].uid;
+		else if (s->msgs[i].retrieved)
+			j->seen_uids[j->seen_count++] = s->msgs[i].uid;
 	}
 	job_submit(s, j);
 }

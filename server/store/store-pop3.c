@@ -54,7 +54,8 @@ struct commit_ctx {
 	const char *address;
 	const char *holder;
 	uint64_t mailbox_id;
-	const char *uidset;	/* NULL: nothing to expunge */
+	const char *seen;	/* int8multirange text, NULL: none */
+	const char *deleted;	/* likewise */
 };
 
 static int commit_tx(struct store *st, void *vctx, const char **error_r)
@@ -69,39 +70,74 @@ static int commit_tx(struct store *st, void *vctx, const char **error_r)
 	if (rows == 0)
 		return store_fail(st, STORE_CONFLICT, "the POP3 maildrop lock of %s was lost",
 				  ctx->address);
-	if (ctx->uidset != NULL) {
+	if (ctx->seen != NULL || ctx->deleted != NULL) {
 		struct mail_lock l;
 		ret = mail_lock(st, ctx->mailbox_id, false, &l);
 		if (ret != STORE_OK)
 			return ret;
-		ret = mail_expunge_locked(st, &l, ctx->uidset, false, true, NULL, NULL);
-		if (ret != STORE_OK)
-			return ret;
+		if (ctx->seen != NULL) {
+			char idbuf[24], modseq[24];
+			snprintf(idbuf, sizeof(idbuf), "%" PRIu64, l.id);
+			snprintf(modseq, sizeof(modseq), "%" PRIu64, l.highestmodseq + 1);
+			ret = store_exec_prepared(st, STMT_POP3_SEEN, &res, idbuf, ctx->seen, modseq);
+			if (ret != STORE_OK)
+				return ret;
+			rows = PQntuples(res);
+			PQclear(res);
+			if (rows > 0) {
+				l.highestmodseq++;
+				ret = mail_advance(st, &l);
+				if (ret != STORE_OK)
+					return ret;
+			}
+		}
+		if (ctx->deleted != NULL) {
+			ret = mail_expunge_locked(st, &l, ctx->deleted, false, true, NULL, NULL);
+			if (ret != STORE_OK)
+				return ret;
+		}
 	}
 	return store_exec_prepared(st, STMT_POP3_UNLOCK, NULL, ctx->address, ctx->holder);
 }
 
-int store_pop3_commit(struct store *st, const char *address, const char *holder,
-		      uint64_t mailbox_id, const uint32_t *uids, size_t count,
-		      const char **error_r)
+/* uids as int8multirange text in out; false when there are none. */
+static int uid_text(struct store *st, const uint32_t *uids, size_t count, struct buf *out,
+		    bool *any_r)
 {
-	struct buf uidset;
-	buf_init(&uidset, 0);
-	struct commit_ctx ctx = { address, holder, mailbox_id, NULL };
-	if (count > 0) {
-		struct store_uid_range *set = xmalloc(count * sizeof(*set));
-		for (size_t i = 0; i < count; i++)
-			set[i].lo = set[i].hi = uids[i];
-		uint32_t min, max;
-		int ret = mail_uidset(st, set, count, &uidset, &min, &max);
-		free(set);
-		if (ret != STORE_OK) {
-			buf_free(&uidset);
-			return mail_done(st, ret, error_r);
-		}
-		ctx.uidset = uidset.data;
-	}
-	int ret = store_tx(st, commit_tx, &ctx, error_r);
-	buf_free(&uidset);
+	*any_r = false;
+	if (count == 0)
+		return STORE_OK;
+	struct store_uid_range *set = xmalloc(count * sizeof(*set));
+	for (size_t i = 0; i < count; i++)
+		set[i].lo = set[i].hi = uids[i];
+	uint32_t min, max;
+	int ret = mail_uidset(st, set, count, out, &min, &max);
+	free(set);
+	*any_r = ret == STORE_OK;
+	return ret;
+}
+
+int store_pop3_commit(struct store *st, const char *address, const char *holder,
+		      uint64_t mailbox_id, const uint32_t *seen, size_t seen_count,
+		      const uint32_t *deleted, size_t deleted_count, const char **error_r)
+{
+	struct buf seen_text, deleted_text;
+	buf_init(&seen_text, 0);
+	buf_init(&deleted_text, 0);
+	struct commit_ctx ctx = { address, holder, mailbox_id, NULL, NULL };
+	bool any;
+	int ret = uid_text(st, seen, seen_count, &seen_text, &any);
+	if (ret == STORE_OK && any)
+		ctx.seen = seen_text.data;
+	if (ret == STORE_OK)
+		ret = uid_text(st, deleted, deleted_count, &deleted_text, &any);
+	if (ret == STORE_OK && any)
+		ctx.deleted = deleted_text.data;
+	if (ret == STORE_OK)
+		ret = store_tx(st, commit_tx, &ctx, error_r);
+	else
+		ret = mail_done(st, ret, error_r);
+	buf_free(&seen_text);
+	buf_free(&deleted_text);
 	return ret;
 }

@@ -18,11 +18,12 @@ int store_pop3_refresh(struct store *st, const char *address, const char *holder
 int store_pop3_unlock(struct store *st, const char *address, const char *holder,
 		      const char **error_r);
 /* The UPDATE state (RFC 1939 6): in one transaction, check holder still has
- * the lock, expunge uids[0..count) from mailbox_id whatever their flags
- * (messages already gone are skipped), and release the lock. STORE_CONFLICT
- * (nothing deleted) when the lock was lost. */
+ * the lock, mark the retrieved messages seen[0..seen_count) \Seen (for IMAP
+ * users), expunge deleted[0..deleted_count) from mailbox_id whatever their
+ * flags (messages already gone are skipped), and release the lock.
+ * STORE_CONFLICT (nothing changed) when the lock was lost. */
 int store_pop3_commit(struct store *st, const char *address, const char *holder,
-		      uint64_t mailbox_id, const uint32_t *uids, size_t count,
-		      const char **error_r);
+		      uint64_t mailbox_id, const uint32_t *seen, size_t seen_count,
+		      const uint32_t *deleted, size_t deleted_count, const char **error_r);
 
 #endif

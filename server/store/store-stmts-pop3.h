@@ -21,6 +21,10 @@
 	  "DELETE FROM pop3_locks"                                                      \
 	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \
 	  " AND holder = $2", 2)                                                        \
+	X(STMT_POP3_SEEN,                                                               \
+	  "UPDATE mailbox_messages SET flags = flags | 1, modseq = $3::bigint"          \
+	  " WHERE mailbox_id = $1 AND uid <@ $2::int8multirange AND flags & 1 = 0"      \
+	  " RETURNING uid", 3)                                                          \
 	X(STMT_POP3_HELD,                                                               \
 	  "SELECT 1 FROM pop3_locks"                                                    \
 	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \

@@ -232,8 +232,23 @@ static int store_check_result(struct store *st, PGresult *res, const char *what)
 	return store_fail(st, result, "%s", text);
 }
 
+static int exec_params_format(struct store *st, enum store_stmt_id id, const char *const *params,
+			      PGresult **res_r, int result_format);
+
 int store_exec_params(struct store *st, enum store_stmt_id id, const char *const *params,
 		      PGresult **res_r)
+{
+	return exec_params_format(st, id, params, res_r, 0);
+}
+
+int store_exec_binary(struct store *st, enum store_stmt_id id, const char *const *params,
+		      PGresult **res_r)
+{
+	return exec_params_format(st, id, params, res_r, 1);
+}
+
+static int exec_params_format(struct store *st, enum store_stmt_id id, const char *const *params,
+			      PGresult **res_r, int result_format)
 {
 	if (res_r != NULL)
 		*res_r = NULL;
@@ -252,7 +267,8 @@ int store_exec_params(struct store *st, enum store_stmt_id id, const char *const
 			return ret;
 		st->prepared[id] = true;
 	}
-	PGresult *res = PQexecPrepared(st->conn, s->name, s->nparams, params, NULL, NULL, 0);
+	PGresult *res = PQexecPrepared(st->conn, s->name, s->nparams, params, NULL, NULL,
+				       result_format);
 	ret = store_check_result(st, res, s->name);
 	if (ret == STORE_OK && res_r != NULL)
 		*res_r = res;

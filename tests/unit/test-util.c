@@ -62,6 +62,17 @@ static void test_alloc(void **state)
 	free(p);
 }
 
+static void test_buf_reserve_terminates(void **state)
+{
+	/* A reserved but empty buffer is already "" (base64 of nothing...). */
+	struct buf b;
+	buf_init(&b, 0);
+	assert_int_equal(buf_reserve(&b, 0), 0);
+	assert_non_null(b.data);
+	assert_string_equal(b.data, "");
+	buf_free(&b);
+}
+
 static void test_buf_init_free(void **state)
 {
 	struct buf b;
@@ -353,6 +364,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_alloc),
 		cmocka_unit_test(test_buf_init_free),
+		cmocka_unit_test(test_buf_reserve_terminates),
 		cmocka_unit_test(test_buf_append_max),
 		cmocka_unit_test(test_buf_growth),
 		cmocka_unit_test(test_buf_printf),
