@@ -174,6 +174,7 @@ static void msg_collect(const struct store_msg_meta *meta, void *ctx)
 	j->msgs[j->msg_count].uid = meta->uid;
 	j->msgs[j->msg_count].size = meta->size;
 	j->msgs[j->msg_count].deleted = false;
+	j->msgs[j->msg_count].retrieved = false;
 	j->msg_count++;
 }
 
