@@ -88,8 +88,17 @@ class Postgres:
                               check=True, capture_output=True, text=True).stdout
 
     def reset_db(self):
-        self.psql("postgres", "DROP DATABASE IF EXISTS cairn WITH (FORCE)")
-        self.psql("postgres", "CREATE DATABASE cairn")
+        # A daemon of the previous test may still be closing its connections
+        # (FORCE ends them, but a reconnect can race): retry briefly.
+        for attempt in range(20):
+            try:
+                self.psql("postgres", "DROP DATABASE IF EXISTS cairn WITH (FORCE)")
+                self.psql("postgres", "CREATE DATABASE cairn")
+                return
+            except subprocess.CalledProcessError as e:
+                if attempt == 19:
+                    raise AssertionError(f"cannot reset the test database: {e.stderr}")
+                time.sleep(0.25)
 
 
 @pytest.fixture(scope="session")
