@@ -41,6 +41,17 @@ struct pop3_msg {
 	bool retrieved;		/* RETR'd: \Seen at QUIT */
 };
 
+/* RETR read-ahead: one job fetches the requested message and the next ones
+ * (up to this many, and this many bytes), so a client downloading the whole
+ * maildrop costs one database round trip per batch, not per message. */
+#define POP3_READAHEAD 8
+#define POP3_READAHEAD_BYTES (1024 * 1024)
+
+struct pop3_cached {
+	uint32_t uid;
+	struct buf data;	/* the multi-line RETR body, dot-stuffed, with ".\r\n" */
+};
+
 enum pop3_job_kind {
 	JOB_LOGIN,		/* authenticate, lock the maildrop, snapshot it */
 	JOB_RETR,		/* RETR or TOP */
@@ -70,6 +81,10 @@ struct pop3_job {
 	size_t uid_count;
 	uint32_t *seen_uids;		/* JOB_QUIT: the RETR'd ones */
 	size_t seen_count;
+	uint32_t ahead[POP3_READAHEAD];	/* JOB_RETR: uid first, then read-ahead */
+	size_t ahead_count;
+	struct pop3_cached fetched[POP3_READAHEAD];
+	size_t fetched_count;
 	/* outputs */
 	int status;			/* store_result or dir_auth_status */
 	struct dir_auth auth;
@@ -97,6 +112,8 @@ struct pop3_session {
 	uint64_t lock_refreshed;	/* loop_now() of the last lock refresh */
 	unsigned bad_commands;
 	struct pop3_job *job;		/* in flight */
+	struct pop3_cached cache[POP3_READAHEAD];	/* read-ahead RETR bodies */
+	size_t cache_count;
 	struct loop_timer delay_timer;	/* answering a failed login late */
 	char *delayed_reply;
 	bool closing;
@@ -213,18 +230,43 @@ static void job_login(struct pop3_job *j, struct worker *w)
 	}
 }
 
+static void retr_collect(uint32_t uid, const char *data, size_t size, void *ctx)
+{
+	struct pop3_job *j = ctx;
+	if (j->fetched_count == POP3_READAHEAD)
+		return;
+	struct pop3_cached *c = &j->fetched[j->fetched_count++];
+	c->uid = uid;
+	buf_init(&c->data, 0);
+	pop3_write_multiline(data, size, -1, &c->data);
+}
+
 static void job_retr(struct pop3_job *j, struct worker *w)
 {
 	struct store *st = store_jobs_get(w);
 	const char *error = NULL;
+	if (j->top_lines < 0) {
+		j->status = store_pop3_fetch_many(st, j->mailbox_id, j->ahead, j->ahead_count,
+						  retr_collect, j, &error);
+		if (j->status == STORE_OK) {
+			/* The requested message must be there; the rest may not. */
+			j->status = STORE_NOTFOUND;
+			for (size_t i = 0; i < j->fetched_count; i++) {
+				if (j->fetched[i].uid == j->uid)
+					j->status = STORE_OK;
+			}
+		} else {
+			snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "fetch");
+		}
+		return;
+	}
 	struct buf raw;
 	buf_init(&raw, 0);
 	j->status = store_fetch_raw(st, j->mailbox_id, j->uid, &raw, &error);
-	if (j->status == STORE_OK) {
+	if (j->status == STORE_OK)
 		pop3_write_multiline(raw.data != NULL ? raw.data : "", raw.len, j->top_lines, &j->out);
-	} else {
+	else
 		snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "fetch");
-	}
 	buf_free(&raw);
 }
 
@@ -274,6 +316,8 @@ static void job_free(struct pop3_job *j)
 	free(j->msgs);
 	free(j->uids);
 	free(j->seen_uids);
+	for (size_t i = 0; i < j->fetched_count; i++)
+		buf_free(&j->fetched[i].data);
 	buf_free(&j->out);
 	conn_unref(&j->conn);
 	free(j);
@@ -392,6 +436,35 @@ static void login_done(struct pop3_session *s, struct pop3_job *j)
 	resume(s);
 }
 
+static void cache_clear(struct pop3_session *s)
+{
+	for (size_t i = 0; i < s->cache_count; i++)
+		buf_free(&s->cache[i].data);
+	s->cache_count = 0;
+}
+
+/* Send RETR's reply from the read-ahead cache. Returns false if uid is not
+ * cached. */
+static bool send_cached(struct pop3_session *s, uint32_t uid)
+{
+	for (size_t i = 0; i < s->cache_count; i++) {
+		if (s->cache[i].uid != uid)
+			continue;
+		reply(s, "+OK");
+		conn_write(s->conn, s->cache[i].data.data, s->cache[i].data.len);
+		buf_free(&s->cache[i].data);
+		s->cache[i] = s->cache[--s->cache_count];
+		/* RFC 1939 leaves it open; IMAP users expect a downloaded
+		 * message to be \Seen: that is set at QUIT. */
+		for (size_t k = 0; k < s->msg_count; k++) {
+			if (s->msgs[k].uid == uid)
+				s->msgs[k].retrieved = true;
+		}
+		return true;
+	}
+	return false;
+}
+
 static void job_done(struct job *job)
 {
 	struct pop3_job *j = (struct pop3_job *)job;
@@ -405,17 +478,18 @@ static void job_done(struct job *job)
 		login_done(s, j);
 		break;
 	case JOB_RETR:
-		if (j->status == STORE_OK) {
+		if (j->status == STORE_OK && j->top_lines >= 0) {
 			reply(s, "+OK");
 			conn_write(s->conn, j->out.data, j->out.len);
-			if (j->top_lines < 0) {
-				/* RFC 1939 leaves it open; IMAP users expect a
-				 * downloaded message to be \Seen: set at QUIT. */
-				for (size_t i = 0; i < s->msg_count; i++) {
-					if (s->msgs[i].uid == j->uid)
-						s->msgs[i].retrieved = true;
+		} else if (j->status == STORE_OK) {
+			/* Keep the read-ahead, send the one asked for. */
+			for (size_t i = 0; i < j->fetched_count; i++) {
+				if (s->cache_count < POP3_READAHEAD) {
+					s->cache[s->cache_count++] = j->fetched[i];
+					buf_init(&j->fetched[i].data, 0);
 				}
 			}
+			send_cached(s, j->uid);
 		} else if (j->status == STORE_NOTFOUND) {
 			reply(s, "-ERR Message was deleted by another session");
 		} else {
@@ -530,9 +604,26 @@ static void cmd_retr(struct pop3_session *s, const struct pop3_command *cmd, lon
 		reply(s, "-ERR No such message");
 		return;
 	}
+	if (top_lines < 0 && send_cached(s, m->uid))
+		return;
 	struct pop3_job *j = job_new(s, JOB_RETR);
 	j->uid = m->uid;
 	j->top_lines = top_lines;
+	if (top_lines < 0) {
+		/* This message and the next ones the client is likely to want. */
+		uint64_t bytes = 0;
+		for (size_t i = cmd->number - 1; i < s->msg_count; i++) {
+			const struct pop3_msg *n = &s->msgs[i];
+			if (j->ahead_count > 0 && (n->deleted || n->retrieved))
+				continue;
+			if (j->ahead_count > 0 &&
+			    (bytes + n->size > POP3_READAHEAD_BYTES ||
+			     j->ahead_count + s->cache_count >= POP3_READAHEAD))
+				break;
+			j->ahead[j->ahead_count++] = n->uid;
+			bytes += n->size;
+		}
+	}
 	job_submit(s, j);
 }
 
@@ -834,6 +925,7 @@ static void pop3_session_closed(struct conn *c, void *ctx)
 		worker_pool_submit(s->pctx->pool, &j->job);
 	}
 	sasl_reset(&s->sasl);
+	cache_clear(s);
 	free(s->user);
 	free(s->msgs);
 	free(s->delayed_reply);

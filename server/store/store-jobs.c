@@ -21,6 +21,13 @@ static void *store_worker_init(struct worker *worker)
 {
 	struct store_slot *s = xcalloc(1, sizeof(*s));
 	s->store = store_open(jobs_cfg);
+	/* Connect now rather than on the first job, so the first clients do
+	 * not wait for it; a database that is down is retried later. */
+	const char *error;
+	if (store_ping(s->store, &error) == STORE_OK) {
+		s->connected = true;
+		metrics_inc(&metrics.store_connected);
+	}
 	return s;
 }
 

@@ -50,6 +50,37 @@ int store_pop3_unlock(struct store *st, const char *address, const char *holder,
 	return mail_done(st, ret, error_r);
 }
 
+int store_pop3_fetch_many(struct store *st, uint64_t mailbox_id, const uint32_t *uids,
+			  size_t count,
+			  void (*cb)(uint32_t uid, const char *data, size_t size, void *ctx),
+			  void *ctx, const char **error_r)
+{
+	char idbuf[24];
+	struct buf array;
+	buf_init(&array, 0);
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
+	buf_append_str(&array, "{");
+	for (size_t i = 0; i < count; i++)
+		buf_printf(&array, "%s%" PRIu32, i > 0 ? "," : "", uids[i]);
+	buf_append_str(&array, "}");
+	const char *params[2] = { idbuf, array.data };
+	PGresult *res;
+	/* Binary results: bytea as bytes, uid as a big-endian int8. */
+	int ret = store_exec_binary(st, STMT_POP3_RAW_MANY, params, &res);
+	buf_free(&array);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		const unsigned char *u = (const unsigned char *)PQgetvalue(res, i, 0);
+		uint64_t uid = 0;
+		for (int k = 0; k < 8; k++)
+			uid = (uid << 8) | u[k];
+		cb((uint32_t)uid, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1), ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
 struct commit_ctx {
 	const char *address;
 	const char *holder;

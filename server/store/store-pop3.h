@@ -17,6 +17,13 @@ int store_pop3_refresh(struct store *st, const char *address, const char *holder
 /* Release the lock if holder has it (no error when it does not). */
 int store_pop3_unlock(struct store *st, const char *address, const char *holder,
 		      const char **error_r);
+/* Fetch the raw bytes of several messages of mailbox_id in one query (RETR
+ * with read-ahead): cb(uid, data, size, ctx) for each that still exists, in
+ * no particular order; data is valid during the call. */
+int store_pop3_fetch_many(struct store *st, uint64_t mailbox_id, const uint32_t *uids,
+			  size_t count,
+			  void (*cb)(uint32_t uid, const char *data, size_t size, void *ctx),
+			  void *ctx, const char **error_r);
 /* The UPDATE state (RFC 1939 6): in one transaction, check holder still has
  * the lock, mark the retrieved messages seen[0..seen_count) \Seen (for IMAP
  * users), expunge deleted[0..deleted_count) from mailbox_id whatever their

@@ -11,8 +11,7 @@
 
 /* The prepared-statement registry. Each group lists X(id, sql, nparams) for one
  * store file; a new store file adds its group here and to STORE_STATEMENTS.
- * Statements are prepared on every new connection; one whose table does not
- * exist yet (before `cairnctl migrate`) is prepared on first use instead.
+ * Statements are prepared on a connection when first used there.
  * Parameters are always text; SQL is never built from input. */
 #define STORE_STATEMENTS_CORE(X)                                                        \
 	X(STMT_PING, "SELECT 1", 0)                                                     \

@@ -25,6 +25,10 @@
 	  "UPDATE mailbox_messages SET flags = flags | 1, modseq = $3::bigint"          \
 	  " WHERE mailbox_id = $1 AND uid <@ $2::int8multirange AND flags & 1 = 0"      \
 	  " RETURNING uid", 3)                                                          \
+	X(STMT_POP3_RAW_MANY,                                                           \
+	  "SELECT mm.uid, b.raw FROM mailbox_messages mm JOIN message_blobs b"          \
+	  " ON b.id = mm.blob_id WHERE mm.mailbox_id = $1"                              \
+	  " AND mm.uid = ANY ($2::bigint[])", 2)                                        \
 	X(STMT_POP3_HELD,                                                               \
 	  "SELECT 1 FROM pop3_locks"                                                    \
 	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \

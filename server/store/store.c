@@ -83,20 +83,6 @@ static void store_drop(struct store *st, const char *why)
 /* Prepare every registered statement on a fresh connection. One that fails
  * (typically: its table does not exist before migrations ran) is left for
  * store_exec_params() to prepare on first use, which reports the real error. */
-static void store_prepare_all(struct store *st)
-{
-	for (size_t i = 0; i < STMT_COUNT; i++) {
-		const struct store_stmt *s = &store_stmts[i];
-		PGresult *res = PQprepare(st->conn, s->name, s->sql, s->nparams, NULL);
-		if (res != NULL && PQresultStatus(res) == PGRES_COMMAND_OK)
-			st->prepared[i] = true;
-		else
-			log_debug("store: deferring prepare of %s: %s", s->name,
-				  res ? PQresultErrorMessage(res) : PQerrorMessage(st->conn));
-		PQclear(res);
-	}
-}
-
 int store_connect(struct store *st)
 {
 	if (st->conn != NULL)
@@ -160,8 +146,9 @@ int store_connect(struct store *st)
 	PQclear(res);
 
 	st->conn = conn;
+	/* Statements are prepared on first use on this connection: a new
+	 * connection costs one round trip per statement it actually runs. */
 	memset(st->prepared, 0, sizeof(st->prepared));
-	store_prepare_all(st);
 	if (st->conn_error[0] != '\0')
 		log_info("store: connected to the database again");
 	st->conn_error[0] = '\0';
