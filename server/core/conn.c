@@ -41,6 +41,7 @@ struct conn {
 	bool ssl_read_wants_write;
 	bool ssl_write_wants_read;
 	bool in_callback;
+	bool corked;
 	SSL_CTX *starttls_ctx;
 	struct buf in, out;
 	uint64_t idle_ms;
@@ -358,12 +359,22 @@ int conn_write(struct conn *c, const void *data, size_t len)
 		return -1;
 	if (buf_append(&c->out, data, len) < 0)
 		return -1;
-	if (!c->in_callback && c->state == CONN_OPEN) {
+	if (!c->in_callback && !c->corked && c->state == CONN_OPEN) {
 		if (conn_flush(c) < 0)
 			return -1;
 	}
 	conn_update_events(c);
 	return 0;
+}
+
+void conn_cork(struct conn *c, bool corked)
+{
+	c->corked = corked;
+	if (!corked && c->state == CONN_OPEN && c->out.len > 0 && !c->in_callback) {
+		if (conn_flush(c) < 0)
+			return;
+		conn_update_events(c);
+	}
 }
 
 int conn_printf(struct conn *c, const char *fmt, ...)

@@ -50,6 +50,9 @@ void conn_set_idle_timeout(struct conn *c, uint64_t ms);
  * -1 when the conn is closing. */
 int conn_write(struct conn *c, const void *data, size_t len);
 int conn_printf(struct conn *c, const char *fmt, ...) ATTR_PRINTF(2, 3);
+/* While corked, writes are only queued; uncorking sends them at once, so a
+ * status line and the data after it leave in one segment. */
+void conn_cork(struct conn *c, bool corked);
 /* Bytes queued but not yet written. */
 size_t conn_output_pending(const struct conn *c);
 

@@ -58,6 +58,7 @@ enum pop3_job_kind {
 	JOB_QUIT,		/* UPDATE state: expunge DELE'd messages, unlock */
 	JOB_UNLOCK,		/* connection lost: unlock, delete nothing */
 	JOB_REFRESH,		/* extend the maildrop lock */
+	JOB_PREFETCH,		/* read-ahead in the background (conn not paused) */
 };
 
 struct pop3_session;
@@ -83,6 +84,7 @@ struct pop3_job {
 	size_t seen_count;
 	uint32_t ahead[POP3_READAHEAD];	/* JOB_RETR: uid first, then read-ahead */
 	size_t ahead_count;
+	size_t ahead_end;		/* maildrop index after the last one in ahead */
 	struct pop3_cached fetched[POP3_READAHEAD];
 	size_t fetched_count;
 	/* outputs */
@@ -114,6 +116,10 @@ struct pop3_session {
 	struct pop3_job *job;		/* in flight */
 	struct pop3_cached cache[POP3_READAHEAD];	/* read-ahead RETR bodies */
 	size_t cache_count;
+	size_t ahead_next;		/* maildrop index where read-ahead goes on */
+	struct pop3_job *prefetch;	/* background read-ahead in flight */
+	bool waiting;			/* RETR waits for the read-ahead */
+	uint32_t waiting_uid;
 	struct loop_timer delay_timer;	/* answering a failed login late */
 	char *delayed_reply;
 	bool closing;
@@ -248,14 +254,14 @@ static void job_retr(struct pop3_job *j, struct worker *w)
 	if (j->top_lines < 0) {
 		j->status = store_pop3_fetch_many(st, j->mailbox_id, j->ahead, j->ahead_count,
 						  retr_collect, j, &error);
-		if (j->status == STORE_OK) {
+		if (j->status == STORE_OK && j->kind == JOB_RETR) {
 			/* The requested message must be there; the rest may not. */
 			j->status = STORE_NOTFOUND;
 			for (size_t i = 0; i < j->fetched_count; i++) {
 				if (j->fetched[i].uid == j->uid)
 					j->status = STORE_OK;
 			}
-		} else {
+		} else if (j->status != STORE_OK) {
 			snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "fetch");
 		}
 		return;
@@ -289,6 +295,7 @@ static void job_run(struct job *job, struct worker *w)
 		job_login(j, w);
 		break;
 	case JOB_RETR:
+	case JOB_PREFETCH:
 		job_retr(j, w);
 		break;
 	case JOB_QUIT:
@@ -450,8 +457,10 @@ static bool send_cached(struct pop3_session *s, uint32_t uid)
 	for (size_t i = 0; i < s->cache_count; i++) {
 		if (s->cache[i].uid != uid)
 			continue;
+		conn_cork(s->conn, true);
 		reply(s, "+OK");
 		conn_write(s->conn, s->cache[i].data.data, s->cache[i].data.len);
+		conn_cork(s->conn, false);
 		buf_free(&s->cache[i].data);
 		s->cache[i] = s->cache[--s->cache_count];
 		/* RFC 1939 leaves it open; IMAP users expect a downloaded
@@ -463,6 +472,83 @@ static bool send_cached(struct pop3_session *s, uint32_t uid)
 		return true;
 	}
 	return false;
+}
+
+static bool cached(const struct pop3_session *s, uint32_t uid)
+{
+	for (size_t i = 0; i < s->cache_count; i++) {
+		if (s->cache[i].uid == uid)
+			return true;
+	}
+	return false;
+}
+
+/* Take over a job's fetched bodies into the cache. */
+static void cache_add(struct pop3_session *s, struct pop3_job *j)
+{
+	for (size_t i = 0; i < j->fetched_count; i++) {
+		if (s->cache_count < POP3_READAHEAD && !cached(s, j->fetched[i].uid)) {
+			s->cache[s->cache_count++] = j->fetched[i];
+			buf_init(&j->fetched[i].data, 0);
+		}
+	}
+}
+
+/* Choose the messages to fetch, from maildrop index from on: the first one
+ * always, then the next ones not yet retrieved, deleted or cached, within
+ * the read-ahead limits. */
+static void plan_ahead(struct pop3_session *s, struct pop3_job *j, size_t from)
+{
+	uint64_t bytes = 0;
+	size_t i;
+	for (i = from; i < s->msg_count; i++) {
+		const struct pop3_msg *n = &s->msgs[i];
+		if (j->ahead_count > 0 && (n->deleted || n->retrieved || cached(s, n->uid)))
+			continue;
+		if (j->ahead_count > 0 &&
+		    (bytes + n->size > POP3_READAHEAD_BYTES ||
+		     j->ahead_count + s->cache_count >= POP3_READAHEAD))
+			break;
+		j->ahead[j->ahead_count++] = n->uid;
+		bytes += n->size;
+	}
+	j->ahead_end = i;
+}
+
+/* Keep the cache filled while the client downloads: when half of it is
+ * used, fetch the next batch in the background, without pausing the conn. */
+static void maybe_prefetch(struct pop3_session *s)
+{
+	if (s->prefetch != NULL || s->state != POP3_TRANSACTION || conn_is_closing(s->conn) ||
+	    s->cache_count > POP3_READAHEAD / 2)
+		return;
+	size_t from = s->ahead_next;
+	while (from < s->msg_count && (s->msgs[from].deleted || s->msgs[from].retrieved ||
+				       cached(s, s->msgs[from].uid)))
+		from++;
+	s->ahead_next = from;
+	if (from >= s->msg_count)
+		return;
+	struct pop3_job *j = job_new(s, JOB_PREFETCH);
+	plan_ahead(s, j, from);
+	s->ahead_next = j->ahead_end;
+	s->prefetch = j;
+	worker_pool_submit(s->pctx->pool, &j->job);
+}
+
+static void prefetch_done(struct pop3_session *s, struct pop3_job *j)
+{
+	s->prefetch = NULL;
+	if (j->status == STORE_OK)
+		cache_add(s, j);
+	if (s->waiting) {
+		s->waiting = false;
+		if (!send_cached(s, s->waiting_uid))
+			reply(s, "-ERR Message was deleted by another session");
+		if (!s->closing)
+			conn_pause(s->conn, false);
+	}
+	maybe_prefetch(s);
 }
 
 static void job_done(struct job *job)
@@ -477,19 +563,22 @@ static void job_done(struct job *job)
 	case JOB_LOGIN:
 		login_done(s, j);
 		break;
+	case JOB_PREFETCH:
+		prefetch_done(s, j);
+		break;
 	case JOB_RETR:
 		if (j->status == STORE_OK && j->top_lines >= 0) {
+			conn_cork(s->conn, true);
 			reply(s, "+OK");
 			conn_write(s->conn, j->out.data, j->out.len);
+			conn_cork(s->conn, false);
 		} else if (j->status == STORE_OK) {
 			/* Keep the read-ahead, send the one asked for. */
-			for (size_t i = 0; i < j->fetched_count; i++) {
-				if (s->cache_count < POP3_READAHEAD) {
-					s->cache[s->cache_count++] = j->fetched[i];
-					buf_init(&j->fetched[i].data, 0);
-				}
-			}
+			cache_add(s, j);
+			if (j->ahead_end > s->ahead_next)
+				s->ahead_next = j->ahead_end;
 			send_cached(s, j->uid);
+			maybe_prefetch(s);
 		} else if (j->status == STORE_NOTFOUND) {
 			reply(s, "-ERR Message was deleted by another session");
 		} else {
@@ -604,26 +693,26 @@ static void cmd_retr(struct pop3_session *s, const struct pop3_command *cmd, lon
 		reply(s, "-ERR No such message");
 		return;
 	}
-	if (top_lines < 0 && send_cached(s, m->uid))
+	if (top_lines < 0 && send_cached(s, m->uid)) {
+		maybe_prefetch(s);
 		return;
+	}
+	if (top_lines < 0 && s->prefetch != NULL) {
+		for (size_t i = 0; i < s->prefetch->ahead_count; i++) {
+			if (s->prefetch->ahead[i] == m->uid) {
+				/* On its way: answer when the read-ahead lands. */
+				s->waiting = true;
+				s->waiting_uid = m->uid;
+				conn_pause(s->conn, true);
+				return;
+			}
+		}
+	}
 	struct pop3_job *j = job_new(s, JOB_RETR);
 	j->uid = m->uid;
 	j->top_lines = top_lines;
-	if (top_lines < 0) {
-		/* This message and the next ones the client is likely to want. */
-		uint64_t bytes = 0;
-		for (size_t i = cmd->number - 1; i < s->msg_count; i++) {
-			const struct pop3_msg *n = &s->msgs[i];
-			if (j->ahead_count > 0 && (n->deleted || n->retrieved))
-				continue;
-			if (j->ahead_count > 0 &&
-			    (bytes + n->size > POP3_READAHEAD_BYTES ||
-			     j->ahead_count + s->cache_count >= POP3_READAHEAD))
-				break;
-			j->ahead[j->ahead_count++] = n->uid;
-			bytes += n->size;
-		}
-	}
+	if (top_lines < 0)
+		plan_ahead(s, j, cmd->number - 1);
 	job_submit(s, j);
 }
 
@@ -856,7 +945,8 @@ static void pop3_session_input(struct conn *c, void *ctx)
 	struct pop3_session *s = ctx;
 	struct buf *in = conn_input(c);
 
-	while (in->len > 0 && s->job == NULL && s->delayed_reply == NULL && !conn_is_closing(c)) {
+	while (in->len > 0 && s->job == NULL && !s->waiting && s->delayed_reply == NULL &&
+	       !conn_is_closing(c)) {
 		/* A lock refresh, if due, goes first: it pauses the conn. */
 		if (s->state == POP3_TRANSACTION) {
 			maybe_refresh_lock(s);
@@ -896,7 +986,7 @@ static void pop3_session_input(struct conn *c, void *ctx)
 static void pop3_session_timeout(struct conn *c, void *ctx)
 {
 	struct pop3_session *s = ctx;
-	if (s->job != NULL)
+	if (s->job != NULL || s->waiting)
 		return;
 	reply(s, "-ERR Autologout; idle for too long");
 	conn_close(c);
@@ -905,7 +995,7 @@ static void pop3_session_timeout(struct conn *c, void *ctx)
 static void pop3_session_shutdown(struct conn *c, void *ctx)
 {
 	struct pop3_session *s = ctx;
-	if (s->job != NULL)
+	if (s->job != NULL || s->waiting)
 		return;		/* the job's reply ends it; the drain timer cuts it */
 	reply(s, "-ERR [SYS/TEMP] Server shutting down");
 	s->closing = true;
@@ -918,6 +1008,8 @@ static void pop3_session_closed(struct conn *c, void *ctx)
 	loop_timer_cancel(conn_loop(c), &s->delay_timer);
 	if (s->job != NULL)
 		s->job->session = NULL;
+	if (s->prefetch != NULL)
+		s->prefetch->session = NULL;
 	if (s->state == POP3_TRANSACTION) {
 		/* No QUIT: release the maildrop and delete nothing (RFC 1939 6). */
 		struct pop3_job *j = job_new(s, JOB_UNLOCK);
