@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "pop3/pop3-session.h"
+#include "smtp/smtp-session.h"
 #include "store-jobs.h"
 #include "tls.h"
 #include "worker.h"
@@ -39,6 +40,7 @@ struct daemon {
 	struct directory *dir;
 	struct http_context http;
 	struct pop3_context pop3;
+	struct smtp_context smtp;
 	struct loop_io *sig_io;
 	int sigfd;
 	bool draining;
@@ -304,6 +306,21 @@ int main(int argc, char **argv)
 	bind_or_die(&d, "[pop3] listen_tls", d.cfg->pop3.listen_tls, METRICS_POP3, d.tls, NULL,
 		    pop3_session_accept, &d.pop3);
 
+	d.smtp.cfg = d.cfg;
+	d.smtp.tls = d.tls;
+	snprintf(d.smtp.hostname, sizeof(d.smtp.hostname), "%s", d.cfg->server.hostname);
+	bind_or_die(&d, "[smtp] listen", d.cfg->smtp.listen, METRICS_SMTP, NULL,
+		    "421 4.7.0 Too many connections, try again later\r\n",
+		    smtp_session_accept_mx, &d.smtp);
+	bind_or_die(&d, "[smtp] lmtp_listen", d.cfg->smtp.lmtp_listen, METRICS_SMTP, NULL,
+		    "421 4.7.0 Too many connections, try again later\r\n",
+		    smtp_session_accept_lmtp, &d.smtp);
+	bind_or_die(&d, "[submission] listen", d.cfg->submission.listen, METRICS_SUBMISSION, NULL,
+		    "421 4.7.0 Too many connections, try again later\r\n",
+		    smtp_session_accept_submission, &d.smtp);
+	bind_or_die(&d, "[submission] listen_tls", d.cfg->submission.listen_tls,
+		    METRICS_SUBMISSION, d.tls, NULL, smtp_session_accept_submission, &d.smtp);
+
 	write_pid_file(&d);
 	drop_privileges(d.cfg);
 
@@ -319,6 +336,8 @@ int main(int argc, char **argv)
 	d.http.pool = d.pool;
 	d.pop3.pool = d.pool;
 	d.pop3.dir = d.dir;
+	d.smtp.pool = d.pool;
+	d.smtp.dir = d.dir;
 
 	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
 	listener_start_all(d.loop, d.listeners);

@@ -264,9 +264,7 @@ static int blob_insert(struct store *st, const struct store_append_msg *msg, con
 	return ret;
 }
 
-/* The id of the blob with this content, storing it first if it is new. The
- * row is locked (FOR KEY SHARE) until the transaction ends. */
-static int blob_get(struct store *st, const struct store_append_msg *msg,
+int mail_blob_get(struct store *st, const struct store_append_msg *msg,
 		    const unsigned char sha[32], uint64_t *id_r, uint64_t *size_r)
 {
 	struct buf shahex;
@@ -314,7 +312,6 @@ static int item_cmp(const void *a, const void *b)
 static int append_tx(struct store *st, void *_ctx, const char **error_r)
 {
 	struct append_ctx *ctx = _ctx;
-	struct mail_lock l;
 	int64_t bytes = 0;
 	int ret = STORE_OK;
 
@@ -322,22 +319,34 @@ static int append_tx(struct store *st, void *_ctx, const char **error_r)
 	 * other appends to the mailbox. */
 	for (size_t i = 0; i < ctx->count && ret == STORE_OK; i++) {
 		struct append_item *it = &ctx->items[i];
-		ret = blob_get(st, &ctx->msgs[it->index], it->sha, &it->blob_id, &it->size);
+		ret = mail_blob_get(st, &ctx->msgs[it->index], it->sha, &it->blob_id, &it->size);
 		bytes += (int64_t)it->size;
 	}
-	if (ret == STORE_OK)
-		ret = mail_lock(st, ctx->mailbox_id, true, &l);
 	if (ret != STORE_OK)
 		return ret;
-	if (l.uidnext + ctx->count - 1 > UINT32_MAX)
-		return store_fail(st, STORE_INVALID, "the mailbox has used up its uids");
-	ret = mail_quota_add(st, l.account_id, bytes, (int64_t)ctx->count, true);
-	if (ret != STORE_OK)
-		return ret;
-
 	uint64_t *blob_of = xcalloc(ctx->count, sizeof(*blob_of));
 	for (size_t i = 0; i < ctx->count; i++)
 		blob_of[ctx->items[i].index] = ctx->items[i].blob_id;
+	ret = mail_append_locked(st, ctx->mailbox_id, ctx->msgs, ctx->count, blob_of, bytes,
+				 &ctx->uidvalidity, ctx->uids);
+	free(blob_of);
+	return ret;
+}
+
+int mail_append_locked(struct store *st, uint64_t mailbox_id, const struct store_append_msg *msgs,
+		       size_t count, const uint64_t *blob_of, int64_t bytes,
+		       uint32_t *uidvalidity_r, uint32_t *uids_r)
+{
+	struct mail_lock l;
+	int ret = mail_lock(st, mailbox_id, true, &l);
+	if (ret != STORE_OK)
+		return ret;
+	if (l.uidnext + count - 1 > UINT32_MAX)
+		return store_fail(st, STORE_INVALID, "the mailbox has used up its uids");
+	ret = mail_quota_add(st, l.account_id, bytes, (int64_t)count, true);
+	if (ret != STORE_OK)
+		return ret;
+
 	struct buf uids, dates, flags, kws, blobs, kw;
 	buf_init(&uids, 0);
 	buf_init(&dates, 0);
@@ -346,11 +355,11 @@ static int append_tx(struct store *st, void *_ctx, const char **error_r)
 	buf_init(&blobs, 0);
 	buf_init(&kw, 0);
 	time_t now = time(NULL);
-	for (size_t i = 0; i < ctx->count && ret == STORE_OK; i++) {
-		const struct store_append_msg *msg = &ctx->msgs[i];
+	for (size_t i = 0; i < count && ret == STORE_OK; i++) {
+		const struct store_append_msg *msg = &msgs[i];
 		const char *sep = i == 0 ? "{" : ",";
-		ctx->uids[i] = (uint32_t)(l.uidnext + i);
-		buf_printf(&uids, "%s%" PRIu32, sep, ctx->uids[i]);
+		uids_r[i] = (uint32_t)(l.uidnext + i);
+		buf_printf(&uids, "%s%" PRIu32, sep, uids_r[i]);
 		buf_printf(&dates, "%s%lld", sep,
 			   (long long)(msg->internaldate != 0 ? msg->internaldate : now));
 		buf_printf(&flags, "%s%u", sep, msg->flags & STORE_FLAGS_ALL);
@@ -363,7 +372,6 @@ static int append_tx(struct store *st, void *_ctx, const char **error_r)
 	buf_append_str(&flags, "}");
 	buf_append_str(&kws, "}");
 	buf_append_str(&blobs, "}");
-	free(blob_of);
 	char idbuf[24], modseq[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, l.id);
 	snprintf(modseq, sizeof(modseq), "%" PRIu64, l.highestmodseq + 1);
@@ -378,9 +386,10 @@ static int append_tx(struct store *st, void *_ctx, const char **error_r)
 	buf_free(&kw);
 	if (ret != STORE_OK)
 		return ret;
-	l.uidnext += ctx->count;
+	l.uidnext += count;
 	l.highestmodseq++;
-	ctx->uidvalidity = l.uidvalidity;
+	if (uidvalidity_r != NULL)
+		*uidvalidity_r = l.uidvalidity;
 	return mail_advance(st, &l);
 }
 

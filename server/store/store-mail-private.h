@@ -56,4 +56,16 @@ int mail_copy_locked(struct store *st, struct mail_lock *src, struct mail_lock *
 int mail_expunge_locked(struct store *st, struct mail_lock *l, const char *uidset,
 			bool only_deleted, bool quota, uint32_t **uids_r, size_t *count_r);
 
+/* The id and size of the blob with this content (sha = its SHA-256),
+ * storing it first if new; the row stays locked FOR KEY SHARE until the
+ * caller's transaction ends. For appends inside a caller's transaction. */
+int mail_blob_get(struct store *st, const struct store_append_msg *msg, const unsigned char sha[32],
+		  uint64_t *id_r, uint64_t *size_r);
+/* Inside a caller's transaction: lock mailbox_id, add bytes/count to the
+ * quota (STORE_OVERQUOTA past it), insert msgs[i] as blob_of[i] with new
+ * uids (uids_r[count]) and advance modseq with NOTIFY. */
+int mail_append_locked(struct store *st, uint64_t mailbox_id, const struct store_append_msg *msgs,
+		       size_t count, const uint64_t *blob_of, int64_t bytes,
+		       uint32_t *uidvalidity_r, uint32_t *uids_r);
+
 #endif

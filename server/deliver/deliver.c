@@ -1,0 +1,281 @@
+/* The delivery pipeline: RCPT routing through the directory, the sender
+ * ownership check of submission, and at end of data scan -> provision ->
+ * one store transaction for every local and remote recipient. Runs on
+ * worker threads only; the session turns the results into replies. */
+#include "autoconf.h"
+#include "deliver.h"
+#include "directory.h"
+#include "metrics.h"
+#include "mime.h"
+#include "store-deliver.h"
+#include "store.h"
+
+#include <ctype.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static _Atomic(deliver_scan_fn *) scan_hook;
+
+void deliver_set_scan_hook(deliver_scan_fn *fn)
+{
+	atomic_store(&scan_hook, fn);
+}
+
+static void rcpt_add_target(struct deliver_rcpt *r, const char *address, bool local)
+{
+	r->targets = xrealloc(r->targets, (r->ntargets + 1) * sizeof(*r->targets));
+	r->target_local = xrealloc(r->target_local, (r->ntargets + 1) * sizeof(*r->target_local));
+	r->targets[r->ntargets] = xstrdup(address);
+	r->target_local[r->ntargets] = local;
+	r->ntargets++;
+}
+
+enum deliver_status deliver_resolve(struct dir_handle *dh, const char *address, bool relay,
+				    struct deliver_rcpt *r, const char **error_r)
+{
+	struct dir_route route;
+	memset(&route, 0, sizeof(route));
+	*error_r = NULL;
+	int ret = dir_resolve(dh, address, &route, error_r);
+	switch (ret) {
+	case DIR_OK:
+		r->address = xstrdup(route.address != NULL ? route.address : address);
+		for (size_t i = 0; i < route.ntargets; i++)
+			rcpt_add_target(r, route.targets[i].address, route.targets[i].local);
+		dir_route_free(&route);
+		if (r->ntargets == 0) {
+			/* An empty group: nobody to deliver to. */
+			*error_r = "the address has no members";
+			return DELIVER_NOTFOUND;
+		}
+		return DELIVER_OK;
+	case DIR_NOTFOUND:
+		return DELIVER_NOTFOUND;
+	case DIR_NOTOURS:
+		if (!relay)
+			return DELIVER_RELAY_DENIED;
+		r->address = xstrdup(address);
+		rcpt_add_target(r, address, false);
+		return DELIVER_OK;
+	default:
+		if (*error_r == NULL)
+			*error_r = dir_status_str(ret);
+		return DELIVER_TEMPFAIL;
+	}
+}
+
+enum deliver_status deliver_sender_owned(struct dir_handle *dh, const char *address,
+					 const char *account, const char **error_r)
+{
+	*error_r = NULL;
+	if (strcmp(address, account) == 0)
+		return DELIVER_OK;
+	struct dir_route route;
+	memset(&route, 0, sizeof(route));
+	int ret = dir_resolve(dh, address, &route, error_r);
+	if (ret == DIR_NOTFOUND || ret == DIR_NOTOURS)
+		return DELIVER_NOTFOUND;
+	if (ret != DIR_OK) {
+		if (*error_r == NULL)
+			*error_r = dir_status_str(ret);
+		return DELIVER_TEMPFAIL;
+	}
+	/* An alias of the account itself; a group or a shared alias is not. */
+	bool owned = (route.kind == DIR_KIND_USER || route.kind == DIR_KIND_ALIAS) &&
+		     route.ntargets == 1 && route.targets[0].local &&
+		     strcmp(route.targets[0].address, account) == 0;
+	dir_route_free(&route);
+	return owned ? DELIVER_OK : DELIVER_NOTFOUND;
+}
+
+int deliver_header_from(const char *data, size_t size, char *out, size_t out_size)
+{
+	struct mime_message *m = mime_parse(data, size, NULL);
+	struct buf raw;
+	buf_init(&raw, 64 * 1024);
+	int ret = mime_header_raw(m, &m->root, "From", &raw);
+	mime_free(&m);
+	if (ret < 0 || raw.data == NULL) {
+		buf_free(&raw);
+		return -1;
+	}
+	/* Drop comments and quoted strings (a display name may hold '<', ',' or
+	 * '@'), then the address is inside <...> or the whole rest. */
+	struct buf v;
+	buf_init(&v, 0);
+	int depth = 0;
+	bool quoted = false;
+	for (const char *p = raw.data; *p != '\0'; p++) {
+		if (*p == '\\' && (quoted || depth > 0) && p[1] != '\0') {
+			p++;
+			continue;
+		}
+		if (depth == 0 && *p == '"') {
+			quoted = !quoted;
+			continue;
+		}
+		if (!quoted && *p == '(') {
+			depth++;
+			continue;
+		}
+		if (!quoted && depth > 0 && *p == ')') {
+			depth--;
+			continue;
+		}
+		if (!quoted && depth == 0)
+			buf_append(&v, p, 1);
+	}
+	buf_free(&raw);
+	const char *s = v.data != NULL ? v.data : "";
+	const char *lt = strchr(s, '<'), *gt = lt != NULL ? strchr(lt, '>') : NULL;
+	const char *start = s, *end = s + strlen(s);
+	if (lt != NULL) {
+		if (gt == NULL || strchr(gt + 1, '<') != NULL || strchr(gt + 1, ',') != NULL ||
+		    memchr(s, ',', (size_t)(lt - s)) != NULL) {
+			buf_free(&v);
+			return -1;
+		}
+		start = lt + 1;
+		end = gt;
+	}
+	while (start < end && isspace((unsigned char)*start))
+		start++;
+	while (end > start && isspace((unsigned char)end[-1]))
+		end--;
+	size_t len = (size_t)(end - start);
+	ret = len > 0 && len < out_size && memchr(start, ',', len) == NULL &&
+			      memchr(start, ' ', len) == NULL && memchr(start, '@', len) != NULL ? 0 : -1;
+	if (ret == 0) {
+		for (size_t i = 0; i < len; i++)
+			out[i] = (char)tolower((unsigned char)start[i]);
+		out[len] = '\0';
+	}
+	buf_free(&v);
+	return ret;
+}
+
+static enum deliver_status status_of(int store_result)
+{
+	switch (store_result) {
+	case STORE_OK:
+		return DELIVER_OK;
+	case STORE_OVERQUOTA:
+		return DELIVER_OVERQUOTA;
+	default:
+		/* Database down, or an account removed since RCPT: try later. */
+		return DELIVER_TEMPFAIL;
+	}
+}
+
+/* Index of (address, local) in list, adding it if new. */
+static size_t target_index(struct store_deliver_rcpt **list, size_t *n, const char *address,
+			   bool local, const struct deliver_rcpt *r)
+{
+	for (size_t i = 0; i < *n; i++)
+		if ((*list)[i].local == local && strcmp((*list)[i].address, address) == 0)
+			return i;
+	*list = xrealloc(*list, (*n + 1) * sizeof(**list));
+	struct store_deliver_rcpt *t = &(*list)[*n];
+	memset(t, 0, sizeof(*t));
+	t->address = address;
+	t->local = local;
+	if (!local) {
+		t->dsn_notify = r->dsn_notify;
+		t->dsn_orcpt = r->dsn_orcpt;
+	}
+	return (*n)++;
+}
+
+enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
+				    struct deliver_envelope *env, const char *data, size_t size,
+				    bool partial, char *reason, size_t reason_size)
+{
+	reason[0] = '\0';
+	deliver_scan_fn *scan = atomic_load(&scan_hook);
+	if (scan != NULL) {
+		struct deliver_verdict v;
+		memset(&v, 0, sizeof(v));
+		scan(env, data, size, &v);
+		snprintf(reason, reason_size, "%s", v.reason);
+		if (v.reject || v.tempfail) {
+			for (size_t i = 0; i < env->nrcpts; i++)
+				env->rcpts[i].result = v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
+			return v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
+		}
+	}
+
+	/* Every account and remote address once, whatever the RCPTs overlap. */
+	struct store_deliver_rcpt *list = NULL;
+	size_t n = 0;
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct deliver_rcpt *r = &env->rcpts[i];
+		for (size_t t = 0; t < r->ntargets; t++)
+			target_index(&list, &n, r->targets[t], r->target_local[t], r);
+	}
+	enum deliver_status result = DELIVER_OK;
+	const char *error = NULL;
+	for (size_t i = 0; i < n && result == DELIVER_OK; i++) {
+		if (list[i].local && dir_provision(dh, list[i].address, &error) == DIR_TEMPFAIL) {
+			snprintf(reason, reason_size, "provisioning %s: %s", list[i].address,
+				 error != NULL ? error : "directory unavailable");
+			result = DELIVER_TEMPFAIL;
+		}
+	}
+	if (result == DELIVER_OK) {
+		struct store_deliver_msg m = {
+			.data = data, .size = size, .envelope_from = env->from,
+			.dsn_ret = env->dsn_ret, .dsn_envid = env->dsn_envid, .body = env->body,
+			.smtputf8 = env->smtputf8, .auth_user = env->auth_user,
+			.client_ip = env->client_ip,
+		};
+		int ret = store_deliver_message(st, &m, list, n, partial, &error);
+		if (ret != STORE_OK) {
+			snprintf(reason, reason_size, "%s", error != NULL ? error : "store error");
+			result = status_of(ret);
+		}
+	}
+	bool any_ok = false;
+	for (size_t i = 0; i < env->nrcpts; i++) {
+		struct deliver_rcpt *r = &env->rcpts[i];
+		r->result = result;
+		if (result != DELIVER_OK)
+			continue;
+		/* A RCPT fails if any of its targets failed: a retry is safer
+		 * than a silent loss (LMTP only; otherwise all or nothing). */
+		for (size_t t = 0; t < r->ntargets && r->result == DELIVER_OK; t++) {
+			size_t k = target_index(&list, &n, r->targets[t], r->target_local[t], r);
+			r->result = status_of(list[k].result);
+		}
+		any_ok = any_ok || r->result == DELIVER_OK;
+	}
+	free(list);
+	if (any_ok)
+		metrics_inc(&metrics.messages_accepted);
+	return result;
+}
+
+void deliver_rcpt_free(struct deliver_rcpt *r)
+{
+	free(r->address);
+	for (size_t i = 0; i < r->ntargets; i++)
+		free(r->targets[i]);
+	free(r->targets);
+	free(r->target_local);
+	free(r->dsn_notify);
+	free(r->dsn_orcpt);
+	memset(r, 0, sizeof(*r));
+}
+
+void deliver_envelope_clear(struct deliver_envelope *env)
+{
+	free(env->from);
+	free(env->dsn_ret);
+	free(env->dsn_envid);
+	free(env->auth_user);
+	for (size_t i = 0; i < env->nrcpts; i++)
+		deliver_rcpt_free(&env->rcpts[i]);
+	free(env->rcpts);
+	memset(env, 0, sizeof(*env));
+}

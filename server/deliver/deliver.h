@@ -1,0 +1,89 @@
+/* The delivery pipeline behind SMTP, submission and LMTP: route (the
+ * directory decides where each recipient's mail goes) -> scan (a hook; the
+ * scan stage of issue 6 plugs in here) -> store or queue (one PostgreSQL
+ * transaction: local INBOX rows plus outbound queue rows, which the queue
+ * runner of issue 9 picks up). Every function here blocks: call it from a
+ * worker job. */
+#ifndef CAIRN_DELIVER_H
+#define CAIRN_DELIVER_H
+
+#include "util.h"
+
+struct dir_handle;
+struct store;
+
+enum deliver_status {
+	DELIVER_OK = 0,
+	DELIVER_NOTFOUND,	/* a local domain, no such address: 550 5.1.1 */
+	DELIVER_RELAY_DENIED,	/* not ours, and the client may not relay: 554 5.7.1 */
+	DELIVER_OVERQUOTA,	/* a mailbox is full: 452 4.2.2 */
+	DELIVER_REJECTED,	/* the scan stage refused the message: 554 5.7.1 */
+	DELIVER_TEMPFAIL,	/* directory or database unavailable: 451 */
+};
+
+/* One accepted RCPT and where it goes. */
+struct deliver_rcpt {
+	char *address;		/* as resolved, lower-cased */
+	char **targets;		/* accounts (local) or remote addresses */
+	bool *target_local;
+	size_t ntargets;
+	char *dsn_notify;	/* "SUCCESS,FAILURE" / "NEVER" or NULL */
+	char *dsn_orcpt;	/* "rfc822;addr" or NULL */
+	enum deliver_status result;	/* after deliver_message */
+};
+
+/* The envelope of one transaction (MAIL + the accepted RCPTs). */
+struct deliver_envelope {
+	char *from;		/* "" for <> */
+	char *dsn_ret;		/* "FULL" / "HDRS" or NULL */
+	char *dsn_envid;
+	const char *body;	/* "7BIT", "8BITMIME" (static) */
+	bool smtputf8;
+	char *auth_user;	/* submitting account or NULL */
+	char client_ip[64];
+	struct deliver_rcpt *rcpts;
+	size_t nrcpts;
+};
+
+/* The scan stage's answer for a message. */
+struct deliver_verdict {
+	bool reject;		/* refuse with 554 5.7.1 */
+	bool tempfail;		/* a required scanner is down: 451 4.7.1 */
+	char reason[128];
+};
+
+/* Scan hook: inspect the message before it is stored. NULL (the default)
+ * accepts everything; issue 6 registers the real stage at startup. */
+typedef void deliver_scan_fn(const struct deliver_envelope *env, const char *data, size_t size,
+			     struct deliver_verdict *verdict_r);
+/* Install the scan stage (before the worker pool starts). */
+void deliver_set_scan_hook(deliver_scan_fn *fn);
+
+/* Resolve a RCPT address (NUL-free, split and lower-cased by the caller):
+ * fills r (address, targets) on DELIVER_OK. relay: the client may send to
+ * remote domains (authenticated), which then become one remote target.
+ * Returns DELIVER_OK, _NOTFOUND, _RELAY_DENIED or _TEMPFAIL (*error_r). */
+enum deliver_status deliver_resolve(struct dir_handle *dh, const char *address, bool relay,
+				    struct deliver_rcpt *r, const char **error_r);
+/* Whether address may be used as envelope sender by account (its primary
+ * address, or an address that resolves to it alone). DELIVER_OK,
+ * DELIVER_NOTFOUND (not owned) or DELIVER_TEMPFAIL. */
+enum deliver_status deliver_sender_owned(struct dir_handle *dh, const char *address,
+					 const char *account, const char **error_r);
+/* The one address of the message's From: header (RFC 5322 3.6.2), comments
+ * and display name removed, ASCII lower-cased, into out. Returns 0, or -1
+ * when there is no From:, more than one mailbox, or no usable address. */
+int deliver_header_from(const char *data, size_t size, char *out, size_t out_size);
+/* Scan, provision first-time directory users and store/queue the message
+ * for every recipient in one transaction. partial (LMTP): per-recipient
+ * results in env->rcpts[i].result and DELIVER_OK if the transaction
+ * committed; otherwise one result for all. DELIVER_OK only after COMMIT. */
+enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
+				    struct deliver_envelope *env, const char *data, size_t size,
+				    bool partial, char *reason, size_t reason_size);
+/* Free a recipient's strings (the struct itself is the caller's). */
+void deliver_rcpt_free(struct deliver_rcpt *r);
+/* Free the envelope's strings and recipients; it can be reused. */
+void deliver_envelope_clear(struct deliver_envelope *env);
+
+#endif

@@ -1,0 +1,188 @@
+/* Delivery of one received message in one transaction: the blob is found or
+ * stored once (SHA-256), then each distinct local INBOX gets its row (in
+ * mailbox id order, so concurrent deliveries lock in the same order), then
+ * one queue_messages row and a queue_recipients row per remote recipient.
+ * LMTP's per-recipient answers use a savepoint around each mailbox. */
+#include "autoconf.h"
+#include "store-deliver.h"
+#include "store-mail-private.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct deliver_ctx {
+	const struct store_deliver_msg *msg;
+	struct store_deliver_rcpt *rcpts;
+	size_t count;
+	bool partial;
+	uint64_t *mbox;		/* per recipient: its INBOX id, 0 for remote */
+	int *pre;		/* per recipient: result of finding its INBOX */
+	size_t *order;		/* local recipients by mailbox id */
+	size_t nlocal;
+	unsigned char sha[32];
+};
+
+static int deliver_local(struct store *st, struct deliver_ctx *ctx, uint64_t blob_id,
+			 uint64_t size)
+{
+	const struct store_append_msg am = { .data = ctx->msg->data, .size = ctx->msg->size };
+	size_t prev = SIZE_MAX;
+	for (size_t k = 0; k < ctx->nlocal; k++) {
+		size_t i = ctx->order[k];
+		struct store_deliver_rcpt *r = &ctx->rcpts[i];
+		if (ctx->pre[i] != STORE_OK)
+			continue;
+		if (prev != SIZE_MAX && ctx->mbox[prev] == ctx->mbox[i]) {
+			/* The same account twice: one copy. */
+			r->result = ctx->rcpts[prev].result;
+			r->uid = ctx->rcpts[prev].uid;
+			continue;
+		}
+		prev = i;
+		int ret;
+		if (ctx->partial) {
+			ret = store_exec_trusted(st, "SAVEPOINT deliver_rcpt", NULL);
+			if (ret != STORE_OK)
+				return ret;
+		}
+		ret = mail_append_locked(st, ctx->mbox[i], &am, 1, &blob_id, (int64_t)size, NULL,
+					 &r->uid);
+		if (ret == STORE_OVERQUOTA || ret == STORE_NOTFOUND || ret == STORE_INVALID) {
+			if (!ctx->partial)
+				return ret;
+			r->result = ret;
+			r->uid = 0;
+			ret = store_exec_trusted(st, "ROLLBACK TO SAVEPOINT deliver_rcpt", NULL);
+			if (ret != STORE_OK)
+				return ret;
+			continue;
+		}
+		if (ret != STORE_OK)
+			return ret;
+		if (ctx->partial) {
+			ret = store_exec_trusted(st, "RELEASE SAVEPOINT deliver_rcpt", NULL);
+			if (ret != STORE_OK)
+				return ret;
+		}
+		r->result = STORE_OK;
+	}
+	return STORE_OK;
+}
+
+static int deliver_remote(struct store *st, struct deliver_ctx *ctx, uint64_t blob_id,
+			  uint64_t size)
+{
+	const struct store_deliver_msg *m = ctx->msg;
+	bool any = false;
+	for (size_t i = 0; i < ctx->count; i++)
+		any = any || !ctx->rcpts[i].local;
+	if (!any)
+		return STORE_OK;
+	char blob[24], sz[24], qid[24];
+	snprintf(blob, sizeof(blob), "%" PRIu64, blob_id);
+	snprintf(sz, sizeof(sz), "%" PRIu64, size);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_QUEUE_MSG_INSERT, &res, blob, m->envelope_from, sz,
+				      m->dsn_ret, m->dsn_envid, m->body != NULL ? m->body : "7BIT",
+				      m->smtputf8 ? "true" : "false", m->auth_user, m->client_ip);
+	if (ret != STORE_OK)
+		return ret;
+	snprintf(qid, sizeof(qid), "%" PRIu64, mail_u64(res, 0, 0));
+	PQclear(res);
+	for (size_t i = 0; i < ctx->count && ret == STORE_OK; i++) {
+		struct store_deliver_rcpt *r = &ctx->rcpts[i];
+		if (r->local)
+			continue;
+		ret = store_exec_prepared(st, STMT_QUEUE_RCPT_INSERT, NULL, qid, r->address,
+					  r->dsn_notify, r->dsn_orcpt);
+		r->result = ret;
+	}
+	return ret;
+}
+
+static int deliver_tx(struct store *st, void *_ctx, const char **error_r)
+{
+	struct deliver_ctx *ctx = _ctx;
+	(void)error_r;
+	/* store_tx may run this again after a serialization failure. */
+	for (size_t i = 0; i < ctx->count; i++) {
+		ctx->rcpts[i].result = ctx->pre[i];
+		ctx->rcpts[i].uid = 0;
+	}
+	const struct store_append_msg am = { .data = ctx->msg->data, .size = ctx->msg->size };
+	uint64_t blob_id, size;
+	int ret = mail_blob_get(st, &am, ctx->sha, &blob_id, &size);
+	if (ret == STORE_OK)
+		ret = deliver_local(st, ctx, blob_id, size);
+	if (ret == STORE_OK)
+		ret = deliver_remote(st, ctx, blob_id, size);
+	return ret;
+}
+
+/* Find (or create) each local recipient's INBOX before the transaction:
+ * provisioning is its own transaction. */
+static int find_inboxes(struct store *st, struct deliver_ctx *ctx, const char **error_r)
+{
+	struct store_mailbox_info *info = xmalloc(sizeof(*info));
+	int ret = STORE_OK;
+	for (size_t i = 0; i < ctx->count; i++) {
+		struct store_deliver_rcpt *r = &ctx->rcpts[i];
+		ctx->pre[i] = STORE_OK;
+		if (!r->local)
+			continue;
+		ret = store_mailbox_open(st, r->address, "INBOX", info, error_r);
+		if (ret == STORE_NOTFOUND) {
+			ret = store_mailbox_provision_defaults(st, r->address, error_r);
+			if (ret == STORE_OK)
+				ret = store_mailbox_open(st, r->address, "INBOX", info, error_r);
+		}
+		if (ret == STORE_OK) {
+			ctx->mbox[i] = info->id;
+			ctx->order[ctx->nlocal++] = i;
+			continue;
+		}
+		if (ret != STORE_NOTFOUND && ret != STORE_INVALID)
+			break;		/* TEMPFAIL or ERROR: the whole message waits */
+		ctx->pre[i] = ret;
+		if (!ctx->partial)
+			break;
+		ret = STORE_OK;
+	}
+	free(info);
+	return ret;
+}
+
+int store_deliver_message(struct store *st, const struct store_deliver_msg *msg,
+			  struct store_deliver_rcpt *rcpts, size_t count, bool partial,
+			  const char **error_r)
+{
+	if (count == 0)
+		return mail_done(st, store_fail(st, STORE_INVALID, "no recipients"), error_r);
+	struct deliver_ctx ctx = {
+		.msg = msg, .rcpts = rcpts, .count = count, .partial = partial,
+		.mbox = xcalloc(count, sizeof(uint64_t)),
+		.pre = xcalloc(count, sizeof(int)),
+		.order = xcalloc(count, sizeof(size_t)),
+	};
+	int ret = find_inboxes(st, &ctx, error_r);
+	if (ret == STORE_OK) {
+		/* Stable insertion sort by mailbox id (qsort has no context and
+		 * workers run concurrently); recipient lists are short. */
+		for (size_t a = 1; a < ctx.nlocal; a++) {
+			size_t v = ctx.order[a], b = a;
+			while (b > 0 && ctx.mbox[ctx.order[b - 1]] > ctx.mbox[v]) {
+				ctx.order[b] = ctx.order[b - 1];
+				b--;
+			}
+			ctx.order[b] = v;
+		}
+		store_mail_sha256(msg->data, msg->size, ctx.sha);
+		ret = store_tx(st, deliver_tx, &ctx, error_r);
+	}
+	free(ctx.mbox);
+	free(ctx.pre);
+	free(ctx.order);
+	return ret;
+}

@@ -1,0 +1,45 @@
+/* Durable delivery of one received message (SMTP/LMTP): the blob stored once,
+ * one INBOX row per distinct local account and one outbound queue row per
+ * remote recipient, all in ONE transaction, so the gateway's 250 (sent after
+ * this returns STORE_OK) means every copy is committed. */
+#ifndef CAIRN_STORE_DELIVER_H
+#define CAIRN_STORE_DELIVER_H
+
+#include "store.h"
+
+/* The message and its envelope; strings borrowed for the call. */
+struct store_deliver_msg {
+	const char *data;		/* the message as it will be stored (with Received:) */
+	size_t size;
+	const char *envelope_from;	/* "" for the null reverse-path */
+	const char *dsn_ret;		/* "FULL", "HDRS" or NULL */
+	const char *dsn_envid;		/* decoded ENVID or NULL */
+	const char *body;		/* "7BIT", "8BITMIME", "BINARYMIME" */
+	bool smtputf8;
+	const char *auth_user;		/* submitting account or NULL */
+	const char *client_ip;
+};
+
+/* One recipient: a local account (by primary address) or a remote address. */
+struct store_deliver_rcpt {
+	const char *address;
+	bool local;
+	const char *dsn_notify;		/* remote: "SUCCESS,FAILURE", "NEVER" or NULL */
+	const char *dsn_orcpt;		/* remote: "rfc822;addr" or NULL */
+	int result;			/* out: STORE_OK, STORE_OVERQUOTA, STORE_NOTFOUND ... */
+	uint32_t uid;			/* out: local, the INBOX uid */
+};
+
+/* Store msg for every recipient in one transaction. Local accounts without
+ * mailboxes get their defaults first. A local address listed twice is
+ * stored once (both entries report the same result). With partial (LMTP),
+ * a recipient refused by its quota or gone from the store keeps that result
+ * in rcpts[i].result and the others are still committed; without it any
+ * such refusal rolls everything back and is returned. Returns STORE_OK once
+ * committed, or a store_result (STORE_TEMPFAIL: database down) with
+ * *error_r set. */
+int store_deliver_message(struct store *st, const struct store_deliver_msg *msg,
+			  struct store_deliver_rcpt *rcpts, size_t count, bool partial,
+			  const char **error_r);
+
+#endif
