@@ -7,12 +7,14 @@
 #include "conn.h"
 #include "directory.h"
 #include "http-session.h"
+#include "imap/imap-session.h"
 #include "listener.h"
 #include "log.h"
 #include "loop.h"
 #include "pop3/pop3-session.h"
 #include "smtp/smtp-session.h"
 #include "store-jobs.h"
+#include "store-notify.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -40,6 +42,7 @@ struct daemon {
 	struct directory *dir;
 	struct http_context http;
 	struct pop3_context pop3;
+	struct imap_context imap;
 	struct smtp_context smtp;
 	struct loop_io *sig_io;
 	int sigfd;
@@ -306,6 +309,15 @@ int main(int argc, char **argv)
 	bind_or_die(&d, "[pop3] listen_tls", d.cfg->pop3.listen_tls, METRICS_POP3, d.tls, NULL,
 		    pop3_session_accept, &d.pop3);
 
+	d.imap.cfg = d.cfg;
+	d.imap.tls = d.tls;
+	snprintf(d.imap.hostname, sizeof(d.imap.hostname), "%s", d.cfg->server.hostname);
+	bind_or_die(&d, "[imap] listen", d.cfg->imap.listen, METRICS_IMAP, NULL,
+		    "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
+		    imap_session_accept, &d.imap);
+	bind_or_die(&d, "[imap] listen_tls", d.cfg->imap.listen_tls, METRICS_IMAP, d.tls, NULL,
+		    imap_session_accept, &d.imap);
+
 	d.smtp.cfg = d.cfg;
 	d.smtp.tls = d.tls;
 	snprintf(d.smtp.hostname, sizeof(d.smtp.hostname), "%s", d.cfg->server.hostname);
@@ -336,6 +348,10 @@ int main(int argc, char **argv)
 	d.http.pool = d.pool;
 	d.pop3.pool = d.pool;
 	d.pop3.dir = d.dir;
+	d.imap.pool = d.pool;
+	d.imap.dir = d.dir;
+	if (d.cfg->imap.listen[0] != '\0' || d.cfg->imap.listen_tls[0] != '\0')
+		d.imap.notify = store_notify_create(d.loop, d.cfg);
 	d.smtp.pool = d.pool;
 	d.smtp.dir = d.dir;
 
@@ -350,6 +366,7 @@ int main(int argc, char **argv)
 	listener_close_all(&d.listeners);
 	conn_abort_all();
 	worker_pool_destroy(&d.pool);
+	store_notify_destroy(&d.imap.notify);
 	dir_destroy(&d.dir);
 	loop_remove(&d.sig_io);
 	close(d.sigfd);

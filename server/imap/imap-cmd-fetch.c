@@ -1,0 +1,572 @@
+/* IMAP message commands on the selected mailbox: FETCH/UID FETCH (stored
+ * ENVELOPE/BODYSTRUCTURE, BODY[section]<partial> and BINARY[] cut from the
+ * raw message by the MIME parser, \Seen set by non-PEEK fetches),
+ * STORE/UID STORE (UNCHANGEDSINCE -> [MODIFIED]) and COPY/MOVE (COPYUID;
+ * the expunges of MOVE are reported by the view sync). */
+#include "autoconf.h"
+#include "imap-private.h"
+#include "conn.h"
+#include "log.h"
+#include "mime.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct meta_copy {
+	uint32_t uid;
+	uint64_t modseq;
+	unsigned flags;
+	char *keywords;
+	time_t internaldate;
+	uint64_t size;
+	char *envelope, *bodystructure, *body;
+};
+
+struct fetch_job {
+	struct imap_job base;
+	struct imap_pool *pool;
+	struct imap_fetch fetch;
+	struct store_uid_range *set;
+	size_t set_count;
+	struct meta_copy *metas;
+	size_t meta_count;
+	uint32_t *seen_uids;		/* \Seen set by this FETCH: FLAGS shown */
+	size_t seen_count;
+};
+
+static char *dup_or_null(const char *s)
+{
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static void meta_collect(const struct store_msg_meta *meta, void *ctx)
+{
+	struct fetch_job *j = ctx;
+	j->metas = xrealloc(j->metas, (j->meta_count + 1) * sizeof(*j->metas));
+	struct meta_copy *c = &j->metas[j->meta_count++];
+	c->uid = meta->uid;
+	c->modseq = meta->modseq;
+	c->flags = meta->flags;
+	c->keywords = xstrdup(meta->keywords != NULL ? meta->keywords : "");
+	c->internaldate = meta->internaldate;
+	c->size = meta->size;
+	c->envelope = dup_or_null(meta->envelope);
+	c->bodystructure = dup_or_null(meta->bodystructure);
+	c->body = dup_or_null(meta->body);
+}
+
+static void fetch_cleanup(struct imap_job *job)
+{
+	struct fetch_job *j = (struct fetch_job *)job;
+	for (size_t i = 0; i < j->meta_count; i++) {
+		free(j->metas[i].keywords);
+		free(j->metas[i].envelope);
+		free(j->metas[i].bodystructure);
+		free(j->metas[i].body);
+	}
+	free(j->metas);
+	free(j->set);
+	free(j->seen_uids);
+	imap_pool_destroy(&j->pool);
+}
+
+static bool in_list(const uint32_t *a, size_t n, uint32_t v)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (a[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < n && a[lo] == v;
+}
+
+static void write_partial(struct buf *out, const struct imap_fetch_body *b, const char *data,
+			  size_t len, bool binary)
+{
+	if (b->partial) {
+		uint64_t off = b->partial_offset < len ? b->partial_offset : len;
+		uint64_t n = len - off;
+		if (n > b->partial_len)
+			n = b->partial_len;
+		data += off;
+		len = (size_t)n;
+	}
+	if (binary && memchr(data, '\0', len) != NULL)
+		imap_write_literal8(out, data, len);
+	else
+		imap_write_literal(out, data, len);
+}
+
+static int render_one(struct fetch_job *j, struct store *st, const struct meta_copy *c,
+		      uint32_t seq, const char **error_r)
+{
+	const struct imap_fetch *f = &j->fetch;
+	const struct imap_mailbox *m = j->base.s->mbox;
+	struct buf *o = &j->base.out;
+	bool need_raw = (f->items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_HEADER |
+				     IMAP_FETCH_RFC822_TEXT)) != 0 || f->body_count > 0;
+	struct buf raw;
+	buf_init(&raw, 0);
+	struct mime_message *msg = NULL;
+	if (need_raw) {
+		int r = store_fetch_raw(st, m->id, c->uid, &raw, error_r);
+		if (r == STORE_NOTFOUND) {
+			buf_free(&raw);
+			return STORE_OK;	/* expunged meanwhile: nothing to show */
+		}
+		if (r != STORE_OK) {
+			buf_free(&raw);
+			return r;
+		}
+		msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
+	}
+	buf_printf(o, "* %u FETCH (", seq);
+	const char *sp = "";
+	if (f->items & IMAP_FETCH_UID) {
+		buf_printf(o, "%sUID %u", sp, c->uid);
+		sp = " ";
+	}
+	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid)) {
+		buf_printf(o, "%sFLAGS ", sp);
+		imap_write_msg_flags(m, o, c->flags, c->keywords, c->uid);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_INTERNALDATE) {
+		buf_printf(o, "%sINTERNALDATE ", sp);
+		imap_write_date_time(o, c->internaldate, 0);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_RFC822_SIZE) {
+		buf_printf(o, "%sRFC822.SIZE %llu", sp, (unsigned long long)c->size);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_MODSEQ || j->base.s->condstore) {
+		buf_printf(o, "%sMODSEQ (%llu)", sp, (unsigned long long)c->modseq);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_ENVELOPE) {
+		buf_printf(o, "%sENVELOPE %s", sp, c->envelope != NULL ? c->envelope : "NIL");
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_BODYSTRUCTURE) {
+		buf_printf(o, "%sBODYSTRUCTURE %s", sp, c->bodystructure != NULL ? c->bodystructure : "NIL");
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_BODY) {
+		buf_printf(o, "%sBODY %s", sp, c->body != NULL ? c->body : "NIL");
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_RFC822) {
+		buf_printf(o, "%sRFC822 ", sp);
+		imap_write_literal(o, raw.data != NULL ? raw.data : "", raw.len);
+		sp = " ";
+	}
+	struct buf part;
+	buf_init(&part, 0);
+	if (f->items & IMAP_FETCH_RFC822_HEADER) {
+		struct mime_section sec = { .kind = MIME_SECTION_HEADER };
+		mime_section_fetch(msg, &sec, &part);
+		buf_printf(o, "%sRFC822.HEADER ", sp);
+		imap_write_literal(o, part.data != NULL ? part.data : "", part.len);
+		buf_reset(&part);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_RFC822_TEXT) {
+		struct mime_section sec = { .kind = MIME_SECTION_TEXT };
+		mime_section_fetch(msg, &sec, &part);
+		buf_printf(o, "%sRFC822.TEXT ", sp);
+		imap_write_literal(o, part.data != NULL ? part.data : "", part.len);
+		buf_reset(&part);
+		sp = " ";
+	}
+	int ret = STORE_OK;
+	for (size_t i = 0; i < f->body_count; i++) {
+		const struct imap_fetch_body *b = &f->bodies[i];
+		buf_reset(&part);
+		buf_printf(o, "%s%s ", sp, b->reply_name);
+		sp = " ";
+		switch (b->kind) {
+		case IMAP_FETCH_BODY_SECTION:
+		case IMAP_FETCH_BODY_PEEK:
+			mime_section_fetch(msg, &b->section, &part);
+			write_partial(o, b, part.data != NULL ? part.data : "", part.len, false);
+			break;
+		case IMAP_FETCH_BINARY:
+		case IMAP_FETCH_BINARY_PEEK:
+		case IMAP_FETCH_BINARY_SIZE: {
+			int r = mime_section_fetch_binary(msg, &b->section, &part);
+			if (r == -2) {
+				ret = -100;	/* UNKNOWN-CTE */
+				buf_append_str(o, "NIL");
+			} else if (b->kind == IMAP_FETCH_BINARY_SIZE) {
+				buf_printf(o, "%zu", part.len);
+			} else {
+				write_partial(o, b, part.data != NULL ? part.data : "", part.len, true);
+			}
+			break;
+		}
+		}
+	}
+	buf_append_str(o, ")\r\n");
+	buf_free(&part);
+	mime_free(&msg);
+	buf_free(&raw);
+	return ret;
+}
+
+static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
+{
+	struct fetch_job *j = (struct fetch_job *)job;
+	const struct imap_mailbox *m = job->s->mbox;
+	const char *error = NULL;
+	(void)w;
+	if (j->set_count == 0) {
+		imap_job_tagged(job, "OK %s completed", job->cmd);
+		return;
+	}
+	bool sets_seen = false;
+	for (size_t i = 0; i < j->fetch.body_count; i++)
+		sets_seen |= j->fetch.bodies[i].kind == IMAP_FETCH_BODY_SECTION ||
+			     j->fetch.bodies[i].kind == IMAP_FETCH_BINARY;
+	sets_seen |= (j->fetch.items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
+	if (sets_seen && !m->readonly) {
+		struct store_flags_result fr;
+		int r = store_flags_update(st, m->id, j->set, j->set_count, STORE_FLAGS_ADD,
+					   STORE_FLAG_SEEN, NULL, 0, STORE_NO_UNCHANGEDSINCE, &fr,
+					   &error);
+		if (r == STORE_OK) {
+			j->seen_uids = fr.modified;
+			j->seen_count = fr.modified_count;
+			fr.modified = NULL;
+			job->own_uids = j->seen_uids;
+			job->own_count = j->seen_count;
+			store_flags_result_free(&fr);
+		} else if (r != STORE_NOTFOUND) {
+			imap_job_store_error(job, r, error);
+			return;
+		}
+	}
+	unsigned what = 0;
+	if (j->fetch.items & IMAP_FETCH_ENVELOPE)
+		what |= STORE_FETCH_ENVELOPE;
+	if (j->fetch.items & (IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_BODY))
+		what |= STORE_FETCH_BODYSTRUCTURE;
+	int r = store_fetch(st, m->id, j->set, j->set_count, what, meta_collect, j, &error);
+	if (r != STORE_OK && r != STORE_NOTFOUND) {
+		imap_job_store_error(job, r, error);
+		return;
+	}
+	bool unknown_cte = false;
+	for (size_t i = 0; i < j->meta_count; i++) {
+		const struct meta_copy *c = &j->metas[i];
+		if (j->fetch.changedsince_set && c->modseq <= j->fetch.changedsince)
+			continue;
+		uint32_t seq = imap_seq_of(m, c->uid);
+		if (seq == 0)
+			continue;
+		r = render_one(j, st, c, seq, &error);
+		if (r == -100) {
+			unknown_cte = true;
+		} else if (r != STORE_OK) {
+			imap_job_store_error(job, r, error);
+			return;
+		}
+	}
+	if (unknown_cte)
+		imap_job_tagged(job, "NO [UNKNOWN-CTE] Unknown content transfer encoding");
+	else
+		imap_job_tagged(job, "OK %s completed", job->cmd);
+}
+
+static bool parse_set(struct imap_session *s, const struct imap_command *cmd,
+		      struct imap_pool *pool, bool uid, struct store_uid_range **set_r,
+		      size_t *count_r)
+{
+	const char *text, *error = NULL;
+	struct imap_seqset set;
+	if (cmd->arg_count < 2 || !imap_arg_atom(&cmd->args[0], &text) ||
+	    imap_seqset_parse(pool, text, false, 10000, &set, &error) < 0) {
+		imap_bad(s, cmd->tag, error != NULL ? error : "Sequence set expected");
+		return false;
+	}
+	if (!uid && imap_seqset_max(&set, (uint32_t)s->mbox->count) > s->mbox->count) {
+		imap_bad(s, cmd->tag, "Invalid message sequence number");
+		return false;
+	}
+	imap_set_to_uids(s->mbox, pool, &set, uid, set_r, count_r);
+	return true;
+}
+
+void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
+{
+	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	struct imap_pool *pool = imap_pool_create();
+	struct store_uid_range *set;
+	size_t count;
+	if (!parse_set(s, cmd, pool, uid, &set, &count)) {
+		imap_pool_destroy(&pool);
+		return;
+	}
+	struct imap_fetch fetch;
+	const char *error = NULL;
+	if (cmd->arg_count > 3 ||
+	    imap_fetch_parse(pool, &cmd->args[1], cmd->arg_count == 3 ? &cmd->args[2] : NULL, uid,
+			     &fetch, &error) < 0) {
+		imap_bad(s, cmd->tag, error != NULL ? error : "Invalid FETCH attributes");
+		free(set);
+		imap_pool_destroy(&pool);
+		return;
+	}
+	if (fetch.changedsince_set || (fetch.items & IMAP_FETCH_MODSEQ))
+		s->condstore = true;
+	struct fetch_job *j = imap_job_new(s, sizeof(*j), cmd, fetch_run,
+					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	j->base.cleanup = fetch_cleanup;
+	j->pool = pool;
+	j->fetch = fetch;
+	j->set = set;
+	j->set_count = count;
+	imap_job_submit(s, &j->base);
+}
+
+/* ---- STORE ---- */
+
+struct store_job {
+	struct imap_job base;
+	struct imap_pool *pool;
+	struct imap_store st;
+	struct store_uid_range *set;
+	size_t set_count;
+	struct store_flags_result fr;
+	bool have_fr;
+	bool uid;
+	struct fetch_job *fj;
+};
+
+static void store_cleanup(struct imap_job *job)
+{
+	struct store_job *j = (struct store_job *)job;
+	if (j->have_fr)
+		store_flags_result_free(&j->fr);
+	free(j->set);
+	imap_pool_destroy(&j->pool);
+}
+
+static void store_flags_show(const struct store_msg_meta *meta, void *ctx)
+{
+	struct store_job *j = ctx;
+	const struct imap_mailbox *m = j->base.s->mbox;
+	uint32_t seq = imap_seq_of(m, meta->uid);
+	if (seq == 0)
+		return;
+	if (j->st.silent && !in_list(j->fr.failed, j->fr.failed_count, meta->uid))
+		return;
+	if (!in_list(j->fr.modified, j->fr.modified_count, meta->uid) && !j->st.unchangedsince_set)
+		return;
+	struct buf *o = &j->base.out;
+	buf_printf(o, "* %u FETCH (", seq);
+	if (j->uid)
+		buf_printf(o, "UID %u ", meta->uid);
+	buf_append_str(o, "FLAGS ");
+	imap_write_msg_flags(m, o, meta->flags, meta->keywords, meta->uid);
+	if (j->base.s->condstore)
+		buf_printf(o, " MODSEQ (%llu)", (unsigned long long)meta->modseq);
+	buf_append_str(o, ")\r\n");
+}
+
+static void store_run(struct imap_job *job, struct store *st, struct worker *w)
+{
+	struct store_job *j = (struct store_job *)job;
+	const struct imap_mailbox *m = job->s->mbox;
+	const char *error = NULL;
+	(void)w;
+	if (m->readonly) {
+		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	if (j->set_count == 0) {
+		imap_job_tagged(job, "OK %s completed", job->cmd);
+		return;
+	}
+	enum store_flag_op op = j->st.mode == IMAP_STORE_ADD ? STORE_FLAGS_ADD :
+				j->st.mode == IMAP_STORE_REMOVE ? STORE_FLAGS_REMOVE :
+				STORE_FLAGS_REPLACE;
+	int r = store_flags_update(st, m->id, j->set, j->set_count, op,
+				   imap_to_store_flags(j->st.flags.system), j->st.flags.keywords,
+				   j->st.flags.keyword_count,
+				   j->st.unchangedsince_set ? j->st.unchangedsince : STORE_NO_UNCHANGEDSINCE,
+				   &j->fr, &error);
+	if (r != STORE_OK && r != STORE_NOTFOUND) {
+		imap_job_store_error(job, r, error);
+		return;
+	}
+	j->have_fr = r == STORE_OK;
+	if (j->have_fr) {
+		job->own_uids = j->fr.modified;
+		job->own_count = j->fr.modified_count;
+		r = store_fetch(st, m->id, j->set, j->set_count, 0, store_flags_show, j, &error);
+	}
+	if (j->have_fr && j->fr.failed_count > 0) {
+		struct buf set;
+		buf_init(&set, 0);
+		for (size_t i = 0; i < j->fr.failed_count; i++) {
+			uint32_t v = j->uid ? j->fr.failed[i] : imap_seq_of(m, j->fr.failed[i]);
+			buf_printf(&set, "%s%u", i > 0 ? "," : "", v);
+		}
+		imap_job_tagged(job, "OK [MODIFIED %s] Conditional STORE failed", set.data);
+		buf_free(&set);
+		return;
+	}
+	imap_job_tagged(job, "OK %s completed", job->cmd);
+}
+
+void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
+{
+	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	struct imap_pool *pool = imap_pool_create();
+	struct store_uid_range *set;
+	size_t count;
+	if (!parse_set(s, cmd, pool, uid, &set, &count)) {
+		imap_pool_destroy(&pool);
+		return;
+	}
+	struct imap_store sto;
+	const char *error = NULL;
+	if (imap_store_parse(pool, &cmd->args[1], cmd->arg_count - 1, &sto, &error) < 0) {
+		imap_bad(s, cmd->tag, error != NULL ? error : "Invalid STORE arguments");
+		free(set);
+		imap_pool_destroy(&pool);
+		return;
+	}
+	if (sto.unchangedsince_set)
+		s->condstore = true;
+	struct store_job *j = imap_job_new(s, sizeof(*j), cmd, store_run,
+					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	j->base.cleanup = store_cleanup;
+	j->pool = pool;
+	j->st = sto;
+	j->set = set;
+	j->set_count = count;
+	j->uid = uid;
+	imap_job_submit(s, &j->base);
+}
+
+/* ---- COPY / MOVE ---- */
+
+struct copy_job {
+	struct imap_job base;
+	struct buf name;
+	struct store_uid_range *set;
+	size_t set_count;
+	bool move;
+};
+
+static void copy_cleanup(struct imap_job *job)
+{
+	struct copy_job *j = (struct copy_job *)job;
+	buf_free(&j->name);
+	free(j->set);
+}
+
+static void write_uid_list(struct buf *out, const uint32_t *v, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = i;
+		while (k + 1 < n && v[k + 1] == v[k] + 1)
+			k++;
+		if (k > i)
+			buf_printf(out, "%s%u:%u", i > 0 ? "," : "", v[i], v[k]);
+		else
+			buf_printf(out, "%s%u", i > 0 ? "," : "", v[i]);
+		i = k + 1;
+	}
+}
+
+static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
+{
+	struct copy_job *j = (struct copy_job *)job;
+	const struct imap_mailbox *m = job->s->mbox;
+	const char *error = NULL;
+	struct store_mailbox_info info;
+	(void)w;
+	if (j->move && m->readonly) {
+		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
+		return;
+	}
+	int r = store_mailbox_open(st, job->s->address, j->name.data, &info, &error);
+	if (r == STORE_NOTFOUND || (r == STORE_OK && info.noselect)) {
+		imap_job_tagged(job, "NO [TRYCREATE] No such mailbox");
+		return;
+	}
+	if (r == STORE_OK && j->set_count == 0) {
+		imap_job_tagged(job, "OK %s completed", job->cmd);
+		return;
+	}
+	struct store_copy_result cr = { 0 };
+	if (r == STORE_OK)
+		r = store_copy(st, m->id, info.id, j->set, j->set_count, j->move, &cr, &error);
+	if (r != STORE_OK) {
+		imap_job_store_error(job, r, error);
+		return;
+	}
+	if (cr.count == 0) {
+		imap_job_tagged(job, "OK %s completed", job->cmd);
+		store_copy_result_free(&cr);
+		return;
+	}
+	struct buf src, dst;
+	buf_init(&src, 0);
+	buf_init(&dst, 0);
+	write_uid_list(&src, cr.src, cr.count);
+	write_uid_list(&dst, cr.dst, cr.count);
+	if (j->move) {
+		/* RFC 6851: COPYUID in an untagged OK before the expunges. */
+		buf_printf(&job->out, "* OK [COPYUID %u %s %s] Moved\r\n", cr.uidvalidity, src.data,
+			   dst.data);
+		imap_job_tagged(job, "OK %s completed", job->cmd);
+	} else {
+		imap_job_tagged(job, "OK [COPYUID %u %s %s] %s completed", cr.uidvalidity, src.data,
+				dst.data, job->cmd);
+	}
+	buf_free(&src);
+	buf_free(&dst);
+	store_copy_result_free(&cr);
+}
+
+void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
+{
+	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool move = strstr(cmd->name, "MOVE") != NULL;
+	struct imap_pool *pool = imap_pool_create();
+	struct store_uid_range *set;
+	size_t count;
+	const char *name, *error = NULL;
+	size_t len;
+	if (!parse_set(s, cmd, pool, uid, &set, &count)) {
+		imap_pool_destroy(&pool);
+		return;
+	}
+	imap_pool_destroy(&pool);
+	if (cmd->arg_count != 2 || !imap_arg_astring(&cmd->args[1], &name, &len)) {
+		free(set);
+		imap_bad(s, cmd->tag, "Mailbox name expected");
+		return;
+	}
+	struct copy_job *j = imap_job_new(s, sizeof(*j), cmd, copy_run,
+					  move || uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	j->base.cleanup = copy_cleanup;
+	buf_init(&j->name, 0);
+	j->set = set;
+	j->set_count = count;
+	j->move = move;
+	if (strlen(name) != len || imap_mailbox_decode(s, name, &j->name, &error) < 0) {
+		imap_job_tagged(&j->base, "NO [CANNOT] %s", error != NULL ? error : "Bad name");
+		j->base.run = NULL;
+	}
+	imap_job_submit(s, &j->base);
+}
