@@ -8,6 +8,8 @@
 #include <string.h>
 
 #define EMPTY_BODY "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0)"
+/* The same with the extension data BODYSTRUCTURE carries (as Dovecot sends). */
+#define EMPTY_BODY_EXT "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 0 0 NIL NIL NIL NIL)"
 #define EMPTY_ENVELOPE "(NIL NIL NIL NIL NIL NIL NIL NIL NIL NIL)"
 
 static inline bool is_wsp(char c)
@@ -448,7 +450,7 @@ static void write_body(const struct mime_part *part, bool ext, struct buf *out)
 	buf_append(out, "(", 1);
 	if (strcmp(part->type, "multipart") == 0) {
 		if (part->child_count == 0)
-			buf_append_str(out, EMPTY_BODY);	/* the grammar wants 1*body */
+			buf_append_str(out, ext ? EMPTY_BODY_EXT : EMPTY_BODY);	/* 1*body */
 		for (size_t i = 0; i < part->child_count; i++)
 			write_body(&part->children[i], ext, out);
 		buf_append(out, " ", 1);
@@ -482,7 +484,8 @@ static void write_body(const struct mime_part *part, bool ext, struct buf *out)
 			buf_append(out, " ", 1);
 			write_body(part->message, ext, out);
 		} else {
-			buf_append_str(out, EMPTY_ENVELOPE " " EMPTY_BODY);
+			buf_append_str(out, ext ? EMPTY_ENVELOPE " " EMPTY_BODY_EXT :
+					   EMPTY_ENVELOPE " " EMPTY_BODY);
 		}
 		buf_printf(out, " %zu", part->body_lines);
 	}

@@ -78,11 +78,12 @@ static char *arena_lower(struct mime_arena *a, const char *s, size_t len)
 	return p;
 }
 
-/* Text lines: every LF, plus a last line that has none (the line end before
- * a boundary belongs to the boundary, so "text\r\n--b" is one line). */
+/* Text lines, counted as line ends (LF), as Dovecot and Cyrus report them:
+ * the line end before a boundary belongs to the boundary, so the body of
+ * "text\r\n--b" has 0 lines, and a last line without LF does not count. */
 static size_t count_lines(const char *p, size_t len)
 {
-	size_t n = len > 0 && p[len - 1] != '\n';
+	size_t n = 0;
 	const char *end = p + len;
 
 	while (p < end && (p = memchr(p, '\n', (size_t)(end - p))) != NULL) {

@@ -667,7 +667,7 @@ static void test_limits(void **state)
 	msg = mime_parse(raw.data, raw.len, NULL);
 	buf_reset(&bs);
 	mime_bodystructure(&msg->root, false, &bs);
-	assert_buf_str(&bs, "((((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 1) "
+	assert_buf_str(&bs, "((((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 4 0) "
 		       "\"mixed\") \"mixed\") \"mixed\")");
 	mime_free(&msg);
 
@@ -743,7 +743,7 @@ static void test_boundaries(void **state)
 	assert_int_equal(msg->root.child_count, 2);
 	mime_bodystructure(&msg->root, false, &bs);
 	assert_buf_str(&bs, "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 12 2)"
-		       "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 1) \"mixed\")");
+		       "(\"text\" \"html\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 3 0) \"mixed\")");
 	mime_free(&msg);
 
 	/* digest parts default to message/rfc822 */
