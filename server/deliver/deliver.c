@@ -9,6 +9,7 @@
 #include "mime.h"
 #include "store-deliver.h"
 #include "store.h"
+#include "store-mail.h"
 
 #include <ctype.h>
 #include <stdatomic.h>
@@ -64,6 +65,30 @@ enum deliver_status deliver_resolve(struct dir_handle *dh, const char *address, 
 			*error_r = dir_status_str(ret);
 		return DELIVER_TEMPFAIL;
 	}
+}
+
+enum deliver_status deliver_rcpt_quota(struct store *st, const struct deliver_rcpt *r,
+				       const char **error_r)
+{
+	*error_r = NULL;
+	for (size_t i = 0; i < r->ntargets; i++) {
+		if (!r->target_local[i])
+			continue;
+		uint64_t bytes, messages;
+		int64_t limit_bytes, limit_messages;
+		int ret = store_quota_get(st, r->targets[i], &bytes, &messages, &limit_bytes,
+					  &limit_messages, error_r);
+		if (ret == STORE_NOTFOUND) {
+			*error_r = NULL;
+			continue;	/* provisioned at delivery, empty then */
+		}
+		if (ret != STORE_OK)
+			return DELIVER_TEMPFAIL;
+		if ((limit_bytes >= 0 && bytes >= (uint64_t)limit_bytes) ||
+		    (limit_messages >= 0 && messages >= (uint64_t)limit_messages))
+			return DELIVER_OVERQUOTA;
+	}
+	return DELIVER_OK;
 }
 
 enum deliver_status deliver_sender_owned(struct dir_handle *dh, const char *address,

@@ -16,7 +16,8 @@ enum deliver_status {
 	DELIVER_OK = 0,
 	DELIVER_NOTFOUND,	/* a local domain, no such address: 550 5.1.1 */
 	DELIVER_RELAY_DENIED,	/* not ours, and the client may not relay: 554 5.7.1 */
-	DELIVER_OVERQUOTA,	/* a mailbox is full: 452 4.2.2 */
+	DELIVER_OVERQUOTA,	/* at RCPT a mailbox is already full: 452 4.2.2;
+				 * at DATA the message would pass a quota: 552 5.2.2 */
 	DELIVER_REJECTED,	/* the scan stage refused the message: 554 5.7.1 */
 	DELIVER_TEMPFAIL,	/* directory or database unavailable: 451 */
 };
@@ -65,6 +66,12 @@ void deliver_set_scan_hook(deliver_scan_fn *fn);
  * Returns DELIVER_OK, _NOTFOUND, _RELAY_DENIED or _TEMPFAIL (*error_r). */
 enum deliver_status deliver_resolve(struct dir_handle *dh, const char *address, bool relay,
 				    struct deliver_rcpt *r, const char **error_r);
+/* RCPT-time quota check of a resolved recipient: DELIVER_OVERQUOTA when a
+ * local target's account already uses all of its byte or message quota (no
+ * message can fit), DELIVER_OK otherwise (also for accounts not provisioned
+ * yet), DELIVER_TEMPFAIL (*error_r) when the store is down. */
+enum deliver_status deliver_rcpt_quota(struct store *st, const struct deliver_rcpt *r,
+				       const char **error_r);
 /* Whether address may be used as envelope sender by account (its primary
  * address, or an address that resolves to it alone). DELIVER_OK,
  * DELIVER_NOTFOUND (not owned) or DELIVER_TEMPFAIL. */

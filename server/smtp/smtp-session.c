@@ -232,6 +232,8 @@ static void job_run(struct job *job, struct worker *w)
 	case JOB_RCPT:
 	case JOB_VRFY:
 		j->status = deliver_resolve(dh, j->address, j->relay, &j->rcpt, &error);
+		if (j->kind == JOB_RCPT && j->status == DELIVER_OK)
+			j->status = deliver_rcpt_quota(st, &j->rcpt, &error);
 		break;
 	case JOB_DELIVER:
 		if (j->check_from) {
@@ -399,6 +401,12 @@ static void rcpt_done(struct smtp_session *s, struct smtp_job *j)
 			 kind_name(s->kind), id, peer, from, j->address);
 		reply(s, 554, "5.7.1", "<%s>: Relay access denied", j->address);
 		break;
+	case DELIVER_OVERQUOTA:
+		/* Already full: temporary, the user may make room (RFC 3463 4.2.2). */
+		log_info("%s session=%s peer=%s from=<%s> to=<%s> status=rejected reason=overquota",
+			 kind_name(s->kind), id, peer, from, j->address);
+		reply(s, 452, "4.2.2", "<%s>: Mailbox full, try again later", j->address);
+		break;
 	default:
 		log_warn("%s session=%s peer=%s from=<%s> to=<%s> status=tempfail reason=\"%s\"",
 			 kind_name(s->kind), id, peer, from, j->address, j->error);
@@ -427,7 +435,7 @@ static void rcpt_reply(struct smtp_session *s, const struct deliver_rcpt *r, con
 		reply(s, 250, "2.1.5", "<%s> Ok", r->address);
 		break;
 	case DELIVER_OVERQUOTA:
-		reply(s, 452, "4.2.2", "<%s> Mailbox full", r->address);
+		reply(s, 552, "5.2.2", "<%s> Message exceeds the mailbox quota", r->address);
 		break;
 	case DELIVER_NOTFOUND:
 		reply(s, 550, "5.1.1", "<%s> User unknown", r->address);
@@ -472,7 +480,9 @@ static void deliver_done(struct smtp_session *s, struct smtp_job *j)
 			reply(s, 250, "2.0.0", "Ok: queued as %s-%lu", id, s->txn_seq);
 			break;
 		case DELIVER_OVERQUOTA:
-			reply(s, 452, "4.2.2", "Mailbox full, try again later");
+			/* This message would pass a quota: RFC 5321 4.5.3.1.10 allows
+			 * 552 at end of data for a per-recipient storage limit. */
+			reply(s, 552, "5.2.2", "Message exceeds a recipient's mailbox quota");
 			break;
 		case DELIVER_REJECTED:
 			reply(s, 554, "5.7.1", "Message rejected: %s", j->error);

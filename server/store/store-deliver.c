@@ -2,7 +2,10 @@
  * stored once (SHA-256), then each distinct local INBOX gets its row (in
  * mailbox id order, so concurrent deliveries lock in the same order), then
  * one queue_messages row and a queue_recipients row per remote recipient.
- * LMTP's per-recipient answers use a savepoint around each mailbox. */
+ * Local copies are the final delivery and start with Return-Path: (RFC 5321
+ * 4.4); the queued copy must not have it, so a message for local and remote
+ * recipients is two blobs. LMTP's per-recipient answers use a savepoint
+ * around each mailbox. */
 #include "autoconf.h"
 #include "store-deliver.h"
 #include "store-mail-private.h"
@@ -21,13 +24,21 @@ struct deliver_ctx {
 	int *pre;		/* per recipient: result of finding its INBOX */
 	size_t *order;		/* local recipients by mailbox id */
 	size_t nlocal;
-	unsigned char sha[32];
+	struct buf local_data;	/* Return-Path: + msg->data, for the INBOX rows */
+	unsigned char local_sha[32];
+	unsigned char sha[32];	/* of msg->data, for the queue row */
 };
 
-static int deliver_local(struct store *st, struct deliver_ctx *ctx, uint64_t blob_id,
-			 uint64_t size)
+static int deliver_local(struct store *st, struct deliver_ctx *ctx)
 {
-	const struct store_append_msg am = { .data = ctx->msg->data, .size = ctx->msg->size };
+	if (ctx->nlocal == 0)
+		return STORE_OK;
+	const struct store_append_msg am = { .data = ctx->local_data.data,
+					     .size = ctx->local_data.len };
+	uint64_t blob_id, size;
+	int ret = mail_blob_get(st, &am, ctx->local_sha, &blob_id, &size);
+	if (ret != STORE_OK)
+		return ret;
 	size_t prev = SIZE_MAX;
 	for (size_t k = 0; k < ctx->nlocal; k++) {
 		size_t i = ctx->order[k];
@@ -41,7 +52,6 @@ static int deliver_local(struct store *st, struct deliver_ctx *ctx, uint64_t blo
 			continue;
 		}
 		prev = i;
-		int ret;
 		if (ctx->partial) {
 			ret = store_exec_trusted(st, "SAVEPOINT deliver_rcpt", NULL);
 			if (ret != STORE_OK)
@@ -71,8 +81,7 @@ static int deliver_local(struct store *st, struct deliver_ctx *ctx, uint64_t blo
 	return STORE_OK;
 }
 
-static int deliver_remote(struct store *st, struct deliver_ctx *ctx, uint64_t blob_id,
-			  uint64_t size)
+static int deliver_remote(struct store *st, struct deliver_ctx *ctx)
 {
 	const struct store_deliver_msg *m = ctx->msg;
 	bool any = false;
@@ -80,11 +89,16 @@ static int deliver_remote(struct store *st, struct deliver_ctx *ctx, uint64_t bl
 		any = any || !ctx->rcpts[i].local;
 	if (!any)
 		return STORE_OK;
+	const struct store_append_msg am = { .data = m->data, .size = m->size };
+	uint64_t blob_id, size;
+	int ret = mail_blob_get(st, &am, ctx->sha, &blob_id, &size);
+	if (ret != STORE_OK)
+		return ret;
 	char blob[24], sz[24], qid[24];
 	snprintf(blob, sizeof(blob), "%" PRIu64, blob_id);
 	snprintf(sz, sizeof(sz), "%" PRIu64, size);
 	PGresult *res;
-	int ret = store_exec_prepared(st, STMT_QUEUE_MSG_INSERT, &res, blob, m->envelope_from, sz,
+	ret = store_exec_prepared(st, STMT_QUEUE_MSG_INSERT, &res, blob, m->envelope_from, sz,
 				      m->dsn_ret, m->dsn_envid, m->body != NULL ? m->body : "7BIT",
 				      m->smtputf8 ? "true" : "false", m->auth_user, m->client_ip);
 	if (ret != STORE_OK)
@@ -111,13 +125,9 @@ static int deliver_tx(struct store *st, void *_ctx, const char **error_r)
 		ctx->rcpts[i].result = ctx->pre[i];
 		ctx->rcpts[i].uid = 0;
 	}
-	const struct store_append_msg am = { .data = ctx->msg->data, .size = ctx->msg->size };
-	uint64_t blob_id, size;
-	int ret = mail_blob_get(st, &am, ctx->sha, &blob_id, &size);
+	int ret = deliver_local(st, ctx);
 	if (ret == STORE_OK)
-		ret = deliver_local(st, ctx, blob_id, size);
-	if (ret == STORE_OK)
-		ret = deliver_remote(st, ctx, blob_id, size);
+		ret = deliver_remote(st, ctx);
 	return ret;
 }
 
@@ -166,6 +176,7 @@ int store_deliver_message(struct store *st, const struct store_deliver_msg *msg,
 		.pre = xcalloc(count, sizeof(int)),
 		.order = xcalloc(count, sizeof(size_t)),
 	};
+	buf_init(&ctx.local_data, 0);
 	int ret = find_inboxes(st, &ctx, error_r);
 	if (ret == STORE_OK) {
 		/* Stable insertion sort by mailbox id (qsort has no context and
@@ -179,8 +190,16 @@ int store_deliver_message(struct store *st, const struct store_deliver_msg *msg,
 			ctx.order[b] = v;
 		}
 		store_mail_sha256(msg->data, msg->size, ctx.sha);
+		if (ctx.nlocal > 0) {
+			/* The envelope sender as received, <> for a bounce. */
+			buf_printf(&ctx.local_data, "Return-Path: <%s>\r\n",
+				   msg->envelope_from != NULL ? msg->envelope_from : "");
+			buf_append(&ctx.local_data, msg->data, msg->size);
+			store_mail_sha256(ctx.local_data.data, ctx.local_data.len, ctx.local_sha);
+		}
 		ret = store_tx(st, deliver_tx, &ctx, error_r);
 	}
+	buf_free(&ctx.local_data);
 	free(ctx.mbox);
 	free(ctx.pre);
 	free(ctx.order);

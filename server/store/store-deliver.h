@@ -1,6 +1,6 @@
-/* Durable delivery of one received message (SMTP/LMTP): the blob stored once,
- * one INBOX row per distinct local account and one outbound queue row per
- * remote recipient, all in ONE transaction, so the gateway's 250 (sent after
+/* Durable delivery of one received message (SMTP/LMTP): one INBOX row per
+ * distinct local account (the copy with Return-Path:, stored once) and one
+ * outbound queue row per remote recipient, all in ONE transaction, so the gateway's 250 (sent after
  * this returns STORE_OK) means every copy is committed. */
 #ifndef CAIRN_STORE_DELIVER_H
 #define CAIRN_STORE_DELIVER_H
@@ -9,7 +9,8 @@
 
 /* The message and its envelope; strings borrowed for the call. */
 struct store_deliver_msg {
-	const char *data;		/* the message as it will be stored (with Received:) */
+	const char *data;		/* the message with Received:; local copies get
+					 * Return-Path: <envelope_from> prepended */
 	size_t size;
 	const char *envelope_from;	/* "" for the null reverse-path */
 	const char *dsn_ret;		/* "FULL", "HDRS" or NULL */
@@ -30,7 +31,8 @@ struct store_deliver_rcpt {
 	uint32_t uid;			/* out: local, the INBOX uid */
 };
 
-/* Store msg for every recipient in one transaction. Local accounts without
+/* Store msg for every recipient in one transaction (local rows: one blob
+ * "Return-Path: <from>" + data; queue row: data as is). Local accounts without
  * mailboxes get their defaults first. A local address listed twice is
  * stored once (both entries report the same result). With partial (LMTP),
  * a recipient refused by its quota or gone from the store keeps that result

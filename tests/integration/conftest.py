@@ -40,6 +40,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def free_ports(n):
+    """n distinct free ports: every socket stays bound until all are chosen,
+    so the kernel cannot hand the same port out twice."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
 def as_postgres(args, **kw):
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--"] + [str(a) for a in args]
@@ -137,16 +152,9 @@ class Cairnd:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
         self.pg = pg
-        self.http_port = free_port()
-        self.https_port = free_port()
-        self.pop3_port = free_port()
-        self.pop3s_port = free_port()
-        self.imap_port = free_port()
-        self.imaps_port = free_port()
-        self.smtp_port = free_port()
-        self.lmtp_port = free_port()
-        self.submission_port = free_port()
-        self.submissions_port = free_port()
+        (self.http_port, self.https_port, self.pop3_port, self.pop3s_port, self.imap_port,
+         self.imaps_port, self.smtp_port, self.lmtp_port, self.submission_port,
+         self.submissions_port) = free_ports(10)
         self.conf = self.dir / "cairn.conf"
         self.log = self.dir / "cairnd.log"
         self.pid_file = self.dir / "cairnd.pid"
@@ -187,6 +195,8 @@ class Cairnd:
 
     def start(self, wait=True):
         self.logf = open(self.log, "ab")
+        # Readiness is judged on what this run logs, not an earlier run's lines.
+        self.log_offset = self.log.stat().st_size if self.log.exists() else 0
         self.proc = subprocess.Popen([CAIRND, "-c", str(self.conf)], stdout=self.logf,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         if wait:
@@ -198,7 +208,7 @@ class Cairnd:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"cairnd exited with {self.proc.returncode}:\n{self.log_text()}")
-            if "event=ready" in self.log_text():
+            if "event=ready" in self.log_text()[self.log_offset:]:
                 return
             time.sleep(0.05)
         raise AssertionError(f"cairnd not ready after {timeout}s:\n{self.log_text()}")

@@ -1,7 +1,7 @@
 """The SMTP gateway (issue 5): MX, submission (STARTTLS and implicit TLS) and
 LMTP with Python's smtplib, swaks and raw sockets. Delivery is checked in
-PostgreSQL byte for byte (the stored message minus the Received: header we
-prepend); relay, smuggling, pipelining, STARTTLS injection, limits,
+PostgreSQL byte for byte (the stored message minus the Return-Path: and
+Received: headers we prepend); relay, smuggling, pipelining, STARTTLS injection, limits,
 timeouts and a database outage in the middle of DATA."""
 import base64
 import smtplib
@@ -88,8 +88,18 @@ def inbox(d, user):
     return [bytes.fromhex(x) for x in out.split()]
 
 
-def strip_received(raw):
-    """The message as the client sent it: drop our Received: header."""
+def return_path(raw):
+    """The Return-Path: value of a stored local copy (always the first line)."""
+    assert raw.startswith(b"Return-Path: <"), raw[:200]
+    return raw.split(b"\r\n", 1)[0][len(b"Return-Path: "):]
+
+
+def strip_received(raw, queued=False):
+    """The message as the client sent it: drop our Return-Path: (local copies
+    only) and Received: headers."""
+    if not queued:
+        return_path(raw)
+        raw = raw.split(b"\r\n", 1)[1]
     assert raw.startswith(b"Received: from "), raw[:200]
     lines = raw.split(b"\r\n")
     i = 1
@@ -514,8 +524,13 @@ def test_submission_relay_creates_queue_rows(mx):
         "ann@local.test|HDRS|abc+def|ann@local.test|friend@remote.test|SUCCESS,FAILURE|rfc822;friend@remote.test|queued|t",
         "ann@local.test|HDRS|abc+def|ann@local.test|other@remote.test|SUCCESS,FAILURE|rfc822;friend@remote.test|queued|t",
     ]
-    # One blob shared by the mailbox row and the queue row.
-    assert sql(mx, "SELECT count(*), max(refcount) FROM message_blobs").strip() == "1|2"
+    # Two blobs: the local copy starts with Return-Path: (final delivery,
+    # RFC 5321 4.4), the queued one must not (the next hop adds its own).
+    assert sql(mx, "SELECT count(*), max(refcount) FROM message_blobs").strip() == "2|1"
+    assert return_path(inbox(mx, "bob@local.test")[0]) == b"<ann@local.test>"
+    queued = bytes.fromhex(sql(mx, "SELECT encode(b.raw, 'hex') FROM queue_messages q"
+                                   " JOIN message_blobs b ON b.id = q.blob_id").strip())
+    assert strip_received(queued, queued=True) == msg
     hdr = inbox(mx, "bob@local.test")[0].split(b"\r\n\r\n")[0]
     assert b"with ESMTPSA id" in hdr
 
@@ -591,8 +606,9 @@ def test_lmtp_per_recipient_replies(mx):
     assert l.docmd("DATA")[0] == 354
     l.send(message("lmtp") + b".\r\n")
     replies = [l.getreply() for _ in range(3)]
-    assert [c for c, _ in replies] == [250, 452, 250]
-    assert replies[1][1].startswith(b"4.2.2")
+    # carol's quota is not used up at RCPT, but this message would pass it.
+    assert [c for c, _ in replies] == [250, 552, 250]
+    assert replies[1][1].startswith(b"5.2.2")
     assert len(inbox(mx, "ann@local.test")) == 1     # ann + team: once
     assert len(inbox(mx, "bob@local.test")) == 1
     assert inbox(mx, "carol@local.test") == []
@@ -760,3 +776,103 @@ def test_delivery_sends_notify(mx):
     inbox_id = sql(mx, "SELECT m.id FROM mailboxes m JOIN accounts a ON a.id = m.account_id"
                        " WHERE a.localpart = 'bob' AND m.name = 'INBOX'").strip()
     assert f'"cairn_mailbox" with payload "{inbox_id}:' in out, out
+
+
+def test_return_path(mx):
+    """RFC 5321 4.4: final delivery prepends Return-Path: with the envelope
+    sender, <> for a bounce, before our Received:; SMTP and LMTP."""
+    msg = message("rp")
+    s = smtplib.SMTP("127.0.0.1", mx.smtp_port, timeout=10)
+    s.sendmail("Bounce.Me@Remote.test", ["ann@local.test"], msg)
+    s.sendmail("", ["ann@local.test", "bob@local.test"], msg)
+    s.quit()
+    got = inbox(mx, "ann@local.test")
+    assert len(got) == 2
+    # The reverse-path as given (only the domain is case-insensitive).
+    assert got[0].startswith(b"Return-Path: <Bounce.Me@Remote.test>\r\nReceived: from ")
+    assert got[1].startswith(b"Return-Path: <>\r\nReceived: from ")
+    assert [strip_received(m) for m in got] == [msg, msg]
+    assert inbox(mx, "bob@local.test") == [got[1]]
+    # Exactly one Return-Path: (a client-supplied one stays below ours).
+    assert got[0].count(b"Return-Path:") == 1
+    l = smtplib.LMTP("127.0.0.1", mx.lmtp_port, timeout=10)
+    l.sendmail("lmtp@remote.test", ["carol@local.test"], message("rp2", extra=b"Return-Path: <x@y>\r\n"))
+    l.quit()
+    c = inbox(mx, "carol@local.test")[0]
+    assert return_path(c) == b"<lmtp@remote.test>"
+    assert c.split(b"\r\n")[1].startswith(b"Received: from ")
+    assert c.count(b"Return-Path:") == 2
+
+
+def test_smtputf8_and_8bitmime_end_to_end(mx):
+    """UTF-8 envelope addresses (RFC 6531) and 8-bit bodies (RFC 6152)
+    are delivered and stored byte for byte."""
+    s = smtplib.SMTP("127.0.0.1", mx.smtp_port, timeout=10)
+    s.ehlo("c.remote.test")
+    assert s.has_extn("smtputf8") and s.has_extn("8bitmime")
+    body = "Grüße, naïve café — 日本語 テキスト\r\n".encode() + bytes(range(0x80, 0x100)) + b"\r\n"
+    msg = ("From: José <josé@exämple.test>\r\nTo: ann@local.test\r\n"
+           "Subject: Ünïcödé 件名\r\n").encode() + b"\r\n" + body
+    refused = s.sendmail("josé@exämple.test", ["ann@local.test"], msg,
+                         mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+    assert refused == {}
+    # 8BITMIME alone (ASCII envelope) also keeps every byte.
+    s.sendmail("plain@remote.test", ["bob@local.test"], message("8bit", body=body),
+               mail_options=["BODY=8BITMIME"])
+    # Without either, 8-bit data is refused, and a UTF-8 address needs SMTPUTF8.
+    code, _ = s.docmd("MAIL", "FROM:<josé@exämple.test>".encode().decode("latin-1"))
+    assert code >= 500
+    s.rset()
+    s.quit()
+    got = inbox(mx, "ann@local.test")
+    assert len(got) == 1
+    assert strip_received(got[0]) == msg
+    assert return_path(got[0]) == "<josé@exämple.test>".encode()
+    assert b"with UTF8SMTP id" in got[0].split(b"\r\n\r\n")[0]
+    assert [strip_received(m) for m in inbox(mx, "bob@local.test")] == [message("8bit", body=body)]
+    r = Raw(mx.smtp_port)
+    r.cmd("EHLO c.remote.test")
+    assert r.cmd("MAIL FROM:<s@remote.test>")[0] == 250
+    assert r.cmd("RCPT TO:<carol@local.test>")[0] == 250
+    assert r.cmd("DATA")[0] == 354
+    r.send(message("no8bit", body=body) + b".\r\n")
+    assert r.reply()[0] == 554
+    r.close()
+    assert inbox(mx, "carol@local.test") == []
+
+
+def test_quota_rcpt_and_data(mx):
+    """An account already full: 452 4.2.2 at RCPT (others still accepted);
+    a message that would pass the quota: 552 5.2.2 after DATA, nothing
+    stored for anybody (SMTP is all or nothing)."""
+    ctl(mx, "user", "set", "dave@local.test", "--quota", "3000")
+    assert sql(mx, "SELECT quota_bytes FROM accounts WHERE localpart = 'dave'").strip() == "3000"
+    s = smtplib.SMTP("127.0.0.1", mx.smtp_port, timeout=10)
+    s.ehlo("c.remote.test")
+    small = message("small", body=(b"x" * 98 + b"\r\n") * 10)
+    assert s.sendmail("s@remote.test", ["dave@local.test"], small) == {}
+    # 1000 + headers used of 3000: a 2500-octet message would pass it.
+    big = message("big", body=(b"y" * 98 + b"\r\n") * 25)
+    assert s.mail("s@remote.test")[0] == 250
+    assert s.rcpt("dave@local.test")[0] == 250
+    assert s.rcpt("ann@local.test")[0] == 250
+    code, text = s.data(big)
+    assert code == 552 and text.startswith(b"5.2.2"), (code, text)
+    assert len(inbox(mx, "dave@local.test")) == 1
+    assert inbox(mx, "ann@local.test") == []
+    # Fill dave up exactly, then he is over at RCPT.
+    used = int(sql(mx, "SELECT u.bytes FROM mail_usage u JOIN accounts a ON a.id = u.account_id"
+                       " WHERE a.localpart = 'dave'").strip())
+    ctl(mx, "user", "set", "dave@local.test", "--quota", str(used))
+    assert s.mail("s@remote.test")[0] == 250
+    code, text = s.rcpt("dave@local.test")
+    assert code == 452 and text.startswith(b"4.2.2"), (code, text)
+    # A group with dave in it is refused the same way; ann still works.
+    ctl(mx, "group", "member", "add", "team@local.test", "dave@local.test")
+    assert s.rcpt("team@local.test")[0] == 452
+    assert s.rcpt("ann@local.test")[0] == 250
+    assert s.data(small)[0] == 250
+    s.quit()
+    assert len(inbox(mx, "dave@local.test")) == 1
+    assert len(inbox(mx, "ann@local.test")) == 1
+    assert "reason=overquota" in mx.log_text()
