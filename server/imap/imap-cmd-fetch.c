@@ -34,7 +34,17 @@ struct fetch_job {
 	size_t meta_count;
 	uint32_t *seen_uids;		/* \Seen set by this FETCH: FLAGS shown */
 	size_t seen_count;
+	/* FETCH runs in rounds of at most a batch of view messages, so a
+	 * 100,000-message FETCH 1:* never holds more than one batch. */
+	bool started;
+	bool unknown_cte;
+	size_t pos;			/* next view index to look at */
+	struct store_uid_range *batch;	/* set clipped to the round's window */
 };
+
+/* View messages per round: metadata only, or with raw messages parsed. */
+#define FETCH_BATCH_META 500
+#define FETCH_BATCH_RAW 32
 
 static char *dup_or_null(const char *s)
 {
@@ -57,9 +67,8 @@ static void meta_collect(const struct store_msg_meta *meta, void *ctx)
 	c->body = dup_or_null(meta->body);
 }
 
-static void fetch_cleanup(struct imap_job *job)
+static void metas_free(struct fetch_job *j)
 {
-	struct fetch_job *j = (struct fetch_job *)job;
 	for (size_t i = 0; i < j->meta_count; i++) {
 		free(j->metas[i].keywords);
 		free(j->metas[i].envelope);
@@ -67,6 +76,15 @@ static void fetch_cleanup(struct imap_job *job)
 		free(j->metas[i].body);
 	}
 	free(j->metas);
+	j->metas = NULL;
+	j->meta_count = 0;
+}
+
+static void fetch_cleanup(struct imap_job *job)
+{
+	struct fetch_job *j = (struct fetch_job *)job;
+	metas_free(j);
+	free(j->batch);
 	free(j->set);
 	free(j->seen_uids);
 	imap_pool_destroy(&j->pool);
@@ -219,6 +237,64 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 	return ret;
 }
 
+/* Index of the first view uid >= uid. */
+static size_t view_lower_bound(const struct imap_mailbox *m, uint32_t uid)
+{
+	size_t lo = 0, hi = m->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The next window of view messages that the set touches, as the set clipped
+ * to it in j->batch. Returns the number of ranges (0: nothing left) and
+ * advances j->pos past the window. */
+static size_t next_window(struct fetch_job *j, const struct imap_mailbox *m, size_t batch)
+{
+	while (j->pos < m->count) {
+		size_t end = j->pos + batch < m->count ? j->pos + batch : m->count;
+		uint32_t lo = m->uids[j->pos], hi = m->uids[end - 1];
+		size_t n = 0;
+		uint64_t next_lo = UINT64_MAX;
+		for (size_t i = 0; i < j->set_count; i++) {
+			uint32_t a = j->set[i].lo, b = j->set[i].hi;
+			if (a > b) {
+				uint32_t t = a;
+				a = b;
+				b = t;
+			}
+			if (a > hi) {
+				if (a < next_lo)
+					next_lo = a;
+				continue;
+			}
+			if (b < lo)
+				continue;
+			j->batch[n].lo = a > lo ? a : lo;
+			j->batch[n].hi = b < hi ? b : hi;
+			n++;
+			if (b > hi)
+				next_lo = (uint64_t)hi + 1 < next_lo ? (uint64_t)hi + 1 : next_lo;
+		}
+		if (n > 0) {
+			j->pos = end;
+			return n;
+		}
+		if (next_lo == UINT64_MAX) {
+			j->pos = m->count;
+			break;
+		}
+		j->pos = view_lower_bound(m, (uint32_t)next_lo);	/* skip a gap */
+	}
+	return 0;
+}
+
+/* One round: \Seen first (once), then the next window of the view. */
 static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct fetch_job *j = (struct fetch_job *)job;
@@ -229,55 +305,77 @@ static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
 		imap_job_tagged(job, "OK %s completed", job->cmd);
 		return;
 	}
-	bool sets_seen = false;
-	for (size_t i = 0; i < j->fetch.body_count; i++)
-		sets_seen |= j->fetch.bodies[i].kind == IMAP_FETCH_BODY_SECTION ||
-			     j->fetch.bodies[i].kind == IMAP_FETCH_BINARY;
-	sets_seen |= (j->fetch.items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
-	if (sets_seen && !m->readonly) {
-		struct store_flags_result fr;
-		int r = store_flags_update(st, m->id, j->set, j->set_count, STORE_FLAGS_ADD,
-					   STORE_FLAG_SEEN, NULL, 0, STORE_NO_UNCHANGEDSINCE, &fr,
-					   &error);
-		if (r == STORE_OK) {
-			j->seen_uids = fr.modified;
-			j->seen_count = fr.modified_count;
-			fr.modified = NULL;
-			job->own_uids = j->seen_uids;
-			job->own_count = j->seen_count;
-			store_flags_result_free(&fr);
-		} else if (r != STORE_NOTFOUND) {
+	bool need_raw = (j->fetch.items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_HEADER |
+					   IMAP_FETCH_RFC822_TEXT)) != 0 || j->fetch.body_count > 0;
+	if (!j->started) {
+		j->started = true;
+		j->batch = xcalloc(j->set_count, sizeof(*j->batch));
+		bool sets_seen = false;
+		for (size_t i = 0; i < j->fetch.body_count; i++)
+			sets_seen |= j->fetch.bodies[i].kind == IMAP_FETCH_BODY_SECTION ||
+				     j->fetch.bodies[i].kind == IMAP_FETCH_BINARY;
+		sets_seen |= (j->fetch.items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
+		if (sets_seen && !m->readonly) {
+			struct store_flags_result fr;
+			int r = store_flags_update(st, m->id, j->set, j->set_count, STORE_FLAGS_ADD,
+						   STORE_FLAG_SEEN, NULL, 0, STORE_NO_UNCHANGEDSINCE,
+						   &fr, &error);
+			if (r == STORE_OK) {
+				j->seen_uids = fr.modified;
+				j->seen_count = fr.modified_count;
+				fr.modified = NULL;
+				job->own_uids = j->seen_uids;
+				job->own_count = j->seen_count;
+				store_flags_result_free(&fr);
+			} else if (r != STORE_NOTFOUND) {
+				imap_job_store_error(job, r, error);
+				return;
+			}
+		}
+		uint32_t min = UINT32_MAX;
+		for (size_t i = 0; i < j->set_count; i++) {
+			uint32_t a = j->set[i].lo < j->set[i].hi ? j->set[i].lo : j->set[i].hi;
+			if (a < min)
+				min = a;
+		}
+		j->pos = view_lower_bound(m, min);
+	}
+	size_t n = next_window(j, m, need_raw ? FETCH_BATCH_RAW : FETCH_BATCH_META);
+	if (n > 0) {
+		unsigned what = 0;
+		if (j->fetch.items & IMAP_FETCH_ENVELOPE)
+			what |= STORE_FETCH_ENVELOPE;
+		if (j->fetch.items & (IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_BODY))
+			what |= STORE_FETCH_BODYSTRUCTURE;
+		int r = store_fetch(st, m->id, j->batch, n, what, meta_collect, j, &error);
+		if (r != STORE_OK && r != STORE_NOTFOUND) {
+			metas_free(j);
 			imap_job_store_error(job, r, error);
 			return;
 		}
-	}
-	unsigned what = 0;
-	if (j->fetch.items & IMAP_FETCH_ENVELOPE)
-		what |= STORE_FETCH_ENVELOPE;
-	if (j->fetch.items & (IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_BODY))
-		what |= STORE_FETCH_BODYSTRUCTURE;
-	int r = store_fetch(st, m->id, j->set, j->set_count, what, meta_collect, j, &error);
-	if (r != STORE_OK && r != STORE_NOTFOUND) {
-		imap_job_store_error(job, r, error);
-		return;
-	}
-	bool unknown_cte = false;
-	for (size_t i = 0; i < j->meta_count; i++) {
-		const struct meta_copy *c = &j->metas[i];
-		if (j->fetch.changedsince_set && c->modseq <= j->fetch.changedsince)
-			continue;
-		uint32_t seq = imap_seq_of(m, c->uid);
-		if (seq == 0)
-			continue;
-		r = render_one(j, st, c, seq, &error);
-		if (r == -100) {
-			unknown_cte = true;
-		} else if (r != STORE_OK) {
-			imap_job_store_error(job, r, error);
+		for (size_t i = 0; i < j->meta_count; i++) {
+			const struct meta_copy *c = &j->metas[i];
+			if (j->fetch.changedsince_set && c->modseq <= j->fetch.changedsince)
+				continue;
+			uint32_t seq = imap_seq_of(m, c->uid);
+			if (seq == 0)
+				continue;
+			r = render_one(j, st, c, seq, &error);
+			if (r == -100) {
+				j->unknown_cte = true;
+			} else if (r != STORE_OK) {
+				metas_free(j);
+				imap_job_store_error(job, r, error);
+				return;
+			}
+		}
+		metas_free(j);
+		if (j->pos < m->count) {
+			job->more = true;	/* the next window after this one is sent */
 			return;
 		}
 	}
-	if (unknown_cte)
+	if (j->unknown_cte)
 		imap_job_tagged(job, "NO [UNKNOWN-CTE] Unknown content transfer encoding");
 	else
 		imap_job_tagged(job, "OK %s completed", job->cmd);

@@ -4,6 +4,7 @@
  * EXPUNGE, UID EXPUNGE and NOOP/CHECK. Each runs as a store job. */
 #include "autoconf.h"
 #include "imap-private.h"
+#include "store-mail-search.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -513,10 +514,10 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 	j->mbox = m;
 	m->name = xstrdup(info.name);
 	if (r == STORE_OK)
-		r = store_uids(st, info.id, &m->uids, &m->count, &error);
+		r = store_search_view_uids(st, info.id, &m->uids, &m->count, &error);
 	struct count_ctx cc = { 0, 0 };
 	if (r == STORE_OK && !job->s->rev2)
-		r = store_fetch(st, info.id, NULL, 0, 0, count_cb, &cc, &error);
+		r = store_search_first_unseen(st, info.id, &cc.first_unseen, &error);
 	if (r != STORE_OK) {
 		imap_job_store_error(job, r, error);
 		return;

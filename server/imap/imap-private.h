@@ -84,6 +84,10 @@ struct imap_job {
 	struct buf tagged;		/* "OK ..." / "NO ..." / "BAD ..." without tag/CRLF */
 	char error[256];
 	uint64_t started;
+	/* Set by run when it stopped after a bounded batch: out is written,
+	 * then run is called again (once the client has read most of it),
+	 * and only the last round syncs and sends the tagged reply. */
+	bool more;
 };
 
 struct imap_session {
@@ -117,6 +121,8 @@ struct imap_session {
 	uint64_t append_total;
 	/* a failed login's answer, held back */
 	struct loop_timer delay_timer;
+	/* a batched job waiting for the client to read its output */
+	struct loop_timer more_timer;
 	char *delayed_reply;
 	bool closing;
 };

@@ -253,13 +253,19 @@ void imap_set_to_uids(const struct imap_mailbox *m, struct imap_pool *pool,
 
 static void session_free(struct imap_session *s);
 static void resume(struct imap_session *s);
+static void job_done_cb(struct job *job);
 
 static void job_run_cb(struct job *job, struct worker *w)
 {
 	struct imap_job *j = (struct imap_job *)job;
 	struct store *st = store_jobs_get(w);
+	j->more = false;
 	if (j->run != NULL)
 		j->run(j, st, w);
+	if (j->more) {
+		store_jobs_note(w);
+		return;
+	}
 	if (j->sync_mode != IMAP_SYNC_NONE && j->s->mbox != NULL)
 		imap_sync_run(j, st);
 	store_jobs_note(w);
@@ -279,10 +285,38 @@ static void job_free(struct imap_job *j)
 	free(j);
 }
 
+/* Output a batched job may leave queued before its next round runs. */
+#define IMAP_JOB_OUTPUT_HIGH (256 * 1024)
+
+/* Run the next round of a batched job once the queued output is low. */
+static void job_more_cb(void *ctx)
+{
+	struct imap_session *s = ctx;
+	struct imap_job *j = s->job;
+	if (conn_is_closing(s->conn)) {
+		j->more = false;	/* the done callback finishes it */
+		job_done_cb(&j->job);
+		return;
+	}
+	if (conn_output_pending(s->conn) > IMAP_JOB_OUTPUT_HIGH) {
+		loop_timer_set(conn_loop(s->conn), &s->more_timer, 2, job_more_cb, s);
+		return;
+	}
+	worker_pool_submit(s->ictx->pool, &j->job);
+}
+
 static void job_done_cb(struct job *job)
 {
 	struct imap_job *j = (struct imap_job *)job;
 	struct imap_session *s = j->s;
+	if (j->more && !s->dead && !conn_is_closing(s->conn)) {
+		/* A bounded batch: send it and schedule the next one. */
+		if (j->out.len > 0)
+			conn_write(s->conn, j->out.data, j->out.len);
+		buf_reset(&j->out);
+		job_more_cb(s);
+		return;
+	}
 	s->job = NULL;
 	if (s->dead) {
 		job_free(j);
@@ -923,6 +957,7 @@ static void imap_session_input(struct conn *c, void *ctx)
 static void session_free(struct imap_session *s)
 {
 	loop_timer_cancel(conn_loop(s->conn), &s->delay_timer);
+	loop_timer_cancel(conn_loop(s->conn), &s->more_timer);
 	imap_mailbox_free(s);
 	drop_appends(s);
 	sasl_reset(&s->sasl);
@@ -957,6 +992,15 @@ static void imap_session_closed(struct conn *c, void *ctx)
 	struct imap_session *s = ctx;
 	(void)c;
 	store_notify_unsubscribe(s->ictx->notify, &s->sub);
+	if (s->job != NULL && loop_timer_armed(&s->more_timer)) {
+		/* A batched job between rounds: nothing runs on a worker. */
+		loop_timer_cancel(conn_loop(s->conn), &s->more_timer);
+		struct imap_job *j = s->job;
+		s->job = NULL;
+		job_free(j);
+		session_free(s);
+		return;
+	}
 	if (s->job != NULL) {
 		s->dead = true;		/* the job's done callback frees the session */
 		return;

@@ -638,6 +638,12 @@ static void meta_from_row(const PGresult *res, int row, bool full, struct store_
 	m->body = PQgetisnull(res, row, 10) ? NULL : PQgetvalue(res, row, 10);
 }
 
+/* Rows per query of store_fetch: the result set of a 100,000-message
+ * mailbox is read in keyset batches (uid > the last one seen) so that only
+ * one batch is ever held in memory, and the callback may itself use the
+ * store between batches. */
+#define STORE_FETCH_BATCH 500
+
 int store_fetch(struct store *st, uint64_t mailbox_id, const struct store_uid_range *set,
 		size_t set_count, unsigned what,
 		void (*cb)(const struct store_msg_meta *meta, void *ctx), void *ctx,
@@ -645,27 +651,36 @@ int store_fetch(struct store *st, uint64_t mailbox_id, const struct store_uid_ra
 {
 	struct buf uidset;
 	uint32_t min, max;
-	char idbuf[24], lo[16], hi[16];
-	PGresult *res = NULL;
+	char idbuf[24], lo[16], hi[16], limit[16];
 	buf_init(&uidset, 0);
 	int ret = mail_uidset(st, set, set_count, &uidset, &min, &max);
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
-	snprintf(lo, sizeof(lo), "%" PRIu32, min);
 	snprintf(hi, sizeof(hi), "%" PRIu32, max);
-	if (ret == STORE_OK)
+	snprintf(limit, sizeof(limit), "%d", STORE_FETCH_BATCH);
+	uint64_t next = min;
+	while (ret == STORE_OK && next <= max) {
+		PGresult *res = NULL;
+		snprintf(lo, sizeof(lo), "%" PRIu64, next);
 		ret = store_exec_prepared(st, STMT_MM_FETCH, &res, idbuf, uidset.data,
 					  (what & STORE_FETCH_ENVELOPE) ? "true" : "false",
 					  (what & STORE_FETCH_BODYSTRUCTURE) ? "true" : "false", lo,
-					  hi);
+					  hi, limit);
+		if (ret != STORE_OK)
+			break;
+		int rows = PQntuples(res);
+		struct store_msg_meta m;
+		for (int i = 0; i < rows; i++) {
+			meta_from_row(res, i, true, &m);
+			next = (uint64_t)m.uid + 1;
+			cb(&m, ctx);
+		}
+		PQclear(res);
+		if (rows < STORE_FETCH_BATCH)
+			break;
+	}
 	buf_free(&uidset);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
-	struct store_msg_meta m;
-	for (int i = 0; i < PQntuples(res); i++) {
-		meta_from_row(res, i, true, &m);
-		cb(&m, ctx);
-	}
-	PQclear(res);
 	return STORE_OK;
 }
 

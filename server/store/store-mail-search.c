@@ -8,6 +8,8 @@
 #include "store-mail-private.h"
 #include "mime.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -330,4 +332,56 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 	}
 	imap_pool_destroy(&c.pool);
 	return mail_done(st, r, error_r);
+}
+
+int store_search_first_unseen(struct store *st, uint64_t mailbox_id, uint32_t *uid_r,
+			      const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
+	int ret = store_exec_prepared(st, STMT_SEARCH_FIRST_UNSEEN, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	*uid_r = PQntuples(res) > 0 ? (uint32_t)mail_u64(res, 0, 0) : 0;
+	PQclear(res);
+	return STORE_OK;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int store_search_view_uids(struct store *st, uint64_t mailbox_id, uint32_t **uids_r,
+			   size_t *count_r, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
+	const char *params[1] = { idbuf };
+	int ret = store_exec_binary(st, STMT_SEARCH_VIEW_UIDS, params, &res);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	/* Binary array: ndim, has-null flag, element oid, then per dimension
+	 * its length and lower bound, then (length, int8) per element. */
+	const unsigned char *p = (const unsigned char *)PQgetvalue(res, 0, 0);
+	size_t len = (size_t)PQgetlength(res, 0, 0);
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	if (len >= 12 && be32(p) == 1 && len >= 20) {
+		n = be32(p + 12);
+		if (len < 20 + n * 12) {
+			PQclear(res);
+			return mail_done(st, store_fail(st, STORE_ERROR, "short uid array"), error_r);
+		}
+		uids = n > 0 ? xmalloc(n * sizeof(*uids)) : NULL;
+		const unsigned char *e = p + 20;
+		for (size_t i = 0; i < n; i++, e += 12)
+			uids[i] = be32(e + 8);	/* uid < 2^32: the low word */
+	}
+	PQclear(res);
+	*uids_r = uids;
+	*count_r = n;
+	return STORE_OK;
 }

@@ -23,4 +23,14 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 		 const struct store_search_view *view, uint32_t **uids_r, size_t *count_r,
 		 uint64_t *max_modseq_r, const char **error_r);
 
+/* The uid of the first message without \Seen (0: none), for SELECT's
+ * [UNSEEN n]; one index probe instead of reading every message. */
+int store_search_first_unseen(struct store *st, uint64_t mailbox_id, uint32_t *uid_r,
+			      const char **error_r);
+/* All uids of a mailbox ascending (malloc'ed, NULL when empty): the same as
+ * store_uids, fetched as one binary array so a 100,000-message SELECT
+ * does not parse 100,000 result rows. */
+int store_search_view_uids(struct store *st, uint64_t mailbox_id, uint32_t **uids_r,
+			   size_t *count_r, const char **error_r);
+
 #endif

@@ -146,7 +146,7 @@
 	  " CASE WHEN $4::boolean THEN b.body END"                                      \
 	  " FROM mailbox_messages mm JOIN message_blobs b ON b.id = mm.blob_id"         \
 	  " WHERE mm.mailbox_id = $1 AND mm.uid BETWEEN $5::bigint AND $6::bigint"      \
-	  " AND mm.uid <@ $2::int8multirange ORDER BY mm.uid", 6)                       \
+	  " AND mm.uid <@ $2::int8multirange ORDER BY mm.uid LIMIT $7::integer", 7)     \
 	X(STMT_MM_RAW,                                                                  \
 	  "SELECT b.raw FROM mailbox_messages mm JOIN message_blobs b"                  \
 	  " ON b.id = mm.blob_id WHERE mm.mailbox_id = $1 AND mm.uid = $2::bigint", 2)  \

@@ -25,6 +25,14 @@
 	X(STMT_SEARCH_HEADERS,                                                          \
 	  "SELECT m.uid, substring(b.raw FROM 1 FOR 65536)"                             \
 	  " FROM mailbox_messages m JOIN message_blobs b ON b.id = m.blob_id"           \
-	  " WHERE m.mailbox_id = $1 ORDER BY m.uid", 1)
+	  " WHERE m.mailbox_id = $1 ORDER BY m.uid", 1)                                 \
+	/* SELECT's [UNSEEN n]: one probe of mailbox_messages_unseen. */              \
+	X(STMT_SEARCH_FIRST_UNSEEN,                                                     \
+	  "SELECT uid FROM mailbox_messages WHERE mailbox_id = $1 AND flags & 1 = 0"    \
+	  " ORDER BY uid LIMIT 1", 1)                                                   \
+	/* SELECT's sequence map: one binary int8[] value, not a row per uid. */     \
+	X(STMT_SEARCH_VIEW_UIDS,                                                        \
+	  "SELECT coalesce(array_agg(uid ORDER BY uid), '{}'::int8[])"                  \
+	  " FROM mailbox_messages WHERE mailbox_id = $1", 1)
 
 #endif

@@ -609,3 +609,58 @@ def test_multiappend_total_limit(imap):
     r.send(b"4 STATUS INBOX (MESSAGES)\r\n")
     assert r.until(b"4")[0] == b"* STATUS INBOX (MESSAGES 0)\r\n"
     r.close()
+
+
+# ---- curl's IMAP client (a third implementation besides imaplib and raw) ----
+
+def curl(d, path, *args, user=USER):
+    r = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", "--max-time", "20",
+                        "--user", f"{user}:{PASSWORD}", *args,
+                        f"imap://127.0.0.1:{d.imap_port}/{path}"],
+                       capture_output=True, timeout=60)
+    assert r.returncode == 0, f"curl {path} {args}: {r.stderr.decode(errors='replace')}"
+    return r.stdout
+
+
+def test_curl_list_examine_fetch_append(imap, tmp_path):
+    m = login(imap)
+    m.create("Projects/Cairn")
+    first = msg(1)
+    m.append("INBOX", None, None, first)
+    m.append("INBOX", None, None, msg(2, body="second body\r\n"))
+    m.logout()
+    # LIST: curl sends LIST "" * for a URL without a mailbox.
+    out = curl(imap, "")
+    names = re.findall(rb'^\* LIST \([^)]*\) "/" "?([^"\r\n]+)"?\r$', out, re.M)
+    assert {b"INBOX", b"Projects", b"Projects/Cairn", b"Sent", b"Trash"} <= set(names), out
+    assert re.search(rb'^\* LIST \([^)]*\\Sent[^)]*\) "/" "?Sent', out, re.M), out
+    # EXAMINE as a custom request: read-only, with the right counts.
+    out = curl(imap, "INBOX", "-X", "EXAMINE INBOX")
+    assert b"* 2 EXISTS" in out and b"[UIDVALIDITY " in out, out
+    # FETCH of one message by UID and by index: the exact bytes come back.
+    assert curl(imap, "INBOX/;UID=1") == first
+    assert curl(imap, "INBOX/;MAILINDEX=2") == msg(2, body="second body\r\n")
+    assert curl(imap, "INBOX/;UID=1/;SECTION=TEXT") == b"Body of message 1\r\nsecond line\r\n"
+    # A custom FETCH shows the flags that curl's body fetch set.
+    out = curl(imap, "INBOX", "-X", "FETCH 1:2 (UID FLAGS)")
+    assert re.search(rb"\* 1 FETCH \(UID 1 FLAGS \([^)]*\\Seen", out), out
+    # APPEND by upload; the file's bytes become the message.
+    up = tmp_path / "up.eml"
+    body = (b"From: Curl <curl@remote.test>\r\nTo: user@imap.test\r\nSubject: uploaded\r\n"
+            b"\r\n" + b"line of an uploaded message\r\n" * 1000)
+    up.write_bytes(body)
+    curl(imap, "Projects/Cairn", "-T", str(up))
+    m = login(imap)
+    typ, data = m.select("Projects/Cairn")
+    assert data == [b"1"]
+    typ, resp = m.fetch("1", "(BODY.PEEK[] RFC822.SIZE)")
+    assert resp[0][1] == body and b"RFC822.SIZE %d" % len(body) in resp[0][0]
+    m.logout()
+    # A wrong password is refused, and so is a mailbox that does not exist.
+    r = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", "--user", f"{USER}:wrong",
+                        f"imap://127.0.0.1:{imap.imap_port}/"], capture_output=True, timeout=60)
+    assert r.returncode == 67    # CURLE_LOGIN_DENIED
+    r = subprocess.run(["curl", "-sS", "--ssl-reqd", "-k", "--user", f"{USER}:{PASSWORD}",
+                        f"imap://127.0.0.1:{imap.imap_port}/NoSuch/;UID=1"],
+                       capture_output=True, timeout=60)
+    assert r.returncode != 0

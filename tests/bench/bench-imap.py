@@ -1,0 +1,473 @@
+#!/usr/bin/python3
+"""IMAP benchmark: Cairn against Debian's Dovecot (dovecot-imapd) on the same
+machine with the same mail. Prints figures; asserts nothing.
+
+1. SELECT of a --big (100,000) message mailbox: milliseconds, first and best
+   of 5, for each server; Cairn's mailbox is filled with SQL (rows sharing
+   the imported messages' blobs), Dovecot's is a Maildir folder.
+2. FETCH 1:N (FLAGS ENVELOPE) of --fetch (50,000) messages from that mailbox:
+   Cairn's RSS before and its peak while the answer streams.
+3. A mixed workload per client (LOGIN, SELECT, FETCH the headers of 20
+   messages, FETCH one body, STORE flags, APPEND, EXPUNGE the appended
+   message, LOGOUT: 8 operations), --clients 50,200 concurrent clients, one
+   process each (multiprocessing), for --seconds each: operations/s for each
+   server and the ratio.
+4. --idle (10,000) connections in IDLE: Cairn's RSS against the sum of the
+   RSS of Dovecot's processes (master and all its children). If they cannot
+   all be opened, the largest number that was is reported.
+
+Needs the Debian package dovecot-imapd and a built tree (a plain, not a
+sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
+
+    tests/bench/bench-imap.py [--builddir build] [--messages 1000] [--big 100000]
+        [--fetch 50000] [--clients 50,200] [--seconds 20] [--idle 10000]
+"""
+import argparse
+import imaplib
+import multiprocessing
+import os
+import pathlib
+import random
+import re
+import resource
+import selectors
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+import conftest  # noqa: E402
+from conftest import Cairnd, Postgres, free_port, make_cert  # noqa: E402
+
+PASSWORD = "bench-pw-1"
+CAIRN_USER = "bench@bench.test"
+DOVECOT_USER = "bench"
+WORDS = ("the of and to in is that for it as with was on be by this are from or have "
+         "mail store server message quota mailbox report budget tomorrow please").split()
+
+
+def progress(msg):
+    print(f"bench-imap: {msg}", flush=True)
+
+
+def messages(n, seed=7):
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        size = rng.choice((1_500, 3_000, 6_000, 12_000)) + rng.randrange(500)
+        lines = [f"From: Sender {i % 50} <s{i % 50}@example.org>", f"To: {CAIRN_USER}",
+                 f"Subject: message {i} about the {rng.choice(WORDS)} {rng.choice(WORDS)}",
+                 f"Message-ID: <{i}@bench>", "Date: Tue, 1 Jul 2003 10:52:37 +0200", ""]
+        total = 0
+        while total < size:
+            line = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(4, 14)))
+            lines.append(line)
+            total += len(line) + 2
+        out.append(("\r\n".join(lines) + "\r\n").encode())
+    return out
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            m = re.search(r"VmRSS:\s+(\d+)", f.read())
+            return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
+
+
+def tree_rss_kb(root):
+    """Sum of VmRSS of root and all its descendants."""
+    children = {}
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(p))
+    total, count, todo = 0, 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += rss_kb(pid)
+        count += 1
+        todo.extend(children.get(pid, []))
+    return total, count
+
+
+# ---- servers ----
+
+def setup_cairn(base, msgs, big):
+    pg = Postgres(base / "pg")
+    cert, key = make_cert(base / "tls")
+    d = Cairnd(base / "cairnd", pg, cert, key,
+               extra={"server": {"log_level": "info", "workers": "4",
+                                 "max_connections": "30000", "max_connections_per_ip": "0"},
+                      "imap": {"plaintext_auth": "yes", "idle_timeout": "30m"}})
+    run = lambda *a: subprocess.run([conftest.CAIRNCTL, "-c", str(d.conf), *a], check=True,
+                                    capture_output=True)
+    run("migrate")
+    run("domain", "add", "bench.test")
+    run("user", "add", CAIRN_USER, "--password", PASSWORD)
+    mbox = base / "in.mbox"
+    with open(mbox, "wb") as f:
+        for m in msgs:
+            f.write(b"From bench Thu Jan  1 00:00:00 2026\n")
+            for line in m.splitlines(keepends=True):
+                if line.lstrip(b">").startswith(b"From "):
+                    line = b">" + line
+                f.write(line)
+            f.write(b"\n")
+    progress(f"importing {len(msgs)} messages into Cairn")
+    run("import", "--user", CAIRN_USER, "--mailbox", "INBOX", str(mbox))
+    d.start()
+    c = imaplib.IMAP4("127.0.0.1", d.imap_port)
+    c.login(CAIRN_USER, PASSWORD)
+    c.create("Big")
+    c.logout()
+    progress(f"filling Cairn's Big with {big} messages by SQL")
+    n = len(msgs)
+    pg.psql("cairn", f"""
+        INSERT INTO mailbox_messages (mailbox_id, uid, modseq, internaldate, flags, blob_id, size)
+        SELECT big.id, g, g, src.internaldate, CASE WHEN g % 7 = 0 THEN 0 ELSE 1 END,
+               src.blob_id, src.size
+        FROM mailboxes big JOIN accounts a ON a.id = big.account_id
+        JOIN mailboxes inbox ON inbox.account_id = a.id AND inbox.name = 'INBOX',
+             generate_series(1, {big}) g
+        JOIN mailbox_messages src ON src.uid = (g - 1) % {n} + 1
+        WHERE a.address = '{CAIRN_USER}' AND big.name = 'Big' AND src.mailbox_id = inbox.id;
+        UPDATE mailboxes SET uidnext = {big} + 1, highestmodseq = {big} + 1,
+               first_recent_uid = {big} + 1 WHERE name = 'Big';
+        ANALYZE mailbox_messages;""")
+    return pg, d
+
+
+def setup_dovecot(base, msgs, big, pwhash):
+    root = base / "dovecot"
+    maildir = root / "mail" / DOVECOT_USER
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
+        (maildir / ".Big" / sub).mkdir(parents=True, exist_ok=True)
+    for i, m in enumerate(msgs):
+        (maildir / "cur" / f"{1700000000 + i}.M{i}P1.bench:2,").write_bytes(m)
+    progress(f"writing {big} messages into Dovecot's Maildir .Big")
+    n = len(msgs)
+    for i in range(big):
+        flags = "" if (i + 1) % 7 == 0 else "S"
+        (maildir / ".Big" / "cur" / f"{1600000000 + i}.M{i}P2.bench:2,{flags}").write_bytes(
+            msgs[i % n])
+    (maildir / "subscriptions").write_text("Big\n")
+    port = free_port()
+    subprocess.run(["chown", "-R", "mail:mail", str(root / "mail")], check=True)
+    # The same yescrypt hash as Cairn's account: logins cost the same.
+    (root / "passwd").write_text(f"{DOVECOT_USER}:{{CRYPT}}{pwhash}::::::\n")
+    conf = root / "dovecot.conf"
+    conf.write_text(f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+first_valid_uid = 1
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:{root}/mail/%u
+default_process_limit = 20000
+default_client_limit = 30000
+default_vsz_limit = 0
+passdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home={root}/mail/%u
+}}
+protocol imap {{
+  mail_max_userip_connections = 30000
+}}
+service imap-login {{
+  inet_listener imap {{
+    port = {port}
+  }}
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 20000
+}}
+service imap {{
+  process_limit = 20000
+}}
+service anvil {{
+  client_limit = 50000
+}}
+service auth {{
+  client_limit = 50000
+}}
+""")
+    subprocess.run(["dovecot", "-c", str(conf)], check=True)
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    pid = int((root / "run" / "master.pid").read_text())
+    return conf, port, pid
+
+
+# ---- 1 and 2: SELECT and FETCH of a big mailbox ----
+
+def time_select(port, user, runs=5):
+    times = []
+    for _ in range(runs):
+        c = imaplib.IMAP4("127.0.0.1", port)
+        c.login(user, PASSWORD)
+        t0 = time.monotonic()
+        typ, data = c.select("Big", readonly=True)
+        times.append((time.monotonic() - t0) * 1000)
+        assert typ == "OK", data
+        exists = int(data[0])
+        c.logout()
+    return times[0], min(times), exists
+
+
+def fetch_rss(port, user, pid, n):
+    c = imaplib.IMAP4("127.0.0.1", port)
+    c.login(user, PASSWORD)
+    c.select("Big", readonly=True)
+    before = rss_kb(pid)
+    peak = [before]
+    done = threading.Event()
+
+    def sample():
+        while not done.is_set():
+            peak[0] = max(peak[0], rss_kb(pid))
+            time.sleep(0.01)
+
+    t = threading.Thread(target=sample)
+    t.start()
+    t0 = time.monotonic()
+    typ, data = c.fetch(f"1:{n}", "(FLAGS ENVELOPE)")
+    elapsed = time.monotonic() - t0
+    done.set()
+    t.join()
+    c.logout()
+    return before, peak[0], len(data), elapsed
+
+
+# ---- 3: mixed workload ----
+
+def one_session(port, user, rng, count, appendmsg):
+    c = imaplib.IMAP4("127.0.0.1", port)
+    c.login(user, PASSWORD)
+    typ, data = c.select("INBOX")
+    exists = int(data[0])
+    lo = rng.randrange(1, max(2, exists - 20))
+    c.fetch(f"{lo}:{lo + 19}", "(UID FLAGS BODY.PEEK[HEADER])")
+    c.fetch(str(rng.randrange(1, exists + 1)), "(BODY.PEEK[])")
+    c.store(str(rng.randrange(1, exists + 1)), "+FLAGS", "(\\Flagged)")
+    typ, resp = c.append("INBOX", None, None, appendmsg)
+    m = re.search(rb"APPENDUID \d+ (\d+)", resp[0] or b"")
+    if m:
+        c.uid("STORE", m.group(1).decode(), "+FLAGS.SILENT", "(\\Deleted)")
+        c.uid("EXPUNGE", m.group(1).decode())
+    else:
+        c.expunge()
+    c.logout()
+    return 8
+
+
+def client_proc(port, user, seconds, seed, appendmsg, start_evt, result_q):
+    rng = random.Random(seed)
+    ops = errors = 0
+    start_evt.wait()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            ops += one_session(port, user, rng, 0, appendmsg)
+        except (imaplib.IMAP4.error, OSError):
+            errors += 1
+    result_q.put((ops, errors))
+
+
+def mixed(port, user, clients, seconds, appendmsg):
+    ctx = multiprocessing.get_context("fork")
+    start_evt = ctx.Event()
+    q = ctx.Queue()
+    procs = [ctx.Process(target=client_proc,
+                         args=(port, user, seconds, i, appendmsg, start_evt, q))
+             for i in range(clients)]
+    for p in procs:
+        p.start()
+    time.sleep(1)
+    t0 = time.monotonic()
+    start_evt.set()
+    results = [q.get() for _ in procs]
+    elapsed = time.monotonic() - t0
+    for p in procs:
+        p.join()
+    ops = sum(r[0] for r in results)
+    errors = sum(r[1] for r in results)
+    return ops / elapsed, errors
+
+
+# ---- 4: IDLE connections ----
+
+def idle_proc(port, user, n, ready_q, stop_evt):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, n + 100), hard))
+    sel = selectors.DefaultSelector()
+    socks = []
+    pending = {}
+    script = (f"a LOGIN {user} {PASSWORD}\r\nb SELECT INBOX\r\nc IDLE\r\n").encode()
+    try:
+        for _ in range(n):
+            s = socket.create_connection(("127.0.0.1", port), timeout=10)
+            s.setblocking(False)
+            socks.append(s)
+            pending[s] = b""
+            sel.register(s, selectors.EVENT_READ)
+            s.send(script)
+            # Keep the number of half-done logins bounded.
+            while len(pending) > 200:
+                step(sel, pending)
+    except OSError:
+        pass
+    deadline = time.monotonic() + 120
+    while pending and time.monotonic() < deadline:
+        step(sel, pending)
+    idling = len(socks) - len(pending)
+    ready_q.put(idling)
+    stop_evt.wait()
+    for s in socks:
+        try:
+            s.send(b"DONE\r\nz LOGOUT\r\n")
+        except OSError:
+            pass
+        s.close()
+
+
+def step(sel, pending):
+    for key, _ in sel.select(timeout=1):
+        s = key.fileobj
+        try:
+            data = s.recv(65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            data = b""
+        if not data:
+            sel.unregister(s)
+            pending.pop(s, None)
+            continue
+        buf = pending.get(s, b"") + data
+        if b"\r\n+ " in b"\r\n" + buf:
+            sel.unregister(s)
+            pending.pop(s, None)
+        elif s in pending:
+            pending[s] = buf[-4096:]
+
+
+def idle_memory(port, user, n, measure):
+    ctx = multiprocessing.get_context("fork")
+    per = 2500
+    q = ctx.Queue()
+    stop_evt = ctx.Event()
+    procs = []
+    left = n
+    while left > 0:
+        k = min(per, left)
+        procs.append(ctx.Process(target=idle_proc, args=(port, user, k, q, stop_evt)))
+        left -= k
+    for p in procs:
+        p.start()
+    idling = sum(q.get() for _ in procs)
+    time.sleep(2)
+    mem = measure()
+    stop_evt.set()
+    for p in procs:
+        p.join()
+    time.sleep(2)
+    return idling, mem
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", default=str(REPO / "build"))
+    ap.add_argument("--messages", type=int, default=1000)
+    ap.add_argument("--big", type=int, default=100000)
+    ap.add_argument("--fetch", type=int, default=50000)
+    ap.add_argument("--clients", default="50,200")
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--idle", type=int, default=10000)
+    args = ap.parse_args()
+    conftest.CAIRND = str(pathlib.Path(args.builddir) / "cairnd")
+    conftest.CAIRNCTL = str(pathlib.Path(args.builddir) / "cairnctl")
+    if shutil.which("dovecot") is None:
+        raise SystemExit("bench-imap: dovecot not found (apt-get install dovecot-imapd)")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # the servers inherit it
+
+    base = pathlib.Path(tempfile.mkdtemp(prefix="bench-imap-"))
+    os.chmod(base, 0o755)
+    msgs = messages(args.messages)
+    appendmsg = messages(1, seed=99)[0]
+    pg = d = dconf = None
+    try:
+        pg, d = setup_cairn(base, msgs, args.big)
+        pwhash = pg.psql("cairn", "SELECT password_hash FROM accounts"
+                                  f" WHERE address = '{CAIRN_USER}'").strip()
+        dconf, dport, dpid = setup_dovecot(base, msgs, args.big, pwhash)
+        servers = (("cairn", d.imap_port, CAIRN_USER), ("dovecot", dport, DOVECOT_USER))
+
+        print(f"\nSELECT of a {args.big}-message mailbox (ms):")
+        for name, port, user in servers:
+            first, best, exists = time_select(port, user)
+            print(f"  {name:8} first {first:8.1f}  best of 5 {best:8.1f}  (EXISTS {exists})")
+
+        before, peak, n, elapsed = fetch_rss(d.imap_port, CAIRN_USER, d.pid, args.fetch)
+        print(f"\nCairn FETCH 1:{args.fetch} (FLAGS ENVELOPE): {n} responses in {elapsed:.2f} s; "
+              f"cairnd RSS {before / 1024:.1f} MB before, peak {peak / 1024:.1f} MB "
+              f"(+{(peak - before) / 1024:.1f} MB)")
+        _, _, n, elapsed = fetch_rss(dport, DOVECOT_USER, dpid, args.fetch)
+        print(f"Dovecot FETCH 1:{args.fetch} (FLAGS ENVELOPE): {n} responses in {elapsed:.2f} s")
+
+        print(f"\nMixed workload (8 operations per session), {args.seconds:.0f} s per run:")
+        for clients in (int(x) for x in args.clients.split(",")):
+            rates = {}
+            for name, port, user in servers:
+                rate, errors = mixed(port, user, clients, args.seconds, appendmsg)
+                rates[name] = rate
+                print(f"  {clients:4} clients  {name:8} {rate:9.0f} ops/s"
+                      f"{f'  ({errors} failed sessions)' if errors else ''}", flush=True)
+            print(f"  {clients:4} clients  ratio cairn/dovecot {rates['cairn'] / rates['dovecot']:.2f}")
+
+        print(f"\n{args.idle} connections in IDLE:")
+        base_c = rss_kb(d.pid)
+        n, mem = idle_memory(d.imap_port, CAIRN_USER, args.idle, lambda: rss_kb(d.pid))
+        print(f"  cairn    {n:6} idling: cairnd RSS {mem / 1024:8.1f} MB "
+              f"(idle before {base_c / 1024:.1f} MB, {(mem - base_c) / max(n, 1):.1f} kB each)")
+        base_d, _ = tree_rss_kb(dpid)
+        n, (mem, procs) = idle_memory(dport, DOVECOT_USER, args.idle, lambda: tree_rss_kb(dpid))
+        print(f"  dovecot  {n:6} idling: sum of RSS of {procs} processes {mem / 1024:8.1f} MB "
+              f"(before {base_d / 1024:.1f} MB, {(mem - base_d) / max(n, 1):.1f} kB each)")
+    finally:
+        if d is not None:
+            d.stop()
+        if dconf is not None:
+            subprocess.run(["doveadm", "-c", str(dconf), "stop"], capture_output=True)
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
