@@ -711,6 +711,20 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 			if (i >= cmd->arg_count)
 				break;
 		}
+		if (imap_arg_atom_eq(a, "UTF8")) {
+			/* RFC 6855 4: "UTF8 (" literal8 ")" carries a message
+			 * with UTF-8 headers; it is stored as it is. */
+			if (!s->utf8) {
+				bad = "UTF8 APPEND needs ENABLE UTF8=ACCEPT";
+				break;
+			}
+			if (i + 1 >= cmd->arg_count || cmd->args[i + 1].type != IMAP_ARG_LIST ||
+			    cmd->args[i + 1].list_count != 1) {
+				bad = "UTF8 expects (literal8)";
+				break;
+			}
+			a = &cmd->args[++i].list[0];
+		}
 		if (a->type != IMAP_ARG_LITERAL_STREAM || k >= j->count) {
 			bad = "Message literal expected";
 			break;

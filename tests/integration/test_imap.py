@@ -664,3 +664,29 @@ def test_curl_list_examine_fetch_append(imap, tmp_path):
                         f"imap://127.0.0.1:{imap.imap_port}/NoSuch/;UID=1"],
                        capture_output=True, timeout=60)
     assert r.returncode != 0
+
+
+def test_utf8_append(imap):
+    """RFC 6855 4: after ENABLE UTF8=ACCEPT, APPEND takes UTF8 (literal8) and
+    stores the message, UTF-8 headers and all, byte for byte; before ENABLE it
+    is refused."""
+    msg = ("From: Jörg <jörg@example.test>\r\nTo: ann@example.test\r\n"
+           "Subject: Grüße aus Köln\r\n\r\nÄrger über Umlaute.\r\n").encode()
+    r = Raw(imap.imaps_port, tls=True)
+    r.send(f"1 LOGIN {USER} {PASSWORD}\r\n".encode())
+    r.until(b"1")
+    r.send(b"2 APPEND INBOX UTF8 (~{%d+}\r\n" % len(msg) + msg + b")\r\n")
+    assert r.until(b"2")[-1].startswith(b"2 BAD")
+    r.send(b"3 ENABLE UTF8=ACCEPT\r\n")
+    r.until(b"3")
+    r.send(b"4 APPEND INBOX (\\Seen) UTF8 (~{%d+}\r\n" % len(msg) + msg + b")\r\n")
+    reply = r.until(b"4")[-1]
+    assert reply.startswith(b"4 OK [APPENDUID "), reply
+    uid = int(reply.split()[4].rstrip(b"]"))
+    r.send(b"5 SELECT INBOX\r\n")
+    r.until(b"5")
+    r.send(b"6 UID FETCH %d (BODY.PEEK[] FLAGS)\r\n" % uid)
+    out = b"".join(r.until(b"6"))
+    assert msg in out
+    assert b"\\Seen" in out
+    r.close()
