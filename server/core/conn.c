@@ -206,11 +206,6 @@ const char *conn_id(const struct conn *c)
 	return c->id;
 }
 
-enum metrics_proto conn_proto(const struct conn *c)
-{
-	return c->proto;
-}
-
 struct loop *conn_loop(const struct conn *c)
 {
 	return c->loop;

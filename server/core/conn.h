@@ -81,7 +81,6 @@ bool conn_is_secure(const struct conn *c, bool loopback_is_secure);
 const char *conn_peer_addr(const struct conn *c);
 /* A short hex id for log lines ("session=7f3a01"). */
 const char *conn_id(const struct conn *c);
-enum metrics_proto conn_proto(const struct conn *c);
 struct loop *conn_loop(const struct conn *c);
 
 /* Keep c allocated across asynchronous work (a job). */

@@ -273,8 +273,3 @@ void listener_close_all(struct listener **listp)
 	}
 	*listp = NULL;
 }
-
-unsigned listener_port(const struct listener *list)
-{
-	return list != NULL ? list->port : 0;
-}

@@ -36,7 +36,5 @@ void listener_close_all(struct listener **list);
 /* Connection limits: max_total over all listeners, max_per_ip per peer
  * address (0 = unlimited). */
 void listener_set_limits(unsigned max_total, unsigned max_per_ip);
-/* The first bound port of list (for tests using port 0). */
-unsigned listener_port(const struct listener *list);
 
 #endif

@@ -30,11 +30,6 @@ void log_set_level(enum log_level level)
 	log_min = level;
 }
 
-enum log_level log_get_level(void)
-{
-	return log_min;
-}
-
 int log_level_parse(const char *name, enum log_level *level_r)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(level_names); i++) {

@@ -14,7 +14,6 @@ void log_open(const char *ident, bool use_syslog);
 void log_set_level(enum log_level level);
 /* Parse "debug", "info", "warn", "error"; returns 0 or -1. */
 int log_level_parse(const char *name, enum log_level *level_r);
-enum log_level log_get_level(void);
 
 void log_debug(const char *fmt, ...) ATTR_PRINTF(1, 2);
 void log_info(const char *fmt, ...) ATTR_PRINTF(1, 2);
