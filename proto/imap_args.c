@@ -404,7 +404,7 @@ int imap_flags_parse(struct imap_pool *pool, const struct imap_arg *args, size_t
 
 enum key_arg {
 	KA_NONE, KA_ASTRING, KA_DATE, KA_NUMBER64, KA_NZNUMBER, KA_KEYWORD, KA_HEADER,
-	KA_UIDSET, KA_NOT, KA_OR, KA_MODSEQ,
+	KA_UIDSET, KA_NOT, KA_OR, KA_MODSEQ, KA_OBJECTID,
 };
 
 static const struct {
@@ -420,6 +420,7 @@ static const struct {
 	{ "CC", IMAP_SEARCH_CC, KA_ASTRING },
 	{ "DELETED", IMAP_SEARCH_DELETED, KA_NONE },
 	{ "DRAFT", IMAP_SEARCH_DRAFT, KA_NONE },
+	{ "EMAILID", IMAP_SEARCH_EMAILID, KA_OBJECTID },
 	{ "FLAGGED", IMAP_SEARCH_FLAGGED, KA_NONE },
 	{ "FROM", IMAP_SEARCH_FROM, KA_ASTRING },
 	{ "HEADER", IMAP_SEARCH_HEADER, KA_HEADER },
@@ -433,6 +434,10 @@ static const struct {
 	{ "ON", IMAP_SEARCH_ON, KA_DATE },
 	{ "OR", IMAP_SEARCH_OR, KA_OR },
 	{ "RECENT", IMAP_SEARCH_RECENT, KA_NONE },
+	{ "SAVEDATESUPPORTED", IMAP_SEARCH_SAVEDATESUPPORTED, KA_NONE },
+	{ "SAVEDBEFORE", IMAP_SEARCH_SAVEDBEFORE, KA_DATE },
+	{ "SAVEDON", IMAP_SEARCH_SAVEDON, KA_DATE },
+	{ "SAVEDSINCE", IMAP_SEARCH_SAVEDSINCE, KA_DATE },
 	{ "SEEN", IMAP_SEARCH_SEEN, KA_NONE },
 	{ "SENTBEFORE", IMAP_SEARCH_SENTBEFORE, KA_DATE },
 	{ "SENTON", IMAP_SEARCH_SENTON, KA_DATE },
@@ -441,6 +446,7 @@ static const struct {
 	{ "SMALLER", IMAP_SEARCH_SMALLER, KA_NUMBER64 },
 	{ "SUBJECT", IMAP_SEARCH_SUBJECT, KA_ASTRING },
 	{ "TEXT", IMAP_SEARCH_TEXT, KA_ASTRING },
+	{ "THREADID", IMAP_SEARCH_THREADID, KA_OBJECTID },
 	{ "TO", IMAP_SEARCH_TO, KA_ASTRING },
 	{ "UID", IMAP_SEARCH_UIDSET, KA_UIDSET },
 	{ "UNANSWERED", IMAP_SEARCH_UNANSWERED, KA_NONE },
@@ -587,6 +593,24 @@ static int parse_key(struct search_ctx *c, const struct imap_arg *args, size_t c
 			return search_fail(c, "Invalid MODSEQ value");
 		(*pos)++;
 		break;
+	case KA_OBJECTID: {
+		/* RFC 8474: objectid = 1*255(ALPHA / DIGIT / "_" / "-") */
+		size_t k;
+
+		if (arg->type != IMAP_ARG_ATOM || arg->len == 0 || arg->len > 255)
+			return search_fail(c, "Invalid object id");
+		for (k = 0; k < arg->len; k++) {
+			unsigned char ch = (unsigned char)arg->str[k];
+
+			if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') ||
+			      (ch >= '0' && ch <= '9') || ch == '_' || ch == '-'))
+				return search_fail(c, "Invalid object id");
+		}
+		key->str = arg->str;
+		key->str_len = arg->len;
+		(*pos)++;
+		break;
+	}
 	case KA_NOT:
 		return parse_key(c, args, count, pos, depth + 1, &key->children);
 	case KA_OR:
@@ -689,6 +713,8 @@ static const struct {
 	{ "UID", IMAP_FETCH_UID }, { "MODSEQ", IMAP_FETCH_MODSEQ },
 	{ "RFC822", IMAP_FETCH_RFC822 }, { "RFC822.HEADER", IMAP_FETCH_RFC822_HEADER },
 	{ "RFC822.TEXT", IMAP_FETCH_RFC822_TEXT },
+	{ "SAVEDATE", IMAP_FETCH_SAVEDATE }, { "EMAILID", IMAP_FETCH_EMAILID },
+	{ "THREADID", IMAP_FETCH_THREADID }, { "PREVIEW", IMAP_FETCH_PREVIEW },
 };
 
 static const struct {
@@ -908,6 +934,28 @@ static int parse_fetch_att(struct imap_pool *pool, const char *s, struct imap_fe
 	return 0;
 }
 
+/* RFC 8970: "PREVIEW" [SP "(" preview-mod *(SP preview-mod) ")"], with
+ * preview-mod = "LAZY" the only one defined. */
+static int parse_preview_mods(const struct imap_arg *arg, struct imap_fetch *f,
+			      const char **error_r)
+{
+	const struct imap_arg *mods;
+	size_t n;
+
+	if (!imap_arg_list(arg, &mods, &n) || n == 0) {
+		*error_r = "Invalid PREVIEW modifiers";
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++) {
+		if (!imap_arg_atom_eq(&mods[k], "LAZY")) {
+			*error_r = "Unknown PREVIEW modifier";
+			return -1;
+		}
+	}
+	f->preview_lazy = true;
+	return 0;
+}
+
 int imap_fetch_parse(struct imap_pool *pool, const struct imap_arg *atts,
 		     const struct imap_arg *modifiers, bool uid, struct imap_fetch *fetch_r,
 		     const char **error_r)
@@ -938,6 +986,12 @@ int imap_fetch_parse(struct imap_pool *pool, const struct imap_arg *atts,
 		}
 		fetch_r->bodies = imap_pool_alloc(pool, n * sizeof(*fetch_r->bodies));
 		for (i = 0; i < n; i++) {
+			if (list[i].type == IMAP_ARG_LIST && i > 0 &&
+			    imap_arg_atom_eq(&list[i - 1], "PREVIEW")) {
+				if (parse_preview_mods(&list[i], fetch_r, error_r) < 0)
+					return -1;
+				continue;
+			}
 			if (list[i].type != IMAP_ARG_ATOM) {
 				*error_r = "Invalid fetch attribute";
 				return -1;
@@ -1052,6 +1106,8 @@ static int status_items(const struct imap_arg *list, size_t n, unsigned *items_r
 		{ "UNSEEN", IMAP_STATUS_UNSEEN }, { "DELETED", IMAP_STATUS_DELETED },
 		{ "SIZE", IMAP_STATUS_SIZE }, { "HIGHESTMODSEQ", IMAP_STATUS_HIGHESTMODSEQ },
 		{ "APPENDLIMIT", IMAP_STATUS_APPENDLIMIT },
+		{ "DELETED-STORAGE", IMAP_STATUS_DELETED_STORAGE },
+		{ "MAILBOXID", IMAP_STATUS_MAILBOXID },
 	};
 	size_t i, k;
 
@@ -1178,6 +1234,8 @@ int imap_list_parse(struct imap_pool *pool, const struct imap_arg *args, size_t 
 			list_r->ret |= IMAP_LIST_RET_CHILDREN;
 		} else if (imap_arg_atom_eq(&list[k], "SPECIAL-USE")) {
 			list_r->ret |= IMAP_LIST_RET_SPECIAL_USE;
+		} else if (imap_arg_atom_eq(&list[k], "MYRIGHTS")) {
+			list_r->ret |= IMAP_LIST_RET_MYRIGHTS;
 		} else if (imap_arg_atom_eq(&list[k], "STATUS") && k + 1 < n &&
 			   (list_r->ret & IMAP_LIST_RET_STATUS) == 0) {
 			if (imap_status_parse(&list[k + 1], &list_r->status_items, error_r) < 0)

@@ -94,6 +94,9 @@ enum imap_search_type {
 	IMAP_SEARCH_NOT,				/* one child */
 	IMAP_SEARCH_OR,					/* two children */
 	IMAP_SEARCH_AND,				/* children: a parenthesised group */
+	IMAP_SEARCH_SAVEDBEFORE, IMAP_SEARCH_SAVEDON, IMAP_SEARCH_SAVEDSINCE,	/* date (RFC 8514) */
+	IMAP_SEARCH_SAVEDATESUPPORTED,			/* RFC 8514: every message */
+	IMAP_SEARCH_EMAILID, IMAP_SEARCH_THREADID,	/* str: an objectid (RFC 8474) */
 };
 
 enum imap_modseq_type { IMAP_MODSEQ_ALL, IMAP_MODSEQ_PRIV, IMAP_MODSEQ_SHARED };
@@ -155,6 +158,10 @@ enum imap_fetch_item {
 	IMAP_FETCH_RFC822 = 1 << 8,		/* sets \Seen */
 	IMAP_FETCH_RFC822_HEADER = 1 << 9,
 	IMAP_FETCH_RFC822_TEXT = 1 << 10,	/* sets \Seen */
+	IMAP_FETCH_SAVEDATE = 1 << 11,		/* RFC 8514 */
+	IMAP_FETCH_EMAILID = 1 << 12,		/* RFC 8474 */
+	IMAP_FETCH_THREADID = 1 << 13,		/* RFC 8474 */
+	IMAP_FETCH_PREVIEW = 1 << 14,		/* RFC 8970 */
 };
 
 enum imap_fetch_body_kind {
@@ -180,6 +187,7 @@ struct imap_fetch {
 	bool changedsince_set;
 	uint64_t changedsince;		/* CHANGEDSINCE modifier */
 	bool vanished;			/* VANISHED modifier (UID FETCH only) */
+	bool preview_lazy;		/* PREVIEW (LAZY), RFC 8970 */
 };
 
 /* Parse the fetch attributes (one arg: a macro, an attribute or a list) and
@@ -218,6 +226,8 @@ enum imap_status_item {
 	IMAP_STATUS_SIZE = 1 << 6,
 	IMAP_STATUS_HIGHESTMODSEQ = 1 << 7,
 	IMAP_STATUS_APPENDLIMIT = 1 << 8,
+	IMAP_STATUS_DELETED_STORAGE = 1 << 9,	/* RFC 9208 4.2 */
+	IMAP_STATUS_MAILBOXID = 1 << 10,	/* RFC 8474 4.3 */
 };
 
 /* Parse a status-att list (a list argument, not empty). Returns 0 or -1. */
@@ -237,6 +247,7 @@ enum imap_list_return {
 	IMAP_LIST_RET_CHILDREN = 1 << 1,
 	IMAP_LIST_RET_SPECIAL_USE = 1 << 2,
 	IMAP_LIST_RET_STATUS = 1 << 3,
+	IMAP_LIST_RET_MYRIGHTS = 1 << 4,	/* RFC 8440 LIST-MYRIGHTS */
 };
 
 struct imap_list_cmd {

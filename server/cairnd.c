@@ -12,6 +12,8 @@
 #include "log.h"
 #include "loop.h"
 #include "pop3/pop3-session.h"
+#include "queue/queue.h"
+#include "queue/route.h"
 #include "smtp/smtp-session.h"
 #include "store-jobs.h"
 #include "store-notify.h"
@@ -44,6 +46,7 @@ struct daemon {
 	struct pop3_context pop3;
 	struct imap_context imap;
 	struct smtp_context smtp;
+	struct queue *queue;		/* outbound runners, NULL if [queue] runners = 0 */
 	struct loop_io *sig_io;
 	int sigfd;
 	bool draining;
@@ -147,6 +150,7 @@ static void begin_drain(struct daemon *d, const char *why)
 	log_info("cairnd event=shutdown signal=%s connections=%u", why, conn_count());
 	listener_close_all(&d->listeners);
 	conn_shutdown_all();
+	queue_stop(d->queue);	/* runners finish their current message */
 	d->drain_deadline = loop_now(d->loop) + d->cfg->server.shutdown_timeout_ms;
 	drain_check(d);
 }
@@ -263,6 +267,7 @@ int main(int argc, char **argv)
 	struct daemon d = { .sigfd = -1 };
 	struct buf errors;
 	buf_init(&errors, 0);
+	route_register_config();
 	if (config_load(path, &d.cfg, &errors) < 0) {
 		fprintf(stderr, "%s", errors.data != NULL ? errors.data : "");
 		fprintf(stderr, "cairnd: %s: configuration invalid, not starting\n", path);
@@ -354,6 +359,7 @@ int main(int argc, char **argv)
 		d.imap.notify = store_notify_create(d.loop, d.cfg);
 	d.smtp.pool = d.pool;
 	d.smtp.dir = d.dir;
+	d.queue = queue_start(d.cfg, d.dir);
 
 	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
 	listener_start_all(d.loop, d.listeners);
@@ -365,6 +371,7 @@ int main(int argc, char **argv)
 	loop_timer_cancel(d.loop, &d.drain_timer);
 	listener_close_all(&d.listeners);
 	conn_abort_all();
+	queue_destroy(&d.queue);
 	worker_pool_destroy(&d.pool);
 	store_notify_destroy(&d.imap.notify);
 	dir_destroy(&d.dir);

@@ -199,6 +199,14 @@ const struct config_option config_options[] = {
 	    "Longest command line (without literals) accepted."),
 	OPT(imap, max_append, CONFIG_SIZE, "50M", KIB, 2 * GIB, NULL,
 	    "Largest message accepted by APPEND (advertised as APPENDLIMIT)."),
+	OPT(imap, metadata_max_value, CONFIG_SIZE, "64k", 1, MIB, NULL,
+	    "Largest METADATA value a client may set (RFC 5464 MAXSIZE)."),
+	OPT(imap, metadata_max_entries, CONFIG_UINT, "200", 1, 100000, NULL,
+	    "METADATA entries one user may see on the server or on one mailbox (shared ones and his own private ones); more get [METADATA TOOMANY]."),
+	OPT(imap, notify_max_queued, CONFIG_SIZE, "256k", KIB, 64 * MIB, NULL,
+	    "NOTIFY (RFC 5465): output a session may leave unread before its notifications stop with [NOTIFICATIONOVERFLOW]."),
+	OPT(imap, metadata_admin, CONFIG_STRING, "", 0, 0, NULL,
+	    "The server's /shared/admin METADATA entry, a URI to reach the administrator (\"mailto:postmaster@example.com\"); empty leaves it unset."),
 
 	OPT(smtp, listen, CONFIG_LISTEN, "*:25", 0, 0, NULL,
 	    "Addresses for inbound SMTP (MX) with STARTTLS; empty disables it."),
@@ -230,6 +238,47 @@ const struct config_option config_options[] = {
 	OPT(submission, check_from, CONFIG_BOOL, "no", 0, 0, NULL,
 	    "Also refuse messages whose From: header names another user's address."),
 
+	OPT(queue, runners, CONFIG_UINT, "4", 0, 256, NULL,
+	    "Outbound queue runner threads, each with its own PostgreSQL connection; 0 means this node sends no outbound mail."),
+	OPT(queue, batch, CONFIG_UINT, "100", 1, 10000, NULL,
+	    "Recipients of one destination a runner claims at once and sends over one connection."),
+	OPT_MS(queue, lifetime, lifetime_ms, "5d", MS_SECOND, 60 * MS_DAY,
+	       "How long a message is retried before it is bounced as expired."),
+	OPT_MS(queue, retry_min, retry_min_ms, "5m", 100, MS_DAY,
+	       "Delay before the first retry after a temporary failure; it doubles with each further failure."),
+	OPT_MS(queue, retry_max, retry_max_ms, "1h", 100, 7 * MS_DAY,
+	       "Upper limit of the doubling retry delay."),
+	OPT_MS(queue, delay_warning, delay_warning_ms, "4h", 0, 60 * MS_DAY,
+	       "Age of a still undelivered message at which its sender gets one delay DSN (if NOTIFY allows); 0 means never."),
+	OPT_MS(queue, lease, lease_ms, "10m", MS_SECOND, MS_DAY,
+	       "How long a runner's claim on recipients lasts without renewal; another node takes over work whose lease has run out."),
+	OPT_MS(queue, poll_interval, poll_interval_ms, "1s", 50, MS_HOUR,
+	       "How often an idle runner looks for due retries (new mail wakes it at once through NOTIFY)."),
+	OPT(queue, max_per_destination, CONFIG_UINT, "8", 1, 1000, NULL,
+	    "Connections this node opens at once to one destination domain."),
+	OPT(queue, rate_per_destination, CONFIG_UINT, "0", 0, 1000000, NULL,
+	    "Messages per minute this node sends to one destination domain; 0 means no limit."),
+	OPT(queue, resolver, CONFIG_STRING, "", 0, 0, NULL,
+	    "DNS server for MX lookups as address or address:port (\"127.0.0.1:5353\"); empty means the nameservers of /etc/resolv.conf."),
+	OPT_MS(queue, dns_timeout, dns_timeout_ms, "5s", 100, MS_MINUTE,
+	       "Limit on one DNS query, retries included."),
+	OPT_MS(queue, connect_timeout, connect_timeout_ms, "30s", 100, 10 * MS_MINUTE,
+	       "Limit on opening a TCP connection to a remote mail server."),
+	OPT_MS(queue, command_timeout, command_timeout_ms, "5m", 100, MS_HOUR,
+	       "Wait for the greeting and the replies to EHLO, STARTTLS, AUTH, MAIL and RCPT (RFC 5321 4.5.3.2: 5 minutes)."),
+	OPT_MS(queue, data_init_timeout, data_init_timeout_ms, "2m", 100, MS_HOUR,
+	       "Wait for the 354 reply to DATA (RFC 5321 4.5.3.2.4: 2 minutes)."),
+	OPT_MS(queue, data_block_timeout, data_block_timeout_ms, "3m", 100, MS_HOUR,
+	       "Limit on each write of message data (RFC 5321 4.5.3.2.5: 3 minutes)."),
+	OPT_MS(queue, data_done_timeout, data_done_timeout_ms, "10m", 100, MS_HOUR,
+	       "Wait for the reply to the final dot of DATA (RFC 5321 4.5.3.2.6: 10 minutes)."),
+	OPT(queue, max_bounce_size, CONFIG_SIZE, "256k", 0, GIB, NULL,
+	    "Largest original message returned whole in a DSN (RET=FULL); a larger one is returned as headers only."),
+	OPT(queue, tls_ca_file, CONFIG_STRING, "", 0, 0, NULL,
+	    "PEM CA certificates that verify remote servers on routes with tls=verify; empty means the system default."),
+	OPT(queue, dkim, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Sign outgoing mail with every active DKIM key of its From: domain (cairnctl dkim)."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -246,6 +295,18 @@ static const struct {
 	{ "imap", "The IMAP gateway (IMAP4rev1 and IMAP4rev2)." },
 	{ "smtp", "Inbound SMTP (MX) and LMTP: delivery of mail to local users." },
 	{ "submission", "Authenticated message submission from users' mail clients." },
+	{ "queue", "The outbound queue: runners, retries, bounces and the remote SMTP client (see docs/queue.md)." },
+	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
+		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
+};
+
+/* Map sections: their keys are data (a domain per line), not options, kept
+ * in a struct config_map and checked by the owning module's checker. */
+static const struct {
+	const char *section;
+	size_t offset;		/* of the struct config_map */
+} config_map_sections[] = {
+	{ "routes", offsetof(struct config, routes) },
 };
 
 /* Reader state meaning "keys here were already reported or belong nowhere". */
@@ -253,6 +314,41 @@ static const struct {
 #define SECTION_SKIP (-2)
 
 #define NUM_OPTIONS (ARRAY_SIZE(config_options) - 1)
+
+/* Checkers of map sections, indexed like config_map_sections[]. */
+static config_map_check_fn *map_checks[ARRAY_SIZE(config_map_sections)];
+
+/* Index into config_map_sections[] of a section name, or -1. */
+static int map_index(const char *section)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(config_map_sections); i++)
+		if (strcmp(config_map_sections[i].section, section) == 0)
+			return (int)i;
+	return -1;
+}
+
+void config_set_map_check(const char *section, config_map_check_fn *fn)
+{
+	int idx = map_index(section);
+	if (idx < 0) {
+		fprintf(stderr, "cairn: config_set_map_check: [%s] is not a map section\n", section);
+		abort();
+	}
+	map_checks[idx] = fn;
+}
+
+const char *config_map_get(const struct config_map *map, const char *key)
+{
+	for (size_t i = 0; i < map->count; i++)
+		if (str_casecmp(map->entries[i].key, key) == 0)
+			return map->entries[i].value;
+	return NULL;
+}
+
+static struct config_map *section_map(struct config *cfg, int idx)
+{
+	return (struct config_map *)((char *)cfg + config_map_sections[idx].offset);
+}
 
 struct loader {
 	const char *path;
@@ -802,6 +898,14 @@ void config_free(struct config **cfgp)
 		if (opt->type == CONFIG_STRING || opt->type == CONFIG_LISTEN)
 			free(*(char **)opt_field(cfg, opt));
 	}
+	for (size_t s = 0; s < ARRAY_SIZE(config_map_sections); s++) {
+		struct config_map *map = section_map(cfg, (int)s);
+		for (size_t i = 0; i < map->count; i++) {
+			free(map->entries[i].key);
+			free(map->entries[i].value);
+		}
+		free(map->entries);
+	}
 	free(cfg->path);
 	free(cfg);
 	*cfgp = NULL;
@@ -1031,6 +1135,29 @@ static int config_handler(void *user, const char *section, const char *name, con
 		return 1;
 	}
 	const char *sec = config_sections[ld->section].name;
+	int midx = map_index(sec);
+	if (midx >= 0) {
+		/* A map section: the key is data; one entry per key. */
+		struct config_map *map = section_map(ld->cfg, midx);
+		for (size_t k = 0; k < map->count; k++) {
+			if (str_casecmp(map->entries[k].key, name) == 0) {
+				load_error(ld, ld->lineno, "duplicate entry '%s' in [%s] (already set on line %d)",
+					   quote(name, q, sizeof(q)), sec, map->entries[k].line);
+				return 1;
+			}
+		}
+		config_map_check_fn *check = map_checks[midx];
+		if (check != NULL && check(name, value, why, sizeof(why)) < 0) {
+			load_error(ld, ld->lineno, "[%s] %s: %s", sec, quote(name, q, sizeof(q)), why);
+			return 1;
+		}
+		map->entries = xrealloc(map->entries, (map->count + 1) * sizeof(*map->entries));
+		map->entries[map->count].key = xstrdup(name);
+		map->entries[map->count].value = xstrdup(value);
+		map->entries[map->count].line = ld->lineno;
+		map->count++;
+		return 1;
+	}
 	size_t i;
 	for (i = 0; i < NUM_OPTIONS; i++) {
 		if (strcmp(config_options[i].section, sec) == 0 &&
@@ -1227,6 +1354,8 @@ void config_write_doc(struct buf *out)
 
 	for (size_t s = 0; s < ARRAY_SIZE(config_sections); s++) {
 		buf_printf(out, "\n## [%s]\n\n%s\n\n", config_sections[s].name, config_sections[s].intro);
+		if (map_index(config_sections[s].name) >= 0)
+			continue;	/* entries are data, not options */
 		buf_append_str(out, "| option | type | default | range/values | description |\n"
 				    "|---|---|---|---|---|\n");
 		for (const struct config_option *opt = config_options; opt->name != NULL; opt++) {

@@ -24,6 +24,19 @@ enum config_log_target { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };
 enum config_tls_min { CONFIG_TLS_1_2, CONFIG_TLS_1_3 };
 enum config_dir_backend { CONFIG_DIR_SQL, CONFIG_DIR_LDAP };
 
+/* One "key = value" line of a map section (such as [routes]), whose keys are
+ * not fixed options but data: kept in file order with their line. */
+struct config_map_entry {
+	char *key;
+	char *value;
+	int line;
+};
+
+struct config_map {
+	struct config_map_entry *entries;
+	size_t count;
+};
+
 struct config {
 	char *path;		/* the file it came from */
 	struct {
@@ -103,6 +116,10 @@ struct config {
 		uint64_t max_bad_commands;
 		uint64_t max_line;
 		uint64_t max_append;
+		uint64_t metadata_max_value;
+		uint64_t metadata_max_entries;
+		char *metadata_admin;
+		uint64_t notify_max_queued;
 	} imap;
 	struct {
 		char *listen;
@@ -130,6 +147,31 @@ struct config {
 		uint64_t max_body;
 		uint64_t max_requests;
 	} http;
+	struct {
+		uint64_t runners;
+		uint64_t batch;
+		uint64_t lifetime_ms;
+		uint64_t retry_min_ms;
+		uint64_t retry_max_ms;
+		uint64_t delay_warning_ms;
+		uint64_t lease_ms;
+		uint64_t poll_interval_ms;
+		uint64_t max_per_destination;
+		uint64_t rate_per_destination;
+		char *resolver;
+		uint64_t dns_timeout_ms;
+		uint64_t connect_timeout_ms;
+		uint64_t command_timeout_ms;
+		uint64_t data_init_timeout_ms;
+		uint64_t data_block_timeout_ms;
+		uint64_t data_done_timeout_ms;
+		uint64_t max_bounce_size;
+		char *tls_ca_file;
+		bool dkim;
+	} queue;
+	/* [routes]: "domain = value" lines kept as written, checked by the
+	 * section's map checker (config_set_map_check). */
+	struct config_map routes;
 };
 
 struct config_option {
@@ -169,6 +211,16 @@ struct config_listen_addr {
  * *error_r set. At most max entries are written. */
 int config_parse_listen(const char *value, struct config_listen_addr *addrs, size_t max,
 			const char **error_r);
+
+/* Checks one entry of a map section: returns 0, or -1 with the reason in why
+ * (reported as "FILE:LINE: [section] key: why"). */
+typedef int config_map_check_fn(const char *key, const char *value, char *why, size_t why_size);
+/* Install the checker of a map section ("routes") before config_load; the
+ * module that owns the section's syntax provides it (core knows no routes).
+ * Without one, entries are kept unchecked. Not thread-safe: call at start. */
+void config_set_map_check(const char *section, config_map_check_fn *fn);
+/* The value of key in map (case-insensitive key), or NULL. */
+const char *config_map_get(const struct config_map *map, const char *key);
 
 /* Write docs/configuration.md's content (Markdown) for the option table. */
 void config_write_doc(struct buf *out);

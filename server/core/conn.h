@@ -72,6 +72,19 @@ bool conn_is_closing(const struct conn *c);
  * if TLS is already active. */
 int conn_starttls(struct conn *c, SSL_CTX *tls_ctx);
 bool conn_is_tls(const struct conn *c);
+
+/* Compression (IMAP COMPRESS=DEFLATE, RFC 4978): from now on both
+ * directions are a raw deflate stream (RFC 1951) inside TLS, if any. Output
+ * queued before the call (the reply agreeing to it) is still sent as is;
+ * input the session has not consumed yet is compressed data. Every batch of
+ * output ends with a sync flush; corrupt input closes the conn after its
+ * output is flushed. Returns -1 if already active or STARTTLS is pending. */
+int conn_compress_start(struct conn *c);
+bool conn_is_compressed(const struct conn *c);
+/* How long a compressed conn must be quiet before its zlib streams are
+ * released (default 5 s; tests shorten it), and whether they are. */
+void conn_set_compress_quiet_ms(uint64_t ms);
+bool conn_compress_released(const struct conn *c);
 /* The peer is 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104. */
 bool conn_is_loopback(const struct conn *c);
 /* TLS is active, or loopback_is_secure and the peer is loopback. */

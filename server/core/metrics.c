@@ -57,4 +57,20 @@ void metrics_write(struct buf *out)
 	    "Messages accepted and committed to the store.", &metrics.messages_accepted);
 	one(out, "cairn_http_requests_total", "counter", "HTTP requests served.",
 	    &metrics.http_requests);
+	one(out, "cairn_queue_messages", "gauge", "Messages in the outbound queue.",
+	    &metrics.queue_messages);
+	one(out, "cairn_queue_recipients", "gauge", "Recipients waiting in the outbound queue.",
+	    &metrics.queue_recipients);
+	one(out, "cairn_queue_oldest_seconds", "gauge",
+	    "Age of the oldest message in the outbound queue.", &metrics.queue_oldest_seconds);
+	one(out, "cairn_queue_delivered_total", "counter",
+	    "Recipients delivered to a remote server by this node.", &metrics.queue_delivered);
+	one(out, "cairn_queue_deferred_total", "counter",
+	    "Delivery attempts that failed temporarily (will be retried).", &metrics.queue_deferred);
+	one(out, "cairn_queue_bounced_total", "counter",
+	    "Recipients that failed permanently or expired.", &metrics.queue_bounced);
+	one(out, "cairn_queue_dsns_total", "counter",
+	    "Delivery status notifications generated (bounces, delays, success).", &metrics.queue_dsns);
+	one(out, "cairn_queue_connections_total", "counter",
+	    "SMTP connections opened to remote servers.", &metrics.queue_connections);
 }

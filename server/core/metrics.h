@@ -28,6 +28,15 @@ struct metrics {
 	atomic_uint_fast64_t store_errors;	/* calls that failed TEMPFAIL/ERROR */
 	atomic_uint_fast64_t messages_accepted;
 	atomic_uint_fast64_t http_requests;
+	/* The outbound queue: gauges refreshed by a runner, counters per recipient. */
+	atomic_uint_fast64_t queue_messages;
+	atomic_uint_fast64_t queue_recipients;
+	atomic_uint_fast64_t queue_oldest_seconds;
+	atomic_uint_fast64_t queue_delivered;
+	atomic_uint_fast64_t queue_deferred;
+	atomic_uint_fast64_t queue_bounced;
+	atomic_uint_fast64_t queue_dsns;
+	atomic_uint_fast64_t queue_connections;
 };
 
 extern struct metrics metrics;

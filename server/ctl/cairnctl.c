@@ -7,6 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "store.h"
+#include "../queue/route.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -64,7 +65,7 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
-static const struct ctl_cmd *const command_tables[3];
+static const struct ctl_cmd *const command_tables[6];
 
 static void print_usage(FILE *out)
 {
@@ -104,8 +105,9 @@ static const struct ctl_cmd base_commands[] = {
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
-static const struct ctl_cmd *const command_tables[3] = {
-	base_commands, ctl_directory_commands, ctl_mail_commands,
+static const struct ctl_cmd *const command_tables[6] = {
+	base_commands, ctl_directory_commands, ctl_mail_commands, ctl_dkim_commands,
+	ctl_queue_commands, ctl_acl_commands,
 };
 
 /* Find the command for argv[0] (and argv[1] for two-word commands). */
@@ -143,6 +145,7 @@ int main(int argc, char **argv)
 	int i = 1;
 
 	log_open("cairnctl", false);
+	route_register_config();	/* [routes] errors with FILE:LINE in every command */
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		const char *arg = argv[i];
 		if (strcmp(arg, "-c") == 0 || strcmp(arg, "--config") == 0) {

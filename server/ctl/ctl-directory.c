@@ -9,6 +9,7 @@
 #include "directory.h"
 #include "store.h"
 #include "store-directory.h"
+#include "store-quota.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,10 +76,10 @@ static int bool_option(const char *name, const char *value, const char **out)
 }
 
 /* The address-book and role options shared by user add and user set. */
-#define USER_FIELD_OPTS(f, admin, enabled)                                               \
+#define USER_FIELD_OPTS(f, admin, enabled, qmsg)                                               \
 	{ "--phone", &(f).phone }, { "--department", &(f).department },                 \
 	{ "--title", &(f).title }, { "--quota", &(f).quota }, { "--admin", &(admin) },  \
-	{ "--enabled", &(enabled) }
+	{ "--enabled", &(enabled) }, { "--quota-messages", &(qmsg) }
 
 static bool fields_set(const struct store_dir_account_fields *f)
 {
@@ -86,18 +87,36 @@ static bool fields_set(const struct store_dir_account_fields *f)
 	       f->is_admin || f->enabled;
 }
 
+/* --quota-messages: the message-count limit (accounts.quota_messages), "0"
+ * for none like --quota; kept apart from the directory fields because LDAP
+ * sync carries only the byte quota. Returns CTL_OK or after saying why. */
+static int quota_messages_option(const char *value, int64_t *limit_r)
+{
+	uint64_t n;
+	*limit_r = STORE_QUOTA_KEEP;
+	if (value == NULL)
+		return CTL_OK;
+	if (str_to_u64(value, strlen(value), INT64_MAX, &n) < 0)
+		return ctl_usage("--quota-messages: '%s' is not a number of messages", value);
+	*limit_r = n == 0 ? -1 : (int64_t)n;
+	return CTL_OK;
+}
+
 static int cmd_user_add(struct ctl *ctl, int argc, char **argv)
 {
 	const char *pos[1], *password = NULL, *name = "", *error, *admin = NULL, *enabled = NULL;
+	const char *qmsg = NULL;
+	int64_t qmsg_limit;
 	struct store_dir_account_fields f = { 0 };
 	const struct ctl_opt opts[] = {
 		{ "--password", &password }, { "--name", &name },
-		USER_FIELD_OPTS(f, admin, enabled), { NULL, NULL }
+		USER_FIELD_OPTS(f, admin, enabled, qmsg), { NULL, NULL }
 	};
 	if (ctl_parse_args("user add", argc, argv, opts, pos, 1, 1) != 0)
 		return CTL_USAGE;
 	if (bool_option("--admin", admin, &f.is_admin) < 0 ||
-	    bool_option("--enabled", enabled, &f.enabled) < 0)
+	    bool_option("--enabled", enabled, &f.enabled) < 0 ||
+	    quota_messages_option(qmsg, &qmsg_limit) != CTL_OK)
 		return CTL_USAGE;
 	if (ctl_open(ctl) != CTL_OK)
 		return CTL_ERROR;
@@ -112,27 +131,38 @@ static int cmd_user_add(struct ctl *ctl, int argc, char **argv)
 		ctl_error("account %s was added, but: %s", pos[0], error);
 		return CTL_ERROR;
 	}
+	if (qmsg != NULL && store_quota_set(ctl->store, pos[0], STORE_QUOTA_KEEP, qmsg_limit,
+					    &error) != STORE_OK) {
+		ctl_error("account %s was added, but: %s", pos[0], error);
+		return CTL_ERROR;
+	}
 	return CTL_OK;
 }
 
 static int cmd_user_set(struct ctl *ctl, int argc, char **argv)
 {
-	const char *pos[1], *error, *admin = NULL, *enabled = NULL;
+	const char *pos[1], *error, *admin = NULL, *enabled = NULL, *qmsg = NULL;
+	int64_t qmsg_limit;
 	struct store_dir_account_fields f = { 0 };
 	const struct ctl_opt opts[] = {
-		{ "--name", &f.display_name }, USER_FIELD_OPTS(f, admin, enabled), { NULL, NULL }
+		{ "--name", &f.display_name }, USER_FIELD_OPTS(f, admin, enabled, qmsg),
+		{ NULL, NULL }
 	};
 	if (ctl_parse_args("user set", argc, argv, opts, pos, 1, 1) != 0)
 		return CTL_USAGE;
 	if (bool_option("--admin", admin, &f.is_admin) < 0 ||
-	    bool_option("--enabled", enabled, &f.enabled) < 0)
+	    bool_option("--enabled", enabled, &f.enabled) < 0 ||
+	    quota_messages_option(qmsg, &qmsg_limit) != CTL_OK)
 		return CTL_USAGE;
-	if (!fields_set(&f))
+	if (!fields_set(&f) && qmsg == NULL)
 		return ctl_usage("user set: nothing to change (give --name, --phone, --department, "
-				 "--title, --quota, --admin or --enabled)");
+				 "--title, --quota, --quota-messages, --admin or --enabled)");
 	if (ctl_open(ctl) != CTL_OK)
 		return CTL_ERROR;
-	if (store_dir_account_update(ctl->store, pos[0], &f, &error) != STORE_OK)
+	if (fields_set(&f) && store_dir_account_update(ctl->store, pos[0], &f, &error) != STORE_OK)
+		return ctl_store_failed(error);
+	if (qmsg != NULL && store_quota_set(ctl->store, pos[0], STORE_QUOTA_KEEP, qmsg_limit,
+					    &error) != STORE_OK)
 		return ctl_store_failed(error);
 	return CTL_OK;
 }
@@ -669,8 +699,8 @@ const struct ctl_cmd ctl_directory_commands[] = {
 	{ "user", "del", "ADDRESS", cmd_user_del, "delete an account" },
 	{ "user", "passwd", "ADDRESS [--password PW]", cmd_user_passwd,
 	  "set an account's password" },
-	{ "user", "set", "ADDRESS [--name|--phone|--title|--quota|--admin|...]", cmd_user_set,
-	  "change an account's attributes" },
+	{ "user", "set", "ADDRESS [--name|--phone|--title|--quota|--quota-messages|--admin|...]",
+	  cmd_user_set, "change an account's attributes (--quota bytes, --quota-messages count; 0 = none)" },
 	{ "user", "list", "[DOMAIN] [--long yes]", cmd_user_list, "list accounts" },
 	{ "alias", "add", "ALIAS|@DOMAIN TARGET", cmd_alias_add,
 	  "route an alias (or a domain's catch-all) to an address" },

@@ -8,6 +8,7 @@
 #include "ctl.h"
 #include "store.h"
 #include "store-mail.h"
+#include "store-mail-search.h"
 #include "mbox.h"
 
 #include <dirent.h>
@@ -577,7 +578,41 @@ static int cmd_export(struct ctl *ctl, int argc, char **argv)
 	return ret;
 }
 
+/* Progress of `mail reindex`: a line per 1,000 blobs and at the end. */
+static void reindex_progress(uint64_t done, uint64_t total, void *ctx)
+{
+	uint64_t *last = ctx;
+	if (done == 0 || done / 1000 != *last / 1000 || done == total) {
+		printf("reindex: %" PRIu64 " of %" PRIu64 " messages\n", done, total);
+		fflush(stdout);
+	}
+	*last = done;
+}
+
+/* Extract the searchable text and preview of messages stored before
+ * migration 0010 (or, with "all", of every message). SEARCH would do it
+ * lazily per mailbox; this does it ahead, in batches, resumable. */
+static int cmd_mail_reindex(struct ctl *ctl, int argc, char **argv)
+{
+	const char *pos[1], *error;
+	const struct ctl_opt opts[] = { { NULL, NULL } };
+	if (ctl_parse_args("mail reindex", argc, argv, opts, pos, 0, 1) != 0)
+		return CTL_USAGE;
+	if (pos[0] != NULL && strcmp(pos[0], "all") != 0)
+		return ctl_usage("mail reindex: the only argument is \"all\", not \"%s\"", pos[0]);
+	if (ctl_open(ctl) != CTL_OK)
+		return CTL_ERROR;
+	uint64_t done, last = 0;
+	if (store_text_reindex(ctl->store, pos[0] != NULL, reindex_progress, &last, &done,
+			       &error) != STORE_OK)
+		return ctl_store_failed(error);
+	printf("reindex: done, %" PRIu64 " messages indexed\n", done);
+	return CTL_OK;
+}
+
 const struct ctl_cmd ctl_mail_commands[] = {
+	{ "mail", "reindex", "[all]", cmd_mail_reindex,
+	  "extract the search text of messages stored before it was kept (all: every message)" },
 	{ "mailbox", "list", "--user ADDRESS", cmd_mailbox_list, "list an account's mailboxes" },
 	{ "mailbox", "create", "--user ADDRESS [--special-use \\Sent] NAME", cmd_mailbox_create,
 	  "create a mailbox (and missing parents)" },

@@ -36,6 +36,9 @@ struct ctl_opt {
 /* Command tables, each ended by an entry with name == NULL. */
 extern const struct ctl_cmd ctl_directory_commands[];
 extern const struct ctl_cmd ctl_mail_commands[];
+extern const struct ctl_cmd ctl_dkim_commands[];
+extern const struct ctl_cmd ctl_queue_commands[];
+extern const struct ctl_cmd ctl_acl_commands[];
 
 /* Print "cairnctl: message" to stderr. */
 void ctl_error(const char *fmt, ...) ATTR_PRINTF(1, 2);

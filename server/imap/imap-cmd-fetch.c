@@ -9,6 +9,7 @@
 #include "log.h"
 #include "mime.h"
 #include "store.h"
+#include "store-mail-search.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,8 @@ struct meta_copy {
 	unsigned flags;
 	char *keywords;
 	time_t internaldate;
+	time_t savedate;
+	uint64_t blob_id;
 	uint64_t size;
 	char *envelope, *bodystructure, *body;
 };
@@ -40,7 +43,39 @@ struct fetch_job {
 	bool unknown_cte;
 	size_t pos;			/* next view index to look at */
 	struct store_uid_range *batch;	/* set clipped to the round's window */
+	struct imap_seq_range *vanish;	/* the uid set as sent, for VANISHED */
+	size_t vanish_count;
+	struct fetch_preview *previews;	/* PREVIEW of this round, uid order */
+	size_t preview_count;
 };
+
+/* RFC 8970 PREVIEW of one message; text NULL: not available (LAZY). */
+struct fetch_preview {
+	uint32_t uid;
+	char *text;
+};
+
+static void preview_collect(uint32_t uid, const char *preview, void *ctx)
+{
+	struct fetch_job *j = ctx;
+	j->previews = xrealloc(j->previews, (j->preview_count + 1) * sizeof(*j->previews));
+	j->previews[j->preview_count].uid = uid;
+	j->previews[j->preview_count++].text = preview != NULL ? xstrdup(preview) : NULL;
+}
+
+/* The preview of uid in this round (NULL: NIL). */
+static const char *preview_of(const struct fetch_job *j, uint32_t uid)
+{
+	size_t lo = 0, hi = j->preview_count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (j->previews[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < j->preview_count && j->previews[lo].uid == uid ? j->previews[lo].text : NULL;
+}
 
 /* View messages per round: metadata only, or with raw messages parsed. */
 #define FETCH_BATCH_META 500
@@ -61,6 +96,8 @@ static void meta_collect(const struct store_msg_meta *meta, void *ctx)
 	c->flags = meta->flags;
 	c->keywords = xstrdup(meta->keywords != NULL ? meta->keywords : "");
 	c->internaldate = meta->internaldate;
+	c->savedate = meta->savedate;
+	c->blob_id = meta->blob_id;
 	c->size = meta->size;
 	c->envelope = dup_or_null(meta->envelope);
 	c->bodystructure = dup_or_null(meta->bodystructure);
@@ -78,6 +115,11 @@ static void metas_free(struct fetch_job *j)
 	free(j->metas);
 	j->metas = NULL;
 	j->meta_count = 0;
+	for (size_t i = 0; i < j->preview_count; i++)
+		free(j->previews[i].text);
+	free(j->previews);
+	j->previews = NULL;
+	j->preview_count = 0;
 }
 
 static void fetch_cleanup(struct imap_job *job)
@@ -145,7 +187,7 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 	}
 	buf_printf(o, "* %u FETCH (", seq);
 	const char *sp = "";
-	if (f->items & IMAP_FETCH_UID) {
+	if ((f->items & IMAP_FETCH_UID) || j->base.s->qresync) {
 		buf_printf(o, "%sUID %u", sp, c->uid);
 		sp = " ";
 	}
@@ -163,6 +205,20 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 		buf_printf(o, "%sRFC822.SIZE %llu", sp, (unsigned long long)c->size);
 		sp = " ";
 	}
+	if (f->items & IMAP_FETCH_SAVEDATE) {
+		buf_printf(o, "%sSAVEDATE ", sp);	/* RFC 8514: every message has one */
+		imap_write_date_time(o, c->savedate, 0);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_EMAILID) {
+		buf_printf(o, "%sEMAILID (%s)", sp, imap_email_objectid(c->blob_id).s);
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_THREADID) {
+		/* RFC 8474 5.2: NIL when the server does not compute threads */
+		buf_printf(o, "%sTHREADID NIL", sp);
+		sp = " ";
+	}
 	if (f->items & IMAP_FETCH_MODSEQ || j->base.s->condstore) {
 		buf_printf(o, "%sMODSEQ (%llu)", sp, (unsigned long long)c->modseq);
 		sp = " ";
@@ -177,6 +233,12 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 	}
 	if (f->items & IMAP_FETCH_BODY) {
 		buf_printf(o, "%sBODY %s", sp, c->body != NULL ? c->body : "NIL");
+		sp = " ";
+	}
+	if (f->items & IMAP_FETCH_PREVIEW) {
+		const char *p = preview_of(j, c->uid);
+		buf_printf(o, "%sPREVIEW ", sp);
+		imap_write_nstring(o, p, p != NULL ? strlen(p) : 0, 0);
 		sp = " ";
 	}
 	if (f->items & IMAP_FETCH_RFC822) {
@@ -301,7 +363,7 @@ static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
 	const struct imap_mailbox *m = job->s->mbox;
 	const char *error = NULL;
 	(void)w;
-	if (j->set_count == 0) {
+	if (j->set_count == 0 && !j->fetch.vanished) {
 		imap_job_tagged(job, "OK %s completed", job->cmd);
 		return;
 	}
@@ -309,17 +371,28 @@ static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
 					   IMAP_FETCH_RFC822_TEXT)) != 0 || j->fetch.body_count > 0;
 	if (!j->started) {
 		j->started = true;
+		/* UID FETCH (CHANGEDSINCE n VANISHED): the uids of the set
+		 * expunged since n come first (RFC 7162 3.2.6). */
+		if (j->fetch.vanished) {
+			int r = imap_sync_vanished_earlier(st, m, j->fetch.changedsince, j->vanish,
+							   j->vanish_count, &job->out, &error);
+			if (r != STORE_OK) {
+				imap_job_store_error(job, r, error);
+				return;
+			}
+		}
 		j->batch = xcalloc(j->set_count, sizeof(*j->batch));
 		bool sets_seen = false;
 		for (size_t i = 0; i < j->fetch.body_count; i++)
 			sets_seen |= j->fetch.bodies[i].kind == IMAP_FETCH_BODY_SECTION ||
 				     j->fetch.bodies[i].kind == IMAP_FETCH_BINARY;
 		sets_seen |= (j->fetch.items & (IMAP_FETCH_RFC822 | IMAP_FETCH_RFC822_TEXT)) != 0;
-		if (sets_seen && !m->readonly) {
+		/* Without the s right (RFC 4314) the fetch just does not set it. */
+		if (sets_seen && !m->readonly && (m->rights & IMAP_ACL_SEEN)) {
 			struct store_flags_result fr;
-			int r = store_flags_update(st, m->id, j->set, j->set_count, STORE_FLAGS_ADD,
-						   STORE_FLAG_SEEN, NULL, 0, STORE_NO_UNCHANGEDSINCE,
-						   &fr, &error);
+			int r = imap_acl_flags_update(m, st, j->set, j->set_count, STORE_FLAGS_ADD,
+						      STORE_FLAG_SEEN, NULL, 0, STORE_NO_UNCHANGEDSINCE,
+						      &fr, &error);
 			if (r == STORE_OK) {
 				j->seen_uids = fr.modified;
 				j->seen_count = fr.modified_count;
@@ -348,6 +421,9 @@ static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
 		if (j->fetch.items & (IMAP_FETCH_BODYSTRUCTURE | IMAP_FETCH_BODY))
 			what |= STORE_FETCH_BODYSTRUCTURE;
 		int r = store_fetch(st, m->id, j->batch, n, what, meta_collect, j, &error);
+		if (r == STORE_OK && (j->fetch.items & IMAP_FETCH_PREVIEW))
+			r = store_fetch_previews(st, m->id, j->batch, n, j->fetch.preview_lazy,
+						 preview_collect, j, &error);
 		if (r != STORE_OK && r != STORE_NOTFOUND) {
 			metas_free(j);
 			imap_job_store_error(job, r, error);
@@ -388,9 +464,14 @@ static bool parse_set(struct imap_session *s, const struct imap_command *cmd,
 	const char *text, *error = NULL;
 	struct imap_seqset set;
 	if (cmd->arg_count < 2 || !imap_arg_atom(&cmd->args[0], &text) ||
-	    imap_seqset_parse(pool, text, false, 10000, &set, &error) < 0) {
+	    imap_seqset_parse(pool, text, true, 10000, &set, &error) < 0) {
 		imap_bad(s, cmd->tag, error != NULL ? error : "Sequence set expected");
 		return false;
+	}
+	if (set.last_result) {
+		/* "$" (RFC 5182): the saved messages still in the view. */
+		imap_searchres_ranges(s, set_r, count_r);
+		return true;
 	}
 	if (!uid && imap_seqset_max(&set, (uint32_t)s->mbox->count) > s->mbox->count) {
 		imap_bad(s, cmd->tag, "Invalid message sequence number");
@@ -420,11 +501,35 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		imap_pool_destroy(&pool);
 		return;
 	}
+	if (fetch.vanished && !s->qresync) {
+		imap_bad(s, cmd->tag, "VANISHED needs ENABLE QRESYNC");
+		free(set);
+		imap_pool_destroy(&pool);
+		return;
+	}
 	if (fetch.changedsince_set || (fetch.items & IMAP_FETCH_MODSEQ))
 		s->condstore = true;
 	struct fetch_job *j = imap_job_new(s, sizeof(*j), cmd, fetch_run,
 					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
 	j->base.cleanup = fetch_cleanup;
+	if (fetch.vanished) {
+		/* The set as sent ("*" as far as uids go): expunged uids above
+		 * the last message still count. "$" names saved uids. */
+		struct imap_seqset vs;
+		const char *text, *e = NULL;
+		if (imap_arg_atom(&cmd->args[0], &text) &&
+		    imap_seqset_parse(pool, text, true, 10000, &vs, &e) == 0) {
+			if (vs.last_result) {
+				vs.ranges = imap_pool_alloc(pool, (s->saved_count + 1) *
+							    sizeof(*vs.ranges));
+				for (size_t i = 0; i < s->saved_count; i++)
+					vs.ranges[i].lo = vs.ranges[i].hi = s->saved_uids[i];
+				vs.count = s->saved_count;
+				vs.last_result = false;
+			}
+			imap_seqset_resolve(pool, &vs, UINT32_MAX, &j->vanish, &j->vanish_count);
+		}
+	}
 	j->pool = pool;
 	j->fetch = fetch;
 	j->set = set;
@@ -468,7 +573,7 @@ static void store_flags_show(const struct store_msg_meta *meta, void *ctx)
 		return;
 	struct buf *o = &j->base.out;
 	buf_printf(o, "* %u FETCH (", seq);
-	if (j->uid)
+	if (j->uid || j->base.s->qresync)
 		buf_printf(o, "UID %u ", meta->uid);
 	buf_append_str(o, "FLAGS ");
 	imap_write_msg_flags(m, o, meta->flags, meta->keywords, meta->uid);
@@ -483,6 +588,25 @@ static void store_run(struct imap_job *job, struct store *st, struct worker *w)
 	const struct imap_mailbox *m = job->s->mbox;
 	const char *error = NULL;
 	(void)w;
+	/* RFC 4314: s for \Seen, t for \Deleted, w for the rest; a FLAGS
+	 * replace needs w and leaves \Seen and \Deleted as they are when he
+	 * may not change them (imap_acl_flags_update). */
+	unsigned sys = j->st.flags.system, need = 0;
+	if (sys & IMAP_FLAG_SEEN)
+		need |= IMAP_ACL_SEEN;
+	if (sys & IMAP_FLAG_DELETED)
+		need |= IMAP_ACL_DELETED;
+	if ((sys & (IMAP_FLAG_ANSWERED | IMAP_FLAG_FLAGGED | IMAP_FLAG_DRAFT)) ||
+	    j->st.flags.keyword_count > 0 || j->st.mode == IMAP_STORE_REPLACE)
+		need |= IMAP_ACL_WRITE;
+	if ((m->rights & need) != need) {
+		struct buf miss;
+		buf_init(&miss, 0);
+		imap_acl_write_rights(&miss, need & ~m->rights, false);
+		imap_job_tagged(job, "NO [NOPERM] Permission denied (right %s needed)", miss.data);
+		buf_free(&miss);
+		return;
+	}
 	if (m->readonly) {
 		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
 		return;
@@ -494,7 +618,7 @@ static void store_run(struct imap_job *job, struct store *st, struct worker *w)
 	enum store_flag_op op = j->st.mode == IMAP_STORE_ADD ? STORE_FLAGS_ADD :
 				j->st.mode == IMAP_STORE_REMOVE ? STORE_FLAGS_REMOVE :
 				STORE_FLAGS_REPLACE;
-	int r = store_flags_update(st, m->id, j->set, j->set_count, op,
+	int r = imap_acl_flags_update(m, st, j->set, j->set_count, op,
 				   imap_to_store_flags(j->st.flags.system), j->st.flags.keywords,
 				   j->st.flags.keyword_count,
 				   j->st.unchangedsince_set ? j->st.unchangedsince : STORE_NO_UNCHANGEDSINCE,
@@ -591,23 +715,40 @@ static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
 	const struct imap_mailbox *m = job->s->mbox;
 	const char *error = NULL;
 	struct store_mailbox_info info;
-	(void)w;
+	struct imap_acl_box box;
+	/* RFC 4314 / RFC 6851: MOVE out needs t and e, into needs i. */
+	if (j->move && (m->rights & (IMAP_ACL_DELETED | IMAP_ACL_EXPUNGE)) !=
+	    (IMAP_ACL_DELETED | IMAP_ACL_EXPUNGE)) {
+		imap_job_tagged(job, "NO [NOPERM] Permission denied (rights t and e needed)");
+		return;
+	}
 	if (j->move && m->readonly) {
 		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
-	int r = store_mailbox_open(st, job->s->address, j->name.data, &info, &error);
-	if (r == STORE_NOTFOUND || (r == STORE_OK && info.noselect)) {
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_INSERT, true)) {
+		imap_acl_box_free(&box);
+		return;
+	}
+	if (r == STORE_NOTFOUND || (r == STORE_OK && (!box.exists || box.sb->info.noselect))) {
+		imap_acl_box_free(&box);
 		imap_job_tagged(job, "NO [TRYCREATE] No such mailbox");
 		return;
 	}
+	if (r == STORE_OK)
+		info = box.sb->info;
 	if (r == STORE_OK && j->set_count == 0) {
+		imap_acl_box_free(&box);
 		imap_job_tagged(job, "OK %s completed", job->cmd);
 		return;
 	}
 	struct store_copy_result cr = { 0 };
 	if (r == STORE_OK)
 		r = store_copy(st, m->id, info.id, j->set, j->set_count, j->move, &cr, &error);
+	if (r == STORE_OK)
+		imap_acl_copy_fixup(m, st, &box, &cr);
+	imap_acl_box_free(&box);
 	if (r != STORE_OK) {
 		imap_job_store_error(job, r, error);
 		return;

@@ -5,6 +5,8 @@
 #include "autoconf.h"
 #include "imap-private.h"
 #include "store-mail-search.h"
+#include "store-acl.h"
+#include "store-quota.h"
 #include "config.h"
 #include "conn.h"
 #include "log.h"
@@ -110,15 +112,85 @@ static struct name_job *name_job_new(struct imap_session *s, const struct imap_c
 	return j;
 }
 
+/* The parent of a (client-visible) name, "" at the top. */
+static void parent_of(const char *name, struct buf *out)
+{
+	const char *slash = strrchr(name, '/');
+	if (slash != NULL)
+		buf_append(out, name, (size_t)(slash - name));
+}
+
+/* Resolve the parent of name for CREATE and RENAME: the user needs k on it
+ * (RFC 4314 4); a mailbox of another owner's root level, or of the public
+ * root, only cairnctl creates. On success *parent holds the parent (its
+ * sb->exists false at the top); false after the tagged reply. */
+static bool create_allowed(struct imap_job *job, struct store *st, struct worker *w,
+			   const struct imap_acl_box *box, const char *name,
+			   struct imap_acl_box *parent)
+{
+	const char *error = NULL;
+	struct buf pn;
+	buf_init(&pn, 0);
+	parent_of(name, &pn);
+	memset(parent, 0, sizeof(*parent));
+	int r = STORE_OK;
+	if (strchr(box->sb->name, '/') != NULL)
+		r = imap_acl_open(job, st, w, pn.data, parent, &error);
+	buf_free(&pn);
+	if (r != STORE_OK) {
+		imap_job_store_error(job, r, error);
+		return false;
+	}
+	if (box->sb->own)
+		return true;
+	if (box->sb->owner_id == 0 || box->sb->name[0] == '\0') {
+		imap_job_tagged(job, "NO [NOPERM] Mailboxes cannot be created here");
+		return false;
+	}
+	if (parent->sb == NULL) {
+		imap_job_tagged(job, "NO [NOPERM] Only an administrator creates mailboxes at the top"
+				" of another namespace");
+		return false;
+	}
+	return imap_acl_require(job, parent, IMAP_ACL_CREATE, false);
+}
+
+/* A new mailbox starts with its parent's ACL (as Cyrus and Dovecot do), so
+ * what is shared stays shared below. */
+static void inherit_acl(struct store *st, const struct imap_acl_box *parent, uint64_t id)
+{
+	if (parent->sb == NULL || !parent->exists)
+		return;
+	for (size_t i = 0; i < parent->sb->acl_count; i++) {
+		const char *error = NULL;
+		if (store_acl_modify(st, id, parent->sb->acl[i].identifier, '=',
+				     parent->sb->acl[i].rights, &error) != STORE_OK)
+			log_warn("imap event=acl-inherit-failed mailbox_id=%llu reason=\"%s\"",
+				 (unsigned long long)id, error != NULL ? error : "");
+	}
+}
+
 static void create_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct name_job *j = (struct name_job *)job;
 	const char *error = NULL;
 	uint64_t id;
-	(void)w;
-	int r = store_mailbox_create(st, job->s->address, j->name.data, NULL, &id, &error);
+	struct imap_acl_box box, parent = { 0 };
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && !create_allowed(job, st, w, &box, j->name.data, &parent)) {
+		imap_acl_box_free(&box);
+		imap_acl_box_free(&parent);
+		return;
+	}
 	if (r == STORE_OK)
-		imap_job_tagged(job, "OK CREATE completed");
+		r = store_mailbox_create(st, box.sb->owner, box.sb->name, NULL, &id, &error);
+	if (r == STORE_OK)
+		inherit_acl(st, &parent, id);
+	imap_acl_box_free(&box);
+	imap_acl_box_free(&parent);
+	if (r == STORE_OK)
+		imap_job_tagged(job, "OK [MAILBOXID (%s)] CREATE completed",
+				imap_mailbox_objectid(id).s);
 	else
 		imap_job_store_error(job, r, error);
 }
@@ -134,12 +206,23 @@ static void delete_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct name_job *j = (struct name_job *)job;
 	const char *error = NULL;
-	(void)w;
-	if (job->s->mbox != NULL && strcmp(job->s->mbox->name, j->name.data) == 0) {
+	struct imap_acl_box box;
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_DELETE, false)) {
+		imap_acl_box_free(&box);
+		return;
+	}
+	if (r == STORE_OK && box.exists && job->s->mbox != NULL &&
+	    job->s->mbox->id == box.sb->info.id) {
+		imap_acl_box_free(&box);
 		imap_job_tagged(job, "NO [INUSE] Cannot delete the selected mailbox");
 		return;
 	}
-	int r = store_mailbox_delete(st, job->s->address, j->name.data, &error);
+	if (r == STORE_OK && box.sb->name[0] == '\0')
+		r = STORE_NOTFOUND;	/* a namespace itself */
+	if (r == STORE_OK)
+		r = store_mailbox_delete(st, box.sb->owner, box.sb->name, &error);
+	imap_acl_box_free(&box);
 	if (r == STORE_OK)
 		imap_job_tagged(job, "OK DELETE completed");
 	else
@@ -153,12 +236,95 @@ void imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)
 		imap_job_submit(s, &j->base);
 }
 
+/* The owner-relative names below a mailbox (RENAME's inferiors). */
+struct inferiors {
+	const char *prefix;	/* "name/" */
+	size_t len;
+	char **names;
+	size_t count;
+};
+
+static void inferiors_collect(const struct store_mailbox_info *info, void *ctx)
+{
+	struct inferiors *c = ctx;
+	if (strncmp(info->name, c->prefix, c->len) != 0)
+		return;
+	c->names = xrealloc(c->names, (c->count + 1) * sizeof(*c->names));
+	c->names[c->count++] = xstrdup(info->name);
+}
+
+/* RENAME moves the inferiors too (RFC 3501 6.3.5), so on another owner's
+ * mailbox the user needs x on each of them as well: otherwise he would
+ * rename mailboxes he has no right on, even ones hidden from him (RFC 4314
+ * 4). INBOX's inferiors stay where they are. True when he may; false
+ * after the tagged reply. */
+static bool inferiors_allowed(struct imap_job *job, struct store *st, struct worker *w,
+			      const struct imap_acl_box *from)
+{
+	if (from->sb->own || strcmp(from->sb->name, "INBOX") == 0)
+		return true;
+	struct buf prefix;
+	buf_init(&prefix, 0);
+	buf_printf(&prefix, "%s/", from->sb->name);
+	struct inferiors c = { prefix.data, prefix.len, NULL, 0 };
+	const char *error = NULL;
+	int r = store_mailbox_list(st, from->sb->owner, inferiors_collect, &c, &error);
+	bool ok = r == STORE_OK;
+	if (!ok)
+		imap_job_store_error(job, r, error);
+	for (size_t i = 0; i < c.count && ok; i++) {
+		struct buf ext;
+		buf_init(&ext, 0);
+		store_acl_external_name(from->sb, c.names[i], &ext);
+		struct imap_acl_box child;
+		r = imap_acl_open(job, st, w, ext.data, &child, &error);
+		if (r != STORE_OK) {
+			imap_job_store_error(job, r, error);
+			ok = false;
+		} else if (!child.exists || !(child.rights & IMAP_ACL_DELETE)) {
+			imap_job_tagged(job, "NO [NOPERM] Permission denied (right x needed on every"
+					" mailbox below it)");
+			ok = false;
+		}
+		imap_acl_box_free(&child);
+		buf_free(&ext);
+	}
+	for (size_t i = 0; i < c.count; i++)
+		free(c.names[i]);
+	free(c.names);
+	buf_free(&prefix);
+	return ok;
+}
+
 static void rename_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct name_job *j = (struct name_job *)job;
 	const char *error = NULL;
-	(void)w;
-	int r = store_mailbox_rename(st, job->s->address, j->name.data, j->name2.data, &error);
+	struct imap_acl_box from, to, parent = { 0 };
+	int r = imap_acl_open(job, st, w, j->name.data, &from, &error);
+	if (r != STORE_OK) {
+		imap_acl_box_free(&from);
+		imap_job_store_error(job, r, error);
+		return;
+	}
+	r = imap_acl_open(job, st, w, j->name2.data, &to, &error);
+	/* RFC 4314 4: x on the old name, k on the new one's parent. */
+	bool ok = r == STORE_OK && imap_acl_require(job, &from, IMAP_ACL_DELETE, false) &&
+		  create_allowed(job, st, w, &to, j->name2.data, &parent);
+	if (ok && (from.sb->owner_id != to.sb->owner_id || from.sb->name[0] == '\0' ||
+		   to.sb->name[0] == '\0')) {
+		imap_job_tagged(job, "NO [CANNOT] Cannot rename into another namespace or owner");
+		ok = false;
+	}
+	if (ok)
+		ok = inferiors_allowed(job, st, w, &from);
+	if (ok)
+		r = store_mailbox_rename(st, from.sb->owner, from.sb->name, to.sb->name, &error);
+	imap_acl_box_free(&from);
+	imap_acl_box_free(&to);
+	imap_acl_box_free(&parent);
+	if (!ok && r == STORE_OK)
+		return;		/* answered */
 	if (r == STORE_OK)
 		imap_job_tagged(job, "OK RENAME completed");
 	else
@@ -176,8 +342,23 @@ static void subscribe_run(struct imap_job *job, struct store *st, struct worker 
 {
 	struct name_job *j = (struct name_job *)job;
 	const char *error = NULL;
-	(void)w;
-	int r = store_mailbox_subscribe(st, job->s->address, j->name.data, j->flag, &error);
+	struct imap_acl_box box;
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && box.sb->own) {
+		r = store_mailbox_subscribe(st, box.sb->owner, box.sb->name, j->flag, &error);
+	} else if (r == STORE_OK) {
+		/* Another's mailbox: the user's own subscription, if he may
+		 * know it exists (RFC 4314 6). */
+		if (!imap_acl_require(job, &box, 0, false) ||
+		    (box.rights & (IMAP_ACL_LOOKUP | IMAP_ACL_READ)) == 0) {
+			if (job->tagged.len == 0)
+				imap_job_tagged(job, "NO [NONEXISTENT] No such mailbox");
+			imap_acl_box_free(&box);
+			return;
+		}
+		r = store_acl_subscribe(st, box.sb->user_id, box.sb->info.id, j->flag, &error);
+	}
+	imap_acl_box_free(&box);
 	if (r == STORE_OK)
 		imap_job_tagged(job, "OK %s completed", job->cmd);
 	else
@@ -218,12 +399,15 @@ static void count_cb(const struct store_msg_meta *meta, void *ctx)
 		c->first_unseen = meta->uid;
 }
 
-/* Render "* STATUS name (...)" for an open mailbox. */
-static int status_render(struct imap_job *job, struct store *st, uint64_t id, const char *name,
-			 unsigned items, struct buf *out, const char **error_r)
+/* Render "* STATUS name (...)" for an open mailbox; reader_id != 0: the
+ * user does not own it, UNSEEN counts his own \Seen. */
+static int status_render(struct imap_job *job, struct store *st, uint64_t id, uint64_t reader_id,
+			 const char *name, unsigned items, struct buf *out, const char **error_r)
 {
 	struct store_mailbox_status stt;
 	int r = store_mailbox_status(st, id, &stt, error_r);
+	if (r == STORE_OK && reader_id != 0 && (items & IMAP_STATUS_UNSEEN))
+		r = store_acl_unseen_count(st, id, reader_id, &stt.unseen, error_r);
 	if (r != STORE_OK)
 		return r;
 	struct count_ctx cc = { 0, 0 };
@@ -268,9 +452,23 @@ static int status_render(struct imap_job *job, struct store *st, uint64_t id, co
 		buf_printf(out, "%sHIGHESTMODSEQ %llu", sp, (unsigned long long)stt.highestmodseq);
 		sp = " ";
 	}
-	if (items & IMAP_STATUS_APPENDLIMIT)
+	if (items & IMAP_STATUS_APPENDLIMIT) {
 		buf_printf(out, "%sAPPENDLIMIT %llu", sp,
 			   (unsigned long long)job->s->ictx->cfg->imap.max_append);
+		sp = " ";
+	}
+	if (items & IMAP_STATUS_DELETED_STORAGE) {
+		/* RFC 9208 4.2, in the STORAGE unit (1024 octets), rounded up */
+		uint64_t deleted = 0;
+		r = store_quota_deleted_bytes(st, id, &deleted, error_r);
+		if (r != STORE_OK)
+			return r;
+		buf_printf(out, "%sDELETED-STORAGE %llu", sp,
+			   (unsigned long long)((deleted + 1023) / 1024));
+		sp = " ";
+	}
+	if (items & IMAP_STATUS_MAILBOXID)
+		buf_printf(out, "%sMAILBOXID (%s)", sp, imap_mailbox_objectid(id).s);
 	buf_append_str(out, ")\r\n");
 	return STORE_OK;
 }
@@ -279,13 +477,20 @@ static void status_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct name_job *j = (struct name_job *)job;
 	const char *error = NULL;
-	struct store_mailbox_info info;
-	(void)w;
-	int r = store_mailbox_open(st, job->s->address, j->name.data, &info, &error);
-	if (r == STORE_OK && info.noselect)
+	struct imap_acl_box box;
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_READ, false)) {
+		imap_acl_box_free(&box);
+		return;
+	}
+	if (r == STORE_OK && (!box.exists || box.sb->info.noselect)) {
+		error = "No such mailbox";
 		r = STORE_NOTFOUND;
+	}
 	if (r == STORE_OK)
-		r = status_render(job, st, info.id, info.name, j->items, &job->out, &error);
+		r = status_render(job, st, box.sb->info.id, box.sb->own ? 0 : box.sb->user_id,
+				  j->name.data, j->items, &job->out, &error);
+	imap_acl_box_free(&box);
 	if (r == STORE_OK)
 		imap_job_tagged(job, "OK STATUS completed");
 	else
@@ -311,6 +516,9 @@ void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd)
 
 struct list_entry {
 	struct store_mailbox_info info;
+	char *name;		/* as the client sees it (info.name is the owner's) */
+	unsigned rights;	/* IMAP_ACL_*; 0 for a synthesized parent */
+	uint64_t reader_id;	/* not his own: UNSEEN counts his own \Seen */
 };
 
 struct list_job {
@@ -326,12 +534,88 @@ static void list_collect(const struct store_mailbox_info *info, void *ctx)
 {
 	struct list_job *j = ctx;
 	j->boxes = xrealloc(j->boxes, (j->count + 1) * sizeof(*j->boxes));
-	j->boxes[j->count++].info = *info;
+	struct list_entry *e = &j->boxes[j->count++];
+	e->info = *info;
+	e->name = xstrdup(info->name);
+	e->rights = IMAP_ACL_ALL;
+	e->reader_id = 0;
+}
+
+/* Shared with the user: what he has l on, under its namespace name. */
+struct shared_ctx {
+	struct list_job *j;
+	struct store *st;
+	struct worker *w;
+};
+
+static void shared_collect(const struct store_acl_box *box, void *ctx)
+{
+	struct shared_ctx *c = ctx;
+	struct list_job *j = c->j;
+	unsigned rights = imap_acl_rights(&j->base, c->w, c->st, box);
+	if (!(rights & IMAP_ACL_LOOKUP))
+		return;
+	struct buf name;
+	buf_init(&name, 0);
+	store_acl_external_name(box, box->name, &name);
+	j->boxes = xrealloc(j->boxes, (j->count + 1) * sizeof(*j->boxes));
+	struct list_entry *e = &j->boxes[j->count++];
+	e->info = box->info;
+	e->info.has_children = false;
+	e->name = xstrdup(name.data);
+	buf_free(&name);
+	e->rights = rights;
+	e->reader_id = box->user_id;
+}
+
+static bool list_has_name(const struct list_job *j, size_t from, const char *name, size_t len)
+{
+	for (size_t i = from; i < j->count; i++)
+		if (strncmp(j->boxes[i].name, name, len) == 0 && j->boxes[i].name[len] == '\0')
+			return true;
+	return false;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct list_entry *)a)->name, ((const struct list_entry *)b)->name);
+}
+
+/* The entries from index from on are others' mailboxes: add their missing
+ * ancestors ("Other Users", "Other Users/<owner>", ...) as \Noselect,
+ * set \HasChildren from what the user may see, and sort them. */
+static void shared_finish(struct list_job *j, size_t from)
+{
+	size_t end = j->count;
+	for (size_t i = from; i < end; i++) {
+		for (const char *p = strchr(j->boxes[i].name, '/'); p != NULL;
+		     p = strchr(p + 1, '/')) {
+			size_t len = (size_t)(p - j->boxes[i].name);
+			if (list_has_name(j, from, j->boxes[i].name, len))
+				continue;
+			j->boxes = xrealloc(j->boxes, (j->count + 1) * sizeof(*j->boxes));
+			struct list_entry *e = &j->boxes[j->count++];
+			memset(e, 0, sizeof(*e));
+			e->info.noselect = true;
+			e->name = xstrndup(j->boxes[i].name, len);
+		}
+	}
+	for (size_t i = from; i < j->count; i++) {
+		size_t len = strlen(j->boxes[i].name);
+		for (size_t k = from; k < j->count && !j->boxes[i].info.has_children; k++)
+			j->boxes[i].info.has_children = strncmp(j->boxes[k].name, j->boxes[i].name,
+								len) == 0 &&
+							j->boxes[k].name[len] == '/';
+	}
+	if (j->count - from > 1)
+		qsort(j->boxes + from, j->count - from, sizeof(*j->boxes), entry_cmp);
 }
 
 static void list_cleanup(struct imap_job *job)
 {
 	struct list_job *j = (struct list_job *)job;
+	for (size_t i = 0; i < j->count; i++)
+		free(j->boxes[i].name);
 	free(j->boxes);
 	imap_pool_destroy(&j->pool);
 }
@@ -340,7 +624,7 @@ static bool has_subscribed_child(const struct list_job *j, const char *name)
 {
 	size_t len = strlen(name);
 	for (size_t i = 0; i < j->count; i++) {
-		const char *n = j->boxes[i].info.name;
+		const char *n = j->boxes[i].name;
 		if (strncmp(n, name, len) == 0 && n[len] == '/' && j->boxes[i].info.subscribed)
 			return true;
 	}
@@ -352,7 +636,6 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 	struct list_job *j = (struct list_job *)job;
 	const struct imap_list_cmd *lc = &j->lc;
 	const char *error = NULL;
-	(void)w;
 	const char *verb = j->lsub ? "LSUB" : "LIST";
 	/* LIST "" "": the hierarchy separator. */
 	if (lc->pattern_count == 1 && lc->patterns[0][0] == '\0' && !lc->extended) {
@@ -361,10 +644,15 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 		return;
 	}
 	int r = store_mailbox_list(st, job->s->address, list_collect, j, &error);
+	size_t own_count = j->count;
+	struct shared_ctx sc = { j, st, w };
+	if (r == STORE_OK)
+		r = store_acl_shared_list(st, job->s->address, shared_collect, &sc, &error);
 	if (r != STORE_OK) {
 		imap_job_store_error(job, r, error);
 		return;
 	}
+	shared_finish(j, own_count);
 	/* Patterns are in the client's encoding: decode reference + pattern. */
 	char **pats = xcalloc(lc->pattern_count + 1, sizeof(*pats));
 	for (size_t p = 0; p < lc->pattern_count; p++) {
@@ -389,15 +677,16 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 	bool sel_sub = j->lsub || (lc->select & IMAP_LIST_SEL_SUBSCRIBED);
 	bool recursive = (lc->select & IMAP_LIST_SEL_RECURSIVEMATCH) != 0;
 	for (size_t i = 0; i < j->count; i++) {
-		const struct store_mailbox_info *in = &j->boxes[i].info;
+		const struct list_entry *e = &j->boxes[i];
+		const struct store_mailbox_info *in = &e->info;
 		bool match = false;
 		for (size_t p = 0; p < lc->pattern_count && !match; p++)
-			match = imap_list_match(pats[p], in->name, '/');
+			match = imap_list_match(pats[p], e->name, '/');
 		if (!match)
 			continue;
 		bool childinfo = false;
 		if (sel_sub && !in->subscribed) {
-			if (!recursive || !has_subscribed_child(j, in->name))
+			if (!recursive || !has_subscribed_child(j, e->name))
 				continue;
 			childinfo = true;
 		}
@@ -421,15 +710,29 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 		if (in->special_use[0] != '\0' && !j->lsub)
 			buf_printf(&job->out, "%s%s", sp, in->special_use);
 		buf_append_str(&job->out, ") \"/\" ");
-		imap_write_mailbox(job->s, &job->out, in->name);
+		imap_write_mailbox(job->s, &job->out, e->name);
 		if (childinfo)
 			buf_append_str(&job->out, " (\"CHILDINFO\" (\"SUBSCRIBED\"))");
 		buf_append_str(&job->out, "\r\n");
-		if ((lc->ret & IMAP_LIST_RET_STATUS) && !in->noselect) {
-			r = status_render(job, st, in->id, in->name, lc->status_items, &job->out,
-					  &error);
+		/* LIST-STATUS needs r (RFC 4314 4), like STATUS. */
+		if ((lc->ret & IMAP_LIST_RET_STATUS) && !in->noselect &&
+		    (e->rights & IMAP_ACL_READ)) {
+			r = status_render(job, st, in->id, e->reader_id, e->name, lc->status_items,
+					  &job->out, &error);
 			if (r != STORE_OK)
 				break;
+		}
+		/* RFC 8440: the user's rights right after the mailbox. */
+		if ((lc->ret & IMAP_LIST_RET_MYRIGHTS) && e->rights != 0) {
+			struct buf rb;
+			buf_init(&rb, 0);
+			imap_acl_write_rights(&rb, e->rights, true);
+			buf_append_str(&job->out, "* MYRIGHTS ");
+			imap_write_mailbox(job->s, &job->out, e->name);
+			buf_append_str(&job->out, " ");
+			imap_write_astring(&job->out, rb.data, rb.len, 0);
+			buf_append_str(&job->out, "\r\n");
+			buf_free(&rb);
 		}
 	}
 	for (size_t p = 0; p < lc->pattern_count; p++)
@@ -481,18 +784,116 @@ struct select_job {
 	bool readonly;
 	bool condstore;
 	struct imap_mailbox *mbox;	/* the new view, handed to the session */
+	/* QRESYNC (uidvalidity modseq [known-uids]) (RFC 7162 3.2.5) */
+	bool qresync;
+	uint32_t q_uidvalidity;
+	uint64_t q_modseq;
+	struct imap_seq_range *q_known;	/* resolved, NULL: every uid */
+	size_t q_known_count;
+	struct imap_pool *pool;
+	struct buf q_fetch;		/* FETCH of changed messages */
 };
 
 static void select_cleanup(struct imap_job *job)
 {
 	struct select_job *j = (struct select_job *)job;
 	buf_free(&j->name);
+	buf_free(&j->q_fetch);
+	imap_pool_destroy(&j->pool);
 	if (j->mbox != NULL) {
 		free(j->mbox->name);
 		free(j->mbox->uids);
 		free(j->mbox->recent);
+		free(j->mbox->seen);
 		free(j->mbox);
 	}
+}
+
+/* A message changed since the client's modseq: FETCH (UID FLAGS MODSEQ). */
+static void qresync_changed(const struct store_msg_meta *meta, void *ctx)
+{
+	struct select_job *j = ctx;
+	uint32_t seq = imap_seq_of(j->mbox, meta->uid);
+	if (seq == 0)
+		return;		/* appended after the view was read */
+	buf_printf(&j->q_fetch, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
+	imap_write_msg_flags(j->mbox, &j->q_fetch, meta->flags, meta->keywords, meta->uid);
+	buf_printf(&j->q_fetch, " MODSEQ (%llu))\r\n", (unsigned long long)meta->modseq);
+}
+
+static bool known_has(const struct select_job *j, uint32_t uid)
+{
+	if (j->q_known == NULL)
+		return true;
+	for (size_t i = 0; i < j->q_known_count; i++)
+		if (uid >= j->q_known[i].lo && uid <= j->q_known[i].hi)
+			return true;
+	return false;
+}
+
+/* VANISHED (EARLIER) for the known uids expunged after the client's modseq
+ * (the tombstones are never older than that: mailbox_expunged keeps them
+ * all), then the FETCH of every message changed or added since. */
+static int qresync_render(struct select_job *j, struct store *st, const struct imap_mailbox *m,
+			  const char **error_r)
+{
+	uint32_t *gone = NULL;
+	size_t n = 0, k = 0;
+	buf_init(&j->q_fetch, 0);
+	int r = store_changes_since(st, m->id, j->q_modseq, qresync_changed, j, &gone, &n, error_r);
+	if (r != STORE_OK)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		if (known_has(j, gone[i]) && imap_seq_of(m, gone[i]) == 0)
+			gone[k++] = gone[i];
+	if (k > 0) {
+		buf_append_str(&j->base.out, "* VANISHED (EARLIER) ");
+		imap_write_uid_set(&j->base.out, gone, k);
+		buf_append_str(&j->base.out, "\r\n");
+	}
+	free(gone);
+	if (j->q_fetch.len > 0)
+		buf_append(&j->base.out, j->q_fetch.data, j->q_fetch.len);
+	return STORE_OK;
+}
+
+/* Parse the list after "QRESYNC": (uidvalidity modseq [known-uids
+ * [(seq-match-data)]]); false on bad syntax;
+ * seq-match-data is checked but not needed: every tombstone is kept, so
+ * VANISHED (EARLIER) is always exact. */
+static bool qresync_parse(struct select_job *j, const struct imap_arg *arg)
+{
+	const struct imap_arg *l;
+	size_t n;
+	const char *a;
+	if (!imap_arg_list(arg, &l, &n) || n < 2 || n > 4)
+		return false;
+	if (!imap_arg_atom(&l[0], &a) || imap_parse_nz_number(a, &j->q_uidvalidity) < 0)
+		return false;
+	if (!imap_arg_atom(&l[1], &a) || imap_parse_number64(a, &j->q_modseq) < 0)
+		return false;
+	j->pool = imap_pool_create();
+	if (n >= 3) {
+		struct imap_seqset set;
+		const char *e = NULL;
+		if (!imap_arg_atom(&l[2], &a) ||
+		    imap_seqset_parse(j->pool, a, false, 10000, &set, &e) < 0)
+			return false;
+		imap_seqset_resolve(j->pool, &set, UINT32_MAX, &j->q_known, &j->q_known_count);
+	}
+	if (n == 4) {
+		const struct imap_arg *sm;
+		size_t smn;
+		struct imap_seqset s1, s2;
+		const char *e = NULL, *b, *c;
+		if (!imap_arg_list(&l[3], &sm, &smn) || smn != 2 || !imap_arg_atom(&sm[0], &b) ||
+		    !imap_arg_atom(&sm[1], &c) ||
+		    imap_seqset_parse(j->pool, b, false, 10000, &s1, &e) < 0 ||
+		    imap_seqset_parse(j->pool, c, false, 10000, &s2, &e) < 0)
+			return false;
+	}
+	j->qresync = true;
+	return true;
 }
 
 static void select_run(struct imap_job *job, struct store *st, struct worker *w)
@@ -501,23 +902,52 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 	const char *error = NULL;
 	struct store_mailbox_info info;
 	struct store_mailbox_status stt;
-	(void)w;
-	int r = store_mailbox_open(st, job->s->address, j->name.data, &info, &error);
-	if (r == STORE_OK && info.noselect)
+	struct imap_acl_box box;
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_READ, false)) {
+		imap_acl_box_free(&box);
+		return;
+	}
+	if (r == STORE_OK && (!box.exists || box.sb->info.noselect)) {
+		error = "No such mailbox";
 		r = STORE_NOTFOUND;
+	}
+	if (r == STORE_OK)
+		info = box.sb->info;
+	/* Without any right to change it, a mailbox opens read-only. */
+	if (r == STORE_OK && (box.rights & (IMAP_ACL_SEEN | IMAP_ACL_WRITE | IMAP_ACL_DELETED |
+					    IMAP_ACL_EXPUNGE)) == 0)
+		j->readonly = true;
 	uint32_t first = 0, next = 0;
-	if (r == STORE_OK && !j->readonly)
+	/* \Recent is the owner's: a reader of another's mailbox never claims it. */
+	if (r == STORE_OK && !j->readonly && box.sb->own)
 		r = store_mailbox_claim_recent(st, info.id, &first, &next, &error);
 	if (r == STORE_OK)
 		r = store_mailbox_status(st, info.id, &stt, &error);
 	struct imap_mailbox *m = xcalloc(1, sizeof(*m));
 	j->mbox = m;
-	m->name = xstrdup(info.name);
+	struct buf ext;
+	buf_init(&ext, 0);
+	if (r == STORE_OK)
+		store_acl_external_name(box.sb, box.sb->name, &ext);
+	m->name = xstrdup(ext.data != NULL ? ext.data : j->name.data);
+	buf_free(&ext);
+	if (r == STORE_OK) {
+		imap_acl_view_init(m, &box);
+		imap_acl_seen_refresh(m, st);
+	}
+	imap_acl_box_free(&box);
 	if (r == STORE_OK)
 		r = store_search_view_uids(st, info.id, &m->uids, &m->count, &error);
 	struct count_ctx cc = { 0, 0 };
-	if (r == STORE_OK && !job->s->rev2)
+	if (r == STORE_OK && !job->s->rev2 && !m->private_seen)
 		r = store_search_first_unseen(st, info.id, &cc.first_unseen, &error);
+	for (size_t i = 0; r == STORE_OK && m->private_seen && !job->s->rev2 && i < m->count; i++) {
+		if (!(imap_acl_flags(m, m->uids[i], 0) & STORE_FLAG_SEEN)) {
+			cc.first_unseen = m->uids[i];
+			break;
+		}
+	}
 	if (r != STORE_OK) {
 		imap_job_store_error(job, r, error);
 		return;
@@ -535,10 +965,7 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 	}
 	struct buf *o = &job->out;
 	buf_append_str(o, "* FLAGS (" SYSTEM_FLAGS ")\r\n");
-	if (j->readonly)
-		buf_append_str(o, "* OK [PERMANENTFLAGS ()] No permanent flags permitted\r\n");
-	else
-		buf_append_str(o, "* OK [PERMANENTFLAGS (" SYSTEM_FLAGS " \\*)] Flags permitted\r\n");
+	imap_acl_permanentflags(m, o);	/* what his rights let him change */
 	buf_printf(o, "* %zu EXISTS\r\n", m->count);
 	if (!job->s->rev2) {
 		size_t recent = 0;
@@ -552,10 +979,21 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 	buf_printf(o, "* OK [UIDVALIDITY %u] UIDs valid\r\n", stt.uidvalidity);
 	buf_printf(o, "* OK [UIDNEXT %u] Predicted next UID\r\n", stt.uidnext);
 	buf_printf(o, "* OK [HIGHESTMODSEQ %llu] Highest\r\n", (unsigned long long)stt.highestmodseq);
+	buf_printf(o, "* OK [MAILBOXID (%s)] Ok\r\n", imap_mailbox_objectid(info.id).s);
 	if (job->s->rev2) {
 		buf_append_str(o, "* LIST () \"/\" ");
-		imap_write_mailbox(job->s, o, info.name);
+		imap_write_mailbox(job->s, o, m->name);
 		buf_append_str(o, "\r\n");
+	}
+	/* QRESYNC with the right UIDVALIDITY: what vanished and what changed
+	 * since the client's modseq; another UIDVALIDITY means the client must
+	 * start over, so the parameter is ignored (RFC 7162 3.2.5). */
+	if (j->qresync && j->q_uidvalidity == stt.uidvalidity && j->q_modseq < stt.highestmodseq) {
+		r = qresync_render(j, st, m, &error);
+		if (r != STORE_OK) {
+			imap_job_store_error(job, r, error);
+			return;
+		}
 	}
 	imap_job_tagged(job, "OK [%s] %s completed", j->readonly ? "READ-ONLY" : "READ-WRITE",
 			job->cmd);
@@ -590,19 +1028,40 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 		imap_bad(s, cmd->tag, "Mailbox name expected");
 		return;
 	}
-	if (cmd->arg_count == 2) {
-		const struct imap_arg *list;
-		size_t n;
-		if (!imap_arg_list(&cmd->args[1], &list, &n) || n != 1 ||
-		    !imap_arg_atom_eq(&list[0], "CONDSTORE")) {
-			imap_bad(s, cmd->tag, "Unsupported SELECT parameter");
-			return;
-		}
-		condstore = true;
-	}
 	struct select_job *j = imap_job_new(s, sizeof(*j), cmd, select_run, IMAP_SYNC_NONE);
 	j->base.done = select_done;
 	j->base.cleanup = select_cleanup;
+	if (cmd->arg_count == 2) {
+		const struct imap_arg *list;
+		size_t n;
+		const char *bad = NULL;
+		if (!imap_arg_list(&cmd->args[1], &list, &n) || n == 0)
+			bad = "Unsupported SELECT parameter";
+		for (size_t i = 0; bad == NULL && i < n; i++) {
+			if (imap_arg_atom_eq(&list[i], "CONDSTORE")) {
+				condstore = true;
+			} else if (imap_arg_atom_eq(&list[i], "QRESYNC") && !j->qresync &&
+				   i + 1 < n) {
+				/* RFC 7162 3.2.5: only after ENABLE QRESYNC. */
+				if (!s->qresync)
+					bad = "QRESYNC is not enabled";
+				else if (!qresync_parse(j, &list[++i]))
+					bad = "QRESYNC (uidvalidity modseq [known-uids"
+					      " [(seq-match-data)]])";
+			} else {
+				bad = "Unsupported SELECT parameter";
+			}
+		}
+		if (bad != NULL) {
+			/* Answered through the job so it is freed in one place;
+			 * a BAD SELECT leaves the current selection alone. */
+			imap_job_tagged(&j->base, "BAD %s", bad);
+			j->base.run = NULL;
+			j->base.done = NULL;
+			imap_job_submit(s, &j->base);
+			return;
+		}
+	}
 	j->readonly = strcmp(cmd->name, "EXAMINE") == 0;
 	j->condstore = condstore;
 	buf_init(&j->name, 0);
@@ -622,11 +1081,13 @@ struct append_job {
 	size_t count;
 	struct store_append_msg *msgs;
 	struct imap_pool *pool;
+	struct imap_catenate *cat;	/* CATENATE parts (RFC 4469), NULL if none */
 };
 
 static void append_cleanup(struct imap_job *job)
 {
 	struct append_job *j = (struct append_job *)job;
+	imap_catenate_free(&j->cat);
 	buf_free(&j->name);
 	for (size_t i = 0; i < j->count; i++)
 		buf_free(&j->bufs[i]);
@@ -640,16 +1101,68 @@ static void append_run(struct imap_job *job, struct store *st, struct worker *w)
 	struct append_job *j = (struct append_job *)job;
 	const char *error = NULL;
 	struct store_mailbox_info info;
-	(void)w;
-	int r = store_mailbox_open(st, job->s->address, j->name.data, &info, &error);
-	if (r == STORE_NOTFOUND || (r == STORE_OK && info.noselect)) {
+	struct imap_acl_box box;
+	if (j->cat != NULL && imap_catenate_resolve(job, st, j->cat, j->bufs, j->msgs, j->count) < 0)
+		return;
+	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
+	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_INSERT, true)) {
+		imap_acl_box_free(&box);
+		return;
+	}
+	if (r == STORE_NOTFOUND || (r == STORE_OK && (!box.exists || box.sb->info.noselect))) {
+		imap_acl_box_free(&box);
 		imap_job_tagged(job, "NO [TRYCREATE] No such mailbox");
 		return;
+	}
+	bool private_seen = false;
+	uint64_t reader_id = 0;
+	if (r == STORE_OK) {
+		info = box.sb->info;
+		/* RFC 4314 4: flags he may not set are dropped; \Seen on
+		 * another's mailbox is his own, set after the append. */
+		unsigned drop = 0;
+		if (!(box.rights & IMAP_ACL_WRITE))
+			drop |= STORE_FLAG_ANSWERED | STORE_FLAG_FLAGGED | STORE_FLAG_DRAFT;
+		if (!(box.rights & IMAP_ACL_DELETED))
+			drop |= STORE_FLAG_DELETED;
+		if (!(box.rights & IMAP_ACL_SEEN))
+			drop |= STORE_FLAG_SEEN;
+		private_seen = !box.sb->own;
+		reader_id = box.sb->user_id;
+		for (size_t i = 0; i < j->count; i++) {
+			j->msgs[i].flags &= ~drop;
+			if (!(box.rights & IMAP_ACL_WRITE))
+				j->msgs[i].keyword_count = 0;
+		}
+	}
+	imap_acl_box_free(&box);
+	bool *seen = xcalloc(j->count + 1, sizeof(*seen));
+	for (size_t i = 0; private_seen && i < j->count; i++) {
+		seen[i] = (j->msgs[i].flags & STORE_FLAG_SEEN) != 0;
+		j->msgs[i].flags &= ~(unsigned)STORE_FLAG_SEEN;
 	}
 	uint32_t uidvalidity = 0;
 	uint32_t *uids = xcalloc(j->count + 1, sizeof(*uids));
 	if (r == STORE_OK)
 		r = store_append(st, info.id, j->msgs, j->count, &uidvalidity, uids, &error);
+	if (r == STORE_OK && private_seen) {
+		struct store_uid_range *set = xcalloc(j->count + 1, sizeof(*set));
+		size_t n = 0;
+		for (size_t i = 0; i < j->count; i++)
+			if (seen[i])
+				set[n].lo = set[n].hi = uids[i], n++;
+		struct store_flags_result fr;
+		const char *e2 = NULL;
+		if (n > 0 && store_acl_flags_update(st, info.id, reader_id, set, n, STORE_FLAGS_ADD,
+						    STORE_FLAG_SEEN, 0, NULL, 0,
+						    STORE_NO_UNCHANGEDSINCE, &fr, &e2) == STORE_OK)
+			store_flags_result_free(&fr);
+		else if (n > 0)
+			log_warn("imap user=%s cmd=APPEND event=acl-seen-failed reason=\"%s\"",
+				 job->s->address, e2 != NULL ? e2 : "");
+		free(set);
+	}
+	free(seen);
 	if (r == STORE_OK) {
 		if (j->count == 1)
 			imap_job_tagged(job, "OK [APPENDUID %u %u] APPEND completed", uidvalidity,
@@ -682,6 +1195,7 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 	j->count = s->append_count;
 	s->append_msgs = NULL;
 	s->append_count = 0;
+	imap_catenate_regroup(cmd, &j->bufs, &j->count, &j->cat);
 	j->msgs = xcalloc(j->count + 1, sizeof(*j->msgs));
 	size_t k = 0;
 	const char *bad = NULL;
@@ -725,6 +1239,11 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 			}
 			a = &cmd->args[++i].list[0];
 		}
+		if (imap_catenate_is_message(j->cat, k) && imap_catenate_arg(cmd, i)) {
+			k++;		/* built on the worker */
+			i += 2;
+			continue;
+		}
 		if (a->type != IMAP_ARG_LITERAL_STREAM || k >= j->count) {
 			bad = "Message literal expected";
 			break;
@@ -746,7 +1265,7 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 		j->base.sync_mode = IMAP_SYNC_NONE;
 	}
 	for (size_t i = 0; i < j->count && j->base.run != NULL; i++) {
-		if (j->msgs[i].size == 0) {
+		if (j->msgs[i].size == 0 && !imap_catenate_is_message(j->cat, i)) {
 			imap_job_tagged(&j->base, "NO Empty message refused");
 			j->base.run = NULL;
 		}
@@ -763,8 +1282,9 @@ static void close_run(struct imap_job *job, struct store *st, struct worker *w)
 	const char *error = NULL;
 	uint32_t *uids = NULL;
 	size_t n = 0;
-	/* Silently: no EXPUNGE responses for CLOSE (RFC 3501 6.4.2). */
-	if (!m->readonly) {
+	/* Silently: no EXPUNGE responses for CLOSE (RFC 3501 6.4.2); without
+	 * the e right (RFC 4314 4) CLOSE just deselects. */
+	if (!m->readonly && (m->rights & IMAP_ACL_EXPUNGE)) {
 		struct store_uid_range all = { 1, UINT32_MAX };
 		int r = store_expunge(st, m->id, &all, 1, &uids, &n, &error);
 		if (r != STORE_OK && r != STORE_NOTFOUND) {
@@ -814,6 +1334,10 @@ static void expunge_run(struct imap_job *job, struct store *st, struct worker *w
 	uint32_t *uids = NULL;
 	size_t n = 0;
 	(void)w;
+	if (!(m->rights & IMAP_ACL_EXPUNGE)) {
+		imap_job_tagged(job, "NO [NOPERM] Permission denied (right e needed)");
+		return;
+	}
 	if (m->readonly) {
 		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
 		return;
@@ -841,13 +1365,16 @@ void imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 		struct imap_seqset set;
 		struct imap_pool *pool = imap_pool_create();
 		if (cmd->arg_count != 1 || !imap_arg_atom(&cmd->args[0], &text) ||
-		    imap_seqset_parse(pool, text, false, 10000, &set, &error) < 0) {
+		    imap_seqset_parse(pool, text, true, 10000, &set, &error) < 0) {
 			imap_bad(s, cmd->tag, error != NULL ? error : "UID EXPUNGE uid-set");
 			imap_pool_destroy(&pool);
 			return;
 		}
 		j = imap_job_new(s, sizeof(*j), cmd, expunge_run, IMAP_SYNC_FULL);
-		imap_set_to_uids(s->mbox, pool, &set, true, &j->set, &j->count);
+		if (set.last_result)	/* "$" (RFC 5182) */
+			imap_searchres_ranges(s, &j->set, &j->count);
+		else
+			imap_set_to_uids(s->mbox, pool, &set, true, &j->set, &j->count);
 		imap_pool_destroy(&pool);
 	} else {
 		if (cmd->arg_count != 0) {

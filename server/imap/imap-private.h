@@ -6,12 +6,15 @@
 
 #include "imap-session.h"
 #include "imap_args.h"
+#include "imap_metadata.h"
 #include "imap_parser.h"
 #include "imap_quote.h"
+#include "imap_sort.h"
 #include "sasl.h"
 #include "loop.h"
 #include "store-notify.h"
 #include "store-mail.h"
+#include "store-acl.h"
 #include "worker.h"
 
 struct store;
@@ -41,6 +44,13 @@ struct imap_mailbox {
 	size_t count;
 	struct imap_recent *recent;
 	size_t recent_count;
+	/* ACL (imap-cmd-acl.c): the user's rights on it; on a mailbox he does
+	 * not own his \Seen is his own (seen, refreshed by every job). */
+	unsigned rights;		/* IMAP_ACL_* */
+	bool private_seen;
+	uint64_t reader_id;		/* the user's account id when private_seen */
+	struct store_uid_range *seen;	/* his \Seen uids, ascending ranges */
+	size_t seen_count;
 };
 
 struct imap_session;
@@ -59,7 +69,31 @@ struct imap_sync {
 	struct imap_recent recent;	/* newly claimed, lo > hi: none */
 	bool has_expunges;
 	struct buf out;			/* untagged EXPUNGE/EXISTS/RECENT/FETCH */
+	/* CONTEXT (RFC 5267): the new result of each update context of the
+	 * session, in list order, then of the one this job creates (if any);
+	 * adopted by imap_sync_apply. */
+	struct imap_update_ctx *creating;
+	uint32_t **ctx_results;
+	size_t *ctx_counts;
+	size_t ctx_n;
 };
+
+/* An update context (RFC 5267 UPDATE): a search program and, for SORT,
+ * its criteria, whose result changes are pushed as ADDTO/REMOVEFROM. */
+struct imap_update_ctx {
+	char *tag;			/* the correlator of the searching command */
+	bool uid;			/* UID SEARCH/SORT: results are uids */
+	bool sort;
+	struct imap_pool *pool;		/* owns prog */
+	struct imap_search_program *prog;	/* sequence sets turned into uids */
+	struct imap_sort_criterion crit[16];
+	size_t crit_count;
+	uint32_t *results;		/* uids in the requested order */
+	size_t count;
+	struct imap_update_ctx *next;
+};
+
+#define IMAP_MAX_UPDATE_CONTEXTS 8
 
 enum imap_sync_mode {
 	IMAP_SYNC_NONE,
@@ -100,6 +134,13 @@ struct imap_session {
 	bool utf8;			/* ENABLE UTF8=ACCEPT */
 	bool rev2;			/* ENABLE IMAP4rev2 */
 	bool condstore;			/* ENABLE CONDSTORE or a CONDSTORE command */
+	bool qresync;			/* ENABLE QRESYNC: VANISHED instead of EXPUNGE */
+	/* SEARCHRES (RFC 5182): the uids saved by SEARCH RETURN (SAVE), "$" */
+	uint32_t *saved_uids;		/* ascending, malloc'ed */
+	size_t saved_count;
+	/* CONTEXT (RFC 5267): UPDATE contexts of the selected mailbox */
+	struct imap_update_ctx *contexts;
+	size_t context_count;
 	/* AUTHENTICATE in progress */
 	bool in_sasl;
 	struct sasl sasl;
@@ -125,6 +166,11 @@ struct imap_session {
 	struct loop_timer more_timer;
 	char *delayed_reply;
 	bool closing;
+	struct imap_acl_cache *acl_cache;	/* directory groups of the user (imap-cmd-acl.c) */
+	bool compress_pending;		/* COMPRESS agreed: switch after its line */
+	/* NOTIFY (imap-cmd-notify.c): NULL when NONE */
+	struct imap_notify *notify;
+	bool mid_command;		/* the parser holds part of a command */
 };
 
 /* A command: its name, the states it is allowed in, and its handler. */
@@ -217,10 +263,215 @@ void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 /* SEARCH and UID SEARCH (ESEARCH RETURN options). */
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd);
 
+/* ---- imap-cmd-quota.c ---- */
+/* GETQUOTA quota-root (RFC 9208): "" is the user's own root. */
+void imap_cmd_getquota(struct imap_session *s, const struct imap_command *cmd);
+/* GETQUOTAROOT mailbox: the root the mailbox counts against (its owner's). */
+void imap_cmd_getquotaroot(struct imap_session *s, const struct imap_command *cmd);
+/* SETQUOTA quota-root (STORAGE n MESSAGE n): administrators only. */
+void imap_cmd_setquota(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-metadata.c ---- */
+/* GETMETADATA [(MAXSIZE n DEPTH d)] mailbox entries (RFC 5464). */
+void imap_cmd_getmetadata(struct imap_session *s, const struct imap_command *cmd);
+/* SETMETADATA mailbox (entry value ...). */
+void imap_cmd_setmetadata(struct imap_session *s, const struct imap_command *cmd);
+/* An RFC 8474 object id, as a value so it can be used inline in printf. */
+struct imap_objectid {
+	char s[IMAP_OBJECTID_MAX];
+};
+/* MAILBOXID of a mailbox: follows its id, so it survives RENAME. */
+struct imap_objectid imap_mailbox_objectid(uint64_t mailbox_id);
+/* EMAILID of a message: follows its blob (one per distinct content), so
+ * COPY and MOVE keep it. */
+struct imap_objectid imap_email_objectid(uint64_t blob_id);
+
+/* ---- imap-cmd-sort.c ---- */
+/* SORT / UID SORT (RFC 5256, ESORT RFC 5267, SORT=DISPLAY RFC 5957). */
+void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd);
+/* THREAD / UID THREAD (ORDEREDSUBJECT, REFERENCES). */
+void imap_cmd_thread(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-catenate.c ---- */
+struct imap_catenate;
+#define IMAP_URL_BAD (-101)	/* a URL refused before reaching the store */
+/* True when args[i] is CATENATE followed by its part list. */
+bool imap_catenate_arg(const struct imap_command *cmd, size_t i);
+/* APPEND with CATENATE: turn the streamed literals (*bufs, *count; taken
+ * over) into one buffer per message; *cat_r keeps the parts (NULL when the
+ * command has no CATENATE; *bufs and *count emptied when it is malformed). */
+void imap_catenate_regroup(const struct imap_command *cmd, struct buf **bufs, size_t *count,
+			   struct imap_catenate **cat_r);
+/* Message k is a CATENATE one (its data comes from imap_catenate_resolve). */
+bool imap_catenate_is_message(const struct imap_catenate *cat, size_t k);
+/* On the worker: build the CATENATE messages into bufs[k] and point
+ * msgs[k] at them. Returns 0, or -1 with the tagged NO ([BADURL], [TOOBIG]). */
+int imap_catenate_resolve(struct imap_job *j, struct store *st, struct imap_catenate *cat,
+			  struct buf *bufs, struct store_append_msg *msgs, size_t count);
+void imap_catenate_free(struct imap_catenate **cat);
+/* A client's URL as resp-text for [BADURL url]: no "]", no controls. */
+void imap_write_badurl(struct buf *out, const char *url);
+
+/* ---- imap-cmd-urlauth.c ---- */
+/* GENURLAUTH rump INTERNAL ... (RFC 4467): sign rumps of own messages. */
+void imap_cmd_genurlauth(struct imap_session *s, const struct imap_command *cmd);
+/* RESETKEY [mailbox [INTERNAL]]: forget access keys. */
+void imap_cmd_resetkey(struct imap_session *s, const struct imap_command *cmd);
+/* URLFETCH url ...: what URLAUTH-authorized URLs name, NIL when refused. */
+void imap_cmd_urlfetch(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-compress.c ---- */
+/* COMPRESS DEFLATE (RFC 4978): agree (the switch follows) or refuse. */
+void imap_cmd_compress(struct imap_session *s, const struct imap_command *cmd);
+/* Turn compression on once the COMPRESS line is consumed. */
+void imap_compress_activate(struct imap_session *s);
+
+/* ---- imap-cmd-acl.c ---- */
+/* RFC 4314 rights as bits, in the canonical order "lrswipkxtea". */
+#define IMAP_ACL_LOOKUP (1u << 0)	/* l */
+#define IMAP_ACL_READ (1u << 1)		/* r */
+#define IMAP_ACL_SEEN (1u << 2)		/* s */
+#define IMAP_ACL_WRITE (1u << 3)	/* w */
+#define IMAP_ACL_INSERT (1u << 4)	/* i */
+#define IMAP_ACL_POST (1u << 5)		/* p */
+#define IMAP_ACL_CREATE (1u << 6)	/* k */
+#define IMAP_ACL_DELETE (1u << 7)	/* x */
+#define IMAP_ACL_DELETED (1u << 8)	/* t */
+#define IMAP_ACL_EXPUNGE (1u << 9)	/* e */
+#define IMAP_ACL_ADMIN (1u << 10)	/* a */
+#define IMAP_ACL_ALL 0x7ffu
+struct store_acl_box;
+/* A mailbox name resolved for the session's user, with his rights. */
+struct imap_acl_box {
+	struct store_acl_box *sb;	/* owner, owner-relative name, ACL rows */
+	unsigned rights;
+	bool exists;			/* the mailbox exists (selectable or not) */
+};
+/* SETACL, DELETEACL, GETACL, LISTRIGHTS, MYRIGHTS (RFC 4314). */
+void imap_cmd_setacl(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_deleteacl(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_getacl(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_listrights(struct imap_session *s, const struct imap_command *cmd);
+void imap_cmd_myrights(struct imap_session *s, const struct imap_command *cmd);
+/* NAMESPACE: personal "", "Other Users/" and "Shared/". */
+void imap_cmd_namespace(struct imap_session *s, const struct imap_command *cmd);
+/* On a worker: resolve a (decoded) mailbox name for the session's user and
+ * compute his rights (groups through the directory, cached per session).
+ * STORE_OK (box->exists tells) or an error; free with imap_acl_box_free. */
+int imap_acl_open(struct imap_job *j, struct store *st, struct worker *w, const char *name,
+		  struct imap_acl_box *box, const char **error_r);
+/* Free what imap_acl_open allocated. */
+void imap_acl_box_free(struct imap_acl_box *box);
+/* True when box exists and the user has every right in need; otherwise
+ * the job's tagged reply says why: [NONEXISTENT] (or [TRYCREATE] when
+ * trycreate) if he may not even know it exists, else [NOPERM]. */
+bool imap_acl_require(struct imap_job *j, const struct imap_acl_box *box, unsigned need,
+		      bool trycreate);
+/* Rights of the user on a store_acl_box (every right for the owner). */
+unsigned imap_acl_rights(struct imap_job *j, struct worker *w, struct store *st,
+			 const struct store_acl_box *sb);
+/* The rights as letters (with c and d, RFC 4314 2.1.1) into out. */
+void imap_acl_write_rights(struct buf *out, unsigned rights, bool obsolete);
+/* Set up the ACL fields of a new view from box (SELECT/EXAMINE). */
+void imap_acl_view_init(struct imap_mailbox *m, const struct imap_acl_box *box);
+/* On a worker, before every command: when the selected mailbox is not
+ * the user's, recompute his rights on it (the owner may have changed the
+ * ACL meanwhile) and reload his \Seen. False, with the tagged NO set,
+ * when a command on its messages may no longer run (r taken away). */
+bool imap_acl_refresh(struct imap_job *j, struct store *st, struct worker *w);
+/* On a worker: reload the user's own \Seen of the selected mailbox. */
+void imap_acl_seen_refresh(struct imap_mailbox *m, struct store *st);
+/* The \Seen bit of uid as this user sees it in m (flags from the store). */
+unsigned imap_acl_flags(const struct imap_mailbox *m, uint32_t uid, unsigned store_flags);
+/* STORE on the selected mailbox as the user: his own \Seen when he is not
+ * the owner, store_flags_update otherwise. */
+int imap_acl_flags_update(const struct imap_mailbox *m, struct store *st,
+			  const struct store_uid_range *set, size_t set_count,
+			  enum store_flag_op op, unsigned flags, const char *const *keywords,
+			  size_t keyword_count, uint64_t unchangedsince,
+			  struct store_flags_result *result_r, const char **error_r);
+/* "* OK [PERMANENTFLAGS (...)]" for the rights of m into out. */
+void imap_acl_permanentflags(const struct imap_mailbox *m, struct buf *out);
+/* Free the session's group cache. */
+void imap_acl_session_free(struct imap_session *s);
+/* On a worker, after COPY/MOVE from m into dst: the copies get the user's
+ * own \Seen (his private one on a mailbox he does not own), and flags he
+ * has no right to set in dst are dropped. */
+void imap_acl_copy_fixup(const struct imap_mailbox *m, struct store *st,
+			 const struct imap_acl_box *dst, const struct store_copy_result *cr);
+/* On a worker: make SEEN, UNSEEN and NEW of a search program mean the
+ * user's own \Seen on a mailbox he does not own (after a refresh). */
+void imap_acl_search_rewrite(const struct imap_mailbox *m, struct imap_pool *pool,
+			     struct imap_search_key *key);
+
+/* ---- imap-cmd-notify.c ---- */
+struct imap_notify;
+/* NOTIFY SET [STATUS] (filter events) ... / NOTIFY NONE (RFC 5465). */
+void imap_cmd_notify(struct imap_session *s, const struct imap_command *cmd);
+/* A change of the selected mailbox arrived: true when NOTIFY (SELECTED)
+ * takes care of it (also in IDLE), false to let IDLE/commands do as usual. */
+bool imap_notify_selected_changed(struct imap_session *s);
+/* Send pending notifications (as a job) if the session is between
+ * commands or in IDLE; cheap when nothing is pending. */
+void imap_notify_flush(struct imap_session *s);
+/* Stop receiving notifications (the connection closed). */
+void imap_notify_unwatch(struct imap_session *s);
+/* Forget the NOTIFY state (NOTIFY NONE, overflow, session end). */
+void imap_notify_free(struct imap_session *s);
+
 /* ---- imap-sync.c ---- */
 /* On a worker: compare the view with the store and render what changed. */
 void imap_sync_run(struct imap_job *j, struct store *st);
 /* On the loop: adopt a computed sync into the session's view. */
 void imap_sync_apply(struct imap_session *s, struct imap_sync *sync);
+/* Free what a sync holds (its view, output and context results). */
+void imap_sync_free(struct imap_sync *sync);
+/* Write ascending uids as a compact uid-set ("1:3,7") into out. */
+void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count);
+/* QRESYNC: "* VANISHED (EARLIER) set" for the uids of mailbox m expunged
+ * after modseq that lie in known (NULL: any uid). Nothing when none. */
+int imap_sync_vanished_earlier(struct store *st, const struct imap_mailbox *m, uint64_t modseq,
+			       const struct imap_seq_range *known, size_t known_count,
+			       struct buf *out, const char **error_r);
+/* SEARCHRES: replace s's saved result ("$") by uids (taken over). */
+void imap_searchres_save(struct imap_session *s, uint32_t *uids, size_t count);
+/* CONTEXT: the result of prog over the view uids[count] of m (recent from
+ * m and extra), as uids in mailbox order or, with crit_count > 0, in sort
+ * order (malloc'ed). */
+int imap_context_eval(struct store *st, const struct imap_mailbox *m, const uint32_t *uids,
+		      size_t count, const struct imap_recent *extra_recent,
+		      const struct imap_search_program *prog, const struct imap_sort_criterion *crit,
+		      size_t crit_count, uint32_t **result_r, size_t *result_count_r,
+		      const char **error_r);
+/* CONTEXT: turn the sequence-number sets of a program into uid sets of the
+ * current view (they are evaluated when the command is received). */
+void imap_context_fix_seqsets(const struct imap_session *s, struct imap_pool *pool,
+			      struct imap_search_key *key);
+/* CONTEXT: may a command tagged tag create an update context? -1: the tag
+ * is in use by one (BAD), 0: too many ([NOUPDATE]), 1: yes. */
+int imap_context_check(const struct imap_session *s, const char *tag);
+/* Register ctx (created by a job) on the session. */
+void imap_context_add(struct imap_session *s, struct imap_update_ctx *ctx);
+/* Free one context / all of the session's. */
+void imap_context_free(struct imap_update_ctx **ctx);
+void imap_context_free_all(struct imap_session *s);
+/* CANCELUPDATE "tag" ... */
+void imap_cmd_cancelupdate(struct imap_session *s, const struct imap_command *cmd);
+/* PARTIAL lo:hi of results[count] (requested order) as "PARTIAL (lo:hi set)". */
+void imap_write_partial(struct buf *out, uint32_t lo, uint32_t hi, const uint32_t *v,
+			size_t count, bool ordered);
+/* SORT: the uids match[match_count] (ascending) of mailbox_id in the order
+ * of the criteria, ties by uid (malloc'ed into *uids_r, *count_r of them). */
+int imap_sort_compute(struct store *st, uint64_t mailbox_id, const uint32_t *match,
+		      size_t match_count, const struct imap_sort_criterion *crit,
+		      size_t crit_count, uint32_t **uids_r, size_t *count_r, const char **error_r);
+/* SEARCHRES: turn every "$" set of a search program into the saved uids
+ * (UIDSET), allocated from pool. */
+void imap_searchres_substitute(const struct imap_session *s, struct imap_pool *pool,
+			       struct imap_search_key *key);
+/* SEARCHRES: the saved result restricted to the view as store uid ranges
+ * (malloc'ed; *count_r may be 0). */
+void imap_searchres_ranges(const struct imap_session *s, struct store_uid_range **ranges_r,
+			   size_t *count_r);
 
 #endif

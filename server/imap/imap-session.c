@@ -59,8 +59,19 @@ static void capabilities(const struct imap_session *s, struct buf *b)
 	}
 	buf_printf(b, " SASL-IR LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT CHILDREN NAMESPACE ID"
 		   " SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE MULTIAPPEND"
-		   " BINARY APPENDLIMIT=%llu UTF8=ACCEPT CONDSTORE",
+		   " BINARY APPENDLIMIT=%llu UTF8=ACCEPT CONDSTORE QRESYNC SEARCHRES"
+		   " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
+		   " CONTEXT=SEARCH CONTEXT=SORT",
 		   (unsigned long long)s->ictx->cfg->imap.max_append);
+	buf_append_str(b, " ACL RIGHTS=texk LIST-MYRIGHTS");
+	buf_append_str(b, " PREVIEW");	/* RFC 8970 */
+	/* RFC 9208, RFC 5464, RFC 8474, RFC 8514 */
+	buf_append_str(b, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTASET"
+		       " METADATA METADATA-SERVER OBJECTID SAVEDATE");
+	if (s->state != IMAP_STATE_NOTAUTH && !conn_is_compressed(s->conn))
+		buf_append_str(b, " COMPRESS=DEFLATE");
+	buf_append_str(b, " NOTIFY");	/* RFC 5465 */
+	buf_append_str(b, " CATENATE URLAUTH");	/* RFC 4469, RFC 4467 */
 }
 
 static void close_session(struct imap_session *s)
@@ -147,8 +158,11 @@ void imap_mailbox_free(struct imap_session *s)
 	free(s->mbox->name);
 	free(s->mbox->uids);
 	free(s->mbox->recent);
+	free(s->mbox->seen);
 	free(s->mbox);
 	s->mbox = NULL;
+	imap_searchres_save(s, NULL, 0);	/* "$" is per selection (RFC 5182 2.1) */
+	imap_context_free_all(s);		/* updates end with the selection (RFC 5267 4.3) */
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
 }
@@ -194,6 +208,7 @@ void imap_write_msg_flags(const struct imap_mailbox *m, struct buf *out, unsigne
 			  const char *keywords, uint32_t uid)
 {
 	unsigned sys = 0;
+	f = imap_acl_flags(m, uid, f);	/* a reader's own \Seen on a shared mailbox */
 	if (f & STORE_FLAG_SEEN)
 		sys |= IMAP_FLAG_SEEN;
 	if (f & STORE_FLAG_ANSWERED)
@@ -260,14 +275,19 @@ static void job_run_cb(struct job *job, struct worker *w)
 	struct imap_job *j = (struct imap_job *)job;
 	struct store *st = store_jobs_get(w);
 	j->more = false;
-	if (j->run != NULL)
+	bool allowed = imap_acl_refresh(j, st, w);	/* rights on a shared mailbox */
+	if (j->run != NULL && allowed)
 		j->run(j, st, w);
 	if (j->more) {
 		store_jobs_note(w);
 		return;
 	}
-	if (j->sync_mode != IMAP_SYNC_NONE && j->s->mbox != NULL)
+	/* No news from a shared mailbox whose r right was taken away. */
+	if (j->sync_mode != IMAP_SYNC_NONE && j->s->mbox != NULL &&
+	    (j->s->mbox->rights & IMAP_ACL_READ)) {
+		imap_acl_seen_refresh(j->s->mbox, st);
 		imap_sync_run(j, st);
+	}
 	store_jobs_note(w);
 }
 
@@ -275,8 +295,7 @@ static void job_free(struct imap_job *j)
 {
 	if (j->cleanup != NULL)
 		j->cleanup(j);
-	free(j->sync.uids);
-	buf_free(&j->sync.out);
+	imap_sync_free(&j->sync);
 	buf_free(&j->out);
 	buf_free(&j->tagged);
 	conn_unref(&j->conn);
@@ -348,6 +367,8 @@ static void job_done_cb(struct job *job)
 	/* A notification that came while the job ran. */
 	if (s->idling && s->idle_dirty && s->mbox != NULL && !s->closing)
 		imap_idle_sync(s);
+	/* NOTIFY: what arrived while the command ran. */
+	imap_notify_flush(s);
 }
 
 void *imap_job_new(struct imap_session *s, size_t size, const struct imap_command *cmd,
@@ -681,6 +702,11 @@ static void cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 		} else if (str_casecmp(name, "CONDSTORE") == 0 && !s->condstore) {
 			s->condstore = true;
 			buf_append_str(&b, " CONDSTORE");
+		} else if (str_casecmp(name, "QRESYNC") == 0 && !s->qresync) {
+			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE. */
+			s->qresync = true;
+			s->condstore = true;
+			buf_append_str(&b, " QRESYNC");
 		}
 	}
 	imap_reply(s, "%s", b.data);
@@ -699,12 +725,6 @@ static void cmd_id(struct imap_session *s, const struct imap_command *cmd)
 	}
 	imap_reply(s, "* ID (\"name\" \"Cairn\" \"version\" \"%s\")", PACKAGE_VERSION);
 	imap_reply(s, "%s OK ID completed", cmd->tag);
-}
-
-static void cmd_namespace(struct imap_session *s, const struct imap_command *cmd)
-{
-	imap_reply(s, "* NAMESPACE ((\"\" \"/\")) NIL NIL");
-	imap_reply(s, "%s OK NAMESPACE completed", cmd->tag);
 }
 
 static void cmd_idle(struct imap_session *s, const struct imap_command *cmd)
@@ -736,6 +756,8 @@ static void notify_cb(uint64_t mailbox_id, uint64_t modseq, void *ctx)
 	(void)mailbox_id;
 	if (s->mbox == NULL || (modseq != 0 && modseq <= s->mbox->modseq))
 		return;
+	if (imap_notify_selected_changed(s))
+		return;		/* NOTIFY SELECTED: pushed between commands */
 	if (s->job != NULL || !s->idling) {
 		s->idle_dirty = true;
 		return;
@@ -758,7 +780,7 @@ static const struct imap_cmd_def commands[] = {
 	{ "LOGIN", IMAP_STATE_NOTAUTH, cmd_login },
 	{ "AUTHENTICATE", IMAP_STATE_NOTAUTH, cmd_authenticate },
 	{ "ENABLE", AUTHD, cmd_enable },
-	{ "NAMESPACE", AUTHD, cmd_namespace },
+	{ "NAMESPACE", AUTHD, imap_cmd_namespace },
 	{ "IDLE", AUTHD, cmd_idle },
 	{ "SELECT", AUTHD, imap_cmd_select },
 	{ "EXAMINE", AUTHD, imap_cmd_select },
@@ -771,6 +793,21 @@ static const struct imap_cmd_def commands[] = {
 	{ "LSUB", AUTHD, imap_cmd_lsub },
 	{ "STATUS", AUTHD, imap_cmd_status },
 	{ "APPEND", AUTHD, imap_cmd_append },
+	{ "SETACL", AUTHD, imap_cmd_setacl },
+	{ "DELETEACL", AUTHD, imap_cmd_deleteacl },
+	{ "GETACL", AUTHD, imap_cmd_getacl },
+	{ "LISTRIGHTS", AUTHD, imap_cmd_listrights },
+	{ "MYRIGHTS", AUTHD, imap_cmd_myrights },
+	{ "GETQUOTA", AUTHD, imap_cmd_getquota },
+	{ "GETQUOTAROOT", AUTHD, imap_cmd_getquotaroot },
+	{ "SETQUOTA", AUTHD, imap_cmd_setquota },
+	{ "GETMETADATA", AUTHD, imap_cmd_getmetadata },
+	{ "SETMETADATA", AUTHD, imap_cmd_setmetadata },
+	{ "COMPRESS", AUTHD, imap_cmd_compress },
+	{ "GENURLAUTH", AUTHD, imap_cmd_genurlauth },
+	{ "RESETKEY", AUTHD, imap_cmd_resetkey },
+	{ "URLFETCH", AUTHD, imap_cmd_urlfetch },
+	{ "NOTIFY", AUTHD, imap_cmd_notify },
 	{ "CHECK", SEL, imap_cmd_noop },
 	{ "CLOSE", SEL, imap_cmd_close },
 	{ "UNSELECT", SEL, imap_cmd_unselect },
@@ -778,6 +815,11 @@ static const struct imap_cmd_def commands[] = {
 	{ "UID EXPUNGE", SEL, imap_cmd_expunge },
 	{ "SEARCH", SEL, imap_cmd_search },
 	{ "UID SEARCH", SEL, imap_cmd_search },
+	{ "SORT", SEL, imap_cmd_sort },
+	{ "UID SORT", SEL, imap_cmd_sort },
+	{ "THREAD", SEL, imap_cmd_thread },
+	{ "UID THREAD", SEL, imap_cmd_thread },
+	{ "CANCELUPDATE", SEL, imap_cmd_cancelupdate },
 	{ "FETCH", SEL, imap_cmd_fetch },
 	{ "UID FETCH", SEL, imap_cmd_fetch },
 	{ "STORE", SEL, imap_cmd_store },
@@ -912,8 +954,10 @@ static void imap_session_input(struct conn *c, void *ctx)
 		switch (ret) {
 		case IMAP_PARSER_MORE:
 			buf_consume(in, consumed);
+			s->mid_command = true;
 			return;
 		case IMAP_PARSER_ERROR: {
+			s->mid_command = false;
 			drop_appends(s);
 			const char *tag = imap_parser_error_tag(s->parser);
 			if (imap_parser_error_code(s->parser) == IMAP_PARSER_ERR_LITERAL_TOO_BIG)
@@ -930,6 +974,7 @@ static void imap_session_input(struct conn *c, void *ctx)
 			break;
 		}
 		case IMAP_PARSER_LITERAL:
+			s->mid_command = true;
 			literal_event(s);
 			buf_consume(in, consumed);
 			break;
@@ -942,14 +987,19 @@ static void imap_session_input(struct conn *c, void *ctx)
 			break;
 		}
 		case IMAP_PARSER_COMMAND:
+			s->mid_command = false;
 			run_command(s, imap_parser_command(s->parser));
 			buf_consume(in, consumed);
+			if (s->compress_pending)
+				imap_compress_activate(s);
 			break;
 		default:
 			buf_consume(in, consumed);
 			return;
 		}
 	}
+	/* Every complete command is answered: NOTIFY may speak (RFC 5465 3). */
+	imap_notify_flush(s);
 }
 
 /* ---- conn ops ---- */
@@ -959,6 +1009,10 @@ static void session_free(struct imap_session *s)
 	loop_timer_cancel(conn_loop(s->conn), &s->delay_timer);
 	loop_timer_cancel(conn_loop(s->conn), &s->more_timer);
 	imap_mailbox_free(s);
+	imap_acl_session_free(s);
+	imap_notify_free(s);
+	free(s->saved_uids);
+	imap_context_free_all(s);
 	drop_appends(s);
 	sasl_reset(&s->sasl);
 	imap_parser_destroy(&s->parser);
@@ -992,6 +1046,7 @@ static void imap_session_closed(struct conn *c, void *ctx)
 	struct imap_session *s = ctx;
 	(void)c;
 	store_notify_unsubscribe(s->ictx->notify, &s->sub);
+	imap_notify_unwatch(s);
 	if (s->job != NULL && loop_timer_armed(&s->more_timer)) {
 		/* A batched job between rounds: nothing runs on a worker. */
 		loop_timer_cancel(conn_loop(s->conn), &s->more_timer);

@@ -18,6 +18,7 @@
 #include "sasl.h"
 #include "smtp_parser.h"
 #include "store-jobs.h"
+#include "store-urlauth.h"
 #include "tls.h"
 #include "worker.h"
 
@@ -41,7 +42,7 @@ enum smtp_mode {
 	MODE_BDAT,		/* reading a BDAT chunk of chunk_left octets */
 };
 
-enum smtp_job_kind { JOB_AUTH, JOB_SENDER, JOB_RCPT, JOB_VRFY, JOB_DELIVER };
+enum smtp_job_kind { JOB_AUTH, JOB_SENDER, JOB_RCPT, JOB_VRFY, JOB_DELIVER, JOB_BURL };
 
 struct smtp_session;
 
@@ -61,7 +62,10 @@ struct smtp_job {
 	bool partial;			/* LMTP delivery */
 	bool check_from;		/* submission: From: must be the account's */
 	struct deliver_envelope env;	/* JOB_DELIVER: moved from the session */
-	struct buf body;
+	struct buf body;		/* JOB_BURL: what the URL names */
+	char *url;			/* JOB_BURL */
+	bool burl_last;
+	int burl_result;		/* a store_result or STORE_URL_TOOBIG */
 	/* outputs */
 	struct dir_auth auth;
 	enum deliver_status status;
@@ -253,6 +257,15 @@ static void job_run(struct job *job, struct worker *w)
 		j->status = deliver_message(st, dh, &j->env, j->body.data != NULL ? j->body.data : "",
 					    j->body.len, j->partial, j->error, sizeof(j->error));
 		break;
+	case JOB_BURL:
+		/* RFC 4468: the URL must be URLAUTH-authorized for submit+user;
+		 * the reason for a refusal is for the log only. */
+		j->burl_result = store_urlauth_fetch(st, j->sctx->hostname, j->url, strlen(j->url),
+						     STORE_URLAUTH_SUBMIT, j->account,
+						     (int64_t)time(NULL), &j->body, &error);
+		j->status = j->burl_result == STORE_OK || j->burl_result == STORE_NOTFOUND ||
+			    j->burl_result == STORE_URL_TOOBIG ? DELIVER_OK : DELIVER_TEMPFAIL;
+		break;
 	}
 	if (error != NULL && j->error[0] == '\0')
 		snprintf(j->error, sizeof(j->error), "%s", error);
@@ -270,6 +283,7 @@ static void job_free(struct smtp_job *j)
 	deliver_envelope_clear(&j->env);
 	deliver_rcpt_free(&j->rcpt);
 	buf_free(&j->body);
+	free(j->url);
 	conn_unref(&j->conn);
 	free(j);
 }
@@ -497,6 +511,8 @@ static void deliver_done(struct smtp_session *s, struct smtp_job *j)
 	resume(s);
 }
 
+static void burl_done(struct smtp_session *s, struct smtp_job *j);
+
 static void job_done(struct job *job)
 {
 	struct smtp_job *j = (struct smtp_job *)job;
@@ -520,6 +536,9 @@ static void job_done(struct job *job)
 		break;
 	case JOB_DELIVER:
 		deliver_done(s, j);
+		break;
+	case JOB_BURL:
+		burl_done(s, j);
 		break;
 	}
 	job_free(j);
@@ -560,6 +579,8 @@ static void cmd_ehlo(struct smtp_session *s, const struct smtp_command *cmd)
 	buf_init(&b, 0);
 	buf_printf(&b, "%s", s->sctx->hostname);
 	smtp_ehlo_keywords(&b, ext, cfg->smtp.max_message_size, "PLAIN LOGIN");
+	if (s->kind == KIND_SUBMISSION)
+		buf_append_str(&b, "\nBURL imap");	/* RFC 4468 */
 	reply(s, 250, NULL, "%s", b.data);
 	buf_free(&b);
 }
@@ -930,6 +951,70 @@ static void cmd_bdat(struct smtp_session *s, const struct smtp_command *cmd)
 		bdat_chunk_end(s);
 }
 
+/* BURL url [LAST] (RFC 4468): like a BDAT chunk whose bytes come from a
+ * URLAUTH-authorized IMAP URL, fetched on a worker through the store. */
+static void cmd_burl(struct smtp_session *s, const char *arg, size_t len)
+{
+	const char *sp = memchr(arg, ' ', len);
+	size_t ulen = sp != NULL ? (size_t)(sp - arg) : len;
+	bool last = sp != NULL && (size_t)(arg + len - sp) == 5 && str_ncasecmp(sp, " LAST", 5) == 0;
+	if (!s->helo_done) {
+		bad_command(s, 503, "5.5.1", "Error: send HELO/EHLO first");
+	} else if (!s->authenticated) {
+		bad_command(s, 530, "5.7.0", "Error: authentication required");
+	} else if (ulen == 0 || (sp != NULL && !last)) {
+		bad_command(s, 501, "5.5.4", "Error: syntax: BURL imap-url [LAST]");
+	} else if (!s->in_mail) {
+		bad_command(s, 503, "5.5.1", "Error: need MAIL command");
+	} else if (s->env.nrcpts == 0) {
+		bad_command(s, 554, "5.5.1", "Error: no valid recipients");
+	} else if (ulen < 7 || str_ncasecmp(arg, "imap://", 7) != 0) {
+		reply(s, 554, "5.6.9", "Error: BURL supports imap URLs only");
+	} else {
+		struct smtp_job *j = job_new(s, JOB_BURL);
+		j->url = xstrndup(arg, ulen);
+		j->burl_last = last;
+		snprintf(j->account, sizeof(j->account), "%s", s->auth_user);
+		uint64_t max = s->sctx->cfg->smtp.max_message_size;
+		buf_init(&j->body, max > 0 ? (size_t)max : 0);
+		job_submit(s, j);
+	}
+}
+
+static void burl_done(struct smtp_session *s, struct smtp_job *j)
+{
+	s->job = NULL;
+	if (j->burl_result != STORE_OK) {
+		log_info("submission session=%s user=%s event=burl-failed status=%s reason=\"%s\"",
+			 conn_id(s->conn), s->auth_user, store_result_str(j->burl_result), j->error);
+		if (j->burl_result == STORE_URL_TOOBIG)
+			reply(s, 552, "5.3.4", "Error: message too big");
+		else if (j->burl_result == STORE_NOTFOUND)
+			reply(s, 554, "5.6.6", "Error: BURL URL cannot be resolved or is not authorized");
+		else
+			reply(s, 451, "4.4.0", "Error: mail store unavailable, try again later");
+		transaction_reset(s);
+		resume(s);
+		return;
+	}
+	if (!s->bdat_seen) {
+		s->bdat_seen = true;
+		body_begin(s, true);
+	}
+	size_t consumed = 0;
+	smtp_data_feed(&s->data, j->body.data != NULL ? j->body.data : "", j->body.len, &s->body,
+		       &consumed);
+	if (j->burl_last) {
+		smtp_data_finish(&s->data);
+		body_end(s);
+		if (s->job == NULL)
+			resume(s);
+		return;
+	}
+	reply(s, 250, "2.5.0", "%zu octets added", j->body.len);
+	resume(s);
+}
+
 static void cmd_vrfy(struct smtp_session *s, const struct smtp_command *cmd)
 {
 	if (!s->sctx->cfg->smtp.vrfy || s->kind == KIND_LMTP) {
@@ -1059,6 +1144,10 @@ static void run_line(struct smtp_session *s, char *line, size_t len)
 		.utf8 = s->in_mail && s->env.smtputf8,
 	};
 	const char *error = NULL;
+	if (s->kind == KIND_SUBMISSION && len > 5 && str_ncasecmp(line, "BURL ", 5) == 0) {
+		cmd_burl(s, line + 5, len - 5);
+		return;
+	}
 	if (smtp_command_parse(line, len, &opts, &s->cmd, &error) < 0) {
 		if (s->cmd.verb == SMTP_VERB_UNKNOWN && s->cmd.error_code == 500)
 			bad_command(s, 500, "5.5.1", "Error: command not recognized");

@@ -91,7 +91,9 @@ static int deliver_remote(struct store *st, struct deliver_ctx *ctx)
 		return STORE_OK;
 	const struct store_append_msg am = { .data = m->data, .size = m->size };
 	uint64_t blob_id, size;
-	int ret = mail_blob_get(st, &am, ctx->sha, &blob_id, &size);
+	/* No mailbox holds this blob (local copies start with Return-Path:):
+	 * no search text or SORT keys for it. */
+	int ret = mail_blob_get_queued(st, &am, ctx->sha, &blob_id, &size);
 	if (ret != STORE_OK)
 		return ret;
 	char blob[24], sz[24], qid[24];

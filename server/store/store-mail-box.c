@@ -1,7 +1,7 @@
 /* Mailboxes: create (with missing parents), rename (children too; INBOX
  * moves its messages out), delete (\Noselect when it has children), list,
  * subscriptions, status and \Recent claims, the default set an account is
- * provisioned with, ACLs and the quota figures. Each change is one
+ * provisioned with and the quota figures (ACLs: store-acl.c). Each change is one
  * transaction; name rules are in mail_name_normalize. */
 #include "autoconf.h"
 #include "store-mail-private.h"
@@ -48,6 +48,15 @@ static void info_from_row(const PGresult *res, int row, const char *name,
 	snprintf(info->special_use, sizeof(info->special_use), "%s", PQgetvalue(res, row, 4));
 	info->subscribed = PQgetvalue(res, row, 5)[0] == 't';
 	info->noselect = PQgetvalue(res, row, 6)[0] == 't';
+}
+
+/* Tell IMAP NOTIFY sessions (store-notify.c) that account_id's mailbox
+ * list or subscriptions changed; in a transaction it is sent on COMMIT. */
+static int notify_list(struct store *st, uint64_t account_id)
+{
+	char payload[32];
+	snprintf(payload, sizeof(payload), "a%" PRIu64, account_id);
+	return store_exec_prepared(st, STMT_MBOX_NOTIFY, NULL, payload);
 }
 
 /* Look name up (locking its row when lock); STORE_NOTFOUND if missing. */
@@ -120,6 +129,8 @@ static int create_tx(struct store *st, void *_ctx, const char **error_r)
 		ret = create_parents(st, account_id, ctx->name);
 	if (ret == STORE_OK)
 		ret = mailbox_insert(st, account_id, ctx->name, ctx->special_use, false, &ctx->id);
+	if (ret == STORE_OK)
+		ret = notify_list(st, account_id);
 	if (ret != STORE_OK || ctx->id != 0)
 		return ret;
 	/* It exists: a \Noselect leftover of a delete comes back to life. */
@@ -190,6 +201,8 @@ static int rename_tx(struct store *st, void *_ctx, const char **error_r)
 	uint64_t account_id;
 	struct store_mailbox_info info;
 	int ret = mail_account_id(st, ctx->address, &account_id);
+	if (ret == STORE_OK)
+		ret = notify_list(st, account_id);
 	if (ret != STORE_OK)
 		return ret;
 	if (strcmp(ctx->from, "INBOX") == 0)
@@ -247,6 +260,8 @@ static int delete_tx(struct store *st, void *_ctx, const char **error_r)
 	int ret = mail_account_id(st, ctx->address, &account_id);
 	if (ret == STORE_OK)
 		ret = mailbox_get(st, account_id, ctx->name, true, &info);
+	if (ret == STORE_OK)
+		ret = notify_list(st, account_id);
 	if (ret != STORE_OK)
 		return ret;
 	snprintf(acc, sizeof(acc), "%" PRIu64, account_id);
@@ -339,6 +354,9 @@ int store_mailbox_subscribe(struct store *st, const char *address, const char *n
 	if (!found)
 		return mail_done(st, store_fail(st, STORE_NOTFOUND, "mailbox %s does not exist",
 						norm), error_r);
+	/* Not worth a transaction: a lost notification only delays NOTIFY's
+	 * SubscriptionChange until the next one (the update is committed). */
+	(void)notify_list(st, account_id);
 	return STORE_OK;
 }
 
@@ -421,49 +439,6 @@ int store_mailbox_provision_defaults(struct store *st, const char *address,
 				     const char **error_r)
 {
 	return store_tx(st, provision_tx, (void *)address, error_r);
-}
-
-int store_mailbox_acl_set(struct store *st, uint64_t mailbox_id, const char *identifier,
-			  const char *rights, const char **error_r)
-{
-	char idbuf[24];
-	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
-	size_t len = strlen(identifier);
-	int ret = STORE_OK;
-	if (len == 0 || len > 320)
-		ret = store_fail(st, STORE_INVALID, "invalid ACL identifier");
-	for (size_t i = 0; i < len && ret == STORE_OK; i++)
-		if ((unsigned char)identifier[i] <= 0x20 || identifier[i] == 0x7f)
-			ret = store_fail(st, STORE_INVALID, "invalid ACL identifier");
-	for (const char *p = rights; p != NULL && *p != '\0' && ret == STORE_OK; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')))
-			ret = store_fail(st, STORE_INVALID, "invalid ACL rights");
-	if (ret != STORE_OK)
-		return mail_done(st, ret, error_r);
-	if (rights == NULL || rights[0] == '\0')
-		ret = store_exec_prepared(st, STMT_ACL_DEL, NULL, idbuf, identifier);
-	else
-		ret = store_exec_prepared(st, STMT_ACL_SET, NULL, idbuf, identifier, rights);
-	if (ret == STORE_INVALID)
-		ret = store_fail(st, STORE_NOTFOUND, "mailbox %" PRIu64 " does not exist",
-				 mailbox_id);
-	return mail_done(st, ret, error_r);
-}
-
-int store_mailbox_acl_list(struct store *st, uint64_t mailbox_id,
-			   void (*cb)(const char *identifier, const char *rights, void *ctx),
-			   void *ctx, const char **error_r)
-{
-	char idbuf[24];
-	PGresult *res;
-	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
-	int ret = store_exec_prepared(st, STMT_ACL_LIST, &res, idbuf);
-	if (ret != STORE_OK)
-		return mail_done(st, ret, error_r);
-	for (int i = 0; i < PQntuples(res); i++)
-		cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), ctx);
-	PQclear(res);
-	return STORE_OK;
 }
 
 int store_quota_get(struct store *st, const char *address, uint64_t *bytes_r,

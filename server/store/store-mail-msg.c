@@ -6,6 +6,7 @@
  * refcount trigger cannot delete a blob an append is about to use. */
 #include "autoconf.h"
 #include "store-mail-private.h"
+#include "store-mail-search.h"
 #include "log.h"
 #include "mime.h"
 
@@ -186,8 +187,13 @@ enum blob_field {
 	F_MESSAGE_ID, F_IN_REPLY_TO, F_REFERENCES, F_TEXT, F_COUNT
 };
 
+/* queued: a blob for the outbound queue only, which no SEARCH or SORT
+ * ever reads: it gets no message_text row and no SORT keys, so relaying
+ * does not pay for indexes it never uses. If a mailbox later gets the same
+ * content, blob_get stores the text then, and store_sort_load computes
+ * missing keys by itself. */
 static int blob_insert(struct store *st, const struct store_append_msg *msg, const char *shahex,
-		       uint64_t *id_r, uint64_t *size_r)
+		       bool queued, uint64_t *id_r, uint64_t *size_r)
 {
 	struct buf f[F_COUNT], raw, datebuf;
 	char lines[24], date[32];
@@ -219,12 +225,13 @@ static int blob_insert(struct store *st, const struct store_append_msg *msg, con
 					   : mime_header_raw(m, root, headers[i].name, b);
 		present[headers[i].field] = r == 0;
 	}
-	time_t t;
+	time_t t = 0;
 	bool have_date = mime_header_raw(m, root, "Date", &datebuf) == 0 &&
 			 parse_rfc5322_date(datebuf.data, &t) == 0;
 	if (have_date)
 		snprintf(date, sizeof(date), "%lld", (long long)t);
-	mime_text(m, MAIL_FTS_TEXT_MAX, &f[F_TEXT]);
+	/* The tsvector of 0002 is no longer searched: full-text SEARCH uses
+	 * message_text (mail_text_store below, migration 0010). */
 	snprintf(lines, sizeof(lines), "%zu", m->lines);
 	mime_free(&m);
 
@@ -256,7 +263,15 @@ static int blob_insert(struct store *st, const struct store_append_msg *msg, con
 		*id_r = mail_u64(res, 0, 0);
 		*size_r = mail_u64(res, 0, 1);
 		PQclear(res);
+		if (!queued)
+			ret = mail_text_store(st, *id_r, msg->data, msg->size);
 	}
+	if (ret == STORE_OK && !queued)	/* SORT/THREAD keys, from the same columns */
+		ret = mail_sort_keys_store(st, *id_r, present[F_SUBJECT] ? f[F_SUBJECT].data : "",
+					   f[F_ENVELOPE].data, have_date, have_date ? (int64_t)t : 0,
+					   present[F_MESSAGE_ID] ? f[F_MESSAGE_ID].data : NULL,
+					   present[F_IN_REPLY_TO] ? f[F_IN_REPLY_TO].data : NULL,
+					   present[F_REFERENCES] ? f[F_REFERENCES].data : NULL);
 	for (int i = 0; i < F_COUNT; i++)
 		buf_free(&f[i]);
 	buf_free(&raw);
@@ -264,8 +279,8 @@ static int blob_insert(struct store *st, const struct store_append_msg *msg, con
 	return ret;
 }
 
-int mail_blob_get(struct store *st, const struct store_append_msg *msg,
-		    const unsigned char sha[32], uint64_t *id_r, uint64_t *size_r)
+static int blob_get(struct store *st, const struct store_append_msg *msg,
+		    const unsigned char sha[32], bool queued, uint64_t *id_r, uint64_t *size_r)
 {
 	struct buf shahex;
 	PGresult *res;
@@ -273,17 +288,32 @@ int mail_blob_get(struct store *st, const struct store_append_msg *msg,
 	mail_hex(&shahex, sha, 32);
 	int ret = store_exec_prepared(st, STMT_BLOB_FIND, &res, shahex.data);
 	if (ret == STORE_OK) {
-		bool found = PQntuples(res) > 0;
+		bool found = PQntuples(res) > 0, textless = false;
 		if (found) {
 			*id_r = mail_u64(res, 0, 0);
 			*size_r = mail_u64(res, 0, 1);
+			textless = PQgetvalue(res, 0, 2)[0] == 't';
 		}
 		PQclear(res);
 		if (!found)
-			ret = blob_insert(st, msg, shahex.data, id_r, size_r);
+			ret = blob_insert(st, msg, shahex.data, queued, id_r, size_r);
+		else if (textless && !queued)	/* stored for the queue only so far */
+			ret = mail_text_store(st, *id_r, msg->data, msg->size);
 	}
 	buf_free(&shahex);
 	return ret;
+}
+
+int mail_blob_get(struct store *st, const struct store_append_msg *msg,
+		  const unsigned char sha[32], uint64_t *id_r, uint64_t *size_r)
+{
+	return blob_get(st, msg, sha, false, id_r, size_r);
+}
+
+int mail_blob_get_queued(struct store *st, const struct store_append_msg *msg,
+			 const unsigned char sha[32], uint64_t *id_r, uint64_t *size_r)
+{
+	return blob_get(st, msg, sha, true, id_r, size_r);
 }
 
 struct append_item {
@@ -636,6 +666,7 @@ static void meta_from_row(const PGresult *res, int row, bool full, struct store_
 	m->envelope = PQgetisnull(res, row, 8) ? NULL : PQgetvalue(res, row, 8);
 	m->bodystructure = PQgetisnull(res, row, 9) ? NULL : PQgetvalue(res, row, 9);
 	m->body = PQgetisnull(res, row, 10) ? NULL : PQgetvalue(res, row, 10);
+	m->blob_id = mail_u64(res, row, 11);
 }
 
 /* Rows per query of store_fetch: the result set of a 100,000-message

@@ -61,11 +61,21 @@ int mail_expunge_locked(struct store *st, struct mail_lock *l, const char *uidse
  * caller's transaction ends. For appends inside a caller's transaction. */
 int mail_blob_get(struct store *st, const struct store_append_msg *msg, const unsigned char sha[32],
 		  uint64_t *id_r, uint64_t *size_r);
+/* The same for content stored only for the outbound queue: a new blob gets
+ * no search text or SORT keys now (made lazily if a mailbox ever shares it). */
+int mail_blob_get_queued(struct store *st, const struct store_append_msg *msg,
+			 const unsigned char sha[32], uint64_t *id_r, uint64_t *size_r);
 /* Inside a caller's transaction: lock mailbox_id, add bytes/count to the
  * quota (STORE_OVERQUOTA past it), insert msgs[i] as blob_of[i] with new
  * uids (uids_r[count]) and advance modseq with NOTIFY. */
 int mail_append_locked(struct store *st, uint64_t mailbox_id, const struct store_append_msg *msgs,
 		       size_t count, const uint64_t *blob_of, int64_t bytes,
 		       uint32_t *uidvalidity_r, uint32_t *uids_r);
+
+/* Compute and store the SORT/THREAD keys of a new blob (message_sort_keys,
+ * 0009, store-mail-sort.c) from the columns it was stored with. */
+int mail_sort_keys_store(struct store *st, uint64_t blob_id, const char *subject,
+			 const char *envelope, bool has_date, int64_t date, const char *message_id,
+			 const char *in_reply_to, const char *references);
 
 #endif

@@ -1,12 +1,17 @@
 /* SEARCH over the store (RFC 3501 6.4.4 / RFC 9051 6.4.4): one query
- * loads the metadata of every message of the mailbox; each text key runs
- * its own prepared statement (decoded header columns, the full-text
- * tsvector for BODY/TEXT, the header block for HEADER) giving a uid set;
- * the program tree is then evaluated per message in C. */
+ * loads the metadata of every message of the mailbox (or of those that a
+ * top-level text key matched, when it matched few); each text key runs
+ * its own prepared statement (decoded header columns, the case-folded
+ * decoded text of message_text for BODY/TEXT with its pg_trgm index, the
+ * header block for HEADER) giving a uid set; the program tree is then
+ * evaluated per message in C. Also the text extraction that fills
+ * message_text (at append, by `cairnctl mail reindex`, or lazily here) and
+ * FETCH PREVIEW's reads of it. */
 #include "autoconf.h"
 #include "store-mail-search.h"
 #include "store-mail-private.h"
 #include "mime.h"
+#include "mime-text.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -14,13 +19,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "imap_metadata.h"
+
+/* Up to this many uids, a narrowing key's set is passed to the metadata
+ * query as an array; beyond, reading every row costs about the same. */
+#define SEARCH_NARROW_MAX 20000
+
 struct search_msg {
 	uint32_t uid;
 	uint32_t seq;		/* 0: not in the caller's view */
 	unsigned flags;
 	char *keywords;
 	int64_t internaldate, sentdate;
+	int64_t savedate;	/* RFC 8514 */
 	uint64_t size, modseq;
+	uint64_t blob_id;	/* EMAILID (RFC 8474) */
 };
 
 struct key_uids {
@@ -37,6 +50,7 @@ struct search_ctx {
 	struct imap_pool *pool;
 	struct key_uids *sets;
 	time_t now;
+	bool text_ready;	/* the mailbox's pending blobs were extracted */
 };
 
 static bool uid_in(const uint32_t *a, size_t n, uint32_t v)
@@ -60,6 +74,12 @@ static bool ci_contains(const char *hay, size_t hlen, const char *needle, size_t
 		if (str_ncasecmp(hay + i, needle, nlen) == 0)
 			return true;
 	return false;
+}
+
+static int uid_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int collect_uids(struct store *st, PGresult *res, struct key_uids *k)
@@ -102,36 +122,326 @@ static int header_key(struct search_ctx *c, const struct imap_search_key *key, s
 	return STORE_OK;
 }
 
-/* BODY: the full-text index finds candidates; the decoded text of the
- * body parts must then contain the string (headers do not count). */
-static int body_verify(struct search_ctx *c, const struct imap_search_key *key, struct key_uids *k)
+/* ---- message text (migration 0010) ---- */
+
+static uint64_t be64(const unsigned char *p)
 {
-	size_t kept = 0;
-	struct buf raw, text;
-	buf_init(&raw, 0);
-	buf_init(&text, 0);
-	for (size_t i = 0; i < k->count; i++) {
-		const char *error;
-		buf_reset(&raw);
-		buf_reset(&text);
-		int r = store_fetch_raw(c->st, c->mailbox_id, k->uids[i], &raw, &error);
-		if (r == STORE_NOTFOUND)
-			continue;
-		if (r != STORE_OK) {
-			buf_free(&raw);
-			buf_free(&text);
+	uint64_t v = 0;
+	for (int i = 0; i < 8; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* The folded body and header text, the preview and completeness of a raw
+ * message, with the body cut at body_max bytes. */
+struct text_parts {
+	struct buf body, headers, preview;
+	bool complete;
+};
+
+static void text_parts_extract(const char *raw, size_t size, size_t body_max,
+			       struct text_parts *tp)
+{
+	struct mime_message *msg = mime_parse(raw, size, NULL);
+	struct mime_text t;
+	mime_text_init(&t);
+	mime_text_extract(msg, body_max, &t);
+	buf_init(&tp->body, 0);
+	buf_init(&tp->headers, 0);
+	buf_init(&tp->preview, 0);
+	mime_text_fold(t.body.data != NULL ? t.body.data : "", t.body.len, &tp->body);
+	mime_text_fold(t.headers.data != NULL ? t.headers.data : "", t.headers.len, &tp->headers);
+	mime_text_preview(t.body.data != NULL ? t.body.data : "", t.body.len,
+			  MIME_TEXT_PREVIEW_CHARS, &tp->preview);
+	/* Empty buffers own no memory: give them a "" to pass as text. */
+	buf_append(&tp->body, "", 0);
+	buf_append(&tp->headers, "", 0);
+	buf_append(&tp->preview, "", 0);
+	tp->complete = t.complete;
+	mime_text_free(&t);
+	mime_free(&msg);
+}
+
+static void text_parts_free(struct text_parts *tp)
+{
+	buf_free(&tp->body);
+	buf_free(&tp->headers);
+	buf_free(&tp->preview);
+}
+
+int mail_text_store(struct store *st, uint64_t blob_id, const char *raw, size_t size)
+{
+	struct text_parts tp;
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRIu64, blob_id);
+	text_parts_extract(raw, size, STORE_TEXT_BODY_MAX, &tp);
+	int r = store_exec_prepared(st, STMT_TEXT_STORE, NULL, id, tp.body.data, tp.headers.data,
+				    tp.preview.data, tp.complete ? "true" : "false");
+	text_parts_free(&tp);
+	return r;
+}
+
+/* Extract and store the text of every blob in res (binary: id, raw);
+ * returns the store result and counts the rows in *done. */
+static int store_rows(struct store *st, PGresult *res, uint64_t *last_id, uint64_t *done)
+{
+	int n = PQntuples(res);
+	for (int i = 0; i < n; i++) {
+		if (PQgetlength(res, i, 0) != 8)
+			return store_fail(st, STORE_ERROR, "blob id: unexpected binary length");
+		uint64_t id = be64((const unsigned char *)PQgetvalue(res, i, 0));
+		int r = mail_text_store(st, id, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+		if (r != STORE_OK)
 			return r;
-		}
-		struct mime_message *msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
-		mime_text(msg, 16 * 1024 * 1024, &text);
-		if (ci_contains(text.data != NULL ? text.data : "", text.len, key->str, key->str_len))
-			k->uids[kept++] = k->uids[i];
-		mime_free(&msg);
+		*last_id = id;
+		(*done)++;
 	}
-	k->count = kept;
-	buf_free(&raw);
-	buf_free(&text);
 	return STORE_OK;
+}
+
+/* Blobs per query when extracting text outside an append: small, since each
+ * row carries a whole message. */
+#define TEXT_BATCH 32
+
+/* Extract the text of the mailbox's blobs stored before migration 0010, so
+ * that a SEARCH never misses them. One empty index probe when none is left. */
+static int text_catch_up(struct search_ctx *c)
+{
+	char id[24], limit[16];
+	snprintf(id, sizeof(id), "%" PRIu64, c->mailbox_id);
+	snprintf(limit, sizeof(limit), "%d", TEXT_BATCH);
+	const char *params[2] = { id, limit };
+	for (;;) {
+		PGresult *res;
+		uint64_t last = 0, done = 0;
+		int r = store_exec_binary(c->st, STMT_SEARCH_TEXT_PENDING, params, &res);
+		if (r != STORE_OK)
+			return r;
+		int n = PQntuples(res);
+		r = store_rows(c->st, res, &last, &done);
+		PQclear(res);
+		if (r != STORE_OK || n < TEXT_BATCH)
+			return r;
+	}
+}
+
+int store_text_reindex(struct store *st, bool all,
+		       void (*progress)(uint64_t done, uint64_t total, void *ctx), void *ctx,
+		       uint64_t *done_r, const char **error_r)
+{
+	PGresult *res;
+	*done_r = 0;
+	int r = STORE_OK;
+	if (all)
+		r = store_exec_prepared(st, STMT_TEXT_MARK_ALL, NULL);
+	if (r == STORE_OK)
+		r = store_exec_prepared(st, STMT_TEXT_PENDING_COUNT, &res);
+	if (r != STORE_OK)
+		return mail_done(st, r, error_r);
+	uint64_t total = mail_u64(res, 0, 0);
+	PQclear(res);
+	uint64_t last = 0;
+	char after[24], limit[16];
+	snprintf(limit, sizeof(limit), "%d", TEXT_BATCH);
+	if (progress != NULL)
+		progress(0, total, ctx);
+	for (;;) {
+		snprintf(after, sizeof(after), "%" PRIu64, last);
+		const char *params[2] = { after, limit };
+		r = store_exec_binary(st, STMT_TEXT_REINDEX_NEXT, params, &res);
+		if (r != STORE_OK)
+			break;
+		int n = PQntuples(res);
+		r = store_rows(st, res, &last, done_r);
+		PQclear(res);
+		if (progress != NULL)
+			progress(*done_r, total, ctx);
+		if (r != STORE_OK || n < TEXT_BATCH)
+			break;
+	}
+	return mail_done(st, r, error_r);
+}
+
+int store_fetch_previews(struct store *st, uint64_t mailbox_id, const struct store_uid_range *set,
+			 size_t set_count, bool lazy,
+			 void (*cb)(uint32_t uid, const char *preview, void *ctx), void *ctx,
+			 const char **error_r)
+{
+	struct buf uidset;
+	uint32_t min, max;
+	char id[24], lo[16], limit[16];
+	buf_init(&uidset, 0);
+	int r = mail_uidset(st, set, set_count, &uidset, &min, &max);
+	snprintf(id, sizeof(id), "%" PRIu64, mailbox_id);
+	snprintf(limit, sizeof(limit), "%d", 500);
+	uint64_t next = min;
+	while (r == STORE_OK && next <= max) {
+		PGresult *res;
+		snprintf(lo, sizeof(lo), "%" PRIu64, next);
+		r = store_exec_prepared(st, STMT_TEXT_PREVIEWS, &res, id, uidset.data, lo, limit);
+		if (r != STORE_OK)
+			break;
+		int n = PQntuples(res);
+		for (int i = 0; i < n && r == STORE_OK; i++) {
+			uint32_t uid = (uint32_t)mail_u64(res, i, 0);
+			next = (uint64_t)uid + 1;
+			if (!PQgetisnull(res, i, 1) || lazy) {
+				cb(uid, PQgetisnull(res, i, 1) ? NULL : PQgetvalue(res, i, 1), ctx);
+				continue;
+			}
+			/* Not extracted yet and the client wants it now. */
+			uint64_t blob = mail_u64(res, i, 2);
+			char bid[24];
+			snprintf(bid, sizeof(bid), "%" PRIu64, blob);
+			const char *params[1] = { bid };
+			PGresult *rr;
+			r = store_exec_binary(st, STMT_TEXT_BLOB_RAW, params, &rr);
+			if (r != STORE_OK)
+				break;
+			if (PQntuples(rr) == 0) {
+				PQclear(rr);
+				continue;	/* expunged meanwhile */
+			}
+			struct text_parts tp;
+			text_parts_extract(PQgetvalue(rr, 0, 0), (size_t)PQgetlength(rr, 0, 0),
+					   STORE_TEXT_BODY_MAX, &tp);
+			r = store_exec_prepared(st, STMT_TEXT_STORE, NULL, bid, tp.body.data,
+						tp.headers.data, tp.preview.data,
+						tp.complete ? "true" : "false");
+			PQclear(rr);
+			if (r == STORE_OK)
+				cb(uid, tp.preview.data, ctx);
+			text_parts_free(&tp);
+		}
+		PQclear(res);
+		if (n < 500)
+			break;
+	}
+	buf_free(&uidset);
+	return r == STORE_OK ? STORE_OK : mail_done(st, r, error_r);
+}
+
+/* Add the uids of res (ascending) to k's set (ascending), keeping it
+ * sorted and without duplicates. */
+static void merge_uids(struct key_uids *k, PGresult *res)
+{
+	int n = PQntuples(res);
+	if (n == 0)
+		return;
+	uint32_t *out = xcalloc(k->count + (size_t)n + 1, sizeof(*out));
+	size_t i = 0, o = 0;
+	int j = 0;
+	while (i < k->count || j < n) {
+		uint32_t b = j < n ? (uint32_t)mail_u64(res, j, 0) : UINT32_MAX;
+		if (i < k->count && k->uids[i] <= b) {
+			if (k->uids[i] == b)
+				j++;
+			out[o++] = k->uids[i++];
+		} else {
+			out[o++] = b;
+			j++;
+		}
+	}
+	free(k->uids);
+	k->uids = out;
+	k->count = o;
+}
+
+/* Whether the folded needle has a run of three characters that pg_trgm
+ * makes a trigram of (letters and digits; any non-ASCII character counts
+ * as a letter). Without one the GIN index cannot narrow anything down. */
+static bool has_trigram(const char *s, size_t len)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if ((ch & 0xC0) == 0x80)
+			continue;	/* continuation byte: same character */
+		bool word = ch >= 0x80 || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9');
+		run = word ? run + 1 : 0;
+		if (run >= 3)
+			return true;
+	}
+	return false;
+}
+
+/* BODY/TEXT: the uids whose stored text contains the folded needle; then
+ * the messages whose stored text was cut at its limit are decoded in full
+ * and tested here, so the limit costs time, never answers. */
+static int text_key(struct search_ctx *c, const struct imap_search_key *key, struct key_uids *k)
+{
+	bool text = key->type == IMAP_SEARCH_TEXT;
+	struct buf needle, pattern;
+	buf_init(&needle, 0);
+	buf_init(&pattern, 0);
+	mime_text_fold(key->str, key->str_len, &needle);
+	buf_append(&needle, "", 0);
+	bool trgm = has_trigram(needle.data, needle.len);
+	/* A LIKE pattern "%needle%" (the escape character is '\\'), also for
+	 * short needles: LIKE scans faster than strpos(). */
+	buf_append(&pattern, "%", 1);
+	for (size_t i = 0; i < needle.len; i++) {
+		char ch = needle.data[i];
+		if (ch == '%' || ch == '_' || ch == '\\')
+			buf_append(&pattern, "\\", 1);
+		buf_append(&pattern, &ch, 1);
+	}
+	buf_append(&pattern, "%", 1);
+	char id[24];
+	snprintf(id, sizeof(id), "%" PRIu64, c->mailbox_id);
+	PGresult *res;
+	int r = store_exec_prepared(c->st, trgm ? STMT_SEARCH_BODY : STMT_SEARCH_BODY_SHORT, &res,
+				    id, pattern.data);
+	if (r == STORE_OK) {
+		collect_uids(c->st, res, k);
+		PQclear(res);
+	}
+	if (r == STORE_OK && text) {
+		r = store_exec_prepared(c->st, trgm ? STMT_SEARCH_HEADER_LINES
+						    : STMT_SEARCH_HEADER_LINES_SHORT,
+					&res, id, pattern.data);
+		if (r == STORE_OK) {
+			merge_uids(k, res);
+			PQclear(res);
+		}
+	}
+	if (r == STORE_OK)
+		r = store_exec_prepared(c->st, STMT_SEARCH_TEXT_INCOMPLETE, &res, id);
+	if (r != STORE_OK) {
+		buf_free(&needle);
+		buf_free(&pattern);
+		return r;
+	}
+	int n = PQntuples(res);
+	size_t matched = k->count;
+	for (int i = 0; i < n && r == STORE_OK; i++) {
+		uint32_t uid = (uint32_t)mail_u64(res, i, 0);
+		if (uid_in(k->uids, matched, uid))
+			continue;
+		const char *params[1] = { PQgetvalue(res, i, 1) };
+		PGresult *rr;
+		r = store_exec_binary(c->st, STMT_TEXT_BLOB_RAW, params, &rr);
+		if (r != STORE_OK || PQntuples(rr) == 0) {
+			if (r == STORE_OK)
+				PQclear(rr);
+			continue;
+		}
+		struct text_parts tp;
+		text_parts_extract(PQgetvalue(rr, 0, 0), (size_t)PQgetlength(rr, 0, 0), SIZE_MAX, &tp);
+		PQclear(rr);
+		if (memmem(tp.body.data, tp.body.len, needle.data, needle.len) != NULL ||
+		    (text && memmem(tp.headers.data, tp.headers.len, needle.data, needle.len) != NULL)) {
+			k->uids = xrealloc(k->uids, (k->count + 1) * sizeof(*k->uids));
+			k->uids[k->count++] = uid;
+		}
+		text_parts_free(&tp);
+	}
+	PQclear(res);
+	buf_free(&needle);
+	buf_free(&pattern);
+	if (k->count > matched)
+		qsort(k->uids, k->count, sizeof(*k->uids), uid_cmp);
+	return r;
 }
 
 static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
@@ -161,17 +471,23 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	c->sets = k;
 	if (key->type == IMAP_SEARCH_HEADER)
 		return header_key(c, key, k);
+	if (key->type == IMAP_SEARCH_BODY || key->type == IMAP_SEARCH_TEXT) {
+		if (!c->text_ready) {
+			int r = text_catch_up(c);
+			if (r != STORE_OK)
+				return r;
+			c->text_ready = true;
+		}
+		return text_key(c, key, k);
+	}
 	char id[32];
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->mailbox_id);
 	PGresult *res;
-	int r = field != NULL ? store_exec_prepared(c->st, STMT_SEARCH_FIELD, &res, id, field, key->str)
-			      : store_exec_prepared(c->st, STMT_SEARCH_FTS, &res, id, key->str);
+	int r = store_exec_prepared(c->st, STMT_SEARCH_FIELD, &res, id, field, key->str);
 	if (r != STORE_OK)
 		return r;
 	collect_uids(c->st, res, k);
 	PQclear(res);
-	if (key->type == IMAP_SEARCH_BODY)
-		return body_verify(c, key, k);
 	return STORE_OK;
 }
 
@@ -251,6 +567,16 @@ static bool eval(const struct search_ctx *c, const struct imap_search_key *key,
 	case IMAP_SEARCH_SENTBEFORE: return m->sentdate < d;
 	case IMAP_SEARCH_SENTON: return m->sentdate >= d && m->sentdate < d + 86400;
 	case IMAP_SEARCH_SENTSINCE: return m->sentdate >= d;
+	case IMAP_SEARCH_SAVEDBEFORE: return m->savedate < d;
+	case IMAP_SEARCH_SAVEDON: return m->savedate >= d && m->savedate < d + 86400;
+	case IMAP_SEARCH_SAVEDSINCE: return m->savedate >= d;
+	case IMAP_SEARCH_SAVEDATESUPPORTED: return true;
+	case IMAP_SEARCH_EMAILID: {
+		char id[IMAP_OBJECTID_MAX];
+		imap_objectid_email(m->blob_id, id);
+		return strcmp(id, key->str) == 0;
+	}
+	case IMAP_SEARCH_THREADID: return false;	/* THREADID is NIL (RFC 8474 5.2) */
 	case IMAP_SEARCH_LARGER: return m->size > key->number;
 	case IMAP_SEARCH_SMALLER: return m->size < key->number;
 	case IMAP_SEARCH_OLDER: return m->internaldate <= (int64_t)c->now - (int64_t)key->number;
@@ -273,11 +599,38 @@ static bool eval(const struct search_ctx *c, const struct imap_search_key *key,
 	return false;
 }
 
+/* Whether an AND program needs nothing but the keys' uid sets: each of
+ * its keys is a text key with a set, or a UID/sequence set. */
+static bool sets_only(const struct search_ctx *c, const struct imap_search_key *root)
+{
+	if (root->type != IMAP_SEARCH_AND)
+		return false;
+	for (const struct imap_search_key *ch = root->children; ch != NULL; ch = ch->next)
+		if (key_set(c, ch) == NULL && ch->type != IMAP_SEARCH_UIDSET &&
+		    ch->type != IMAP_SEARCH_SEQSET && ch->type != IMAP_SEARCH_ALL)
+			return false;
+	return true;
+}
+
+/* The sequence number of uid in view (0: not in it). */
+static uint32_t view_seq(const struct store_search_view *view, uint32_t uid)
+{
+	size_t lo = 0, hi = view->count;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (view->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < view->count && view->uids[lo] == uid ? (uint32_t)lo + 1 : 0;
+}
+
 int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search_program *prog,
 		 const struct store_search_view *view, uint32_t **uids_r, size_t *count_r,
 		 uint64_t *max_modseq_r, const char **error_r)
 {
-	struct search_ctx c = { st, mailbox_id, view, imap_pool_create(), NULL, time(NULL) };
+	struct search_ctx c = { st, mailbox_id, view, imap_pool_create(), NULL, time(NULL), false };
 	*uids_r = NULL;
 	*count_r = 0;
 	*max_modseq_r = 0;
@@ -285,9 +638,44 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 	PGresult *res = NULL;
 	char id[32];
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)mailbox_id);
-	if (r == STORE_OK)
+	/* A top-level text key that matched few messages: only those can match
+	 * the whole program (an AND), so only their rows are read. */
+	const struct key_uids *narrow = NULL;
+	if (prog->root.type == IMAP_SEARCH_AND) {
+		for (const struct imap_search_key *ch = prog->root.children; ch != NULL;
+		     ch = ch->next) {
+			const struct key_uids *k = key_set(&c, ch);
+			if (k != NULL && (narrow == NULL || k->count < narrow->count))
+				narrow = k;
+		}
+	}
+	if (r == STORE_OK && narrow != NULL && !prog->uses_modseq && sets_only(&c, &prog->root)) {
+		/* Every key is a uid set already (text keys, UID, sequence set):
+		 * no per-message metadata is needed, and every candidate comes
+		 * from the narrowest set, so it exists. */
+		uint32_t *out = xcalloc(narrow->count + 1, sizeof(*out));
+		size_t k = 0;
+		for (size_t i = 0; i < narrow->count; i++) {
+			struct search_msg m = { .uid = narrow->uids[i] };
+			m.seq = view_seq(view, m.uid);
+			if (m.seq != 0 && eval(&c, &prog->root, &m))
+				out[k++] = m.uid;
+		}
+		*uids_r = out;
+		*count_r = k;
+	} else if (r == STORE_OK && narrow != NULL && narrow->count <= SEARCH_NARROW_MAX) {
+		struct buf arr;
+		buf_init(&arr, 0);
+		buf_append(&arr, "{", 1);
+		for (size_t i = 0; i < narrow->count; i++)
+			buf_printf(&arr, "%s%" PRIu32, i > 0 ? "," : "", narrow->uids[i]);
+		buf_append(&arr, "}", 1);
+		r = store_exec_prepared(st, STMT_SEARCH_META_UIDS, &res, id, arr.data);
+		buf_free(&arr);
+	} else if (r == STORE_OK) {
 		r = store_exec_prepared(st, STMT_SEARCH_META, &res, id);
-	if (r == STORE_OK) {
+	}
+	if (r == STORE_OK && res != NULL) {
 		int n = PQntuples(res);
 		uint32_t *out = xcalloc((size_t)n + 1, sizeof(*out));
 		size_t k = 0;
@@ -314,6 +702,8 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 			m.size = mail_u64(res, i, 4);
 			m.modseq = mail_u64(res, i, 5);
 			m.sentdate = strtoll(PQgetvalue(res, i, 6), NULL, 10);
+			m.savedate = strtoll(PQgetvalue(res, i, 7), NULL, 10);
+			m.blob_id = mail_u64(res, i, 8);
 			if (eval(&c, &prog->root, &m)) {
 				out[k++] = m.uid;
 				if (m.modseq > *max_modseq_r)

@@ -1,7 +1,9 @@
 /* IMAP SEARCH answered from the store: per-message metadata (flags,
- * keywords, dates, sizes, modseq) and the decoded header columns and
- * tsvector of message_blobs, queried with prepared statements; the boolean
- * structure of the program (AND/OR/NOT, sequence sets) is applied in C. */
+ * keywords, dates, sizes, modseq), the decoded header columns of
+ * message_blobs and the decoded, case-folded text of message_text (BODY,
+ * TEXT), queried with prepared statements; the boolean structure of the
+ * program (AND/OR/NOT, sequence sets) is applied in C. Also the upkeep of
+ * message_text (extraction, reindex) and FETCH PREVIEW (RFC 8970). */
 #ifndef CAIRN_STORE_MAIL_SEARCH_H
 #define CAIRN_STORE_MAIL_SEARCH_H
 
@@ -32,5 +34,29 @@ int store_search_first_unseen(struct store *st, uint64_t mailbox_id, uint32_t *u
  * does not parse 100,000 result rows. */
 int store_search_view_uids(struct store *st, uint64_t mailbox_id, uint32_t **uids_r,
 			   size_t *count_r, const char **error_r);
+
+/* Body text kept per message for BODY/TEXT (bytes of decoded UTF-8); a
+ * longer text is cut there and SEARCH decodes such messages in full. */
+#define STORE_TEXT_BODY_MAX (1024 * 1024)
+
+/* Extract the searchable text and the preview of a message (raw bytes) and
+ * store them as blob_id's row of message_text, marking the blob as no longer
+ * pending. Inside or outside a transaction. Returns a store_result. */
+int mail_text_store(struct store *st, uint64_t blob_id, const char *raw, size_t size);
+
+/* cairnctl mail reindex: extract the text of every pending blob (with all,
+ * of every blob), in batches; progress (may be NULL) is called with the
+ * blobs done so far and the total. *done_r counts them. */
+int store_text_reindex(struct store *st, bool all,
+		       void (*progress)(uint64_t done, uint64_t total, void *ctx), void *ctx,
+		       uint64_t *done_r, const char **error_r);
+
+/* FETCH PREVIEW: cb(uid, preview) for each message of set in uid order.
+ * A message whose text is not extracted yet gets preview NULL when lazy
+ * (RFC 8970 LAZY: NIL), else it is extracted and stored now. */
+int store_fetch_previews(struct store *st, uint64_t mailbox_id, const struct store_uid_range *set,
+			 size_t set_count, bool lazy,
+			 void (*cb)(uint32_t uid, const char *preview, void *ctx), void *ctx,
+			 const char **error_r);
 
 #endif

@@ -82,6 +82,7 @@ struct store_msg_meta {
 	const char *envelope;	/* NULL unless STORE_FETCH_ENVELOPE */
 	const char *bodystructure;	/* NULL unless STORE_FETCH_BODYSTRUCTURE */
 	const char *body;	/* NULL unless STORE_FETCH_BODYSTRUCTURE */
+	uint64_t blob_id;	/* the content's id (OBJECTID EMAILID); store_fetch only */
 };
 
 #define STORE_FETCH_ENVELOPE 0x01
@@ -155,13 +156,6 @@ int store_mailbox_claim_recent(struct store *st, uint64_t mailbox_id, uint32_t *
  * against concurrent callers. */
 int store_mailbox_provision_defaults(struct store *st, const char *address,
 				     const char **error_r);
-/* Set identifier's RFC 4314 rights on a mailbox (rights NULL or "" removes). */
-int store_mailbox_acl_set(struct store *st, uint64_t mailbox_id, const char *identifier,
-			  const char *rights, const char **error_r);
-/* Call cb for each ACL entry of a mailbox, by identifier. */
-int store_mailbox_acl_list(struct store *st, uint64_t mailbox_id,
-			   void (*cb)(const char *identifier, const char *rights, void *ctx),
-			   void *ctx, const char **error_r);
 /* Account usage and limits (limit -1 = none). */
 int store_quota_get(struct store *st, const char *address, uint64_t *bytes_r,
 		    uint64_t *messages_r, int64_t *limit_bytes_r, int64_t *limit_messages_r,

@@ -2,7 +2,8 @@
  * connection, driven without blocking from the event loop (PQconnectStart/
  * PQconnectPoll, PQconsumeInput, PQnotifies), re-established on a timer
  * when it drops; subscribers are kept in a small hash by mailbox id. The
- * NOTIFY side is in store-mail-util.c (pg_notify after every change). */
+ * NOTIFY side is in store-mail-util.c (pg_notify after every change) and,
+ * for mailbox list changes ("a<account id>"), in store-mail-box.c. */
 #include "autoconf.h"
 #include "store-notify.h"
 #include "config.h"
@@ -106,14 +107,16 @@ static void poll_connect(struct store_notify *n)
 static void dispatch(struct store_notify *n, const char *payload)
 {
 	char *end;
-	unsigned long long id = strtoull(payload, &end, 10);
-	if (*end != ':')
+	/* "a<account id>": that account's mailbox list changed (NOTIFY). */
+	bool account = payload[0] == 'a';
+	unsigned long long id = strtoull(payload + account, &end, 10);
+	if (account ? *end != '\0' : *end != ':')
 		return;
-	unsigned long long modseq = strtoull(end + 1, NULL, 10);
+	unsigned long long modseq = account ? 1 : strtoull(end + 1, NULL, 10);
 	struct store_notify_sub *sub = n->buckets[id % NOTIFY_BUCKETS], *next;
 	for (; sub != NULL; sub = next) {
 		next = sub->next;
-		if (sub->mailbox_id == id)
+		if (sub->mailbox_id == id && sub->account == account)
 			sub->cb(id, modseq == 0 ? 1 : modseq, sub->ctx);
 	}
 }
@@ -212,6 +215,14 @@ void store_notify_subscribe(struct store_notify *n, struct store_notify_sub *sub
 		(*head)->prev = sub;
 	*head = sub;
 	sub->linked = true;
+	sub->account = false;
+}
+
+void store_notify_subscribe_account(struct store_notify *n, struct store_notify_sub *sub,
+				    uint64_t account_id, store_notify_cb *cb, void *ctx)
+{
+	store_notify_subscribe(n, sub, account_id, cb, ctx);
+	sub->account = true;
 }
 
 void store_notify_unsubscribe(struct store_notify *n, struct store_notify_sub *sub)

@@ -17,11 +17,12 @@ typedef void store_notify_cb(uint64_t mailbox_id, uint64_t modseq, void *ctx);
 
 /* A subscription lives inside its owner's struct; zero it before use. */
 struct store_notify_sub {
-	uint64_t mailbox_id;
+	uint64_t mailbox_id;		/* or the account id when account */
 	store_notify_cb *cb;
 	void *ctx;
 	struct store_notify_sub *prev, *next;
 	bool linked;
+	bool account;			/* an account's mailbox list (payload "a<id>") */
 };
 
 /* Start connecting (non-blocking) with cfg's conninfo; reconnects after
@@ -32,6 +33,12 @@ void store_notify_destroy(struct store_notify **n);
 /* Deliver notifications of mailbox_id to cb(ctx); sub stays the caller's. */
 void store_notify_subscribe(struct store_notify *n, struct store_notify_sub *sub,
 			    uint64_t mailbox_id, store_notify_cb *cb, void *ctx);
+/* Deliver changes of account_id's mailbox list and subscriptions (the
+ * payload "a<account id>", raised by store-mail-box.c in the transaction
+ * that creates, renames or deletes a mailbox or (un)subscribes one) to
+ * cb(account_id, 1, ctx); modseq 0 again means "anything may have changed". */
+void store_notify_subscribe_account(struct store_notify *n, struct store_notify_sub *sub,
+				    uint64_t account_id, store_notify_cb *cb, void *ctx);
 /* Stop delivering to sub; harmless when it is not subscribed. */
 void store_notify_unsubscribe(struct store_notify *n, struct store_notify_sub *sub);
 /* True while the LISTEN is active (for tests and metrics). */

@@ -57,7 +57,8 @@
 	X(STMT_ACCOUNT_PASSWORD,                                                        \
 	  "SELECT password_hash, enabled FROM accounts WHERE address = $1", 1)          \
 	X(STMT_ACCOUNT_LIST_ALL,                                                        \
-	  "SELECT address, display_name FROM accounts ORDER BY address", 0)             \
+	  "SELECT address, display_name FROM accounts WHERE domain_id IS NOT NULL"   \
+	  " ORDER BY address", 0)             \
 	X(STMT_ACCOUNT_LIST_DOMAIN,                                                     \
 	  "SELECT a.address, a.display_name FROM domains d"                             \
 	  " LEFT JOIN accounts a ON a.domain_id = d.id"                                 \
@@ -65,22 +66,36 @@
 
 /* Larger areas keep their statement group in a header of their own. */
 #include "store-stmts-mail.h"
+#include "store-stmts-quota.h"
+#include "store-stmts-metadata.h"
 #include "store-stmts-directory.h"
 #include "store-stmts-pop3.h"
 #include "store-stmts-search.h"
 #include "store-stmts-deliver.h"
 #include "store-stmts-notify.h"
+#include "store-stmts-queue.h"
+#include "store-stmts-sort.h"
+#include "store-stmts-acl.h"
+#include "store-stmts-dkim.h"
+#include "store-stmts-urlauth.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
 	STORE_STATEMENTS_MIGRATE(X)   \
 	STORE_STATEMENTS_ACCOUNT(X)   \
 	STORE_STATEMENTS_MAIL(X)      \
+	STORE_STATEMENTS_QUOTA(X)     \
+	STORE_STATEMENTS_METADATA(X)  \
 	STORE_STATEMENTS_DIRECTORY(X)  \
 	STORE_STATEMENTS_POP3(X)       \
 	STORE_STATEMENTS_SEARCH(X)     \
 	STORE_STATEMENTS_DELIVER(X)    \
-	STORE_STATEMENTS_NOTIFY(X)
+	STORE_STATEMENTS_NOTIFY(X)     \
+	STORE_STATEMENTS_QUEUE(X)      \
+	STORE_STATEMENTS_SORT(X)      \
+	STORE_STATEMENTS_ACL(X)       \
+	STORE_STATEMENTS_DKIM(X)      \
+	STORE_STATEMENTS_URLAUTH(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,

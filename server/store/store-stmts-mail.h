@@ -74,16 +74,12 @@
 	  "SELECT u.bytes, u.messages, coalesce(a.quota_bytes, -1),"                    \
 	  " coalesce(a.quota_messages, -1) FROM accounts a"                             \
 	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)   \
-	X(STMT_ACL_SET,                                                                 \
-	  "INSERT INTO mailbox_acl (mailbox_id, identifier, rights) VALUES ($1, $2, $3)" \
-	  " ON CONFLICT (mailbox_id, identifier) DO UPDATE SET rights = EXCLUDED.rights", 3) \
-	X(STMT_ACL_DEL,                                                                 \
-	  "DELETE FROM mailbox_acl WHERE mailbox_id = $1 AND identifier = $2", 2)       \
-	X(STMT_ACL_LIST,                                                                \
-	  "SELECT identifier, rights FROM mailbox_acl WHERE mailbox_id = $1"            \
-	  " ORDER BY identifier COLLATE \"C\"", 1)                                      \
+	/* Column 2: the blob has no search text although it is not pending (it \
+	 * was stored for the outbound queue only, mail_blob_get_queued).      */ \
 	X(STMT_BLOB_FIND,                                                               \
-	  "SELECT id, size FROM message_blobs WHERE sha256 = $1::bytea FOR KEY SHARE", 1) \
+	  "SELECT b.id, b.size, NOT b.text_pending AND NOT EXISTS"                      \
+	  " (SELECT 1 FROM message_text t WHERE t.blob_id = b.id)"                      \
+	  " FROM message_blobs b WHERE b.sha256 = $1::bytea FOR KEY SHARE OF b", 1)     \
 	X(STMT_BLOB_INSERT,                                                             \
 	  "INSERT INTO message_blobs (sha256, size, lines, raw, envelope, bodystructure," \
 	  " body, hdr_subject, hdr_from, hdr_to, hdr_cc, hdr_bcc, hdr_date,"            \
@@ -143,7 +139,7 @@
 	  " extract(epoch FROM mm.savedate)::bigint, mm.size, b.lines,"                 \
 	  " CASE WHEN $3::boolean THEN b.envelope END,"                                 \
 	  " CASE WHEN $4::boolean THEN b.bodystructure END,"                            \
-	  " CASE WHEN $4::boolean THEN b.body END"                                      \
+	  " CASE WHEN $4::boolean THEN b.body END, mm.blob_id"                          \
 	  " FROM mailbox_messages mm JOIN message_blobs b ON b.id = mm.blob_id"         \
 	  " WHERE mm.mailbox_id = $1 AND mm.uid BETWEEN $5::bigint AND $6::bigint"      \
 	  " AND mm.uid <@ $2::int8multirange ORDER BY mm.uid LIMIT $7::integer", 7)     \

@@ -42,7 +42,9 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import conftest  # noqa: E402
-from conftest import Cairnd, Postgres, free_port, make_cert  # noqa: E402
+from conftest import Cairnd, Postgres, make_cert  # noqa: E402
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+from dovecot_ref import DovecotRef  # noqa: E402
 
 PASSWORD = "bench-pw-1"
 CAIRN_USER = "bench@bench.test"
@@ -150,77 +152,16 @@ def setup_cairn(base, msgs, big):
 
 
 def setup_dovecot(base, msgs, big, pwhash):
-    root = base / "dovecot"
-    maildir = root / "mail" / DOVECOT_USER
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
-        (maildir / ".Big" / sub).mkdir(parents=True, exist_ok=True)
-    for i, m in enumerate(msgs):
-        (maildir / "cur" / f"{1700000000 + i}.M{i}P1.bench:2,").write_bytes(m)
+    ref = DovecotRef(base / "dovecot", user=DOVECOT_USER, password=PASSWORD,
+                     pwhash=pwhash, many_clients=True)
+    ref.load(msgs)
     progress(f"writing {big} messages into Dovecot's Maildir .Big")
     n = len(msgs)
-    for i in range(big):
-        flags = "" if (i + 1) % 7 == 0 else "S"
-        (maildir / ".Big" / "cur" / f"{1600000000 + i}.M{i}P2.bench:2,{flags}").write_bytes(
-            msgs[i % n])
-    (maildir / "subscriptions").write_text("Big\n")
-    port = free_port()
-    subprocess.run(["chown", "-R", "mail:mail", str(root / "mail")], check=True)
+    ref.load((msgs[i % n] for i in range(big)), folder="Big",
+             flags=lambda i: "" if (i + 1) % 7 == 0 else "S")
+    ref.subscribe("Big")
     # The same yescrypt hash as Cairn's account: logins cost the same.
-    (root / "passwd").write_text(f"{DOVECOT_USER}:{{CRYPT}}{pwhash}::::::\n")
-    conf = root / "dovecot.conf"
-    conf.write_text(f"""
-protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-first_valid_uid = 1
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{root}/mail/%u
-default_process_limit = 20000
-default_client_limit = 30000
-default_vsz_limit = 0
-passdb {{
-  driver = passwd-file
-  args = {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=mail gid=mail home={root}/mail/%u
-}}
-protocol imap {{
-  mail_max_userip_connections = 30000
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = {port}
-  }}
-  service_count = 0
-  process_min_avail = 2
-  client_limit = 20000
-}}
-service imap {{
-  process_limit = 20000
-}}
-service anvil {{
-  client_limit = 50000
-}}
-service auth {{
-  client_limit = 50000
-}}
-""")
-    subprocess.run(["dovecot", "-c", str(conf)], check=True)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    pid = int((root / "run" / "master.pid").read_text())
-    return conf, port, pid
+    return ref.start()
 
 
 # ---- 1 and 2: SELECT and FETCH of a big mailbox ----
@@ -420,12 +361,13 @@ def main():
     os.chmod(base, 0o755)
     msgs = messages(args.messages)
     appendmsg = messages(1, seed=99)[0]
-    pg = d = dconf = None
+    pg = d = ref = None
     try:
         pg, d = setup_cairn(base, msgs, args.big)
         pwhash = pg.psql("cairn", "SELECT password_hash FROM accounts"
                                   f" WHERE address = '{CAIRN_USER}'").strip()
-        dconf, dport, dpid = setup_dovecot(base, msgs, args.big, pwhash)
+        ref = setup_dovecot(base, msgs, args.big, pwhash)
+        dport, dpid = ref.port, ref.pid
         servers = (("cairn", d.imap_port, CAIRN_USER), ("dovecot", dport, DOVECOT_USER))
 
         print(f"\nSELECT of a {args.big}-message mailbox (ms):")
@@ -462,8 +404,8 @@ def main():
     finally:
         if d is not None:
             d.stop()
-        if dconf is not None:
-            subprocess.run(["doveadm", "-c", str(dconf), "stop"], capture_output=True)
+        if ref is not None:
+            ref.stop()
         if pg is not None:
             pg.stop()
         shutil.rmtree(base, ignore_errors=True)

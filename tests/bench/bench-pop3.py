@@ -16,7 +16,6 @@ import pathlib
 import poplib
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -25,7 +24,9 @@ import time
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import conftest  # noqa: E402
-from conftest import Cairnd, Postgres, free_port, make_cert  # noqa: E402
+from conftest import Cairnd, Postgres, make_cert  # noqa: E402
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+from dovecot_ref import DovecotRef  # noqa: E402
 
 PASSWORD = "bench-pw-1"
 WORDS = ("the of and to in is that for it as with was on be by this are from or have "
@@ -82,51 +83,10 @@ def setup_cairn(base, msgs):
 
 
 def setup_dovecot(base, msgs):
-    root = base / "dovecot"
-    maildir = root / "mail" / "bench"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
-    for i, m in enumerate(msgs):
-        (maildir / "cur" / f"{1700000000 + i}.M{i}P1.bench:2,").write_bytes(m)
-    port = free_port()
-    # Dovecot refuses mail access as root: the maildir belongs to "mail".
-    subprocess.run(["chown", "-R", "mail:mail", str(root / "mail")], check=True)
-    (root / "passwd").write_text(f"bench:{{PLAIN}}{PASSWORD}::::::\n")
-    conf = root / "dovecot.conf"
-    conf.write_text(f"""
-protocols = pop3
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-first_valid_uid = 1
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:{root}/mail/%u
-pop3_uidl_format = %08Xu%08Xv
-passdb {{
-  driver = passwd-file
-  args = {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=mail gid=mail home={root}/mail/%u
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    port = {port}
-  }}
-}}
-""")
-    subprocess.run(["dovecot", "-c", str(conf)], check=True)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return conf, port
+    ref = DovecotRef(base / "dovecot", user="bench", password=PASSWORD, protocols=("pop3",),
+                     settings={"pop3_uidl_format": "%08Xu%08Xv"})
+    ref.load(msgs)
+    return ref.start()
 
 
 def run_fetchmail(base, port, user, name):
@@ -179,11 +139,12 @@ def main():
     msgs = messages(args.messages)
     mb = sum(len(m) for m in msgs) / 1e6
     progress(f"{len(msgs)} messages, {mb:.1f} MB")
-    pg = d = dconf = None
+    pg = d = ref = None
     try:
         pg, d, cport = setup_cairn(base, msgs)
         progress("writing the same messages as a Maildir for Dovecot")
-        dconf, dport = setup_dovecot(base, msgs)
+        ref = setup_dovecot(base, msgs)
+        dport = ref.port
         results = {}
         for name, port, user in (("cairn", cport, "bench@bench.test"),
                                  ("dovecot", dport, "bench")):
@@ -207,8 +168,8 @@ def main():
     finally:
         if d is not None:
             d.stop()
-        if dconf is not None:
-            subprocess.run(["doveadm", "-c", str(dconf), "stop"], capture_output=True)
+        if ref is not None:
+            ref.stop()
         if pg is not None:
             pg.stop()
         shutil.rmtree(base, ignore_errors=True)

@@ -16,68 +16,26 @@ import os
 import pathlib
 import re
 import shutil
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import time
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "integration"))
 import conftest  # noqa: E402
-from conftest import Cairnd, Postgres, free_port, make_cert  # noqa: E402
+from conftest import Cairnd, Postgres, make_cert  # noqa: E402
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+from dovecot_ref import DovecotRef  # noqa: E402
 
 PASSWORD = "compare-pw-1"
 ITEMS = "(ENVELOPE BODYSTRUCTURE BODY RFC822.SIZE)"
 
 
 def setup_dovecot(base, files):
-    root = base / "dovecot"
-    maildir = root / "mail" / "cmp"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True, exist_ok=True)
-    for i, f in enumerate(files):
-        shutil.copy(f, maildir / "cur" / f"{1700000000 + i}.M{i}P1.cmp:2,S")
-    subprocess.run(["chown", "-R", "mail:mail", str(root / "mail")], check=True)
-    (root / "passwd").write_text(f"cmp:{{PLAIN}}{PASSWORD}::::::\n")
-    port = free_port()
-    conf = root / "dovecot.conf"
-    conf.write_text(f"""
-protocols = imap
-listen = 127.0.0.1
-base_dir = {root}/run
-state_dir = {root}/state
-log_path = {root}/dovecot.log
-ssl = no
-first_valid_uid = 1
-disable_plaintext_auth = no
-mail_location = maildir:{root}/mail/%u
-passdb {{
-  driver = passwd-file
-  args = {root}/passwd
-}}
-userdb {{
-  driver = static
-  args = uid=mail gid=mail home={root}/mail/%u
-}}
-service imap-login {{
-  inet_listener imap {{
-    port = {port}
-  }}
-  inet_listener imaps {{
-    port = 0
-  }}
-}}
-""")
-    subprocess.run(["dovecot", "-c", str(conf)], check=True)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.1)
-    return conf, port
+    ref = DovecotRef(base / "dovecot", user="cmp", password=PASSWORD)
+    ref.load_files(files, flags="S")
+    return ref.start()
 
 
 def fetch_all(port, user, tls):
@@ -173,7 +131,7 @@ def main():
             (base / "crlf" / f.name).write_bytes(data)
             converted.append(base / "crlf" / f.name)
         files = converted
-    pg = d = dconf = None
+    pg = d = ref = None
     try:
         pg = Postgres(base / "pg")
         cert, key = make_cert(base / "tls")
@@ -190,9 +148,9 @@ def main():
             shutil.copy(f, mdir / "cur" / f"{1700000000 + i}.M{i}P1.cmp:2,S")
         run("import", "--user", "cmp@cmp.test", "--mailbox", "INBOX", mdir)
         d.start()
-        dconf, dport = setup_dovecot(base, files)
+        ref = setup_dovecot(base, files)
         ours = fetch_all(d.imap_port, "cmp@cmp.test", tls=True)
-        theirs = fetch_all(dport, "cmp", tls=False)
+        theirs = fetch_all(ref.port, ref.user, tls=False)
         if len(ours) != len(theirs):
             print(f"message count differs: cairn {len(ours)}, dovecot {len(theirs)}")
         same = differ = 0
@@ -209,8 +167,8 @@ def main():
     finally:
         if d is not None and d.proc is not None:
             d.stop()
-        if dconf is not None:
-            subprocess.run(["doveadm", "-c", str(dconf), "stop"], capture_output=True)
+        if ref is not None:
+            ref.stop()
         if pg is not None:
             pg.stop()
         shutil.rmtree(base, ignore_errors=True)

@@ -183,6 +183,10 @@ class Cairnd:
                      "lmtp_listen": f"127.0.0.1:{self.lmtp_port}"},
             "submission": {"listen": f"127.0.0.1:{self.submission_port}",
                            "listen_tls": f"127.0.0.1:{self.submissions_port}"},
+            # No outbound delivery unless a test asks for it (test_queue.py):
+            # queued rows stay as the gateway wrote them, and no test daemon
+            # looks up MX records of test domains in the real DNS.
+            "queue": {"runners": "0"},
         }
         for section, values in (extra or {}).items():
             sections.setdefault(section, {}).update(values)

@@ -499,7 +499,7 @@ def test_enable_utf8_and_id_namespace(imap):
     typ, data = m._simple_command("ID", '("name" "pytest")')
     assert typ == "OK" and b'"name" "Cairn"' in m.untagged_responses.pop("ID")[0]
     typ, data = m.namespace()
-    assert data == [b'(("" "/")) NIL NIL']
+    assert data == [b'(("" "/")) (("Other Users/" "/")) (("Shared/" "/"))']
     m.create("&AOQ-rger")
     typ, data = m._simple_command("ENABLE", "UTF8=ACCEPT", "IMAP4rev2")
     assert m.untagged_responses.pop("ENABLED") == [b"UTF8=ACCEPT IMAP4rev2"]

@@ -176,7 +176,7 @@ static void test_option_table(void **state)
 		}
 	}
 	/* Update when options are added; docs/configuration.md is checked too. */
-	assert_int_equal(n, 86);
+	assert_int_equal(n, 110);
 }
 
 static void test_all_types(void **state)

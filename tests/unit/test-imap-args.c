@@ -516,6 +516,27 @@ static void test_fetch_simple(void **state)
 	assert_int_equal(f.items, IMAP_FETCH_UID);
 }
 
+/* RFC 8970: PREVIEW, alone or with its modifier list (LAZY only). */
+static void test_fetch_preview(void **state)
+{
+	struct imap_fetch f;
+
+	assert_int_equal(fetch("PREVIEW", false, &f), 0);
+	assert_int_equal(f.items, IMAP_FETCH_PREVIEW);
+	assert_false(f.preview_lazy);
+	assert_int_equal(fetch("(UID PREVIEW (LAZY) FLAGS)", false, &f), 0);
+	assert_int_equal(f.items, IMAP_FETCH_UID | IMAP_FETCH_PREVIEW | IMAP_FETCH_FLAGS);
+	assert_true(f.preview_lazy);
+	assert_int_equal(fetch("(preview (lazy))", false, &f), 0);
+	assert_true(f.preview_lazy);
+	assert_int_equal(fetch("(PREVIEW ())", false, &f), -1);
+	assert_int_equal(fetch("(PREVIEW (FUZZY))", false, &f), -1);
+	assert_int_equal(fetch("(PREVIEW (LAZY \"x\"))", false, &f), -1);
+	assert_int_equal(fetch("(PREVIEW LAZY)", false, &f), -1);
+	assert_int_equal(fetch("(UID (LAZY))", false, &f), -1);
+	assert_int_equal(fetch("((LAZY) PREVIEW)", false, &f), -1);
+}
+
 static void test_fetch_sections(void **state)
 {
 	struct imap_fetch f;
@@ -806,7 +827,7 @@ int main(void)
 		U(test_date_time), U(test_flags), U(test_store), U(test_status),
 		U(test_search_simple), U(test_search_nested), U(test_search_depth),
 		U(test_search_charset_return), U(test_search_modseq), U(test_search_invalid),
-		U(test_fetch_macros), U(test_fetch_simple), U(test_fetch_sections),
+		U(test_fetch_macros), U(test_fetch_simple), U(test_fetch_sections), U(test_fetch_preview),
 		U(test_fetch_header_fields), U(test_fetch_partial), U(test_fetch_bad_sections),
 		U(test_fetch_modifiers), U(test_list_basic), U(test_list_extended),
 		U(test_list_match), U(test_write_astring), U(test_write_string),

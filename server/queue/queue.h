@@ -1,0 +1,21 @@
+/* The outbound queue runners inside cairnd: threads that claim due
+ * recipients from PostgreSQL by destination, send them over the remote SMTP
+ * client (smtp-client.h) along static routes or MX (route.h, dns.h), sign
+ * with DKIM, and record every outcome with the DSNs it causes. */
+#ifndef CAIRN_QUEUE_H
+#define CAIRN_QUEUE_H
+
+struct config;
+struct directory;
+struct queue;
+
+/* Start [queue] runners runner threads (and a LISTEN thread that wakes them
+ * when mail is queued). Returns NULL when runners = 0. Fatal on a broken
+ * environment (TLS context). */
+struct queue *queue_start(const struct config *cfg, struct directory *dir);
+/* Ask the runners to stop after their current message (SIGTERM). */
+void queue_stop(struct queue *q);
+/* Stop, wait for every thread and free; *q = NULL. */
+void queue_destroy(struct queue **q);
+
+#endif

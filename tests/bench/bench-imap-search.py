@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Full-text SEARCH benchmark: Cairn (message_text with its pg_trgm index)
+against Debian's Dovecot in its default configuration (no FTS plugin: it
+reads and decodes every message for a BODY/TEXT search), on the same
+--messages (100,000) generated messages. Prints figures; asserts nothing.
+
+The mail: sizes from 1 to 60 kB (most 2-6 kB), text/plain in UTF-8,
+ISO-8859-1 and Windows-1252 (8bit, quoted-printable, base64), HTML-only and
+multipart/alternative messages, some with a base64 attachment, encoded-word
+subjects. Cairn gets it with `cairnctl import` (the append path that
+extracts and indexes the text), Dovecot as a Maildir.
+
+For each needle (a rare word, a common word, a two-character string, a
+non-ASCII word) and each key (TEXT, BODY): the first and the best of
+--runs UID SEARCH times on each server, the number of matches on each, and
+the ratio Dovecot/Cairn.
+
+Needs the Debian package dovecot-imapd and a built tree (a plain, not a
+sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
+
+    tests/bench/bench-imap-search.py [--builddir build] [--messages 100000] [--runs 3]
+"""
+import argparse
+import base64
+import email.header
+import email.utils
+import imaplib
+import os
+import pathlib
+import quopri
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests" / "integration"))
+sys.path.insert(0, str(REPO / "tests" / "bench"))
+import conftest  # noqa: E402
+from conftest import Cairnd, Postgres, make_cert  # noqa: E402
+from dovecot_ref import DovecotRef  # noqa: E402
+
+PASSWORD = "bench-pw-1"
+CAIRN_USER = "bench@bench.test"
+DOVECOT_USER = "bench"
+
+COMMON = ("the of and to in is that for it as with was on be by this are from or have "
+          "mail store server message quota mailbox report budget tomorrow please meeting "
+          "project review draft agenda customer invoice delivery schedule").split()
+LATIN1 = "café naïve Zürich Ärger façade mañana über déjà élève Größe".split()
+CP1252 = ["“quoted”", "€uro", "‘single’", "dash–en"]
+# (label, needle): the needles searched for.
+NEEDLES = [("rare word", "xylophonist"), ("common word", "meeting"),
+           ("2 characters", "zq"), ("non-ASCII word", "Zürich")]
+
+
+def progress(msg):
+    print(f"bench-imap-search: {msg}", flush=True)
+
+
+def qp(data):
+    return quopri.encodestring(data).replace(b"\n", b"\r\n")
+
+
+def b64(data):
+    return base64.encodebytes(data).replace(b"\n", b"\r\n")
+
+
+def text_of(rng, size, pool):
+    words, total = [], 0
+    while total < size:
+        w = rng.choice(pool)
+        words.append(w)
+        total += len(w) + 1
+        if rng.random() < 0.08:
+            words.append("\r\n")
+    return " ".join(words).replace(" \r\n ", "\r\n")
+
+
+def message(i, rng):
+    m = make_message(i, rng)
+    return m if m.endswith(b"\r\n") else m + b"\r\n"
+
+
+def make_message(i, rng):
+    size = int(min(60_000, rng.lognormvariate(8.2, 0.7)))        # median ~3.6 kB
+    kind = rng.choices(["plain", "latin1", "cp1252", "html", "alternative", "attachment"],
+                       [40, 15, 10, 10, 20, 5])[0]
+    pool = COMMON * 4 + (LATIN1 if kind in ("latin1", "alternative", "html") else []) + \
+        (CP1252 if kind == "cp1252" else [])
+    body = text_of(rng, size, pool)
+    if rng.random() < 0.0002:
+        body += " xylophonist"
+    if rng.random() < 0.3:
+        body += " zq-ref"
+    subject = f"{rng.choice(COMMON)} {rng.choice(COMMON + LATIN1)} #{i}"
+    try:
+        subject.encode("ascii")
+        subj = subject
+    except UnicodeEncodeError:
+        subj = email.header.Header(subject, "utf-8").encode(linesep="\r\n")
+    head = (f"From: Sender {i % 300} <s{i % 300}@example.org>\r\nTo: {CAIRN_USER}\r\n"
+            f"Subject: {subj}\r\nDate: {email.utils.formatdate(1600000000 + i * 60)}\r\n"
+            f"Message-ID: <{i}@bench.test>\r\nMIME-Version: 1.0\r\n").encode()
+    if kind in ("plain", "latin1", "cp1252"):
+        cs = {"plain": "utf-8", "latin1": "iso-8859-1", "cp1252": "windows-1252"}[kind]
+        data = body.encode(cs)
+        cte = rng.choice(["8bit", "quoted-printable", "base64"])
+        enc = data if cte == "8bit" else qp(data) if cte == "quoted-printable" else b64(data)
+        return head + (f"Content-Type: text/plain; charset={cs}\r\n"
+                       f"Content-Transfer-Encoding: {cte}\r\n\r\n").encode() + enc
+    html = ("<html><head><style>p{margin:0}</style></head><body><p>" +
+            body.replace("&", "&amp;").replace("\r\n", "</p>\r\n<p>") + "</p></body></html>")
+    if kind == "html":
+        return head + (b"Content-Type: text/html; charset=utf-8\r\n"
+                       b"Content-Transfer-Encoding: quoted-printable\r\n\r\n") + qp(html.encode())
+    if kind == "alternative":
+        return head + (b"Content-Type: multipart/alternative; boundary=\"a\"\r\n\r\n"
+                       b"--a\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                       b"Content-Transfer-Encoding: quoted-printable\r\n\r\n" +
+                       qp(body.encode()) + b"\r\n--a\r\nContent-Type: text/html; charset=utf-8\r\n"
+                       b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(html.encode()) +
+                       b"\r\n--a--\r\n")
+    blob = rng.randbytes(rng.randrange(2000, 30000))
+    return head + (b"Content-Type: multipart/mixed; boundary=\"m\"\r\n\r\n"
+                   b"--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n" + body.encode() +
+                   b"\r\n--m\r\nContent-Type: application/pdf; name=\"doc.pdf\"\r\n"
+                   b"Content-Disposition: attachment; filename=\"doc.pdf\"\r\n"
+                   b"Content-Transfer-Encoding: base64\r\n\r\n" + b64(blob) + b"\r\n--m--\r\n")
+
+
+def write_corpus(base, n, ref):
+    """The messages as an mbox (for Cairn) and into Dovecot's Maildir (ref);
+    returns the mbox path and the total size."""
+    rng = random.Random(2026)
+    mbox = base / "in.mbox"
+    total = 0
+    with open(mbox, "wb") as f:
+        for i in range(n):
+            m = message(i, rng)
+            ref.add(m)
+            total += len(m)
+            f.write(b"From bench Thu Jan  1 00:00:00 2026\n")
+            for line in m.splitlines(keepends=True):
+                if line.lstrip(b">").startswith(b"From "):
+                    line = b">" + line
+                f.write(line)
+            f.write(b"\n")
+            if (i + 1) % 20000 == 0:
+                progress(f"generated {i + 1} messages")
+    return mbox, total
+
+
+def setup_cairn(base, mbox, n):
+    pg = Postgres(base / "pg")
+    cert, key = make_cert(base / "tls")
+    d = Cairnd(base / "cairnd", pg, cert, key,
+               extra={"server": {"log_level": "info", "workers": "4"},
+                      "imap": {"plaintext_auth": "yes"}})
+    run = lambda *a: subprocess.run([conftest.CAIRNCTL, "-c", str(d.conf), *a], check=True,
+                                    capture_output=True)
+    run("migrate")
+    run("domain", "add", "bench.test")
+    run("user", "add", CAIRN_USER, "--password", PASSWORD)
+    progress(f"importing {n} messages into Cairn (text extracted and indexed on the way)")
+    t0 = time.monotonic()
+    run("import", "--user", CAIRN_USER, "--mailbox", "INBOX", str(mbox))
+    elapsed = time.monotonic() - t0
+    progress(f"import took {elapsed:.0f} s ({n / elapsed:.0f} msg/s)")
+    for table in ("message_text", "mailbox_messages", "message_blobs"):
+        pg.psql("cairn", f"VACUUM ANALYZE {table}")
+    d.start()
+    sizes = pg.psql("cairn", "SELECT pg_size_pretty(pg_table_size('message_text')),"
+                             " pg_size_pretty(pg_indexes_size('message_text')),"
+                             " pg_size_pretty(sum(size)) FROM message_blobs").strip()
+    return pg, d, elapsed, sizes
+
+
+def search(port, user, key, needle, runs):
+    c = imaplib.IMAP4("127.0.0.1", port, timeout=1800)
+    c.login(user, PASSWORD)
+    c.select("INBOX", readonly=True)
+    times, count = [], None
+    for _ in range(runs):
+        c.literal = needle.encode()
+        t0 = time.monotonic()
+        typ, data = c.uid("SEARCH", "CHARSET", "UTF-8", key)
+        times.append(time.monotonic() - t0)
+        assert typ == "OK", data
+        count = len(data[0].split())
+    c.logout()
+    return times[0], min(times), count
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--builddir", default=str(REPO / "build"))
+    ap.add_argument("--messages", type=int, default=100000)
+    ap.add_argument("--runs", type=int, default=3)
+    args = ap.parse_args()
+    conftest.CAIRND = str(pathlib.Path(args.builddir) / "cairnd")
+    conftest.CAIRNCTL = str(pathlib.Path(args.builddir) / "cairnctl")
+    if shutil.which("dovecot") is None:
+        raise SystemExit("bench-imap-search: dovecot not found (apt-get install dovecot-imapd)")
+    base = pathlib.Path(tempfile.mkdtemp(prefix="bench-search-"))
+    os.chmod(base, 0o755)
+    pg = d = ref = None
+    try:
+        ref = DovecotRef(base / "dovecot", user=DOVECOT_USER, password=PASSWORD)
+        progress("generating the messages (an mbox for Cairn, a Maildir for Dovecot)")
+        mbox, total = write_corpus(base, args.messages, ref)
+        progress(f"{args.messages} messages, {total / 1e6:.0f} MB")
+        pg, d, import_s, sizes = setup_cairn(base, mbox, args.messages)
+        ref.start()
+        progress("Dovecot indexes the Maildir on the first SELECT")
+        t0 = time.monotonic()
+        c = imaplib.IMAP4(ref.host, ref.port, timeout=1800)
+        c.login(DOVECOT_USER, PASSWORD)
+        typ, data = c.select("INBOX", readonly=True)
+        c.logout()
+        progress(f"Dovecot's first SELECT: {time.monotonic() - t0:.1f} s, EXISTS {data[0].decode()}")
+        servers = (("cairn", d.imap_port, CAIRN_USER), ("dovecot", ref.port, DOVECOT_USER))
+        print(f"\nUID SEARCH over {args.messages} messages ({total / 1e6:.0f} MB); "
+              f"seconds, first and best of {args.runs}:")
+        print(f"{'key':5} {'needle':28} {'cairn first':>11} {'best':>7} {'hits':>7}"
+              f" {'dovecot first':>13} {'best':>7} {'hits':>7} {'ratio':>7}")
+        for label, needle in NEEDLES:
+            for key in ("TEXT", "BODY"):
+                res = {}
+                for name, port, user in servers:
+                    try:
+                        res[name] = search(port, user, key, needle, args.runs)
+                    except (imaplib.IMAP4.error, OSError) as e:
+                        log = d.log if name == "cairn" else ref.log_path
+                        tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+                        raise SystemExit(f"{name}: {key} {needle!r} failed: {e}\n{tail}")
+                cf, cb, ch = res["cairn"]
+                df, db, dh = res["dovecot"]
+                print(f"{key:5} {label + ' ' + repr(needle):28} {cf:11.3f} {cb:7.3f} {ch:7}"
+                      f" {df:13.3f} {db:7.3f} {dh:7} {db / max(cb, 1e-6):6.0f}x", flush=True)
+        print(f"\nCairn: import {import_s:.0f} s ({args.messages / import_s:.0f} msg/s); "
+              f"message_text table, its indexes, the messages: {sizes.replace('|', ', ')}")
+        print("ratio = Dovecot best / Cairn best (higher: Cairn faster)")
+    finally:
+        if d is not None:
+            d.stop()
+        if ref is not None:
+            ref.stop()
+        if pg is not None:
+            pg.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
