@@ -39,16 +39,18 @@ static void append_bounded(struct buf *out, size_t max, const char *s, size_t le
 }
 
 /* "Name: value\n" for every field of part's header, values unfolded and
- * RFC 2047-decoded, appended to out (bounded by max). */
+ * RFC 2047-decoded, appended to out (bounded by max; after a cut no later
+ * field is added, and *complete is cleared). */
 static void header_text(const struct mime_message *msg, const struct mime_part *part,
 			struct buf *out, size_t max, bool *complete)
 {
 	struct buf raw, dec, line;
+	bool whole = true;
 
 	buf_init(&raw, 0);
 	buf_init(&dec, 0);
 	buf_init(&line, 0);
-	for (size_t i = 0; i < part->header_count && out->len < max; i++) {
+	for (size_t i = 0; i < part->header_count && out->len < max && whole; i++) {
 		const struct mime_header *h = &part->headers[i];
 
 		buf_reset(&raw);
@@ -60,8 +62,10 @@ static void header_text(const struct mime_message *msg, const struct mime_part *
 		buf_append(&line, ": ", 2);
 		mime_append_utf8_sanitized(&line, dec.data != NULL ? dec.data : "", dec.len);
 		buf_append(&line, "\n", 1);
-		append_bounded(out, max, line.data, line.len, complete);
+		append_bounded(out, max, line.data, line.len, &whole);
 	}
+	if (!whole)
+		*complete = false;
 	buf_free(&raw);
 	buf_free(&dec);
 	buf_free(&line);
@@ -72,13 +76,31 @@ struct walk {
 	struct mime_text *t;
 	size_t max;
 	bool any;
+	bool cut;	/* the body reached its limit: nothing more goes in, so
+			 * the body stays a prefix of the whole text */
 };
+
+/* Append s[0..len) to the body, bounded by the walk's limit. */
+static void body_append(struct walk *w, const char *s, size_t len)
+{
+	bool whole = true;
+
+	if (w->cut)
+		return;
+	append_bounded(&w->t->body, w->max, s, len, &whole);
+	if (!whole) {
+		w->cut = true;
+		w->t->complete = false;
+	}
+}
 
 static void walk_part(struct walk *w, const struct mime_part *part, unsigned depth)
 {
 	struct mime_text *t = w->t;
 
-	if (t->body.len >= w->max || depth > MIME_HARD_MAX_DEPTH)
+	/* A full body is not yet cut: only a part that adds text cuts it
+	 * (and clears complete); parts that add nothing leave it whole. */
+	if (w->cut || depth > MIME_HARD_MAX_DEPTH)
 		return;
 	if (part->child_count > 0) {
 		for (size_t i = 0; i < part->child_count; i++)
@@ -87,9 +109,16 @@ static void walk_part(struct walk *w, const struct mime_part *part, unsigned dep
 	}
 	if (part->message != NULL) {
 		/* A forwarded message: its header is part of our body. */
+		bool whole = true;
+
 		if (w->any)
-			append_bounded(&t->body, w->max, "\n", 1, &t->complete);
-		header_text(part->message->msg, part->message, &t->body, w->max, &t->complete);
+			body_append(w, "\n", 1);
+		if (!w->cut)
+			header_text(part->message->msg, part->message, &t->body, w->max, &whole);
+		if (!whole) {
+			w->cut = true;
+			t->complete = false;
+		}
 		w->any = true;
 		walk_part(w, part->message, depth + 1);
 		return;
@@ -110,14 +139,14 @@ static void walk_part(struct walk *w, const struct mime_part *part, unsigned dep
 		txt = &plain;
 	}
 	if (w->any)
-		append_bounded(&t->body, w->max, "\n", 1, &t->complete);
+		body_append(w, "\n", 1);
 	/* NUL is not text (and PostgreSQL text cannot hold it). */
 	const char *p = txt->data != NULL ? txt->data : "", *end = p + txt->len;
 	while (p < end) {
 		const char *nul = memchr(p, '\0', (size_t)(end - p));
 		size_t n = nul != NULL ? (size_t)(nul - p) : (size_t)(end - p);
 
-		append_bounded(&t->body, w->max, p, n, &t->complete);
+		body_append(w, p, n);
 		p += n + (nul != NULL);
 	}
 	w->any = true;
@@ -128,7 +157,7 @@ static void walk_part(struct walk *w, const struct mime_part *part, unsigned dep
 
 void mime_text_extract(const struct mime_message *msg, size_t body_max, struct mime_text *t)
 {
-	struct walk w = { msg, t, t->body.len + body_max, false };
+	struct walk w = { msg, t, t->body.len + body_max, false, false };
 
 	header_text(msg, &msg->root, &t->headers, t->headers.len + MIME_TEXT_HEADERS_MAX,
 		    &t->complete);

@@ -26,7 +26,8 @@ void mime_text_init(struct mime_text *t);
 void mime_text_free(struct mime_text *t);
 
 /* Fill t (appending) from msg: body at most body_max bytes, headers at most
- * MIME_TEXT_HEADERS_MAX bytes, both cut on a character boundary. Parts that
+ * MIME_TEXT_HEADERS_MAX bytes, both cut on a character boundary (and
+ * nothing added after a cut: each is a prefix of the whole text). Parts that
  * are not text/ (images, application/pdf, ...) add nothing, whatever their
  * disposition; text/ attachments do count. Parts are separated by "\n".
  * The output is valid UTF-8 without NUL bytes. */

@@ -109,12 +109,6 @@ int mime_header_decoded(const struct mime_message *msg, const struct mime_part *
 int mime_header_raw(const struct mime_message *msg, const struct mime_part *part,
 		    const char *name, struct buf *out);
 
-/* Append the readable text of the message for full-text search and previews:
- * every text/plain and text/html part (HTML tags and entities stripped),
- * decoded from its transfer encoding and charset to UTF-8, parts separated by
- * a newline, at most max bytes. */
-void mime_text(const struct mime_message *msg, size_t max, struct buf *out);
-
 /* Transfer decodings, also used by SMTP and the scan stage. Append decoded
  * bytes to out; invalid input is decoded best-effort (bad characters skipped). */
 void mime_decode_base64(const char *in, size_t len, struct buf *out);

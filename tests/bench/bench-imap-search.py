@@ -20,31 +20,17 @@ sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
 
     tests/bench/bench-imap-search.py [--builddir build] [--messages 100000] [--runs 3]
 """
-import argparse
 import base64
 import email.header
 import email.utils
 import imaplib
-import os
-import pathlib
 import quopri
 import random
-import shutil
-import subprocess
-import sys
-import tempfile
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-sys.path.insert(0, str(REPO / "tests" / "bench"))
-import conftest  # noqa: E402
-from conftest import Cairnd, Postgres, make_cert  # noqa: E402
-from dovecot_ref import DovecotRef  # noqa: E402
-
-PASSWORD = "bench-pw-1"
-CAIRN_USER = "bench@bench.test"
-DOVECOT_USER = "bench"
+import benchlib
+from benchlib import CAIRN_USER, DOVECOT_USER, PASSWORD
+from dovecot_ref import DovecotRef
 
 COMMON = ("the of and to in is that for it as with was on be by this are from or have "
           "mail store server message quota mailbox report budget tomorrow please meeting "
@@ -134,40 +120,26 @@ def make_message(i, rng):
 def write_corpus(base, n, ref):
     """The messages as an mbox (for Cairn) and into Dovecot's Maildir (ref);
     returns the mbox path and the total size."""
-    rng = random.Random(2026)
-    mbox = base / "in.mbox"
-    total = 0
-    with open(mbox, "wb") as f:
+    def generate():
+        rng = random.Random(2026)
         for i in range(n):
             m = message(i, rng)
             ref.add(m)
-            total += len(m)
-            f.write(b"From bench Thu Jan  1 00:00:00 2026\n")
-            for line in m.splitlines(keepends=True):
-                if line.lstrip(b">").startswith(b"From "):
-                    line = b">" + line
-                f.write(line)
-            f.write(b"\n")
+            yield m
             if (i + 1) % 20000 == 0:
                 progress(f"generated {i + 1} messages")
-    return mbox, total
+
+    mbox = base / "in.mbox"
+    return mbox, benchlib.write_mbox(mbox, generate())
 
 
-def setup_cairn(base, mbox, n):
-    pg = Postgres(base / "pg")
-    cert, key = make_cert(base / "tls")
-    d = Cairnd(base / "cairnd", pg, cert, key,
-               extra={"server": {"log_level": "info", "workers": "4"},
-                      "imap": {"plaintext_auth": "yes"}})
-    run = lambda *a: subprocess.run([conftest.CAIRNCTL, "-c", str(d.conf), *a], check=True,
-                                    capture_output=True)
-    run("migrate")
-    run("domain", "add", "bench.test")
-    run("user", "add", CAIRN_USER, "--password", PASSWORD)
+def setup_cairn(run, mbox, n):
+    pg = run.postgres()
+    d = run.cairnd(pg, {"server": {"log_level": "info", "workers": "4"},
+                        "imap": {"plaintext_auth": "yes"}})
+    benchlib.create_account(d, CAIRN_USER)
     progress(f"importing {n} messages into Cairn (text extracted and indexed on the way)")
-    t0 = time.monotonic()
-    run("import", "--user", CAIRN_USER, "--mailbox", "INBOX", str(mbox))
-    elapsed = time.monotonic() - t0
+    elapsed = benchlib.import_mbox(d, CAIRN_USER, mbox)
     progress(f"import took {elapsed:.0f} s ({n / elapsed:.0f} msg/s)")
     for table in ("message_text", "mailbox_messages", "message_blobs"):
         pg.psql("cairn", f"VACUUM ANALYZE {table}")
@@ -175,44 +147,37 @@ def setup_cairn(base, mbox, n):
     sizes = pg.psql("cairn", "SELECT pg_size_pretty(pg_table_size('message_text')),"
                              " pg_size_pretty(pg_indexes_size('message_text')),"
                              " pg_size_pretty(sum(size)) FROM message_blobs").strip()
-    return pg, d, elapsed, sizes
+    return d, elapsed, sizes
 
 
 def search(port, user, key, needle, runs):
     c = imaplib.IMAP4("127.0.0.1", port, timeout=1800)
     c.login(user, PASSWORD)
     c.select("INBOX", readonly=True)
-    times, count = [], None
-    for _ in range(runs):
+
+    def once():
         c.literal = needle.encode()
-        t0 = time.monotonic()
         typ, data = c.uid("SEARCH", "CHARSET", "UTF-8", key)
-        times.append(time.monotonic() - t0)
         assert typ == "OK", data
-        count = len(data[0].split())
+        return len(data[0].split())
+
+    first, best, count = benchlib.first_and_best(runs, once)
     c.logout()
-    return times[0], min(times), count
+    return first, best, count
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--builddir", default=str(REPO / "build"))
+    ap = benchlib.argparser()
     ap.add_argument("--messages", type=int, default=100000)
     ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    conftest.CAIRND = str(pathlib.Path(args.builddir) / "cairnd")
-    conftest.CAIRNCTL = str(pathlib.Path(args.builddir) / "cairnctl")
-    if shutil.which("dovecot") is None:
-        raise SystemExit("bench-imap-search: dovecot not found (apt-get install dovecot-imapd)")
-    base = pathlib.Path(tempfile.mkdtemp(prefix="bench-search-"))
-    os.chmod(base, 0o755)
-    pg = d = ref = None
-    try:
-        ref = DovecotRef(base / "dovecot", user=DOVECOT_USER, password=PASSWORD)
+    args = benchlib.parse_args(ap)
+    benchlib.require("bench-imap-search", ["dovecot"], "dovecot-imapd")
+    with benchlib.Run("bench-search-") as run:
+        ref = run.track(DovecotRef(run.base / "dovecot", user=DOVECOT_USER, password=PASSWORD))
         progress("generating the messages (an mbox for Cairn, a Maildir for Dovecot)")
-        mbox, total = write_corpus(base, args.messages, ref)
+        mbox, total = write_corpus(run.base, args.messages, ref)
         progress(f"{args.messages} messages, {total / 1e6:.0f} MB")
-        pg, d, import_s, sizes = setup_cairn(base, mbox, args.messages)
+        d, import_s, sizes = setup_cairn(run, mbox, args.messages)
         ref.start()
         progress("Dovecot indexes the Maildir on the first SELECT")
         t0 = time.monotonic()
@@ -243,14 +208,6 @@ def main():
         print(f"\nCairn: import {import_s:.0f} s ({args.messages / import_s:.0f} msg/s); "
               f"message_text table, its indexes, the messages: {sizes.replace('|', ', ')}")
         print("ratio = Dovecot best / Cairn best (higher: Cairn faster)")
-    finally:
-        if d is not None:
-            d.stop()
-        if ref is not None:
-            ref.stop()
-        if pg is not None:
-            pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -24,29 +24,14 @@ sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
 
     tests/bench/bench-imap-sort.py [--builddir build] [--messages 50000] [--runs 3]
 """
-import argparse
 import email.utils
-import os
-import pathlib
 import random
 import re
-import shutil
-import socket
-import subprocess
-import sys
-import tempfile
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-sys.path.insert(0, str(REPO / "tests" / "bench"))
-import conftest  # noqa: E402
-from conftest import Cairnd, Postgres, make_cert  # noqa: E402
-from dovecot_ref import DovecotRef  # noqa: E402
-
-PASSWORD = "bench-pw-1"
-CAIRN_USER = "bench@bench.test"
-DOVECOT_USER = "bench"
+import benchlib
+from benchlib import CAIRN_USER, DOVECOT_USER, PASSWORD
+from dovecot_ref import DovecotRef
 
 TOPICS = ("budget review", "quarterly report", "server outage", "lunch on friday",
           "release planning", "customer complaint", "=?UTF-8?Q?Caf=C3=A9_meeting?=",
@@ -102,92 +87,30 @@ def corpus(n, seed=5256):
     return out
 
 
-def write_corpus(base, msgs, ref):
-    mbox = base / "in.mbox"
-    with open(mbox, "wb") as f:
-        for m in msgs:
-            ref.add(m)
-            f.write(b"From bench Thu Jan  1 00:00:00 2026\n")
-            for line in m.splitlines(keepends=True):
-                if line.lstrip(b">").startswith(b"From "):
-                    line = b">" + line
-                f.write(line)
-            f.write(b"\n")
-    return mbox
-
-
-def setup_cairn(base, mbox, n):
-    pg = Postgres(base / "pg")
-    cert, key = make_cert(base / "tls")
-    d = Cairnd(base / "cairnd", pg, cert, key,
-               extra={"server": {"log_level": "info", "workers": "4"},
-                      "imap": {"plaintext_auth": "yes"}})
-    run = lambda *a: subprocess.run([conftest.CAIRNCTL, "-c", str(d.conf), *a], check=True,
-                                    capture_output=True)
-    run("migrate")
-    run("domain", "add", "bench.test")
-    run("user", "add", CAIRN_USER, "--password", PASSWORD)
+def setup_cairn(run, mbox, n):
+    pg = run.postgres()
+    d = run.cairnd(pg, {"server": {"log_level": "info", "workers": "4"},
+                        "imap": {"plaintext_auth": "yes"}})
+    benchlib.create_account(d, CAIRN_USER)
     progress(f"importing {n} messages into Cairn")
-    t0 = time.monotonic()
-    run("import", "--user", CAIRN_USER, "--mailbox", "INBOX", str(mbox))
-    progress(f"import took {time.monotonic() - t0:.0f} s")
+    progress(f"import took {benchlib.import_mbox(d, CAIRN_USER, mbox):.0f} s")
     for table in ("mailbox_messages", "message_blobs", "mailbox_expunged"):
         pg.psql("cairn", f"VACUUM ANALYZE {table}")
     d.start()
-    return pg, d
+    return d
 
 
-class Conn:
-    """A plain IMAP connection counting the bytes it receives."""
-
-    def __init__(self, port, user):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=1800)
-        self.f = self.s.makefile("rb")
-        self.f.readline()
-        self.n = 0
-        self.received = 0
-        self.cmd(f"LOGIN {user} {PASSWORD}")
-
-    def cmd(self, text):
-        self.n += 1
-        tag = b"b%d" % self.n
-        self.s.sendall(tag + b" " + text.encode() + b"\r\n")
-        out = []
-        while True:
-            ln = self.f.readline()
-            if not ln:
-                raise EOFError(text)
-            self.received += len(ln)
-            out.append(ln)
-            m = re.search(rb"\{(\d+)\}\r\n$", ln)
-            if m:
-                data = self.f.read(int(m.group(1)))
-                self.received += len(data)
-                out.append(data)
-            if ln.startswith(tag + b" "):
-                if not ln.startswith(tag + b" OK"):
-                    raise RuntimeError(f"{text}: {ln!r}")
-                return out
-
-    def close(self):
-        try:
-            self.cmd("LOGOUT")
-        except (EOFError, RuntimeError, OSError):
-            pass
-        self.s.close()
+def connect(port, user):
+    return benchlib.ImapConn(port, user, PASSWORD, timeout=1800)
 
 
 def timed(port, user, command, runs):
-    c = Conn(port, user)
+    c = connect(port, user)
     c.cmd("EXAMINE INBOX")
-    times, answer = [], None
-    for _ in range(runs):
-        t0 = time.monotonic()
-        out = c.cmd(command)
-        times.append(time.monotonic() - t0)
-        answer = b"".join(ln for ln in out if ln.startswith(b"* SORT") or ln.startswith(b"* THREAD"))
+    first, best, out = benchlib.first_and_best(runs, lambda: c.cmd(command))
     c.close()
-    return times[0], min(times), answer
+    answer = b"\r\n".join(ln for ln in out if ln.startswith(b"* SORT") or ln.startswith(b"* THREAD"))
+    return first, best, answer
 
 
 def qresync_round(port, user, changes, rng_seed, total):
@@ -195,7 +118,7 @@ def qresync_round(port, user, changes, rng_seed, total):
     returns (bytes, seconds) of the QRESYNC SELECT and of a full flag
     download, and the number of VANISHED/FETCH lines."""
     rng = random.Random(rng_seed)
-    a = Conn(port, user)
+    a = connect(port, user)
     a.cmd("ENABLE CONDSTORE")
     out = a.cmd("SELECT INBOX")
     text = b"".join(out)
@@ -203,7 +126,7 @@ def qresync_round(port, user, changes, rng_seed, total):
     ms = int(re.search(rb"HIGHESTMODSEQ (\d+)", text).group(1))
     top = int(re.search(rb"UIDNEXT (\d+)", text).group(1)) - 1
     a.close()
-    b = Conn(port, user)
+    b = connect(port, user)
     b.cmd("SELECT INBOX")
     uids = rng.sample(range(1, top + 1), min(changes + changes // 10, top // 2))
     flag, gone = uids[:changes], uids[changes:]
@@ -213,7 +136,7 @@ def qresync_round(port, user, changes, rng_seed, total):
         b.cmd("UID STORE " + ",".join(map(str, gone)) + " +FLAGS.SILENT (\\Deleted)")
         b.cmd("UID EXPUNGE " + ",".join(map(str, gone)))
     b.close()
-    c = Conn(port, user)
+    c = connect(port, user)
     c.cmd("ENABLE QRESYNC")
     before = c.received
     t0 = time.monotonic()
@@ -231,39 +154,23 @@ def qresync_round(port, user, changes, rng_seed, total):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--builddir", default=str(REPO / "build"))
+    ap = benchlib.argparser()
     ap.add_argument("--messages", type=int, default=50000)
     ap.add_argument("--runs", type=int, default=3)
-    args = ap.parse_args()
-    conftest.CAIRND = str(pathlib.Path(args.builddir) / "cairnd")
-    conftest.CAIRNCTL = str(pathlib.Path(args.builddir) / "cairnctl")
-    if shutil.which("dovecot") is None:
-        raise SystemExit("bench-imap-sort: dovecot not found (apt-get install dovecot-imapd)")
-    base = pathlib.Path(tempfile.mkdtemp(prefix="bench-sort-"))
-    os.chmod(base, 0o755)
-    pg = d = ref = None
-    try:
-        ref = DovecotRef(base / "dovecot", user=DOVECOT_USER, password=PASSWORD)
+    args = benchlib.parse_args(ap)
+    benchlib.require("bench-imap-sort", ["dovecot"], "dovecot-imapd")
+    with benchlib.Run("bench-sort-") as run:
+        ref = run.track(DovecotRef(run.base / "dovecot", user=DOVECOT_USER, password=PASSWORD))
         progress(f"generating {args.messages} messages")
         msgs = corpus(args.messages)
-        mbox = write_corpus(base, msgs, ref)
-        total = sum(len(m) for m in msgs)
+        ref.load(msgs)
+        mbox = run.base / "in.mbox"
+        total = benchlib.write_mbox(mbox, msgs)
         del msgs
-        pg, d = setup_cairn(base, mbox, args.messages)
-        try:
-            ref.start()
-        except FileNotFoundError:
-            # dovecot_ref reads master.pid as soon as the port accepts; on
-            # a loaded machine Dovecot writes it a moment later.
-            for _ in range(50):
-                time.sleep(0.1)
-                pidfile = ref.root / "run" / "master.pid"
-                if pidfile.exists():
-                    ref.pid = int(pidfile.read_text())
-                    break
+        d = setup_cairn(run, mbox, args.messages)
+        ref.start()
         t0 = time.monotonic()
-        c = Conn(ref.port, DOVECOT_USER)
+        c = connect(ref.port, DOVECOT_USER)
         c.cmd("EXAMINE INBOX")
         c.close()
         progress(f"Dovecot's first SELECT (indexing): {time.monotonic() - t0:.1f} s")
@@ -293,14 +200,6 @@ def main():
             print(f"{'':6} ratio    bytes {row['dovecot'][0] / max(row['cairn'][0], 1):.2f},"
                   f" time {row['dovecot'][1] / max(row['cairn'][1], 1e-6):.2f}"
                   " (Dovecot / Cairn)")
-    finally:
-        if d is not None:
-            d.stop()
-        if ref is not None:
-            ref.stop()
-        if pg is not None:
-            pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

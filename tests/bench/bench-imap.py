@@ -22,35 +22,20 @@ sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
     tests/bench/bench-imap.py [--builddir build] [--messages 1000] [--big 100000]
         [--fetch 50000] [--clients 50,200] [--seconds 20] [--idle 10000]
 """
-import argparse
 import imaplib
 import multiprocessing
 import os
-import pathlib
 import random
 import re
 import resource
 import selectors
-import shutil
 import socket
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "integration"))
-import conftest  # noqa: E402
-from conftest import Cairnd, Postgres, make_cert  # noqa: E402
-sys.path.insert(0, str(REPO / "tests" / "bench"))
-from dovecot_ref import DovecotRef  # noqa: E402
-
-PASSWORD = "bench-pw-1"
-CAIRN_USER = "bench@bench.test"
-DOVECOT_USER = "bench"
-WORDS = ("the of and to in is that for it as with was on be by this are from or have "
-         "mail store server message quota mailbox report budget tomorrow please").split()
+import benchlib
+from benchlib import CAIRN_USER, DOVECOT_USER, PASSWORD, WORDS, rss_kb
+from dovecot_ref import DovecotRef
 
 
 def progress(msg):
@@ -58,29 +43,9 @@ def progress(msg):
 
 
 def messages(n, seed=7):
-    rng = random.Random(seed)
-    out = []
-    for i in range(n):
-        size = rng.choice((1_500, 3_000, 6_000, 12_000)) + rng.randrange(500)
-        lines = [f"From: Sender {i % 50} <s{i % 50}@example.org>", f"To: {CAIRN_USER}",
-                 f"Subject: message {i} about the {rng.choice(WORDS)} {rng.choice(WORDS)}",
-                 f"Message-ID: <{i}@bench>", "Date: Tue, 1 Jul 2003 10:52:37 +0200", ""]
-        total = 0
-        while total < size:
-            line = " ".join(rng.choice(WORDS) for _ in range(rng.randrange(4, 14)))
-            lines.append(line)
-            total += len(line) + 2
-        out.append(("\r\n".join(lines) + "\r\n").encode())
-    return out
-
-
-def rss_kb(pid):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            m = re.search(r"VmRSS:\s+(\d+)", f.read())
-            return int(m.group(1)) if m else 0
-    except OSError:
-        return 0
+    return benchlib.plain_messages(
+        n, seed, (1_500, 3_000, 6_000, 12_000), 500,
+        lambda i, rng: f"message {i} about the {rng.choice(WORDS)} {rng.choice(WORDS)}")
 
 
 def tree_rss_kb(root):
@@ -106,29 +71,14 @@ def tree_rss_kb(root):
 
 # ---- servers ----
 
-def setup_cairn(base, msgs, big):
-    pg = Postgres(base / "pg")
-    cert, key = make_cert(base / "tls")
-    d = Cairnd(base / "cairnd", pg, cert, key,
-               extra={"server": {"log_level": "info", "workers": "4",
-                                 "max_connections": "30000", "max_connections_per_ip": "0"},
-                      "imap": {"plaintext_auth": "yes", "idle_timeout": "30m"}})
-    run = lambda *a: subprocess.run([conftest.CAIRNCTL, "-c", str(d.conf), *a], check=True,
-                                    capture_output=True)
-    run("migrate")
-    run("domain", "add", "bench.test")
-    run("user", "add", CAIRN_USER, "--password", PASSWORD)
-    mbox = base / "in.mbox"
-    with open(mbox, "wb") as f:
-        for m in msgs:
-            f.write(b"From bench Thu Jan  1 00:00:00 2026\n")
-            for line in m.splitlines(keepends=True):
-                if line.lstrip(b">").startswith(b"From "):
-                    line = b">" + line
-                f.write(line)
-            f.write(b"\n")
+def setup_cairn(run, msgs, big):
+    pg = run.postgres()
+    d = run.cairnd(pg, benchlib.MANY_IDLE, {"server": {"workers": "4"}})
+    benchlib.create_account(d, CAIRN_USER)
+    mbox = run.base / "in.mbox"
+    benchlib.write_mbox(mbox, msgs)
     progress(f"importing {len(msgs)} messages into Cairn")
-    run("import", "--user", CAIRN_USER, "--mailbox", "INBOX", str(mbox))
+    benchlib.import_mbox(d, CAIRN_USER, mbox)
     d.start()
     c = imaplib.IMAP4("127.0.0.1", d.imap_port)
     c.login(CAIRN_USER, PASSWORD)
@@ -151,9 +101,9 @@ def setup_cairn(base, msgs, big):
     return pg, d
 
 
-def setup_dovecot(base, msgs, big, pwhash):
-    ref = DovecotRef(base / "dovecot", user=DOVECOT_USER, password=PASSWORD,
-                     pwhash=pwhash, many_clients=True)
+def setup_dovecot(run, msgs, big, pwhash):
+    ref = run.track(DovecotRef(run.base / "dovecot", user=DOVECOT_USER, password=PASSWORD,
+                               pwhash=pwhash, many_clients=True))
     ref.load(msgs)
     progress(f"writing {big} messages into Dovecot's Maildir .Big")
     n = len(msgs)
@@ -341,32 +291,24 @@ def idle_memory(port, user, n, measure):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--builddir", default=str(REPO / "build"))
+    ap = benchlib.argparser()
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--big", type=int, default=100000)
     ap.add_argument("--fetch", type=int, default=50000)
     ap.add_argument("--clients", default="50,200")
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--idle", type=int, default=10000)
-    args = ap.parse_args()
-    conftest.CAIRND = str(pathlib.Path(args.builddir) / "cairnd")
-    conftest.CAIRNCTL = str(pathlib.Path(args.builddir) / "cairnctl")
-    if shutil.which("dovecot") is None:
-        raise SystemExit("bench-imap: dovecot not found (apt-get install dovecot-imapd)")
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # the servers inherit it
+    args = benchlib.parse_args(ap)
+    benchlib.require("bench-imap", ["dovecot"], "dovecot-imapd")
+    benchlib.raise_fd_limit()
 
-    base = pathlib.Path(tempfile.mkdtemp(prefix="bench-imap-"))
-    os.chmod(base, 0o755)
     msgs = messages(args.messages)
     appendmsg = messages(1, seed=99)[0]
-    pg = d = ref = None
-    try:
-        pg, d = setup_cairn(base, msgs, args.big)
+    with benchlib.Run("bench-imap-") as run:
+        pg, d = setup_cairn(run, msgs, args.big)
         pwhash = pg.psql("cairn", "SELECT password_hash FROM accounts"
                                   f" WHERE address = '{CAIRN_USER}'").strip()
-        ref = setup_dovecot(base, msgs, args.big, pwhash)
+        ref = setup_dovecot(run, msgs, args.big, pwhash)
         dport, dpid = ref.port, ref.pid
         servers = (("cairn", d.imap_port, CAIRN_USER), ("dovecot", dport, DOVECOT_USER))
 
@@ -401,14 +343,6 @@ def main():
         n, (mem, procs) = idle_memory(dport, DOVECOT_USER, args.idle, lambda: tree_rss_kb(dpid))
         print(f"  dovecot  {n:6} idling: sum of RSS of {procs} processes {mem / 1024:8.1f} MB "
               f"(before {base_d / 1024:.1f} MB, {(mem - base_d) / max(n, 1):.1f} kB each)")
-    finally:
-        if d is not None:
-            d.stop()
-        if ref is not None:
-            ref.stop()
-        if pg is not None:
-            pg.stop()
-        shutil.rmtree(base, ignore_errors=True)
 
 
 if __name__ == "__main__":

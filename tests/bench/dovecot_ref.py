@@ -158,7 +158,7 @@ userdb {{
         pidfile = self.root / "run" / "master.pid"
         deadline = time.monotonic() + 60
         waiting = list(self.ports.values())
-        while waiting or not pidfile.exists():
+        while waiting or not pidfile.exists() or not pidfile.read_text().strip().isdigit():
             if time.monotonic() > deadline:
                 log = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
                 raise RuntimeError(f"dovecot did not start within 60 s:\n{log[-3000:]}")

@@ -1,7 +1,8 @@
 /* libFuzzer target for proto/mime*.c. The input is parsed as a message
  * (an exact-size heap copy, so ASan sees any read past the end) with small
  * limits; ENVELOPE, BODY and BODYSTRUCTURE of every part are rendered, a few
- * sections picked by the first input bytes are fetched, and mime_text runs.
+ * sections picked by the first input bytes are fetched, and the searchable
+ * text is extracted (mime-text.c, which fuzz-html-text also fuzzes alone).
  * Every offset the parser reports must lie inside the message. */
 #include "autoconf.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "mime.h"
+#include "mime-text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -95,9 +97,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = mime_section_fetch_binary(msg, &s, &out);
 		check(r >= -2 && r <= 0);
 	}
-	buf_reset(&out);
-	mime_text(msg, 4096, &out);
-	check(out.len <= 4096);
+	struct mime_text text;
+	mime_text_init(&text);
+	mime_text_extract(msg, 4096, &text);
+	check(text.body.len <= 4096 && text.headers.len <= MIME_TEXT_HEADERS_MAX);
+	mime_text_free(&text);
 	buf_reset(&out);
 	mime_header_decoded(msg, &msg->root, "Subject", &out);
 	buf_reset(&out);

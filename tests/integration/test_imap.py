@@ -7,30 +7,15 @@ import email.utils
 import imaplib
 import re
 import socket
-import ssl
 import subprocess
 import time
 
 import pytest
 
-from conftest import CAIRNCTL
+from imaplib_util import Raw, add_accounts, tls_ctx
 
 PASSWORD = "imap-secret-1"
 USER = "user@imap.test"
-
-
-def ctl(d, *args):
-    r = subprocess.run([CAIRNCTL, "-c", str(d.conf), *args], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, f"cairnctl {' '.join(args)}: {r.stdout}{r.stderr}"
-    return r.stdout
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 @pytest.fixture
@@ -38,9 +23,7 @@ def imap(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"idle_timeout": "60s", "max_bad_commands": "5",
                                  "max_append": "30M"}})
-    ctl(d, "domain", "add", "imap.test")
-    ctl(d, "user", "add", USER, "--password", PASSWORD)
-    ctl(d, "user", "add", "other@imap.test", "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER, "other@imap.test")
     return d
 
 
@@ -70,39 +53,6 @@ MULTIPART = (b"From: A <a@remote.test>\r\nTo: user@imap.test\r\nSubject: parts\r
              b"--inner\r\nContent-Type: text/plain\r\n\r\nalt plain\r\n"
              b"--inner\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n"
              b"PGI+YWx0IGh0bWw8L2I+\r\n--inner--\r\n\r\n--outer--\r\n")
-
-
-class Raw:
-    def __init__(self, port, tls=False):
-        s = socket.create_connection(("127.0.0.1", port), timeout=10)
-        if tls:
-            s = tls_ctx().wrap_socket(s)
-        self.s = s
-        self.f = s.makefile("rb")
-        self.greeting = self.f.readline()
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def line(self):
-        return self.f.readline()
-
-    def until(self, tag):
-        """Lines up to and including the tagged response for tag."""
-        out = []
-        while True:
-            ln = self.f.readline()
-            if not ln:
-                raise EOFError(b"".join(out))
-            out.append(ln)
-            m = re.search(rb"\{(\d+)\}\r\n$", ln)
-            if m:
-                out.append(self.f.read(int(m.group(1))))
-            if ln.startswith(tag + b" "):
-                return out
-
-    def close(self):
-        self.s.close()
 
 
 def test_greeting_capabilities_and_tls(imap):

@@ -6,23 +6,16 @@ messages; [BADURL url] for every kind of bad URL and [TOOBIG] past the
 APPEND limit, with nothing stored in either case."""
 import re
 import socket
-import subprocess
 
 import pytest
 
-from conftest import CAIRNCTL
+import imaplib_util
+from imaplib_util import add_accounts
 
 PASSWORD = "catenate-secret-1"
 USER = "cat@cat.test"
 OTHER = "other@cat.test"
 HOST = "mail.cat.test"
-
-
-def ctl(d, *args):
-    r = subprocess.run([CAIRNCTL, "-c", str(d.conf), *args], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, f"cairnctl {' '.join(args)}: {r.stdout}{r.stderr}"
-    return r.stdout
 
 
 @pytest.fixture
@@ -31,39 +24,23 @@ def imap(cairnd_factory, pg):
     d = cairnd_factory({"server": {"hostname": HOST},
                         "imap": {"idle_timeout": "60s", "max_bad_commands": "20",
                                  "max_append": "200k", "plaintext_auth": "yes"}})
-    ctl(d, "domain", "add", "cat.test")
-    ctl(d, "user", "add", USER, "--password", PASSWORD)
-    ctl(d, "user", "add", OTHER, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER, OTHER)
     return d
 
 
-class Raw:
+class Raw(imaplib_util.Raw):
+    """A raw connection logged in as user."""
+
     def __init__(self, port, user=USER):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=15)
-        self.f = self.s.makefile("rb")
-        self.f.readline()
+        super().__init__(port, timeout=15)
         self.send(f"l LOGIN {user} {PASSWORD}\r\n".encode())
         assert self.until(b"l")[-1].startswith(b"l OK")
 
-    def send(self, data):
-        self.s.sendall(data)
-
     def line(self):
-        ln = self.f.readline()
+        ln = super().line()
         if not ln:
             raise EOFError
         return ln
-
-    def until(self, tag):
-        out = []
-        while True:
-            ln = self.line()
-            out.append(ln)
-            m = re.search(rb"\{(\d+)\}\r\n$", ln)
-            if m:
-                out.append(self.f.read(int(m.group(1))))
-            if ln.startswith(tag + b" "):
-                return out
 
     def cmd(self, tag, text):
         self.send(tag + b" " + text + b"\r\n")
@@ -81,8 +58,6 @@ class Raw:
         assert out[-1].startswith(b"f OK"), out
         return out[1]
 
-    def close(self):
-        self.s.close()
 
 
 MULTIPART = (b"From: A <a@remote.test>\r\nTo: cat@cat.test\r\nSubject: parts\r\n"

@@ -8,30 +8,15 @@ compressed input closing the connection cleanly while the server lives on
 import re
 import socket
 import ssl
-import subprocess
 import time
 import zlib
 
 import pytest
 
-from conftest import CAIRNCTL
+from imaplib_util import add_accounts, tls_ctx
 
 PASSWORD = "compress-secret-1"
 USER = "zuser@comp.test"
-
-
-def ctl(d, *args):
-    r = subprocess.run([CAIRNCTL, "-c", str(d.conf), *args], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, f"cairnctl {' '.join(args)}: {r.stdout}{r.stderr}"
-    return r.stdout
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
 
 
 @pytest.fixture
@@ -39,8 +24,7 @@ def imap(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"idle_timeout": "60s", "max_bad_commands": "5",
                                  "max_append": "30M", "plaintext_auth": "yes"}})
-    ctl(d, "domain", "add", "comp.test")
-    ctl(d, "user", "add", USER, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER)
     return d
 
 

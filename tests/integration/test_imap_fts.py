@@ -14,12 +14,13 @@ import imaplib
 import quopri
 import random
 import re
-import ssl
 import subprocess
 
 import pytest
 
+import imaplib_util
 from conftest import CAIRNCTL
+from imaplib_util import tls_ctx
 
 PASSWORD = "fts-secret-1"
 USER = "fts@fts.test"
@@ -37,17 +38,7 @@ TEXT_ATTACH = "textattachmarker"        # in a text/plain attachment: is text
 
 
 def ctl(d, *args):
-    r = subprocess.run([CAIRNCTL, "-c", str(d.conf), *args], capture_output=True, text=True,
-                       timeout=300)
-    assert r.returncode == 0, f"cairnctl {' '.join(args)}: {r.stdout}{r.stderr}"
-    return r.stdout
-
-
-def tls_ctx():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+    return imaplib_util.ctl(d, *args, timeout=300)
 
 
 def login(d):

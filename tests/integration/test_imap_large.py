@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from test_imap import PASSWORD, USER, ctl, login
+from imaplib_util import ctl
+from test_imap import PASSWORD, USER, login
 
 N = 50000
 SUBJECT = "a long subject to make every envelope several hundred bytes " * 6

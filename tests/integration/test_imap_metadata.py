@@ -11,7 +11,8 @@ import re
 
 import pytest
 
-from test_imap import ctl, msg, tls_ctx, PASSWORD
+from imaplib_util import add_accounts, ctl
+from test_imap import msg, PASSWORD
 from test_imap_quota import Session, untagged
 
 USER = "ann@meta.test"
@@ -25,9 +26,7 @@ def md(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"plaintext_auth": "yes", "metadata_max_value": "1k",
                                  "metadata_max_entries": "5", "metadata_admin": ADMIN_URI}})
-    ctl(d, "domain", "add", "meta.test")
-    for a in (USER, OTHER, ADMIN):
-        ctl(d, "user", "add", a, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER, OTHER, ADMIN)
     ctl(d, "user", "set", ADMIN, "--admin", "yes")
     return d
 

@@ -10,12 +10,11 @@ NONE; and [NOTIFICATIONOVERFLOW] when the watcher stops reading."""
 import re
 import select
 import socket
-import subprocess
 import time
 
 import pytest
 
-from conftest import CAIRNCTL
+from imaplib_util import add_accounts
 
 PASSWORD = "notify-secret-1"
 USER = "nuser@notify.test"
@@ -23,21 +22,12 @@ OTHER = "nother@notify.test"
 SUPPORTED = b"[BADEVENT (MessageNew MessageExpunge FlagChange MailboxName SubscriptionChange)]"
 
 
-def ctl(d, *args):
-    r = subprocess.run([CAIRNCTL, "-c", str(d.conf), *args], capture_output=True, text=True,
-                       timeout=120)
-    assert r.returncode == 0, f"cairnctl {' '.join(args)}: {r.stdout}{r.stderr}"
-    return r.stdout
-
-
 @pytest.fixture
 def imap(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"idle_timeout": "60s", "plaintext_auth": "yes",
                                  "max_bad_commands": "50", "notify_max_queued": "4k"}})
-    ctl(d, "domain", "add", "notify.test")
-    ctl(d, "user", "add", USER, "--password", PASSWORD)
-    ctl(d, "user", "add", OTHER, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER, OTHER)
     return d
 
 

@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from test_imap import Raw, ctl, login, msg, PASSWORD
+from imaplib_util import add_accounts, ctl
+from test_imap import Raw, login, msg, PASSWORD
 from conftest import CAIRNCTL
 
 USER = "user@quota.test"
@@ -20,9 +21,7 @@ ADMIN = "boss@quota.test"
 def qd(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"plaintext_auth": "yes", "max_append": "7M"}})
-    ctl(d, "domain", "add", "quota.test")
-    for a in (USER, OTHER, ADMIN):
-        ctl(d, "user", "add", a, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER, OTHER, ADMIN)
     ctl(d, "user", "set", ADMIN, "--admin", "yes")
     return d
 

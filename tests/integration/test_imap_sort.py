@@ -15,7 +15,8 @@ import unicodedata
 
 import pytest
 
-from test_imap import PASSWORD, USER, ctl, login
+from imaplib_util import add_accounts
+from test_imap import PASSWORD, USER, login
 from test_imap_sync import Session, untagged
 
 
@@ -23,8 +24,7 @@ from test_imap_sync import Session, untagged
 def imap(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"idle_timeout": "60s", "max_bad_commands": "20"}})
-    ctl(d, "domain", "add", "imap.test")
-    ctl(d, "user", "add", USER, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER)
     return d
 
 

@@ -9,15 +9,15 @@ import time
 
 import pytest
 
-from test_imap import PASSWORD, USER, Raw, ctl, login, msg
+from imaplib_util import add_accounts
+from test_imap import PASSWORD, USER, Raw, login, msg
 
 
 @pytest.fixture
 def imap(cairnd_factory, pg):
     pg.reset_db()
     d = cairnd_factory({"imap": {"idle_timeout": "60s", "max_bad_commands": "20"}})
-    ctl(d, "domain", "add", "imap.test")
-    ctl(d, "user", "add", USER, "--password", PASSWORD)
+    add_accounts(d, PASSWORD, USER)
     return d
 
 

@@ -235,6 +235,29 @@ static void test_extract(void **state)
 	mime_text_free(&t);
 }
 
+/* Whatever the limit, the body is a prefix of the whole body: nothing (not
+ * even a part separator) goes in after a cut. */
+static void test_extract_prefix(void **state)
+{
+	(void)state;
+	const char *msg = "Content-Type: multipart/mixed; boundary=X\r\n\r\n"
+			  "--X\r\nContent-Type: text/plain; charset=utf-8\r\n\r\ncaf\xc3\xa9\r\n"
+			  "--X\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nx\r\n"
+			  "--X\r\nContent-Type: text/html\r\n\r\n<p>a&eacute;b</p>\r\n--X--\r\n";
+	struct mime_text all, t;
+
+	extract(msg, BODY_MAX_TEST, &all);
+	assert_true(all.complete);
+	for (size_t max = 0; max <= all.body.len; max++) {
+		extract(msg, max, &t);
+		assert_true(t.body.len <= max && max - t.body.len < 4);
+		assert_memory_equal(t.body.data != NULL ? t.body.data : "", all.body.data, t.body.len);
+		assert_true(t.complete == (max == all.body.len));
+		mime_text_free(&t);
+	}
+	mime_text_free(&all);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,7 +265,7 @@ int main(void)
 		cmocka_unit_test(test_references), cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_prefixes), cmocka_unit_test(test_fold),
 		cmocka_unit_test(test_fold_invalid), cmocka_unit_test(test_preview),
-		cmocka_unit_test(test_extract),
+		cmocka_unit_test(test_extract), cmocka_unit_test(test_extract_prefix),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,11 @@
 /* Unit tests for proto/mime*.c: golden ENVELOPE/BODY/BODYSTRUCTURE strings
  * for a corpus of real and hand-written messages (tests/unit/data/mime),
  * every prefix of every corpus message parsed from an exact-size copy,
- * section fetches, codecs, limits and malformed input. */
+ * section fetches, codecs, limits, malformed input and the searchable text
+ * of corpus messages. */
 #include "autoconf.h"
 #include "mime.h"
+#include "mime-text.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,14 +153,16 @@ static void exercise(const char *raw, size_t len)
 {
 	static const char *const fields[] = { "subject", "From" };
 	struct mime_message *msg = mime_parse(raw, len, NULL);
+	struct mime_text text;
 	struct buf out;
 
 	buf_init(&out, 0);
+	mime_text_init(&text);
 	assert_true(msg->root.body_offset + msg->root.body_len == len);
 	mime_envelope(&msg->root, &out);
 	mime_bodystructure(&msg->root, true, &out);
 	mime_bodystructure(&msg->root, false, &out);
-	mime_text(msg, 1000, &out);
+	mime_text_extract(msg, 1000, &text);
 	for (unsigned k = 0; k < 6; k++) {
 		struct mime_section s = { .path = { 1, 2, 1 }, .path_len = k % 4,
 					  .kind = (enum mime_section_kind)k,
@@ -169,6 +173,7 @@ static void exercise(const char *raw, size_t len)
 		buf_reset(&out);
 		mime_section_fetch_binary(msg, &s, &out);
 	}
+	mime_text_free(&text);
 	buf_free(&out);
 	mime_free(&msg);
 }
@@ -760,42 +765,56 @@ static void test_boundaries(void **state)
 	buf_free(&bs);
 }
 
+/* The body text that mime_text_extract (proto/mime-text.c, the server's one
+ * text extraction for SEARCH and PREVIEW) gets from msg with limit max. */
+static void body_text_is(const struct mime_message *msg, size_t max, const char *want)
+{
+	struct mime_text t;
+
+	mime_text_init(&t);
+	mime_text_extract(msg, max, &t);
+	assert_buf_str(&t.body, want);
+	mime_text_free(&t);
+}
+
+/* Text extraction over corpus messages: nested multiparts, HTML with
+ * hidden elements and references in a quoted-printable Latin-1 part, and a
+ * forwarded message whose header is body text. html_text's own cases are
+ * in test-html-text.c. */
 static void test_text(void **state)
 {
-	struct buf out;
 	struct mime_message *msg;
 	size_t len;
 	char *raw = read_file("nested3", ".eml", &len);
 
-	buf_init(&out, 0);
 	msg = mime_parse(raw, len, NULL);
-	mime_text(msg, 1000, &out);
-	assert_buf_str(&out, "caf\xC3\xA9 au lait\n\ncaf\xC3\xA9 au lait\n");
-	buf_reset(&out);
-	mime_text(msg, 4, &out);	/* cut before the 2-byte é */
-	assert_buf_str(&out, "caf");
+	body_text_is(msg, 1000, "caf\xC3\xA9 au lait\n\ncaf\xC3\xA9 au lait\n");
+	body_text_is(msg, 4, "caf");	/* cut before the 2-byte é */
 	mime_free(&msg);
 	free(raw);
 
-	buf_reset(&out);
 	msg = parse_str("Content-Type: text/html; charset=iso-8859-1\n"
 			"Content-Transfer-Encoding: quoted-printable\n\n"
 			"<html><head><style>p{x:1}</style><script>if (a<b) x();</script></head>"
 			"<body><!-- hidden <b> -->A&amp;B &lt;&#233;&#xE9;&euro;&bogus; =E9<br>"
 			"x&nbsp;y<SCRIPT type=x>evil</SCRIPT >z</body>");
-	mime_text(msg, 1000, &out);
-	assert_buf_str(&out, "A&B <\xC3\xA9\xC3\xA9\xE2\x82\xAC&bogus; \xC3\xA9\nx yz");
+	body_text_is(msg, 1000, "\n\n\n\nA&B <\xC3\xA9\xC3\xA9\xE2\x82\xAC&bogus; \xC3\xA9\nx yz\n");
 	mime_free(&msg);
 
-	/* attachments that are not text are skipped */
-	buf_reset(&out);
+	/* a forwarded message: its header fields are body text, then its parts */
 	raw = read_file("rfc822-in-multipart", ".eml", &len);
 	msg = mime_parse(raw, len, NULL);
-	mime_text(msg, 1000, &out);
-	assert_buf_str(&out, "see below\nplain text\nhtml text");
+	body_text_is(msg, 1000, "see below\n"
+		     "From: Frank <frank@example.com>\nSender: secretary@example.com\n"
+		     "Reply-To: list@example.com\nTo: undisclosed-recipients:;\n"
+		     "Subject: the report\nDate: Mon, 30 Jun 2025 09:00:00 -0700\n"
+		     "Message-ID: <orig@example.com>\nMIME-Version: 1.0\n"
+		     "Content-Type: multipart/alternative; boundary=\"b2\"\n"
+		     "\nplain text\n\n\nhtml text\n\n");
+	/* a cut inside the forwarded header: nothing after it goes in */
+	body_text_is(msg, 20, "see below\nFrom: Fran");
 	mime_free(&msg);
 	free(raw);
-	buf_free(&out);
 }
 
 int main(void)
