@@ -5,6 +5,7 @@
 #include "autoconf.h"
 #include "config.h"
 #include "conn.h"
+#include "deliver/deliver.h"
 #include "directory.h"
 #include "http-session.h"
 #include "imap/imap-session.h"
@@ -360,6 +361,8 @@ int main(int argc, char **argv)
 	d.smtp.pool = d.pool;
 	d.smtp.dir = d.dir;
 	d.queue = queue_start(d.cfg, d.dir);
+	if (d.queue != NULL)	/* else deliveries NOTIFY the runners of other nodes */
+		deliver_set_queued_hook(queue_wake);
 
 	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
 	listener_start_all(d.loop, d.listeners);

@@ -7,7 +7,9 @@
 #include "directory.h"
 #include "metrics.h"
 #include "mime.h"
+#include "log.h"
 #include "store-deliver.h"
+#include "store-queue.h"
 #include "store.h"
 #include "store-mail.h"
 
@@ -22,6 +24,27 @@ static _Atomic(deliver_scan_fn *) scan_hook;
 void deliver_set_scan_hook(deliver_scan_fn *fn)
 {
 	atomic_store(&scan_hook, fn);
+}
+
+static _Atomic(deliver_queued_fn *) queued_hook;
+
+void deliver_set_queued_hook(deliver_queued_fn *fn)
+{
+	atomic_store(&queued_hook, fn);
+}
+
+/* Mail for remote recipients was committed: wake a runner. Not part of the
+ * delivery transaction, whose commit must not take NOTIFY's lock (0013). */
+static void wake_queue(struct store *st)
+{
+	deliver_queued_fn *fn = atomic_load(&queued_hook);
+	if (fn != NULL) {
+		fn();
+		return;
+	}
+	const char *error = NULL;
+	if (store_queue_notify(st, &error) != STORE_OK)	/* runners poll anyway */
+		log_warn("deliver event=queue-notify-failed reason=\"%s\"", error != NULL ? error : "?");
 }
 
 static void rcpt_add_target(struct deliver_rcpt *r, const char *address, bool local)
@@ -260,6 +283,11 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 			snprintf(reason, reason_size, "%s", error != NULL ? error : "store error");
 			result = status_of(ret);
 		}
+		bool queued = false;
+		for (size_t i = 0; i < n && ret == STORE_OK; i++)
+			queued = queued || (!list[i].local && list[i].result == STORE_OK);
+		if (queued)
+			wake_queue(st);
 	}
 	bool any_ok = false;
 	for (size_t i = 0; i < env->nrcpts; i++) {

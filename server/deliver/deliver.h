@@ -60,6 +60,14 @@ typedef void deliver_scan_fn(const struct deliver_envelope *env, const char *dat
 /* Install the scan stage (before the worker pool starts). */
 void deliver_set_scan_hook(deliver_scan_fn *fn);
 
+/* Queued hook: called (on the worker thread) after a message with remote
+ * recipients is committed, to wake this node's queue runners. Without one
+ * (this node runs no runners), deliver_message sends a NOTIFY instead so
+ * the runners of other nodes start at once. Must stay callable for the
+ * whole process lifetime once installed. */
+typedef void deliver_queued_fn(void);
+void deliver_set_queued_hook(deliver_queued_fn *fn);
+
 /* Resolve a RCPT address (NUL-free, split and lower-cased by the caller):
  * fills r (address, targets) on DELIVER_OK. relay: the client may send to
  * remote domains (authenticated), which then become one remote target.

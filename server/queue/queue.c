@@ -64,9 +64,14 @@ struct queue {
 	char prefix[300];	/* "host/pid/": our leases */
 	atomic_bool stop;
 	atomic_bool stop_hard;	/* shutdown_timeout passed: stop waiting at all */
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* the destination registry; claims */
+	/* Wake-ups: wake_seq counts them, wake_pending says a runner was
+	 * signalled and has not claimed yet (its claim will take whatever was
+	 * queued meanwhile, so no second runner is woken for it). */
+	pthread_mutex_t wake_lock;
 	pthread_cond_t wake;
-	uint64_t wake_seq;
+	atomic_uint_fast64_t wake_seq;
+	atomic_bool wake_pending;
 	struct dest *dests;
 	size_t ndests;
 	pthread_t *threads;
@@ -503,13 +508,14 @@ static void decide(struct runner *r, struct outcome *o, const struct store_queue
 
 /* Commit o (with dot marks if any); keeps trying while the database is
  * down, since the outcome must not be lost. */
-static void commit(struct runner *r, struct outcome *o, const uint64_t *dot, size_t ndot,
-		   const char *host)
+static void commit(struct runner *r, struct outcome *o, uint64_t dot_msg, const uint64_t *dot,
+		   size_t ndot, const char *host)
 {
 	if (o->n == 0 && ndot == 0 && o->nmsgs == 0 && o->ndkim == 0)
 		return;
 	struct store_queue_txn t = {
-		.updates = o->u, .nupdates = o->n, .dot_ids = dot, .ndot = ndot, .dot_host = host,
+		.updates = o->u, .nupdates = o->n, .dot_message = dot_msg, .dot_ids = dot, .ndot = ndot,
+		.dot_host = host,
 		.dsns = o->dsns, .ndsns = o->ndsns, .message_ids = o->msgs, .nmessages = o->nmsgs,
 		.dkim_ids = o->dkim_ids, .dkim_sigs = o->dkim_sigs, .ndkim = o->ndkim,
 	};
@@ -832,7 +838,8 @@ static int before_dot(void *ctx)
 		if (d->t->mail_reply.code / 100 == 2 && d->t->rcpts[i].reply.code / 100 == 2)
 			d->ids[d->nids++] = d->rc[i]->id;
 	struct store_queue_txn t = {
-		.updates = d->o->u, .nupdates = d->o->n, .dot_ids = d->ids, .ndot = d->nids,
+		.updates = d->o->u, .nupdates = d->o->n, .dot_message = d->rc[0]->message_id,
+		.dot_ids = d->ids, .ndot = d->nids,
 		.dot_host = d->host, .dsns = d->o->dsns, .ndsns = d->o->ndsns,
 		.message_ids = d->o->msgs, .nmessages = d->o->nmsgs,
 		.dkim_ids = d->o->dkim_ids, .dkim_sigs = d->o->dkim_sigs, .ndkim = d->o->ndkim,
@@ -841,7 +848,7 @@ static int before_dot(void *ctx)
 	d->pending = store_queue_apply_begin(d->r->st, d->r->node, &t, &error) == STORE_OK;
 	if (!d->pending) {
 		log_warn("queue event=mark-failed runner=%u reason=\"%s\"", d->r->index, error);
-		commit(d->r, d->o, d->ids, d->nids, d->host);	/* the slow way, waiting */
+		commit(d->r, d->o, d->rc[0]->message_id, d->ids, d->nids, d->host);	/* waiting */
 	}
 	return 0;
 }
@@ -859,7 +866,7 @@ static void after_dot(void *ctx)
 	}
 	/* Nothing was applied: apply it again, waiting this time. */
 	log_warn("queue event=mark-failed runner=%u reason=\"%s\"", d->r->index, error);
-	commit(d->r, d->o, d->ids, d->nids, d->host);
+	commit(d->r, d->o, d->rc[0]->message_id, d->ids, d->nids, d->host);
 }
 
 /* Verdicts for everyone in rc[0..n) alike. */
@@ -1029,7 +1036,7 @@ static void run_batch(struct runner *r, struct store_queue_batch *b)
 	if (resolve(r, domain, &t, &v) < 0) {
 		v.attempted = true;
 		decide_all(r, o, b, 0, b->nrcpts, &v, NULL);
-		commit(r, o, NULL, 0, NULL);
+		commit(r, o, 0, NULL, 0, NULL);
 		free(t.dns);
 		return;
 	}
@@ -1044,7 +1051,7 @@ static void run_batch(struct runner *r, struct store_queue_batch *b)
 			snprintf(v.reply.status, sizeof(v.reply.status), "4.7.0");
 			snprintf(v.reply.text, sizeof(v.reply.text), "route for %s: %s", domain, why);
 			decide_all(r, o, b, 0, b->nrcpts, &v, NULL);
-			commit(r, o, NULL, 0, NULL);
+			commit(r, o, 0, NULL, 0, NULL);
 			free(t.dns);
 			conn_state_free(&cs, false);
 			return;
@@ -1105,7 +1112,7 @@ static void run_batch(struct runner *r, struct store_queue_batch *b)
 			smtp_client_close(&cs->c, false);
 			/* One new connection (maybe the server limits messages per
 			 * connection); if that fails, the rest is deferred. */
-			commit(r, o, NULL, 0, NULL);
+			commit(r, o, 0, NULL, 0, NULL);
 			if (reopened || atomic_load(&r->q->stop))
 				break;
 			reopened = true;
@@ -1136,13 +1143,38 @@ rest:
 		cs->idle_since_ms = mono_ms();
 		r->cached = cs;
 	} else {
-		commit(r, o, NULL, 0, NULL);
+		commit(r, o, 0, NULL, 0, NULL);
 		conn_state_free(&cs, true);
 	}
 	free(t.dns);
 }
 
 /* ---- threads ---- */
+
+/* Work was added: wake one sleeping runner, unless one is on its way. */
+static void wake_one(struct queue *q)
+{
+	atomic_fetch_add(&q->wake_seq, 1);
+	if (atomic_exchange(&q->wake_pending, true))
+		return;
+	pthread_mutex_lock(&q->wake_lock);
+	pthread_cond_signal(&q->wake);
+	pthread_mutex_unlock(&q->wake_lock);
+}
+
+/* The running queue for queue_wake, which workers call without a handle;
+ * cleared (under the lock) before the queue is freed. */
+static pthread_mutex_t running_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct queue *running;
+
+void queue_wake(void)
+{
+	pthread_mutex_lock(&running_lock);
+	struct queue *q = running;
+	if (q != NULL)
+		wake_one(q);
+	pthread_mutex_unlock(&running_lock);
+}
 
 static void housekeeping(struct runner *r)
 {
@@ -1158,6 +1190,11 @@ static void housekeeping(struct runner *r)
 	}
 	if (reclaimed > 0 || presumed > 0)
 		log_info("queue event=reclaimed rows=%zu presumed-delivered=%zu", reclaimed, presumed);
+	size_t swept = 0;
+	if (store_queue_sweep(r->st, &swept, &error) != STORE_OK)
+		log_warn("queue event=sweep-failed reason=\"%s\"", error);
+	else if (swept > 0)
+		log_info("queue event=swept messages=%zu", swept);
 	uint64_t msgs, rcpts, oldest;
 	if (store_queue_stats(r->st, &msgs, &rcpts, &oldest, &error) == STORE_OK) {
 		atomic_store(&metrics.queue_messages, msgs);
@@ -1173,11 +1210,17 @@ static void *runner_main(void *arg)
 	struct buf exclude;
 	buf_init(&exclude, 0);
 	r->st = store_open(q->cfg);
+	/* Every runner transaction may be lost with a database crash and
+	 * redone (see the top of this file); none acknowledges mail. */
+	store_set_async_commit(r->st);
 	r->dh = dir_handle_create(q->dir, r->st);
 	while (!atomic_load(&q->stop)) {
 		housekeeping(r);
+		/* This claim takes everything queued before a wake-up from now
+		 * on: a later one must wake someone again. */
+		atomic_store(&q->wake_pending, false);
+		uint64_t seq = atomic_load(&q->wake_seq);
 		pthread_mutex_lock(&q->lock);
-		uint64_t seq = q->wake_seq;
 		dest_exclude(q, &exclude);
 		struct store_queue_batch b;
 		const char *error = NULL;
@@ -1187,38 +1230,38 @@ static void *runner_main(void *arg)
 			for (size_t i = 0; i < b.nrcpts; i++)
 				if (i == 0 || strcmp(b.rcpts[i].domain, b.rcpts[i - 1].domain) != 0)
 					dest_get(q, b.rcpts[i].domain)->active++;
-			/* There may be more work: let an idle runner look. */
-			pthread_cond_signal(&q->wake);
 		}
+		pthread_mutex_unlock(&q->lock);
+		if (ret == STORE_OK && b.nrcpts >= q->cfg->queue.batch)
+			wake_one(q);	/* a full batch: there may be more */
 		if (ret != STORE_OK || b.nrcpts == 0) {
 			if (ret != STORE_OK)
 				log_warn("queue event=claim-failed runner=%u reason=\"%s\"", r->index, error);
 			/* Idle: commit what waits, close a kept connection
 			 * nobody wants, then wait for a NOTIFY or the poll
 			 * interval. */
+			bool again = false;
 			if (r->carry.n > 0 || r->carry.nmsgs > 0 || r->carry.ndkim > 0 ||
 			    (r->cached != NULL && mono_ms() - r->cached->idle_since_ms >= CONN_CACHE_MS)) {
-				pthread_mutex_unlock(&q->lock);
-				commit(r, &r->carry, NULL, 0, NULL);
+				commit(r, &r->carry, 0, NULL, 0, NULL);
 				if (r->cached != NULL &&
 				    mono_ms() - r->cached->idle_since_ms >= CONN_CACHE_MS)
 					conn_state_free(&r->cached, true);
-				pthread_mutex_lock(&q->lock);
-				seq = q->wake_seq - 1;	/* look again before sleeping */
+				again = true;	/* look again before sleeping */
 			}
-			if (seq == q->wake_seq && !atomic_load(&q->stop)) {
+			pthread_mutex_lock(&q->wake_lock);
+			if (!again && seq == atomic_load(&q->wake_seq) && !atomic_load(&q->stop)) {
 				struct timespec ts;
 				clock_gettime(CLOCK_REALTIME, &ts);
 				uint64_t ns = (uint64_t)ts.tv_nsec + q->cfg->queue.poll_interval_ms * 1000000;
 				ts.tv_sec += (time_t)(ns / 1000000000);
 				ts.tv_nsec = (long)(ns % 1000000000);
-				pthread_cond_timedwait(&q->wake, &q->lock, &ts);
+				pthread_cond_timedwait(&q->wake, &q->wake_lock, &ts);
 			}
-			pthread_mutex_unlock(&q->lock);
+			pthread_mutex_unlock(&q->wake_lock);
 			store_queue_batch_free(&b);
 			continue;
 		}
-		pthread_mutex_unlock(&q->lock);
 		r->last_renew_ms = mono_ms();
 		log_debug("queue event=claimed runner=%u recipients=%zu messages=%zu", r->index,
 			  b.nrcpts, b.nmsgs);
@@ -1241,7 +1284,7 @@ static void *runner_main(void *arg)
 		store_queue_batch_free(&b);
 	}
 	buf_free(&exclude);
-	commit(r, &r->carry, NULL, 0, NULL);
+	commit(r, &r->carry, 0, NULL, 0, NULL);
 	conn_state_free(&r->cached, true);
 	dkim_cache_clear(&r->dkim);
 	if (r->dns != NULL)
@@ -1272,10 +1315,7 @@ static void *listener_main(void *arg)
 			/* One runner; it wakes the next if it finds a full batch,
 			 * so a single new message costs one claim, not one per
 			 * runner. */
-			pthread_mutex_lock(&q->lock);
-			q->wake_seq++;
-			pthread_cond_signal(&q->wake);
-			pthread_mutex_unlock(&q->lock);
+			wake_one(q);
 		} else if (ret < 0) {
 			log_warn("queue event=listen-lost reason=\"%s\"", error);
 			listening = false;
@@ -1301,6 +1341,7 @@ struct queue *queue_start(const struct config *cfg, struct directory *dir)
 	snprintf(q->host, sizeof(q->host), "%s", cfg->server.hostname);
 	snprintf(q->prefix, sizeof(q->prefix), "%s/%d/", q->host, (int)getpid());
 	pthread_mutex_init(&q->lock, NULL);
+	pthread_mutex_init(&q->wake_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_cond_init(&q->wake, &ca);
@@ -1320,6 +1361,9 @@ struct queue *queue_start(const struct config *cfg, struct directory *dir)
 	}
 	log_info("queue event=started runners=%u node=%s routes=%zu", q->nthreads, q->prefix,
 		 cfg->routes.count);
+	pthread_mutex_lock(&running_lock);
+	running = q;
+	pthread_mutex_unlock(&running_lock);
 	return q;
 }
 
@@ -1328,9 +1372,9 @@ void queue_stop(struct queue *q)
 	if (q == NULL)
 		return;
 	atomic_store(&q->stop, true);
-	pthread_mutex_lock(&q->lock);
+	pthread_mutex_lock(&q->wake_lock);
 	pthread_cond_broadcast(&q->wake);
-	pthread_mutex_unlock(&q->lock);
+	pthread_mutex_unlock(&q->wake_lock);
 }
 
 void queue_destroy(struct queue **qp)
@@ -1338,6 +1382,10 @@ void queue_destroy(struct queue **qp)
 	struct queue *q = *qp;
 	if (q == NULL)
 		return;
+	pthread_mutex_lock(&running_lock);
+	if (running == q)
+		running = NULL;
+	pthread_mutex_unlock(&running_lock);
 	queue_stop(q);
 	/* A runner waiting for the reply to a dot gets shutdown_timeout; after
 	 * that it gives up (the recipients are presumed delivered at the next
@@ -1362,6 +1410,7 @@ void queue_destroy(struct queue **qp)
 	free(q->threads);
 	SSL_CTX_free(q->ssl);
 	pthread_cond_destroy(&q->wake);
+	pthread_mutex_destroy(&q->wake_lock);
 	pthread_mutex_destroy(&q->lock);
 	free(q);
 	*qp = NULL;

@@ -13,6 +13,10 @@ struct queue;
  * when mail is queued). Returns NULL when runners = 0. Fatal on a broken
  * environment (TLS context). */
 struct queue *queue_start(const struct config *cfg, struct directory *dir);
+/* Wake one idle runner of this process: mail was just queued here. Safe to
+ * call at any time, also before queue_start or after queue_destroy (then
+ * it does nothing): the delivery pipeline calls it (deliver_set_queued_hook). */
+void queue_wake(void);
 /* Ask the runners to stop after their current message (SIGTERM). */
 void queue_stop(struct queue *q);
 /* Stop, wait for every thread and free; *q = NULL. */

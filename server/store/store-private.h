@@ -125,6 +125,7 @@ struct store {
 	uint64_t last_connect_ms;	/* CLOCK_MONOTONIC of the last attempt */
 	bool connect_tried;		/* last_connect_ms is meaningful */
 	bool in_tx;			/* inside store_tx: never reconnect */
+	bool async_commit;		/* synchronous_commit = off on each connection */
 	bool prepared[STMT_COUNT];	/* on the current connection */
 	char sqlstate[6];		/* of the last failed statement, "" if none */
 	int error_position;		/* 1-based character the server blamed, 0 if none */

@@ -81,6 +81,8 @@ static int load_messages(struct store *st, struct store_queue_batch *b)
 	int rows = PQntuples(res);
 	b->msgs = xcalloc((size_t)rows + 1, sizeof(*b->msgs));
 	for (int r = 0; r < rows; r++) {
+		if (PQgetisnull(res, r, 9))
+			continue;	/* no blob: cannot happen (foreign key) */
 		struct store_queue_msg *m = &b->msgs[b->nmsgs++];
 		char *tmp = col_dup(res, r, 0);
 		m->id = strtoull(tmp, NULL, 10);
@@ -318,7 +320,7 @@ static int apply_tx(struct store *st, void *_ctx, const char **error_r)
 	 * still writes it) only means one more attempt, a possible duplicate
 	 * as after any crash; so the runner does not wait for the WAL flush.
 	 * The gateway's deliveries stay synchronous. */
-	if (!c->async_set)
+	if (!c->async_set && !st->async_commit)
 		ret = store_exec_trusted(st, "SET LOCAL synchronous_commit = off", NULL);
 	c->failed_dsn = SIZE_MAX;
 	/* store_tx may run this again: start over. */
@@ -346,8 +348,11 @@ static int apply_tx(struct store *st, void *_ctx, const char **error_r)
 		}
 	}
 	if (ret == STORE_OK && t->ndot > 0) {
+		char msg[24];
+		snprintf(msg, sizeof(msg), "%" PRIu64, t->dot_message);
 		id_list(&list, t->dot_ids, t->ndot);
-		ret = store_exec_prepared(st, STMT_QUEUE_DOT, NULL, list.data, c->node, t->dot_host);
+		ret = store_exec_prepared(st, STMT_QUEUE_DOT, NULL, list.data, c->node, t->dot_host,
+					  msg);
 	}
 	for (size_t i = 0; i < t->ndsns && ret == STORE_OK; i++) {
 		const struct store_queue_dsn *d = &t->dsns[i];
@@ -413,8 +418,10 @@ int store_queue_apply_begin(struct store *st, const char *node, struct store_que
 	t->dsns_dropped = 0;
 	int ret;
 	for (;;) {
-		/* One round trip for both. */
-		ret = store_exec_trusted(st, "BEGIN; SET LOCAL synchronous_commit = off", NULL);
+		/* One round trip for both (the runners' connections are
+		 * asynchronous already: store_set_async_commit). */
+		ret = store_exec_trusted(st, st->async_commit ? "BEGIN" :
+					 "BEGIN; SET LOCAL synchronous_commit = off", NULL);
 		if (ret != STORE_OK)
 			break;
 		st->in_tx = true;
@@ -480,11 +487,38 @@ int store_queue_stats(struct store *st, uint64_t *messages_r, uint64_t *rcpts_r,
 	return STORE_OK;
 }
 
+int store_queue_sweep(struct store *st, size_t *deleted_r, const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_QUEUE_SWEEP, &res);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	*deleted_r = (size_t)PQntuples(res);
+	PQclear(res);
+	return STORE_OK;
+}
+
 int store_queue_listen(struct store *st, const char **error_r)
 {
 	int ret = store_connect(st);
 	if (ret == STORE_OK)
 		ret = store_exec_trusted(st, "LISTEN cairn_queue", NULL);
+	return mail_done(st, ret, error_r);
+}
+
+int store_queue_notify(struct store *st, const char **error_r)
+{
+	if (st->in_tx)
+		return mail_done(st, store_fail(st, STORE_ERROR, "queue notify inside a transaction"),
+				 error_r);
+	/* A notification lost with a database crash costs one poll interval. */
+	int ret = store_exec_trusted(st, "BEGIN; SET LOCAL synchronous_commit = off;"
+				     " SELECT pg_notify('cairn_queue', ''); COMMIT", NULL);
+	if (ret != STORE_OK && st->conn != NULL && PQtransactionStatus(st->conn) != PQTRANS_IDLE) {
+		/* It failed inside the transaction block it opened. */
+		PGresult *res = PQexec(st->conn, "ROLLBACK");
+		PQclear(res);
+	}
 	return mail_done(st, ret, error_r);
 }
 

@@ -94,6 +94,7 @@ struct store_queue_dsn {
 struct store_queue_txn {
 	const struct store_queue_update *updates;
 	size_t nupdates;
+	uint64_t dot_message;		/* their message */
 	const uint64_t *dot_ids;	/* recipients whose final dot is about to go */
 	size_t ndot;
 	const char *dot_host;
@@ -129,10 +130,21 @@ int store_queue_apply_end(struct store *st, const char **error_r);
 int store_queue_stats(struct store *st, uint64_t *messages_r, uint64_t *rcpts_r,
 		      uint64_t *oldest_s_r, const char **error_r);
 
+/* Delete the messages whose recipients are all final but whose row is still
+ * there: two runners finishing different recipients of one message at the
+ * same moment each see the other's rows as unfinished, so neither deletes it.
+ * Older than 30 s only, so a runner's own finish always comes first. */
+int store_queue_sweep(struct store *st, size_t *deleted_r, const char **error_r);
+
 /* LISTEN for new queue work on this connection; store_queue_wait then waits
  * up to timeout_ms and returns 1 when notified, 0 on timeout, or a store
  * failure (the caller reconnects and listens again). */
 int store_queue_listen(struct store *st, const char **error_r);
+/* Tell the runners of every node (their LISTEN) that mail was queued: a
+ * transaction of its own that does not wait for the WAL flush, so the
+ * database-wide lock of NOTIFY is held only for an instant (migration
+ * 0013). Outside a transaction only. */
+int store_queue_notify(struct store *st, const char **error_r);
 int store_queue_wait(struct store *st, uint64_t timeout_ms, const char **error_r);
 
 /* One row of `cairnctl queue list/show`: every field as text. */

@@ -25,11 +25,15 @@
 	  " FROM c WHERE r.id = c.id"                                                   \
 	  " RETURNING r.id, r.message_id, r.address, r.domain, r.dsn_notify,"           \
 	  "  r.dsn_orcpt, r.attempts, r.warned", 5)                                      \
+	/* The blob by its primary key, row by row (a subquery the planner does \
+	 * not turn into a join): never a scan of message_blobs, whatever the  \
+	 * statistics of a queue that churns say.                               */ \
 	X(STMT_QUEUE_LOAD,                                                              \
 	  "SELECT m.id::text, m.envelope_from, m.size::text, m.dsn_ret, m.dsn_envid,"   \
 	  " m.body, m.smtputf8::text, extract(epoch FROM m.created)::bigint::text,"     \
-	  " m.dkim_signature, b.raw"                                                    \
-	  " FROM queue_messages m JOIN message_blobs b ON b.id = m.blob_id"             \
+	  " m.dkim_signature,"                                                          \
+	  " (SELECT b.raw FROM message_blobs b WHERE b.id = m.blob_id)"                 \
+	  " FROM queue_messages m"                                                      \
 	  " WHERE m.id = ANY (string_to_array($1, ',')::bigint[])", 1)                  \
 	X(STMT_QUEUE_RENEW,                                                             \
 	  "UPDATE queue_recipients SET claimed_until = now() + $2::bigint * interval '1 millisecond'" \
@@ -43,10 +47,16 @@
 	  " claimed_until = NULL, finished = now(), status = '2.0.0',"                  \
 	  " last_error = 'presumed delivered: the data was sent but the reply was not recorded'" \
 	  " WHERE " QUEUE_STALE " AND dot_sent IS NOT NULL RETURNING message_id::text", 2) \
+	/* $4: the message of recipients $1. Here and in STMT_QUEUE_FINISH the  \
+	 * rows are found through their message: "coalesce(state, '')" (state   \
+	 * is NOT NULL) keeps the planner from scanning the partial index of     \
+	 * every row being sent (queue_recipients_leased) instead, as it did    \
+	 * whenever the statistics of this churning table were stale.           */ \
 	X(STMT_QUEUE_DOT,                                                               \
 	  "UPDATE queue_recipients SET dot_sent = now(), remote_host = $3"             \
-	  " WHERE id = ANY (string_to_array($1, ',')::bigint[]) AND claimed_by = $2"    \
-	  " AND state = 'sending'", 3)                                                  \
+	  " WHERE message_id = $4::bigint"                                              \
+	  " AND id = ANY (string_to_array($1, ',')::bigint[]) AND claimed_by = $2"      \
+	  " AND coalesce(state, '') = 'sending'", 4)                                    \
 	X(STMT_QUEUE_SET,                                                               \
 	  "UPDATE queue_recipients SET state = $2, status = coalesce($3, status),"     \
 	  " last_error = coalesce($4, last_error),"                                     \
@@ -66,8 +76,8 @@
 	 * returned: the caller records the outcomes one by one instead).       */ \
 	X(STMT_QUEUE_FINISH,                                                            \
 	  "WITH mine AS (SELECT id FROM queue_recipients WHERE message_id = $1::bigint" \
-	  "  AND id = ANY ($2::bigint[]) AND claimed_by = $3 AND state = 'sending'"     \
-	  "  FOR UPDATE)"                                                               \
+	  "  AND id = ANY ($2::bigint[]) AND claimed_by = $3"                           \
+	  "  AND coalesce(state, '') = 'sending' FOR UPDATE)"                           \
 	  " DELETE FROM queue_messages m WHERE m.id = $1::bigint"                       \
 	  " AND (SELECT count(*) FROM mine) = cardinality($2::bigint[])"                \
 	  " AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.message_id = m.id" \
@@ -78,6 +88,10 @@
 	  " WHERE m.id = ANY (string_to_array($1, ',')::bigint[]) AND NOT EXISTS"       \
 	  " (SELECT 1 FROM queue_recipients r WHERE r.message_id = m.id"                \
 	  "  AND r.state NOT IN ('delivered', 'failed')) RETURNING m.id", 1)             \
+	X(STMT_QUEUE_SWEEP,                                                             \
+	  "DELETE FROM queue_messages m WHERE m.created < now() - interval '30 seconds'" \
+	  " AND NOT EXISTS (SELECT 1 FROM queue_recipients r WHERE r.message_id = m.id" \
+	  "  AND r.state NOT IN ('delivered', 'failed')) RETURNING m.id", 0)             \
 	X(STMT_QUEUE_DKIM_SET,                                                          \
 	  "UPDATE queue_messages SET dkim_signature = $2"                               \
 	  " WHERE id = $1::bigint AND dkim_signature IS NULL", 2)                       \

@@ -144,6 +144,17 @@ int store_connect(struct store *st)
 		return store_fail(st, STORE_TEMPFAIL, "database unavailable: %s", st->conn_error);
 	}
 	PQclear(res);
+	if (st->async_commit) {
+		res = PQexec(conn, "SET synchronous_commit = off");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			copy_message(st->conn_error, sizeof(st->conn_error), PQresultErrorMessage(res));
+			PQclear(res);
+			PQfinish(conn);
+			log_warn("store: cannot set up the database session: %s", st->conn_error);
+			return store_fail(st, STORE_TEMPFAIL, "database unavailable: %s", st->conn_error);
+		}
+		PQclear(res);
+	}
 
 	st->conn = conn;
 	/* Statements are prepared on first use on this connection: a new
@@ -301,6 +312,17 @@ struct store *store_open(const struct config *cfg)
 	st->statement_timeout_ms = cfg->store.statement_timeout_ms;
 	st->reconnect_interval_ms = cfg->store.reconnect_interval_ms;
 	return st;
+}
+
+void store_set_async_commit(struct store *st)
+{
+	st->async_commit = true;
+	if (st->conn != NULL && !st->in_tx) {
+		PGresult *res = PQexec(st->conn, "SET synchronous_commit = off");
+		if (PQresultStatus(res) != PGRES_COMMAND_OK)
+			store_drop(st, PQresultErrorMessage(res));	/* set at the reconnect */
+		PQclear(res);
+	}
 }
 
 void store_close(struct store **_st)

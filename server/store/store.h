@@ -31,6 +31,11 @@ enum store_result {
 struct store *store_open(const struct config *cfg);
 /* Close the connection and free the handle; sets *st to NULL. */
 void store_close(struct store **st);
+/* Commit without waiting for the WAL flush on this handle's connections
+ * (synchronous_commit = off, set again after every reconnect): for
+ * connections whose every transaction may be lost with a database crash
+ * and redone (the queue runners'); never for one that acknowledges mail. */
+void store_set_async_commit(struct store *st);
 
 /* True when the handle currently holds an established connection (no I/O). */
 bool store_connected(const struct store *st);

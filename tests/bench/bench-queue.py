@@ -288,7 +288,8 @@ def main():
         missing, dups = sink.check(n, "cairn")
         results["cairn"] = n / t
         progress(f"cairn: {n} in {t:.2f} s = {n / t:.0f} messages/s "
-                 f"(missing {missing}, duplicated {dups})")
+                 f"(missing {missing}, duplicated {dups}; load average "
+                 f"{os.getloadavg()[0]:.2f})")
         if not args.skip_postfix:
             psink = Sink(base, "postfix")
             sinks.append(psink)
@@ -298,7 +299,8 @@ def main():
             missing, dups = psink.check(n, "postfix")
             results["postfix"] = n / t
             progress(f"postfix: {n} in {t:.2f} s = {n / t:.0f} messages/s "
-                     f"(missing {missing}, duplicated {dups})")
+                     f"(missing {missing}, duplicated {dups}; load average "
+                     f"{os.getloadavg()[0]:.2f})")
         print()
         for k, v in results.items():
             print(f"{k:8s} {v:8.0f} messages/s end to end")

@@ -883,3 +883,69 @@ def test_queued_blob_gets_search_text_when_a_mailbox_shares_it(cairnd_factory, p
     m.logout()
     # One blob, referenced by the queue and by the mailbox.
     assert sql(d, f"SELECT refcount FROM message_blobs WHERE id = {blob}") == "2"
+
+
+def test_new_mail_wakes_the_runners_without_polling(cairnd_factory, pg, sink):
+    # Runners that poll once a minute: only a wake-up sends within the test.
+    # The accepting node wakes its own runners in the process; a node
+    # without runners tells the others with a NOTIFY after its commit.
+    routes = {"remote.test": f"127.0.0.1:{sink.port} tls=none"}
+    d = start(cairnd_factory, pg, routes, poll_interval="60s")
+    time.sleep(1.5)     # past the runners' first look at the queue
+    submit(d, ["x@remote.test"], message("woken", "wake-1@local.test"))
+    wait_for(lambda: "wake-1@local.test" in sink.message_ids(), 15, "the in-process wake-up")
+    gw = cairnd_factory(base_config(routes, runners="0"), migrate=False)
+    time.sleep(1.5)     # d's runners are idle again
+    submit(gw, ["x@remote.test"], message("notified", "wake-2@local.test"))
+    wait_for(lambda: "wake-2@local.test" in sink.message_ids(), 15, "the NOTIFY wake-up")
+    wait_for(lambda: queue_empty(d), 15, "the outcome")
+    assert sorted(sink.message_ids()) == ["wake-1@local.test", "wake-2@local.test"]
+
+
+def test_recipients_queued_in_order_with_array_syntax_in_them(cairnd_factory, pg):
+    # Every remote recipient is queued in RCPT order with its own DSN
+    # options, whatever characters they hold (the ORCPT is xtext-decoded).
+    d = start(cairnd_factory, pg, {"remote.test": "127.0.0.1:9"}, runners="0")
+    rcpts = ["{x}@remote.test", "plain@remote.test", "a{b}c@remote.test"]
+    s = smtplib.SMTP("127.0.0.1", d.submission_port, timeout=20)
+    s.starttls(context=insecure_tls())
+    s.login("ann@local.test", PASSWORD)
+    s.ehlo()
+    s.mail("ann@local.test")
+    opts = [[], ["NOTIFY=FAILURE", "ORCPT=rfc822;x+2Cy+22z+5C@remote.test"], ["NOTIFY=NEVER"]]
+    for r, o in zip(rcpts, opts):
+        code, msg = s.rcpt(f"<{r}>", o)
+        assert code == 250, (r, code, msg)
+    code, _ = s.data(message("arrays", "arrays-1@local.test"))
+    assert code == 250
+    s.quit()
+    rows = sql(d, "SELECT address || '|' || coalesce(dsn_notify, '-') || '|'"
+                  " || coalesce(dsn_orcpt, '-') FROM queue_recipients ORDER BY id").splitlines()
+    assert rows == ["{x}@remote.test|-|-", 'plain@remote.test|FAILURE|rfc822;x,y"z\\@remote.test',
+                    "a{b}c@remote.test|NEVER|-"], rows
+
+
+def test_sweep_removes_a_message_whose_recipients_are_all_final(cairnd_factory, pg):
+    """Two runners finishing different recipients of one message at once
+    each see the other's rows unfinished, so neither deletes the message;
+    the housekeeping sweep must remove it (and free its blob)."""
+    port = free_port()      # nobody listens there: the recipients stay deferred
+    d = start(cairnd_factory, pg, {"down.test": f"127.0.0.1:{port}"},
+              retry_min="1h", retry_max="1h")
+    submit(d, ["x@down.test", "y@down.test"], message("orphan", "orphan-1@local.test"))
+    wait_for(lambda: sql(d, "SELECT count(*) FROM queue_recipients WHERE state = 'deferred'") == "2",
+             30, "both recipients deferred")
+    blob = sql(d, "SELECT blob_id FROM queue_messages")
+    # What the race leaves behind: every recipient final, the message still there.
+    sql(d, "UPDATE queue_recipients SET state = 'delivered';"
+           " UPDATE queue_messages SET created = now() - interval '1 minute'")
+    wait_for(lambda: sql(d, "SELECT count(*) FROM queue_messages") == "0", 30, "the sweep")
+    assert "queue event=swept messages=1" in d.log_text()
+    assert sql(d, f"SELECT count(*) FROM message_blobs WHERE id = {blob}") == "0"
+    # A message with an unfinished recipient is never swept.
+    submit(d, ["z@down.test"], message("kept", "kept-1@local.test"))
+    wait_for(lambda: sql(d, "SELECT count(*) FROM queue_recipients WHERE state = 'deferred'") == "1",
+             30, "the recipient deferred")
+    sql(d, "UPDATE queue_messages SET created = now() - interval '1 minute'")
+    time.sleep(7)           # longer than one housekeeping round (5 s)
+    assert sql(d, "SELECT count(*) FROM queue_messages") == "1"
