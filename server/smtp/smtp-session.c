@@ -153,14 +153,14 @@ static void bad_command(struct smtp_session *s, unsigned code, const char *enhan
 	}
 }
 
-/* AUTH is offered under TLS only (or on loopback with auth_without_tls). */
+/* AUTH is offered under TLS only, or from loopback with [smtp]
+ * auth_without_tls; [server] loopback_is_secure never applies to SMTP. */
 static bool auth_allowed(const struct smtp_session *s)
 {
 	const struct config *cfg = s->sctx->cfg;
 	if (s->kind == KIND_LMTP)
 		return false;
-	return conn_is_secure(s->conn, cfg->server.loopback_is_secure) ||
-	       (cfg->smtp.auth_without_tls && conn_is_loopback(s->conn));
+	return conn_is_tls(s->conn) || (cfg->smtp.auth_without_tls && conn_is_loopback(s->conn));
 }
 
 /* ---- transaction state ---- */
@@ -695,7 +695,9 @@ static void cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		s->env.auth_user = xstrdup(s->auth_user);
 	s->txn_seq++;
 
-	if (s->kind == KIND_SUBMISSION && cfg->submission.check_sender) {
+	/* Authenticated on the MX port too: the same checks as submission, or
+	 * AUTH there would be a way around them. */
+	if ((s->kind == KIND_SUBMISSION || s->authenticated) && cfg->submission.check_sender) {
 		char address[600];
 		if (cmd->path.null || mailbox_address(&cmd->path, cmd->smtputf8, address,
 						      sizeof(address), NULL) != 1) {
@@ -835,7 +837,7 @@ static void body_end(struct smtp_session *s)
 	j->body = s->body;
 	buf_init(&s->body, 0);
 	j->partial = s->kind == KIND_LMTP;
-	if (s->kind == KIND_SUBMISSION && s->sctx->cfg->submission.check_from) {
+	if ((s->kind == KIND_SUBMISSION || s->authenticated) && s->sctx->cfg->submission.check_from) {
 		j->check_from = true;
 		snprintf(j->account, sizeof(j->account), "%s", s->auth_user);
 	}
