@@ -57,6 +57,11 @@ const struct config_option config_options[] = {
 	    "Client connections open at once over all listeners; new ones are refused beyond it."),
 	OPT(server, max_connections_per_ip, CONFIG_UINT, "100", 0, 1000000, NULL,
 	    "Client connections open at once from one IP address; 0 means unlimited."),
+	OPT(server, ipv4_prefix, CONFIG_UINT, "32", 8, 32, NULL,
+	    "Prefix length that groups IPv4 clients into one network for per-IP connection limits and login throttling; 32 counts each address."),
+	OPT(server, ipv6_prefix, CONFIG_UINT, "64", 16, 128, NULL,
+	    "Prefix length that groups IPv6 clients into one network for per-IP connection limits and login throttling; "
+	    "64 because one subscriber usually holds a whole /64."),
 	OPT(server, pid_file, CONFIG_STRING, "", 0, 0, NULL,
 	    "File cairnd writes its process id to at start; empty means none."),
 	OPT(server, log_target, CONFIG_ENUM, "stderr", 0, 0, log_target_values,

@@ -46,6 +46,8 @@ struct config {
 		uint64_t workers;
 		uint64_t max_connections;
 		uint64_t max_connections_per_ip;
+		uint64_t ipv4_prefix;	/* client networks (net_key()): IPv4 /N */
+		uint64_t ipv6_prefix;	/* and IPv6 /N */
 		char *pid_file;
 		unsigned log_target;	/* enum config_log_target */
 		unsigned log_level;	/* enum log_level */

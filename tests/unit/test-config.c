@@ -120,6 +120,8 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->server.workers, 4);
 	assert_int_equal(cfg->server.max_connections, 10000);
 	assert_int_equal(cfg->server.max_connections_per_ip, 100);
+	assert_int_equal(cfg->server.ipv4_prefix, 32);
+	assert_int_equal(cfg->server.ipv6_prefix, 64);
 	assert_string_equal(cfg->server.pid_file, "");
 	assert_int_equal(cfg->server.log_target, CONFIG_LOG_STDERR);
 	assert_int_equal(cfg->server.log_level, LOG_LEVEL_INFO);
@@ -155,8 +157,10 @@ static void test_option_table(void **state)
 		assert_non_null(o->help);
 		assert_true(strlen(o->help) > 10);
 		assert_int_equal(o->help[strlen(o->help) - 1], '.');
+		/* Lower case, '_' and digits (ipv4_prefix), never a digit first. */
+		assert_true(o->name[0] >= 'a' && o->name[0] <= 'z');
 		for (const char *c = o->name; *c != '\0'; c++)
-			assert_true((*c >= 'a' && *c <= 'z') || *c == '_');
+			assert_true((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_');
 		if (o->type == CONFIG_UINT || o->type == CONFIG_SIZE || o->type == CONFIG_DURATION) {
 			uint64_t v = 0;
 			assert_true(o->min <= o->max);
@@ -176,7 +180,7 @@ static void test_option_table(void **state)
 		}
 	}
 	/* Update when options are added; docs/configuration.md is checked too. */
-	assert_int_equal(n, 110);
+	assert_int_equal(n, 112);
 }
 
 static void test_all_types(void **state)
@@ -597,6 +601,13 @@ static void test_boundaries(void **state)
 	check_bound("server", "max_connections", "1000001", false);
 	check_bound("server", "max_connections_per_ip", "0", true);
 	check_bound("server", "max_connections_per_ip", "1000001", false);
+	check_bound("server", "ipv4_prefix", "8", true);
+	check_bound("server", "ipv4_prefix", "7", false);
+	check_bound("server", "ipv4_prefix", "33", false);
+	check_bound("server", "ipv6_prefix", "16", true);
+	check_bound("server", "ipv6_prefix", "128", true);
+	check_bound("server", "ipv6_prefix", "15", false);
+	check_bound("server", "ipv6_prefix", "129", false);
 	check_bound("server", "shutdown_timeout", "0", true);
 	check_bound("server", "shutdown_timeout", "1h", true);
 	check_bound("server", "shutdown_timeout", "3600001ms", false);
