@@ -684,6 +684,9 @@ def test_submission_check_from(cairnd_factory, pg):
     assert s.sendmail("ann@local.test", ["bob@local.test"], ok) == {}
     for bad in (b"From: Bob <bob@local.test>\r\nSubject: forged\r\n\r\nx\r\n",
                 b"From: ann@local.test, bob@local.test\r\nSubject: two\r\n\r\nx\r\n",
+                # Issue 18: a second From: header used to go unchecked.
+                b"From: ann@local.test\r\nFrom: bob@local.test\r\nSubject: two\r\n\r\nx\r\n",
+                b"From: ann@local.test\r\nSubject: two\r\nFROM: bob@local.test\r\n\r\nx\r\n",
                 b"Subject: no from\r\n\r\nx\r\n"):
         with pytest.raises(smtplib.SMTPDataError) as e:
             s.sendmail("ann@local.test", ["bob@local.test"], bad)
