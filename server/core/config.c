@@ -164,8 +164,9 @@ const struct config_option config_options[] = {
 	OPT_MS(directory, auth_max_delay, auth_max_delay_ms, "15s", 0, 5 * MS_MINUTE,
 	       "Upper limit of the doubling failed-login delay."),
 
-	OPT(http, listen, CONFIG_LISTEN, "*:80", 0, 0, NULL,
-	    "Addresses for plain HTTP (CalDAV, CardDAV), as host:port separated by commas; empty disables it."),
+	OPT(http, listen, CONFIG_LISTEN, "127.0.0.1:8080", 0, 0, NULL,
+	    "Addresses for plain HTTP (/healthz, /metrics; later CalDAV, CardDAV), as host:port separated by commas; empty disables it. "
+	    "Loopback by default because /metrics has no authentication: expose it only to the network that scrapes it."),
 	OPT(http, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
 	    "Addresses for HTTPS, as host:port separated by commas (\"*:443\" in production); needs [tls] cert_file; empty disables it."),
 	OPT_MS(http, idle_timeout, idle_timeout_ms, "60s", MS_SECOND, MS_HOUR,

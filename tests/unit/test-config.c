@@ -136,7 +136,16 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->store.connect_timeout_ms, 5000);
 	assert_int_equal(cfg->store.statement_timeout_ms, 30000);
 	assert_int_equal(cfg->store.reconnect_interval_ms, 1000);
-	assert_string_equal(cfg->http.listen, "*:80");
+	/* /metrics has no authentication: by default only loopback reaches it. */
+	assert_string_equal(cfg->http.listen, "127.0.0.1:8080");
+	{
+		struct config_listen_addr a[4];
+		const char *err;
+		int n = config_parse_listen(cfg->http.listen, a, 4, &err);
+		assert_true(n >= 1);
+		for (int i = 0; i < n; i++)
+			assert_true(strcmp(a[i].host, "127.0.0.1") == 0 || strcmp(a[i].host, "::1") == 0);
+	}
 	assert_string_equal(cfg->http.listen_tls, "");
 	assert_int_equal(cfg->http.idle_timeout_ms, 60000);
 	assert_int_equal(cfg->http.max_head, 16384);
