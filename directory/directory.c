@@ -389,6 +389,20 @@ struct directory *dir_create(const struct config *cfg, const char **error_r)
 		*error_r = "[directory] backend = ldap requires uri";
 		return NULL;
 	}
+	/* "uri = ldap://a ldap://b  # comment" would make '#', 'comment', ...
+	 * URIs of their own: only ';' starts a comment after a value. */
+	for (size_t i = 0; cfg->directory.backend == CONFIG_DIR_LDAP && i < dir->nuris; i++) {
+		const char *u = dir->uris[i];
+		if (str_ncasecmp(u, "ldap://", 7) != 0 && str_ncasecmp(u, "ldaps://", 8) != 0 &&
+		    str_ncasecmp(u, "ldapi://", 8) != 0) {
+			snprintf(errbuf, sizeof(errbuf),
+				 "[directory] uri: '%.64s' is not an ldap://, ldaps:// or ldapi:// URI%s",
+				 u, u[0] == '#' ? " (only ';' starts a comment after a value)" : "");
+			dir_destroy(&dir);
+			*error_r = errbuf;
+			return NULL;
+		}
+	}
 	if (cfg->directory.cache_ttl_ms > 0)
 		dir->cache = cache_create(cfg->directory.cache_ttl_ms, cfg->directory.cache_size);
 	return dir;

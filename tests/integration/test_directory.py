@@ -553,6 +553,15 @@ def test_failover_to_next_uri(ldap_env):
     conf = env.write_config(uri=dead)
     r = env.rc(EX_TEMPFAIL, "directory", "lookup", addr("ann"), config=conf)
     assert "no LDAP server reachable" in r.stderr
+    # '#' does not start a comment after a value: the words would become
+    # URIs (issue 18; docs/directory.md had this example). Refused, clearly.
+    conf = env.write_config(uri=f"{env.slapd.uri} {dead}   # tried in order")
+    r = env.run("directory", "lookup", addr("ann"), config=conf)
+    assert r.returncode != 0 and not r.stdout.startswith("user"), r.stdout + r.stderr
+    assert "'#' is not an ldap://, ldaps:// or ldapi:// URI (only ';' starts a comment" \
+        in r.stderr, r.stderr
+    conf = env.write_config(uri=f"{env.slapd.uri} {dead}   ; tried in order")
+    env.ok("directory", "lookup", addr("ann"), config=conf)
 
 
 def test_wrong_service_password_is_a_temporary_failure(ldap_env):
