@@ -96,7 +96,7 @@ struct config {
 		char *attr_unique_member;
 		char *attr_member_filter;
 		uint64_t auth_max_failures;
-		uint64_t auth_max_failures_ip;
+		uint64_t auth_max_failures_net;
 		uint64_t auth_failure_window_ms;
 		uint64_t auth_lockout_ms;
 		uint64_t auth_delay_ms;
