@@ -948,6 +948,15 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* Options that were renamed because their meaning changed: an old file gets
+ * told what to write instead, not a bare "unknown option". */
+static const struct {
+	const char *section, *name, *now, *why;
+} renamed_options[] = {
+	{ "directory", "auth_max_failures_ip", "auth_max_failures_net",
+	  "failures now count per client network, see [server] ipv4_prefix and ipv6_prefix" },
+};
+
 static const char *suggest_option(const char *section, const char *name)
 {
 	const char *best = NULL;
@@ -1170,6 +1179,15 @@ static int config_handler(void *user, const char *section, const char *name, con
 		if (strcmp(config_options[i].section, sec) == 0 &&
 		    str_casecmp(config_options[i].name, name) == 0)
 			break;
+	}
+	for (size_t r = 0; i == NUM_OPTIONS && r < sizeof(renamed_options) / sizeof(renamed_options[0]); r++) {
+		if (strcmp(renamed_options[r].section, sec) == 0 &&
+		    str_casecmp(renamed_options[r].name, name) == 0) {
+			load_error(ld, ld->lineno, "option '%s' in [%s] is now '%s' (%s)",
+				   renamed_options[r].name, sec, renamed_options[r].now,
+				   renamed_options[r].why);
+			return 1;
+		}
 	}
 	if (i == NUM_OPTIONS) {
 		const char *hint = suggest_option(sec, name);

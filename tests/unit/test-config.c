@@ -428,6 +428,9 @@ static void test_error_bad_values(void **state)
 			"or 2d (from 0s to 1h)");
 	check_one_error("[http]\nlisten_tls=\nmax_head = 16kb\n",
 			":3: [http] max_head: '16kb' is not a size such as 512, 16k, 10M or 1G (from 1k to 1M)");
+	check_one_error(NO_TLS "[directory]\nauth_max_failures_ip = 5\n",
+			":4: option 'auth_max_failures_ip' in [directory] is now 'auth_max_failures_net' "
+			"(failures now count per client network, see [server] ipv4_prefix and ipv6_prefix)");
 	check_one_error("[http]\nlisten_tls=\nlisten = *:80 mail:x\n",
 			":3: [http] listen: bad address 'mail:x': port must be a number from 1 to 65535");
 	check_one_error("[http]\nlisten_tls =\nlisten = [::1]\n",
