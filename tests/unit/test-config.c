@@ -118,7 +118,7 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->server.user, "cairn");
 	assert_string_equal(cfg->server.group, "");
 	assert_int_equal(cfg->server.workers, 4);
-	assert_int_equal(cfg->server.max_connections, 10000);
+	assert_int_equal(cfg->server.max_connections, 30000);
 	assert_int_equal(cfg->server.max_connections_per_ip, 100);
 	assert_int_equal(cfg->server.ipv4_prefix, 32);
 	assert_int_equal(cfg->server.ipv6_prefix, 64);
@@ -189,7 +189,7 @@ static void test_option_table(void **state)
 		}
 	}
 	/* Update when options are added; docs/configuration.md is checked too. */
-	assert_int_equal(n, 112);
+	assert_int_equal(n, 122);
 }
 
 static void test_all_types(void **state)
