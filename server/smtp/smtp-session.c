@@ -238,16 +238,16 @@ static void job_run(struct session_job *job, struct worker *w)
 		break;
 	case JOB_DELIVER:
 		if (j->check_from) {
-			char from[600];
+			/* Every author (and the Sender:) must be the account's;
+			 * two From: fields are refused (RFC 5322 3.6). */
 			const char *data = j->body.data != NULL ? j->body.data : "";
-			j->status = DELIVER_REJECTED;
-			if (deliver_header_from(data, j->body.len, from, sizeof(from)) == 0)
-				j->status = deliver_sender_owned(dh, from, j->account, &error);
+			j->status = deliver_check_from(dh, data, j->body.len, j->account, &error);
 			if (j->status != DELIVER_OK) {
 				if (j->status != DELIVER_TEMPFAIL)
 					j->status = DELIVER_REJECTED;
 				snprintf(j->error, sizeof(j->error),
-					 "From: header address not owned by user %.200s", j->account);
+					 "From:/Sender: not owned by user %.200s, or malformed",
+					 j->account);
 				break;
 			}
 		}
