@@ -49,9 +49,12 @@ def base_config(routes, **queue):
     return {"server": {"hostname": HOST}, "queue": q, "routes": routes}
 
 
-def start(cairnd_factory, pg, routes, **queue):
+def start(cairnd_factory, pg, routes, extra=None, **queue):
     pg.reset_db()
-    d = cairnd_factory(base_config(routes, **queue), start=False, migrate=False)
+    config = base_config(routes, **queue)
+    for section, values in (extra or {}).items():
+        config.setdefault(section, {}).update(values)
+    d = cairnd_factory(config, start=False, migrate=False)
     r = subprocess.run([CAIRNCTL, "-c", str(d.conf), "migrate"], capture_output=True, text=True,
                        timeout=120)
     assert r.returncode == 0, f"migrate: {r.stdout}{r.stderr}"
@@ -764,10 +767,13 @@ def test_rate_and_gauges(cairnd_factory, pg, sink):
 def test_bounce_for_remote_sender_goes_out_with_null_sender(cairnd_factory, pg, sink):
     srv = FakeSMTP(rcpt=lambda addr, n: b"550 5.1.1 no such user\r\n")
     try:
+        # An authenticated client relaying for a sender of another domain:
+        # only where the admin turned the sender check off (by default an
+        # authenticated session may only use its own addresses, on the MX
+        # port as on submission).
         d = start(cairnd_factory, pg, {"bounce.test": f"127.0.0.1:{srv.port}",
-                                       "elsewhere.test": f"127.0.0.1:{sink.port}"})
-        # An authenticated client relaying for a sender of another domain
-        # (the MX port does not tie the sender to the login).
+                                       "elsewhere.test": f"127.0.0.1:{sink.port}"},
+                  extra={"submission": {"check_sender": "no"}})
         s = smtplib.SMTP("127.0.0.1", d.smtp_port, timeout=20)
         s.starttls(context=insecure_tls())
         s.login("ann@local.test", PASSWORD)
