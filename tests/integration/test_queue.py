@@ -310,9 +310,17 @@ class FakeSMTP:
 # ---- tests ----
 
 def test_delivery_to_smtp_sink_one_connection(cairnd_factory, pg, sink):
-    d = start(cairnd_factory, pg, {"remote.test": f"127.0.0.1:{sink.port} tls=none"})
+    # One runner: every message to the host goes over the one connection it
+    # keeps open between batches (docs/queue.md: a connection is reused).
+    d = start(cairnd_factory, pg, {"remote.test": f"127.0.0.1:{sink.port} tls=none"},
+              runners="1")
+    s = smtplib.SMTP("127.0.0.1", d.submission_port, timeout=20)
+    s.starttls(context=insecure_tls())
+    s.login("ann@local.test", PASSWORD)
     for i in range(5):
-        submit(d, ["x@remote.test", "y@remote.test"], message(f"m{i}", f"sink-{i}@local.test"))
+        s.sendmail("ann@local.test", ["x@remote.test", "y@remote.test"],
+                   message(f"m{i}", f"sink-{i}@local.test"))
+    s.quit()
     wait_for(lambda: queue_empty(d), 30, "the queue to drain")
     files = sink.messages()
     # One message per transaction, with both recipients in it.
@@ -327,7 +335,12 @@ def test_delivery_to_smtp_sink_one_connection(cairnd_factory, pg, sink):
     assert status == 200
     delivered = re.search(rb"^cairn_queue_delivered_total (\d+)", body, re.M)
     assert delivered and int(delivered.group(1)) == 10
-    assert "queue event=delivered" in d.log_text()
+    # Five messages, two recipients each, and one connection for them all.
+    conns = re.search(rb"^cairn_queue_connections_total (\d+)", body, re.M)
+    log = d.log_text()
+    assert conns and int(conns.group(1)) == 1, conns and conns.group(0)
+    assert log.count("queue event=connected ") == 1
+    assert "queue event=delivered" in log
     out = ctl(d, "queue", "list").stdout
     assert out.strip().endswith("0 messages queued")
 
