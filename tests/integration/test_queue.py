@@ -97,6 +97,16 @@ def queue_empty(d):
     return sql(d, "SELECT count(*) FROM queue_messages") == "0"
 
 
+def runners_asleep(d, n):
+    """True when n runners sit idle on the database with the queue claim as
+    their last statement, and nothing is queued: each has looked at the
+    queue, found nothing, and waits for a wake-up or its poll interval."""
+    idle = sql(d, "SELECT count(*) FROM pg_stat_activity WHERE datname = 'cairn'"
+                  " AND application_name = 'cairnd' AND state = 'idle'"
+                  " AND query LIKE 'WITH c AS (SELECT r.id FROM queue_recipients r%'")
+    return int(idle) == n and queue_empty(d)
+
+
 def inbox(port, user=b"ann@local.test"):
     """Every message of user's INBOX over IMAP, parsed."""
     m = imaplib.IMAP4("127.0.0.1", port)
@@ -904,11 +914,11 @@ def test_new_mail_wakes_the_runners_without_polling(cairnd_factory, pg, sink):
     # without runners tells the others with a NOTIFY after its commit.
     routes = {"remote.test": f"127.0.0.1:{sink.port} tls=none"}
     d = start(cairnd_factory, pg, routes, poll_interval="60s")
-    time.sleep(1.5)     # past the runners' first look at the queue
+    wait_for(lambda: runners_asleep(d, 2), 15, "the runners' first look at the queue")
     submit(d, ["x@remote.test"], message("woken", "wake-1@local.test"))
     wait_for(lambda: "wake-1@local.test" in sink.message_ids(), 15, "the in-process wake-up")
     gw = cairnd_factory(base_config(routes, runners="0"), migrate=False)
-    time.sleep(1.5)     # d's runners are idle again
+    wait_for(lambda: runners_asleep(d, 2), 15, "d's runners to be idle again")
     submit(gw, ["x@remote.test"], message("notified", "wake-2@local.test"))
     wait_for(lambda: "wake-2@local.test" in sink.message_ids(), 15, "the NOTIFY wake-up")
     wait_for(lambda: queue_empty(d), 15, "the outcome")
