@@ -776,7 +776,13 @@ def test_delivery_sends_notify(mx):
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     listener.stdin.write("LISTEN cairn_mailbox;\n")
     listener.stdin.flush()
-    time.sleep(1)
+    # Wait until the LISTEN has run (its session sits idle after it), so a
+    # NOTIFY sent at the delivery's COMMIT cannot be missed.
+    deadline = time.monotonic() + 20
+    while sql(mx, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'psql'"
+                  " AND state = 'idle' AND query = 'LISTEN cairn_mailbox;'").strip() != "1":
+        assert time.monotonic() < deadline and listener.poll() is None, "LISTEN did not run"
+        time.sleep(0.05)
     s = smtplib.SMTP("127.0.0.1", mx.smtp_port, timeout=10)
     s.sendmail("s@remote.test", ["bob@local.test"], message("notify"))
     s.quit()
