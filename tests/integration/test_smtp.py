@@ -634,7 +634,7 @@ def test_timeouts(cairnd_factory, pg):
     code, text = r.reply()
     # No EHLO yet: no enhanced code (RFC 2034).
     assert code == 421 and "timeout exceeded" in text
-    assert 0.8 < time.time() - t0 < 5
+    assert 0.8 < time.time() - t0       # not before the 1 s timeout
     assert r.closed()
     r = Raw(d.smtp_port)
     r.cmd("EHLO c.remote.test")
@@ -645,7 +645,7 @@ def test_timeouts(cairnd_factory, pg):
     t0 = time.time()
     code, text = r.reply()
     assert code == 421 and "4.4.2" in text
-    assert 1.5 < time.time() - t0 < 6
+    assert 1.5 < time.time() - t0       # not before the 2 s timeout
     assert inbox(d, "ann@local.test") == []
 
 
