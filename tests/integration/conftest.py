@@ -6,6 +6,7 @@ initdb refuses root), cairnd and cairnctl from the build tree (CAIRND and
 CAIRNCTL, set by ./bootstrap test). When a test fails, the daemon's log is
 printed with the failure report.
 """
+import fnmatch
 import os
 import pathlib
 import pwd
@@ -254,6 +255,73 @@ class Cairnd:
             raise AssertionError(f"cairnd did not exit {timeout}s after SIGTERM")
         finally:
             self.logf.close()
+
+
+# ---- skips that hide ----
+# With CAIRN_STRICT_SKIPS=<allow-list> (./bootstrap test sets it), every skip
+# and xfail must match an entry of the allow-list: "nodeid-glob | reason-glob
+# | why this skip is acceptable". Anything else fails the run: a test that
+# silently skips proves nothing.
+
+def _load_allowed_skips(path):
+    entries = []
+    for n, line in enumerate(pathlib.Path(path).read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [x.strip() for x in line.split(" | ")]
+        if len(parts) != 3 or not all(parts):
+            raise pytest.UsageError(f"{path}:{n}: want 'nodeid-glob | reason-glob | why'")
+        entries.append(tuple(parts))
+    return entries
+
+
+_strict_skips = {"entries": None, "unlisted": []}
+
+
+def _skip_reason(report):
+    if hasattr(report, "wasxfail"):
+        return f"xfail: {report.wasxfail}"
+    lr = report.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        return str(lr[2]).removeprefix("Skipped: ")
+    return str(lr)
+
+
+def _check_skip(report):
+    path = os.environ.get("CAIRN_STRICT_SKIPS")
+    if not path or not report.skipped:
+        return
+    if _strict_skips["entries"] is None:
+        _strict_skips["entries"] = _load_allowed_skips(path)
+    reason = _skip_reason(report)
+    for node_glob, reason_glob, _why in _strict_skips["entries"]:
+        if fnmatch.fnmatchcase(report.nodeid, node_glob) and \
+                fnmatch.fnmatchcase(reason, reason_glob):
+            return
+    _strict_skips["unlisted"].append((report.nodeid, reason))
+
+
+def pytest_runtest_logreport(report):
+    _check_skip(report)
+
+
+def pytest_collectreport(report):
+    _check_skip(report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for nodeid, reason in _strict_skips["unlisted"]:
+        terminalreporter.write_line(f"UNLISTED SKIP {nodeid}: {reason}")
+    if _strict_skips["unlisted"]:
+        terminalreporter.write_line(
+            f"{len(_strict_skips['unlisted'])} skip(s) not in "
+            f"{os.environ.get('CAIRN_STRICT_SKIPS')}: fix the cause or list it with its reason")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _strict_skips["unlisted"] and session.exitstatus == 0:
+        session.exitstatus = 1
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
