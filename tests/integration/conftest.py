@@ -65,8 +65,12 @@ def as_postgres(args, **kw):
 class Postgres:
     """A throwaway cluster reachable on a unix socket in its own directory."""
 
-    def __init__(self, base):
+    def __init__(self, base, fsync=False):
+        """fsync off by default: tests need no durability across a power
+        cut and run faster; benchmarks ask for fsync=True (PostgreSQL's
+        default), as the servers they are compared with fsync."""
         self.base = pathlib.Path(base)
+        self.fsync = fsync
         self.data = self.base / "data"
         self.sock = self.base / "sock"
         self.port = free_port()
@@ -82,7 +86,7 @@ class Postgres:
         with open(self.data / "postgresql.conf", "a") as f:
             f.write(f"listen_addresses = ''\nport = {self.port}\n"
                     f"unix_socket_directories = '{self.sock}'\n"
-                    "fsync = off\nsynchronous_commit = on\n")
+                    f"fsync = {'on' if fsync else 'off'}\nsynchronous_commit = on\n")
         self.start()
         self.psql("postgres", "CREATE DATABASE cairn")
 
