@@ -100,6 +100,16 @@ def queue_empty(d):
     return sql(d, "SELECT count(*) FROM queue_messages") == "0"
 
 
+def runners_asleep(d, n):
+    """True when n runners sit idle on the database with the queue claim as
+    their last statement, and nothing is queued: each has looked at the
+    queue, found nothing, and waits for a wake-up or its poll interval."""
+    idle = sql(d, "SELECT count(*) FROM pg_stat_activity WHERE datname = 'cairn'"
+                  " AND application_name = 'cairnd' AND state = 'idle'"
+                  " AND query LIKE 'WITH c AS (SELECT r.id FROM queue_recipients r%'")
+    return int(idle) == n and queue_empty(d)
+
+
 def inbox(port, user=b"ann@local.test"):
     """Every message of user's INBOX over IMAP, parsed."""
     m = imaplib.IMAP4("127.0.0.1", port)
@@ -313,9 +323,17 @@ class FakeSMTP:
 # ---- tests ----
 
 def test_delivery_to_smtp_sink_one_connection(cairnd_factory, pg, sink):
-    d = start(cairnd_factory, pg, {"remote.test": f"127.0.0.1:{sink.port} tls=none"})
+    # One runner: every message to the host goes over the one connection it
+    # keeps open between batches (docs/queue.md: a connection is reused).
+    d = start(cairnd_factory, pg, {"remote.test": f"127.0.0.1:{sink.port} tls=none"},
+              runners="1")
+    s = smtplib.SMTP("127.0.0.1", d.submission_port, timeout=20)
+    s.starttls(context=insecure_tls())
+    s.login("ann@local.test", PASSWORD)
     for i in range(5):
-        submit(d, ["x@remote.test", "y@remote.test"], message(f"m{i}", f"sink-{i}@local.test"))
+        s.sendmail("ann@local.test", ["x@remote.test", "y@remote.test"],
+                   message(f"m{i}", f"sink-{i}@local.test"))
+    s.quit()
     wait_for(lambda: queue_empty(d), 30, "the queue to drain")
     files = sink.messages()
     # One message per transaction, with both recipients in it.
@@ -330,7 +348,12 @@ def test_delivery_to_smtp_sink_one_connection(cairnd_factory, pg, sink):
     assert status == 200
     delivered = re.search(rb"^cairn_queue_delivered_total (\d+)", body, re.M)
     assert delivered and int(delivered.group(1)) == 10
-    assert "queue event=delivered" in d.log_text()
+    # Five messages, two recipients each, and one connection for them all.
+    conns = re.search(rb"^cairn_queue_connections_total (\d+)", body, re.M)
+    log = d.log_text()
+    assert conns and int(conns.group(1)) == 1, conns and conns.group(0)
+    assert log.count("queue event=connected ") == 1
+    assert "queue event=delivered" in log
     out = ctl(d, "queue", "list").stdout
     assert out.strip().endswith("0 messages queued")
 
@@ -898,11 +921,11 @@ def test_new_mail_wakes_the_runners_without_polling(cairnd_factory, pg, sink):
     # without runners tells the others with a NOTIFY after its commit.
     routes = {"remote.test": f"127.0.0.1:{sink.port} tls=none"}
     d = start(cairnd_factory, pg, routes, poll_interval="60s")
-    time.sleep(1.5)     # past the runners' first look at the queue
+    wait_for(lambda: runners_asleep(d, 2), 15, "the runners' first look at the queue")
     submit(d, ["x@remote.test"], message("woken", "wake-1@local.test"))
     wait_for(lambda: "wake-1@local.test" in sink.message_ids(), 15, "the in-process wake-up")
     gw = cairnd_factory(base_config(routes, runners="0"), migrate=False)
-    time.sleep(1.5)     # d's runners are idle again
+    wait_for(lambda: runners_asleep(d, 2), 15, "d's runners to be idle again")
     submit(gw, ["x@remote.test"], message("notified", "wake-2@local.test"))
     wait_for(lambda: "wake-2@local.test" in sink.message_ids(), 15, "the NOTIFY wake-up")
     wait_for(lambda: queue_empty(d), 15, "the outcome")
