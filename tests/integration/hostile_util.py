@@ -357,13 +357,15 @@ def cheap_hash(password):
 
 
 def nonblocking_flood(sock, chunk, budget, stalled_after=2.0, on_progress=None):
-    """Send chunk repeatedly without ever reading, until budget bytes are
-    sent or the socket stays unwritable for stalled_after seconds (the
-    server stopped reading: back-pressure). on_progress(sent) may return
-    True to stop early. Returns (bytes sent, stalled)."""
+    """Send chunk (bytes, or a function returning the next bytes) again and
+    again without ever reading, until budget bytes are sent or the socket
+    stays unwritable for stalled_after seconds (the server stopped reading:
+    back-pressure). on_progress(sent) may return True to stop early.
+    Returns (bytes sent, stalled); the server closing raises OSError."""
+    more = chunk if callable(chunk) else (lambda: chunk)
     sock.setblocking(False)
     sent = 0
-    pending = memoryview(chunk)
+    pending = memoryview(more())
     next_check = 0
     while sent < budget:
         try:
@@ -382,7 +384,7 @@ def nonblocking_flood(sock, chunk, budget, stalled_after=2.0, on_progress=None):
         sent += n
         pending = pending[n:]
         if not pending:
-            pending = memoryview(chunk)
+            pending = memoryview(more())
         if on_progress is not None and sent >= next_check:
             next_check = sent + (1 << 20)
             if on_progress(sent):

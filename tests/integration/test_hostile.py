@@ -122,6 +122,23 @@ class Target:
             self.d.logf.close()
             self.start()
 
+    def recover(self):
+        """After a failed case: a daemon that is alive but no longer serves
+        (a wedged loop) is killed and restarted, so that the next case
+        starts from a working daemon."""
+        if self.d.proc.poll() is None:
+            try:
+                p = Peer(self.d.http_port, timeout=5)
+                p.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+                if p.http()[0] == 200:
+                    p.close()
+                    return
+            except (OSError, Closed, AssertionError):
+                pass
+            self.d.proc.kill()
+            self.d.proc.wait()
+        self.ensure_up()
+
     @property
     def pid(self):
         return self.d.pid
@@ -187,6 +204,15 @@ def target(pg, tls_files):
     assert code in (0, None), f"cairnd exited with {code} after SIGTERM"
     report = sanitizer_excerpt(log)
     assert report is None, report
+
+
+@pytest.fixture(autouse=True)
+def recover_after_failure(request):
+    """A case that failed may leave the shared daemon wedged: restart it."""
+    yield
+    rep = getattr(request.node, "rep_call", None)
+    if rep is not None and rep.failed and "target" in request.fixturenames:
+        request.getfixturevalue("target").recover()
 
 
 # ---- a fresh client per protocol ----
@@ -432,23 +458,37 @@ def http_script(tls):
     return steps
 
 
+def upto(steps, last):
+    """A STARTTLS variant repeats its plain variant after the handshake:
+    keep it short, up to step last and the final logout/quit."""
+    names = [s.name for s in steps]
+    return steps[:names.index(last) + 1] + steps[-1:]
+
+
 # variant -> (family, port key tls, script factory)
 VARIANTS = {
     "imap": ("imap", False, lambda: imap_script(False, False)),
-    "imap-starttls": ("imap", False, lambda: imap_script(False, True)),
+    "imap-starttls": ("imap", False, lambda: upto(imap_script(False, True), "select")),
     "imaps": ("imap", True, lambda: imap_script(True, False)),
     "smtp": ("smtp", False, lambda: smtp_script("smtp")),
-    "smtp-starttls": ("smtp", False, lambda: smtp_script("smtp", starttls=True)),
+    "smtp-starttls": ("smtp", False, lambda: upto(smtp_script("smtp", starttls=True), "rcpt")),
     "submission-starttls": ("submission", False,
-                            lambda: smtp_script("submission", starttls=True)),
+                            lambda: upto(smtp_script("submission", starttls=True), "auth")),
     "submissions": ("submission", True, lambda: smtp_script("submission", tls=True)),
     "lmtp": ("lmtp", False, lambda: smtp_script("lmtp")),
     "pop3": ("pop3", False, lambda: pop3_script(False, False)),
-    "pop3-stls": ("pop3", False, lambda: pop3_script(False, True)),
+    "pop3-stls": ("pop3", False, lambda: upto(pop3_script(False, True), "stat")),
     "pop3s": ("pop3", True, lambda: pop3_script(True, False)),
     "http": ("http", False, lambda: http_script(False)),
     "https": ("http", True, lambda: http_script(True)),
 }
+
+
+# Half-close after part of a step or after its reply is read mostly runs
+# the same EOF path as a reset would; do it where the state is special.
+SPECIAL = ("connect", "greeting", "tls-handshake", "starttls", "stls", "login", "auth", "pass",
+           "append", "literal", "idle", "done", "compress", "deflated", "data", "body", "bdat",
+           "post-body")
 
 
 def kill_points():
@@ -464,8 +504,11 @@ def kill_points():
                 points.append("job")
             if not step.held:
                 points.append("done")
+            special = any(w in step.name for w in SPECIAL)
             for point in points:
                 for mode in ("reset", "halfclose"):
+                    if mode == "halfclose" and point in ("mid", "done") and not special:
+                        continue
                     out.append(pytest.param(variant, i, point, mode,
                                             id=f"{variant}-{i:02d}-{step.name}-{point}-{mode}"))
     return out
@@ -515,3 +558,362 @@ def test_drop_at_every_step(target, variant, index, point, mode):
     except Closed as e:
         pytest.fail(f"server closed the connection during the replay: {e}", pytrace=False)
     target.check(family, rss0, held=step.held)
+
+
+# ---- clients that never read ----
+
+NEVER_READ = ["imap", "smtp", "lmtp", "pop3", "http"]
+
+
+@pytest.mark.parametrize("mode", ["reset", "halfclose"])
+@pytest.mark.parametrize("variant", NEVER_READ)
+def test_never_read_a_reply(target, variant, mode):
+    """The whole scripted session pipelined at once, no reply ever read."""
+    family, tls, script = VARIANTS[variant]
+    rss0 = target.begin()
+    peer = Peer(port_of(target.d, family, tls), rcvbuf=4096)
+    data = b"".join(s.data for s in script() if s.data is not None)
+    try:
+        peer.send(data)
+    except OSError:
+        pass        # the server may hang up on a pipelined STARTTLS/COMPRESS
+    if mode == "reset":
+        peer.reset()
+    else:
+        peer.half_close()
+        peer.wait_closed()
+        peer.close()
+    target.check(family, rss0)
+
+
+# ---- clients that pipeline without reading: memory must stay bounded ----
+
+def imap_deflate_setup(p):
+    p.expect_line(b"* OK")
+    p.send(f"a LOGIN {USER} {PASSWORD}\r\nb COMPRESS DEFLATE\r\n".encode())
+    p.tagged(b"a"), p.tagged(b"b")
+    p.compress()
+
+
+FLOODS = {
+    # name: (family, tls, setup, one command, setup done)
+    "imap": ("imap", False, line(b"* OK"), b"a CAPABILITY\r\n"),
+    "imaps": ("imap", True, line(b"* OK"), b"a CAPABILITY\r\n"),
+    "imap-deflate": ("imap", False, imap_deflate_setup, b"a CAPABILITY\r\n"),
+    "smtp": ("smtp", False, smtp(220), b"EHLO c\r\n"),
+    "submissions": ("submission", True, smtp(220), b"EHLO c\r\n"),
+    "lmtp": ("lmtp", False, smtp(220), b"LHLO c\r\n"),
+    "pop3": ("pop3", False, line(b"+OK"), b"CAPA\r\n"),
+    "http": ("http", False, None, b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n"),
+}
+PIPELINE_MIN = 10000
+FLOOD_BUDGET = 64 << 20
+
+
+@pytest.mark.parametrize("name", list(FLOODS))
+def test_pipeline_without_reading(target, name):
+    """At least 10,000 commands that each produce a reply, never reading:
+    the server must stop reading (back-pressure) or hang up, and its RSS
+    must stay within RSS_GROWTH_MAX while the connection is open."""
+    family, tls, setup, cmd = FLOODS[name]
+    d = target.d
+    rss0 = target.begin()
+    peer = Peer(port_of(d, family, tls), tls=tls, rcvbuf=4096, sndbuf=65536)
+    if setup is not None:
+        setup(peer)
+    batch = cmd * 1000
+    chunk = (lambda: peer.encode(batch)) if peer.zout is not None else batch
+    worst = [0]
+
+    def progress(sent):
+        rss = rss_kib(target.pid)
+        if rss is None:
+            return True
+        worst[0] = max(worst[0], rss - rss0)
+        return worst[0] > RSS_GROWTH_MAX
+
+    closed = False
+    try:
+        sent, stalled = nonblocking_flood(peer.sock, chunk, FLOOD_BUDGET, on_progress=progress)
+    except OSError as e:
+        closed, sent, stalled = repr(e), None, False
+    rss = rss_kib(target.pid)
+    if rss is not None:
+        worst[0] = max(worst[0], rss - rss0)
+    if not closed:
+        # The flood connection is still open: others are still served.
+        served(d, family)
+    peer.sock.setblocking(True)
+    peer.reset()
+    assert worst[0] <= RSS_GROWTH_MAX, \
+        f"cairnd RSS grew by {worst[0]} KiB while a client pipelined without reading"
+    if not closed:
+        plain = len(batch) if peer.zout is None else None
+        assert stalled or sent >= FLOOD_BUDGET, (sent, stalled)
+        if plain is not None:
+            assert sent >= PIPELINE_MIN * len(cmd), \
+                f"server stopped reading after {sent // len(cmd)} commands"
+    target.check(family, rss0)
+
+
+# ---- a client that reads one byte a second ----
+
+def test_slow_reader_one_byte_a_second(target):
+    """A client per protocol asks for plenty of output and reads it one
+    byte a second; meanwhile every other client is served, and what the
+    slow one reads is exactly the start of the normal replies."""
+    d = target.d
+    rss0 = target.begin()
+    cases = {
+        "imap": (d.imap_port, b"a CAPABILITY\r\n" * 2000, b"* OK"),
+        "smtp": (d.smtp_port, b"EHLO c\r\n" * 2000, b"220 "),
+        "submission": (d.submission_port, b"EHLO c\r\n" * 2000, b"220 "),
+        "lmtp": (d.lmtp_port, b"LHLO c\r\n" * 2000, b"220 "),
+        "pop3": (d.pop3_port, b"CAPA\r\n" * 2000, b"+OK"),
+        "http": (d.http_port, b"GET /metrics HTTP/1.1\r\nHost: t\r\n\r\n" * 200, b"HTTP/1.1 200"),
+    }
+    peers = {}
+    for name, (port, req, _) in cases.items():
+        p = Peer(port, rcvbuf=1024, timeout=10)
+        p.raw.sendall(req)
+        peers[name] = (p, b"")
+    for second in range(len(b"HTTP/1.1 200")):
+        start = time.monotonic()
+        for name, (p, got) in list(peers.items()):
+            if len(got) < len(cases[name][2]):
+                b = p.raw.recv(1)
+                assert b, f"{name}: closed after {got!r}"
+                peers[name] = (p, got + b)
+        served(d, list(cases)[second % len(cases)])
+        # Pacing is what is under test here: one byte a second.
+        time.sleep(max(0.0, 1.0 - (time.monotonic() - start)))
+        if all(len(got) >= len(cases[n][2]) for n, (p, got) in peers.items()):
+            break
+    for name, (p, got) in peers.items():
+        assert got == cases[name][2], (name, got)
+        p.reset()
+    for family in cases:
+        served(d, family)
+    target.check("imap", rss0)
+
+
+# ---- slow-loris: a command line, literal, body or handshake trickled ----
+
+def smtp_to_data(p, hello=b"EHLO c\r\n"):
+    p.smtp(220)
+    p.send(hello + f"MAIL FROM:<a@remote.example>\r\nRCPT TO:<{USER}>\r\n".encode())
+    p.smtp(250), p.smtp(250), p.smtp(250)
+
+
+def slow_imap_literal(p):
+    p.expect_line(b"* OK")
+    p.send(f"a LOGIN {USER} {PASSWORD}\r\nb APPEND INBOX {{5000}}\r\n".encode())
+    p.tagged(b"a"), p.expect_line(b"+")
+
+
+def slow_smtp_data(p, hello=b"EHLO c\r\n"):
+    smtp_to_data(p, hello)
+    p.send(b"DATA\r\n")
+    p.smtp(354)
+
+
+def slow_smtp_bdat(p):
+    smtp_to_data(p)
+    p.send(b"BDAT 5000 LAST\r\n")
+
+
+def slow_starttls(p):
+    p.expect_line(b"* OK")
+    p.send(b"a STARTTLS\r\n")
+    p.tagged(b"a")
+
+
+SLOWLORIS = {
+    # name: (family, implicit-TLS port, setup, bytes to trickle)
+    "imap-line": ("imap", False, line(b"* OK"), b"a LOGIN " + b"x" * 500),
+    "imap-literal": ("imap", False, slow_imap_literal, b"y" * 5000),
+    "imaps-handshake": ("imap", True, None, HELLO),
+    "imap-starttls-handshake": ("imap", False, slow_starttls, HELLO),
+    "smtp-line": ("smtp", False, smtp(220), b"EHLO " + b"x" * 500),
+    "smtp-data": ("smtp", False, slow_smtp_data, b"z" * 5000),
+    "smtp-bdat": ("smtp", False, slow_smtp_bdat, b"z" * 5000),
+    "submission-line": ("submission", False, smtp(220), b"EHLO " + b"x" * 500),
+    "submissions-handshake": ("submission", True, None, HELLO),
+    "lmtp-line": ("lmtp", False, smtp(220), b"LHLO " + b"x" * 500),
+    "lmtp-data": ("lmtp", False, lambda p: slow_smtp_data(p, b"LHLO c\r\n"), b"z" * 5000),
+    "pop3-line": ("pop3", False, line(b"+OK"), b"USER " + b"x" * 500),
+    "pop3s-handshake": ("pop3", True, None, HELLO),
+    "http-head": ("http", False, None, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"x" * 5000),
+    "http-body": ("http", False, None, None),
+    "https-handshake": ("http", True, None, HELLO),
+}
+HTTP_SLOW_HEAD = b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n"
+
+
+@pytest.fixture(scope="module")
+def slowloris(target):
+    """Run every slow-loris client at once (one byte each TRICKLE_INTERVAL)
+    and time how long the server takes to cut each: {name: seconds or None}."""
+    d = target.d
+    rss0 = target.begin()
+    peers, setup_errors = {}, {}
+    for name, (family, tls, setup, data) in SLOWLORIS.items():
+        p = Peer(port_of(d, family, tls), timeout=10)
+        try:
+            if setup is not None:
+                setup(p)
+            if name == "http-body":
+                p.send(HTTP_SLOW_HEAD)
+                data = b"b" * 5000
+        except (Closed, AssertionError) as e:
+            setup_errors[name] = repr(e)
+            p.close()
+            continue
+        p.raw.setblocking(False)
+        peers[name] = [p, data, 0]
+    start = time.monotonic()
+    result = {}
+    while peers and time.monotonic() - start < SLOWLORIS_BOUND + 2:
+        for name, st in list(peers.items()):
+            p, data, i = st
+            gone = False
+            try:
+                while True:
+                    got = p.raw.recv(65536)
+                    if not got:
+                        gone = True
+                        break
+            except BlockingIOError:
+                pass
+            except OSError:
+                gone = True
+            if not gone:
+                try:
+                    p.raw.send(data[i:i + 1])
+                    st[2] = i + 1
+                except BlockingIOError:
+                    pass
+                except OSError:
+                    gone = True
+            if gone:
+                result[name] = time.monotonic() - start
+                p.close()
+                del peers[name]
+        time.sleep(TRICKLE_INTERVAL)
+    for name, (p, _, _) in peers.items():
+        result[name] = None
+        p.reset()
+    yield result, setup_errors
+    target.check("imap", rss0)
+
+
+@pytest.mark.parametrize("name", list(SLOWLORIS))
+def test_slowloris_is_cut(slowloris, name):
+    result, setup_errors = slowloris
+    assert name not in setup_errors, setup_errors[name]
+    took = result[name]
+    assert took is not None, \
+        f"{name}: still open after {SLOWLORIS_BOUND + 2}s of one byte every {TRICKLE_INTERVAL}s"
+    assert took <= SLOWLORIS_BOUND, f"{name}: cut only after {took:.1f}s"
+
+
+# ---- policy probes ----
+
+def test_mx_auth_cannot_send_as_another_user_to_remote(target):
+    """STARTTLS + AUTH on the MX port, then MAIL FROM another user's
+    address to a remote recipient: refused (as on submission), whether AUTH
+    is offered there or not; nothing is queued."""
+    d = target.d
+    rss0 = target.begin()
+    p = Peer(d.smtp_port)
+    p.smtp(220)
+    p.send(b"EHLO c\r\n")
+    p.smtp(250)
+    p.send(b"STARTTLS\r\n")
+    p.smtp(220)
+    p.start_tls()
+    p.send(b"EHLO c\r\n")
+    _, ehlo = p.smtp(250)
+    p.send(AUTH_GOOD)
+    code, text = p.smtp()
+    if b"AUTH" in ehlo:
+        assert code == 235, text
+    else:
+        assert code >= 500, f"AUTH not offered but answered {text!r}"
+    p.send(f"MAIL FROM:<{OTHER}>\r\n".encode())
+    codes = [p.smtp()[0]]
+    if codes[-1] == 250:
+        p.send(b"RCPT TO:<victim@remote.example>\r\n")
+        codes.append(p.smtp()[0])
+        if codes[-1] == 250:
+            p.send(b"DATA\r\n")
+            codes.append(p.smtp()[0])
+            if codes[-1] == 354:
+                p.send(f"From: <{OTHER}>\r\nSubject: wire the money\r\n\r\nnow\r\n.\r\n".encode())
+                codes.append(p.smtp()[0])
+    p.send(b"QUIT\r\n")
+    p.close()
+    assert codes[-1] >= 500, f"forged sender relayed from the MX port: replies {codes}"
+    queued = d.pg.psql("cairn", "SELECT count(*) FROM queue_recipients "
+                                "WHERE address = 'victim@remote.example'").strip()
+    assert queued == "0", f"{queued} queued for the remote victim"
+    target.check("smtp", rss0)
+
+
+@pytest.mark.parametrize("mode", ["reset", "halfclose"])
+def test_pop3_drop_without_quit_releases_lock(target, mode):
+    """A POP3 session dropped without QUIT: once the server has closed it,
+    a new login gets the maildrop at once (no -ERR [IN-USE])."""
+    d = target.d
+    rss0 = target.begin()
+    p = Peer(d.pop3_port)
+    p.expect_line(b"+OK")
+    p.send(f"USER {USER}\r\nPASS {PASSWORD}\r\nSTAT\r\n".encode())
+    p.expect_line(b"+OK"), p.expect_line(b"+OK"), p.expect_line(b"+OK")
+    p.end(mode)
+    wait_quiet(d)
+    q = Peer(d.pop3_port)
+    q.expect_line(b"+OK")
+    q.send(f"USER {USER}\r\nPASS {PASSWORD}\r\n".encode())
+    q.expect_line(b"+OK")
+    ln = q.line()
+    assert ln.startswith(b"+OK"), f"maildrop still locked by the dropped session: {ln!r}"
+    q.send(b"QUIT\r\n")
+    q.expect_line(b"+OK")
+    q.close()
+    target.check("pop3", rss0)
+
+
+@pytest.mark.parametrize("family", ["submission", "smtp"])
+def test_no_plaintext_smtp_auth_from_loopback(target, family):
+    """loopback_is_secure = yes (this daemon's config) never allows SMTP
+    AUTH without TLS: not offered in EHLO, refused when tried, and an
+    unauthenticated submission cannot send."""
+    d = target.d
+    rss0 = target.begin()
+    p = Peer(port_of(d, family))
+    p.smtp(220)
+    p.send(b"EHLO c\r\n")
+    _, ehlo = p.smtp(250)
+    assert b"AUTH" not in ehlo, f"AUTH offered in plaintext: {ehlo!r}"
+    p.send(AUTH_GOOD)
+    code, text = p.smtp()
+    assert code >= 500, f"plaintext AUTH answered {text!r}"
+    if family == "submission":
+        p.send(f"MAIL FROM:<{USER}>\r\n".encode())
+        codes = [p.smtp()[0]]
+        if codes[-1] == 250:
+            p.send(f"RCPT TO:<{OTHER}>\r\n".encode())
+            codes.append(p.smtp()[0])
+        assert codes[-1] >= 500, f"unauthenticated submission accepted: {codes}"
+    p.send(b"QUIT\r\n")
+    p.close()
+    target.check(family, rss0)
+
+
+def test_every_listener_still_serves(target):
+    """After everything above: a fresh client of each protocol is served."""
+    rss0 = target.begin()
+    for family in ("imap", "pop3", "smtp", "submission", "lmtp", "http"):
+        served(target.d, family)
+    target.check("imap", rss0)
