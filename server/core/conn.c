@@ -45,12 +45,19 @@ struct conn {
 	bool ssl_read_wants_write;
 	bool ssl_write_wants_read;
 	bool in_callback;
+	bool in_io;		/* conn_io is running: it finishes a close itself */
+	bool aborted;		/* output dropped: never write again */
+	bool throttled;		/* input stopped: output over its bound */
+	bool want_writable;	/* tell ops->writable when output is below it */
+	bool partial;		/* the session holds a partial line it consumed */
 	bool corked;
 	SSL_CTX *starttls_ctx;
 	struct buf in, out;
 	uint64_t idle_ms;
 	struct loop_timer idle_timer;
-	struct loop_timer kick_timer;	/* deferred input processing */
+	struct loop_timer kick_timer;	/* deferred input processing and closing */
+	struct loop_timer line_timer;	/* a partial command line must complete */
+	size_t accounted;		/* out_pending() as counted in out_total */
 	const struct conn_ops *ops;
 	void *ctx;
 	void (*release)(void *ctx);
@@ -100,6 +107,13 @@ static struct conn *conn_list;
 static unsigned conn_live;
 static uint64_t conn_next_id;
 
+/* Back-pressure and slow-client bounds (conn_set_limits). */
+static size_t out_high = 256 * 1024;	/* per conn: stop reading above it */
+static size_t out_total_max;		/* all conns: 0 = no limit */
+static size_t out_total;		/* sum of out_pending() over every conn */
+static uint64_t handshake_ms = 30000;
+static uint64_t line_ms = 60000;
+
 static void conn_update_events(struct conn *c);
 static void conn_finish_close(struct conn *c);
 static void conn_process_input(struct conn *c);
@@ -108,11 +122,50 @@ static void conn_inflate(struct conn *c);
 static void conn_zlib_touch(struct conn *c);
 static void conn_zlib_free(struct conn *c);
 static void kick_fired(void *ctx);
+static void close_fired(void *ctx);
 
 /* Output not yet handed to the socket, compressed or not. */
 static size_t out_pending(const struct conn *c)
 {
 	return c->out.len + (c->z != NULL ? c->z->zout.len : 0);
+}
+
+/* Output over the bound: stop taking input from this client until it
+ * reads. Past the global bound, every conn with output waiting stops. */
+static bool over_high(const struct conn *c)
+{
+	size_t pending = out_pending(c);
+	return pending >= out_high || (out_total_max > 0 && pending > 0 && out_total > out_total_max);
+}
+
+/* Keep out_total and its gauge current with this conn's pending output. */
+static void account(struct conn *c)
+{
+	size_t now = c->state == CONN_CLOSED ? 0 : out_pending(c);
+	if (now == c->accounted)
+		return;
+	out_total = out_total + now - c->accounted;
+	c->accounted = now;
+	atomic_store_explicit(&metrics.output_pending, out_total, memory_order_relaxed);
+}
+
+void conn_set_limits(size_t output_max, size_t output_total_max, uint64_t tls_handshake_ms,
+		     uint64_t line_timeout_ms)
+{
+	out_high = output_max > 0 ? output_max : 1;
+	out_total_max = output_total_max;
+	handshake_ms = tls_handshake_ms;
+	line_ms = line_timeout_ms;
+}
+
+size_t conn_output_total(void)
+{
+	return out_total;
+}
+
+bool conn_output_blocked(const struct conn *c)
+{
+	return over_high(c);
 }
 
 /* Where raw bytes from the socket go: the session's input, or zin. */
@@ -199,23 +252,57 @@ void conn_set_input_max(struct conn *c, size_t max)
 	c->in.max = max;
 }
 
-static void idle_fired(void *ctx)
+static void timeout_fired(struct conn *c, enum conn_timeout why)
 {
-	struct conn *c = ctx;
-	log_debug("conn session=%s peer=%s event=idle-timeout", c->id, c->peer);
+	if (c->state != CONN_CLOSING)
+		metrics_inc(&metrics.timeouts);
+	if (c->state == CONN_HANDSHAKE)
+		log_info("conn session=%s peer=%s proto=%s event=tls-handshake-timeout", c->id,
+			 c->peer, metrics_proto_name(c->proto));
+	else
+		log_debug("conn session=%s peer=%s event=%s", c->id, c->peer,
+			  why == CONN_TIMEOUT_LINE ? "line-timeout" : "idle-timeout");
 	if (c->state == CONN_OPEN && c->ops != NULL && c->ops->timeout != NULL) {
 		conn_ref(c);
-		c->ops->timeout(c, c->ctx);
+		c->ops->timeout(c, c->ctx, why);
 		conn_unref(&c);
 	} else {
 		conn_abort(c);
 	}
 }
 
+static void idle_fired(void *ctx)
+{
+	timeout_fired(ctx, CONN_TIMEOUT_IDLE);
+}
+
+static void line_fired(void *ctx)
+{
+	timeout_fired(ctx, CONN_TIMEOUT_LINE);
+}
+
 static void idle_restart(struct conn *c)
 {
-	if (c->idle_ms > 0 && c->state != CONN_CLOSED)
-		loop_timer_set(c->loop, &c->idle_timer, c->idle_ms, idle_fired, c);
+	if (c->state == CONN_CLOSED)
+		return;
+	uint64_t ms = c->idle_ms;
+	/* A TLS handshake gets its own, shorter bound: bytes trickling in
+	 * during it do not extend it. */
+	if (c->state == CONN_HANDSHAKE && handshake_ms > 0 && (ms == 0 || handshake_ms < ms)) {
+		if (!loop_timer_armed(&c->idle_timer))
+			loop_timer_set(c->loop, &c->idle_timer, handshake_ms, idle_fired, c);
+		return;
+	}
+	if (ms > 0)
+		loop_timer_set(c->loop, &c->idle_timer, ms, idle_fired, c);
+	else
+		loop_timer_cancel(c->loop, &c->idle_timer);
+}
+
+void conn_idle_restart(struct conn *c)
+{
+	if (c->state == CONN_OPEN || c->state == CONN_HANDSHAKE)
+		idle_restart(c);
 }
 
 void conn_set_idle_timeout(struct conn *c, uint64_t ms)
@@ -344,6 +431,9 @@ static void conn_begin_starttls(struct conn *c)
 	/* Whatever the client sent before the handshake is plaintext injection. */
 	buf_free(&c->in);
 	c->peer_eof = false;
+	loop_timer_cancel(c->loop, &c->idle_timer);
+	loop_timer_cancel(c->loop, &c->line_timer);
+	idle_restart(c);
 }
 
 int conn_starttls(struct conn *c, SSL_CTX *tls_ctx)
@@ -480,6 +570,7 @@ static void conn_read(struct conn *c)
 		ssize_t n;
 		if (c->ssl != NULL) {
 			ERR_clear_error();
+			errno = 0;
 			int ret = SSL_read(c->ssl, chunk, (int)want);
 			if (ret <= 0) {
 				int err = SSL_get_error(c->ssl, ret);
@@ -489,10 +580,20 @@ static void conn_read(struct conn *c)
 					c->ssl_read_wants_write = true;
 					break;
 				}
+				int saved = errno;
 				ERR_clear_error();
-				/* ZERO_RETURN (close_notify) or a truncated stream. */
+				if (err == SSL_ERROR_ZERO_RETURN ||
+				    (err == SSL_ERROR_SYSCALL && saved == 0)) {
+					/* close_notify, or TCP EOF without it: what
+					 * the client asked for is still answered. */
+					c->peer_eof = true;
+					break;
+				}
+				/* A reset or a broken record: nobody is left to
+				 * answer, not even a job in flight. */
 				c->peer_eof = true;
-				break;
+				conn_abort(c);
+				return;
 			}
 			n = ret;
 		} else {
@@ -500,8 +601,11 @@ static void conn_read(struct conn *c)
 			if (n < 0) {
 				if (errno == EAGAIN || errno == EINTR)
 					break;
+				/* ECONNRESET and the like: abort, even with a job
+				 * in flight (its result is dropped). */
 				c->peer_eof = true;
-				break;
+				conn_abort(c);
+				return;
 			}
 			if (n == 0) {
 				c->peer_eof = true;
@@ -519,9 +623,29 @@ static void conn_read(struct conn *c)
 		idle_restart(c);
 }
 
+/* A partial command line sitting in the input must complete within
+ * line_ms, however slowly its bytes trickle in (slow-loris). Input that
+ * waits because the session is busy or the client does not read is not
+ * the client's partial line. */
+static void line_deadline_update(struct conn *c)
+{
+	if (line_ms == 0)
+		return;
+	bool partial = c->state == CONN_OPEN && !c->paused && !c->throttled &&
+		       (c->in.len > 0 || c->partial);
+	if (!partial)
+		loop_timer_cancel(c->loop, &c->line_timer);
+	else if (!loop_timer_armed(&c->line_timer))
+		loop_timer_set(c->loop, &c->line_timer, line_ms, line_fired, c);
+}
+
 static void conn_process_input(struct conn *c)
 {
 	while (c->state == CONN_OPEN && !c->paused && c->ops != NULL) {
+		if (over_high(c)) {
+			c->throttled = true;
+			break;
+		}
 		/* What the session consumed made room for more inflated input. */
 		if (c->z != NULL)
 			conn_inflate(c);
@@ -536,7 +660,9 @@ static void conn_process_input(struct conn *c)
 	}
 	if (c->in.len == 0)
 		buf_free(&c->in);
-	if (c->state == CONN_OPEN && !c->paused && c->peer_eof && !c->starttls_pending) {
+	line_deadline_update(c);
+	if (c->state == CONN_OPEN && !c->paused && c->peer_eof && !c->starttls_pending &&
+	    !c->throttled) {
 		/* The client is gone: send what we have and close. */
 		conn_close(c);
 	}
@@ -544,14 +670,23 @@ static void conn_process_input(struct conn *c)
 
 static void conn_update_events(struct conn *c)
 {
+	account(c);
 	if (c->io == NULL || c->state == CONN_CLOSED)
 		return;
+	if (c->throttled && !over_high(c) && c->state == CONN_OPEN) {
+		/* The client read enough: take its buffered input again. */
+		c->throttled = false;
+		if (!c->in_io)
+			loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
+	}
+	if (c->want_writable && !over_high(c) && !c->in_io)
+		loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
 	unsigned ev = 0;
 	if (c->state == CONN_HANDSHAKE) {
 		ev = c->ssl_read_wants_write ? LOOP_WRITE : LOOP_READ;
 	} else {
 		bool want_read = c->state == CONN_OPEN && !c->peer_eof && !c->starttls_pending &&
-				 buf_room(wire_in(c)) > 0;
+				 !over_high(c) && buf_room(wire_in(c)) > 0;
 		if (want_read || c->ssl_write_wants_read)
 			ev |= LOOP_READ;
 		if (out_pending(c) > 0 || c->ssl_read_wants_write)
@@ -564,6 +699,7 @@ static void conn_io(void *ctx, unsigned events)
 {
 	struct conn *c = ctx;
 	conn_ref(c);
+	c->in_io = true;
 	if (c->state == CONN_HANDSHAKE) {
 		if (conn_handshake(c) <= 0)
 			goto out;
@@ -578,14 +714,20 @@ static void conn_io(void *ctx, unsigned events)
 		if (conn_handshake(c) <= 0)
 			goto out;
 	}
-	if (c->state == CONN_CLOSING) {
-		if (out_pending(c) == 0 || (events & LOOP_ERROR))
-			conn_finish_close(c);
+	if (c->state == CONN_CLOSING)
 		goto out;
+	if (c->state == CONN_OPEN && c->want_writable && !over_high(c) && c->ops != NULL &&
+	    c->ops->writable != NULL) {
+		c->want_writable = false;
+		c->in_callback = true;
+		c->ops->writable(c, c->ctx);
+		c->in_callback = false;
 	}
 	if (c->state == CONN_OPEN) {
-		conn_read(c);
-		if (c->in.len == 0 && c->peer_eof && !c->paused) {
+		if (!over_high(c))
+			conn_read(c);
+		if (c->in.len == 0 && c->peer_eof && !c->paused &&
+		    (c->z == NULL || c->z->zin.len == 0)) {
 			conn_close(c);
 			goto out;
 		}
@@ -595,14 +737,25 @@ static void conn_io(void *ctx, unsigned events)
 		/* OpenSSL may hold decrypted bytes that did not fit before: no
 		 * socket event will announce them, so come back for them. */
 		if (c->state == CONN_OPEN && !c->paused && c->ssl != NULL && !c->peer_eof &&
-		    SSL_pending(c->ssl) > 0 && buf_room(wire_in(c)) > 0)
+		    SSL_pending(c->ssl) > 0 && buf_room(wire_in(c)) > 0 && !over_high(c))
 			loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
 	}
 out:
-	if (c->state == CONN_CLOSING && out_pending(c) == 0)
+	c->in_io = false;
+	/* The one place a close completes (besides the shutdown hard limit):
+	 * never under a session's callback, timer or job completion. */
+	if (c->state == CONN_CLOSING && (out_pending(c) == 0 || (events & LOOP_ERROR)))
 		conn_finish_close(c);
 	conn_update_events(c);
 	conn_unref(&c);
+}
+
+/* A conn closed before conn_start (no io yet). */
+static void close_fired(void *ctx)
+{
+	struct conn *c = ctx;
+	if (c->state == CONN_CLOSING)
+		conn_finish_close(c);
 }
 
 static void kick_fired(void *ctx)
@@ -620,6 +773,7 @@ void conn_pause(struct conn *c, bool paused)
 	c->paused = paused;
 	if (!paused && c->state == CONN_OPEN)
 		loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
+	line_deadline_update(c);
 	conn_update_events(c);
 }
 
@@ -885,11 +1039,14 @@ static void conn_finish_close(struct conn *c)
 	c->state = CONN_CLOSED;
 	loop_timer_cancel(c->loop, &c->idle_timer);
 	loop_timer_cancel(c->loop, &c->kick_timer);
+	loop_timer_cancel(c->loop, &c->line_timer);
 	loop_remove(&c->io);
 	if (c->ssl != NULL) {
-		/* Best effort close_notify; never wait for the peer's. */
+		/* Best effort close_notify (not after a failure); never wait for
+		 * the peer's. */
 		ERR_clear_error();
-		SSL_shutdown(c->ssl);
+		if (!c->aborted)
+			SSL_shutdown(c->ssl);
 		ERR_clear_error();
 		SSL_free(c->ssl);
 		c->ssl = NULL;
@@ -899,6 +1056,7 @@ static void conn_finish_close(struct conn *c)
 	buf_free(&c->in);
 	buf_free(&c->out);
 	conn_zlib_free(c);
+	account(c);
 	if (c->prev != NULL)
 		c->prev->next = c->next;
 	else
@@ -916,46 +1074,61 @@ static void conn_finish_close(struct conn *c)
 	conn_unref(&c);
 }
 
+/* Let the loop finish what was asked: conn_io completes a close, so a
+ * close requested by a timer or a job completion never frees the session
+ * under its caller. */
+static void conn_schedule(struct conn *c)
+{
+	if (c->in_io)
+		return;
+	loop_timer_set(c->loop, &c->kick_timer, 0, c->io != NULL ? kick_fired : close_fired, c);
+}
+
 void conn_close(struct conn *c)
 {
 	if (c->state >= CONN_CLOSING)
 		return;
-	if (c->state == CONN_HANDSHAKE || out_pending(c) == 0 || c->in_callback) {
-		c->state = CONN_CLOSING;
-		if (out_pending(c) == 0 && !c->in_callback) {
-			conn_finish_close(c);
-			return;
-		}
-	} else {
-		c->state = CONN_CLOSING;
-		conn_flush(c);
-		if (c->state == CONN_CLOSING && out_pending(c) == 0) {
-			conn_finish_close(c);
-			return;
-		}
+	if (c->state == CONN_HANDSHAKE) {
+		conn_abort(c);	/* nothing can be sent before TLS is up */
+		return;
 	}
+	c->state = CONN_CLOSING;
+	loop_timer_cancel(c->loop, &c->line_timer);
 	/* Flush what is queued; give up when the idle timer fires. */
-	if (c->idle_ms == 0)
-		c->idle_ms = 30000;
-	loop_timer_set(c->loop, &c->idle_timer, c->idle_ms, idle_fired, c);
+	if (out_pending(c) > 0) {
+		if (c->idle_ms == 0)
+			c->idle_ms = 30000;
+		loop_timer_set(c->loop, &c->idle_timer, c->idle_ms, idle_fired, c);
+	}
 	conn_update_events(c);
-	if (!c->in_callback && c->io != NULL)
-		loop_timer_set(c->loop, &c->kick_timer, 0, kick_fired, c);
+	conn_schedule(c);
 }
 
 void conn_abort(struct conn *c)
 {
 	if (c->state == CONN_CLOSED)
 		return;
-	if (c->in_callback) {
-		/* Finish after the callback returns: its caller still uses c. */
-		buf_free(&c->out);
-		if (c->z != NULL)
-			buf_free(&c->z->zout);
-		c->state = CONN_CLOSING;
-		return;
-	}
-	conn_finish_close(c);
+	buf_free(&c->out);
+	if (c->z != NULL)
+		buf_free(&c->z->zout);
+	c->aborted = true;
+	c->state = CONN_CLOSING;
+	loop_timer_cancel(c->loop, &c->line_timer);
+	conn_update_events(c);
+	conn_schedule(c);
+}
+
+void conn_set_partial(struct conn *c, bool partial)
+{
+	c->partial = partial;
+	line_deadline_update(c);
+}
+
+void conn_notify_writable(struct conn *c)
+{
+	c->want_writable = true;
+	if (!over_high(c))
+		conn_schedule(c);
 }
 
 void conn_shutdown_all(void)

@@ -14,12 +14,21 @@
 struct loop;
 struct conn;
 
+enum conn_timeout {
+	CONN_TIMEOUT_IDLE,	/* nothing read for the idle timeout */
+	CONN_TIMEOUT_LINE,	/* a command line took too long to complete */
+	CONN_TIMEOUT_BODY,	/* a message body or literal took too long (session.c) */
+};
+
 struct conn_ops {
 	/* New bytes are in conn_input(c); consume what was used with
 	 * buf_consume(). Not called while the conn is paused. */
 	void (*input)(struct conn *c, void *ctx);
-	/* The idle timer fired. NULL: the conn is closed. */
-	void (*timeout)(struct conn *c, void *ctx);
+	/* The idle timer fired, or a partial command line did not complete in
+	 * time (conn_set_limits). NULL: the conn is closed. */
+	void (*timeout)(struct conn *c, void *ctx, enum conn_timeout why);
+	/* Output fell below its bound after conn_notify_writable. Optional. */
+	void (*writable)(struct conn *c, void *ctx);
 	/* The server is shutting down: finish the current work and close.
 	 * NULL: the conn is closed once its output is flushed. */
 	void (*shutdown)(struct conn *c, void *ctx);
@@ -45,6 +54,8 @@ struct buf *conn_input(struct conn *c);
 void conn_set_input_max(struct conn *c, size_t max);
 /* Idle timeout in ms, restarted by every read; 0 disables. */
 void conn_set_idle_timeout(struct conn *c, uint64_t ms);
+/* Start the idle timeout over (the wait was not the client's). */
+void conn_idle_restart(struct conn *c);
 
 /* Queue bytes for sending (sent as soon as the socket allows). Returns 0, or
  * -1 when the conn is closing. */
@@ -56,12 +67,33 @@ void conn_cork(struct conn *c, bool corked);
 /* Bytes queued but not yet written. */
 size_t conn_output_pending(const struct conn *c);
 
+/* Back-pressure and slow-client bounds for every conn: above output_max
+ * bytes of pending output a conn stops reading (and its session gets no
+ * input) until the client has read below it; above output_total_max over
+ * all conns (0: none), every conn with output waiting stops. A TLS
+ * handshake must finish within tls_handshake_ms, a partial command line
+ * within line_timeout_ms (0: no bound). */
+void conn_set_limits(size_t output_max, size_t output_total_max, uint64_t tls_handshake_ms,
+		     uint64_t line_timeout_ms);
+/* Pending output over all conns, in bytes. */
+size_t conn_output_total(void);
+/* True while c's output is over its bound (input is held back). */
+bool conn_output_blocked(const struct conn *c);
+/* The session consumed the start of a command (or request head) it keeps
+ * itself: the line bound applies as if the bytes were still in the input. */
+void conn_set_partial(struct conn *c, bool partial);
+/* Call ops->writable once, from the loop, when c's output is below its
+ * bound (at once if it already is). */
+void conn_notify_writable(struct conn *c);
+
 /* Stop (true) or resume (false) delivering input: a job is in flight. Input
  * that arrives meanwhile waits in the buffer (up to its max). */
 void conn_pause(struct conn *c, bool paused);
-/* Close after the queued output is flushed. Idempotent. */
+/* Close after the queued output is flushed. Idempotent. The close always
+ * completes later, on the loop (ops->closed never runs under the caller),
+ * so a caller may go on using its session after asking. */
 void conn_close(struct conn *c);
-/* Close now, dropping queued output. Idempotent. */
+/* Close without sending what is queued. Idempotent; deferred the same way. */
 void conn_abort(struct conn *c);
 /* True once conn_close/conn_abort was called or the peer went away. */
 bool conn_is_closing(const struct conn *c);

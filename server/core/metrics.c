@@ -42,6 +42,12 @@ void metrics_write(struct buf *out)
 	    "Connections refused by a connection limit.", &metrics.conn_refused);
 	one(out, "cairn_tls_handshake_failures_total", "counter",
 	    "TLS handshakes that failed.", &metrics.tls_handshake_failures);
+	one(out, "cairn_output_pending_bytes", "gauge",
+	    "Bytes queued for clients that have not read them yet, over all connections.",
+	    &metrics.output_pending);
+	one(out, "cairn_timeouts_total", "counter",
+	    "Connections timed out (idle, slow command line, body or TLS handshake).",
+	    &metrics.timeouts);
 	one(out, "cairn_jobs_queued", "gauge", "Jobs waiting for a worker.", &metrics.jobs_queued);
 	one(out, "cairn_jobs_running", "gauge", "Jobs running on workers.", &metrics.jobs_running);
 	one(out, "cairn_jobs_total", "counter", "Jobs completed.", &metrics.jobs_total);

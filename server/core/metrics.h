@@ -20,6 +20,8 @@ struct metrics {
 	atomic_uint_fast64_t conn_total[METRICS_PROTO_COUNT];
 	atomic_uint_fast64_t conn_refused;	/* over a connection limit */
 	atomic_uint_fast64_t tls_handshake_failures;
+	atomic_uint_fast64_t output_pending;	/* bytes queued for clients, all conns */
+	atomic_uint_fast64_t timeouts;		/* idle, line, body and TLS handshake timeouts */
 	atomic_uint_fast64_t jobs_queued;	/* waiting for a worker */
 	atomic_uint_fast64_t jobs_running;
 	atomic_uint_fast64_t jobs_total;

@@ -9,6 +9,7 @@
 #include "http_parser.h"
 #include "log.h"
 #include "metrics.h"
+#include "session.h"
 #include "store-jobs.h"
 #include "store.h"
 #include "worker.h"
@@ -17,23 +18,18 @@
 #include <string.h>
 #include <time.h>
 
-struct health_job;
-
 struct http_session {
-	struct conn *conn;
+	struct session rt;		/* first: the runtime's part */
+	struct conn *conn;		/* = rt.conn */
 	struct http_context *hctx;
 	struct http_parser *parser;
 	uint64_t requests;
 	bool continue_sent;
-	bool job_running;
 	bool shutting_down;
-	struct health_job *pending;	/* the job in flight, told when we go away */
 };
 
 struct health_job {
-	struct job job;
-	struct http_session *session;	/* NULL once the conn closed */
-	struct conn *conn;		/* a reference held for the job */
+	struct session_job base;	/* first: the runtime's part */
 	bool head;
 	bool keep_alive;
 	int result;
@@ -90,7 +86,7 @@ static void http_respond(struct http_session *s, int status, const char *content
 	buf_free(&out);
 	metrics_inc(&metrics.http_requests);
 	if (!keep_alive)
-		conn_close(s->conn);
+		session_close(&s->rt);
 }
 
 static void http_respond_text(struct http_session *s, int status, const char *extra_headers,
@@ -113,7 +109,7 @@ static void json_escape(struct buf *out, const char *str)
 	}
 }
 
-static void health_run(struct job *job, struct worker *worker)
+static void health_run(struct session_job *job, struct worker *worker)
 {
 	struct health_job *hj = (struct health_job *)job;
 	const char *error = NULL;
@@ -126,13 +122,18 @@ static void health_run(struct job *job, struct worker *worker)
 	}
 }
 
-static void http_session_next(struct http_session *s);
 
-static void health_done(struct job *job)
+static void health_free(struct session_job *job, bool orphaned)
+{
+	(void)orphaned;
+	free(job);
+}
+
+static void health_done(struct session *rt, struct session_job *job)
 {
 	struct health_job *hj = (struct health_job *)job;
-	struct http_session *s = hj->session;
-	if (s != NULL) {
+	struct http_session *s = (struct http_session *)rt;
+	{
 		struct buf body;
 		buf_init(&body, 0);
 		int status = 200;
@@ -144,17 +145,12 @@ static void health_done(struct job *job)
 			json_escape(&body, hj->error);
 			buf_printf(&body, "\"}\n");
 		}
-		s->job_running = false;
-		s->pending = NULL;
 		bool keep = hj->keep_alive && !s->shutting_down;
-		/* Without keep-alive this closes the conn, which frees s. */
 		http_respond(s, status, "application/json", "", body.data, body.len, hj->head, keep);
 		buf_free(&body);
 		if (keep)
-			http_session_next(s);
+			http_parser_reset(s->parser);
 	}
-	conn_unref(&hj->conn);
-	free(hj);
 }
 
 static void http_handle(struct http_session *s, const struct http_request *req)
@@ -174,17 +170,10 @@ static void http_handle(struct http_session *s, const struct http_request *req)
 			return;
 		}
 		struct health_job *hj = xcalloc(1, sizeof(*hj));
-		hj->job.run = health_run;
-		hj->job.done = health_done;
-		hj->session = s;
-		hj->conn = s->conn;
-		conn_ref(hj->conn);
+		session_job_init(&hj->base, health_run, health_done, health_free);
 		hj->head = head;
 		hj->keep_alive = keep;
-		s->job_running = true;
-		s->pending = hj;
-		conn_pause(s->conn, true);
-		worker_pool_submit(s->hctx->pool, &hj->job);
+		session_submit(&s->rt, &hj->base);
 		return;
 	}
 	if (strcmp(req->path, "/metrics") == 0) {
@@ -206,12 +195,13 @@ static void http_handle(struct http_session *s, const struct http_request *req)
 
 /* Parse and answer requests from the input until one needs a job or the
  * input runs out. */
-static void http_session_input(struct conn *c, void *ctx)
+static void http_session_input(struct session *rt)
 {
-	struct http_session *s = ctx;
+	struct http_session *s = (struct http_session *)rt;
+	struct conn *c = s->conn;
 	struct buf *in = conn_input(c);
 
-	while (in->len > 0 && !s->job_running && !conn_is_closing(c)) {
+	while (in->len > 0 && !session_busy(&s->rt)) {
 		size_t consumed = 0;
 		int ret = http_parser_feed(s->parser, in->data, in->len, &consumed);
 		buf_consume(in, consumed);
@@ -221,11 +211,18 @@ static void http_session_input(struct conn *c, void *ctx)
 				 conn_peer_addr(c), status, http_parser_error(s->parser));
 			char text[300];
 			snprintf(text, sizeof(text), "%s\n", http_parser_error(s->parser));
+			conn_set_partial(c, false);
+			session_body_deadline(&s->rt, false);
 			http_respond_text(s, status, "", text, false, false);
 			return;
 		}
 		if (ret == 0) {
-			if (http_parser_head_done(s->parser) && !s->continue_sent &&
+			/* A request under way: its head must come within the line
+			 * bound, its body within the body bound. */
+			bool head_done = http_parser_head_done(s->parser);
+			conn_set_partial(c, !head_done);
+			session_body_deadline(&s->rt, head_done);
+			if (head_done && !s->continue_sent &&
 			    http_parser_request(s->parser)->expect_continue) {
 				s->continue_sent = true;
 				conn_printf(c, "HTTP/1.1 100 Continue\r\n\r\n");
@@ -234,50 +231,44 @@ static void http_session_input(struct conn *c, void *ctx)
 				return;
 			continue;
 		}
+		conn_set_partial(c, false);
+		session_body_deadline(&s->rt, false);
 		s->continue_sent = false;
 		http_handle(s, http_parser_request(s->parser));
-		if (!s->job_running)
+		if (s->rt.job == NULL)
 			http_parser_reset(s->parser);
 	}
 }
 
-/* After a job's response: take the next pipelined request. */
-static void http_session_next(struct http_session *s)
+static void http_session_timeout(struct session *rt, enum conn_timeout why)
 {
-	http_parser_reset(s->parser);
-	conn_pause(s->conn, false);
-}
-
-static void http_session_timeout(struct conn *c, void *ctx)
-{
-	struct http_session *s = ctx;
-	if (s->job_running)
+	struct http_session *s = (struct http_session *)rt;
+	if (why == CONN_TIMEOUT_IDLE) {
+		session_close(&s->rt);	/* between requests: nothing to say */
 		return;
-	conn_abort(c);
+	}
+	http_respond_text(s, 408, "", "request timeout\n", false, false);
 }
 
-static void http_session_shutdown(struct conn *c, void *ctx)
+static void http_session_shutdown(struct session *rt)
 {
-	struct http_session *s = ctx;
+	struct http_session *s = (struct http_session *)rt;
 	s->shutting_down = true;
-	if (!s->job_running)
-		conn_close(c);
+	session_close(&s->rt);
 }
 
-static void http_session_closed(struct conn *c, void *ctx)
+static void http_session_free(struct session *rt)
 {
-	struct http_session *s = ctx;
-	if (s->pending != NULL)
-		s->pending->session = NULL;
+	struct http_session *s = (struct http_session *)rt;
 	http_parser_destroy(&s->parser);
 	free(s);
 }
 
-static const struct conn_ops http_ops = {
+static const struct session_ops http_ops = {
 	.input = http_session_input,
 	.timeout = http_session_timeout,
 	.shutdown = http_session_shutdown,
-	.closed = http_session_closed,
+	.free = http_session_free,
 };
 
 void http_session_accept(struct conn *c, void *ctx)
@@ -285,6 +276,7 @@ void http_session_accept(struct conn *c, void *ctx)
 	struct http_context *hctx = ctx;
 	const struct config *cfg = hctx->cfg;
 	struct http_session *s = xcalloc(1, sizeof(*s));
+	session_init(&s->rt, c, hctx->pool, &http_ops, "http");
 	s->conn = c;
 	s->hctx = hctx;
 	struct http_limits limits = {
@@ -294,7 +286,6 @@ void http_session_accept(struct conn *c, void *ctx)
 		.max_body = cfg->http.max_body,
 	};
 	s->parser = http_parser_create(&limits);
-	conn_set_ops(c, &http_ops, s);
 	conn_set_idle_timeout(c, cfg->http.idle_timeout_ms);
 	conn_start(c);
 }

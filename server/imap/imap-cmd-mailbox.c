@@ -40,7 +40,7 @@ void imap_cmd_noop(struct imap_session *s, const struct imap_command *cmd)
 void imap_idle_sync(struct imap_session *s)
 {
 	s->idle_dirty = false;
-	if (s->job != NULL)
+	if (s->rt.job != NULL)
 		return;
 	imap_job_submit(s, imap_job_new(s, sizeof(struct imap_job), NULL, NULL, IMAP_SYNC_FULL));
 }
@@ -65,15 +65,7 @@ static void name_cleanup(struct imap_job *job)
 /* Drop a job that was never submitted (its command was answered already). */
 static void name_job_discard(struct name_job *j)
 {
-	buf_free(&j->name);
-	buf_free(&j->name2);
-	conn_unref(&j->base.conn);
-	buf_free(&j->base.out);
-	buf_free(&j->base.tagged);
-	buf_free(&j->base.sync.out);
-	free(j->base.tag);
-	free(j->base.cmd);
-	free(j);
+	imap_job_discard(&j->base);
 }
 
 static struct name_job *name_job_new(struct imap_session *s, const struct imap_command *cmd,

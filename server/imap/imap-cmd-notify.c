@@ -826,8 +826,9 @@ static void flush_done(struct imap_job *job)
  * sends notifications only then), or the session is in IDLE. */
 static bool between_commands(struct imap_session *s)
 {
-	if (s->job != NULL || s->closing || s->dead || s->delayed_reply != NULL || s->in_sasl ||
-	    s->append_count > 0 || conn_is_closing(s->conn) || (s->state & IMAP_STATE_LOGOUT))
+	if (s->rt.job != NULL || s->rt.held != NULL || conn_is_closing(s->conn) || s->closing ||
+	    s->in_sasl || s->append_count > 0 ||
+	    (s->state & IMAP_STATE_LOGOUT))
 		return false;
 	if (s->idling)
 		return true;

@@ -397,14 +397,7 @@ static bool parse_tail(struct imap_session *s, const struct imap_command *cmd, s
 /* Free a job that was never submitted (its command was answered). */
 static void sort_job_discard(struct sort_job *j)
 {
-	sort_cleanup(&j->base);
-	conn_unref(&j->base.conn);
-	buf_free(&j->base.out);
-	buf_free(&j->base.tagged);
-	buf_free(&j->base.sync.out);
-	free(j->base.tag);
-	free(j->base.cmd);
-	free(j);
+	imap_job_discard(&j->base);
 }
 
 /* partial-range = nz-number ":" nz-number (either order, no "*"). */

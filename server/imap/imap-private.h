@@ -11,6 +11,7 @@
 #include "imap_quote.h"
 #include "imap_sort.h"
 #include "sasl.h"
+#include "session.h"
 #include "loop.h"
 #include "store-notify.h"
 #include "store-mail.h"
@@ -102,9 +103,12 @@ enum imap_sync_mode {
 };
 
 struct imap_job {
-	struct job job;
+	struct session_job base;	/* first: the runtime's part */
+	/* The session, frozen while the job runs: input is paused and the
+	 * runtime keeps it allocated until the job is back (see
+	 * ARCHITECTURE.md on IMAP jobs reading the selected mailbox). */
 	struct imap_session *s;
-	struct conn *conn;		/* referenced while the job runs */
+	struct conn *conn;		/* for log lines; alive while s is */
 	imap_job_run_fn *run;
 	imap_job_done_fn *done;		/* optional, loop thread, before replies */
 	void (*cleanup)(struct imap_job *j);	/* optional: free the derived fields */
@@ -125,7 +129,8 @@ struct imap_job {
 };
 
 struct imap_session {
-	struct conn *conn;
+	struct session rt;		/* first: the runtime's part */
+	struct conn *conn;		/* = rt.conn */
 	struct imap_context *ictx;
 	struct imap_parser *parser;
 	unsigned state;
@@ -148,9 +153,6 @@ struct imap_session {
 	/* the selected mailbox, NULL in NOTAUTH/AUTH */
 	struct imap_mailbox *mbox;
 	struct store_notify_sub sub;
-	/* a job in flight; the session is frozen meanwhile */
-	struct imap_job *job;
-	bool dead;			/* conn closed while a job was running */
 	/* IDLE */
 	bool idling;
 	char *idle_tag;
@@ -160,11 +162,6 @@ struct imap_session {
 	size_t append_count;
 	bool append_failed;
 	uint64_t append_total;
-	/* a failed login's answer, held back */
-	struct loop_timer delay_timer;
-	/* a batched job waiting for the client to read its output */
-	struct loop_timer more_timer;
-	char *delayed_reply;
 	bool closing;
 	struct imap_acl_cache *acl_cache;	/* directory groups of the user (imap-cmd-acl.c) */
 	bool compress_pending;		/* COMPRESS agreed: switch after its line */
@@ -191,6 +188,8 @@ void *imap_job_new(struct imap_session *s, size_t size, const struct imap_comman
 		   imap_job_run_fn *run, enum imap_sync_mode sync_mode);
 /* Pause the conn and run j on a worker; replies go out when it is done. */
 void imap_job_submit(struct imap_session *s, struct imap_job *j);
+/* Free a job that was never submitted (its command was answered already). */
+void imap_job_discard(struct imap_job *j);
 /* Tagged reply text of a job, printf-style (no tag, no CRLF). */
 void imap_job_tagged(struct imap_job *j, const char *fmt, ...) ATTR_PRINTF(2, 3);
 /* Set the tagged reply for a store failure (NO [..] text) and log it. */

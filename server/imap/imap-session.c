@@ -78,7 +78,7 @@ static void close_session(struct imap_session *s)
 {
 	s->closing = true;
 	s->state = IMAP_STATE_LOGOUT;
-	conn_close(s->conn);
+	session_close(&s->rt);
 }
 
 void imap_bad(struct imap_session *s, const char *tag, const char *reason)
@@ -266,11 +266,7 @@ void imap_set_to_uids(const struct imap_mailbox *m, struct imap_pool *pool,
 
 /* ---- jobs ---- */
 
-static void session_free(struct imap_session *s);
-static void resume(struct imap_session *s);
-static void job_done_cb(struct job *job);
-
-static void job_run_cb(struct job *job, struct worker *w)
+static void job_run_cb(struct session_job *job, struct worker *w)
 {
 	struct imap_job *j = (struct imap_job *)job;
 	struct store *st = store_jobs_get(w);
@@ -291,55 +287,31 @@ static void job_run_cb(struct job *job, struct worker *w)
 	store_jobs_note(w);
 }
 
-static void job_free(struct imap_job *j)
+static void job_free_cb(struct session_job *job, bool orphaned)
 {
+	struct imap_job *j = (struct imap_job *)job;
+	(void)orphaned;
 	if (j->cleanup != NULL)
 		j->cleanup(j);
 	imap_sync_free(&j->sync);
 	buf_free(&j->out);
 	buf_free(&j->tagged);
-	conn_unref(&j->conn);
 	free(j->tag);
 	free(j->cmd);
 	free(j);
 }
 
-/* Output a batched job may leave queued before its next round runs. */
-#define IMAP_JOB_OUTPUT_HIGH (256 * 1024)
-
-/* Run the next round of a batched job once the queued output is low. */
-static void job_more_cb(void *ctx)
-{
-	struct imap_session *s = ctx;
-	struct imap_job *j = s->job;
-	if (conn_is_closing(s->conn)) {
-		j->more = false;	/* the done callback finishes it */
-		job_done_cb(&j->job);
-		return;
-	}
-	if (conn_output_pending(s->conn) > IMAP_JOB_OUTPUT_HIGH) {
-		loop_timer_set(conn_loop(s->conn), &s->more_timer, 2, job_more_cb, s);
-		return;
-	}
-	worker_pool_submit(s->ictx->pool, &j->job);
-}
-
-static void job_done_cb(struct job *job)
+static void job_done_cb(struct session *rt, struct session_job *job)
 {
 	struct imap_job *j = (struct imap_job *)job;
-	struct imap_session *s = j->s;
-	if (j->more && !s->dead && !conn_is_closing(s->conn)) {
-		/* A bounded batch: send it and schedule the next one. */
+	struct imap_session *s = (struct imap_session *)rt;
+	if (j->more && !conn_is_closing(s->conn)) {
+		/* A bounded batch: send it; the runtime runs the next round
+		 * once the client has read most of it. */
 		if (j->out.len > 0)
 			conn_write(s->conn, j->out.data, j->out.len);
 		buf_reset(&j->out);
-		job_more_cb(s);
-		return;
-	}
-	s->job = NULL;
-	if (s->dead) {
-		job_free(j);
-		session_free(s);
+		session_job_again(rt, job);
 		return;
 	}
 	if (j->done != NULL)
@@ -361,9 +333,8 @@ static void job_done_cb(struct job *job)
 			  s->address[0] != '\0' ? s->address : "-", j->cmd,
 			  j->tagged.data != NULL ? j->tagged.data : "",
 			  (unsigned long long)(loop_now(conn_loop(s->conn)) - j->started));
-	job_free(j);
-	if (s->delayed_reply == NULL)
-		resume(s);
+	if (s->rt.held != NULL || conn_is_closing(s->conn))
+		return;		/* a held reply, or closing */
 	/* A notification that came while the job ran. */
 	if (s->idling && s->idle_dirty && s->mbox != NULL && !s->closing)
 		imap_idle_sync(s);
@@ -375,11 +346,9 @@ void *imap_job_new(struct imap_session *s, size_t size, const struct imap_comman
 		   imap_job_run_fn *run, enum imap_sync_mode sync_mode)
 {
 	struct imap_job *j = xcalloc(1, size);
-	j->job.run = job_run_cb;
-	j->job.done = job_done_cb;
+	session_job_init(&j->base, job_run_cb, job_done_cb, job_free_cb);
 	j->s = s;
 	j->conn = s->conn;
-	conn_ref(j->conn);
 	j->run = run;
 	j->tag = cmd != NULL ? xstrdup(cmd->tag) : NULL;
 	j->cmd = xstrdup(cmd != NULL ? cmd->name : "SYNC");
@@ -391,11 +360,14 @@ void *imap_job_new(struct imap_session *s, size_t size, const struct imap_comman
 	return j;
 }
 
+void imap_job_discard(struct imap_job *j)
+{
+	job_free_cb(&j->base, false);
+}
+
 void imap_job_submit(struct imap_session *s, struct imap_job *j)
 {
-	s->job = j;
-	conn_pause(s->conn, true);
-	worker_pool_submit(s->ictx->pool, &j->job);
+	session_submit(&s->rt, &j->base);
 }
 
 void imap_job_tagged(struct imap_job *j, const char *fmt, ...)
@@ -433,12 +405,6 @@ void imap_job_store_error(struct imap_job *j, int status, const char *error)
 	}
 }
 
-static void resume(struct imap_session *s)
-{
-	if (!s->closing)
-		conn_pause(s->conn, false);
-}
-
 /* ---- LOGIN / AUTHENTICATE ---- */
 
 struct login_job {
@@ -468,15 +434,6 @@ static void login_run(struct imap_job *job, struct store *st, struct worker *w)
 	}
 }
 
-static void delayed_reply_fired(void *ctx)
-{
-	struct imap_session *s = ctx;
-	conn_write(s->conn, s->delayed_reply, strlen(s->delayed_reply));
-	free(s->delayed_reply);
-	s->delayed_reply = NULL;
-	resume(s);
-}
-
 static void login_done(struct imap_job *job)
 {
 	struct login_job *j = (struct login_job *)job;
@@ -489,10 +446,10 @@ static void login_done(struct imap_job *job)
 		log_info("imap session=%s peer=%s user=%s cmd=LOGIN event=auth-failed failures=%u", id,
 			 conn_peer_addr(s->conn), j->user, j->auth.failures);
 		if (j->auth.delay_ms > 0) {
-			s->delayed_reply = xasprintf("%s NO [AUTHENTICATIONFAILED] Authentication failed\r\n",
-						     job->tag);
-			loop_timer_set(conn_loop(s->conn), &s->delay_timer, j->auth.delay_ms,
-				       delayed_reply_fired, s);
+			char *held = xasprintf("%s NO [AUTHENTICATIONFAILED] Authentication failed\r\n",
+					       job->tag);
+			session_reply_later(&s->rt, held, strlen(held), j->auth.delay_ms);
+			free(held);
 			return;
 		}
 		imap_job_tagged(job, "NO [AUTHENTICATIONFAILED] Authentication failed");
@@ -758,7 +715,7 @@ static void notify_cb(uint64_t mailbox_id, uint64_t modseq, void *ctx)
 		return;
 	if (imap_notify_selected_changed(s))
 		return;		/* NOTIFY SELECTED: pushed between commands */
-	if (s->job != NULL || !s->idling) {
+	if (s->rt.job != NULL || !s->idling) {
 		s->idle_dirty = true;
 		return;
 	}
@@ -931,13 +888,14 @@ static void literal_event(struct imap_session *s)
 		imap_reply(s, "+ Ready for literal data");
 }
 
-static void imap_session_input(struct conn *c, void *ctx)
+static void imap_session_input(struct session *rt)
 {
-	struct imap_session *s = ctx;
+	struct imap_session *s = (struct imap_session *)rt;
+	struct conn *c = s->conn;
 	struct buf *in = conn_input(c);
 	char line[8192];
 
-	while (in->len > 0 && s->job == NULL && s->delayed_reply == NULL && !conn_is_closing(c)) {
+	while (in->len > 0 && !session_busy(&s->rt)) {
 		if (s->idling || s->in_sasl) {
 			size_t used = take_line(s, in, line, sizeof(line));
 			if (used == 0)
@@ -958,6 +916,7 @@ static void imap_session_input(struct conn *c, void *ctx)
 			return;
 		case IMAP_PARSER_ERROR: {
 			s->mid_command = false;
+			session_body_deadline(&s->rt, false);
 			drop_appends(s);
 			const char *tag = imap_parser_error_tag(s->parser);
 			if (imap_parser_error_code(s->parser) == IMAP_PARSER_ERR_LITERAL_TOO_BIG)
@@ -975,6 +934,8 @@ static void imap_session_input(struct conn *c, void *ctx)
 		}
 		case IMAP_PARSER_LITERAL:
 			s->mid_command = true;
+			/* However slowly it comes, a literal has the body bound. */
+			session_body_deadline(&s->rt, true);
 			literal_event(s);
 			buf_consume(in, consumed);
 			break;
@@ -988,6 +949,7 @@ static void imap_session_input(struct conn *c, void *ctx)
 		}
 		case IMAP_PARSER_COMMAND:
 			s->mid_command = false;
+			session_body_deadline(&s->rt, false);
 			run_command(s, imap_parser_command(s->parser));
 			buf_consume(in, consumed);
 			if (s->compress_pending)
@@ -1002,12 +964,29 @@ static void imap_session_input(struct conn *c, void *ctx)
 	imap_notify_flush(s);
 }
 
-/* ---- conn ops ---- */
+/* ---- runtime ops ---- */
 
-static void session_free(struct imap_session *s)
+static void imap_session_timeout(struct session *rt, enum conn_timeout why)
 {
-	loop_timer_cancel(conn_loop(s->conn), &s->delay_timer);
-	loop_timer_cancel(conn_loop(s->conn), &s->more_timer);
+	struct imap_session *s = (struct imap_session *)rt;
+	imap_reply(s, why == CONN_TIMEOUT_IDLE ? "* BYE Autologout; idle for too long" :
+		   "* BYE Command not completed in time");
+	close_session(s);
+}
+
+static void imap_session_shutdown(struct session *rt)
+{
+	struct imap_session *s = (struct imap_session *)rt;
+	imap_reply(s, "* BYE [UNAVAILABLE] Server shutting down");
+	close_session(s);
+}
+
+/* The conn is gone and no job is in flight. */
+static void imap_session_free(struct session *rt)
+{
+	struct imap_session *s = (struct imap_session *)rt;
+	store_notify_unsubscribe(s->ictx->notify, &s->sub);
+	imap_notify_unwatch(s);
 	imap_mailbox_free(s);
 	imap_acl_session_free(s);
 	imap_notify_free(s);
@@ -1018,56 +997,14 @@ static void session_free(struct imap_session *s)
 	imap_parser_destroy(&s->parser);
 	free(s->sasl_tag);
 	free(s->idle_tag);
-	free(s->delayed_reply);
 	free(s);
 }
 
-static void imap_session_timeout(struct conn *c, void *ctx)
-{
-	struct imap_session *s = ctx;
-	if (s->job != NULL)
-		return;
-	imap_reply(s, "* BYE Autologout; idle for too long");
-	close_session(s);
-}
-
-static void imap_session_shutdown(struct conn *c, void *ctx)
-{
-	struct imap_session *s = ctx;
-	(void)c;
-	if (s->job != NULL)
-		return;
-	imap_reply(s, "* BYE [UNAVAILABLE] Server shutting down");
-	close_session(s);
-}
-
-static void imap_session_closed(struct conn *c, void *ctx)
-{
-	struct imap_session *s = ctx;
-	(void)c;
-	store_notify_unsubscribe(s->ictx->notify, &s->sub);
-	imap_notify_unwatch(s);
-	if (s->job != NULL && loop_timer_armed(&s->more_timer)) {
-		/* A batched job between rounds: nothing runs on a worker. */
-		loop_timer_cancel(conn_loop(s->conn), &s->more_timer);
-		struct imap_job *j = s->job;
-		s->job = NULL;
-		job_free(j);
-		session_free(s);
-		return;
-	}
-	if (s->job != NULL) {
-		s->dead = true;		/* the job's done callback frees the session */
-		return;
-	}
-	session_free(s);
-}
-
-static const struct conn_ops imap_ops = {
+static const struct session_ops imap_ops = {
 	.input = imap_session_input,
 	.timeout = imap_session_timeout,
 	.shutdown = imap_session_shutdown,
-	.closed = imap_session_closed,
+	.free = imap_session_free,
 };
 
 void imap_session_subscribe(struct imap_session *s)
@@ -1080,11 +1017,11 @@ void imap_session_accept(struct conn *c, void *ctx)
 {
 	struct imap_context *ictx = ctx;
 	struct imap_session *s = xcalloc(1, sizeof(*s));
+	session_init(&s->rt, c, ictx->pool, &imap_ops, "imap");
 	s->conn = c;
 	s->ictx = ictx;
 	s->state = IMAP_STATE_NOTAUTH;
 	s->parser = parser_new(ictx->cfg, false);
-	conn_set_ops(c, &imap_ops, s);
 	conn_set_input_max(c, ictx->cfg->imap.max_line + 65536);
 	conn_set_idle_timeout(c, ictx->cfg->imap.idle_timeout_ms);
 	conn_start(c);

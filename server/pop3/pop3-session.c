@@ -16,6 +16,7 @@
 #include "pop3_parser.h"
 #include "reader.h"
 #include "sasl.h"
+#include "session.h"
 #include "store-jobs.h"
 #include "store-mail.h"
 #include "store-pop3.h"
@@ -64,10 +65,8 @@ enum pop3_job_kind {
 struct pop3_session;
 
 struct pop3_job {
-	struct job job;
+	struct session_job base;	/* first: the runtime's part */
 	enum pop3_job_kind kind;
-	struct pop3_session *session;	/* NULL once the conn is gone */
-	struct conn *conn;		/* referenced while the job runs */
 	struct pop3_context *pctx;
 	/* inputs */
 	char user[321];
@@ -98,7 +97,8 @@ struct pop3_job {
 };
 
 struct pop3_session {
-	struct conn *conn;
+	struct session rt;		/* first: the runtime's part */
+	struct conn *conn;		/* = rt.conn */
 	struct pop3_context *pctx;
 	struct reader reader;
 	enum pop3_state state;
@@ -113,16 +113,12 @@ struct pop3_session {
 	char holder[96];
 	uint64_t lock_refreshed;	/* loop_now() of the last lock refresh */
 	unsigned bad_commands;
-	struct pop3_job *job;		/* in flight */
 	struct pop3_cached cache[POP3_READAHEAD];	/* read-ahead RETR bodies */
 	size_t cache_count;
 	size_t ahead_next;		/* maildrop index where read-ahead goes on */
 	struct pop3_job *prefetch;	/* background read-ahead in flight */
 	bool waiting;			/* RETR waits for the read-ahead */
 	uint32_t waiting_uid;
-	struct loop_timer delay_timer;	/* answering a failed login late */
-	char *delayed_reply;
-	bool closing;
 };
 
 static uint64_t maildrop_lock_ttl(const struct config *cfg)
@@ -164,8 +160,7 @@ static void bad_command(struct pop3_session *s, const char *text)
 		log_info("pop3 session=%s peer=%s event=too-many-bad-commands", conn_id(s->conn),
 			 conn_peer_addr(s->conn));
 		reply(s, "-ERR Too many bad commands, closing");
-		s->closing = true;
-		conn_close(s->conn);
+		session_close(&s->rt);
 	}
 }
 
@@ -286,7 +281,7 @@ static void job_quit(struct pop3_job *j, struct worker *w)
 		snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "update");
 }
 
-static void job_run(struct job *job, struct worker *w)
+static void job_run(struct session_job *job, struct worker *w)
 {
 	struct pop3_job *j = (struct pop3_job *)job;
 	const char *error = NULL;
@@ -314,8 +309,17 @@ static void job_run(struct job *job, struct worker *w)
 		metrics_inc(&metrics.store_errors);
 }
 
-static void job_free(struct pop3_job *j)
+static void job_unlock_detached(struct pop3_context *pctx, const char *address,
+				const char *holder);
+
+static void job_free(struct session_job *job, bool orphaned)
 {
+	struct pop3_job *j = (struct pop3_job *)job;
+	/* The conn went away while the login ran: the lock it took has no
+	 * session to release it at QUIT or close, so release it now. */
+	if (orphaned && j->kind == JOB_LOGIN && j->auth.status == DIR_AUTH_OK &&
+	    j->status == STORE_OK)
+		job_unlock_detached(j->pctx, j->address, j->holder);
 	if (j->password != NULL) {
 		memset(j->password, 0, strlen(j->password));
 		free(j->password);
@@ -326,23 +330,17 @@ static void job_free(struct pop3_job *j)
 	for (size_t i = 0; i < j->fetched_count; i++)
 		buf_free(&j->fetched[i].data);
 	buf_free(&j->out);
-	conn_unref(&j->conn);
 	free(j);
 }
 
-static void pop3_session_input(struct conn *c, void *ctx);
-static void job_done(struct job *job);
+static void job_done(struct session *rt, struct session_job *job);
 
 static struct pop3_job *job_new(struct pop3_session *s, enum pop3_job_kind kind)
 {
 	struct pop3_job *j = xcalloc(1, sizeof(*j));
-	j->job.run = job_run;
-	j->job.done = job_done;
+	session_job_init(&j->base, job_run, job_done, job_free);
 	j->kind = kind;
-	j->session = s;
 	j->pctx = s->pctx;
-	j->conn = s->conn;
-	conn_ref(j->conn);
 	buf_init(&j->out, 0);
 	snprintf(j->holder, sizeof(j->holder), "%s", s->holder);
 	snprintf(j->address, sizeof(j->address), "%s", s->address);
@@ -354,28 +352,24 @@ static struct pop3_job *job_new(struct pop3_session *s, enum pop3_job_kind kind)
 
 static void job_submit(struct pop3_session *s, struct pop3_job *j)
 {
-	s->job = j;
-	conn_pause(s->conn, true);
-	worker_pool_submit(s->pctx->pool, &j->job);
+	session_submit(&s->rt, &j->base);
+}
+
+/* Release a maildrop lock with no session left to wait for the answer. */
+static void job_unlock_detached(struct pop3_context *pctx, const char *address,
+				const char *holder)
+{
+	struct pop3_job *j = xcalloc(1, sizeof(*j));
+	session_job_init(&j->base, job_run, NULL, job_free);
+	j->kind = JOB_UNLOCK;
+	j->pctx = pctx;
+	buf_init(&j->out, 0);
+	snprintf(j->address, sizeof(j->address), "%s", address);
+	snprintf(j->holder, sizeof(j->holder), "%s", holder);
+	session_submit_detached(pctx->pool, &j->base);
 }
 
 /* ---- finishing jobs on the loop thread ---- */
-
-static void resume(struct pop3_session *s)
-{
-	s->job = NULL;
-	if (!s->closing)
-		conn_pause(s->conn, false);
-}
-
-static void delayed_reply_fired(void *ctx)
-{
-	struct pop3_session *s = ctx;
-	conn_write(s->conn, s->delayed_reply, strlen(s->delayed_reply));
-	free(s->delayed_reply);
-	s->delayed_reply = NULL;
-	resume(s);
-}
 
 static void login_done(struct pop3_session *s, struct pop3_job *j)
 {
@@ -388,40 +382,33 @@ static void login_done(struct pop3_session *s, struct pop3_job *j)
 			 conn_peer_addr(s->conn), j->user, j->auth.failures);
 		if (j->auth.delay_ms > 0) {
 			/* Hold the answer: slows down password guessing. */
-			s->delayed_reply = xstrdup("-ERR [AUTH] Authentication failed\r\n");
-			loop_timer_set(conn_loop(s->conn), &s->delay_timer, j->auth.delay_ms,
-				       delayed_reply_fired, s);
-			s->job = NULL;
+			static const char failed[] = "-ERR [AUTH] Authentication failed\r\n";
+			session_reply_later(&s->rt, failed, sizeof(failed) - 1, j->auth.delay_ms);
 			return;
 		}
 		reply(s, "-ERR [AUTH] Authentication failed");
-		resume(s);
 		return;
 	case DIR_AUTH_LOCKED:
 		log_info("pop3 session=%s peer=%s user=%s event=auth-locked retry_after_ms=%llu",
 			 id, conn_peer_addr(s->conn), j->user,
 			 (unsigned long long)j->auth.retry_after_ms);
 		reply(s, "-ERR [AUTH] Too many failed logins; try again later");
-		resume(s);
 		return;
 	case DIR_AUTH_TEMPFAIL:
 		log_warn("pop3 session=%s user=%s event=auth-tempfail reason=\"%s\"", id, j->user,
 			 j->error);
 		reply(s, "-ERR [SYS/TEMP] Authentication is temporarily unavailable");
-		resume(s);
 		return;
 	}
 	if (j->status == STORE_CONFLICT) {
 		log_info("pop3 session=%s user=%s event=maildrop-in-use", id, j->address);
 		reply(s, "-ERR [IN-USE] Maildrop is locked by another POP3 session");
-		resume(s);
 		return;
 	}
 	if (j->status != STORE_OK) {
 		log_warn("pop3 session=%s user=%s event=maildrop-failed reason=\"%s\"", id,
 			 j->address, j->error);
 		reply(s, "-ERR [SYS/TEMP] Maildrop unavailable, try again later");
-		resume(s);
 		return;
 	}
 	snprintf(s->address, sizeof(s->address), "%s", j->address);
@@ -440,7 +427,6 @@ static void login_done(struct pop3_session *s, struct pop3_job *j)
 		 conn_is_tls(s->conn) ? "yes" : "no");
 	reply(s, "+OK Maildrop locked and ready, %zu messages (%llu octets)", s->msg_count,
 	      (unsigned long long)octets);
-	resume(s);
 }
 
 static void cache_clear(struct pop3_session *s)
@@ -519,7 +505,7 @@ static void plan_ahead(struct pop3_session *s, struct pop3_job *j, size_t from)
  * used, fetch the next batch in the background, without pausing the conn. */
 static void maybe_prefetch(struct pop3_session *s)
 {
-	if (s->prefetch != NULL || s->state != POP3_TRANSACTION || conn_is_closing(s->conn) ||
+	if (s->prefetch != NULL || s->state != POP3_TRANSACTION || session_busy(&s->rt) ||
 	    s->cache_count > POP3_READAHEAD / 2)
 		return;
 	size_t from = s->ahead_next;
@@ -533,7 +519,7 @@ static void maybe_prefetch(struct pop3_session *s)
 	plan_ahead(s, j, from);
 	s->ahead_next = j->ahead_end;
 	s->prefetch = j;
-	worker_pool_submit(s->pctx->pool, &j->job);
+	session_submit_background(&s->rt, &j->base);
 }
 
 static void prefetch_done(struct pop3_session *s, struct pop3_job *j)
@@ -545,20 +531,15 @@ static void prefetch_done(struct pop3_session *s, struct pop3_job *j)
 		s->waiting = false;
 		if (!send_cached(s, s->waiting_uid))
 			reply(s, "-ERR Message was deleted by another session");
-		if (!s->closing)
-			conn_pause(s->conn, false);
+		session_wait(&s->rt, false);
 	}
 	maybe_prefetch(s);
 }
 
-static void job_done(struct job *job)
+static void job_done(struct session *rt, struct session_job *job)
 {
 	struct pop3_job *j = (struct pop3_job *)job;
-	struct pop3_session *s = j->session;
-	if (s == NULL) {
-		job_free(j);
-		return;
-	}
+	struct pop3_session *s = (struct pop3_session *)rt;
 	switch (j->kind) {
 	case JOB_LOGIN:
 		login_done(s, j);
@@ -586,7 +567,6 @@ static void job_done(struct job *job)
 				 conn_id(s->conn), s->address, j->uid, j->error);
 			reply(s, "-ERR [SYS/TEMP] Cannot read the message now, try again");
 		}
-		resume(s);
 		break;
 	case JOB_QUIT:
 		if (j->status == STORE_OK) {
@@ -601,18 +581,14 @@ static void job_done(struct job *job)
 		}
 		s->state = POP3_AUTHORIZATION;	/* the lock is gone */
 		s->address[0] = '\0';
-		s->job = NULL;
-		conn_close(s->conn);
+		session_close(&s->rt);
 		break;
 	case JOB_REFRESH:
 		s->lock_refreshed = loop_now(conn_loop(s->conn));
-		resume(s);
 		break;
 	case JOB_UNLOCK:
-		resume(s);
 		break;
 	}
-	job_free(j);
 }
 
 /* ---- commands ---- */
@@ -703,7 +679,7 @@ static void cmd_retr(struct pop3_session *s, const struct pop3_command *cmd, lon
 				/* On its way: answer when the read-ahead lands. */
 				s->waiting = true;
 				s->waiting_uid = m->uid;
-				conn_pause(s->conn, true);
+				session_wait(&s->rt, true);
 				return;
 			}
 		}
@@ -720,8 +696,7 @@ static void cmd_quit(struct pop3_session *s)
 {
 	if (s->state != POP3_TRANSACTION) {
 		reply(s, "+OK Cairn POP3 server signing off");
-		s->closing = true;
-		conn_close(s->conn);
+		session_close(&s->rt);
 		return;
 	}
 	s->state = POP3_UPDATE;
@@ -940,17 +915,16 @@ static void run_line(struct pop3_session *s, char *line, size_t len)
 		run_transaction(s, &cmd);
 }
 
-static void pop3_session_input(struct conn *c, void *ctx)
+static void pop3_session_input(struct session *rt)
 {
-	struct pop3_session *s = ctx;
-	struct buf *in = conn_input(c);
+	struct pop3_session *s = (struct pop3_session *)rt;
+	struct buf *in = conn_input(s->conn);
 
-	while (in->len > 0 && s->job == NULL && !s->waiting && s->delayed_reply == NULL &&
-	       !conn_is_closing(c)) {
+	while (in->len > 0 && !session_busy(&s->rt)) {
 		/* A lock refresh, if due, goes first: it pauses the conn. */
 		if (s->state == POP3_TRANSACTION) {
 			maybe_refresh_lock(s);
-			if (s->job != NULL)
+			if (session_busy(&s->rt))
 				return;
 		}
 		struct reader_item item;
@@ -983,65 +957,54 @@ static void pop3_session_input(struct conn *c, void *ctx)
 	}
 }
 
-static void pop3_session_timeout(struct conn *c, void *ctx)
+static void pop3_session_timeout(struct session *rt, enum conn_timeout why)
 {
-	struct pop3_session *s = ctx;
-	if (s->job != NULL || s->waiting)
-		return;
-	reply(s, "-ERR Autologout; idle for too long");
-	conn_close(c);
+	struct pop3_session *s = (struct pop3_session *)rt;
+	reply(s, why == CONN_TIMEOUT_IDLE ? "-ERR Autologout; idle for too long" :
+	      "-ERR Command not completed in time; closing");
+	session_close(&s->rt);
 }
 
-static void pop3_session_shutdown(struct conn *c, void *ctx)
+static void pop3_session_shutdown(struct session *rt)
 {
-	struct pop3_session *s = ctx;
-	if (s->job != NULL || s->waiting)
-		return;		/* the job's reply ends it; the drain timer cuts it */
+	struct pop3_session *s = (struct pop3_session *)rt;
 	reply(s, "-ERR [SYS/TEMP] Server shutting down");
-	s->closing = true;
-	conn_close(c);
+	session_close(&s->rt);
 }
 
-static void pop3_session_closed(struct conn *c, void *ctx)
+/* The conn is gone and no job is in flight. */
+static void pop3_session_free(struct session *rt)
 {
-	struct pop3_session *s = ctx;
-	loop_timer_cancel(conn_loop(c), &s->delay_timer);
-	if (s->job != NULL)
-		s->job->session = NULL;
-	if (s->prefetch != NULL)
-		s->prefetch->session = NULL;
+	struct pop3_session *s = (struct pop3_session *)rt;
 	if (s->state == POP3_TRANSACTION) {
 		/* No QUIT: release the maildrop and delete nothing (RFC 1939 6). */
-		struct pop3_job *j = job_new(s, JOB_UNLOCK);
-		j->session = NULL;
-		worker_pool_submit(s->pctx->pool, &j->job);
+		job_unlock_detached(s->pctx, s->address, s->holder);
 	}
 	sasl_reset(&s->sasl);
 	cache_clear(s);
 	free(s->user);
 	free(s->msgs);
-	free(s->delayed_reply);
 	free(s);
 }
 
-static const struct conn_ops pop3_ops = {
+static const struct session_ops pop3_ops = {
 	.input = pop3_session_input,
 	.timeout = pop3_session_timeout,
 	.shutdown = pop3_session_shutdown,
-	.closed = pop3_session_closed,
+	.free = pop3_session_free,
 };
 
 void pop3_session_accept(struct conn *c, void *ctx)
 {
 	struct pop3_context *pctx = ctx;
 	struct pop3_session *s = xcalloc(1, sizeof(*s));
+	session_init(&s->rt, c, pctx->pool, &pop3_ops, "pop3");
 	s->conn = c;
 	s->pctx = pctx;
 	s->state = POP3_AUTHORIZATION;
 	reader_init(&s->reader, POP3_MAX_AUTH_LINE);
 	snprintf(s->holder, sizeof(s->holder), "%.60s:%d:%.16s", pctx->hostname, (int)getpid(),
 		 conn_id(c));
-	conn_set_ops(c, &pop3_ops, s);
 	conn_set_input_max(c, POP3_MAX_AUTH_LINE + 1024);
 	conn_set_idle_timeout(c, pctx->cfg->pop3.idle_timeout_ms);
 	conn_start(c);

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "reader.h"
 #include "sasl.h"
+#include "session.h"
 #include "smtp_parser.h"
 #include "store-jobs.h"
 #include "store-urlauth.h"
@@ -47,10 +48,8 @@ enum smtp_job_kind { JOB_AUTH, JOB_SENDER, JOB_RCPT, JOB_VRFY, JOB_DELIVER, JOB_
 struct smtp_session;
 
 struct smtp_job {
-	struct job job;
+	struct session_job base;	/* first: the runtime's part */
 	enum smtp_job_kind kind;
-	struct smtp_session *session;	/* NULL once the conn is gone */
-	struct conn *conn;		/* referenced while the job runs */
 	struct smtp_context *sctx;
 	/* inputs */
 	char user[SASL_MAX_CREDENTIAL + 1];
@@ -75,7 +74,8 @@ struct smtp_job {
 };
 
 struct smtp_session {
-	struct conn *conn;
+	struct session rt;		/* first: the runtime's part */
+	struct conn *conn;		/* = rt.conn */
 	struct smtp_context *sctx;
 	enum smtp_kind kind;
 	struct reader reader;
@@ -105,11 +105,6 @@ struct smtp_session {
 	unsigned chunk_error;	/* BDAT refused: reply after consuming the chunk */
 	const char *chunk_enhanced;
 	const char *chunk_text;
-	/* async */
-	struct smtp_job *job;
-	struct loop_timer delay_timer;
-	char *delayed_reply;
-	bool closing;
 };
 
 static const char *kind_name(enum smtp_kind kind)
@@ -143,8 +138,7 @@ static void close_with(struct smtp_session *s, unsigned code, const char *enhanc
 		       const char *text)
 {
 	reply(s, code, enhanced, "%s %s", s->sctx->hostname, text);
-	s->closing = true;
-	conn_close(s->conn);
+	session_close(&s->rt);
 }
 
 /* A client error: counted, and past [smtp] max_bad_commands the end. */
@@ -196,17 +190,20 @@ static void set_command_mode(struct smtp_session *s)
 {
 	s->mode = MODE_COMMAND;
 	conn_set_idle_timeout(s->conn, s->sctx->cfg->smtp.command_timeout_ms);
+	session_body_deadline(&s->rt, false);
 }
 
 static void set_data_mode(struct smtp_session *s, enum smtp_mode mode)
 {
 	s->mode = mode;
 	conn_set_idle_timeout(s->conn, s->sctx->cfg->smtp.data_timeout_ms);
+	/* However slowly it trickles in, a body has [server] body_timeout. */
+	session_body_deadline(&s->rt, true);
 }
 
 /* ---- jobs ---- */
 
-static void job_run(struct job *job, struct worker *w)
+static void job_run(struct session_job *job, struct worker *w)
 {
 	struct smtp_job *j = (struct smtp_job *)job;
 	struct store *st = store_jobs_get(w);
@@ -274,8 +271,10 @@ static void job_run(struct job *job, struct worker *w)
 	store_jobs_note(w);
 }
 
-static void job_free(struct smtp_job *j)
+static void job_free(struct session_job *job, bool orphaned)
 {
+	struct smtp_job *j = (struct smtp_job *)job;
+	(void)orphaned;		/* nothing to undo: no job holds a lock */
 	if (j->password != NULL) {
 		memset(j->password, 0, strlen(j->password));
 		free(j->password);
@@ -284,22 +283,17 @@ static void job_free(struct smtp_job *j)
 	deliver_rcpt_free(&j->rcpt);
 	buf_free(&j->body);
 	free(j->url);
-	conn_unref(&j->conn);
 	free(j);
 }
 
-static void job_done(struct job *job);
+static void job_done(struct session *rt, struct session_job *job);
 
 static struct smtp_job *job_new(struct smtp_session *s, enum smtp_job_kind kind)
 {
 	struct smtp_job *j = xcalloc(1, sizeof(*j));
-	j->job.run = job_run;
-	j->job.done = job_done;
+	session_job_init(&j->base, job_run, job_done, job_free);
 	j->kind = kind;
-	j->session = s;
 	j->sctx = s->sctx;
-	j->conn = s->conn;
-	conn_ref(j->conn);
 	buf_init(&j->body, 0);
 	snprintf(j->client_ip, sizeof(j->client_ip), "%s", conn_peer_addr(s->conn));
 	j->started = loop_now(conn_loop(s->conn));
@@ -308,25 +302,7 @@ static struct smtp_job *job_new(struct smtp_session *s, enum smtp_job_kind kind)
 
 static void job_submit(struct smtp_session *s, struct smtp_job *j)
 {
-	s->job = j;
-	conn_pause(s->conn, true);
-	worker_pool_submit(s->sctx->pool, &j->job);
-}
-
-static void resume(struct smtp_session *s)
-{
-	s->job = NULL;
-	if (!s->closing)
-		conn_pause(s->conn, false);
-}
-
-static void delayed_reply_fired(void *ctx)
-{
-	struct smtp_session *s = ctx;
-	conn_write(s->conn, s->delayed_reply, strlen(s->delayed_reply));
-	free(s->delayed_reply);
-	s->delayed_reply = NULL;
-	resume(s);
+	session_submit(&s->rt, &j->base);
 }
 
 static void auth_done(struct smtp_session *s, struct smtp_job *j)
@@ -349,11 +325,8 @@ static void auth_done(struct smtp_session *s, struct smtp_job *j)
 			struct buf b;
 			buf_init(&b, 0);
 			smtp_reply_format(&b, 535, "5.7.8", "Authentication credentials invalid");
-			s->delayed_reply = xstrdup(b.data);
+			session_reply_later(&s->rt, b.data, b.len, j->auth.delay_ms);
 			buf_free(&b);
-			loop_timer_set(conn_loop(s->conn), &s->delay_timer, j->auth.delay_ms,
-				       delayed_reply_fired, s);
-			s->job = NULL;
 			return;
 		}
 		reply(s, 535, "5.7.8", "Authentication credentials invalid");
@@ -369,7 +342,6 @@ static void auth_done(struct smtp_session *s, struct smtp_job *j)
 		reply(s, 454, "4.7.0", "Temporary authentication failure");
 		break;
 	}
-	resume(s);
 }
 
 static void sender_done(struct smtp_session *s, struct smtp_job *j)
@@ -391,7 +363,6 @@ static void sender_done(struct smtp_session *s, struct smtp_job *j)
 		reply(s, 553, "5.7.1", "<%s>: Sender address rejected: not owned by user %s",
 		      j->address, s->auth_user);
 	}
-	resume(s);
 }
 
 static void rcpt_done(struct smtp_session *s, struct smtp_job *j)
@@ -428,7 +399,6 @@ static void rcpt_done(struct smtp_session *s, struct smtp_job *j)
 		      j->address);
 		break;
 	}
-	resume(s);
 }
 
 static void vrfy_done(struct smtp_session *s, struct smtp_job *j)
@@ -439,7 +409,6 @@ static void vrfy_done(struct smtp_session *s, struct smtp_job *j)
 		reply(s, 550, "5.1.1", "<%s>: User unknown", j->address);
 	else
 		reply(s, 451, "4.4.3", "Directory temporarily unavailable");
-	resume(s);
 }
 
 static void rcpt_reply(struct smtp_session *s, const struct deliver_rcpt *r, const char *reason)
@@ -508,19 +477,14 @@ static void deliver_done(struct smtp_session *s, struct smtp_job *j)
 	}
 	if (j->status == DELIVER_OK)
 		s->messages++;
-	resume(s);
 }
 
 static void burl_done(struct smtp_session *s, struct smtp_job *j);
 
-static void job_done(struct job *job)
+static void job_done(struct session *rt, struct session_job *job)
 {
 	struct smtp_job *j = (struct smtp_job *)job;
-	struct smtp_session *s = j->session;
-	if (s == NULL) {
-		job_free(j);
-		return;
-	}
+	struct smtp_session *s = (struct smtp_session *)rt;
 	switch (j->kind) {
 	case JOB_AUTH:
 		auth_done(s, j);
@@ -541,7 +505,6 @@ static void job_done(struct job *job)
 		burl_done(s, j);
 		break;
 	}
-	job_free(j);
 }
 
 /* ---- commands ---- */
@@ -983,7 +946,6 @@ static void cmd_burl(struct smtp_session *s, const char *arg, size_t len)
 
 static void burl_done(struct smtp_session *s, struct smtp_job *j)
 {
-	s->job = NULL;
 	if (j->burl_result != STORE_OK) {
 		log_info("submission session=%s user=%s event=burl-failed status=%s reason=\"%s\"",
 			 conn_id(s->conn), s->auth_user, store_result_str(j->burl_result), j->error);
@@ -994,7 +956,6 @@ static void burl_done(struct smtp_session *s, struct smtp_job *j)
 		else
 			reply(s, 451, "4.4.0", "Error: mail store unavailable, try again later");
 		transaction_reset(s);
-		resume(s);
 		return;
 	}
 	if (!s->bdat_seen) {
@@ -1007,12 +968,9 @@ static void burl_done(struct smtp_session *s, struct smtp_job *j)
 	if (j->burl_last) {
 		smtp_data_finish(&s->data);
 		body_end(s);
-		if (s->job == NULL)
-			resume(s);
 		return;
 	}
 	reply(s, 250, "2.5.0", "%zu octets added", j->body.len);
-	resume(s);
 }
 
 static void cmd_vrfy(struct smtp_session *s, const struct smtp_command *cmd)
@@ -1044,8 +1002,7 @@ static void cmd_vrfy(struct smtp_session *s, const struct smtp_command *cmd)
 static void cmd_quit(struct smtp_session *s)
 {
 	reply(s, 221, "2.0.0", "Bye");
-	s->closing = true;
-	conn_close(s->conn);
+	session_close(&s->rt);
 }
 
 /* The command table: which listeners take a verb and whether it needs a
@@ -1161,12 +1118,12 @@ static void run_line(struct smtp_session *s, char *line, size_t len)
 	run_command(s, &s->cmd);
 }
 
-static void smtp_session_input(struct conn *c, void *ctx)
+static void smtp_session_input(struct session *rt)
 {
-	struct smtp_session *s = ctx;
-	struct buf *in = conn_input(c);
+	struct smtp_session *s = (struct smtp_session *)rt;
+	struct buf *in = conn_input(s->conn);
 
-	while (in->len > 0 && s->job == NULL && s->delayed_reply == NULL && !conn_is_closing(c)) {
+	while (in->len > 0 && !session_busy(&s->rt)) {
 		size_t consumed = 0;
 		if (s->mode == MODE_DATA) {
 			int ret = smtp_data_feed(&s->data, in->data, in->len, &s->body, &consumed);
@@ -1217,55 +1174,44 @@ static void smtp_session_input(struct conn *c, void *ctx)
 		/* After STARTTLS the buffer is already empty: consuming is a no-op. */
 		buf_consume(in, consumed);
 	}
-	if (s->job == NULL && s->mode == MODE_COMMAND && in->len == 0)
+	if (s->rt.job == NULL && s->mode == MODE_COMMAND && in->len == 0)
 		smtp_command_free(&s->cmd);
 }
 
-static void smtp_session_timeout(struct conn *c, void *ctx)
+static void smtp_session_timeout(struct session *rt, enum conn_timeout why)
 {
-	struct smtp_session *s = ctx;
-	(void)c;
-	if (s->job != NULL)
-		return;
-	log_info("%s session=%s peer=%s event=timeout state=%s", kind_name(s->kind),
-		 conn_id(s->conn), conn_peer_addr(s->conn),
-		 s->mode == MODE_COMMAND ? "command" : "data");
+	struct smtp_session *s = (struct smtp_session *)rt;
+	(void)why;
 	close_with(s, 421, "4.4.2", "Error: timeout exceeded");
 }
 
-static void smtp_session_shutdown(struct conn *c, void *ctx)
+static void smtp_session_shutdown(struct session *rt)
 {
-	struct smtp_session *s = ctx;
-	(void)c;
-	if (s->job != NULL)
-		return;		/* the job's reply ends it; the drain timer cuts it */
-	close_with(s, 421, "4.3.2", "Service shutting down, closing connection");
+	close_with((struct smtp_session *)rt, 421, "4.3.2",
+		   "Service shutting down, closing connection");
 }
 
-static void smtp_session_closed(struct conn *c, void *ctx)
+static void smtp_session_free(struct session *rt)
 {
-	struct smtp_session *s = ctx;
-	loop_timer_cancel(conn_loop(c), &s->delay_timer);
-	if (s->job != NULL)
-		s->job->session = NULL;
+	struct smtp_session *s = (struct smtp_session *)rt;
 	sasl_reset(&s->sasl);
 	deliver_envelope_clear(&s->env);
 	buf_free(&s->body);
 	smtp_command_free(&s->cmd);
-	free(s->delayed_reply);
 	free(s);
 }
 
-static const struct conn_ops smtp_ops = {
+static const struct session_ops smtp_ops = {
 	.input = smtp_session_input,
 	.timeout = smtp_session_timeout,
 	.shutdown = smtp_session_shutdown,
-	.closed = smtp_session_closed,
+	.free = smtp_session_free,
 };
 
 static void session_start(struct conn *c, struct smtp_context *sctx, enum smtp_kind kind)
 {
 	struct smtp_session *s = xcalloc(1, sizeof(*s));
+	session_init(&s->rt, c, sctx->pool, &smtp_ops, kind_name(kind));
 	s->conn = c;
 	s->sctx = sctx;
 	s->kind = kind;
@@ -1273,7 +1219,6 @@ static void session_start(struct conn *c, struct smtp_context *sctx, enum smtp_k
 	smtp_command_init(&s->cmd);
 	buf_init(&s->body, 0);
 	transaction_reset(s);
-	conn_set_ops(c, &smtp_ops, s);
 	conn_set_input_max(c, SMTP_MAX_AUTH_LINE + 64 * 1024);
 	set_command_mode(s);
 	conn_start(c);
