@@ -11,6 +11,7 @@
 #include "imap/imap-session.h"
 #include "listener.h"
 #include "log.h"
+#include "session.h"
 #include "loop.h"
 #include "pop3/pop3-session.h"
 #include "queue/queue.h"
@@ -54,6 +55,8 @@ struct daemon {
 	uint64_t drain_deadline;
 	struct loop_timer drain_timer;
 	bool pid_written;
+	/* each service's own room (per-listener connection limits) */
+	struct listener_limit lim_http, lim_pop3, lim_imap, lim_smtp, lim_submission;
 };
 
 static void usage(FILE *f)
@@ -193,15 +196,26 @@ static void on_signal(void *ctx, unsigned events)
 	}
 }
 
-/* Every connection is a descriptor: use the whole hard limit. */
-static void raise_fd_limit(void)
+/* Every connection is a descriptor: use the whole hard limit, and say so
+ * when it cannot hold the connections the configuration allows. */
+static void raise_fd_limit(const struct config *cfg)
 {
 	struct rlimit rl;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
 		rl.rlim_cur = rl.rlim_max;
 		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
 			log_warn("cairnd: cannot raise RLIMIT_NOFILE: %s", strerror(errno));
+		getrlimit(RLIMIT_NOFILE, &rl);
 	}
+	/* Listeners, workers' database and LDAP connections, the queue. */
+	uint64_t want = cfg->server.max_connections + 4 * cfg->server.workers + 256;
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < want)
+		log_warn("cairnd: the open-files limit (%llu) is below [server] max_connections (%llu) "
+			 "plus what workers need; raise it (ulimit -n, LimitNOFILE=) or lower "
+			 "max_connections", (unsigned long long)rl.rlim_cur,
+			 (unsigned long long)cfg->server.max_connections);
 }
 
 static void setup_signals(struct daemon *d)
@@ -222,13 +236,13 @@ static void setup_signals(struct daemon *d)
 
 static void bind_or_die(struct daemon *d, const char *option, const char *value,
 			enum metrics_proto proto, struct tls_server *tls, const char *busy,
-			listener_accept_cb *accept, void *ctx)
+			struct listener_limit *limit, listener_accept_cb *accept, void *ctx)
 {
 	if (value[0] == '\0')
 		return;
 	struct listener_params p = {
 		.option = option, .listen = value, .proto = proto, .tls = tls,
-		.busy_reply = busy, .accept = accept, .ctx = ctx,
+		.busy_reply = busy, .limit = limit, .accept = accept, .ctx = ctx,
 	};
 	char *error = NULL;
 	if (listener_bind(&p, &d->listeners, &error) < 0)
@@ -293,51 +307,65 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	raise_fd_limit();
+	raise_fd_limit(d.cfg);
 	setup_signals(&d);
 	d.loop = loop_create();
 	listener_set_limits((unsigned)d.cfg->server.max_connections,
-			    (unsigned)d.cfg->server.max_connections_per_ip);
+			    (unsigned)d.cfg->server.max_connections_per_ip, 32, 64);
+	conn_set_limits((size_t)d.cfg->server.max_output, (size_t)d.cfg->server.max_output_total,
+			d.cfg->server.tls_handshake_timeout_ms, d.cfg->server.line_timeout_ms);
+	session_set_body_timeout(d.cfg->server.body_timeout_ms);
+	d.lim_http = (struct listener_limit){ "[http] max_connections",
+					      (unsigned)d.cfg->http.max_connections, 0 };
+	d.lim_pop3 = (struct listener_limit){ "[pop3] max_connections",
+					      (unsigned)d.cfg->pop3.max_connections, 0 };
+	d.lim_imap = (struct listener_limit){ "[imap] max_connections",
+					      (unsigned)d.cfg->imap.max_connections, 0 };
+	d.lim_smtp = (struct listener_limit){ "[smtp] max_connections",
+					      (unsigned)d.cfg->smtp.max_connections, 0 };
+	d.lim_submission = (struct listener_limit){ "[submission] max_connections",
+						    (unsigned)d.cfg->submission.max_connections, 0 };
 
 	d.http.cfg = d.cfg;
 	bind_or_die(&d, "[http] listen", d.cfg->http.listen, METRICS_HTTP, NULL,
 		    "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
-		    http_session_accept, &d.http);
+		    &d.lim_http, http_session_accept, &d.http);
 	bind_or_die(&d, "[http] listen_tls", d.cfg->http.listen_tls, METRICS_HTTP, d.tls, NULL,
-		    http_session_accept, &d.http);
+		    &d.lim_http, http_session_accept, &d.http);
 
 	d.pop3.cfg = d.cfg;
 	d.pop3.tls = d.tls;
 	snprintf(d.pop3.hostname, sizeof(d.pop3.hostname), "%s", d.cfg->server.hostname);
 	bind_or_die(&d, "[pop3] listen", d.cfg->pop3.listen, METRICS_POP3, NULL,
 		    "-ERR [SYS/TEMP] Too many connections, try again later\r\n",
-		    pop3_session_accept, &d.pop3);
+		    &d.lim_pop3, pop3_session_accept, &d.pop3);
 	bind_or_die(&d, "[pop3] listen_tls", d.cfg->pop3.listen_tls, METRICS_POP3, d.tls, NULL,
-		    pop3_session_accept, &d.pop3);
+		    &d.lim_pop3, pop3_session_accept, &d.pop3);
 
 	d.imap.cfg = d.cfg;
 	d.imap.tls = d.tls;
 	snprintf(d.imap.hostname, sizeof(d.imap.hostname), "%s", d.cfg->server.hostname);
 	bind_or_die(&d, "[imap] listen", d.cfg->imap.listen, METRICS_IMAP, NULL,
 		    "* BYE [UNAVAILABLE] Too many connections, try again later\r\n",
-		    imap_session_accept, &d.imap);
+		    &d.lim_imap, imap_session_accept, &d.imap);
 	bind_or_die(&d, "[imap] listen_tls", d.cfg->imap.listen_tls, METRICS_IMAP, d.tls, NULL,
-		    imap_session_accept, &d.imap);
+		    &d.lim_imap, imap_session_accept, &d.imap);
 
 	d.smtp.cfg = d.cfg;
 	d.smtp.tls = d.tls;
 	snprintf(d.smtp.hostname, sizeof(d.smtp.hostname), "%s", d.cfg->server.hostname);
 	bind_or_die(&d, "[smtp] listen", d.cfg->smtp.listen, METRICS_SMTP, NULL,
 		    "421 4.7.0 Too many connections, try again later\r\n",
-		    smtp_session_accept_mx, &d.smtp);
+		    &d.lim_smtp, smtp_session_accept_mx, &d.smtp);
 	bind_or_die(&d, "[smtp] lmtp_listen", d.cfg->smtp.lmtp_listen, METRICS_SMTP, NULL,
 		    "421 4.7.0 Too many connections, try again later\r\n",
-		    smtp_session_accept_lmtp, &d.smtp);
+		    &d.lim_smtp, smtp_session_accept_lmtp, &d.smtp);
 	bind_or_die(&d, "[submission] listen", d.cfg->submission.listen, METRICS_SUBMISSION, NULL,
 		    "421 4.7.0 Too many connections, try again later\r\n",
-		    smtp_session_accept_submission, &d.smtp);
+		    &d.lim_submission, smtp_session_accept_submission, &d.smtp);
 	bind_or_die(&d, "[submission] listen_tls", d.cfg->submission.listen_tls,
-		    METRICS_SUBMISSION, d.tls, NULL, smtp_session_accept_submission, &d.smtp);
+		    METRICS_SUBMISSION, d.tls, NULL, &d.lim_submission, smtp_session_accept_submission,
+		    &d.smtp);
 
 	write_pid_file(&d);
 	drop_privileges(d.cfg);

@@ -46,6 +46,11 @@ struct config {
 		uint64_t workers;
 		uint64_t max_connections;
 		uint64_t max_connections_per_ip;
+		uint64_t max_output;
+		uint64_t max_output_total;
+		uint64_t tls_handshake_timeout_ms;
+		uint64_t line_timeout_ms;
+		uint64_t body_timeout_ms;
 		char *pid_file;
 		unsigned log_target;	/* enum config_log_target */
 		unsigned log_level;	/* enum log_level */
@@ -107,6 +112,7 @@ struct config {
 		uint64_t idle_timeout_ms;
 		uint64_t max_bad_commands;
 		uint64_t login_delay_ms;
+		uint64_t max_connections;
 	} pop3;
 	struct {
 		char *listen;
@@ -120,6 +126,7 @@ struct config {
 		uint64_t metadata_max_entries;
 		char *metadata_admin;
 		uint64_t notify_max_queued;
+		uint64_t max_connections;
 	} imap;
 	struct {
 		char *listen;
@@ -132,12 +139,14 @@ struct config {
 		uint64_t data_timeout_ms;
 		bool vrfy;
 		bool auth_without_tls;
+		uint64_t max_connections;
 	} smtp;
 	struct {
 		char *listen;
 		char *listen_tls;
 		bool check_sender;
 		bool check_from;
+		uint64_t max_connections;
 	} submission;
 	struct {
 		char *listen;
@@ -146,6 +155,7 @@ struct config {
 		uint64_t max_head;
 		uint64_t max_body;
 		uint64_t max_requests;
+		uint64_t max_connections;
 	} http;
 	struct {
 		uint64_t runners;

@@ -1,6 +1,8 @@
-/* Binding and accepting. Per-IP connection counts live in a small hash table
- * keyed by the peer address (IPv4-mapped IPv6 folded to IPv4); a conn gives
- * its slot back through conn_set_release when it is freed. */
+/* Binding and accepting. Per-network connection counts live in a small hash
+ * table keyed by the peer address masked to its network (IPv4-mapped IPv6
+ * folded to IPv4); each service has its own count too (struct
+ * listener_limit). A conn gives its slots back through conn_set_release
+ * when it is freed. */
 #include "autoconf.h"
 #include "listener.h"
 #include "config.h"
@@ -38,14 +40,36 @@ struct listener {
 	struct listener *next;
 };
 
+/* What a conn holds: its network's entry and its service's count. */
+struct slot {
+	struct ip_entry *entry;
+	struct listener_limit *limit;
+};
+
 static struct ip_entry *iptable[IPTABLE_BUCKETS];
 static unsigned limit_total, limit_per_ip;
+static unsigned prefix_v4 = 32, prefix_v6 = 64;
 static unsigned open_total;
 
-void listener_set_limits(unsigned max_total, unsigned max_per_ip)
+void listener_set_limits(unsigned max_total, unsigned max_per_ip, unsigned v4_prefix,
+			 unsigned v6_prefix)
 {
 	limit_total = max_total;
 	limit_per_ip = max_per_ip;
+	prefix_v4 = v4_prefix > 32 ? 32 : v4_prefix;
+	prefix_v6 = v6_prefix > 128 ? 128 : v6_prefix;
+}
+
+/* Keep the first bits bits of the 16-byte key, starting at byte from. */
+static void mask_bits(uint8_t key[16], unsigned from, unsigned bits)
+{
+	for (unsigned i = from; i < 16; i++) {
+		unsigned have = (i - from) * 8;
+		if (have >= bits)
+			key[i] = 0;
+		else if (bits - have < 8)
+			key[i] &= (uint8_t)(0xff << (8 - (bits - have)));
+	}
 }
 
 static void addr_key(const struct sockaddr_storage *ss, uint8_t key[16])
@@ -59,6 +83,11 @@ static void addr_key(const struct sockaddr_storage *ss, uint8_t key[16])
 		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
 		memcpy(key, &sin6->sin6_addr, 16);
 	}
+	static const uint8_t mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	if (memcmp(key, mapped, 12) == 0)
+		mask_bits(key, 12, prefix_v4);
+	else
+		mask_bits(key, 0, prefix_v6);
 }
 
 static unsigned addr_hash(const uint8_t key[16])
@@ -87,7 +116,11 @@ static struct ip_entry *ip_lookup(const uint8_t key[16], bool create)
 
 static void ip_release(void *ctx)
 {
-	struct ip_entry *e = ctx;
+	struct slot *slot = ctx;
+	struct ip_entry *e = slot->entry;
+	if (slot->limit != NULL)
+		slot->limit->open--;
+	free(slot);
 	open_total--;
 	if (--e->count > 0)
 		return;
@@ -117,17 +150,22 @@ static void listener_accept(void *ctx, unsigned events)
 		uint8_t key[16];
 		addr_key(&ss, key);
 		struct ip_entry *e = ip_lookup(key, false);
-		if ((limit_total > 0 && open_total >= limit_total) ||
-		    (limit_per_ip > 0 && e != NULL && e->count >= limit_per_ip)) {
+		struct listener_limit *lim = l->params.limit;
+		const char *reason = NULL;
+		if (limit_total > 0 && open_total >= limit_total)
+			reason = "[server] max_connections";
+		else if (lim != NULL && lim->max > 0 && lim->open >= lim->max)
+			reason = lim->option;
+		else if (limit_per_ip > 0 && e != NULL && e->count >= limit_per_ip)
+			reason = "[server] max_connections_per_ip";
+		if (reason != NULL) {
 			char peer[INET6_ADDRSTRLEN] = "?";
 			if (ss.ss_family == AF_INET)
 				inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, peer, sizeof(peer));
 			else if (ss.ss_family == AF_INET6)
 				inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, peer, sizeof(peer));
-			log_warn("listener %s peer=%s event=refused reason=%s",
-				 metrics_proto_name(l->params.proto), peer,
-				 open_total >= limit_total && limit_total > 0 ? "max_connections" :
-									       "max_connections_per_ip");
+			log_warn("listener %s peer=%s event=refused limit=\"%s\"",
+				 metrics_proto_name(l->params.proto), peer, reason);
 			metrics_inc(&metrics.conn_refused);
 			if (l->busy_reply != NULL && l->params.tls == NULL) {
 				ssize_t ret = send(fd, l->busy_reply, strlen(l->busy_reply),
@@ -143,10 +181,15 @@ static void listener_accept(void *ctx, unsigned events)
 		e = ip_lookup(key, true);
 		e->count++;
 		open_total++;
+		struct slot *slot = xmalloc(sizeof(*slot));
+		slot->entry = e;
+		slot->limit = lim;
+		if (lim != NULL)
+			lim->open++;
 		SSL_CTX *ssl_ctx = l->params.tls != NULL ? tls_server_ctx(l->params.tls) : NULL;
 		struct conn *c = conn_create(l->loop, fd, (struct sockaddr *)&ss, len,
 					     l->params.proto, ssl_ctx);
-		conn_set_release(c, ip_release, e);
+		conn_set_release(c, ip_release, slot);
 		log_debug("conn session=%s proto=%s peer=%s event=accept tls=%s", conn_id(c),
 			  metrics_proto_name(l->params.proto), conn_peer_addr(c),
 			  ssl_ctx != NULL ? "implicit" : "no");

@@ -12,6 +12,15 @@ struct loop;
 struct tls_server;
 struct listener;
 
+/* The connections one service (all the listeners of one config section)
+ * may have open at once: its own room, which no other protocol's clients
+ * can take. Owned by the caller; open is kept by the listeners. */
+struct listener_limit {
+	const char *option;		/* "[imap] max_connections", for log lines */
+	unsigned max;			/* 0: no limit of its own */
+	unsigned open;
+};
+
 /* A new connection: the session attaches itself with conn_set_ops and calls
  * conn_start. */
 typedef void listener_accept_cb(struct conn *c, void *ctx);
@@ -22,6 +31,7 @@ struct listener_params {
 	enum metrics_proto proto;
 	struct tls_server *tls;		/* non-NULL: implicit TLS on these sockets */
 	const char *busy_reply;		/* sent (plaintext only) when a limit refuses */
+	struct listener_limit *limit;	/* shared by the service's listeners, or NULL */
 	listener_accept_cb *accept;
 	void *ctx;
 };
@@ -33,8 +43,10 @@ int listener_bind(const struct listener_params *params, struct listener **list, 
 void listener_start_all(struct loop *loop, struct listener *list);
 /* Close every listening socket of list and free it; sets *list NULL. */
 void listener_close_all(struct listener **list);
-/* Connection limits: max_total over all listeners, max_per_ip per peer
- * address (0 = unlimited). */
-void listener_set_limits(unsigned max_total, unsigned max_per_ip);
+/* Connection limits: max_total over all listeners, max_per_ip per client
+ * network (0 = unlimited): an IPv4 address masked to v4_prefix bits, an
+ * IPv6 address to v6_prefix bits (an attacker holds a whole /64). */
+void listener_set_limits(unsigned max_total, unsigned max_per_ip, unsigned v4_prefix,
+			 unsigned v6_prefix);
 
 #endif
