@@ -464,20 +464,37 @@ static int bind_as(struct dir_handle *h, const char *dn, const char *password,
 	return dir_fail(h, DIR_TEMPFAIL, error_r, "LDAP server went away: %s", h->error);
 }
 
+/* A bind that cannot succeed, for logins that find no usable entry: the
+ * server does the same round trip as for a wrong password. */
+static int dummy_bind(struct dir_handle *h, const char *password, const char **error_r)
+{
+	h->auth_check = "dummy-bind";
+	char *dn = xasprintf("cn=cairn-no-such-user,%s", cfg_of(h)->directory.base_dn);
+	int ret = bind_as(h, dn, password, error_r);
+	free(dn);
+	if (ret == DIR_TEMPFAIL || ret == DIR_ERROR)
+		return ret;
+	return dir_fail(h, DIR_NOTFOUND, error_r, "bad credentials");
+}
+
 static int ldap_verify(struct dir_handle *h, const char *user, const char *password,
-		       char **address_r, const char **error_r)
+		       dir_auth_gate_fn *gate, void *gate_ctx, char **address_r,
+		       const char **error_r)
 {
 	struct ldap_state *s = h->backend_state;
 	char *abuf[16];
 	LDAPMessage *res, *m;
 	*address_r = NULL;
+	h->auth_check = "none";
 	/* An empty password would be an unauthenticated bind, which succeeds. */
 	if (password == NULL || password[0] == '\0')
 		return dir_fail(h, DIR_NOTFOUND, error_r, "bad credentials");
 	int ret = find_one(h, cfg_of(h)->directory.user_filter, user, attr_list(h, abuf), &res, &m,
 			   error_r);
-	if (ret == DIR_NOTFOUND)
-		return dir_fail(h, DIR_NOTFOUND, error_r, "bad credentials");
+	if (ret == DIR_NOTFOUND) {
+		ret = gate(gate_ctx, user);
+		return ret != DIR_OK ? ret : dummy_bind(h, password, error_r);
+	}
 	if (ret != DIR_OK)
 		return ret;
 	char *dn = ldap_get_dn(s->svc.ld, m);
@@ -486,12 +503,19 @@ static int ldap_verify(struct dir_handle *h, const char *user, const char *passw
 	bool group = has_class(s->svc.ld, m, "groupOfNames") ||
 		     has_class(s->svc.ld, m, "groupOfUniqueNames");
 	ldap_msgfree(res);
-	if (dn == NULL || mail == NULL || !enabled || group) {
-		ret = dir_fail(h, DIR_NOTFOUND, error_r, "bad credentials");
+	if (mail != NULL)
+		ascii_lower(mail);
+	/* Failures count against the entry's account, whichever of its
+	 * addresses (mail, mailAlternateAddress) was typed. */
+	ret = gate(gate_ctx, mail != NULL ? mail : user);
+	if (ret != DIR_OK) {
+		/* refused before any password check */
+	} else if (dn == NULL || mail == NULL || !enabled || group) {
+		ret = dummy_bind(h, password, error_r);
 	} else {
+		h->auth_check = "bind";
 		ret = bind_as(h, dn, password, error_r);
 		if (ret == DIR_OK) {
-			ascii_lower(mail);
 			*address_r = mail;
 			mail = NULL;
 		}

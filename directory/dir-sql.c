@@ -46,23 +46,35 @@ static int sql_lookup(struct dir_handle *h, const char *address, struct dir_entr
 }
 
 static int sql_verify(struct dir_handle *h, const char *user, const char *password,
-		      char **address_r, const char **error_r)
+		      dir_auth_gate_fn *gate, void *gate_ctx, char **address_r,
+		      const char **error_r)
 {
 	char *hash = NULL;
 	const char *error;
 	*address_r = NULL;
+	h->auth_check = "none";
 	int ret = sql_store(h, error_r);
 	if (ret != DIR_OK)
 		return ret;
+	/* Logins name the account's primary address; anything else is an
+	 * unknown name and is counted as typed. */
+	ret = gate(gate_ctx, user);
+	if (ret != DIR_OK)
+		return ret;
 	ret = store_account_password(h->store, user, &hash, &error);
-	if (ret == STORE_NOTFOUND || ret == STORE_INVALID) {
-		(void)password_verify(password, dummy_hash);
-		return dir_fail(h, DIR_NOTFOUND, error_r, "bad credentials");
-	}
-	if (ret != STORE_OK)
+	if (ret != STORE_OK && ret != STORE_NOTFOUND && ret != STORE_INVALID)
 		return dir_from_store(h, ret, error, error_r);
-	/* Disabled accounts and those without a password come back as "*". */
-	bool ok = password_verify(password, hash);
+	/* Unknown, disabled and password-less accounts ("*") run the same
+	 * crypt as a wrong password, so the time taken tells nothing. */
+	bool ok;
+	if (hash == NULL || hash[0] == '*' || hash[0] == '!' || hash[0] == '\0') {
+		h->auth_check = "dummy-hash";
+		(void)password_verify(password, dummy_hash);
+		ok = false;
+	} else {
+		h->auth_check = "hash";
+		ok = password_verify(password, hash);
+	}
 	free(hash);
 	if (!ok)
 		return dir_fail(h, DIR_NOTFOUND, error_r, "bad credentials");

@@ -27,6 +27,14 @@ void dir_entry_free(struct dir_entry *e);
 /* Append a copy of ref to e->refs. */
 void dir_entry_add_ref(struct dir_entry *e, const char *ref);
 
+/* Login throttling's hook into a backend's verify: account is the primary
+ * address of the entry the login name found, or the name as typed when it
+ * found none (so unknown names are throttled alike). Returns DIR_OK to go on
+ * with the password check, or another status that verify returns at once. */
+typedef int dir_auth_gate_fn(void *ctx, const char *account);
+/* verify's status when the gate refused (not a public dir_status). */
+#define DIR_GATED 3
+
 /* A backend. Every operation returns DIR_OK, DIR_NOTFOUND, DIR_TEMPFAIL or
  * DIR_ERROR with *error_r set for the last two. Addresses handed in are
  * already checked and lower-cased. */
@@ -42,9 +50,15 @@ struct dir_backend {
 	int (*lookup_ref)(struct dir_handle *h, const char *ref, struct dir_entry *e_r,
 			  const char **error_r);
 	/* Check a password: DIR_OK with the primary address in *address_r
-	 * (malloc'ed), DIR_NOTFOUND for bad credentials, unknown or disabled. */
+	 * (malloc'ed), DIR_NOTFOUND for bad credentials, unknown or disabled,
+	 * DIR_GATED when gate refused. gate is called once user is resolved,
+	 * before any password check, with the account the failures count
+	 * against. Unknown, disabled and password-less accounts cost the same
+	 * work as a wrong password (a dummy hash, a dummy bind); h->auth_check
+	 * names what ran, for the log. */
 	int (*verify)(struct dir_handle *h, const char *user, const char *password,
-		      char **address_r, const char **error_r);
+		      dir_auth_gate_fn *gate, void *gate_ctx, char **address_r,
+		      const char **error_r);
 	int (*user_info)(struct dir_handle *h, const char *address, struct dir_user *u_r,
 			 const char **error_r);
 	int (*search)(struct dir_handle *h, const char *query, unsigned limit,
@@ -78,6 +92,9 @@ struct dir_handle {
 	struct directory *dir;
 	struct store *store;
 	void *backend_state;
+	/* What the last verify ran: "hash", "dummy-hash" (sql), "bind",
+	 * "dummy-bind" (ldap), "none"; for the log line of a failure. */
+	const char *auth_check;
 	char error[512];	/* handed out through error_r */
 };
 

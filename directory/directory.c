@@ -5,6 +5,7 @@
  * provisioning and sync. The backends only fetch entries. */
 #include "autoconf.h"
 #include "directory-private.h"
+#include "netaddr.h"
 #include "config.h"
 #include "log.h"
 #include "ldap-escape.h"
@@ -389,6 +390,20 @@ struct directory *dir_create(const struct config *cfg, const char **error_r)
 		*error_r = "[directory] backend = ldap requires uri";
 		return NULL;
 	}
+	/* "uri = ldap://a ldap://b  # comment" would make '#', 'comment', ...
+	 * URIs of their own: only ';' starts a comment after a value. */
+	for (size_t i = 0; cfg->directory.backend == CONFIG_DIR_LDAP && i < dir->nuris; i++) {
+		const char *u = dir->uris[i];
+		if (str_ncasecmp(u, "ldap://", 7) != 0 && str_ncasecmp(u, "ldaps://", 8) != 0 &&
+		    str_ncasecmp(u, "ldapi://", 8) != 0) {
+			snprintf(errbuf, sizeof(errbuf),
+				 "[directory] uri: '%.64s' is not an ldap://, ldaps:// or ldapi:// URI%s",
+				 u, u[0] == '#' ? " (only ';' starts a comment after a value)" : "");
+			dir_destroy(&dir);
+			*error_r = errbuf;
+			return NULL;
+		}
+	}
 	if (cfg->directory.cache_ttl_ms > 0)
 		dir->cache = cache_create(cfg->directory.cache_ttl_ms, cfg->directory.cache_size);
 	return dir;
@@ -653,11 +668,41 @@ static uint64_t auth_delay(const struct config *cfg, unsigned failures)
 	return d < cfg->directory.auth_max_delay_ms ? d : cfg->directory.auth_max_delay_ms;
 }
 
+/* Login throttling, Dovecot auth-penalty style: failures are counted per
+ * (account, client network) and per client network, never per account alone,
+ * so nobody can lock an account out for everyone by failing on purpose. */
+struct auth_gate {
+	struct dir_handle *h;
+	const char *net;	/* net_key() of the client, or "local" */
+	char key[DIR_ADDRESS_MAX + NET_KEY_MAX + 2];	/* "account net" */
+	char account[DIR_ADDRESS_MAX + 1];
+	uint64_t retry_ms;
+	const char *serror;	/* store failure */
+};
+
+static void gate_set_account(struct auth_gate *g, const char *account)
+{
+	snprintf(g->account, sizeof(g->account), "%s", account);
+	snprintf(g->key, sizeof(g->key), "%s %s", g->account, g->net);
+}
+
+/* dir_auth_gate_fn: is the resolved account locked for this network? */
+static int auth_gate(void *ctx, const char *account)
+{
+	struct auth_gate *g = ctx;
+	const char *kind;
+	gate_set_account(g, account);
+	int ret = store_dir_auth_locked(g->h->store, g->key, "", &g->retry_ms, &kind, &g->serror);
+	if (ret != STORE_OK)
+		return DIR_TEMPFAIL;
+	return g->retry_ms > 0 ? DIR_GATED : DIR_OK;
+}
+
 int dir_authenticate(struct dir_handle *h, const char *user, const char *password,
 		     const char *client_ip, struct dir_auth *result_r, const char **error_r)
 {
 	const struct config *cfg = h->dir->cfg;
-	char addr[DIR_ADDRESS_MAX + 1];
+	char addr[DIR_ADDRESS_MAX + 1], net[NET_KEY_MAX];
 	const char *serror, *locked_kind, *ip = client_ip != NULL ? client_ip : "";
 	uint64_t retry_ms;
 	memset(result_r, 0, sizeof(*result_r));
@@ -667,51 +712,74 @@ int dir_authenticate(struct dir_handle *h, const char *user, const char *passwor
 	 * the log and the counters verbatim. */
 	if (strlen(ip) > 64 || strspn(ip, "0123456789abcdefABCDEF:.%") != strlen(ip))
 		return dir_fail(h, -1, error_r, "client IP address is not numeric");
-	/* Counters key on what the client typed (lower-cased), so garbage
-	 * login names are counted and throttled too. */
+	/* The client's network ([server] ipv4_prefix/ipv6_prefix): an IPv6
+	 * client owns a /64, a fresh address per attempt must not help. */
+	if (ip[0] == '\0')
+		snprintf(net, sizeof(net), "local");
+	else
+		(void)net_key(ip, (unsigned)cfg->server.ipv4_prefix, (unsigned)cfg->server.ipv6_prefix,
+			      net, sizeof(net));
+	/* Until the backend resolves it, the account is what the client typed
+	 * (lower-cased), so garbage login names are counted and throttled too. */
 	bool valid = address_normalise(user, addr);
 	if (!valid) {
 		size_t n = strnlen(user, DIR_ADDRESS_MAX);
 		for (size_t i = 0; i < n; i++) {
 			unsigned char c = (unsigned char)user[i];
-			addr[i] = (c < 0x20 || c == 0x7f) ? '?' :
+			addr[i] = (c < 0x20 || c == 0x7f || c == ' ') ? '?' :
 				  (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : (char)c;
 		}
 		addr[n] = '\0';
 		if (n == 0)
 			strcpy(addr, "?");
 	}
+	struct auth_gate g = { .h = h, .net = net };
+	gate_set_account(&g, addr);
 
-	int ret = store_dir_auth_locked(h->store, addr, ip, &retry_ms, &locked_kind, &serror);
-	if (ret != STORE_OK) {
-		log_warn("directory: auth user=%s ip=%s status=tempfail: %s", addr, ip, serror);
-		result_r->status = DIR_AUTH_TEMPFAIL;
-		dir_fail(h, 0, error_r, "%s", serror);
-		return 0;
-	}
-	if (retry_ms > 0) {
-		log_warn("directory: auth user=%s ip=%s status=locked locked=%s retry_after_ms=%llu",
-			 addr, ip, locked_kind, (unsigned long long)retry_ms);
-		result_r->status = DIR_AUTH_LOCKED;
-		result_r->retry_after_ms = retry_ms;
-		dir_fail(h, 0, error_r, "too many failed logins; locked for %llu more seconds",
-			 (unsigned long long)((retry_ms + 999) / 1000));
-		return 0;
-	}
-
+	/* The network first: a locked network costs no directory lookup. */
+	int ret = store_dir_auth_locked(h->store, "", net, &retry_ms, &locked_kind, &serror);
 	char *primary = NULL;
 	const char *verror = "bad credentials";
-	if (valid && password != NULL && password[0] != '\0')
-		ret = h->dir->backend->verify(h, addr, password, &primary, &verror);
-	else
-		ret = DIR_NOTFOUND;
+	h->auth_check = "none";
+	if (ret != STORE_OK) {
+		ret = DIR_TEMPFAIL;
+		verror = serror;
+	} else if (retry_ms > 0) {
+		ret = DIR_GATED;
+		g.retry_ms = retry_ms;
+		locked_kind = "net";
+	} else if (valid && password != NULL && password[0] != '\0') {
+		locked_kind = "account";
+		ret = h->dir->backend->verify(h, addr, password, auth_gate, &g, &primary, &verror);
+		if (ret == DIR_TEMPFAIL && g.serror != NULL)
+			verror = g.serror;
+	} else {
+		locked_kind = "account";
+		ret = auth_gate(&g, addr);
+		if (ret == DIR_OK)
+			ret = DIR_NOTFOUND;
+		else if (ret == DIR_TEMPFAIL)
+			verror = g.serror;
+	}
+	if (ret == DIR_GATED) {
+		free(primary);
+		log_warn("directory: auth user=%s account=%s ip=%s net=%s status=locked locked=%s "
+			 "retry_after_ms=%llu", addr, g.account, ip, net, locked_kind,
+			 (unsigned long long)g.retry_ms);
+		result_r->status = DIR_AUTH_LOCKED;
+		result_r->retry_after_ms = g.retry_ms;
+		dir_fail(h, 0, error_r, "too many failed logins; locked for %llu more seconds",
+			 (unsigned long long)((g.retry_ms + 999) / 1000));
+		return 0;
+	}
 	if (ret == DIR_OK) {
 		snprintf(result_r->address, sizeof(result_r->address), "%s", primary);
 		free(primary);
 		result_r->status = DIR_AUTH_OK;
-		if (store_dir_auth_reset(h->store, "user", addr, &serror) != STORE_OK)
+		if (store_dir_auth_reset(h->store, "account", g.key, &serror) != STORE_OK)
 			log_warn("directory: auth user=%s: cannot reset failures: %s", addr, serror);
-		log_info("directory: auth user=%s ip=%s status=ok", addr, ip);
+		log_info("directory: auth user=%s account=%s ip=%s status=ok", addr,
+			 result_r->address, ip);
 		return 0;
 	}
 	free(primary);
@@ -722,30 +790,32 @@ int dir_authenticate(struct dir_handle *h, const char *user, const char *passwor
 		return 0;
 	}
 
-	/* Bad credentials: count them for the user and the IP address. */
-	unsigned failures = 0, ip_failures = 0;
-	uint64_t locked_ms = 0, ip_locked_ms = 0;
-	ret = store_dir_auth_failed(h->store, "user", addr, (unsigned)cfg->directory.auth_max_failures,
+	/* Bad credentials: count them for (account, network) and the network. */
+	unsigned failures = 0, net_failures = 0;
+	uint64_t locked_ms = 0, net_locked_ms = 0;
+	ret = store_dir_auth_failed(h->store, "account", g.key,
+				    (unsigned)cfg->directory.auth_max_failures,
 				    cfg->directory.auth_failure_window_ms, cfg->directory.auth_lockout_ms,
 				    &failures, &locked_ms, &serror);
 	if (ret == STORE_OK && ip[0] != '\0')
-		ret = store_dir_auth_failed(h->store, "ip", ip,
-					    (unsigned)cfg->directory.auth_max_failures_ip,
+		ret = store_dir_auth_failed(h->store, "net", net,
+					    (unsigned)cfg->directory.auth_max_failures_net,
 					    cfg->directory.auth_failure_window_ms,
-					    cfg->directory.auth_lockout_ms, &ip_failures,
-					    &ip_locked_ms, &serror);
+					    cfg->directory.auth_lockout_ms, &net_failures,
+					    &net_locked_ms, &serror);
 	if (ret != STORE_OK)
 		log_warn("directory: auth user=%s ip=%s: cannot count the failure: %s", addr, ip,
 			 serror);
-	log_warn("directory: auth user=%s ip=%s status=failed failures=%u ip_failures=%u%s%s",
-		 addr, ip, failures, ip_failures, locked_ms > 0 ? " locked=user" : "",
-		 ip_locked_ms > 0 ? " locked=ip" : "");
+	log_warn("directory: auth user=%s account=%s ip=%s net=%s status=failed check=%s "
+		 "failures=%u net_failures=%u%s%s", addr, g.account, ip, net,
+		 h->auth_check != NULL ? h->auth_check : "none", failures, net_failures,
+		 locked_ms > 0 ? " locked=account" : "", net_locked_ms > 0 ? " locked=net" : "");
 	if ((__atomic_add_fetch(&h->dir->auth_count, 1, __ATOMIC_RELAXED) % DIR_PURGE_EVERY) == 0 &&
 	    store_dir_auth_purge(h->store, cfg->directory.auth_failure_window_ms, &serror) != STORE_OK)
 		log_warn("directory: cannot purge old login failures: %s", serror);
 	result_r->status = DIR_AUTH_FAIL;
 	result_r->failures = failures;
-	result_r->delay_ms = auth_delay(cfg, failures > ip_failures ? failures : ip_failures);
+	result_r->delay_ms = auth_delay(cfg, failures > net_failures ? failures : net_failures);
 	dir_fail(h, 0, error_r, "bad credentials");
 	return 0;
 }

@@ -55,6 +55,7 @@ struct daemon {
 	uint64_t drain_deadline;
 	struct loop_timer drain_timer;
 	bool pid_written;
+	int pid_fd;		/* the pid file, kept open to empty it at exit */
 	/* each service's own room (per-listener connection limits) */
 	struct listener_limit lim_http, lim_pop3, lim_imap, lim_smtp, lim_submission;
 };
@@ -110,20 +111,66 @@ static void drop_privileges(const struct config *cfg)
 		 (unsigned)pw->pw_uid, (unsigned)gid);
 }
 
+/* Written before the privilege drop, so the pid file may live in a
+ * root-owned directory such as /run. Removing it at exit needs write access
+ * to that directory, which the run user may not have; the descriptor is kept
+ * open (it keeps the write access it was opened with) so that the file can
+ * at least be emptied then, and never names a process that is gone. */
 static void write_pid_file(struct daemon *d)
 {
 	const char *path = d->cfg->server.pid_file;
+	d->pid_fd = -1;
 	if (path[0] == '\0')
 		return;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 	if (fd < 0)
 		fatal("%s: [server] pid_file %s: %s", d->cfg->path, path, strerror(errno));
 	char text[32];
 	int n = snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	if (write(fd, text, (size_t)n) != n)
 		fatal("%s: [server] pid_file %s: %s", d->cfg->path, path, strerror(errno));
-	close(fd);
+	d->pid_fd = fd;
 	d->pid_written = true;
+}
+
+/* After the drop: say now, not at exit, when the pid file cannot be removed. */
+static void check_pid_dir(const struct daemon *d)
+{
+	if (!d->pid_written)
+		return;
+	char *dir = xstrdup(d->cfg->server.pid_file);
+	char *slash = strrchr(dir, '/');
+	if (slash == NULL)
+		snprintf(dir, strlen(dir) + 1, ".");
+	else if (slash == dir)
+		slash[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(dir, W_OK | X_OK) < 0)
+		log_warn("cairnd event=pid-file path=%s: directory %s is not writable after the "
+			 "privilege drop; the file will be emptied, not removed, at exit "
+			 "(docs/operations.md)", d->cfg->server.pid_file, dir);
+	free(dir);
+}
+
+/* At exit: remove the pid file, or empty it where the directory does not
+ * let the run user remove it. */
+static void remove_pid_file(struct daemon *d)
+{
+	if (!d->pid_written)
+		return;
+	const char *path = d->cfg->server.pid_file;
+	if (unlink(path) == 0 || errno == ENOENT) {
+		/* removed */
+	} else if ((errno == EACCES || errno == EPERM) && d->pid_fd >= 0 &&
+		   ftruncate(d->pid_fd, 0) == 0) {
+		log_info("cairnd event=pid-file path=%s status=emptied (directory not writable)", path);
+	} else {
+		log_warn("cairnd: cannot remove %s: %s", path, strerror(errno));
+	}
+	if (d->pid_fd >= 0)
+		close(d->pid_fd);
+	d->pid_fd = -1;
 }
 
 static void drain_check(void *ctx)
@@ -279,7 +326,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	struct daemon d = { .sigfd = -1 };
+	struct daemon d = { .sigfd = -1, .pid_fd = -1 };
 	struct buf errors;
 	buf_init(&errors, 0);
 	route_register_config();
@@ -311,7 +358,8 @@ int main(int argc, char **argv)
 	setup_signals(&d);
 	d.loop = loop_create();
 	listener_set_limits((unsigned)d.cfg->server.max_connections,
-			    (unsigned)d.cfg->server.max_connections_per_ip, 32, 64);
+			    (unsigned)d.cfg->server.max_connections_per_ip,
+			    (unsigned)d.cfg->server.ipv4_prefix, (unsigned)d.cfg->server.ipv6_prefix);
 	conn_set_limits((size_t)d.cfg->server.max_output, (size_t)d.cfg->server.max_output_total,
 			d.cfg->server.tls_handshake_timeout_ms, d.cfg->server.line_timeout_ms);
 	session_set_body_timeout(d.cfg->server.body_timeout_ms);
@@ -369,6 +417,7 @@ int main(int argc, char **argv)
 
 	write_pid_file(&d);
 	drop_privileges(d.cfg);
+	check_pid_dir(&d);
 
 	if (store_jobs_register(d.cfg) < 0)
 		panic("cairnd: no worker slot for the store");
@@ -410,8 +459,7 @@ int main(int argc, char **argv)
 	close(d.sigfd);
 	tls_server_destroy(&d.tls);
 	loop_destroy(&d.loop);
-	if (d.pid_written && unlink(d.cfg->server.pid_file) < 0 && errno != ENOENT)
-		log_warn("cairnd: cannot remove %s: %s", d.cfg->server.pid_file, strerror(errno));
+	remove_pid_file(&d);
 	log_info("cairnd event=exit status=0");
 	config_free(&d.cfg);
 	return 0;

@@ -56,7 +56,12 @@ const struct config_option config_options[] = {
 	OPT(server, max_connections, CONFIG_UINT, "30000", 1, 1000000, NULL,
 	    "Client connections open at once over all listeners; new ones are refused beyond it. Keep it at least the sum of the listeners' own max_connections, so that one protocol's clients cannot use up the others' room."),
 	OPT(server, max_connections_per_ip, CONFIG_UINT, "100", 0, 1000000, NULL,
-	    "Client connections open at once from one client network (an IPv4 address, an IPv6 /64); 0 means unlimited."),
+	    "Client connections open at once from one client network ([server] ipv4_prefix, ipv6_prefix: an IPv4 address, an IPv6 /64 by default); 0 means unlimited."),
+	OPT(server, ipv4_prefix, CONFIG_UINT, "32", 8, 32, NULL,
+	    "Prefix length that groups IPv4 clients into one network for per-IP connection limits and login throttling; 32 counts each address."),
+	OPT(server, ipv6_prefix, CONFIG_UINT, "64", 16, 128, NULL,
+	    "Prefix length that groups IPv6 clients into one network for per-IP connection limits and login throttling; "
+	    "64 because one subscriber usually holds a whole /64."),
 	OPT(server, max_output, CONFIG_SIZE, "256k", 4 * KIB, 64 * MIB, NULL,
 	    "Output a client may leave unread before cairnd stops reading its commands (back-pressure); a client that never reads then ends at the idle timeout, having cost at most about this much."),
 	OPT(server, max_output_total, CONFIG_SIZE, "1G", 0, 64 * GIB, NULL,
@@ -157,20 +162,22 @@ const struct config_option config_options[] = {
 	OPT(directory, attr_member_filter, CONFIG_STRING, "cairnMemberFilter", 0, 0, NULL,
 	    "LDAP attribute holding the filter of a dynamic group; matching entries under base_dn are its members."),
 	OPT(directory, auth_max_failures, CONFIG_UINT, "5", 1, 1000, NULL,
-	    "Failed logins for one user within auth_failure_window before the user is locked out for auth_lockout."),
-	OPT(directory, auth_max_failures_ip, CONFIG_UINT, "50", 1, 100000, NULL,
-	    "Failed logins from one IP address within auth_failure_window before that address is locked out."),
+	    "Failed logins for one account from one client network (see [server] ipv4_prefix, ipv6_prefix) within auth_failure_window "
+	    "before that account is refused from that network only, for auth_lockout; other networks can still log in to it."),
+	OPT(directory, auth_max_failures_net, CONFIG_UINT, "50", 1, 100000, NULL,
+	    "Failed logins from one client network, over all names tried, within auth_failure_window before that network is refused for auth_lockout."),
 	OPT_MS(directory, auth_failure_window, auth_failure_window_ms, "15m", MS_SECOND, MS_DAY,
 	       "How long a failed login is remembered; the count starts again after a quiet window."),
 	OPT_MS(directory, auth_lockout, auth_lockout_ms, "15m", MS_SECOND, MS_DAY,
-	       "How long a locked-out user or IP address is refused, even with the right password."),
+	       "How long a locked-out account (from one network) or network is refused, even with the right password."),
 	OPT_MS(directory, auth_delay, auth_delay_ms, "1s", 0, MS_MINUTE,
 	       "Delay before answering a failed login; it doubles with each further failure."),
 	OPT_MS(directory, auth_max_delay, auth_max_delay_ms, "15s", 0, 5 * MS_MINUTE,
 	       "Upper limit of the doubling failed-login delay."),
 
-	OPT(http, listen, CONFIG_LISTEN, "*:80", 0, 0, NULL,
-	    "Addresses for plain HTTP (CalDAV, CardDAV), as host:port separated by commas; empty disables it."),
+	OPT(http, listen, CONFIG_LISTEN, "127.0.0.1:8080", 0, 0, NULL,
+	    "Addresses for plain HTTP (/healthz, /metrics; later CalDAV, CardDAV), as host:port separated by commas; empty disables it. "
+	    "Loopback by default because /metrics has no authentication: expose it only to the network that scrapes it."),
 	OPT(http, listen_tls, CONFIG_LISTEN, "", 0, 0, NULL,
 	    "Addresses for HTTPS, as host:port separated by commas (\"*:443\" in production); needs [tls] cert_file; empty disables it."),
 	OPT_MS(http, idle_timeout, idle_timeout_ms, "60s", MS_SECOND, MS_HOUR,
@@ -961,6 +968,15 @@ static size_t edit_distance(const char *a, const char *b)
 	return row[lb];
 }
 
+/* Options that were renamed because their meaning changed: an old file gets
+ * told what to write instead, not a bare "unknown option". */
+static const struct {
+	const char *section, *name, *now, *why;
+} renamed_options[] = {
+	{ "directory", "auth_max_failures_ip", "auth_max_failures_net",
+	  "failures now count per client network, see [server] ipv4_prefix and ipv6_prefix" },
+};
+
 static const char *suggest_option(const char *section, const char *name)
 {
 	const char *best = NULL;
@@ -1183,6 +1199,15 @@ static int config_handler(void *user, const char *section, const char *name, con
 		if (strcmp(config_options[i].section, sec) == 0 &&
 		    str_casecmp(config_options[i].name, name) == 0)
 			break;
+	}
+	for (size_t r = 0; i == NUM_OPTIONS && r < sizeof(renamed_options) / sizeof(renamed_options[0]); r++) {
+		if (strcmp(renamed_options[r].section, sec) == 0 &&
+		    str_casecmp(renamed_options[r].name, name) == 0) {
+			load_error(ld, ld->lineno, "option '%s' in [%s] is now '%s' (%s)",
+				   renamed_options[r].name, sec, renamed_options[r].now,
+				   renamed_options[r].why);
+			return 1;
+		}
 	}
 	if (i == NUM_OPTIONS) {
 		const char *hint = suggest_option(sec, name);

@@ -46,6 +46,8 @@ struct config {
 		uint64_t workers;
 		uint64_t max_connections;
 		uint64_t max_connections_per_ip;
+		uint64_t ipv4_prefix;	/* client networks (net_key()): IPv4 /N */
+		uint64_t ipv6_prefix;	/* and IPv6 /N */
 		uint64_t max_output;
 		uint64_t max_output_total;
 		uint64_t tls_handshake_timeout_ms;
@@ -99,7 +101,7 @@ struct config {
 		char *attr_unique_member;
 		char *attr_member_filter;
 		uint64_t auth_max_failures;
-		uint64_t auth_max_failures_ip;
+		uint64_t auth_max_failures_net;
 		uint64_t auth_failure_window_ms;
 		uint64_t auth_lockout_ms;
 		uint64_t auth_delay_ms;

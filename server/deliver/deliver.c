@@ -138,70 +138,21 @@ enum deliver_status deliver_sender_owned(struct dir_handle *dh, const char *addr
 	return owned ? DELIVER_OK : DELIVER_NOTFOUND;
 }
 
-int deliver_header_from(const char *data, size_t size, char *out, size_t out_size)
+enum deliver_status deliver_check_from(struct dir_handle *dh, const char *data, size_t size,
+				       const char *account, const char **error_r)
 {
-	struct mime_message *m = mime_parse(data, size, NULL);
-	struct buf raw;
-	buf_init(&raw, 64 * 1024);
-	int ret = mime_header_raw(m, &m->root, "From", &raw);
-	mime_free(&m);
-	if (ret < 0 || raw.data == NULL) {
-		buf_free(&raw);
-		return -1;
+	struct deliver_from f;
+	*error_r = NULL;
+	if (deliver_from_parse(data, size, &f) < 0)
+		return DELIVER_REJECTED;
+	enum deliver_status st = DELIVER_OK;
+	for (size_t i = 0; i <= f.nfrom && st == DELIVER_OK; i++) {
+		const char *a = i < f.nfrom ? f.from[i] : f.sender;
+		if (a != NULL)
+			st = deliver_sender_owned(dh, a, account, error_r);
 	}
-	/* Drop comments and quoted strings (a display name may hold '<', ',' or
-	 * '@'), then the address is inside <...> or the whole rest. */
-	struct buf v;
-	buf_init(&v, 0);
-	int depth = 0;
-	bool quoted = false;
-	for (const char *p = raw.data; *p != '\0'; p++) {
-		if (*p == '\\' && (quoted || depth > 0) && p[1] != '\0') {
-			p++;
-			continue;
-		}
-		if (depth == 0 && *p == '"') {
-			quoted = !quoted;
-			continue;
-		}
-		if (!quoted && *p == '(') {
-			depth++;
-			continue;
-		}
-		if (!quoted && depth > 0 && *p == ')') {
-			depth--;
-			continue;
-		}
-		if (!quoted && depth == 0)
-			buf_append(&v, p, 1);
-	}
-	buf_free(&raw);
-	const char *s = v.data != NULL ? v.data : "";
-	const char *lt = strchr(s, '<'), *gt = lt != NULL ? strchr(lt, '>') : NULL;
-	const char *start = s, *end = s + strlen(s);
-	if (lt != NULL) {
-		if (gt == NULL || strchr(gt + 1, '<') != NULL || strchr(gt + 1, ',') != NULL ||
-		    memchr(s, ',', (size_t)(lt - s)) != NULL) {
-			buf_free(&v);
-			return -1;
-		}
-		start = lt + 1;
-		end = gt;
-	}
-	while (start < end && isspace((unsigned char)*start))
-		start++;
-	while (end > start && isspace((unsigned char)end[-1]))
-		end--;
-	size_t len = (size_t)(end - start);
-	ret = len > 0 && len < out_size && memchr(start, ',', len) == NULL &&
-			      memchr(start, ' ', len) == NULL && memchr(start, '@', len) != NULL ? 0 : -1;
-	if (ret == 0) {
-		for (size_t i = 0; i < len; i++)
-			out[i] = (char)tolower((unsigned char)start[i]);
-		out[len] = '\0';
-	}
-	buf_free(&v);
-	return ret;
+	deliver_from_free(&f);
+	return st == DELIVER_OK || st == DELIVER_TEMPFAIL ? st : DELIVER_REJECTED;
 }
 
 static enum deliver_status status_of(int store_result)

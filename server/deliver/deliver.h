@@ -85,10 +85,34 @@ enum deliver_status deliver_rcpt_quota(struct store *st, const struct deliver_rc
  * DELIVER_NOTFOUND (not owned) or DELIVER_TEMPFAIL. */
 enum deliver_status deliver_sender_owned(struct dir_handle *dh, const char *address,
 					 const char *account, const char **error_r);
+/* The author fields of a message (deliver-from.c): the From: mailboxes and
+ * the Sender: mailbox, bare addresses, ASCII lower-cased. */
+#define DELIVER_FROM_MAX 16		/* From: mailboxes accepted */
+#define DELIVER_FROM_ADDRESS_MAX 320
+struct deliver_from {
+	char **from;
+	size_t nfrom;		/* >= 1 */
+	char *sender;		/* NULL without Sender:; always set when nfrom > 1 */
+};
+/* Parse From: and Sender:. Returns 0, or -1 (nothing to free) when From: is
+ * missing, either field appears more than once (RFC 5322 3.6 allows one),
+ * a mailbox is not a plain address (groups, garbage), Sender: holds more
+ * than one mailbox, or From: holds several without a Sender: (3.6.2). */
+int deliver_from_parse(const char *data, size_t size, struct deliver_from *f_r);
+/* Free the strings of f. */
+void deliver_from_free(struct deliver_from *f);
 /* The one address of the message's From: header (RFC 5322 3.6.2), comments
  * and display name removed, ASCII lower-cased, into out. Returns 0, or -1
- * when there is no From:, more than one mailbox, or no usable address. */
+ * when deliver_from_parse() fails, From: holds more than one mailbox, or the
+ * address does not fit. */
 int deliver_header_from(const char *data, size_t size, char *out, size_t out_size);
+/* Submission's author check for account (its primary address): every From:
+ * mailbox and the Sender: mailbox, if any, must be owned by the account
+ * (deliver_sender_owned), and the fields must parse (deliver_from_parse:
+ * one From:, several authors only with a Sender:). DELIVER_OK,
+ * DELIVER_REJECTED (not owned or malformed) or DELIVER_TEMPFAIL (*error_r). */
+enum deliver_status deliver_check_from(struct dir_handle *dh, const char *data, size_t size,
+				       const char *account, const char **error_r);
 /* Scan, provision first-time directory users and store/queue the message
  * for every recipient in one transaction. partial (LMTP): per-recipient
  * results in env->rcpts[i].result and DELIVER_OK if the transaction

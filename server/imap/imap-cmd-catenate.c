@@ -165,16 +165,23 @@ void imap_write_badurl(struct buf *out, const char *url)
 		buf_append_str(out, "_");
 }
 
-static void badurl(struct imap_job *j, const char *url, const char *why)
+/* Refuse url: the client reads why; the log gets the real reason when that
+ * must not go to the client (logwhy, NULL for the same). */
+static void badurl(struct imap_job *j, const char *url, const char *why, const char *logwhy)
 {
 	struct buf b;
 	buf_init(&b, 0);
 	imap_write_badurl(&b, url);
 	imap_job_tagged(j, "NO [BADURL %s] %s", b.data, why);
 	log_info("imap session=%s user=%s cmd=%s event=badurl reason=\"%s\"", conn_id(j->conn),
-		 j->s->address, j->cmd, why);
+		 j->s->address, j->cmd, logwhy != NULL ? logwhy : why);
 	buf_free(&b);
 }
+
+/* The one answer for a URLAUTH URL that does not give a message: whether
+ * another user's mailbox exists, whether the verifier or the key is wrong,
+ * is not the requester's business (URLFETCH answers NIL for all of them). */
+#define URLAUTH_REFUSED "URL not valid or not accessible"
 
 /* The mailbox a CATENATE URL names, for the session's own account. */
 static int url_mailbox(struct imap_job *j, const struct imap_url *u, const char **name_r,
@@ -237,7 +244,7 @@ int imap_catenate_resolve(struct imap_job *j, struct store *st, struct imap_cate
 			struct imap_url u;
 			const char *why = NULL, *name = NULL;
 			if (imap_url_parse(part->url, strlen(part->url), &u, &why) < 0) {
-				badurl(j, part->url, why);
+				badurl(j, part->url, why, NULL);
 				return -1;
 			}
 			int r = IMAP_URL_BAD;
@@ -247,6 +254,11 @@ int imap_catenate_resolve(struct imap_job *j, struct store *st, struct imap_cate
 				r = store_urlauth_fetch(st, j->s->ictx->hostname, part->url,
 							strlen(part->url), STORE_URLAUTH_USER,
 							j->s->address, (int64_t)time(NULL), out, &why);
+				if (r == STORE_NOTFOUND || r == STORE_INVALID) {
+					badurl(j, part->url, URLAUTH_REFUSED, why);
+					imap_url_free(&u);
+					return -1;
+				}
 			} else if (u.access != IMAP_URL_ACCESS_NONE) {
 				why = "URLAUTH rump without a verifier";
 			} else if (u.search != NULL || u.uid == 0) {
@@ -279,7 +291,7 @@ int imap_catenate_resolve(struct imap_job *j, struct store *st, struct imap_cate
 				return -1;
 			}
 			if (r != STORE_OK) {
-				badurl(j, part->url, why != NULL ? why : "Invalid URL");
+				badurl(j, part->url, why != NULL ? why : "Invalid URL", NULL);
 				imap_url_free(&u);
 				return -1;
 			}

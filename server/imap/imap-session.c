@@ -65,6 +65,7 @@ static void capabilities(const struct imap_session *s, struct buf *b)
 		   (unsigned long long)s->ictx->cfg->imap.max_append);
 	buf_append_str(b, " ACL RIGHTS=texk LIST-MYRIGHTS");
 	buf_append_str(b, " PREVIEW");	/* RFC 8970 */
+	buf_append_str(b, " WITHIN");	/* RFC 5032: SEARCH OLDER/YOUNGER */
 	/* RFC 9208, RFC 5464, RFC 8474, RFC 8514 */
 	buf_append_str(b, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE QUOTASET"
 		       " METADATA METADATA-SERVER OBJECTID SAVEDATE");

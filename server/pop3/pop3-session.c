@@ -88,6 +88,7 @@ struct pop3_job {
 	size_t fetched_count;
 	/* outputs */
 	int status;			/* store_result or dir_auth_status */
+	bool too_soon;			/* refused by [pop3] login_delay */
 	struct dir_auth auth;
 	struct store_mailbox_info mailbox;
 	struct pop3_msg *msgs;
@@ -217,7 +218,7 @@ static void job_login(struct pop3_job *j, struct worker *w)
 		return;
 	}
 	j->status = store_pop3_lock(st, j->address, j->holder, maildrop_lock_ttl(j->pctx->cfg),
-				    &error);
+				    j->pctx->cfg->pop3.login_delay_ms, &j->too_soon, &error);
 	if (j->status != STORE_OK) {
 		snprintf(j->error, sizeof(j->error), "%s", error != NULL ? error : "lock");
 		return;
@@ -398,6 +399,12 @@ static void login_done(struct pop3_session *s, struct pop3_job *j)
 		log_warn("pop3 session=%s user=%s event=auth-tempfail reason=\"%s\"", id, j->user,
 			 j->error);
 		reply(s, "-ERR [SYS/TEMP] Authentication is temporarily unavailable");
+		return;
+	}
+	if (j->status == STORE_CONFLICT && j->too_soon) {
+		/* RFC 2449 8.1.1: logins more often than LOGIN-DELAY. */
+		log_info("pop3 session=%s user=%s event=login-delay", id, j->address);
+		reply(s, "-ERR [LOGIN-DELAY] Minimum time between logins not yet elapsed");
 		return;
 	}
 	if (j->status == STORE_CONFLICT) {

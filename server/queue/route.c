@@ -176,13 +176,16 @@ int route_parse(const char *value, struct route *r, char *why, size_t why_size)
 	}
 	while (ret == 0 && (tok = strtok_r(NULL, " \t", &save)) != NULL)
 		ret = parse_setting(tok, r, why, why_size);
-	if (ret == 0 && r->auth_user[0] != '\0' && r->tls_set && r->tls < ROUTE_TLS_REQUIRE) {
-		snprintf(why, why_size, "auth= sends a password and needs tls=require or tls=verify");
+	/* AUTH is only ever sent to a server whose certificate was verified:
+	 * over tls=require anyone on the path could present a certificate of
+	 * their own and collect the password. auth= implies tls=verify. */
+	if (ret == 0 && r->auth_user[0] != '\0' && r->tls_set && r->tls != ROUTE_TLS_VERIFY) {
+		snprintf(why, why_size, "auth= sends a password and needs tls=verify (the default "
+			 "with auth=; a private smarthost's CA goes in [queue] tls_ca_file)");
 		ret = -1;
 	}
-	/* AUTH is only ever sent over TLS: auth= implies tls=require. */
 	if (ret == 0 && r->auth_user[0] != '\0' && !r->tls_set)
-		r->tls = ROUTE_TLS_REQUIRE;
+		r->tls = ROUTE_TLS_VERIFY;
 	free(copy);
 	return ret;
 }

@@ -153,14 +153,14 @@ static void bad_command(struct smtp_session *s, unsigned code, const char *enhan
 	}
 }
 
-/* AUTH is offered under TLS only (or on loopback with auth_without_tls). */
+/* AUTH is offered under TLS only, or from loopback with [smtp]
+ * auth_without_tls; [server] loopback_is_secure never applies to SMTP. */
 static bool auth_allowed(const struct smtp_session *s)
 {
 	const struct config *cfg = s->sctx->cfg;
 	if (s->kind == KIND_LMTP)
 		return false;
-	return conn_is_secure(s->conn, cfg->server.loopback_is_secure) ||
-	       (cfg->smtp.auth_without_tls && conn_is_loopback(s->conn));
+	return conn_is_tls(s->conn) || (cfg->smtp.auth_without_tls && conn_is_loopback(s->conn));
 }
 
 /* ---- transaction state ---- */
@@ -238,16 +238,16 @@ static void job_run(struct session_job *job, struct worker *w)
 		break;
 	case JOB_DELIVER:
 		if (j->check_from) {
-			char from[600];
+			/* Every author (and the Sender:) must be the account's;
+			 * two From: fields are refused (RFC 5322 3.6). */
 			const char *data = j->body.data != NULL ? j->body.data : "";
-			j->status = DELIVER_REJECTED;
-			if (deliver_header_from(data, j->body.len, from, sizeof(from)) == 0)
-				j->status = deliver_sender_owned(dh, from, j->account, &error);
+			j->status = deliver_check_from(dh, data, j->body.len, j->account, &error);
 			if (j->status != DELIVER_OK) {
 				if (j->status != DELIVER_TEMPFAIL)
 					j->status = DELIVER_REJECTED;
 				snprintf(j->error, sizeof(j->error),
-					 "From: header address not owned by user %.200s", j->account);
+					 "From:/Sender: not owned by user %.200s, or malformed",
+					 j->account);
 				break;
 			}
 		}
@@ -695,7 +695,9 @@ static void cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		s->env.auth_user = xstrdup(s->auth_user);
 	s->txn_seq++;
 
-	if (s->kind == KIND_SUBMISSION && cfg->submission.check_sender) {
+	/* Authenticated on the MX port too: the same checks as submission, or
+	 * AUTH there would be a way around them. */
+	if ((s->kind == KIND_SUBMISSION || s->authenticated) && cfg->submission.check_sender) {
 		char address[600];
 		if (cmd->path.null || mailbox_address(&cmd->path, cmd->smtputf8, address,
 						      sizeof(address), NULL) != 1) {
@@ -835,7 +837,7 @@ static void body_end(struct smtp_session *s)
 	j->body = s->body;
 	buf_init(&s->body, 0);
 	j->partial = s->kind == KIND_LMTP;
-	if (s->kind == KIND_SUBMISSION && s->sctx->cfg->submission.check_from) {
+	if ((s->kind == KIND_SUBMISSION || s->authenticated) && s->sctx->cfg->submission.check_from) {
 		j->check_from = true;
 		snprintf(j->account, sizeof(j->account), "%s", s->auth_user);
 	}

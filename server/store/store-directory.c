@@ -695,7 +695,7 @@ int store_dir_auth_locked(struct store *st, const char *user, const char *ip,
 	if (ret != STORE_OK)
 		return done(st, ret, error_r);
 	if (PQntuples(res) > 0) {
-		*kind_r = strcmp(PQgetvalue(res, 0, 0), "ip") == 0 ? "ip" : "user";
+		*kind_r = strcmp(PQgetvalue(res, 0, 0), "net") == 0 ? "net" : "account";
 		*retry_ms_r = strtoull(PQgetvalue(res, 0, 1), NULL, 10);
 		if (*retry_ms_r == 0)
 			*retry_ms_r = 1;

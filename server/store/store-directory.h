@@ -122,10 +122,12 @@ int store_dir_account_list_source(struct store *st, const char *source,
  * already disabled. */
 int store_dir_account_disable(struct store *st, const char *address, const char **error_r);
 
-/* Failed-login throttling. kind is "user" or "ip". */
-/* *retry_ms_r = milliseconds until user or ip may try again (0 = not
- * locked); *kind_r names which one is locked ("user"/"ip", else NULL). */
-int store_dir_auth_locked(struct store *st, const char *user, const char *ip,
+/* Failed-login throttling. kind is "account" (key "ACCOUNT NETWORK": one
+ * account from one client network) or "net" (key: the client network). */
+/* *retry_ms_r = milliseconds until the account key or the net key may try
+ * again (0 = not locked; "" matches nothing); *kind_r names which one is
+ * locked ("account"/"net", else NULL). */
+int store_dir_auth_locked(struct store *st, const char *account_key, const char *net,
 			  uint64_t *retry_ms_r, const char **kind_r, const char **error_r);
 /* Count a failure for key: max failures within window_ms lock it for
  * lockout_ms. Returns the count in *failures_r, the lock left in *locked_ms_r. */

@@ -28,13 +28,35 @@ static int lock_exec(struct store *st, enum store_stmt_id id, const char *addres
 }
 
 int store_pop3_lock(struct store *st, const char *address, const char *holder, uint64_t ttl_ms,
-		    const char **error_r)
+		    uint64_t login_delay_ms, bool *too_soon_r, const char **error_r)
 {
 	uint64_t id;
+	*too_soon_r = false;
 	int ret = mail_account_id(st, address, &id);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
-	return lock_exec(st, STMT_POP3_LOCK, address, holder, ttl_ms, error_r);
+	char ttl[24], delay[24];
+	PGresult *res;
+	snprintf(ttl, sizeof(ttl), "%" PRIu64, ttl_ms);
+	snprintf(delay, sizeof(delay), "%" PRIu64, login_delay_ms);
+	ret = store_exec_prepared(st, STMT_POP3_LOCK, &res, address, holder, ttl, delay);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows > 0)
+		return STORE_OK;
+	/* Refused: a live lock, or only the login delay? */
+	ret = store_exec_prepared(st, STMT_POP3_LOCK_BUSY, &res, address);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	bool busy = PQntuples(res) == 0 || PQgetvalue(res, 0, 0)[0] == 't';
+	PQclear(res);
+	*too_soon_r = !busy;
+	return mail_done(st, store_fail(st, STORE_CONFLICT, busy ?
+					"maildrop of %s is locked by another POP3 session" :
+					"%s logged in less than the login delay ago", address),
+			 error_r);
 }
 
 int store_pop3_refresh(struct store *st, const char *address, const char *holder,

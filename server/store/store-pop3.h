@@ -8,9 +8,10 @@
 #include "store.h"
 
 /* Take address's maildrop lock for holder. STORE_OK, STORE_CONFLICT when
- * another live session holds it, STORE_NOTFOUND for an unknown account. */
+ * another live session holds it or (with *too_soon_r set) the last login
+ * was less than login_delay_ms ago, STORE_NOTFOUND for an unknown account. */
 int store_pop3_lock(struct store *st, const char *address, const char *holder, uint64_t ttl_ms,
-		    const char **error_r);
+		    uint64_t login_delay_ms, bool *too_soon_r, const char **error_r);
 /* Push the lock's expiry to now + ttl_ms. STORE_CONFLICT if holder lost it. */
 int store_pop3_refresh(struct store *st, const char *address, const char *holder,
 		       uint64_t ttl_ms, const char **error_r);

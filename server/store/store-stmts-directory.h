@@ -99,12 +99,12 @@
 	X(STMT_DIR_ACCOUNT_DISABLE,                                                     \
 	  "UPDATE accounts SET enabled = false, updated_at = now()"                     \
 	  " WHERE address = $1 AND enabled", 1)                                         \
-	/* Milliseconds until the user or the IP address may try again, if   */     \
-	/* either is locked out now.                                           */     \
+	/* Milliseconds until the (account, network) pair or the network may  */    \
+	/* try again, if either is locked out now.                             */    \
 	X(STMT_DIR_AUTH_LOCKED,                                                         \
 	  "SELECT kind, ceil(extract(epoch FROM locked_until - now()) * 1000)::bigint"  \
-	  " FROM auth_failures WHERE ((kind = 'user' AND key = $1)"                     \
-	  " OR (kind = 'ip' AND key = $2)) AND locked_until > now()"                    \
+	  " FROM auth_failures WHERE ((kind = 'account' AND key = $1)"                  \
+	  " OR (kind = 'net' AND key = $2)) AND locked_until > now()"                   \
 	  " ORDER BY locked_until DESC LIMIT 1", 2)                                     \
 	/* Count one failure: $3 failures within $4 ms lock the key for $5 ms. */    \
 	X(STMT_DIR_AUTH_FAILED,                                                         \

@@ -3,7 +3,9 @@
 #ifndef CAIRN_STORE_STMTS_POP3_H
 #define CAIRN_STORE_STMTS_POP3_H
 
-/* Take the lock when it is free or expired; returns the row only then. */
+/* Take the lock when it is free or expired, and the last login (locked_at,
+ * kept after an unlock) is at least $4 ms ago (LOGIN-DELAY, RFC 2449);
+ * returns the row only then. An unlocked row has expires_at -infinity. */
 #define STORE_STATEMENTS_POP3(X)                                                        \
 	X(STMT_POP3_LOCK,                                                               \
 	  "INSERT INTO pop3_locks (account_id, holder, expires_at)"                     \
@@ -11,14 +13,19 @@
 	  " FROM accounts WHERE address = $1"                                           \
 	  " ON CONFLICT (account_id) DO UPDATE SET holder = EXCLUDED.holder,"           \
 	  " locked_at = now(), expires_at = EXCLUDED.expires_at"                        \
-	  " WHERE pop3_locks.expires_at < now() OR pop3_locks.holder = EXCLUDED.holder" \
-	  " RETURNING account_id", 3)                                                   \
+	  " WHERE (pop3_locks.expires_at < now()"                                       \
+	  " AND pop3_locks.locked_at <= now() - $4::bigint * interval '1 millisecond')" \
+	  " OR pop3_locks.holder = EXCLUDED.holder"                                     \
+	  " RETURNING account_id", 4)                                                   \
+	X(STMT_POP3_LOCK_BUSY,                                                          \
+	  "SELECT expires_at >= now() FROM pop3_locks"                                  \
+	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)", 1)        \
 	X(STMT_POP3_REFRESH,                                                            \
 	  "UPDATE pop3_locks SET expires_at = now() + $3::bigint * interval '1 millisecond'" \
 	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \
 	  " AND holder = $2 RETURNING account_id", 3)                                   \
 	X(STMT_POP3_UNLOCK,                                                             \
-	  "DELETE FROM pop3_locks"                                                      \
+	  "UPDATE pop3_locks SET expires_at = '-infinity', holder = ''"                 \
 	  " WHERE account_id = (SELECT id FROM accounts WHERE address = $1)"            \
 	  " AND holder = $2", 2)                                                        \
 	X(STMT_POP3_SEEN,                                                               \

@@ -3,10 +3,13 @@ outages, certificate reload, connection limits, idle memory and clean
 shutdown."""
 import json
 import os
+import pathlib
 import resource
+import shutil
 import signal
 import socket
 import ssl
+import tempfile
 import subprocess
 import time
 
@@ -230,3 +233,34 @@ def test_sigterm_drains_and_exits_cleanly(cairnd):
     assert "event=exit status=0" in log
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", cairnd.http_port), timeout=2)
+
+
+def test_pid_file_in_a_root_owned_directory(cairnd_factory):
+    """Issue 18: the pid file is written as root before the privilege drop;
+    in a root-owned directory (/run style) the run user cannot remove it at
+    exit. It must not be left naming a process that is gone: cairnd empties
+    it through the descriptor it kept, and says so at start."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop privileges")
+    rundir = pathlib.Path(tempfile.mkdtemp(prefix="cairn-run-"))
+    try:
+        os.chmod(rundir, 0o755)         # root's, not writable by the run user
+        pid_file = rundir / "cairnd.pid"
+        d = cairnd_factory({"server": {"pid_file": str(pid_file)}})
+        assert int(pid_file.read_text()) == d.pid
+        assert "is not writable after the privilege drop" in d.log_text()
+        assert d.stop() == 0
+        assert not pid_file.exists() or pid_file.read_text() == "", pid_file.read_text()
+        assert "event=pid-file" in d.log_text() and "status=emptied" in d.log_text()
+        # A symlink planted where the pid file goes is not followed.
+        pid_file.unlink()
+        target = rundir / "target"
+        target.write_text("precious\n")
+        os.symlink(target, pid_file)
+        d2 = cairnd_factory({"server": {"pid_file": str(pid_file)}}, start=False)
+        r = subprocess.run([CAIRND, "-c", str(d2.conf)], capture_output=True, text=True,
+                           timeout=60)
+        assert r.returncode != 0
+        assert target.read_text() == "precious\n"
+    finally:
+        shutil.rmtree(rundir, ignore_errors=True)

@@ -170,7 +170,7 @@ def make_env(backend, request, pg, tmp_path):
         psql(pg.conninfo, f'CREATE DATABASE "{name}"')
         directory = server.directory_config()
     directory.update({"auth_delay": "100ms", "auth_max_delay": "400ms",
-                      "auth_max_failures": "3", "auth_max_failures_ip": "6"})
+                      "auth_max_failures": "3", "auth_max_failures_net": "6"})
     e = Env(backend, f"{pg.conninfo} dbname={name}", tmp_path, directory)
     request.addfinalizer(lambda: psql(pg.conninfo, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     if backend == "ldap":
@@ -347,17 +347,24 @@ def test_lockout_after_max_failures(env):
                    "--ip", "192.0.2.1")
         assert r.stdout.startswith(f"failed: bad credentials (failures={i + 1} ")
         delays.append(int(r.stdout.split("delay_ms=")[1].rstrip(")\n")))
-        # Logged with user, ip and count; never the password.
-        assert f"user=ann@example.test ip=192.0.2.1 status=failed failures={i + 1}" in r.stderr
+        # Logged with user, account, ip, network and count; never the password.
+        assert (f"user=ann@example.test account=ann@example.test ip=192.0.2.1 net=192.0.2.1 "
+                f"status=failed check={'hash' if env.backend == 'sql' else 'bind'} "
+                f"failures={i + 1} net_failures={i + 1}") in r.stderr, r.stderr
         assert "wrong-pw-123" not in r.stderr
     assert delays == [100, 200, 400]
-    # Locked now: even the right password is refused.
-    r = env.rc(1, "directory", "auth", addr("ann"), "--password", PASSWORDS["ann"])
+    # Locked now from that network: even the right password is refused.
+    r = env.rc(1, "directory", "auth", addr("ann"), "--password", PASSWORDS["ann"],
+               "--ip", "192.0.2.1")
     assert r.stdout.startswith("locked: too many failed logins (retry_after="), r.stdout
+    assert "locked=account" in r.stderr
     assert env.sql("SELECT failures, locked_until > now() FROM auth_failures "
-                   "WHERE kind = 'user' AND key = 'ann@example.test'") == "3|t"
-    assert env.sql("SELECT failures FROM auth_failures WHERE kind = 'ip' "
+                   "WHERE kind = 'account' AND key = 'ann@example.test 192.0.2.1'") == "3|t"
+    assert env.sql("SELECT failures FROM auth_failures WHERE kind = 'net' "
                    "AND key = '192.0.2.1'") == "3"
+    # Issue 18: never locked for everyone. Ann logs in from anywhere else.
+    env.ok("directory", "auth", addr("ann"), "--password", PASSWORDS["ann"], "--ip", "192.0.2.2")
+    env.ok("directory", "auth", addr("ann"), "--password", PASSWORDS["ann"])
     # Other users are not affected.
     env.ok("directory", "auth", addr("bob"), "--password", PASSWORDS["bob"])
     # The client address goes into the log and the counters: numeric only.
@@ -374,8 +381,8 @@ def test_lockout_expires(env):
     assert r.stdout.startswith("locked")
     time.sleep(1.3)
     env.ok("directory", "auth", addr("bob"), "--password", PASSWORDS["bob"], config=conf)
-    # A success clears the user's counter.
-    assert env.sql("SELECT count(*) FROM auth_failures WHERE kind = 'user'") == "0"
+    # A success clears the account's counter for that network.
+    assert env.sql("SELECT count(*) FROM auth_failures WHERE kind = 'account'") == "0"
 
 
 def test_success_resets_user_counter(env):
@@ -387,9 +394,9 @@ def test_success_resets_user_counter(env):
     env.ok("directory", "auth", addr("carol"), "--password", PASSWORDS["carol"])
 
 
-def test_ip_lockout(env):
+def test_net_lockout(env):
     # Six failures from one address, spread over users (two each, below the
-    # per-user limit), lock the address for everyone.
+    # per-account limit), lock the network for everyone in it.
     for user in ("ann", "bob", "carol"):
         for _ in range(2):
             env.rc(1, "directory", "auth", addr(user), "--password", "guess",
@@ -397,9 +404,80 @@ def test_ip_lockout(env):
     r = env.rc(1, "directory", "auth", addr("erin"), "--password", PASSWORDS["erin"],
                "--ip", "198.51.100.9")
     assert r.stdout.startswith("locked")
-    assert "locked=ip" in r.stderr
+    assert "locked=net" in r.stderr
     env.ok("directory", "auth", addr("erin"), "--password", PASSWORDS["erin"],
            "--ip", "198.51.100.10")
+
+
+def test_ipv6_counts_per_64(env):
+    """Issue 18: a fresh IPv6 address per attempt, all in one /64, used to
+    get a fresh allowance each time. The network is the /64 by default."""
+    for i in range(3):
+        env.rc(1, "directory", "auth", addr("ann"), "--password", "guess",
+               "--ip", f"2001:db8:1:2::{i + 1:x}")
+    r = env.rc(1, "directory", "auth", addr("ann"), "--password", PASSWORDS["ann"],
+               "--ip", "2001:db8:1:2:ffff:ffff:ffff:ffff")
+    assert r.stdout.startswith("locked"), r.stdout
+    assert "net=2001:db8:1:2::/64" in r.stderr
+    for i in range(3, 6):
+        env.rc(1, "directory", "auth", addr("bob"), "--password", "guess",
+               "--ip", f"2001:db8:1:2::{i + 1:x}")
+    r = env.rc(1, "directory", "auth", addr("erin"), "--password", PASSWORDS["erin"],
+               "--ip", "2001:db8:1:2::99")
+    assert r.stdout.startswith("locked") and "locked=net" in r.stderr
+    # The next /64 is another network; v4-mapped addresses count as IPv4.
+    env.ok("directory", "auth", addr("ann"), "--password", PASSWORDS["ann"],
+           "--ip", "2001:db8:1:3::1")
+    r = env.rc(1, "directory", "auth", addr("carol"), "--password", "guess",
+               "--ip", "::ffff:192.0.2.77")
+    assert "net=192.0.2.77 " in r.stderr
+    # [server] ipv6_prefix = 128 counts each address again.
+    conf = env.write_config()
+    text = conf.read_text().replace("[store]\n", "[server]\nipv6_prefix = 128\nipv4_prefix = 24\n[store]\n")
+    conf.write_text(text)
+    env.ok("directory", "auth", addr("ann"), "--password", PASSWORDS["ann"],
+           "--ip", "2001:db8:1:2::7", config=conf)
+    r = env.rc(1, "directory", "auth", addr("carol"), "--password", "guess",
+               "--ip", "192.0.2.77", config=conf)
+    assert "net=192.0.2.0/24 " in r.stderr
+
+
+def test_alias_shares_the_account_allowance(ldap_env):
+    """Issue 18: failures counted per name typed gave every address of an
+    account an allowance of its own. They count against the account."""
+    env = ldap_env
+    for name in ("a.smith@example.test", "ANN@example.test", "a.smith@example.test"):
+        r = env.rc(1, "directory", "auth", name, "--password", "guess", "--ip", "192.0.2.5")
+        assert "account=ann@example.test " in r.stderr
+    assert r.stdout.startswith("failed: bad credentials (failures=3 "), r.stdout
+    for name in ("ann@example.test", "a.smith@example.test"):
+        r = env.rc(1, "directory", "auth", name, "--password", PASSWORDS["ann"],
+                   "--ip", "192.0.2.5")
+        assert r.stdout.startswith("locked"), r.stdout
+    env.ok("directory", "auth", "a.smith@example.test", "--password", PASSWORDS["ann"],
+           "--ip", "192.0.2.6")
+
+
+def test_unknown_disabled_and_passwordless_look_alike(env):
+    """Issue 18: same answer, and the same work (a hash or a bind), for an
+    unknown name, a disabled account, an account without a password and a
+    wrong password; the log line says which check ran."""
+    real, dummy = ("hash", "dummy-hash") if env.backend == "sql" else ("bind", "dummy-bind")
+    cases = [(addr("ann"), "wrong-pw-1", real),
+             (addr("nobody"), PASSWORDS["ann"], dummy),
+             (addr("dave"), PASSWORDS["dave"], dummy)]
+    if env.backend == "sql":
+        env.sql("UPDATE accounts SET password_hash = NULL WHERE address = 'erin@example.test'")
+        cases.append((addr("erin"), PASSWORDS["erin"], dummy))
+        env.sql("UPDATE accounts SET password_hash = '!' WHERE address = 'bob@example.test'")
+        cases.append((addr("bob"), PASSWORDS["bob"], dummy))
+    answers = set()
+    for i, (user, password, check) in enumerate(cases):
+        r = env.rc(1, "directory", "auth", user, "--password", password,
+                   "--ip", f"203.0.113.{i + 1}")
+        answers.add(r.stdout)
+        assert f" status=failed check={check} " in r.stderr, (user, r.stderr)
+    assert answers == {"failed: bad credentials (failures=1 delay_ms=100)\n"}, answers
 
 
 # -------------------------------------------------------- users, address book
@@ -553,6 +631,15 @@ def test_failover_to_next_uri(ldap_env):
     conf = env.write_config(uri=dead)
     r = env.rc(EX_TEMPFAIL, "directory", "lookup", addr("ann"), config=conf)
     assert "no LDAP server reachable" in r.stderr
+    # '#' does not start a comment after a value: the words would become
+    # URIs (issue 18; docs/directory.md had this example). Refused, clearly.
+    conf = env.write_config(uri=f"{env.slapd.uri} {dead}   # tried in order")
+    r = env.run("directory", "lookup", addr("ann"), config=conf)
+    assert r.returncode != 0 and not r.stdout.startswith("user"), r.stdout + r.stderr
+    assert "'#' is not an ldap://, ldaps:// or ldapi:// URI (only ';' starts a comment" \
+        in r.stderr, r.stderr
+    conf = env.write_config(uri=f"{env.slapd.uri} {dead}   ; tried in order")
+    env.ok("directory", "lookup", addr("ann"), config=conf)
 
 
 def test_wrong_service_password_is_a_temporary_failure(ldap_env):

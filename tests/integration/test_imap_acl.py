@@ -765,3 +765,31 @@ def test_protocol_abuse(two):
     st, _, _ = r.cmd('LIST "" "*" RETURN (MYRIGHTS MYRIGHTS)')
     assert st == "OK"
     assert r.ok("NOOP") is not None
+
+
+def test_rights_of_a_deleted_account_do_not_pass_to_a_new_one(env):
+    """Issue 18: ACL entries name their grantee by address. Deleting the
+    account (or group) must take its entries along, or whoever gets the
+    address next inherits its rights."""
+    o = Client(env, OWNER)          # the first login provisions the INBOX
+    o.close()
+    ctl(env, "acl", "set", f"{OWNER}:INBOX", READER, "lrs")
+    ctl(env, "acl", "set", "--", f"{OWNER}:INBOX", f"-{READER}", "w")
+    ctl(env, "acl", "set", f"{OWNER}:INBOX", THIRD, "lr")
+    ctl(env, "group", "add", "team@acl.test")
+    ctl(env, "acl", "set", f"{OWNER}:INBOX", "$team@acl.test", "lr")
+    before = ctl(env, "acl", "list", f"{OWNER}:INBOX")
+    assert READER in before and "$team@acl.test" in before
+    ctl(env, "user", "del", READER)
+    ctl(env, "group", "del", "team@acl.test")
+    after = ctl(env, "acl", "list", f"{OWNER}:INBOX")
+    assert READER not in after and "team@acl.test" not in after, after
+    assert THIRD in after           # other grantees keep theirs
+    # The new holder of the address starts with nothing.
+    ctl(env, "user", "add", READER, "--password", PASSWORD)
+    ctl(env, "group", "add", "team@acl.test")
+    assert READER not in ctl(env, "acl", "list", f"{OWNER}:INBOX")
+    r = Client(env, READER)
+    st, _, lines = r.cmd('LIST "" "*"')
+    assert st == "OK" and not any(OWNER in ln for ln in lines), lines
+    r.close()

@@ -335,6 +335,35 @@ def test_catenate_with_urlauth_url_of_another_user(imap):
     r.close()
 
 
+def test_catenate_urlauth_refusals_look_alike(imap):
+    """Issue 18: a URLAUTH URL naming another user's mailbox answers the same
+    whether the mailbox is missing or the verifier is wrong (URLFETCH gives
+    NIL for both): the answer must not tell which mailboxes exist."""
+    o = Raw(imap.imap_port, user=OTHER)
+    _, uid = append_plain(o, b"Subject: shared\r\n\r\nhis text\r\n")
+    rump = (f"imap://{enc(OTHER)}@{HOST}/INBOX/;UID={uid}"
+            f";URLAUTH=user+{enc(USER)}").encode()
+    url = genurlauth(o, rump)
+    o.close()
+    token = url.rsplit(b":", 1)[1]
+    flipped = token[:-1] + (b"0" if token[-1:] != b"0" else b"1")
+    cases = [
+        url[:-len(token)] + flipped,                          # wrong verifier
+        url.replace(b"/INBOX/", b"/NoSuchBox/"),              # no such mailbox
+        url.replace(b"/INBOX/", b"/Trash/"),                  # exists, other key
+        url.replace(enc(OTHER).encode(), b"nobody%40cat.test"),  # no such user
+    ]
+    r = Raw(imap.imap_port)
+    texts = set()
+    for i, bad in enumerate(cases):
+        out = r.cmd(b"d%d" % i, b"APPEND Drafts CATENATE (URL \"" + bad + b"\")")
+        prefix = b"d%d NO [BADURL " % i + bad + b"] "
+        assert out[-1].startswith(prefix), out
+        texts.add(out[-1][len(prefix):])
+    assert len(texts) == 1, texts
+    r.close()
+
+
 def test_urlauth_syntax_errors(imap):
     r = Raw(imap.imap_port)
     for bad in (b"GENURLAUTH", b"GENURLAUTH \"imap://x\"", b"URLFETCH", b"RESETKEY (x)"):

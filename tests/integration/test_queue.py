@@ -710,10 +710,11 @@ def test_smarthost_auth_over_starttls(cairnd_factory, pg):
     for f in ("good", "bad"):
         os.chmod(secrets / f, 0o644)
     try:
+        # auth= implies tls=verify: the smarthost's certificate must be trusted.
         d = start(cairnd_factory, pg, {
             "far.test": f"127.0.0.1:{smart.submission_port} auth=relay@smart.test:{secrets}/good",
             "denied.test": f"127.0.0.1:{smart.submission_port} auth=relay@smart.test:{secrets}/bad",
-        })
+        }, tls_ca_file=str(smart.cert))
         submit(d, ["x@far.test"], message("via smarthost", "smart-1@local.test"))
         submit(d, ["y@denied.test"], message("bad password", "smart-2@local.test"))
         wait_for(lambda: sql(d, "SELECT count(*) FROM queue_messages") == "1", 30,

@@ -4,6 +4,8 @@ PostgreSQL byte for byte (the stored message minus the Return-Path: and
 Received: headers we prepend); relay, smuggling, pipelining, STARTTLS injection, limits,
 timeouts and a database outage in the middle of DATA."""
 import base64
+import os
+import pathlib
 import smtplib
 import socket
 import ssl
@@ -684,6 +686,9 @@ def test_submission_check_from(cairnd_factory, pg):
     assert s.sendmail("ann@local.test", ["bob@local.test"], ok) == {}
     for bad in (b"From: Bob <bob@local.test>\r\nSubject: forged\r\n\r\nx\r\n",
                 b"From: ann@local.test, bob@local.test\r\nSubject: two\r\n\r\nx\r\n",
+                # Issue 18: a second From: header used to go unchecked.
+                b"From: ann@local.test\r\nFrom: bob@local.test\r\nSubject: two\r\n\r\nx\r\n",
+                b"From: ann@local.test\r\nSubject: two\r\nFROM: bob@local.test\r\n\r\nx\r\n",
                 b"Subject: no from\r\n\r\nx\r\n"):
         with pytest.raises(smtplib.SMTPDataError) as e:
             s.sendmail("ann@local.test", ["bob@local.test"], bad)
@@ -691,6 +696,56 @@ def test_submission_check_from(cairnd_factory, pg):
     s.quit()
     got = inbox(d, "bob@local.test")
     assert [strip_received(m) for m in got] == [ok]
+
+
+def check_from_binary():
+    """tests/integration/check-from-test.c, built by `make check`."""
+    builddir = os.environ.get("CAIRN_BUILDDIR")
+    base = pathlib.Path(builddir) if builddir else pathlib.Path(CAIRNCTL).resolve().parent
+    return base / "tests" / "integration" / "check-from-test"
+
+
+def test_check_from_every_author(cairnd_factory, pg):
+    """Issue 18, deliver_check_from(): every From: mailbox must be the
+    user's, several authors need a Sender: that is the user's too, and one
+    From: field only. (The session still uses the single-author check, which
+    refuses every several-author message; this drives the full rule.)"""
+    binary = check_from_binary()
+    assert binary.exists(), f"{binary} missing: run make check (or make {binary.name})"
+    d = start(cairnd_factory, pg, {})
+    setup_directory(d)
+
+    def verdict(msg, account="ann@local.test"):
+        r = subprocess.run([str(binary), str(d.conf), account], input=msg,
+                           capture_output=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout.decode().strip()
+
+    cases = [
+        (b"From: Ann <ann@local.test>\r\n\r\nx\r\n", "ok"),
+        (b"From: A.Smith@local.test\r\n\r\nx\r\n", "ok"),           # her alias
+        (b"From: ann@local.test, a.smith@local.test\r\nSender: ann@local.test\r\n\r\nx\r\n",
+         "ok"),
+        # A co-author who is someone else, whatever the Sender: says.
+        (b"From: ann@local.test, bob@local.test\r\nSender: ann@local.test\r\n\r\nx\r\n",
+         "rejected"),
+        (b"From: bob@local.test, ann@local.test\r\nSender: ann@local.test\r\n\r\nx\r\n",
+         "rejected"),
+        # Several authors without a Sender:, or with someone else's.
+        (b"From: ann@local.test, a.smith@local.test\r\n\r\nx\r\n", "rejected"),
+        (b"From: ann@local.test, a.smith@local.test\r\nSender: bob@local.test\r\n\r\nx\r\n",
+         "rejected"),
+        (b"From: ann@local.test\r\nSender: ceo@local.test\r\n\r\nx\r\n", "rejected"),
+        # A second From: field, either order.
+        (b"From: ann@local.test\r\nFrom: bob@local.test\r\n\r\nx\r\n", "rejected"),
+        (b"From: bob@local.test\r\nFrom: ann@local.test\r\n\r\nx\r\n", "rejected"),
+        # A group address, a remote address, no From: at all.
+        (b"From: team@local.test\r\n\r\nx\r\n", "rejected"),
+        (b"From: ann@remote.test\r\n\r\nx\r\n", "rejected"),
+        (b"Subject: none\r\n\r\nx\r\n", "rejected"),
+    ]
+    got = [(m, verdict(m)) for m, _ in cases]
+    assert got == [(m, want) for m, want in cases]
 
 
 def test_helo_without_extensions(mx):

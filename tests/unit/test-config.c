@@ -118,8 +118,10 @@ static void test_defaults(void **state)
 	assert_string_equal(cfg->server.user, "cairn");
 	assert_string_equal(cfg->server.group, "");
 	assert_int_equal(cfg->server.workers, 4);
-	assert_int_equal(cfg->server.max_connections, 10000);
+	assert_int_equal(cfg->server.max_connections, 30000);
 	assert_int_equal(cfg->server.max_connections_per_ip, 100);
+	assert_int_equal(cfg->server.ipv4_prefix, 32);
+	assert_int_equal(cfg->server.ipv6_prefix, 64);
 	assert_string_equal(cfg->server.pid_file, "");
 	assert_int_equal(cfg->server.log_target, CONFIG_LOG_STDERR);
 	assert_int_equal(cfg->server.log_level, LOG_LEVEL_INFO);
@@ -134,7 +136,16 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg->store.connect_timeout_ms, 5000);
 	assert_int_equal(cfg->store.statement_timeout_ms, 30000);
 	assert_int_equal(cfg->store.reconnect_interval_ms, 1000);
-	assert_string_equal(cfg->http.listen, "*:80");
+	/* /metrics has no authentication: by default only loopback reaches it. */
+	assert_string_equal(cfg->http.listen, "127.0.0.1:8080");
+	{
+		struct config_listen_addr a[4];
+		const char *err;
+		int n = config_parse_listen(cfg->http.listen, a, 4, &err);
+		assert_true(n >= 1);
+		for (int i = 0; i < n; i++)
+			assert_true(strcmp(a[i].host, "127.0.0.1") == 0 || strcmp(a[i].host, "::1") == 0);
+	}
 	assert_string_equal(cfg->http.listen_tls, "");
 	assert_int_equal(cfg->http.idle_timeout_ms, 60000);
 	assert_int_equal(cfg->http.max_head, 16384);
@@ -155,8 +166,10 @@ static void test_option_table(void **state)
 		assert_non_null(o->help);
 		assert_true(strlen(o->help) > 10);
 		assert_int_equal(o->help[strlen(o->help) - 1], '.');
+		/* Lower case, '_' and digits (ipv4_prefix), never a digit first. */
+		assert_true(o->name[0] >= 'a' && o->name[0] <= 'z');
 		for (const char *c = o->name; *c != '\0'; c++)
-			assert_true((*c >= 'a' && *c <= 'z') || *c == '_');
+			assert_true((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_');
 		if (o->type == CONFIG_UINT || o->type == CONFIG_SIZE || o->type == CONFIG_DURATION) {
 			uint64_t v = 0;
 			assert_true(o->min <= o->max);
@@ -176,7 +189,7 @@ static void test_option_table(void **state)
 		}
 	}
 	/* Update when options are added; docs/configuration.md is checked too. */
-	assert_int_equal(n, 110);
+	assert_int_equal(n, 122);
 }
 
 static void test_all_types(void **state)
@@ -415,6 +428,9 @@ static void test_error_bad_values(void **state)
 			"or 2d (from 0s to 1h)");
 	check_one_error("[http]\nlisten_tls=\nmax_head = 16kb\n",
 			":3: [http] max_head: '16kb' is not a size such as 512, 16k, 10M or 1G (from 1k to 1M)");
+	check_one_error(NO_TLS "[directory]\nauth_max_failures_ip = 5\n",
+			":4: option 'auth_max_failures_ip' in [directory] is now 'auth_max_failures_net' "
+			"(failures now count per client network, see [server] ipv4_prefix and ipv6_prefix)");
 	check_one_error("[http]\nlisten_tls=\nlisten = *:80 mail:x\n",
 			":3: [http] listen: bad address 'mail:x': port must be a number from 1 to 65535");
 	check_one_error("[http]\nlisten_tls =\nlisten = [::1]\n",
@@ -597,6 +613,13 @@ static void test_boundaries(void **state)
 	check_bound("server", "max_connections", "1000001", false);
 	check_bound("server", "max_connections_per_ip", "0", true);
 	check_bound("server", "max_connections_per_ip", "1000001", false);
+	check_bound("server", "ipv4_prefix", "8", true);
+	check_bound("server", "ipv4_prefix", "7", false);
+	check_bound("server", "ipv4_prefix", "33", false);
+	check_bound("server", "ipv6_prefix", "16", true);
+	check_bound("server", "ipv6_prefix", "128", true);
+	check_bound("server", "ipv6_prefix", "15", false);
+	check_bound("server", "ipv6_prefix", "129", false);
 	check_bound("server", "shutdown_timeout", "0", true);
 	check_bound("server", "shutdown_timeout", "1h", true);
 	check_bound("server", "shutdown_timeout", "3600001ms", false);

@@ -54,14 +54,31 @@ static void test_parse_auth(void **state)
 	struct route r;
 	char why[256];
 	(void)state;
-	/* auth= alone implies tls=require: a password never goes in clear. */
+	/* auth= alone implies tls=verify: a password goes neither in clear nor
+	 * to a server whose certificate was not checked (issue 18). */
 	assert_int_equal(route_parse("smart.test:587 auth=relay:/etc/cairn/relay.pw", &r, why,
 				     sizeof(why)), 0);
 	assert_string_equal(r.auth_user, "relay");
 	assert_string_equal(r.auth_password_file, "/etc/cairn/relay.pw");
+	assert_int_equal(r.tls, ROUTE_TLS_VERIFY);
+	assert_int_equal(route_parse("smart.test:587 tls=verify auth=relay:/x", &r, why,
+				     sizeof(why)), 0);
+	assert_int_equal(r.tls, ROUTE_TLS_VERIFY);
+	assert_int_equal(route_parse("smart.test:587 auth=relay:/x tls=verify", &r, why,
+				     sizeof(why)), 0);
+	assert_int_equal(r.tls, ROUTE_TLS_VERIFY);
+	const char *weak[] = { "none", "may", "require" };
+	for (size_t i = 0; i < 3; i++) {
+		char line[128];
+		snprintf(line, sizeof(line), "smart.test:587 tls=%s auth=relay:/x", weak[i]);
+		assert_int_equal(route_parse(line, &r, why, sizeof(why)), -1);
+		assert_non_null(strstr(why, "tls=verify"));
+		snprintf(line, sizeof(line), "smart.test:587 auth=relay:/x tls=%s", weak[i]);
+		assert_int_equal(route_parse(line, &r, why, sizeof(why)), -1);
+	}
+	/* Without auth= nothing changes: tls=require stays what it says. */
+	assert_int_equal(route_parse("smart.test:587 tls=require", &r, why, sizeof(why)), 0);
 	assert_int_equal(r.tls, ROUTE_TLS_REQUIRE);
-	assert_int_equal(route_parse("smart.test:587 tls=may auth=relay:/x", &r, why, sizeof(why)), -1);
-	assert_non_null(strstr(why, "tls=require"));
 	assert_int_equal(route_parse("smart.test:587 auth=relay", &r, why, sizeof(why)), -1);
 	assert_int_equal(route_parse("smart.test:587 auth=:/x", &r, why, sizeof(why)), -1);
 	assert_int_equal(route_parse("smart.test:587 auth=u:relative", &r, why, sizeof(why)), -1);
