@@ -56,7 +56,7 @@ CONFIG = {
                "tls_handshake_timeout": f"{TIMEOUT_S}s"},
     # cache_ttl 0: every RCPT lookup is a store job (held by StoreBlock).
     "directory": {"cache_ttl": "0", "auth_delay": "250ms", "auth_max_delay": "1s",
-                  "auth_max_failures": "1000", "auth_max_failures_ip": "100000"},
+                  "auth_max_failures": "1000", "auth_max_failures_net": "100000"},
     "imap": {"idle_timeout": f"{TIMEOUT_S}s"},
     "pop3": {"idle_timeout": f"{TIMEOUT_S}s"},
     "http": {"idle_timeout": f"{TIMEOUT_S}s", "max_requests": "1000000"},
