@@ -814,6 +814,8 @@ def slowloris(target):
     for name, (p, _, _) in peers.items():
         result[name] = None
         p.reset()
+    print("\nslow-loris cut after: " + ", ".join(
+        f"{n}={'never' if t is None else f'{t:.1f}s'}" for n, t in result.items()))
     yield result, setup_errors
     target.check("imap", rss0)
 
