@@ -18,6 +18,7 @@ of the same protocol served. A crashed daemon is restarted so that one crash
 fails one case, not the rest of the file.
 """
 import base64
+import json
 import os
 import pathlib
 import resource
@@ -1152,3 +1153,72 @@ def test_per_ip_limit_aggregates_by_prefix(target, pg, tls_files):
         code, log = t.stop()
     assert sanitizer_excerpt(log) is None, sanitizer_excerpt(log)
     assert code == 0
+
+
+NETNS_CLIENT = r"""
+import json, socket, sys
+port, out = int(sys.argv[1]), []
+keep = []
+for src in sys.argv[2:]:
+    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    s.bind((src, 0))
+    s.settimeout(10)
+    s.connect(("::1", port))
+    keep.append(s)
+    data = b""
+    try:
+        while b"\r\n" not in data:
+            got = s.recv(4096)
+            if not got:
+                break
+            data += got
+    except OSError:
+        pass
+    out.append(data.startswith(b"* OK"))
+print(json.dumps(out))
+"""
+
+
+def test_per_ip_limit_aggregates_ipv6_64(target, pg, tls_files, monkeypatch):
+    """IPv6 clients count per /64 (ipv6_prefix default): in a private
+    network namespace, three connections from three addresses of one /64
+    fill max_connections_per_ip = 3, a fourth address of that /64 is
+    refused, an address of another /64 is served."""
+    if os.geteuid() != 0 or not (shutil.which("unshare") and shutil.which("nsenter")):
+        pytest.skip("needs root, unshare and nsenter for a network namespace")
+    t = Target(pg, tls_files, extra={"server": {"max_connections_per_ip": "3"}},
+               fresh_db=False, start=False)
+    d = t.d
+    conf = d.conf.read_text()
+    assert f"listen = 127.0.0.1:{d.imap_port}\n" in conf
+    d.conf.write_text(conf.replace(f"listen = 127.0.0.1:{d.imap_port}\n",
+                                   f"listen = [::1]:{d.imap_port}\n"))
+    same = ["fd18:18::2", "fd18:18::3", "fd18:18::4", "fd18:18::5"]
+    other = ["fd18:19::2"]
+    wrapper = t.base / "netns-cairnd.sh"
+    adds = "\n".join(f"ip -6 addr add {a}/64 dev lo nodad || exit 1" for a in same + other)
+    wrapper.write_text(f"""#!/bin/sh
+# cairnd in a network namespace of its own whose loopback holds test addresses.
+if [ -z "$HOSTILE_IN_NETNS" ]; then
+    HOSTILE_IN_NETNS=1 exec unshare -n "$0" "$@"
+fi
+ip link set lo up || exit 1
+{adds}
+exec {conftest.CAIRND} "$@"
+""")
+    wrapper.chmod(0o755)
+    monkeypatch.setattr(conftest, "CAIRND", str(wrapper))
+    t.start()
+    try:
+        r = subprocess.run(["nsenter", f"--net=/proc/{t.pid}/ns/net", "/usr/bin/python3", "-c",
+                            NETNS_CLIENT, str(d.imap_port), *same, *other],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        greeted = json.loads(r.stdout)
+        assert greeted == [True, True, True, False, True], \
+            f"greeted per source {same + other}: {greeted} (expected the 4th of one /64 refused)"
+        assert t.d.proc.poll() is None, "cairnd died"
+    finally:
+        code, log = t.stop()
+    assert sanitizer_excerpt(log) is None, sanitizer_excerpt(log)
+    assert code == 0, f"cairnd exited with {code}"
