@@ -56,7 +56,7 @@ CONFIG = {
                "line_timeout": f"{TIMEOUT_S}s", "body_timeout": f"{TIMEOUT_S}s",
                "tls_handshake_timeout": f"{TIMEOUT_S}s"},
     # cache_ttl 0: every RCPT lookup is a store job (held by StoreBlock).
-    "directory": {"cache_ttl": "0", "auth_delay": "250ms", "auth_max_delay": "1s",
+    "directory": {"cache_ttl": "0", "auth_delay": "200ms", "auth_max_delay": "400ms",
                   "auth_max_failures": "1000", "auth_max_failures_net": "100000"},
     "imap": {"idle_timeout": f"{TIMEOUT_S}s"},
     "pop3": {"idle_timeout": f"{TIMEOUT_S}s"},
@@ -1222,3 +1222,45 @@ exec {conftest.CAIRND} "$@"
         code, log = t.stop()
     assert sanitizer_excerpt(log) is None, sanitizer_excerpt(log)
     assert code == 0, f"cairnd exited with {code}"
+
+
+def test_idle_client_that_never_reads_catches_up(target):
+    """An IMAP client in IDLE that stops reading while 100 messages arrive:
+    the server stays bounded and serves others meanwhile, and once the
+    client reads again it learns the right message count (nothing lost)."""
+    d = target.d
+    rss0 = target.begin()
+    p = Peer(d.imap_port, rcvbuf=4096)
+    p.expect_line(b"* OK")
+    p.send(f"a LOGIN {USER} {PASSWORD}\r\nb SELECT INBOX\r\n".encode())
+    p.tagged(b"a")
+    exists = [int(ln.split()[1]) for ln in p.tagged(b"b") if ln.endswith(b" EXISTS\r\n")]
+    assert exists, "SELECT gave no EXISTS"
+    p.send(b"c IDLE\r\n")
+    p.expect_line(b"+")
+    n = 100
+    lmtp = Peer(d.lmtp_port)
+    lmtp.smtp(220)
+    lmtp.send(b"LHLO c\r\n")
+    lmtp.smtp(250)
+    for i in range(n):
+        lmtp.send(f"MAIL FROM:<a@remote.example>\r\nRCPT TO:<{USER}>\r\nDATA\r\n".encode())
+        lmtp.smtp(250), lmtp.smtp(250), lmtp.smtp(354)
+        lmtp.send(b"Subject: pile %d\r\n\r\nbody\r\n.\r\n" % i)
+        lmtp.smtp(250)
+    lmtp.send(b"QUIT\r\n")
+    lmtp.smtp(221)
+    lmtp.close()
+    served(d, "imap")
+    grown = rss_kib(target.pid) - rss0
+    assert grown <= RSS_GROWTH_MAX, f"RSS grew by {grown} KiB"
+    # The client reads again: it must end up knowing every new message.
+    p.send(b"DONE\r\nd NOOP\r\n")
+    lines = p.tagged(b"c") + p.tagged(b"d")
+    counts = [int(ln.split()[1]) for ln in lines if ln.startswith(b"* ") and
+              ln.endswith(b" EXISTS\r\n")]
+    assert counts and counts[-1] == exists[-1] + n, \
+        f"EXISTS {counts[-3:]} after {n} deliveries to a mailbox of {exists[-1]}"
+    p.send(b"e LOGOUT\r\n")
+    p.close()
+    target.check("imap", rss0)
