@@ -56,7 +56,7 @@ CONFIG = {
                "line_timeout": f"{TIMEOUT_S}s", "body_timeout": f"{TIMEOUT_S}s",
                "tls_handshake_timeout": f"{TIMEOUT_S}s"},
     # cache_ttl 0: every RCPT lookup is a store job (held by StoreBlock).
-    "directory": {"cache_ttl": "0", "auth_delay": "200ms", "auth_max_delay": "400ms",
+    "directory": {"cache_ttl": "0", "auth_delay": "300ms", "auth_max_delay": "600ms",
                   "auth_max_failures": "1000", "auth_max_failures_net": "100000"},
     "imap": {"idle_timeout": f"{TIMEOUT_S}s"},
     "pop3": {"idle_timeout": f"{TIMEOUT_S}s"},
@@ -159,6 +159,13 @@ class Target:
         rss = rss_kib(self.pid)
         assert rss is not None, "cairnd is not running"
         return rss
+
+    def wait_log(self, text, timeout=15):
+        """Poll the daemon's log, since the case began, for text."""
+        deadline = time.monotonic() + timeout
+        while text not in self.d.log_text()[self.log_offset:]:
+            assert time.monotonic() < deadline, f"{text!r} not logged within {timeout}s"
+            time.sleep(0.005)
 
     def check(self, family, rss0, held=False, quiet_allow=None):
         """After a case: alive, no sanitizer report, dead client's
@@ -546,6 +553,9 @@ def test_drop_at_every_step(target, variant, index, point, mode):
             step.mid(peer)
         elif point == "sent":
             step.sent(peer)
+            if step.held:
+                # The failed login is judged: its reply is now held back.
+                target.wait_log("status=failed")
         elif point == "done":
             step.full(peer)
         if point != "job":
