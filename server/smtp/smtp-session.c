@@ -697,10 +697,13 @@ static void cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 
 	/* Authenticated on the MX port too: the same checks as submission, or
 	 * AUTH there would be a way around them. */
-	if ((s->kind == KIND_SUBMISSION || s->authenticated) && cfg->submission.check_sender) {
+	/* The null reverse-path (RFC 5321 4.5.5: notifications) names nobody,
+	 * so there is no one to impersonate: allowed, as Postfix's
+	 * reject_sender_login_mismatch allows it. */
+	if ((s->kind == KIND_SUBMISSION || s->authenticated) && cfg->submission.check_sender &&
+	    !cmd->path.null) {
 		char address[600];
-		if (cmd->path.null || mailbox_address(&cmd->path, cmd->smtputf8, address,
-						      sizeof(address), NULL) != 1) {
+		if (mailbox_address(&cmd->path, cmd->smtputf8, address, sizeof(address), NULL) != 1) {
 			transaction_reset(s);
 			reply(s, 553, "5.7.1", "Sender address rejected: not owned by user %s",
 			      s->auth_user);
