@@ -357,5 +357,6 @@ int fuzz_session_run(struct fuzz_env *e, const struct fuzz_variant *variants, si
 		fprintf(stderr, "fuzz-session: the session left state behind in the store double\n");
 		abort();
 	}
+	store_double_clear();
 	return 0;
 }

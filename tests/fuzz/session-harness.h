@@ -72,6 +72,9 @@ unsigned fuzz_loop_timers(const struct loop *loop);
 /* store-double.c: back to the initial mailboxes and accounts; the delay
  * of a failed login's answer; store failure injection; notifications. */
 void store_double_reset(void);
+/* Free everything the model holds (after an input: LeakSanitizer then sees
+ * exactly what the session itself left behind). */
+void store_double_clear(void);
 void store_double_set_auth_delay(uint64_t ms);
 void store_double_set_failing(bool failing);
 struct store_notify *store_double_notify(void);

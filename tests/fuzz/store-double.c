@@ -286,7 +286,7 @@ static void acl_set(struct dbox *b, const char *id, const char *rights)
 	}
 }
 
-void store_double_reset(void)
+void store_double_clear(void)
 {
 	for (size_t i = 0; i < MAX_BOXES; i++)
 		if (boxes[i].used)
@@ -295,6 +295,11 @@ void store_double_reset(void)
 		free(metas[i].value);
 		memset(&metas[i], 0, sizeof(metas[i]));
 	}
+}
+
+void store_double_reset(void)
+{
+	store_double_clear();
 	next_box_id = 0;
 	total_bytes = 0;
 	auth_failures = 0;
