@@ -152,8 +152,16 @@ def imap():
          "d6 RESETKEY INBOX", "d7 URLFETCH \"imap://u@mx.fuzz.test/INBOX;uid=1;urlauth=anonymous:internal:0123\"",
          "d8 ID (\"name\" \"fuzz\")", "d9 LOGOUT"]))
     write(t, "notify", hdr(login=True, variant=0, notify=True, chunks=2, seed=8) + crlf(
-        ["n1 NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (PERSONAL (MailboxName SubscriptionChange MessageNew))",
+        ["n1 NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS) MessageExpunge FlagChange)) (PERSONAL (MailboxName SubscriptionChange MessageNew MessageExpunge))",
          "n2 NOOP", "n3 NOTIFY NONE", "n4 LOGOUT"]))
+    write(t, "notify-idle-changes", hdr(login=True, variant=0, notify=True, chunks=4, seed=1) + crlf(
+        ["n1 NOTIFY SET (SELECTED-DELAYED (MessageNew (UID FLAGS ENVELOPE) MessageExpunge FlagChange AnnotationChange)) (SUBSCRIBED (MessageNew MessageExpunge MailboxName)) (MAILBOXES \"Other Users/o@fuzz.test/INBOX\" (MessageNew MessageExpunge))",
+         "n2 IDLE", "DONE", "n3 FETCH 1:* (FLAGS)", "n4 NOTIFY SET STATUS (INBOXES (MessageNew MessageExpunge))",
+         "n5 SELECT Sent", "n6 NOOP", "n7 LOGOUT"]))
+    write(t, "external-changes", hdr(login=True, variant=0, notify=True, chunks=8, seed=2) + crlf(
+        ["e1 NOOP", "e2 FETCH 1:* (UID FLAGS)", "e3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)",
+         "e4 SEARCH ALL", "e5 STORE 1:* +FLAGS (\\Seen)", "e6 EXPUNGE", "e7 CHECK", "e8 LIST \"\" *",
+         "e9 LOGOUT"]))
     write(t, "login-authenticate", hdr(variant=1) + crlf(
         ["x0 CAPABILITY", "x1 LOGIN u@fuzz.test wrong", "x2 AUTHENTICATE PLAIN", BADPLAIN,
          "x3 AUTHENTICATE PLAIN " + PLAIN, "x4 SELECT INBOX", "x5 FETCH 1 FLAGS", "x6 LOGOUT"]))

@@ -290,8 +290,10 @@ int fuzz_session_run(struct fuzz_env *e, const struct fuzz_variant *variants, si
 		else
 			for (unsigned k = 0; k < steps; k++)
 				round_once(&r);
-		if (h1 & 0x20)
+		if (h1 & 0x20) {
+			store_double_external_change(i + h2);
 			store_double_notify_fire(e->notify);
+		}
 		if (h1 & 0x40)
 			store_double_set_failing(true);
 		if (h0 & 0x80) {

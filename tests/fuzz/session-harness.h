@@ -17,7 +17,8 @@
  *        bits 3-4: 0: run to quiescence after each chunk, else only 1-3
  *             loop iterations (so the next chunk or the end meets a job
  *             in flight, a held reply, a pending close)
- *        bit 5: mailbox change notifications after every chunk
+ *        bit 5: after every chunk, a change by "another session" (new
+ *             mail, a flag, an expunge, a mailbox) and its notification
  *        bit 6: store failures (TEMPFAIL) after the first chunk
  *   h[2], h[3]: seed of the chunk split points; h[3] also picks the
  *        target's variant (listener kind) */
@@ -78,6 +79,10 @@ void store_double_clear(void);
 void store_double_set_auth_delay(uint64_t ms);
 void store_double_set_failing(bool failing);
 struct store_notify *store_double_notify(void);
+/* Change u's mailboxes behind the session's back, as another session or a
+ * delivery would: kind % 4 = new message in INBOX, flag change, expunge of
+ * the last message, create or delete a mailbox. */
+void store_double_external_change(unsigned kind);
 void store_double_notify_fire(struct store_notify *n);
 bool store_double_clean(void);
 

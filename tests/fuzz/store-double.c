@@ -406,6 +406,47 @@ void store_notify_unsubscribe(struct store_notify *n, struct store_notify_sub *s
 	sub->linked = false;
 }
 
+void store_double_external_change(unsigned kind)
+{
+	/* What another session or a delivery would do meanwhile. */
+	struct dbox *in = box_by_name(1, "INBOX");
+	if (in == NULL)
+		return;
+	switch (kind % 4) {
+	case 0:
+		box_add(in, msg3, sizeof(msg3) - 1, 0, "", 0, NULL);
+		break;
+	case 1:
+		if (in->n > 0) {
+			in->msgs[0].flags ^= STORE_FLAG_FLAGGED;
+			in->msgs[0].modseq = ++in->hms;
+		}
+		break;
+	case 2:
+		if (in->n > 0) {
+			struct dmsg *m = &in->msgs[in->n - 1];
+			in->hms++;
+			if (in->ngone < MAX_GONE) {
+				in->gone[in->ngone].uid = m->uid;
+				in->gone[in->ngone].modseq = in->hms;
+				in->ngone++;
+			}
+			total_bytes -= m->size;
+			msg_clear(m);
+			in->n--;
+		}
+		break;
+	default: {
+		struct dbox *ext = box_by_name(1, "Ext");
+		if (ext != NULL)
+			box_free(ext);
+		else
+			box_new(1, "Ext", NULL);
+		break;
+	}
+	}
+}
+
 void store_double_notify_fire(struct store_notify *n)
 {
 	/* Like a notification arriving from PostgreSQL: every subscriber of
