@@ -76,6 +76,18 @@ def smtp():
         ["EHLO c", "MAIL FROM:<a@example.test>", "RCPT TO:<u@fuzz.test>"]))
     write(t, "mx-smuggle", hdr(variant=0) +
           b"EHLO c\r\nMAIL FROM:<a@example.test>\r\nRCPT TO:<u@fuzz.test>\r\nDATA\r\nx\n.\nMAIL FROM:<e@vil>\r\n.\r\nQUIT\r\n")
+    write(t, "mx-scan-verdicts", hdr(variant=0, chunks=2, seed=13) + crlf(
+        ["EHLO c", "VRFY u@fuzz.test", "VRFY <nobody@fuzz.test>", "VRFY tempfail@fuzz.test",
+         "MAIL FROM:<a@example.test>", "RCPT TO:<u@fuzz.test>", "DATA", "X-Fuzz-Reject: yes", "", "spam", ".",
+         "MAIL FROM:<a@example.test>", "RCPT TO:<u@fuzz.test>", "DATA", "X-Fuzz-Tempfail: yes", "", "x", ".",
+         "MAIL FROM:<a@example.test>", "RCPT TO:<u@fuzz.test>", "DATA", "Subject: ok", "", "x", ".",
+         "MAIL FROM:<a@example.test>", "RCPT TO:<a1@fuzz.test>", "QUIT"]))
+    write(t, "submission-check-from", hdr(variant=1, login=True) + crlf(
+        ["MAIL FROM:<u@fuzz.test>", "RCPT TO:<o@fuzz.test>", "DATA", "From: Someone <o@fuzz.test>", "", "x", ".",
+         "MAIL FROM:<u@fuzz.test>", "RCPT TO:<o@fuzz.test>", "DATA", "From: u@fuzz.test", "", "x", ".",
+         "MAIL FROM:<alias@fuzz.test>", "QUIT"]))
+    write(t, "lmtp-many-rcpts", hdr(variant=2) + crlf(
+        ["LHLO c", "MAIL FROM:<a@example.test>"] + ["RCPT TO:<u@fuzz.test>"] * 7 + ["DATA", "x", ".", "QUIT"]))
     write(t, "submission-noread", hdr(variant=1, login=True, noread=True, small=True) +
           crlf(["NOOP"] * 400 + ["QUIT"]))
 
