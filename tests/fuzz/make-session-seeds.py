@@ -174,6 +174,12 @@ def imap():
         ["e1 NOOP", "e2 FETCH 1:* (UID FLAGS)", "e3 UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)",
          "e4 SEARCH ALL", "e5 STORE 1:* +FLAGS (\\Seen)", "e6 EXPUNGE", "e7 CHECK", "e8 LIST \"\" *",
          "e9 LOGOUT"]))
+    write(t, "sort-thread-esort", hdr(login=True, variant=0) + crlf(
+        ["o1 SORT (FROM TO CC DISPLAYFROM DISPLAYTO SIZE ARRIVAL) UTF-8 ALL",
+         "o2 UID SORT RETURN (MIN MAX COUNT PARTIAL 1:2 SAVE) (REVERSE SUBJECT) UTF-8 UNDELETED",
+         "o3 SEARCH RETURN (PARTIAL 1:10) $", "o4 THREAD ORDEREDSUBJECT UTF-8 ALL",
+         "o5 UID THREAD REFERENCES US-ASCII OR SEEN FLAGGED", "o6 SORT (DATE) UTF-8 OLDER 100 YOUNGER 99999999",
+         "o7 LOGOUT"]))
     write(t, "login-authenticate", hdr(variant=1) + crlf(
         ["x0 CAPABILITY", "x1 LOGIN u@fuzz.test wrong", "x2 AUTHENTICATE PLAIN", BADPLAIN,
          "x3 AUTHENTICATE PLAIN " + PLAIN, "x4 SELECT INBOX", "x5 FETCH 1 FLAGS", "x6 LOGOUT"]))
