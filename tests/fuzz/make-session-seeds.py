@@ -221,6 +221,9 @@ def http():
           b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: yes")
     write(t, "noread", hdr(noread=True, small=True) +
           b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 50)
+    write(t, "expect-continue", hdr(chunks=2, seed=3) +
+          b"POST /healthz HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\nabc"
+          b"GET /" + b"a" * 300 + b" HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 1500 + b"\r\n\r\n")
     write(t, "shutdown-inflight", hdr(login=True, end=END_SHUTDOWN, steps=1) +
           b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
 
