@@ -598,7 +598,8 @@ static int copy_tx(struct store *st, void *_ctx, const char **error_r)
 	if (ctx->src_id == ctx->dst_id) {
 		ret = mail_lock(st, ctx->src_id, true, &src);
 		if (ret == STORE_OK)
-			ret = mail_copy_locked(st, &src, &src, ctx->uidset, false, &ctx->result);
+			ret = mail_copy_locked(st, &src, &src, ctx->uidset, ctx->move,
+					       &ctx->result);
 		return ret;
 	}
 	/* Two mailboxes are always locked in id order (no deadlock between a
@@ -620,11 +621,9 @@ int store_copy(struct store *st, uint64_t src_id, uint64_t dst_id,
 {
 	struct buf uidset;
 	uint32_t min, max;
+	/* A MOVE into the same mailbox is allowed (RFC 6851 3.3): the copies
+	 * get new uids and the originals are expunged. */
 	memset(result_r, 0, sizeof(*result_r));
-	if (move && src_id == dst_id)
-		return mail_done(st, store_fail(st, STORE_INVALID,
-						"cannot move messages into their own mailbox"),
-				 error_r);
 	buf_init(&uidset, 0);
 	int ret = mail_uidset(st, set, set_count, &uidset, &min, &max);
 	if (ret != STORE_OK) {

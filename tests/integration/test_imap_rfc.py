@@ -252,7 +252,6 @@ def test_childinfo_only_for_recursivematch_and_non_matching_parent(imap):
 
 # ---- RFC 6851 3.3: MOVE into the selected mailbox ----
 
-@PENDING
 def test_move_into_selected_mailbox(imap):
     s = S(imap)
     uv, _ = s.append(msg(subject="one"))
