@@ -1094,8 +1094,6 @@ static void append_run(struct imap_job *job, struct store *st, struct worker *w)
 	const char *error = NULL;
 	struct store_mailbox_info info;
 	struct imap_acl_box box;
-	if (j->cat != NULL && imap_catenate_resolve(job, st, j->cat, j->bufs, j->msgs, j->count) < 0)
-		return;
 	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
 	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_INSERT, true)) {
 		imap_acl_box_free(&box);
@@ -1104,6 +1102,13 @@ static void append_run(struct imap_job *job, struct store *st, struct worker *w)
 	if (r == STORE_NOTFOUND || (r == STORE_OK && (!box.exists || box.sb->info.noselect))) {
 		imap_acl_box_free(&box);
 		imap_job_tagged(job, "NO [TRYCREATE] No such mailbox");
+		return;
+	}
+	/* RFC 4469 5: the destination is checked before any URL is resolved,
+	 * so a missing mailbox answers [TRYCREATE], not [BADURL]. */
+	if (r == STORE_OK && j->cat != NULL &&
+	    imap_catenate_resolve(job, st, j->cat, j->bufs, j->msgs, j->count) < 0) {
+		imap_acl_box_free(&box);
 		return;
 	}
 	bool private_seen = false;

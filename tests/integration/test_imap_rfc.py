@@ -336,7 +336,6 @@ def test_esearch_min_max_modseq_is_that_messages(imap):
 
 # ---- RFC 4469 5: CATENATE into a missing mailbox ----
 
-@PENDING
 def test_catenate_missing_mailbox_trycreate(imap):
     s = S(imap)
     out = s.cmd('APPEND nosuch CATENATE (URL "/INBOX/;UID=99")', ok="NO")
