@@ -344,7 +344,6 @@ def test_catenate_missing_mailbox_trycreate(imap):
 
 # ---- RFC 4467 3: URLAUTH for user+<full address> ----
 
-@PENDING
 def test_urlauth_user_with_full_address(imap):
     s, o = S(imap), S(imap, OTHER)
     uv, uid = s.append(msg(subject="shared"))
