@@ -507,10 +507,10 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		imap_pool_destroy(&pool);
 		return;
 	}
-	if (fetch.changedsince_set || (fetch.items & IMAP_FETCH_MODSEQ))
-		s->condstore = true;
 	struct fetch_job *j = imap_job_new(s, sizeof(*j), cmd, fetch_run,
 					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	if (fetch.changedsince_set || (fetch.items & IMAP_FETCH_MODSEQ))
+		imap_condstore_enable(s, &j->base.out);
 	j->base.cleanup = fetch_cleanup;
 	if (fetch.vanished) {
 		/* The set as sent ("*" as far as uids go): expunged uids above
@@ -665,10 +665,10 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_pool_destroy(&pool);
 		return;
 	}
-	if (sto.unchangedsince_set)
-		s->condstore = true;
 	struct store_job *j = imap_job_new(s, sizeof(*j), cmd, store_run,
 					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	if (sto.unchangedsince_set)
+		imap_condstore_enable(s, &j->base.out);
 	j->base.cleanup = store_cleanup;
 	j->pool = pool;
 	j->st = sto;

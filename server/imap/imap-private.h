@@ -425,6 +425,9 @@ void imap_sync_run(struct imap_job *j, struct store *st);
 void imap_sync_apply(struct imap_session *s, struct imap_sync *sync);
 /* Free what a sync holds (its view, output and context results). */
 void imap_sync_free(struct imap_sync *sync);
+/* A CONDSTORE-enabling command (RFC 7162 3.1): turn CONDSTORE on; the first
+ * one in a selected mailbox appends "* OK [HIGHESTMODSEQ n]" to out. */
+void imap_condstore_enable(struct imap_session *s, struct buf *out);
 /* Write ascending uids as a compact uid-set ("1:3,7") into out. */
 void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count);
 /* QRESYNC: "* VANISHED (EARLIER) set" for the uids of mailbox m expunged

@@ -465,6 +465,18 @@ void imap_sync_apply(struct imap_session *s, struct imap_sync *sy)
 	}
 }
 
+void imap_condstore_enable(struct imap_session *s, struct buf *out)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	/* RFC 7162 3.1: the server MUST send the HIGHESTMODSEQ response code
+	 * once a CONDSTORE enabling command other than SELECT/EXAMINE turns
+	 * CONDSTORE on in a selected mailbox. */
+	if (s->mbox != NULL && out != NULL)
+		buf_printf(out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n", s->mbox->modseq);
+}
+
 void imap_write_uid_set(struct buf *out, const uint32_t *v, size_t n)
 {
 	for (size_t i = 0; i < n;) {

@@ -299,7 +299,6 @@ def test_notify_status_message_expunge_alone(imap):
 
 # ---- RFC 7162 3.1: HIGHESTMODSEQ at the first CONDSTORE-enabling command ----
 
-@PENDING
 def test_first_condstore_command_reports_highestmodseq(imap):
     s = S(imap)
     s.append(msg())
@@ -316,7 +315,6 @@ def test_first_condstore_command_reports_highestmodseq(imap):
 
 # ---- RFC 7162 3.1.5 / RFC 4731: SEARCH RETURN (MIN)/(MAX) with MODSEQ ----
 
-@PENDING
 def test_esearch_min_max_modseq_is_that_messages(imap):
     s = S(imap)
     for i in range(3):
