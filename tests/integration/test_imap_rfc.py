@@ -280,20 +280,22 @@ def test_nil_as_atom(imap):
     assert search(s, "KEYWORD NIL") == [1]
 
 
-# ---- RFC 5465 5.1, 5.2-5.4: NOTIFY STATUS ----
+# ---- RFC 5465 5: NOTIFY STATUS and the MessageNew/MessageExpunge pair ----
 
-@PENDING
-def test_notify_status_message_expunge_alone(imap):
+def test_notify_status_message_events(imap):
     s = S(imap)
     s.cmd("CREATE x")
     s.append(msg(), box="x")
-    out = s.cmd("NOTIFY SET STATUS (MAILBOXES x (MessageExpunge))")
-    st = [ln for ln in out if ln.startswith(b"* STATUS ")]
-    assert len(st) == 1 and b"MESSAGES 1" in st[0], out
-    # MessageNew needs MessageExpunge (5.2), not the reverse.
+    # RFC 5465 5: "If one of MessageNew or MessageExpunge is specified, both
+    # events MUST be specified" -- kept as BAD (issue 13 asked otherwise;
+    # see docs/imap.md).
+    s.cmd("NOTIFY SET STATUS (MAILBOXES x (MessageExpunge))", ok="BAD")
     s.cmd("NOTIFY SET (MAILBOXES x (MessageNew))", ok="BAD")
+    # The initial STATUS carries what the events report: MESSAGES for
+    # expunges, UIDNEXT/UIDVALIDITY for new messages (5.2, 5.3).
     out = s.cmd("NOTIFY SET STATUS (MAILBOXES x (MessageNew MessageExpunge))")
     st = [ln for ln in out if ln.startswith(b"* STATUS ")]
+    assert len(st) == 1, out
     assert b"MESSAGES 1" in st[0] and b"UIDNEXT 2" in st[0] and b"UIDVALIDITY " in st[0], out
 
 
