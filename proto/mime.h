@@ -41,6 +41,10 @@ struct mime_part {
 	char *disposition;		/* lower-cased, NULL when absent */
 	struct mime_param *disp_params;
 	size_t disp_param_count;
+	/* The same parameters as BODYSTRUCTURE shows them: RFC 2231 sections
+	 * joined but still encoded, as "name*" "charset'lang'%XX...". */
+	struct mime_param *imap_params, *imap_disp_params;
+	size_t imap_param_count, imap_disp_param_count;
 	char **languages;		/* Content-Language list */
 	size_t language_count;
 	struct mime_part *children;	/* multipart: its parts, in order */
