@@ -627,6 +627,22 @@ int mime_header_raw(const struct mime_message *msg, const struct mime_part *part
 	return 0;
 }
 
+int mime_header_decoded_nth(const struct mime_message *msg, const struct mime_part *part,
+			    const char *name, size_t nth, struct buf *out)
+{
+	for (size_t i = 0; i < part->header_count; i++) {
+		if (str_casecmp(part->headers[i].name, name) != 0 || nth-- > 0)
+			continue;
+		struct buf raw;
+		buf_init(&raw, 0);
+		mime_field_value(msg->raw, &part->headers[i], &raw);
+		mime_decode_words(raw.data ? raw.data : "", raw.len, out);
+		buf_free(&raw);
+		return 0;
+	}
+	return -1;
+}
+
 int mime_header_decoded(const struct mime_message *msg, const struct mime_part *part,
 			const char *name, struct buf *out)
 {

@@ -108,6 +108,10 @@ int mime_section_fetch_binary(const struct mime_message *msg, const struct mime_
  * UTF-8 (RFC 2047). Returns 0, or -1 when there is no such field. */
 int mime_header_decoded(const struct mime_message *msg, const struct mime_part *part,
 			const char *name, struct buf *out);
+/* The same for the nth (0-based) field called name: SEARCH HEADER matches
+ * any occurrence (RFC 3501 6.4.4). Returns 0, or -1 past the last one. */
+int mime_header_decoded_nth(const struct mime_message *msg, const struct mime_part *part,
+			    const char *name, size_t nth, struct buf *out);
 /* Append the raw value of the first field called name (unfolded, not
  * decoded). Returns 0 or -1. */
 int mime_header_raw(const struct mime_message *msg, const struct mime_part *part,

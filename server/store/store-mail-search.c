@@ -111,9 +111,18 @@ static int header_key(struct search_ctx *c, const struct imap_search_key *key, s
 		if (mail_unhex(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1), &raw) < 0)
 			continue;
 		struct mime_message *msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
-		if (mime_header_decoded(msg, &msg->root, key->header, &val) == 0 &&
-		    ci_contains(val.data != NULL ? val.data : "", val.len, key->str, key->str_len))
-			k->uids[k->count++] = (uint32_t)mail_u64(res, i, 0);
+		/* RFC 3501 6.4.4: any occurrence of the field; "" matches every
+		 * message that has the field at all. */
+		for (size_t nth = 0; ; nth++) {
+			buf_reset(&val);
+			if (mime_header_decoded_nth(msg, &msg->root, key->header, nth, &val) < 0)
+				break;
+			if (ci_contains(val.data != NULL ? val.data : "", val.len, key->str,
+					key->str_len)) {
+				k->uids[k->count++] = (uint32_t)mail_u64(res, i, 0);
+				break;
+			}
+		}
 		mime_free(&msg);
 	}
 	buf_free(&raw);
