@@ -108,7 +108,6 @@ def test_flags_announced_before_new_keyword(imap):
 
 # ---- RFC 3501 6.4.4 / RFC 9051 6.4.4: SEARCH dates ----
 
-@PENDING
 def test_search_sent_dates_use_date_header_zone(imap):
     s = S(imap)
     # Late on 1 Jan in its own zone: 2 Jan in UTC.
@@ -122,7 +121,8 @@ def test_search_sent_dates_use_date_header_zone(imap):
     assert search(s, "SENTSINCE 2-Jan-2024") == [2]
 
 
-@PENDING
+@pytest.mark.xfail(reason="the zone of an APPEND date-time is not stored: INTERNALDATE is kept "
+                   "in UTC and BEFORE/ON/SINCE use its UTC date (docs/imap.md)", strict=True)
 def test_search_internaldate_uses_its_own_date(imap):
     s = S(imap)
     s.append(msg(subject="a"), date="01-Jan-2024 23:30:00 -0800")
