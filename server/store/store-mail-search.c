@@ -470,7 +470,9 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	case IMAP_SEARCH_BODY: case IMAP_SEARCH_TEXT: case IMAP_SEARCH_HEADER: break;
 	default: return STORE_OK;
 	}
-	if (key->str_len == 0 && key->type != IMAP_SEARCH_HEADER)
+	bool address = key->type == IMAP_SEARCH_FROM || key->type == IMAP_SEARCH_TO ||
+		       key->type == IMAP_SEARCH_CC || key->type == IMAP_SEARCH_BCC;
+	if (key->str_len == 0 && key->type != IMAP_SEARCH_HEADER && !address)
 		return STORE_OK;	/* the empty string matches every message */
 	if (strlen(key->str) != key->str_len)
 		return store_fail(c->st, STORE_INVALID, "NUL in a search string");
@@ -480,6 +482,14 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	c->sets = k;
 	if (key->type == IMAP_SEARCH_HEADER)
 		return header_key(c, key, k);
+	if (address && key->str_len == 0) {
+		/* FROM "" etc.: the messages that have the field, as HEADER
+		 * field "" (RFC 3501 6.4.4) and as Dovecot answers. */
+		struct imap_search_key h = *key;
+		h.type = IMAP_SEARCH_HEADER;
+		h.header = field;
+		return header_key(c, &h, k);
+	}
 	if (key->type == IMAP_SEARCH_BODY || key->type == IMAP_SEARCH_TEXT) {
 		if (!c->text_ready) {
 			int r = text_catch_up(c);
