@@ -623,6 +623,26 @@ static bool has_subscribed_child(const struct list_job *j, const char *name)
 	return false;
 }
 
+/* LSUB with "%" (RFC 3501 6.3.9): name is not subscribed but has a
+ * subscribed descendant that no pattern matches itself, so the client
+ * learns of it only through name, shown as \Noselect. */
+static bool has_hidden_subscribed_child(const struct list_job *j, const char *name,
+					char *const *pats, size_t pat_count)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < j->count; i++) {
+		const char *n = j->boxes[i].name;
+		if (strncmp(n, name, len) != 0 || n[len] != '/' || !j->boxes[i].info.subscribed)
+			continue;
+		bool match = false;
+		for (size_t p = 0; p < pat_count && !match; p++)
+			match = imap_list_match(pats[p], n, '/');
+		if (!match)
+			return true;
+	}
+	return false;
+}
+
 static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct list_job *j = (struct list_job *)job;
@@ -676,8 +696,12 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 			match = imap_list_match(pats[p], e->name, '/');
 		if (!match)
 			continue;
-		bool childinfo = false;
-		if (sel_sub && !in->subscribed) {
+		bool childinfo = false, lsub_parent = false;
+		if (j->lsub && !in->subscribed) {
+			if (!has_hidden_subscribed_child(j, e->name, pats, lc->pattern_count))
+				continue;
+			lsub_parent = true;
+		} else if (sel_sub && !in->subscribed) {
 			if (!recursive || !has_subscribed_child(j, e->name))
 				continue;
 			childinfo = true;
@@ -686,7 +710,7 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 			continue;
 		buf_printf(&job->out, "* %s (", verb);
 		const char *sp = "";
-		if (in->noselect) {
+		if (in->noselect || lsub_parent) {
 			buf_append_str(&job->out, "\\Noselect");
 			sp = " ";
 		}

@@ -203,7 +203,6 @@ def lists(out, kind=b"LIST", skip=(b"INBOX", b"Archive", b"Drafts", b"Sent", b"T
     return res
 
 
-@PENDING
 def test_lsub_unsubscribed_parent_is_noselect(imap):
     s = S(imap)
     s.cmd("CREATE a/b/c")
