@@ -185,6 +185,8 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 		}
 		msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
 	}
+	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid))
+		imap_flags_announce(m, o, c->keywords);
 	buf_printf(o, "* %u FETCH (", seq);
 	const char *sp = "";
 	if ((f->items & IMAP_FETCH_UID) || j->base.s->qresync) {
@@ -572,6 +574,7 @@ static void store_flags_show(const struct store_msg_meta *meta, void *ctx)
 	if (!in_list(j->fr.modified, j->fr.modified_count, meta->uid) && !j->st.unchangedsince_set)
 		return;
 	struct buf *o = &j->base.out;
+	imap_flags_announce(m, o, meta->keywords);
 	buf_printf(o, "* %u FETCH (", seq);
 	if (j->uid || j->base.s->qresync)
 		buf_printf(o, "UID %u ", meta->uid);

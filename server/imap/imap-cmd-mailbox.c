@@ -821,6 +821,9 @@ static void select_cleanup(struct imap_job *job)
 		free(j->mbox->uids);
 		free(j->mbox->recent);
 		free(j->mbox->seen);
+		if (j->mbox->keywords != NULL)
+			buf_free(j->mbox->keywords);
+		free(j->mbox->keywords);
 		free(j->mbox);
 	}
 }
@@ -832,6 +835,7 @@ static void qresync_changed(const struct store_msg_meta *meta, void *ctx)
 	uint32_t seq = imap_seq_of(j->mbox, meta->uid);
 	if (seq == 0)
 		return;		/* appended after the view was read */
+	imap_flags_announce(j->mbox, &j->q_fetch, meta->keywords);
 	buf_printf(&j->q_fetch, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
 	imap_write_msg_flags(j->mbox, &j->q_fetch, meta->flags, meta->keywords, meta->uid);
 	buf_printf(&j->q_fetch, " MODSEQ (%llu))\r\n", (unsigned long long)meta->modseq);
@@ -942,6 +946,8 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 		r = store_mailbox_status(st, info.id, &stt, &error);
 	struct imap_mailbox *m = xcalloc(1, sizeof(*m));
 	j->mbox = m;
+	m->keywords = xcalloc(1, sizeof(*m->keywords));
+	buf_init(m->keywords, 0);
 	struct buf ext;
 	buf_init(&ext, 0);
 	if (r == STORE_OK)

@@ -660,6 +660,8 @@ static void new_fetch_cb(const struct store_msg_meta *meta, void *ctx)
 	if (lo >= f->count || f->uids[lo] != meta->uid)
 		return;
 	struct buf *o = f->out;
+	if (f->items & IMAP_FETCH_FLAGS)
+		imap_flags_announce(m, o, meta->keywords);
 	buf_printf(o, "* %zu FETCH (UID %u", lo + 1, meta->uid);
 	if (f->items & IMAP_FETCH_FLAGS) {
 		buf_append_str(o, " FLAGS ");

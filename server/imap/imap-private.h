@@ -52,6 +52,10 @@ struct imap_mailbox {
 	uint64_t reader_id;		/* the user's account id when private_seen */
 	struct store_uid_range *seen;	/* his \Seen uids, ascending ranges */
 	size_t seen_count;
+	/* Keywords the client was told of in FLAGS/PERMANENTFLAGS, as " kw1 kw2 ";
+	 * a pointer so that the jobs, which see the view as const, add to it
+	 * (the session is frozen while its job runs). */
+	struct buf *keywords;
 };
 
 struct imap_session;
@@ -425,6 +429,11 @@ void imap_sync_run(struct imap_job *j, struct store *st);
 void imap_sync_apply(struct imap_session *s, struct imap_sync *sync);
 /* Free what a sync holds (its view, output and context results). */
 void imap_sync_free(struct imap_sync *sync);
+/* RFC 3501 7.2.6 / RFC 9051 7.3.5: before a FETCH response shows keywords
+ * (space-separated) the client has not been told of, write the new
+ * "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" into out and remember
+ * them in m. Call it before the "* n FETCH" line. */
+void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const char *keywords);
 /* A CONDSTORE-enabling command (RFC 7162 3.1): turn CONDSTORE on; the first
  * one in a selected mailbox appends "* OK [HIGHESTMODSEQ n]" to out. */
 void imap_condstore_enable(struct imap_session *s, struct buf *out);

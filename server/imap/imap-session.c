@@ -160,6 +160,9 @@ void imap_mailbox_free(struct imap_session *s)
 	free(s->mbox->uids);
 	free(s->mbox->recent);
 	free(s->mbox->seen);
+	if (s->mbox->keywords != NULL)
+		buf_free(s->mbox->keywords);
+	free(s->mbox->keywords);
 	free(s->mbox);
 	s->mbox = NULL;
 	imap_searchres_save(s, NULL, 0);	/* "$" is per selection (RFC 5182 2.1) */

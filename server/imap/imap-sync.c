@@ -46,6 +46,7 @@ static void flag_change(const struct store_msg_meta *meta, void *ctx)
 	if (seq == 0)
 		return;
 	struct buf *out = &f->j->sync.out;
+	imap_flags_announce(f->m, out, meta->keywords);
 	buf_printf(out, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
 	imap_write_msg_flags(f->m, out, meta->flags, meta->keywords, meta->uid);
 	if (f->j->s->condstore)
@@ -463,6 +464,42 @@ void imap_sync_apply(struct imap_session *s, struct imap_sync *sy)
 		m->recent = xrealloc(m->recent, (m->recent_count + 1) * sizeof(*m->recent));
 		m->recent[m->recent_count++] = sy->recent;
 	}
+}
+
+static bool keyword_known(const struct buf *known, const char *kw, size_t len)
+{
+	const char *p = known->data;
+	for (size_t i = 0; p != NULL && i + len + 1 < known->len; i++) {
+		if (p[i] == ' ' && p[i + len + 1] == ' ' && str_ncasecmp(p + i + 1, kw, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const char *keywords)
+{
+	if (m == NULL || m->keywords == NULL || keywords == NULL || keywords[0] == '\0')
+		return;
+	bool added = false;
+	for (const char *p = keywords; *p != '\0';) {
+		size_t len = strcspn(p, " ");
+		if (len > 0 && !keyword_known(m->keywords, p, len)) {
+			if (m->keywords->len == 0)
+				buf_append_str(m->keywords, " ");
+			buf_append(m->keywords, p, len);
+			buf_append_str(m->keywords, " ");
+			added = true;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	if (!added)
+		return;
+	size_t kl = m->keywords->len;
+	buf_printf(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft %.*s)\r\n",
+		   (int)(kl > 2 ? kl - 2 : 0), m->keywords->data + 1);
+	imap_acl_permanentflags(m, out);
 }
 
 void imap_condstore_enable(struct imap_session *s, struct buf *out)

@@ -81,7 +81,6 @@ def search(s, crit, charset=False):
 
 # ---- RFC 3501 7.2.6 / RFC 9051 7.3.5: FLAGS before a new keyword shows ----
 
-@PENDING
 def test_flags_announced_before_new_keyword(imap):
     a, b = S(imap), S(imap)
     a.append(msg())
