@@ -261,9 +261,9 @@ const struct config_option config_options[] = {
 	OPT(submission, max_connections, CONFIG_UINT, "2000", 1, 1000000, NULL,
 	    "Submission connections (STARTTLS and implicit TLS) open at once; more get 421 without touching the other protocols' room."),
 	OPT(submission, check_sender, CONFIG_BOOL, "yes", 0, 0, NULL,
-	    "Refuse MAIL FROM addresses that do not belong to the authenticated user."),
+	    "Refuse MAIL FROM addresses that do not belong to the authenticated user, on submission and on an authenticated MX session alike (the null sender <> is allowed)."),
 	OPT(submission, check_from, CONFIG_BOOL, "no", 0, 0, NULL,
-	    "Also refuse messages whose From: header names another user's address."),
+	    "Also refuse messages whose From: (every author) or Sender: is not the authenticated user's, or that carry two From: fields; on submission and authenticated MX sessions."),
 
 	OPT(queue, runners, CONFIG_UINT, "4", 0, 256, NULL,
 	    "Outbound queue runner threads, each with its own PostgreSQL connection; 0 means this node sends no outbound mail."),

@@ -723,7 +723,22 @@ static void notify_cb(uint64_t mailbox_id, uint64_t modseq, void *ctx)
 		s->idle_dirty = true;
 		return;
 	}
+	if (conn_output_blocked(s->conn)) {
+		/* The client is not reading: one sync when it has caught up,
+		 * not output piling up with every delivery. */
+		s->idle_dirty = true;
+		session_notify_writable(&s->rt);
+		return;
+	}
 	imap_idle_sync(s);
+}
+
+/* The client read what was queued: a sync that waited for it. */
+static void imap_session_writable(struct session *rt)
+{
+	struct imap_session *s = (struct imap_session *)rt;
+	if (s->idling && s->idle_dirty && s->mbox != NULL && !s->closing && s->rt.job == NULL)
+		imap_idle_sync(s);
 }
 
 /* ---- the command table ---- */
@@ -1008,6 +1023,7 @@ static const struct session_ops imap_ops = {
 	.input = imap_session_input,
 	.timeout = imap_session_timeout,
 	.shutdown = imap_session_shutdown,
+	.writable = imap_session_writable,
 	.free = imap_session_free,
 };
 

@@ -321,6 +321,10 @@ static void job_free(struct session_job *job, bool orphaned)
 	if (orphaned && j->kind == JOB_LOGIN && j->auth.status == DIR_AUTH_OK &&
 	    j->status == STORE_OK)
 		job_unlock_detached(j->pctx, j->address, j->holder);
+	/* A failed UPDATE rolled back and kept the lock (only CONFLICT means
+	 * it is gone): release it whether or not the session is still there. */
+	if (j->kind == JOB_QUIT && j->status != STORE_OK && j->status != STORE_CONFLICT)
+		job_unlock_detached(j->pctx, j->address, j->holder);
 	if (j->password != NULL) {
 		memset(j->password, 0, strlen(j->password));
 		free(j->password);
@@ -586,7 +590,9 @@ static void job_done(struct session *rt, struct session_job *job)
 				 conn_id(s->conn), s->address, j->error);
 			reply(s, "-ERR [SYS/TEMP] Some deleted messages not removed");
 		}
-		s->state = POP3_AUTHORIZATION;	/* the lock is gone */
+		/* The lock is gone: released by the commit, or by job_free
+		 * after a failed one. */
+		s->state = POP3_AUTHORIZATION;
 		s->address[0] = '\0';
 		session_close(&s->rt);
 		break;

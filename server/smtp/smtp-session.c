@@ -238,16 +238,16 @@ static void job_run(struct session_job *job, struct worker *w)
 		break;
 	case JOB_DELIVER:
 		if (j->check_from) {
-			char from[600];
+			/* Every author (and the Sender:) must be the account's;
+			 * two From: fields are refused (RFC 5322 3.6). */
 			const char *data = j->body.data != NULL ? j->body.data : "";
-			j->status = DELIVER_REJECTED;
-			if (deliver_header_from(data, j->body.len, from, sizeof(from)) == 0)
-				j->status = deliver_sender_owned(dh, from, j->account, &error);
+			j->status = deliver_check_from(dh, data, j->body.len, j->account, &error);
 			if (j->status != DELIVER_OK) {
 				if (j->status != DELIVER_TEMPFAIL)
 					j->status = DELIVER_REJECTED;
 				snprintf(j->error, sizeof(j->error),
-					 "From: header address not owned by user %.200s", j->account);
+					 "From:/Sender: not owned by user %.200s, or malformed",
+					 j->account);
 				break;
 			}
 		}
@@ -697,10 +697,13 @@ static void cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 
 	/* Authenticated on the MX port too: the same checks as submission, or
 	 * AUTH there would be a way around them. */
-	if ((s->kind == KIND_SUBMISSION || s->authenticated) && cfg->submission.check_sender) {
+	/* The null reverse-path (RFC 5321 4.5.5: notifications) names nobody,
+	 * so there is no one to impersonate: allowed, as Postfix's
+	 * reject_sender_login_mismatch allows it. */
+	if ((s->kind == KIND_SUBMISSION || s->authenticated) && cfg->submission.check_sender &&
+	    !cmd->path.null) {
 		char address[600];
-		if (cmd->path.null || mailbox_address(&cmd->path, cmd->smtputf8, address,
-						      sizeof(address), NULL) != 1) {
+		if (mailbox_address(&cmd->path, cmd->smtputf8, address, sizeof(address), NULL) != 1) {
 			transaction_reset(s);
 			reply(s, 553, "5.7.1", "Sender address rejected: not owned by user %s",
 			      s->auth_user);

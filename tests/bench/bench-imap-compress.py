@@ -65,9 +65,12 @@ def main():
     args = benchlib.parse_args(ap)
     benchlib.raise_fd_limit()
     with benchlib.Run("bench-icomp-") as run:
-        d = run.cairnd(run.postgres(), benchlib.MANY_IDLE)
+        pg = run.postgres()
+        d = run.cairnd(pg, benchlib.MANY_IDLE)
         benchlib.create_account(d, USER)
         d.start()
+        benchlib.conditions("bench-imap-compress",
+                            cairn=f"Cairn alone, PostgreSQL {benchlib.pg_settings(pg)}")
         mail = (f"From: a@remote.test\r\nTo: {USER}\r\nSubject: wake up\r\n\r\n"
                 "hello\r\n").encode()
         # Some mail so FETCH has something to say.

@@ -83,6 +83,8 @@ def main():
     benchlib.raise_fd_limit()
     with benchlib.Run("bench-inotify-") as run:
         pg = run.postgres()
+        benchlib.conditions("bench-imap-notify",
+                            cairn=f"Cairn alone, PostgreSQL {benchlib.pg_settings(pg)}")
         print(f"{args.conns} sessions of one user (6 mailboxes), SELECT INBOX; cairnd RSS growth"
               " per session (bytes), CPU while idle 5 s (clock ticks):")
         print(f"  {'':8} {'settled':>9} {'woken':>9} {'idle CPU':>9} {'STATUS to all':>14}")

@@ -25,6 +25,7 @@ sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
     tests/bench/bench-imap-sort.py [--builddir build] [--messages 50000] [--runs 3]
 """
 import email.utils
+import os
 import random
 import re
 import time
@@ -175,6 +176,10 @@ def main():
         c.close()
         progress(f"Dovecot's first SELECT (indexing): {time.monotonic() - t0:.1f} s")
         servers = (("cairn", d.imap_port, CAIRN_USER), ("dovecot", ref.port, DOVECOT_USER))
+        benchlib.conditions(
+            "bench-imap-sort", cairn=f"cairnd, PostgreSQL {benchlib.pg_settings(d.pg)}",
+            dovecot=ref.describe(),
+            machine=f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
         print(f"\n{args.messages} messages ({total / 1e6:.0f} MB); seconds, first and best of "
               f"{args.runs}; ratio = Dovecot best / Cairn best (higher: Cairn faster)")
         print(f"{'command':34} {'cairn first':>11} {'best':>7} {'dovecot first':>13} {'best':>7}"

@@ -12,9 +12,16 @@ machine with the same mail. Prints figures; asserts nothing.
    message, LOGOUT: 8 operations), --clients 50,200 concurrent clients, one
    process each (multiprocessing), for --seconds each: operations/s for each
    server and the ratio.
-4. --idle (10,000) connections in IDLE: Cairn's RSS against the sum of the
-   RSS of Dovecot's processes (master and all its children). If they cannot
-   all be opened, the largest number that was is reported.
+4. --idle (10,000) connections in IDLE: the PSS of cairnd against the sum
+   of the PSS of Dovecot's processes (master and all its children): PSS
+   counts a page shared by N processes as 1/N in each, so the sum counts it
+   once, as cairnd's one process does (a sum of RSS would count Dovecot's
+   shared pages once per process). RSS is printed too. If they cannot all
+   be opened, the largest number that was is reported.
+
+Conditions, printed at the start: PostgreSQL with fsync on (its default) and
+synchronous_commit on; Dovecot with its default fsync_mode and the same
+yescrypt hash as Cairn's account ({CRYPT}), no FTS plugin.
 
 Needs the Debian package dovecot-imapd and a built tree (a plain, not a
 sanitizer, build). Run as root (Dovecot's mail belongs to "mail").
@@ -34,7 +41,7 @@ import threading
 import time
 
 import benchlib
-from benchlib import CAIRN_USER, DOVECOT_USER, PASSWORD, WORDS, rss_kb
+from benchlib import CAIRN_USER, DOVECOT_USER, PASSWORD, WORDS, pss_kb, rss_kb
 from dovecot_ref import DovecotRef
 
 
@@ -48,8 +55,9 @@ def messages(n, seed=7):
         lambda i, rng: f"message {i} about the {rng.choice(WORDS)} {rng.choice(WORDS)}")
 
 
-def tree_rss_kb(root):
-    """Sum of VmRSS of root and all its descendants."""
+def tree_mem_kb(root, measure=pss_kb):
+    """Sum of measure(pid) (PSS by default) over root and all its
+    descendants, and how many processes that is."""
     children = {}
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -63,7 +71,7 @@ def tree_rss_kb(root):
     total, count, todo = 0, 0, [root]
     while todo:
         pid = todo.pop()
-        total += rss_kb(pid)
+        total += measure(pid)
         count += 1
         todo.extend(children.get(pid, []))
     return total, count
@@ -310,6 +318,10 @@ def main():
                                   f" WHERE address = '{CAIRN_USER}'").strip()
         ref = setup_dovecot(run, msgs, args.big, pwhash)
         dport, dpid = ref.port, ref.pid
+        benchlib.conditions(
+            "bench-imap", cairn=f"cairnd (4 workers), PostgreSQL {benchlib.pg_settings(pg)}, "
+            f"yescrypt ({pwhash[:7]}...)", dovecot=ref.describe(),
+            machine=f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start")
         servers = (("cairn", d.imap_port, CAIRN_USER), ("dovecot", dport, DOVECOT_USER))
 
         print(f"\nSELECT of a {args.big}-message mailbox (ms):")
@@ -334,15 +346,25 @@ def main():
                       f"{f'  ({errors} failed sessions)' if errors else ''}", flush=True)
             print(f"  {clients:4} clients  ratio cairn/dovecot {rates['cairn'] / rates['dovecot']:.2f}")
 
-        print(f"\n{args.idle} connections in IDLE:")
-        base_c = rss_kb(d.pid)
-        n, mem = idle_memory(d.imap_port, CAIRN_USER, args.idle, lambda: rss_kb(d.pid))
-        print(f"  cairn    {n:6} idling: cairnd RSS {mem / 1024:8.1f} MB "
-              f"(idle before {base_c / 1024:.1f} MB, {(mem - base_c) / max(n, 1):.1f} kB each)")
-        base_d, _ = tree_rss_kb(dpid)
-        n, (mem, procs) = idle_memory(dport, DOVECOT_USER, args.idle, lambda: tree_rss_kb(dpid))
-        print(f"  dovecot  {n:6} idling: sum of RSS of {procs} processes {mem / 1024:8.1f} MB "
-              f"(before {base_d / 1024:.1f} MB, {(mem - base_d) / max(n, 1):.1f} kB each)")
+        print(f"\n{args.idle} connections in IDLE (PSS; RSS in brackets):")
+        base_c, base_c_rss = pss_kb(d.pid), rss_kb(d.pid)
+        n, (mem, mem_rss) = idle_memory(d.imap_port, CAIRN_USER, args.idle,
+                                        lambda: (pss_kb(d.pid), rss_kb(d.pid)))
+        print(f"  cairn    {n:6} idling: cairnd PSS {mem / 1024:8.1f} MB "
+              f"(idle before {base_c / 1024:.1f} MB, {(mem - base_c) / max(n, 1):.1f} kB each) "
+              f"[RSS {mem_rss / 1024:.1f} MB, {(mem_rss - base_c_rss) / max(n, 1):.1f} kB each]")
+        cairn_each = (mem - base_c) / max(n, 1)
+        base_d, _ = tree_mem_kb(dpid)
+        base_d_rss, _ = tree_mem_kb(dpid, rss_kb)
+        n, ((mem, procs), (mem_rss, _)) = idle_memory(
+            dport, DOVECOT_USER, args.idle,
+            lambda: (tree_mem_kb(dpid), tree_mem_kb(dpid, rss_kb)))
+        print(f"  dovecot  {n:6} idling: sum of PSS of {procs} processes {mem / 1024:8.1f} MB "
+              f"(before {base_d / 1024:.1f} MB, {(mem - base_d) / max(n, 1):.1f} kB each) "
+              f"[sum of RSS {mem_rss / 1024:.1f} MB, "
+              f"{(mem_rss - base_d_rss) / max(n, 1):.1f} kB each]")
+        print(f"  ratio of PSS per connection dovecot/cairn: "
+              f"{(mem - base_d) / max(n, 1) / max(cairn_each, 0.001):.1f}")
 
 
 if __name__ == "__main__":

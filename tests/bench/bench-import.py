@@ -87,7 +87,11 @@ def main():
 
     base = Path(tempfile.mkdtemp(prefix="cairn-bench-"))
     os.chmod(base, 0o755)
-    pg = Postgres(base / "pg")
+    pg = Postgres(base / "pg", fsync=True)     # fsync on, as in production
+    print("bench-import: conditions: Cairn alone; PostgreSQL " + ", ".join(
+        pg.psql("postgres", "SELECT name || '=' || setting FROM pg_settings WHERE name IN"
+                            " ('fsync', 'synchronous_commit') ORDER BY name").split()) +
+          f"; {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at start", flush=True)
     try:
         conf = base / "cairn.conf"
         conf.write_text(f"[store]\nconninfo = {pg.conninfo}\n"

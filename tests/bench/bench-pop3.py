@@ -29,8 +29,9 @@ def progress(msg):
     print(f"bench-pop3: {msg}", flush=True)
 
 
-def setup_cairn(run, msgs):
-    d = run.cairnd(run.postgres(), {"server": {"log_level": "info", "workers": "4"},
+def setup_cairn(run, msgs, pg_out):
+    pg_out.append(run.postgres())
+    d = run.cairnd(pg_out[0], {"server": {"log_level": "info", "workers": "4"},
                                     "pop3": {"plaintext_auth": "yes"}})
     benchlib.create_account(d, CAIRN_USER)
     mbox = run.base / "in.mbox"
@@ -94,10 +95,16 @@ def main():
     progress(f"{len(msgs)} messages, {mb:.1f} MB")
     with benchlib.Run("bench-pop3-") as run:
         base = run.base
-        cport = setup_cairn(run, msgs)
+        cpg = []
+        cport = setup_cairn(run, msgs, cpg)
         progress("writing the same messages as a Maildir for Dovecot")
         ref = setup_dovecot(run, msgs)
         dport = ref.port
+        benchlib.conditions(
+            "bench-pop3", cairn=f"cairnd (4 workers), PostgreSQL {benchlib.pg_settings(cpg[0])}, "
+            "yescrypt password", dovecot=ref.describe(),
+            client="fetchmail (keep, no TLS) and poplib, one connection, same messages",
+            machine=f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
         results = {}
         for name, port, user in (("cairn", cport, CAIRN_USER),
                                  ("dovecot", dport, DOVECOT_USER)):

@@ -8,14 +8,25 @@ from the first submission until the sink holds every message, through
     dir, 127.0.0.1 on a free port) relaying the same load with a transport
     map to its own smtp-sink,
 and prints messages/s for both and the ratio cairn/postfix (the issue's bar
-is >= 1.0). The same Python client submits to both (8 connections; Postfix
-takes relay from 127.0.0.1 without AUTH). Every message id is counted at the
-sink: a message missing or delivered twice is reported. Prints figures and
-progress; asserts nothing. Not run by make check.
+is >= 1.0). Every message id is counted at the sink: a message missing or
+delivered twice is reported. Prints figures and progress; asserts nothing.
+Not run by make check.
 
-Needs the Debian package postfix (its binaries are used directly, the system
-instance need not run), root (Postfix drops privileges to postfix), and a
-built tree.
+Both sides get the same conditions, printed before the figures:
+  - the same client: --clients (8) connections from one Python process,
+    each STARTTLS then AUTH PLAIN as sender@bench.test, whose password both
+    check against the same kind of yescrypt hash (Postfix through Dovecot's
+    auth service, passwd-file {CRYPT}; relaying only after AUTH);
+  - the same outbound concurrency: --runners (8) connections in all (Cairn's
+    queue runners; Postfix's smtp service maxproc) and at most 4 per
+    destination (Cairn's max_per_destination; Postfix's
+    default_destination_concurrency_limit), no TLS to the sink;
+  - durability: Cairn's PostgreSQL with fsync on (--pg-fsync) and
+    synchronous_commit on; Postfix's queue with its default fsync.
+
+Needs the Debian packages postfix and dovecot-core (their binaries are used
+directly, the system instances need not run), root (Postfix drops
+privileges to postfix), and a built tree.
 
     tests/bench/bench-queue.py [--messages 10000] [--domains 100] [--builddir build]
         [--runners 8] [--clients 8] [--pg-fsync on|off] [--skip-postfix]
@@ -166,12 +177,8 @@ def run(name, port, sink, n, domains, clients, prefix, auth):
 
 
 def setup_cairn(base, pg_fsync, sink, runners):
-    pg = Postgres(base / "pg")
-    if pg_fsync:
-        with open(pg.data / "postgresql.conf", "a") as f:
-            f.write("fsync = on\n")
-        pg.stop()
-        pg.start()
+    # conftest turns fsync off for tests; Postfix and Dovecot fsync.
+    pg = Postgres(base / "pg", fsync=pg_fsync)
     cert, key = make_cert(base / "tls")
     d = Cairnd(base / "cairnd", pg, cert, key,
                extra={"server": {"log_level": "info", "workers": "4",
@@ -193,12 +200,52 @@ def setup_cairn(base, pg_fsync, sink, runners):
     return pg, d
 
 
-def setup_postfix(base, sink, domains):
+def setup_dovecot_auth(base):
+    """Dovecot's auth service alone, for Postfix's SASL (smtpd_sasl_type =
+    dovecot): sender@bench.test with a yescrypt hash in a passwd-file."""
+    sys.path.insert(0, str(REPO / "tests" / "bench"))
+    from benchlib import yescrypt_hash
+    root = base / "dovecot-auth"
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    (root / "passwd").write_text(f"sender@bench.test:{{CRYPT}}{yescrypt_hash(PASSWORD)}::::::\n")
+    conf = root / "dovecot.conf"
+    conf.write_text(f"""
+protocols =
+listen = 127.0.0.1
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+ssl = no
+auth_mechanisms = plain login
+disable_plaintext_auth = no
+passdb {{
+  driver = passwd-file
+  args = {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid=mail gid=mail home=/nonexistent
+}}
+service auth {{
+  inet_listener {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+}}
+""")
+    subprocess.run(["dovecot", "-c", str(conf)], check=True)
+    wait_port(port)
+    return conf, port
+
+
+def setup_postfix(base, sink, domains, runners, auth_port):
     root = base / "postfix"
     etc, queue, data = root / "etc", root / "queue", root / "data"
     for p in (etc, queue, data):
         p.mkdir(parents=True, exist_ok=True)
     subprocess.run(["chown", "postfix", str(data)], check=True)
+    cert, key = make_cert(root / "tls")
     port = free_port()
     transport = etc / "transport"
     transport.write_text("".join(f"dom{i}.test smtp:[127.0.0.1]:{sink.port}\n"
@@ -219,10 +266,20 @@ myorigin = bench.test
 mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
+mynetworks = 127.0.0.1/32
 relay_domains =
-smtpd_relay_restrictions = permit_mynetworks, reject
-smtpd_recipient_restrictions = permit_mynetworks, reject
+# Relay only after STARTTLS + AUTH, as Cairn's submission port.
+smtpd_tls_cert_file = {cert}
+smtpd_tls_key_file = {key}
+smtpd_tls_security_level = may
+smtpd_tls_auth_only = yes
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:{auth_port}
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+smtpd_recipient_restrictions = permit_sasl_authenticated, reject
+# The same outbound concurrency as Cairn's runners.
+default_destination_concurrency_limit = 4
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 transport_maps = texthash:{transport}
@@ -243,6 +300,8 @@ smtp_tls_security_level = none
             continue
         if f[0] == "smtp" and f[1] == "inet":
             f[0] = f"127.0.0.1:{port}"
+        if f[0] == "smtp" and f[1] == "unix":
+            f[6] = str(runners)     # outbound connections in all
         f[4] = "n"              # no chroot: nothing is set up for it
         lines.append(" ".join(f))
     (etc / "master.cf").write_text("\n".join(lines) + "\n")
@@ -276,12 +335,24 @@ def main():
     base = pathlib.Path(tempfile.mkdtemp(prefix="cairn-bench-queue-"))
     os.chmod(base, 0o755)
     n, results = args.messages, {}
-    pg = d = pfetc = None
+    pg = d = pfetc = dconf = None
     sinks = []
     try:
         sink = Sink(base, "cairn")
         sinks.append(sink)
         pg, d = setup_cairn(base, args.pg_fsync == "on", sink, args.runners)
+        settings = pg.psql("postgres", "SELECT string_agg(name || '=' || setting, ', ' ORDER BY"
+                                       " name) FROM pg_settings WHERE name IN ('fsync',"
+                                       " 'synchronous_commit')").strip()
+        print("bench-queue: conditions:\n"
+              f"  client: {args.clients} connections, STARTTLS + AUTH PLAIN (yescrypt hash on "
+              f"both sides), {n} messages of 3.3 KB to {args.domains} domains\n"
+              f"  cairn: submission port, {args.runners} queue runners, max_per_destination 4, "
+              f"PostgreSQL {settings}\n"
+              f"  postfix: smtpd with STARTTLS + SASL through Dovecot auth, smtp maxproc "
+              f"{args.runners}, default_destination_concurrency_limit 4, default queue fsync\n"
+              f"  sink: smtp-sink, one per side, no TLS; {os.cpu_count()} CPUs, load average "
+              f"{os.getloadavg()[0]:.2f} at start", flush=True)
         progress(f"cairn: {n} messages to {args.domains} domains, {args.runners} runners, "
                  f"PostgreSQL fsync {args.pg_fsync}")
         t = run("cairn", d.submission_port, sink, n, args.domains, args.clients, "cairn", True)
@@ -293,9 +364,10 @@ def main():
         if not args.skip_postfix:
             psink = Sink(base, "postfix")
             sinks.append(psink)
-            pfetc, pport = setup_postfix(base, psink, args.domains)
+            dconf, auth_port = setup_dovecot_auth(base)
+            pfetc, pport = setup_postfix(base, psink, args.domains, args.runners, auth_port)
             progress(f"postfix: {n} messages to {args.domains} domains")
-            t = run("postfix", pport, psink, n, args.domains, args.clients, "postfix", False)
+            t = run("postfix", pport, psink, n, args.domains, args.clients, "postfix", True)
             missing, dups = psink.check(n, "postfix")
             results["postfix"] = n / t
             progress(f"postfix: {n} in {t:.2f} s = {n / t:.0f} messages/s "
@@ -310,6 +382,8 @@ def main():
     finally:
         if pfetc is not None:
             subprocess.run(["postfix", "-c", str(pfetc), "stop"], capture_output=True)
+        if dconf is not None:
+            subprocess.run(["doveadm", "-c", str(dconf), "stop"], capture_output=True)
         if d is not None and d.proc is not None:
             d.stop()
         if pg is not None:

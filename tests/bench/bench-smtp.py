@@ -12,6 +12,14 @@ and prints messages/s for each and the ratios, plus the latency of the reply
 to the end of DATA (median and p99) measured by a small Python client on one
 connection. Prints figures; asserts nothing.
 
+Same checks on both sides: Cairn looks each RCPT up in its directory (and
+refuses unknown users at RCPT); the reference Postfix does the same with
+local_recipient_maps listing the accounts (an unknown user gets 550 at RCPT),
+not with an empty map that accepts anything. Same durability: Cairn's
+PostgreSQL runs with fsync on (its default, --pg-fsync) and
+synchronous_commit on; Postfix and Dovecot keep their defaults, which fsync.
+The conditions are printed before the figures.
+
 Needs the Debian packages postfix, dovecot-core and dovecot-lmtpd (Postfix
 need not run as the system daemon: its binaries are used directly), root
 (Postfix and Dovecot drop privileges to postfix/mail), and a built tree.
@@ -122,13 +130,8 @@ def data_latency(port, rcpt, count):
 # ---- Cairn ----
 
 def setup_cairn(base, pg_fsync):
-    pg = Postgres(base / "pg")
-    if pg_fsync:
-        # conftest turns fsync off for tests; Postfix and Dovecot fsync.
-        with open(pg.data / "postgresql.conf", "a") as f:
-            f.write("fsync = on\n")
-        pg.stop()
-        pg.start()
+    # conftest turns fsync off for tests; Postfix and Dovecot fsync.
+    pg = Postgres(base / "pg", fsync=pg_fsync)
     cert, key = make_cert(base / "tls")
     d = Cairnd(base / "cairnd", pg, cert, key,
                extra={"server": {"log_level": "info", "workers": "4",
@@ -223,7 +226,7 @@ smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions = permit_mynetworks, reject
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
-local_recipient_maps =
+local_recipient_maps = texthash:{etc}/recipients
 alias_maps =
 alias_database =
 local_transport = lmtp:inet:127.0.0.1:{lmtp_port}
@@ -234,6 +237,9 @@ maillog_file_prefixes = {root}
 biff = no
 smtputf8_enable = no
 """)
+    # The accounts, as Cairn's directory has them: Postfix refuses anyone
+    # else at RCPT, as Cairn does.
+    (etc / "recipients").write_text("".join(f"{u}@bench.test ok\n" for u in USERS + ("lat",)))
     lines = []
     for line in pathlib.Path("/usr/share/postfix/master.cf.dist").read_text().splitlines():
         f = line.split()
@@ -251,6 +257,14 @@ smtputf8_enable = no
             raise SystemExit(f"bench-smtp: postfix {args[0]}: {r.stdout}{r.stderr}"
                              f"{log.read_text()[-3000:] if log.exists() else ''}")
     wait_port(port)
+    # The check is really on: an unknown local user is refused at RCPT.
+    import smtplib
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.ehlo("check.bench.test")
+        s.mail("check@remote.test")
+        code, _ = s.rcpt("nobody-here@bench.test")
+        if code != 550:
+            raise SystemExit(f"bench-smtp: Postfix accepted an unknown recipient ({code})")
     return etc, port
 
 
@@ -308,6 +322,19 @@ def main():
 
         progress(f"starting Cairn (PostgreSQL fsync={args.pg_fsync})")
         pg, d = setup_cairn(base, args.pg_fsync == "on")
+        settings = pg.psql("postgres", "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name)"
+                                       " FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit')")
+        conditions = [
+            f"cairn: cairnd 4 workers, PostgreSQL {settings.strip()}, RCPT looked up in the "
+            "sql directory",
+            "postfix: Postfix " + subprocess.run(["postconf", "-d", "-h", "mail_version"],
+                                                  capture_output=True, text=True).stdout.strip()
+            + ", local_recipient_maps = the 5 accounts (550 for others), default fsync, "
+            "LMTP to Dovecot (Maildir, default fsync_mode)",
+            f"client: smtp-source -d, {len(USERS) * SESSIONS_PER_USER} sessions, no TLS, "
+            f"{PAYLOAD} B payload, one recipient per message; load average "
+            f"{os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs"]
+        print("bench-smtp: conditions:\n  " + "\n  ".join(conditions), flush=True)
         t, n = run_source(d.smtp_port, args.messages, "bench.test")
         stored = cairn_count(pg)
         results["cairn"] = (n / t, n / t)     # the 250 comes after COMMIT

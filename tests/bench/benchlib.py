@@ -99,9 +99,11 @@ class Run:
         self._tracked.append(server)
         return server
 
-    def postgres(self):
-        """A throwaway PostgreSQL cluster with an empty database "cairn"."""
-        return self.track(Postgres(self.base / "pg"))
+    def postgres(self, fsync=True):
+        """A throwaway PostgreSQL cluster with an empty database "cairn";
+        fsync on (PostgreSQL's default) unless asked otherwise: the
+        reference servers fsync too."""
+        return self.track(Postgres(self.base / "pg", fsync=fsync))
 
     def cairnd(self, pg, *extra, name="cairnd"):
         """A configured (not started) cairnd on pg in base/name; extra are
@@ -199,6 +201,52 @@ def first_and_best(runs, step):
         result = step()
         times.append(time.monotonic() - t0)
     return times[0], min(times), result
+
+
+def conditions(script, **items):
+    """Print the conditions of a run, one "conditions:" line per item, so
+    that every published figure carries them."""
+    print(f"{script}: conditions:", flush=True)
+    for k, v in items.items():
+        print(f"  {k.replace('_', ' ')}: {v}", flush=True)
+
+
+def pg_settings(pg):
+    """fsync and synchronous_commit of a running Postgres, as it reports them."""
+    out = pg.psql("postgres", "SELECT name || '=' || setting FROM pg_settings"
+                              " WHERE name IN ('fsync', 'synchronous_commit') ORDER BY name")
+    return ", ".join(out.split())
+
+
+def yescrypt_hash(password):
+    """A yescrypt crypt(3) hash of password at libxcrypt's default cost,
+    the same setting cairnctl uses ($y$j9T$...), made through libcrypt with
+    ctypes (Python's crypt module is gone in 3.13). For the reference
+    Dovecot's passwd file as {CRYPT}, so its logins cost what Cairn's cost."""
+    import ctypes
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = (ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int)
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = (ctypes.c_char_p, ctypes.c_char_p)
+    setting = lib.crypt_gensalt(b"$y$", 0, None, 0)
+    out = lib.crypt(password.encode(), setting)
+    if not out or not out.startswith(b"$y$"):
+        raise RuntimeError("libcrypt could not make a yescrypt hash")
+    return out.decode()
+
+
+def pss_kb(pid):
+    """Pss of pid in kB (0 when it has gone): its private memory plus its
+    share of what it shares with other processes. Summed over Dovecot's
+    processes it counts shared pages once, where a sum of RSS counts them
+    once per process."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            m = re.search(r"^Pss:\s+(\d+)", f.read(), re.M)
+            return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
 
 
 def rss_kb(pid):

@@ -15,8 +15,13 @@ mail access as root), so the scripts that use it run as root.
 
 It is also a context manager (start on enter, stop on exit). Default
 settings only, apart from what is needed to run unprivileged on loopback:
-no FTS plugin, no tuning unless many_clients=True asks for the process and
-client limits a load test needs.
+no FTS plugin unless fts="xapian" (Debian's dovecot-fts-xapian), no tuning
+unless many_clients=True asks for the process and client limits a load test
+needs. The password is checked as Cairn checks its own: a {CRYPT} yescrypt
+hash at libxcrypt's default cost (pwhash, or one made here), never {PLAIN}.
+Dovecot keeps its defaults for durability (fsync_mode = always, Maildir
+files written and renamed), as Cairn's PostgreSQL keeps fsync on.
+describe() says all that in one line for the benchmark's conditions.
 """
 import pathlib
 import shutil
@@ -27,6 +32,8 @@ import time
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "integration"))
 from conftest import free_port  # noqa: E402
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from benchlib import yescrypt_hash  # noqa: E402
 
 
 class DovecotRef:
@@ -39,11 +46,12 @@ class DovecotRef:
     host = "127.0.0.1"
 
     def __init__(self, root, user="bench", password="bench-pw-1", pwhash=None,
-                 protocols=("imap",), settings=None, many_clients=False):
+                 protocols=("imap",), settings=None, many_clients=False, fts=None):
         self.root = pathlib.Path(root)
         self.user = user
         self.password = password
-        self.pwhash = pwhash
+        self.pwhash = pwhash or yescrypt_hash(password)
+        self.fts = fts
         self.protocols = tuple(protocols)
         self.settings = dict(settings or {})
         self.many_clients = many_clients
@@ -108,6 +116,10 @@ class DovecotRef:
         if self.many_clients:
             lines += ["default_process_limit = 20000", "default_client_limit = 30000",
                       "default_vsz_limit = 0"]
+        if self.fts == "xapian":
+            lines += ["mail_plugins = $mail_plugins fts fts_xapian"]
+        elif self.fts is not None:
+            raise ValueError(f"unknown fts {self.fts!r}")
         lines += [f"{k} = {v}" for k, v in self.settings.items()]
         text = "\n".join(lines) + f"""
 passdb {{
@@ -119,6 +131,11 @@ userdb {{
   args = uid=mail gid=mail home={root}/mail/%u
 }}
 """
+        if self.fts == "xapian":
+            # As fts-xapian's README configures it; the index is built by
+            # index_fts() before a measurement (or on the first SEARCH).
+            text += ("plugin {\n  fts = xapian\n  fts_xapian = partial=3 full=20\n"
+                     "  fts_autoindex = yes\n  fts_enforced = yes\n}\n")
         for proto in self.protocols:
             secure = {"imap": "imaps", "pop3": "pop3s"}[proto]
             tuning = ""
@@ -150,7 +167,7 @@ userdb {{
         self.ports = {p: free_port() for p in self.protocols}
         self.port = self.ports[self.protocols[0]]
         subprocess.run(["chown", "-R", "mail:mail", str(self.root / "mail")], check=True)
-        secret = f"{{CRYPT}}{self.pwhash}" if self.pwhash else f"{{PLAIN}}{self.password}"
+        secret = f"{{CRYPT}}{self.pwhash}"
         (self.root / "passwd").write_text(f"{self.user}:{secret}::::::\n")
         self.conf.write_text(self._config())
         subprocess.run(["dovecot", "-c", str(self.conf)], check=True)
@@ -172,6 +189,26 @@ userdb {{
             time.sleep(0.1)
         self.pid = int(pidfile.read_text())
         return self
+
+    def describe(self):
+        """The conditions of this instance, for a benchmark's printout."""
+        scheme = self.pwhash.split("$")[1] if self.pwhash.startswith("$") else "?"
+        fts = {"xapian": "fts_xapian (partial=3 full=20)"}.get(self.fts, "no FTS plugin")
+        return (f"Dovecot {self.version()}, Maildir, default fsync_mode (always), "
+                f"passwd-file {{CRYPT}} ${scheme}$ hashes, {fts}")
+
+    @staticmethod
+    def version():
+        r = subprocess.run(["dovecot", "--version"], capture_output=True, text=True)
+        return r.stdout.strip() or "?"
+
+    def index_fts(self, folder="INBOX"):
+        """Build the FTS index of folder now (doveadm index), so that a
+        measurement does not include it; returns the seconds it took."""
+        t0 = time.monotonic()
+        subprocess.run(["doveadm", "-c", str(self.conf), "index", "-u", self.user, folder],
+                       check=True, capture_output=True)
+        return time.monotonic() - t0
 
     def stop(self):
         """Stop the instance (idempotent); the directory stays for the caller to remove."""

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "smtp_parser.h"
 
@@ -97,7 +98,11 @@ static void check_success(const struct smtp_command *c, const char *line, size_t
 					       &local, &domain, &error);
 			check(r == (c->path.mbox.literal == SMTP_LITERAL_NONE ? 1 : 0));
 			check(strcmp(local, c->path.mbox.local) == 0);
+			/* The same domain, only folded to lower case by split. */
 			check(strlen(domain) == strlen(c->path.mbox.domain));
+			check(strcasecmp(domain, c->path.mbox.domain) == 0);
+			for (const char *d = domain; *d != '\0'; d++)
+				check(!(*d >= 'A' && *d <= 'Z'));
 			buf_free(&b);
 		}
 	}

@@ -6,6 +6,7 @@ initdb refuses root), cairnd and cairnctl from the build tree (CAIRND and
 CAIRNCTL, set by ./bootstrap test). When a test fails, the daemon's log is
 printed with the failure report.
 """
+import fnmatch
 import os
 import pathlib
 import pwd
@@ -64,8 +65,12 @@ def as_postgres(args, **kw):
 class Postgres:
     """A throwaway cluster reachable on a unix socket in its own directory."""
 
-    def __init__(self, base):
+    def __init__(self, base, fsync=False):
+        """fsync off by default: tests need no durability across a power
+        cut and run faster; benchmarks ask for fsync=True (PostgreSQL's
+        default), as the servers they are compared with fsync."""
         self.base = pathlib.Path(base)
+        self.fsync = fsync
         self.data = self.base / "data"
         self.sock = self.base / "sock"
         self.port = free_port()
@@ -81,7 +86,7 @@ class Postgres:
         with open(self.data / "postgresql.conf", "a") as f:
             f.write(f"listen_addresses = ''\nport = {self.port}\n"
                     f"unix_socket_directories = '{self.sock}'\n"
-                    "fsync = off\nsynchronous_commit = on\n")
+                    f"fsync = {'on' if fsync else 'off'}\nsynchronous_commit = on\n")
         self.start()
         self.psql("postgres", "CREATE DATABASE cairn")
 
@@ -254,6 +259,73 @@ class Cairnd:
             raise AssertionError(f"cairnd did not exit {timeout}s after SIGTERM")
         finally:
             self.logf.close()
+
+
+# ---- skips that hide ----
+# With CAIRN_STRICT_SKIPS=<allow-list> (./bootstrap test sets it), every skip
+# and xfail must match an entry of the allow-list: "nodeid-glob | reason-glob
+# | why this skip is acceptable". Anything else fails the run: a test that
+# silently skips proves nothing.
+
+def _load_allowed_skips(path):
+    entries = []
+    for n, line in enumerate(pathlib.Path(path).read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = [x.strip() for x in line.split(" | ")]
+        if len(parts) != 3 or not all(parts):
+            raise pytest.UsageError(f"{path}:{n}: want 'nodeid-glob | reason-glob | why'")
+        entries.append(tuple(parts))
+    return entries
+
+
+_strict_skips = {"entries": None, "unlisted": []}
+
+
+def _skip_reason(report):
+    if hasattr(report, "wasxfail"):
+        return f"xfail: {report.wasxfail}"
+    lr = report.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        return str(lr[2]).removeprefix("Skipped: ")
+    return str(lr)
+
+
+def _check_skip(report):
+    path = os.environ.get("CAIRN_STRICT_SKIPS")
+    if not path or not report.skipped:
+        return
+    if _strict_skips["entries"] is None:
+        _strict_skips["entries"] = _load_allowed_skips(path)
+    reason = _skip_reason(report)
+    for node_glob, reason_glob, _why in _strict_skips["entries"]:
+        if fnmatch.fnmatchcase(report.nodeid, node_glob) and \
+                fnmatch.fnmatchcase(reason, reason_glob):
+            return
+    _strict_skips["unlisted"].append((report.nodeid, reason))
+
+
+def pytest_runtest_logreport(report):
+    _check_skip(report)
+
+
+def pytest_collectreport(report):
+    _check_skip(report)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for nodeid, reason in _strict_skips["unlisted"]:
+        terminalreporter.write_line(f"UNLISTED SKIP {nodeid}: {reason}")
+    if _strict_skips["unlisted"]:
+        terminalreporter.write_line(
+            f"{len(_strict_skips['unlisted'])} skip(s) not in "
+            f"{os.environ.get('CAIRN_STRICT_SKIPS')}: fix the cause or list it with its reason")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _strict_skips["unlisted"] and session.exitstatus == 0:
+        session.exitstatus = 1
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)

@@ -309,7 +309,7 @@ def test_timeout_is_tempfail():
         elapsed = time.monotonic() - start
         assert status == "tempfail" and hosts == []
         assert "slow.test" in error and "timed out" in error
-        assert 0.55 <= elapsed < 5, elapsed
+        assert 0.55 <= elapsed, elapsed        # two 300 ms tries, not fewer
         # Both tries reached the server.
         silent.settimeout(1)
         got = 0
@@ -326,10 +326,11 @@ def test_timeout_is_tempfail():
 
 def test_unreachable_resolver_is_tempfail():
     port = free_port()  # nothing listens: ICMP port unreachable
-    start = time.monotonic()
-    status, error, _ = one(f"127.0.0.1:{port}", "mail", "ex.test", timeout=2000)
-    assert status == "tempfail" and "refused" in error.lower()
-    assert time.monotonic() - start < 2
+    # The refusal is noticed, not waited out: "refused", never "timed out",
+    # even with a timeout the test would notice (30 s).
+    status, error, _ = one(f"127.0.0.1:{port}", "mail", "ex.test", timeout=30000)
+    assert status == "tempfail" and "refused" in error.lower(), error
+    assert "timed out" not in error
 
 
 def test_bad_server_spec():

@@ -11,7 +11,9 @@ import pytest
 
 
 def raw(port, data, timeout=5, shut=False):
-    """Send bytes and read until the server closes (or timeout)."""
+    """Send bytes and read until the server closes the connection (EOF or a
+    reset). A server that merely goes silent fails the test: every caller
+    expects the server to close."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     s.sendall(data)
     if shut:
@@ -23,9 +25,13 @@ def raw(port, data, timeout=5, shut=False):
             if not b:
                 break
             chunks.append(b)
-    except (socket.timeout, ConnectionResetError):
+    except ConnectionResetError:
         pass
-    s.close()
+    except socket.timeout:
+        raise AssertionError(f"the server did not close the connection within {timeout}s; "
+                             f"read so far: {b''.join(chunks)[:300]!r}")
+    finally:
+        s.close()
     return b"".join(chunks)
 
 
@@ -186,17 +192,22 @@ def test_https_tls12_accepted_tls11_refused(cairnd):
         ctx.set_ciphers("ALL:@SECLEVEL=0")
     except ssl.SSLError:
         pass
+    # The client really offers TLS 1.1 (its own library would otherwise
+    # refuse before a byte is sent), and the refusal is the server's:
+    # a protocol_version alert (RFC 8446 4.2.1, RFC 5246 E.1).
     with socket.create_connection(("127.0.0.1", cairnd.https_port), timeout=5) as s:
-        with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+        with pytest.raises(ssl.SSLError) as e:
             ctx.wrap_socket(s, server_hostname="localhost")
+    assert "TLSV1_ALERT_PROTOCOL_VERSION" in str(e.value), e.value
 
 
 def test_tls_min_version_13(cairnd_factory):
     d = cairnd_factory({"tls": {"min_version": "1.3"}})
     ctx = tls_client(max_version=ssl.TLSVersion.TLSv1_2)
     with socket.create_connection(("127.0.0.1", d.https_port), timeout=5) as s:
-        with pytest.raises((ssl.SSLError, ConnectionResetError, OSError)):
+        with pytest.raises(ssl.SSLError) as e:
             ctx.wrap_socket(s, server_hostname="localhost")
+    assert "TLSV1_ALERT_PROTOCOL_VERSION" in str(e.value), e.value
 
 
 def test_plaintext_on_tls_port_is_dropped(cairnd):
@@ -211,7 +222,7 @@ def test_idle_timeout_closes_connection(cairnd_factory):
     s = socket.create_connection(("127.0.0.1", d.http_port), timeout=10)
     start = time.monotonic()
     assert s.recv(100) == b""
-    assert 0.8 <= time.monotonic() - start < 5
+    assert 0.8 <= time.monotonic() - start      # not before the 1 s timeout
 
 
 def test_max_requests_per_connection(cairnd_factory):

@@ -5,6 +5,7 @@ login), a large APPEND and FETCH through compression over plain TCP, STARTTLS
 and implicit TLS, IDLE notifications arriving compressed, and corrupt
 compressed input closing the connection cleanly while the server lives on
 (the cairnd fixture fails the test on any sanitizer report)."""
+import os
 import re
 import socket
 import ssl
@@ -41,6 +42,7 @@ class ZRaw:
         self.decomp = None
         self.buf = b""
         self.wire_in = 0
+        self.zwire = bytearray()    # raw bytes received after the switch
         self.greeting = self.line()
 
     def starttls(self):
@@ -66,7 +68,11 @@ class ZRaw:
 
     def _feed(self, raw):
         self.wire_in += len(raw)
-        self.buf += self.decomp.decompress(raw) if self.z else raw
+        if self.z:
+            self.zwire += raw
+            self.buf += self.decomp.decompress(raw)
+        else:
+            self.buf += raw
 
     def send(self, data):
         if self.z:
@@ -126,6 +132,11 @@ class ZRaw:
         self.s.close()
 
 
+def mem_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(field + r":\s+(\d+)", f.read()).group(1))
+
+
 def big_message(size):
     """A message of about size bytes whose body compresses but is not trivial."""
     lines = []
@@ -178,8 +189,12 @@ def test_pipelined_after_compress_is_compressed(imap):
     assert r.until(b"p1")[-1].startswith(b"p1 OK")
     out = r.until(b"p2")
     assert any(b"EXISTS" in ln for ln in out) and out[-1].startswith(b"p2 OK")
-    # What came back really was compressed.
-    assert r.wire_in > 0
+    # What came back really was compressed: the replies arrived after the
+    # switch, and not one of them is readable on the wire.
+    wire = bytes(r.zwire)
+    assert len(wire) > 0
+    for plain in (b"p1 OK", b"p2 OK", b"EXISTS", b"FLAGS"):
+        assert plain not in wire, wire
     r.close()
 
 
@@ -254,13 +269,13 @@ def test_idle_notifications_arrive_compressed(imap):
         msg = f"Subject: idle {n}\r\n\r\nbody {n}\r\n".encode()
         w.send(f"a APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
         assert w.until(b"a")[-1].startswith(b"a OK")
-        t0 = time.time()
-        r.s.settimeout(5)
+        # Waits for the notification (no deadline but the socket's: a
+        # latency figure belongs in bench-imap-notify.py, not here).
+        r.s.settimeout(30)
         ln = r.line()
         while ln.endswith(b" RECENT\r\n"):
             ln = r.line()
         assert ln == f"* {n} EXISTS\r\n".encode()
-        assert time.time() - t0 < 3
     r.send(b"DONE\r\n")
     out = r.until(b"i")
     assert out[-1] == b"i OK IDLE terminated\r\n", out
@@ -310,14 +325,31 @@ def test_corrupt_input_closes_cleanly(imap, tls):
     assert "event=inflate-failed" in log
 
 
-def test_compression_bomb_is_bounded(imap):
+@pytest.fixture
+def imap_noquarantine(monkeypatch, cairnd_factory, pg):
+    """The imap fixture, with ASan's quarantine off so that freed slices
+    return to the allocator and RSS measures what the server holds."""
+    monkeypatch.setenv("ASAN_OPTIONS", ":".join(filter(None, [
+        os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=0"])))
+    pg.reset_db()
+    d = cairnd_factory({"imap": {"idle_timeout": "60s", "max_bad_commands": "5",
+                                 "max_append": "30M", "plaintext_auth": "yes"}})
+    add_accounts(d, PASSWORD, USER)
+    return d
+
+
+def test_compression_bomb_is_bounded(imap_noquarantine):
     """64 MiB of one byte inflate from ~64 KiB: the server takes it a bounded
     slice at a time, refuses the over-long line and stays responsive."""
+    imap = imap_noquarantine
     r = ZRaw(imap.imap_port)
     r.login()
     r.start_compress()
     bomb = r.comp.compress(b"x" * (64 * 1024 * 1024)) + r.comp.flush(zlib.Z_SYNC_FLUSH)
     assert len(bomb) < 200 * 1024
+    # Peak RSS (VmHWM) before and after: a server that inflated the whole
+    # bomb into one buffer would grow by at least its 64 MiB.
+    before = mem_kb(imap.pid, "VmHWM")
     try:
         r.send_raw(bomb)
         r.send(b"\r\n")
@@ -333,3 +365,7 @@ def test_compression_bomb_is_bounded(imap):
     assert r2.until(b"n")[-1].startswith(b"n OK")
     r2.close()
     r.close()
+    growth = mem_kb(imap.pid, "VmHWM") - before
+    print(f"peak RSS growth while inflating the bomb: {growth} kB")
+    # A sanitizer build's allocator keeps a few MB of its own.
+    assert growth * 1024 < 24e6, f"peak RSS grew by {growth} kB"

@@ -3,11 +3,13 @@ filled with SQL (one appended message, then rows sharing its blob), SELECT
 reports the right EXISTS/UNSEEN, and FETCH 1:* streams: while the client
 reads nothing, cairnd's memory stays bounded instead of queueing the whole
 answer; windows of the batched FETCH meet exactly at their edges."""
+import fcntl
 import imaplib
 import os
 import re
 import socket
 import ssl
+import termios
 import time
 
 import pytest
@@ -67,6 +69,27 @@ def rss_kb(pid):
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
+def jobs_busy(d):
+    """cairn_jobs_running + cairn_jobs_queued from /metrics."""
+    status, _, body = d.get("/metrics")
+    assert status == 200
+    got = dict(re.findall(rb"^cairn_jobs_(running|queued) (\d+)$", body, re.M))
+    return int(got[b"running"]) + int(got[b"queued"])
+
+
+def wait_stalled(d, c, timeout=60):
+    """Until the answer has started arriving in c's socket and the daemon
+    has had no job running or queued in three readings in a row."""
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while quiet < 3:
+        assert time.monotonic() < deadline, "the daemon never went idle"
+        waiting = fcntl.ioctl(c.s.fileno(), termios.FIONREAD, b"\0\0\0\0")
+        started = int.from_bytes(waiting, "little") > 0
+        quiet = quiet + 1 if started and jobs_busy(d) == 0 else 0
+        time.sleep(0.1)
+
+
 class Client:
     def __init__(self, port, rcvbuf=None):
         s = socket.socket()
@@ -107,7 +130,10 @@ def test_select_and_streamed_fetch(big):
     assert b"2 OK [READ-WRITE]" in out
     before = rss_kb(big.pid)
     c.cmd("3", "FETCH 1:* (FLAGS ENVELOPE)")
-    time.sleep(3)             # the client reads nothing: the server must wait
+    # The client reads nothing: wait until the server has done all it will
+    # do without the client reading (answer bytes wait in the client's
+    # socket, no job running or queued), then measure.
+    wait_stalled(big, c)
     stalled = rss_kb(big.pid)
     total = 0
     seqs = []

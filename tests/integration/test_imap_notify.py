@@ -359,12 +359,14 @@ def test_filters(imap):
     # ...but the new one is in the subtree and watched.
     append(o, "Work/New")
     w.wait_for(rb"^\* STATUS Work/New ")
-    # SUBSCRIBED follows subscriptions as they change.
-    w.ok("NOTIFY SET (subscribed (MessageNew MessageExpunge))")
+    # SUBSCRIBED follows subscriptions as they change. SubscriptionChange on
+    # the personal mailboxes tells when the watcher has seen the change (its
+    # LIST comes from the same refresh of the mailbox list).
+    w.ok("NOTIFY SET (subscribed (MessageNew MessageExpunge)) (personal (SubscriptionChange))")
     append(o, "Workshop")
     assert w.quiet()
     o.ok("SUBSCRIBE Workshop")
-    time.sleep(0.5)
+    w.wait_for(rb'^\* LIST \([^)]*\\Subscribed[^)]*\) "[^"]*" "?Workshop"?$')
     append(o, "Workshop")
     w.wait_for(rb"^\* STATUS Workshop \(MESSAGES 3 ")
     w.close()

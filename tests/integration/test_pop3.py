@@ -373,7 +373,7 @@ def test_idle_timeout(cairnd_factory):
     line = f.readline()
     assert line.startswith(b"-ERR") and b"idle" in line.lower()
     assert f.readline() == b""
-    assert time.monotonic() - start < 5
+    assert time.monotonic() - start >= 0.8       # not before the 1 s timeout
 
 
 def test_loopback_secure_allows_plaintext(cairnd_factory, pg):

@@ -49,6 +49,7 @@ def test_kill9_during_load_loses_and_duplicates_nothing(cairnd_factory, pg):
     acked, errors = set(), []
     lock = threading.Lock()
     stop = threading.Event()
+    killed = threading.Event()
 
     def sender(i):
         s = None
@@ -62,8 +63,10 @@ def test_kill9_during_load_loses_and_duplicates_nothing(cairnd_factory, pg):
                            msg(mid, body))
                 with lock:
                     acked.add(mid)
-        except (smtplib.SMTPException, OSError):
-            pass                            # the kill: no 250 for the rest
+        except (smtplib.SMTPException, OSError) as e:
+            # The kill: no 250 for the rest. Before it, any error is a failure.
+            if not killed.is_set():
+                errors.append(e)
         except Exception as e:              # noqa: BLE001 - reported below
             errors.append(e)
         finally:
@@ -75,7 +78,9 @@ def test_kill9_during_load_loses_and_duplicates_nothing(cairnd_factory, pg):
     deadline = time.time() + 60
     while len(acked) < 150 and time.time() < deadline and not stop.is_set():
         time.sleep(0.01)
+    assert errors == [], f"errors before the kill: {errors}"
     assert 0 < len(acked) < sessions * per_session, "kill did not land mid-load"
+    killed.set()
     d.proc.kill()
     d.proc.wait()
     d.logf.close()

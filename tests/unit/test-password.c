@@ -12,6 +12,15 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <crypt.h>
+
+/* A known-answer vector: yescrypt at libxcrypt's default cost, made once
+ * outside Cairn (libxcrypt 4.4.33 via Python's crypt.crypt() on Debian 12)
+ * and pasted here, so that verification is checked against a fixed hash
+ * that no code under test produced. */
+#define KAT_PASSWORD "Tr0ub4dor&3 Cairn"
+#define KAT_HASH "$y$j9T$F5Jx5fExrKuPp53xLKQ..1$26jRcyferPHvdwcBuNZf/TmIbn3.xw5n4gsylknCA/A"
+
 static void test_hash_and_verify(void **state)
 {
 	char *hash = NULL;
@@ -80,8 +89,34 @@ static void test_empty_password(void **state)
 	assert_null(hash);
 	assert_non_null(error);
 	assert_non_null(strstr(error, "empty"));
-	/* Even a hash of the empty string made elsewhere must not let "" in. */
-	assert_false(password_verify("", "$y$j9T$abcdefghijklmnop$0123456789012345678901234567890123456789012"));
+	/* Even a real hash of the empty string, made with crypt() and the
+	 * same setting password_hash uses, must not let "" in. */
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	assert_non_null(crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting)));
+	struct crypt_data *data = calloc(1, sizeof(*data));
+	assert_non_null(data);
+	const char *empty = crypt_rn("", setting, data, sizeof(*data));
+	assert_non_null(empty);
+	assert_true(strncmp(empty, "$y$", 3) == 0);
+	/* crypt() itself accepts it: only password_verify's rule refuses it. */
+	struct crypt_data *again = calloc(1, sizeof(*again));
+	assert_non_null(again);
+	assert_string_equal(crypt_rn("", empty, again, sizeof(*again)), empty);
+	assert_false(password_verify("", empty));
+	free(again);
+	free(data);
+}
+
+static void test_known_answer(void **state)
+{
+	assert_true(password_verify(KAT_PASSWORD, KAT_HASH));
+	assert_false(password_verify("Tr0ub4dor&3 cairn", KAT_HASH));
+	assert_false(password_verify("Tr0ub4dor&3 Cairn ", KAT_HASH));
+	assert_false(password_verify("Tr0ub4dor&3", KAT_HASH));
+	/* One character of the hash changed: no longer the same hash. */
+	char bad[] = KAT_HASH;
+	bad[sizeof(bad) - 2] = bad[sizeof(bad) - 2] == 'A' ? 'B' : 'A';
+	assert_false(password_verify(KAT_PASSWORD, bad));
 }
 
 static void test_long_password(void **state)
@@ -111,6 +146,7 @@ int main(void)
 		cmocka_unit_test(test_salted),
 		cmocka_unit_test(test_disabled_hashes),
 		cmocka_unit_test(test_empty_password),
+		cmocka_unit_test(test_known_answer),
 		cmocka_unit_test(test_long_password),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
