@@ -511,6 +511,7 @@ struct list_entry {
 	char *name;		/* as the client sees it (info.name is the owner's) */
 	unsigned rights;	/* IMAP_ACL_*; 0 for a synthesized parent */
 	uint64_t reader_id;	/* not his own: UNSEEN counts his own \Seen */
+	bool nonexistent;	/* a kept subscription of a deleted mailbox */
 };
 
 struct list_job {
@@ -531,6 +532,21 @@ static void list_collect(const struct store_mailbox_info *info, void *ctx)
 	e->name = xstrdup(info->name);
 	e->rights = IMAP_ACL_ALL;
 	e->reader_id = 0;
+	e->nonexistent = false;
+}
+
+/* RFC 3501 6.3.6 / RFC 5258 3.1: a subscribed name without a mailbox. */
+static void list_collect_kept(const char *name, void *ctx)
+{
+	struct list_job *j = ctx;
+	j->boxes = xrealloc(j->boxes, (j->count + 1) * sizeof(*j->boxes));
+	struct list_entry *e = &j->boxes[j->count++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->info.name, sizeof(e->info.name), "%s", name);
+	e->info.subscribed = true;
+	e->info.noselect = true;
+	e->name = xstrdup(name);
+	e->nonexistent = true;
 }
 
 /* Shared with the user: what he has l on, under its namespace name. */
@@ -656,6 +672,8 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 		return;
 	}
 	int r = store_mailbox_list(st, job->s->address, list_collect, j, &error);
+	if (r == STORE_OK && (j->lsub || (j->lc.select & IMAP_LIST_SEL_SUBSCRIBED)))
+		r = store_subscriptions_kept(st, job->s->address, list_collect_kept, j, &error);
 	size_t own_count = j->count;
 	struct shared_ctx sc = { j, st, w };
 	if (r == STORE_OK)
@@ -710,6 +728,16 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 			continue;
 		buf_printf(&job->out, "* %s (", verb);
 		const char *sp = "";
+		if (e->nonexistent) {
+			/* LSUB: as Dovecot, no attribute; LIST (SUBSCRIBED):
+			 * \Subscribed \NonExistent (RFC 5258 3.1, 3.4). */
+			if (!j->lsub)
+				buf_append_str(&job->out, "\\Subscribed \\NonExistent");
+			buf_append_str(&job->out, ") \"/\" ");
+			imap_write_mailbox(job->s, &job->out, e->name);
+			buf_append_str(&job->out, "\r\n");
+			continue;
+		}
 		if (in->noselect || lsub_parent) {
 			buf_append_str(&job->out, "\\Noselect");
 			sp = " ";

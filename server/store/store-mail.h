@@ -136,6 +136,11 @@ int store_mailbox_list(struct store *st, const char *address,
 		       void (*cb)(const struct store_mailbox_info *info, void *ctx), void *ctx,
 		       const char **error_r);
 /* Set or clear the subscribed flag of an existing mailbox. */
+/* The subscribed names whose mailbox was deleted (RFC 3501 6.3.6 keeps
+ * them), ascending; cb gets each UTF-8 name. STORE_OK or an error. */
+int store_subscriptions_kept(struct store *st, const char *address,
+			     void (*cb)(const char *name, void *ctx), void *ctx,
+			     const char **error_r);
 int store_mailbox_subscribe(struct store *st, const char *address, const char *name,
 			    bool subscribed, const char **error_r);
 /* Look a mailbox up by name (SELECT/EXAMINE/APPEND). STORE_NOTFOUND if it

@@ -45,6 +45,13 @@
 	X(STMT_MBOX_SUBSCRIBE,                                                          \
 	  "UPDATE mailboxes SET subscribed = $3::boolean"                               \
 	  " WHERE account_id = $1 AND name = $2", 3)                                    \
+	/* Subscriptions of deleted mailboxes (migration 0016).                   */ \
+	X(STMT_SUB_KEPT_LIST,                                                           \
+	  "SELECT k.name FROM mailbox_subscriptions_kept k WHERE k.account_id = $1"     \
+	  " AND NOT EXISTS (SELECT 1 FROM mailboxes b WHERE b.account_id = k.account_id" \
+	  "  AND b.name = k.name) ORDER BY k.name", 1)                                  \
+	X(STMT_SUB_KEPT_DELETE,                                                         \
+	  "DELETE FROM mailbox_subscriptions_kept WHERE account_id = $1 AND name = $2", 2) \
 	X(STMT_MBOX_STATUS,                                                             \
 	  "SELECT m.uidnext, m.uidvalidity, m.highestmodseq, count(mm.uid),"            \
 	  " count(mm.uid) FILTER (WHERE mm.uid >= m.first_recent_uid),"                 \

@@ -217,7 +217,6 @@ def test_lsub_unsubscribed_parent_is_noselect(imap):
     assert out == [b'* LSUB () "/" a\r\n'], out
 
 
-@PENDING
 def test_list_subscribed_nonexistent(imap):
     s = S(imap)
     s.cmd("CREATE gone")
@@ -225,9 +224,18 @@ def test_list_subscribed_nonexistent(imap):
     s.cmd("DELETE gone")
     out = lists(s.cmd('LIST (SUBSCRIBED) "" "*"'))
     assert b'* LIST (\\Subscribed \\NonExistent) "/" gone\r\n' in out, out
-    # A plain LIST does not show it.
+    # A plain LIST does not show it; LSUB does (RFC 3501 6.3.6: the server
+    # MUST NOT remove the subscription on its own).
     out = lists(s.cmd('LIST "" "*"'))
     assert not any(b"gone" in ln for ln in out), out
+    assert b'* LSUB () "/" gone\r\n' in lists(s.cmd('LSUB "" "*"'), b"LSUB")
+    # Created again, it is subscribed again; unsubscribed, it is forgotten.
+    s.cmd("CREATE gone")
+    out = lists(s.cmd('LIST (SUBSCRIBED) "" "*"'))
+    assert out == [b'* LIST (\\Subscribed) "/" gone\r\n'], out
+    s.cmd("DELETE gone")
+    s.cmd("UNSUBSCRIBE gone")
+    assert lists(s.cmd('LIST (SUBSCRIBED) "" "*"')) == []
 
 
 def test_childinfo_only_for_recursivematch_and_non_matching_parent(imap):
