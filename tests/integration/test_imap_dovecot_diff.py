@@ -154,13 +154,18 @@ class Client(imaplib_util.Raw):
         self.send(tag + b" " + text + b"\r\n")
         return self.until(tag)
 
-    def append(self, data):
-        out = self.cmd(b"APPEND INBOX {%d+}\r\n" % len(data) + data)
+    def append(self, data, date):
+        out = self.cmd(b'APPEND INBOX "%s" {%d+}\r\n' % (date.encode(), len(data)) + data)
         assert out[-1].split()[1] == b"OK", out
 
     def fetch(self, seq, items):
         out = self.cmd(f"FETCH {seq} ({items})")
         return b"".join(out[:-1])
+
+    def sort(self, crit):
+        out = self.cmd(f"SORT ({crit}) UTF-8 ALL")
+        lines = [ln for ln in out if ln.startswith(b"* SORT")]
+        return out[-1].split()[1], [int(x) for x in lines[0].split()[2:]] if lines else []
 
     def search(self, crit):
         out = self.cmd(b"SEARCH CHARSET UTF-8 " + crit if isinstance(crit, bytes)
@@ -231,13 +236,19 @@ SEARCHES = ["FROM user1", "FROM Müller", "FROM Doe", "TO user2@host1", "TO team
             "FROM \"\"", "TO @host2.test", "BODY \"\"", "TEXT preamble", "TEXT epilogue"]
 
 
+SORT_KEYS = ["ARRIVAL", "CC", "DATE", "FROM", "SIZE", "SUBJECT", "TO", "DISPLAYFROM",
+             "DISPLAYTO"]
+
+
 def test_differential_against_dovecot(servers, capsys):
     c, v = servers
     split_items = _compare_module().split_items
     msgs = corpus()
-    for m in msgs:
-        c.append(m)
-        v.append(m)
+    for i, m in enumerate(msgs):
+        # The same INTERNALDATE on both (ARRIVAL, BEFORE/ON/SINCE), some ties.
+        date = f"{1 + i // 5:02d}-Jan-2024 {i % 24:02d}:00:00 +0000"
+        c.append(m, date)
+        v.append(m, date)
     c.cmd("SELECT INBOX")
     v.cmd("SELECT INBOX")
     same = differ = known = 0
@@ -285,10 +296,24 @@ def test_differential_against_dovecot(servers, capsys):
         else:
             s_diff += 1
             unexplained.append(("SEARCH", crit, a, b))
+    # SORT (RFC 5256, RFC 5957): every key, each also REVERSEd.
+    o_same = o_diff = 0
+    sort_diffs = []
+    for key in SORT_KEYS:
+        for crit in (key, "REVERSE " + key):
+            a, b = c.sort(crit), v.sort(crit)
+            if a == b:
+                o_same += 1
+            else:
+                # Reported, not asserted yet: see docs/imap.md (group
+                # markers as the first address).
+                o_diff += 1
+                sort_diffs.append(crit)
     with capsys.disabled():
         print(f"\ndovecot diff: {len(msgs)} messages, FETCH items identical {same}, "
               f"different {differ} ({known} documented); SEARCH keys identical {s_same}, "
-              f"different {s_diff} ({s_known} documented)")
+              f"different {s_diff} ({s_known} documented); SORT orders identical {o_same}, "
+              f"different {o_diff} {sort_diffs}")
         for u in unexplained:
             print("  ", u)
     assert not unexplained
