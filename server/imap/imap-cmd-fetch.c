@@ -134,15 +134,7 @@ static void fetch_cleanup(struct imap_job *job)
 
 static bool in_list(const uint32_t *a, size_t n, uint32_t v)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && a[lo] == v;
+	return imap_uid_position(a, n, v) != 0;
 }
 
 static void write_partial(struct buf *out, const struct imap_fetch_body *b, const char *data,
@@ -304,15 +296,7 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 /* Index of the first view uid >= uid. */
 static size_t view_lower_bound(const struct imap_mailbox *m, uint32_t uid)
 {
-	size_t lo = 0, hi = m->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return imap_uid_lower_bound(m->uids, m->count, uid);
 }
 
 /* The next window of view messages that the set touches, as the set clipped
@@ -698,20 +682,6 @@ static void copy_cleanup(struct imap_job *job)
 	free(j->set);
 }
 
-static void write_uid_list(struct buf *out, const uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = i;
-		while (k + 1 < n && v[k + 1] == v[k] + 1)
-			k++;
-		if (k > i)
-			buf_printf(out, "%s%u:%u", i > 0 ? "," : "", v[i], v[k]);
-		else
-			buf_printf(out, "%s%u", i > 0 ? "," : "", v[i]);
-		i = k + 1;
-	}
-}
-
 static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct copy_job *j = (struct copy_job *)job;
@@ -764,8 +734,8 @@ static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
 	struct buf src, dst;
 	buf_init(&src, 0);
 	buf_init(&dst, 0);
-	write_uid_list(&src, cr.src, cr.count);
-	write_uid_list(&dst, cr.dst, cr.count);
+	imap_write_uid_set(&src, cr.src, cr.count);
+	imap_write_uid_set(&dst, cr.dst, cr.count);
 	if (j->move) {
 		/* RFC 6851: COPYUID in an untagged OK before the expunges. */
 		buf_printf(&job->out, "* OK [COPYUID %u %s %s] Moved\r\n", cr.uidvalidity, src.data,

@@ -649,14 +649,7 @@ static void new_fetch_cb(const struct store_msg_meta *meta, void *ctx)
 {
 	struct new_fetch *f = ctx;
 	const struct imap_mailbox *m = f->job->s->mbox;
-	size_t lo = 0, hi = f->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->uids[mid] < meta->uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = imap_uid_lower_bound(f->uids, f->count, meta->uid);
 	if (lo >= f->count || f->uids[lo] != meta->uid)
 		return;
 	struct buf *o = f->out;

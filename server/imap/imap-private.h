@@ -437,8 +437,15 @@ void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const ch
 /* A CONDSTORE-enabling command (RFC 7162 3.1): turn CONDSTORE on; the first
  * one in a selected mailbox appends "* OK [HIGHESTMODSEQ n]" to out. */
 void imap_condstore_enable(struct imap_session *s, struct buf *out);
-/* Write ascending uids as a compact uid-set ("1:3,7") into out. */
+/* Write uids as a compact uid-set into out, runs of consecutive uids as
+ * ranges, in the order given ("1:3,7"; COPYUID's lists too). */
 void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count);
+/* The one binary search over an ascending uid array: the index of the first
+ * uid >= uid (count when none) ... */
+size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid);
+/* ... and the 1-based position of uid, 0 when absent (a sequence number
+ * when uids is the view). */
+uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid);
 /* QRESYNC: "* VANISHED (EARLIER) set" for the uids of mailbox m expunged
  * after modseq that lie in known (NULL: any uid). Nothing when none. */
 int imap_sync_vanished_earlier(struct store *st, const struct imap_mailbox *m, uint64_t modseq,

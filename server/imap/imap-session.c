@@ -173,15 +173,7 @@ void imap_mailbox_free(struct imap_session *s)
 
 uint32_t imap_seq_of(const struct imap_mailbox *m, uint32_t uid)
 {
-	size_t lo = 0, hi = m->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->count && m->uids[lo] == uid ? (uint32_t)(lo + 1) : 0;
+	return imap_uid_position(m->uids, m->count, uid);
 }
 
 static bool is_recent(const struct imap_mailbox *m, uint32_t uid)

@@ -21,7 +21,7 @@ struct flag_ctx {
 	struct imap_recent recent;
 };
 
-static uint32_t seq_in(const uint32_t *uids, size_t count, uint32_t uid)
+size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid)
 {
 	size_t lo = 0, hi = count;
 	while (lo < hi) {
@@ -31,6 +31,12 @@ static uint32_t seq_in(const uint32_t *uids, size_t count, uint32_t uid)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	size_t lo = imap_uid_lower_bound(uids, count, uid);
 	return lo < count && uids[lo] == uid ? (uint32_t)(lo + 1) : 0;
 }
 
@@ -40,9 +46,9 @@ static void flag_change(const struct store_msg_meta *meta, void *ctx)
 	/* New messages are announced by EXISTS, not as flag changes. */
 	if (imap_seq_of(f->m, meta->uid) == 0)
 		return;
-	if (seq_in(f->j->own_uids, f->j->own_count, meta->uid) != 0)
+	if (imap_uid_position(f->j->own_uids, f->j->own_count, meta->uid) != 0)
 		return;
-	uint32_t seq = seq_in(f->uids, f->count, meta->uid);
+	uint32_t seq = imap_uid_position(f->uids, f->count, meta->uid);
 	if (seq == 0)
 		return;
 	struct buf *out = &f->j->sync.out;
@@ -121,7 +127,7 @@ static void context_diff(const struct imap_update_ctx *c, const struct imap_mail
 		uint32_t u = nr[i];
 		if (bsearch(&u, old_s, c->count, sizeof(*old_s), u32_cmp) != NULL)
 			continue;
-		uint32_t num = c->uid ? u : seq_in(nv, nvn, u);
+		uint32_t num = c->uid ? u : imap_uid_position(nv, nvn, u);
 		if (c->sort)
 			buf_printf(&items, "%s%zu %u", items.len > 0 ? " " : "", i + 1, num);
 		else
