@@ -53,6 +53,7 @@ struct name_job {
 	bool flag;
 	unsigned items;
 	uint64_t max_append;
+	char special_use[16];		/* CREATE (USE (...)), "" when none */
 };
 
 static void name_cleanup(struct imap_job *job)
@@ -175,7 +176,17 @@ static void create_run(struct imap_job *job, struct store *st, struct worker *w)
 		return;
 	}
 	if (r == STORE_OK)
-		r = store_mailbox_create(st, box.sb->owner, box.sb->name, NULL, &id, &error);
+		r = store_mailbox_create(st, box.sb->owner, box.sb->name,
+					 j->special_use[0] != '\0' ? j->special_use : NULL, &id,
+					 &error);
+	if (r == STORE_INVALID && j->special_use[0] != '\0' && error != NULL &&
+	    strstr(error, "special-use") != NULL) {
+		/* RFC 6154 3: nothing created, and [USEATTR] says why. */
+		imap_acl_box_free(&box);
+		imap_acl_box_free(&parent);
+		imap_job_tagged(job, "NO [USEATTR] %s", error != NULL ? error : "Bad USE");
+		return;
+	}
 	if (r == STORE_OK)
 		inherit_acl(st, &parent, id);
 	imap_acl_box_free(&box);
@@ -187,11 +198,47 @@ static void create_run(struct imap_job *job, struct store *st, struct worker *w)
 		imap_job_store_error(job, r, error);
 }
 
+/* RFC 6154 3 CREATE-SPECIAL-USE: CREATE name (USE (attr ...)). Cairn keeps
+ * one special-use attribute per mailbox: more than one is [USEATTR]. */
+static bool create_use(struct imap_session *s, const struct imap_command *cmd,
+		       struct name_job *j)
+{
+	const struct imap_arg *l, *use;
+	size_t n, un;
+	if (cmd->arg_count == 1)
+		return true;
+	if (cmd->arg_count != 2 || !imap_arg_list(&cmd->args[1], &l, &n) || n != 2 ||
+	    !imap_arg_atom_eq(&l[0], "USE") || !imap_arg_list(&l[1], &use, &un)) {
+		imap_bad(s, cmd->tag, "CREATE name [(USE (attributes))]");
+		return false;
+	}
+	const char *a;
+	for (size_t i = 0; i < un; i++) {
+		if (!imap_arg_atom(&use[i], &a) || a[0] != '\\') {
+			imap_bad(s, cmd->tag, "USE takes \\attributes");
+			return false;
+		}
+	}
+	if (un > 1 || (un == 1 && strlen(use[0].str) >= sizeof(j->special_use))) {
+		imap_reply(s, "%s NO [USEATTR] One special-use attribute per mailbox", cmd->tag);
+		return false;
+	}
+	if (un == 1)
+		snprintf(j->special_use, sizeof(j->special_use), "%s", use[0].str);
+	return true;
+}
+
 void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct name_job *j = name_job_new(s, cmd, create_run, 1);
-	if (j != NULL)
-		imap_job_submit(s, &j->base);
+	if (j == NULL)
+		return;
+	j->special_use[0] = '\0';
+	if (!create_use(s, cmd, j)) {
+		name_job_discard(j);
+		return;
+	}
+	imap_job_submit(s, &j->base);
 }
 
 static void delete_run(struct imap_job *job, struct store *st, struct worker *w)

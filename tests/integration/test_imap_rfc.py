@@ -393,3 +393,20 @@ def test_fetch_empty_part_zero_length_literal(imap):
     s.cmd("SELECT INBOX")
     out = s.cmd("FETCH 1 (BODY.PEEK[1])")
     assert out[0] == b"* 1 FETCH (BODY[1] {0}\r\n" and out[1] == b"" and out[2] == b")\r\n", out
+
+
+# ---- RFC 6154 3: CREATE-SPECIAL-USE ----
+
+def test_create_special_use(imap):
+    s = S(imap)
+    assert b" CREATE-SPECIAL-USE" in s.cmd("CAPABILITY")[0]
+    s.cmd("CREATE Everything (USE (\\All))")
+    out = lists(s.cmd('LIST "" Everything'))
+    assert out == [b'* LIST (\\All) "/" Everything\r\n'], out
+    out = s.cmd("CREATE Odd (USE (\\Nonsense))", ok="NO")
+    assert b"[USEATTR]" in out[-1], out
+    out = s.cmd("CREATE Two (USE (\\Flagged \\Archive))", ok="NO")
+    assert b"[USEATTR]" in out[-1], out
+    assert lists(s.cmd('LIST "" "*"')) == [b'* LIST (\\All) "/" Everything\r\n']
+    s.cmd("CREATE Plain (USE ())")
+    s.cmd("CREATE Bad (FOO)", ok="BAD")
