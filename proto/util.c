@@ -82,14 +82,18 @@ void buf_init(struct buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->off = 0;
+	b->lazy = false;
 }
 
 void buf_free(struct buf *b)
 {
-	free(b->data);
+	if (b->data != NULL)
+		free(b->data - b->off);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
+	b->off = 0;
 }
 
 size_t buf_room(const struct buf *b)
@@ -105,8 +109,16 @@ int buf_reserve(struct buf *b, size_t n)
 	if (n > buf_room(b) || n > SIZE_MAX - 1 - b->len)
 		return -1;
 	size_t need = b->len + n + 1;
-	if (need <= b->cap)
+	if (need <= b->cap - b->off)
 		return 0;
+	if (b->off > 0) {
+		/* A lazy buffer: move what is left to the front first. */
+		memmove(b->data - b->off, b->data, b->len + 1);
+		b->data -= b->off;
+		b->off = 0;
+		if (need <= b->cap)
+			return 0;
+	}
 	size_t cap = b->cap ? b->cap : 256;
 	while (cap < need)
 		cap = cap > SIZE_MAX / 2 ? need : cap * 2;
@@ -161,6 +173,14 @@ void buf_consume(struct buf *b, size_t n)
 {
 	if (n >= b->len) {
 		buf_reset(b);
+		return;
+	}
+	if (b->lazy) {
+		/* O(1): a pipelined input consumed one command at a time
+		 * would otherwise move the rest of the buffer every time. */
+		b->data += n;
+		b->off += n;
+		b->len -= n;
 		return;
 	}
 	memmove(b->data, b->data + n, b->len - n);

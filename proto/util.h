@@ -35,8 +35,11 @@ char *xvasprintf(const char *fmt, va_list ap) ATTR_PRINTF(1, 0);
 struct buf {
 	char *data;
 	size_t len;	/* bytes in use, from data[0] */
-	size_t cap;	/* allocated bytes, including room for the NUL */
+	size_t cap;	/* allocated bytes (from data - off), including room for the NUL */
 	size_t max;	/* hard limit on len; 0 = unlimited */
+	size_t off;	/* consumed bytes still before data (lazy buffers only) */
+	bool lazy;	/* buf_consume moves data forward instead of the bytes;
+			   never hand such a buffer's data to free() or realloc() */
 };
 
 /* Initialise an empty buffer with the given maximum (0 = unlimited). */

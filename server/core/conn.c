@@ -204,8 +204,12 @@ struct conn *conn_create(struct loop *loop, int fd, const struct sockaddr *peer,
 	c->fd = fd;
 	c->refcount = 1;
 	c->proto = proto;
+	/* Lazy: consuming a command or a sent chunk is O(1), not a move of
+	 * everything behind it (quadratic on pipelined input and big output). */
 	buf_init(&c->in, 64 * 1024);
+	c->in.lazy = true;
 	buf_init(&c->out, 0);
+	c->out.lazy = true;
 	if (peer != NULL && peer_len > 0)
 		set_peer(c, peer);
 	else
@@ -1002,9 +1006,11 @@ int conn_compress_start(struct conn *c)
 	/* Output queued so far (the reply that agreed) goes out as it is. */
 	z->zout = c->out;
 	buf_init(&c->out, c->out.max);
+	c->out.lazy = true;
 	/* Input the session has not consumed yet is already compressed. */
 	z->zin = c->in;
 	buf_init(&c->in, c->in.max);
+	c->in.lazy = true;
 	c->z = z;
 	log_debug("conn session=%s peer=%s event=compress mech=deflate", c->id, c->peer);
 	conn_inflate(c);

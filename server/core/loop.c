@@ -30,6 +30,7 @@ struct loop {
 	uint64_t now;
 	struct loop_timer **heap;	/* 1-based; heap[0] unused */
 	size_t heap_len, heap_cap;
+	uint64_t timer_seq;		/* last seq handed out by loop_timer_set */
 	struct loop_io *dead;
 };
 
@@ -120,7 +121,12 @@ void loop_remove(struct loop_io **iop)
 	io->loop->dead = io;
 }
 
-/* ---- timers: a binary min-heap keyed on `when` ---- */
+/* ---- timers: a binary min-heap keyed on (when, seq) ---- */
+
+static bool earlier(const struct loop_timer *a, const struct loop_timer *b)
+{
+	return a->when < b->when || (a->when == b->when && a->seq < b->seq);
+}
 
 static void heap_set(struct loop *loop, size_t i, struct loop_timer *t)
 {
@@ -131,7 +137,7 @@ static void heap_set(struct loop *loop, size_t i, struct loop_timer *t)
 static void heap_up(struct loop *loop, size_t i)
 {
 	struct loop_timer *t = loop->heap[i];
-	while (i > 1 && loop->heap[i / 2]->when > t->when) {
+	while (i > 1 && earlier(t, loop->heap[i / 2])) {
 		heap_set(loop, i, loop->heap[i / 2]);
 		i /= 2;
 	}
@@ -145,9 +151,9 @@ static void heap_down(struct loop *loop, size_t i)
 		size_t c = i * 2;
 		if (c > loop->heap_len)
 			break;
-		if (c + 1 <= loop->heap_len && loop->heap[c + 1]->when < loop->heap[c]->when)
+		if (c + 1 <= loop->heap_len && earlier(loop->heap[c + 1], loop->heap[c]))
 			c++;
-		if (loop->heap[c]->when >= t->when)
+		if (!earlier(loop->heap[c], t))
 			break;
 		heap_set(loop, i, loop->heap[c]);
 		i = c;
@@ -174,6 +180,7 @@ void loop_timer_set(struct loop *loop, struct loop_timer *t, uint64_t delay_ms,
 {
 	loop_timer_cancel(loop, t);
 	t->when = loop->now + delay_ms;
+	t->seq = ++loop->timer_seq;
 	t->cb = cb;
 	t->ctx = ctx;
 	if (loop->heap_len + 1 >= loop->heap_cap) {
@@ -190,9 +197,14 @@ uint64_t loop_now(struct loop *loop)
 	return loop->now;
 }
 
+/* Run the timers that are due and were armed before this call: one that a
+ * callback arms again with no delay (a conn's kick) runs in the next
+ * iteration, after epoll, so it cannot starve everything else. */
 static void run_timers(struct loop *loop)
 {
-	while (loop->heap_len > 0 && loop->heap[1]->when <= loop->now) {
+	uint64_t limit = loop->timer_seq;
+	while (loop->heap_len > 0 && loop->heap[1]->when <= loop->now &&
+	       loop->heap[1]->seq <= limit) {
 		struct loop_timer *t = loop->heap[1];
 		loop_timer_cancel(loop, t);
 		t->cb(t->ctx);

@@ -19,6 +19,8 @@ typedef void loop_timer_cb(void *ctx);
 /* A timer lives inside its owner's struct; zero-initialise it before use. */
 struct loop_timer {
 	uint64_t when;		/* loop_now() deadline */
+	uint64_t seq;		/* arming order: ties run in it, and a timer armed
+				   while timers run waits for the next iteration */
 	size_t heap_idx;	/* 0 = not armed, else 1-based position in the heap */
 	loop_timer_cb *cb;
 	void *ctx;

@@ -172,6 +172,8 @@ struct imap_session {
 	/* NOTIFY (imap-cmd-notify.c): NULL when NONE */
 	struct imap_notify *notify;
 	bool mid_command;		/* the parser holds part of a command */
+	bool literal_seen;		/* the current command has a literal: the
+					   body bound applies to it, not the line's */
 };
 
 /* A command: its name, the states it is allowed in, and its handler. */

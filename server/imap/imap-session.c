@@ -924,9 +924,14 @@ static void imap_session_input(struct session *rt)
 		case IMAP_PARSER_MORE:
 			buf_consume(in, consumed);
 			s->mid_command = true;
+			/* The parser keeps the partial line: it must still
+			 * complete within [server] line_timeout. */
+			conn_set_partial(c, !s->literal_seen);
 			return;
 		case IMAP_PARSER_ERROR: {
 			s->mid_command = false;
+			s->literal_seen = false;
+			conn_set_partial(c, false);
 			session_body_deadline(&s->rt, false);
 			drop_appends(s);
 			const char *tag = imap_parser_error_tag(s->parser);
@@ -945,6 +950,8 @@ static void imap_session_input(struct session *rt)
 		}
 		case IMAP_PARSER_LITERAL:
 			s->mid_command = true;
+			s->literal_seen = true;
+			conn_set_partial(c, false);
 			/* However slowly it comes, a literal has the body bound. */
 			session_body_deadline(&s->rt, true);
 			literal_event(s);
@@ -960,6 +967,8 @@ static void imap_session_input(struct session *rt)
 		}
 		case IMAP_PARSER_COMMAND:
 			s->mid_command = false;
+			s->literal_seen = false;
+			conn_set_partial(c, false);
 			session_body_deadline(&s->rt, false);
 			run_command(s, imap_parser_command(s->parser));
 			buf_consume(in, consumed);
