@@ -1323,6 +1323,7 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 				bad = "Invalid date-time";
 				break;
 			}
+			m->internaldate_zone = zone;	/* kept: FETCH and SEARCH use it */
 			a = &cmd->args[++i];
 			if (i >= cmd->arg_count)
 				break;

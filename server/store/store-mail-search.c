@@ -31,6 +31,7 @@ struct search_msg {
 	unsigned flags;
 	char *keywords;
 	int64_t internaldate, sentdate;
+	int64_t internal_local;	/* internaldate shifted into its own zone */
 	int64_t savedate;	/* RFC 8514 */
 	uint64_t size, modseq;
 	uint64_t blob_id;	/* EMAILID (RFC 8474) */
@@ -580,9 +581,11 @@ static bool eval(const struct search_ctx *c, const struct imap_search_key *key,
 	case IMAP_SEARCH_HEADER:
 		k = key_set(c, key);
 		return k == NULL || uid_in(k->uids, k->count, m->uid);
-	case IMAP_SEARCH_BEFORE: return m->internaldate < d;
-	case IMAP_SEARCH_ON: return m->internaldate >= d && m->internaldate < d + 86400;
-	case IMAP_SEARCH_SINCE: return m->internaldate >= d;
+	/* RFC 3501 6.4.4: the date of INTERNALDATE "disregarding time and
+	 * timezone", i.e. as written in the zone it was given in. */
+	case IMAP_SEARCH_BEFORE: return m->internal_local < d;
+	case IMAP_SEARCH_ON: return m->internal_local >= d && m->internal_local < d + 86400;
+	case IMAP_SEARCH_SINCE: return m->internal_local >= d;
 	case IMAP_SEARCH_SENTBEFORE: return m->sentdate < d;
 	case IMAP_SEARCH_SENTON: return m->sentdate >= d && m->sentdate < d + 86400;
 	case IMAP_SEARCH_SENTSINCE: return m->sentdate >= d;
@@ -723,6 +726,7 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 			m.sentdate = strtoll(PQgetvalue(res, i, 6), NULL, 10);
 			m.savedate = strtoll(PQgetvalue(res, i, 7), NULL, 10);
 			m.blob_id = mail_u64(res, i, 8);
+			m.internal_local = strtoll(PQgetvalue(res, i, 9), NULL, 10);
 			if (eval(&c, &prog->root, &m)) {
 				out[k++] = m.uid;
 				if (m.modseq > *max_modseq_r)

@@ -64,6 +64,7 @@ struct store_append_msg {
 	const char *data;
 	size_t size;
 	time_t internaldate;	/* 0 = now */
+	int internaldate_zone;	/* minutes east of UTC it was given in */
 	unsigned flags;		/* STORE_FLAG_* */
 	const char *const *keywords;
 	size_t keyword_count;
@@ -76,6 +77,7 @@ struct store_msg_meta {
 	unsigned flags;
 	const char *keywords;	/* space-separated, "" if none */
 	time_t internaldate;
+	int internaldate_zone;	/* minutes east of UTC (APPEND's zone, else 0) */
 	time_t savedate;
 	uint64_t size;
 	uint64_t lines;

@@ -20,7 +20,8 @@
 	  " extract(epoch FROM m.internaldate)::bigint, m.size, m.modseq,"              \
 	  " coalesce(extract(epoch FROM b.hdr_date)::bigint" SEARCH_SENT_ZONE ","       \
 	  "          extract(epoch FROM m.internaldate)::bigint),"                      \
-	  " extract(epoch FROM m.savedate)::bigint, m.blob_id"                          \
+	  " extract(epoch FROM m.savedate)::bigint, m.blob_id,"                         \
+	  " extract(epoch FROM m.internaldate)::bigint + m.internaldate_zone * 60"      \
 	  " FROM mailbox_messages m JOIN message_blobs b ON b.id = m.blob_id"           \
 	  " WHERE m.mailbox_id = $1 ORDER BY m.uid", 1)                                 \
 	/* The same (same columns: keep the two in step) for the messages one    \
@@ -31,7 +32,8 @@
 	  " extract(epoch FROM m.internaldate)::bigint, m.size, m.modseq,"              \
 	  " coalesce(extract(epoch FROM b.hdr_date)::bigint" SEARCH_SENT_ZONE ","       \
 	  "          extract(epoch FROM m.internaldate)::bigint),"                      \
-	  " extract(epoch FROM m.savedate)::bigint, m.blob_id"                          \
+	  " extract(epoch FROM m.savedate)::bigint, m.blob_id,"                         \
+	  " extract(epoch FROM m.internaldate)::bigint + m.internaldate_zone * 60"      \
 	  " FROM mailbox_messages m JOIN message_blobs b ON b.id = m.blob_id"           \
 	  " WHERE m.mailbox_id = $1 AND m.uid = ANY ($2::bigint[]) ORDER BY m.uid", 2)  \
 	X(STMT_SEARCH_FIELD,                                                            \
