@@ -367,7 +367,8 @@ int imap_flags_parse(struct imap_pool *pool, const struct imap_arg *args, size_t
 	for (i = 0; i < count; i++) {
 		const char *s;
 
-		if (args[i].type != IMAP_ARG_ATOM) {
+		/* NIL is an atom here: the keyword NIL (RFC 3501 9, flag-keyword). */
+		if (args[i].type != IMAP_ARG_ATOM && args[i].type != IMAP_ARG_NIL) {
 			*error_r = "Flags must be atoms";
 			return -1;
 		}
@@ -531,7 +532,7 @@ static int parse_key(struct search_ctx *c, const struct imap_arg *args, size_t c
 		*pos += 2;
 		break;
 	case KA_KEYWORD:
-		if (arg->type != IMAP_ARG_ATOM || !is_atom(arg->str))
+		if ((arg->type != IMAP_ARG_ATOM && arg->type != IMAP_ARG_NIL) || !is_atom(arg->str))
 			return search_fail(c, "Invalid keyword");
 		key->str = arg->str;
 		key->str_len = arg->len;

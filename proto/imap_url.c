@@ -32,6 +32,14 @@ static bool is_bchar(unsigned char c)
 	return is_achar(c) || c == ':' || c == '@' || c == '/';
 }
 
+/* The user of an access identifier ("user+" / "submit+"): an enc-user of
+ * achars, plus a raw "@" as clients send a full address (RFC 4467 3 names
+ * a userid; ":" still ends it, so the verifier stays unambiguous). */
+static bool is_access_user_char(unsigned char c)
+{
+	return is_achar(c) || c == '@';
+}
+
 static int hexval(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
@@ -451,7 +459,8 @@ static int parse_path(const char *s, size_t len, size_t pos, struct imap_url *ur
 				return -1;
 			}
 			if (url->access == IMAP_URL_ACCESS_SUBMIT || url->access == IMAP_URL_ACCESS_USER) {
-				url->access_user = scan_decode(s, len, &i, is_achar, error_r);
+				url->access_user = scan_decode(s, len, &i, is_access_user_char,
+							       error_r);
 				if (url->access_user == NULL)
 					return -1;
 				if (url->access_user[0] == '\0') {

@@ -421,7 +421,7 @@ static void write_ext_tail(struct buf *out, const struct mime_part *part)
 		buf_append(out, "(", 1);
 		imap_cstring(out, part->disposition);
 		buf_append(out, " ", 1);
-		write_params(out, part->disp_params, part->disp_param_count);
+		write_params(out, part->imap_disp_params, part->imap_disp_param_count);
 		buf_append(out, ")", 1);
 	}
 	buf_append(out, " ", 1);
@@ -458,7 +458,7 @@ static void write_body(const struct mime_part *part, bool ext, struct buf *out)
 		imap_cstring(out, part->subtype);
 		if (ext) {
 			buf_append(out, " ", 1);
-			write_params(out, part->params, part->param_count);
+			write_params(out, part->imap_params, part->imap_param_count);
 			write_ext_tail(out, part);
 		}
 		buf_append(out, ")", 1);
@@ -468,7 +468,7 @@ static void write_body(const struct mime_part *part, bool ext, struct buf *out)
 	buf_append(out, " ", 1);
 	imap_cstring(out, part->subtype);
 	buf_append(out, " ", 1);
-	write_params(out, part->params, part->param_count);
+	write_params(out, part->imap_params, part->imap_param_count);
 	buf_append(out, " ", 1);
 	imap_nstring(out, part->id);
 	buf_append(out, " ", 1);
@@ -625,6 +625,22 @@ int mime_header_raw(const struct mime_message *msg, const struct mime_part *part
 		return -1;
 	mime_field_value(msg->raw, h, out);
 	return 0;
+}
+
+int mime_header_decoded_nth(const struct mime_message *msg, const struct mime_part *part,
+			    const char *name, size_t nth, struct buf *out)
+{
+	for (size_t i = 0; i < part->header_count; i++) {
+		if (str_casecmp(part->headers[i].name, name) != 0 || nth-- > 0)
+			continue;
+		struct buf raw;
+		buf_init(&raw, 0);
+		mime_field_value(msg->raw, &part->headers[i], &raw);
+		mime_decode_words(raw.data ? raw.data : "", raw.len, out);
+		buf_free(&raw);
+		return 0;
+	}
+	return -1;
 }
 
 int mime_header_decoded(const struct mime_message *msg, const struct mime_part *part,

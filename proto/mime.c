@@ -472,9 +472,108 @@ static void join_sections(struct raw_param *rp, size_t n, size_t first, struct b
 		mime_append_utf8_sanitized(out, tmp->data ? tmp->data : "", tmp->len);
 }
 
-/* Parse the parameters after a Content-Type or Content-Disposition value. */
+/* A plain parameter's value: encoded words decoded, else UTF-8 kept. */
+static void plain_value(const struct raw_param *r, struct buf *out)
+{
+	if (memmem(r->value, r->value_len, "=?", 2) != NULL)
+		mime_decode_words(r->value, r->value_len, out);
+	else
+		mime_append_utf8_sanitized(out, r->value, r->value_len);
+}
+
+static int cmp_name_ptr(const void *a, const void *b)
+{
+	return strcmp((*(const struct raw_param *const *)a)->name,
+		      (*(const struct raw_param *const *)b)->name);
+}
+
+/* The parameters as BODYSTRUCTURE shows them (RFC 9051 7.5.2: servers
+ * SHOULD decode continuations; the charset encoding stays): the plain ones
+ * first, in order, then each RFC 2231 parameter by name with its sections
+ * joined: "name*" "charset'lang'%XX..." when a section is encoded, else
+ * "name" with the plain text. This is what Dovecot sends, and it stays
+ * 7-bit where the message was. */
+static void imap_params(struct mime_message_priv *m, const struct raw_param *rp, size_t n,
+			struct mime_param **params_r, size_t *count_r)
+{
+	const struct raw_param *group[MIME_MAX_PARAMS];
+	struct mime_param out[MIME_MAX_PARAMS];
+	size_t g = 0, count = 0;
+	struct buf v;
+
+	buf_init(&v, 0);
+	for (size_t i = 0; i < n; i++) {
+		if (rp[i].section < 0 && !rp[i].extended)
+			continue;
+		size_t k;
+		for (k = 0; k < g; k++)
+			if (strcmp(group[k]->name, rp[i].name) == 0)
+				break;
+		if (k == g)
+			group[g++] = &rp[i];
+	}
+	/* Plain parameters, with the values parse_params gave them. */
+	for (size_t i = 0; i < n; i++) {
+		if (rp[i].section >= 0 || rp[i].extended)
+			continue;
+		buf_reset(&v);
+		plain_value(&rp[i], &v);
+		out[count].name = mime_arena_strndup(&m->arena, rp[i].name, strlen(rp[i].name));
+		out[count].value = mime_arena_strndup(&m->arena, v.data ? v.data : "", v.len);
+		count++;
+	}
+	qsort(group, g, sizeof(group[0]), cmp_name_ptr);
+	for (size_t k = 0; k < g && count < MIME_MAX_PARAMS; k++) {
+		const char *name = group[k]->name;
+		bool ext = false;
+		buf_reset(&v);
+		for (int sec = 0; ; sec++) {
+			size_t i;
+			for (i = 0; i < n; i++) {
+				if (strcmp(rp[i].name, name) != 0)
+					continue;
+				if (rp[i].section == sec || (sec == 0 && rp[i].section < 0 && rp[i].extended))
+					break;
+			}
+			if (i == n)
+				break;
+			if (rp[i].extended && !ext) {
+				ext = true;
+				if (sec > 0) {
+					/* plain sections came first: no charset */
+					char *old = xstrndup(v.data ? v.data : "", v.len);
+					buf_reset(&v);
+					buf_append_str(&v, "''");
+					buf_append_str(&v, old);
+					free(old);
+				}
+			}
+			buf_append(&v, rp[i].value, rp[i].value_len);
+		}
+		size_t nl = strlen(name);
+		char *iname = mime_arena_alloc(&m->arena, nl + 2);
+		memcpy(iname, name, nl);
+		iname[nl] = ext ? '*' : '\0';
+		iname[nl + 1] = '\0';
+		out[count].name = iname;
+		out[count].value = mime_arena_strndup(&m->arena, v.data ? v.data : "", v.len);
+		count++;
+	}
+	buf_free(&v);
+	*count_r = count;
+	*params_r = NULL;
+	if (count > 0) {
+		*params_r = mime_arena_alloc(&m->arena, count * sizeof(out[0]));
+		memcpy(*params_r, out, count * sizeof(out[0]));
+	}
+}
+
+/* Parse the parameters after a Content-Type or Content-Disposition value;
+ * *params_r decoded (RFC 2231 joined and converted to UTF-8), *imap_r as
+ * BODYSTRUCTURE shows them. */
 static void parse_params(struct mime_message_priv *m, const char *p, const char *end,
-			 struct mime_param **params_r, size_t *count_r)
+			 struct mime_param **params_r, size_t *count_r,
+			 struct mime_param **imap_r, size_t *imap_count_r)
 {
 	struct raw_param rp[MIME_MAX_PARAMS];
 	struct mime_param out[MIME_MAX_PARAMS];
@@ -506,15 +605,13 @@ static void parse_params(struct mime_message_priv *m, const char *p, const char 
 			rp[i].used = true;
 			if (shadowed)
 				continue;
-			if (memmem(rp[i].value, rp[i].value_len, "=?", 2) != NULL)
-				mime_decode_words(rp[i].value, rp[i].value_len, &val);
-			else
-				mime_append_utf8_sanitized(&val, rp[i].value, rp[i].value_len);
+			plain_value(&rp[i], &val);
 		}
 		out[count].name = mime_arena_strndup(&m->arena, rp[i].name, strlen(rp[i].name));
 		out[count].value = mime_arena_strndup(&m->arena, val.data ? val.data : "", val.len);
 		count++;
 	}
+	imap_params(m, rp, n, imap_r, imap_count_r);
 	for (size_t i = 0; i < n; i++) {
 		free(rp[i].name);
 		free(rp[i].value);
@@ -569,6 +666,12 @@ static void add_default_charset(struct mime_message_priv *m, struct mime_part *p
 	np[part->param_count].value = mime_arena_strndup(&m->arena, "us-ascii", 8);
 	part->params = np;
 	part->param_count++;
+	np = mime_arena_alloc(&m->arena, (part->imap_param_count + 1) * sizeof(*np));
+	if (part->imap_param_count > 0)
+		memcpy(np, part->imap_params, part->imap_param_count * sizeof(*np));
+	np[part->imap_param_count] = part->params[part->param_count - 1];
+	part->imap_params = np;
+	part->imap_param_count++;
 }
 
 static void parse_content_type(struct mime_message_priv *m, struct mime_part *part,
@@ -599,7 +702,8 @@ static void parse_content_type(struct mime_message_priv *m, struct mime_part *pa
 				/* The value is reused below: copy it first. */
 				char *copy = xstrndup(p, (size_t)(end - p));
 				parse_params(m, copy, copy + strlen(copy), &part->params,
-					     &part->param_count);
+					     &part->param_count, &part->imap_params,
+					     &part->imap_param_count);
 				free(copy);
 				ok = true;
 			}
@@ -609,6 +713,8 @@ static void parse_content_type(struct mime_message_priv *m, struct mime_part *pa
 		/* RFC 2045 5.2 / RFC 2046 5.1.5: missing or invalid. */
 		part->params = NULL;
 		part->param_count = 0;
+		part->imap_params = NULL;
+		part->imap_param_count = 0;
 		if (in_digest) {
 			part->type = mime_arena_strndup(&m->arena, "message", 7);
 			part->subtype = mime_arena_strndup(&m->arena, "rfc822", 6);
@@ -666,7 +772,8 @@ static void parse_content_fields(struct mime_message_priv *m, struct mime_part *
 			p += tl;
 			char *copy = xstrndup(p, (size_t)(end - p));
 			parse_params(m, copy, copy + strlen(copy), &part->disp_params,
-				     &part->disp_param_count);
+				     &part->disp_param_count, &part->imap_disp_params,
+				     &part->imap_disp_param_count);
 			free(copy);
 		}
 	}

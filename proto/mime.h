@@ -41,6 +41,10 @@ struct mime_part {
 	char *disposition;		/* lower-cased, NULL when absent */
 	struct mime_param *disp_params;
 	size_t disp_param_count;
+	/* The same parameters as BODYSTRUCTURE shows them: RFC 2231 sections
+	 * joined but still encoded, as "name*" "charset'lang'%XX...". */
+	struct mime_param *imap_params, *imap_disp_params;
+	size_t imap_param_count, imap_disp_param_count;
 	char **languages;		/* Content-Language list */
 	size_t language_count;
 	struct mime_part *children;	/* multipart: its parts, in order */
@@ -104,6 +108,10 @@ int mime_section_fetch_binary(const struct mime_message *msg, const struct mime_
  * UTF-8 (RFC 2047). Returns 0, or -1 when there is no such field. */
 int mime_header_decoded(const struct mime_message *msg, const struct mime_part *part,
 			const char *name, struct buf *out);
+/* The same for the nth (0-based) field called name: SEARCH HEADER matches
+ * any occurrence (RFC 3501 6.4.4). Returns 0, or -1 past the last one. */
+int mime_header_decoded_nth(const struct mime_message *msg, const struct mime_part *part,
+			    const char *name, size_t nth, struct buf *out);
 /* Append the raw value of the first field called name (unfolded, not
  * decoded). Returns 0 or -1. */
 int mime_header_raw(const struct mime_message *msg, const struct mime_part *part,

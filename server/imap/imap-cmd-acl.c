@@ -295,7 +295,10 @@ void imap_acl_permanentflags(const struct imap_mailbox *m, struct buf *out)
 		buf_printf(out, "%s\\Seen", sp);
 		sp = " ";
 	}
-	if (m->rights & IMAP_ACL_WRITE)
+	if ((m->rights & IMAP_ACL_WRITE) && m->keywords != NULL && m->keywords->len > 2)
+		buf_printf(out, "%s\\Draft %.*s \\*", sp, (int)(m->keywords->len - 2),
+			   m->keywords->data + 1);
+	else if (m->rights & IMAP_ACL_WRITE)
 		buf_printf(out, "%s\\Draft \\*", sp);
 	buf_append_str(out, ")] Flags permitted\r\n");
 }

@@ -134,15 +134,7 @@ static void fetch_cleanup(struct imap_job *job)
 
 static bool in_list(const uint32_t *a, size_t n, uint32_t v)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (a[mid] < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < n && a[lo] == v;
+	return imap_uid_position(a, n, v) != 0;
 }
 
 static void write_partial(struct buf *out, const struct imap_fetch_body *b, const char *data,
@@ -185,6 +177,8 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 		}
 		msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
 	}
+	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid))
+		imap_flags_announce(m, o, c->keywords);
 	buf_printf(o, "* %u FETCH (", seq);
 	const char *sp = "";
 	if ((f->items & IMAP_FETCH_UID) || j->base.s->qresync) {
@@ -302,15 +296,7 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 /* Index of the first view uid >= uid. */
 static size_t view_lower_bound(const struct imap_mailbox *m, uint32_t uid)
 {
-	size_t lo = 0, hi = m->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return imap_uid_lower_bound(m->uids, m->count, uid);
 }
 
 /* The next window of view messages that the set touches, as the set clipped
@@ -507,10 +493,10 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 		imap_pool_destroy(&pool);
 		return;
 	}
-	if (fetch.changedsince_set || (fetch.items & IMAP_FETCH_MODSEQ))
-		s->condstore = true;
 	struct fetch_job *j = imap_job_new(s, sizeof(*j), cmd, fetch_run,
 					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	if (fetch.changedsince_set || (fetch.items & IMAP_FETCH_MODSEQ))
+		imap_condstore_enable(s, &j->base.out);
 	j->base.cleanup = fetch_cleanup;
 	if (fetch.vanished) {
 		/* The set as sent ("*" as far as uids go): expunged uids above
@@ -572,6 +558,7 @@ static void store_flags_show(const struct store_msg_meta *meta, void *ctx)
 	if (!in_list(j->fr.modified, j->fr.modified_count, meta->uid) && !j->st.unchangedsince_set)
 		return;
 	struct buf *o = &j->base.out;
+	imap_flags_announce(m, o, meta->keywords);
 	buf_printf(o, "* %u FETCH (", seq);
 	if (j->uid || j->base.s->qresync)
 		buf_printf(o, "UID %u ", meta->uid);
@@ -665,10 +652,10 @@ void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 		imap_pool_destroy(&pool);
 		return;
 	}
-	if (sto.unchangedsince_set)
-		s->condstore = true;
 	struct store_job *j = imap_job_new(s, sizeof(*j), cmd, store_run,
 					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
+	if (sto.unchangedsince_set)
+		imap_condstore_enable(s, &j->base.out);
 	j->base.cleanup = store_cleanup;
 	j->pool = pool;
 	j->st = sto;
@@ -693,20 +680,6 @@ static void copy_cleanup(struct imap_job *job)
 	struct copy_job *j = (struct copy_job *)job;
 	buf_free(&j->name);
 	free(j->set);
-}
-
-static void write_uid_list(struct buf *out, const uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = i;
-		while (k + 1 < n && v[k + 1] == v[k] + 1)
-			k++;
-		if (k > i)
-			buf_printf(out, "%s%u:%u", i > 0 ? "," : "", v[i], v[k]);
-		else
-			buf_printf(out, "%s%u", i > 0 ? "," : "", v[i]);
-		i = k + 1;
-	}
 }
 
 static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
@@ -761,8 +734,8 @@ static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
 	struct buf src, dst;
 	buf_init(&src, 0);
 	buf_init(&dst, 0);
-	write_uid_list(&src, cr.src, cr.count);
-	write_uid_list(&dst, cr.dst, cr.count);
+	imap_write_uid_set(&src, cr.src, cr.count);
+	imap_write_uid_set(&dst, cr.dst, cr.count);
 	if (j->move) {
 		/* RFC 6851: COPYUID in an untagged OK before the expunges. */
 		buf_printf(&job->out, "* OK [COPYUID %u %s %s] Moved\r\n", cr.uidvalidity, src.data,

@@ -53,6 +53,7 @@ struct name_job {
 	bool flag;
 	unsigned items;
 	uint64_t max_append;
+	char special_use[16];		/* CREATE (USE (...)), "" when none */
 };
 
 static void name_cleanup(struct imap_job *job)
@@ -175,7 +176,17 @@ static void create_run(struct imap_job *job, struct store *st, struct worker *w)
 		return;
 	}
 	if (r == STORE_OK)
-		r = store_mailbox_create(st, box.sb->owner, box.sb->name, NULL, &id, &error);
+		r = store_mailbox_create(st, box.sb->owner, box.sb->name,
+					 j->special_use[0] != '\0' ? j->special_use : NULL, &id,
+					 &error);
+	if (r == STORE_INVALID && j->special_use[0] != '\0' && error != NULL &&
+	    strstr(error, "special-use") != NULL) {
+		/* RFC 6154 3: nothing created, and [USEATTR] says why. */
+		imap_acl_box_free(&box);
+		imap_acl_box_free(&parent);
+		imap_job_tagged(job, "NO [USEATTR] %s", error != NULL ? error : "Bad USE");
+		return;
+	}
 	if (r == STORE_OK)
 		inherit_acl(st, &parent, id);
 	imap_acl_box_free(&box);
@@ -187,11 +198,47 @@ static void create_run(struct imap_job *job, struct store *st, struct worker *w)
 		imap_job_store_error(job, r, error);
 }
 
+/* RFC 6154 3 CREATE-SPECIAL-USE: CREATE name (USE (attr ...)). Cairn keeps
+ * one special-use attribute per mailbox: more than one is [USEATTR]. */
+static bool create_use(struct imap_session *s, const struct imap_command *cmd,
+		       struct name_job *j)
+{
+	const struct imap_arg *l, *use;
+	size_t n, un;
+	if (cmd->arg_count == 1)
+		return true;
+	if (cmd->arg_count != 2 || !imap_arg_list(&cmd->args[1], &l, &n) || n != 2 ||
+	    !imap_arg_atom_eq(&l[0], "USE") || !imap_arg_list(&l[1], &use, &un)) {
+		imap_bad(s, cmd->tag, "CREATE name [(USE (attributes))]");
+		return false;
+	}
+	const char *a;
+	for (size_t i = 0; i < un; i++) {
+		if (!imap_arg_atom(&use[i], &a) || a[0] != '\\') {
+			imap_bad(s, cmd->tag, "USE takes \\attributes");
+			return false;
+		}
+	}
+	if (un > 1 || (un == 1 && strlen(use[0].str) >= sizeof(j->special_use))) {
+		imap_reply(s, "%s NO [USEATTR] One special-use attribute per mailbox", cmd->tag);
+		return false;
+	}
+	if (un == 1)
+		snprintf(j->special_use, sizeof(j->special_use), "%s", use[0].str);
+	return true;
+}
+
 void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd)
 {
 	struct name_job *j = name_job_new(s, cmd, create_run, 1);
-	if (j != NULL)
-		imap_job_submit(s, &j->base);
+	if (j == NULL)
+		return;
+	j->special_use[0] = '\0';
+	if (!create_use(s, cmd, j)) {
+		name_job_discard(j);
+		return;
+	}
+	imap_job_submit(s, &j->base);
 }
 
 static void delete_run(struct imap_job *job, struct store *st, struct worker *w)
@@ -511,6 +558,7 @@ struct list_entry {
 	char *name;		/* as the client sees it (info.name is the owner's) */
 	unsigned rights;	/* IMAP_ACL_*; 0 for a synthesized parent */
 	uint64_t reader_id;	/* not his own: UNSEEN counts his own \Seen */
+	bool nonexistent;	/* a kept subscription of a deleted mailbox */
 };
 
 struct list_job {
@@ -531,6 +579,21 @@ static void list_collect(const struct store_mailbox_info *info, void *ctx)
 	e->name = xstrdup(info->name);
 	e->rights = IMAP_ACL_ALL;
 	e->reader_id = 0;
+	e->nonexistent = false;
+}
+
+/* RFC 3501 6.3.6 / RFC 5258 3.1: a subscribed name without a mailbox. */
+static void list_collect_kept(const char *name, void *ctx)
+{
+	struct list_job *j = ctx;
+	j->boxes = xrealloc(j->boxes, (j->count + 1) * sizeof(*j->boxes));
+	struct list_entry *e = &j->boxes[j->count++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->info.name, sizeof(e->info.name), "%s", name);
+	e->info.subscribed = true;
+	e->info.noselect = true;
+	e->name = xstrdup(name);
+	e->nonexistent = true;
 }
 
 /* Shared with the user: what he has l on, under its namespace name. */
@@ -623,6 +686,26 @@ static bool has_subscribed_child(const struct list_job *j, const char *name)
 	return false;
 }
 
+/* LSUB with "%" (RFC 3501 6.3.9): name is not subscribed but has a
+ * subscribed descendant that no pattern matches itself, so the client
+ * learns of it only through name, shown as \Noselect. */
+static bool has_hidden_subscribed_child(const struct list_job *j, const char *name,
+					char *const *pats, size_t pat_count)
+{
+	size_t len = strlen(name);
+	for (size_t i = 0; i < j->count; i++) {
+		const char *n = j->boxes[i].name;
+		if (strncmp(n, name, len) != 0 || n[len] != '/' || !j->boxes[i].info.subscribed)
+			continue;
+		bool match = false;
+		for (size_t p = 0; p < pat_count && !match; p++)
+			match = imap_list_match(pats[p], n, '/');
+		if (!match)
+			return true;
+	}
+	return false;
+}
+
 static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 {
 	struct list_job *j = (struct list_job *)job;
@@ -636,6 +719,8 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 		return;
 	}
 	int r = store_mailbox_list(st, job->s->address, list_collect, j, &error);
+	if (r == STORE_OK && (j->lsub || (j->lc.select & IMAP_LIST_SEL_SUBSCRIBED)))
+		r = store_subscriptions_kept(st, job->s->address, list_collect_kept, j, &error);
 	size_t own_count = j->count;
 	struct shared_ctx sc = { j, st, w };
 	if (r == STORE_OK)
@@ -676,8 +761,12 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 			match = imap_list_match(pats[p], e->name, '/');
 		if (!match)
 			continue;
-		bool childinfo = false;
-		if (sel_sub && !in->subscribed) {
+		bool childinfo = false, lsub_parent = false;
+		if (j->lsub && !in->subscribed) {
+			if (!has_hidden_subscribed_child(j, e->name, pats, lc->pattern_count))
+				continue;
+			lsub_parent = true;
+		} else if (sel_sub && !in->subscribed) {
 			if (!recursive || !has_subscribed_child(j, e->name))
 				continue;
 			childinfo = true;
@@ -686,7 +775,17 @@ static void list_run(struct imap_job *job, struct store *st, struct worker *w)
 			continue;
 		buf_printf(&job->out, "* %s (", verb);
 		const char *sp = "";
-		if (in->noselect) {
+		if (e->nonexistent) {
+			/* LSUB: as Dovecot, no attribute; LIST (SUBSCRIBED):
+			 * \Subscribed \NonExistent (RFC 5258 3.1, 3.4). */
+			if (!j->lsub)
+				buf_append_str(&job->out, "\\Subscribed \\NonExistent");
+			buf_append_str(&job->out, ") \"/\" ");
+			imap_write_mailbox(job->s, &job->out, e->name);
+			buf_append_str(&job->out, "\r\n");
+			continue;
+		}
+		if (in->noselect || lsub_parent) {
 			buf_append_str(&job->out, "\\Noselect");
 			sp = " ";
 		}
@@ -797,6 +896,9 @@ static void select_cleanup(struct imap_job *job)
 		free(j->mbox->uids);
 		free(j->mbox->recent);
 		free(j->mbox->seen);
+		if (j->mbox->keywords != NULL)
+			buf_free(j->mbox->keywords);
+		free(j->mbox->keywords);
 		free(j->mbox);
 	}
 }
@@ -808,6 +910,7 @@ static void qresync_changed(const struct store_msg_meta *meta, void *ctx)
 	uint32_t seq = imap_seq_of(j->mbox, meta->uid);
 	if (seq == 0)
 		return;		/* appended after the view was read */
+	imap_flags_announce(j->mbox, &j->q_fetch, meta->keywords);
 	buf_printf(&j->q_fetch, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
 	imap_write_msg_flags(j->mbox, &j->q_fetch, meta->flags, meta->keywords, meta->uid);
 	buf_printf(&j->q_fetch, " MODSEQ (%llu))\r\n", (unsigned long long)meta->modseq);
@@ -918,6 +1021,8 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 		r = store_mailbox_status(st, info.id, &stt, &error);
 	struct imap_mailbox *m = xcalloc(1, sizeof(*m));
 	j->mbox = m;
+	m->keywords = xcalloc(1, sizeof(*m->keywords));
+	buf_init(m->keywords, 0);
 	struct buf ext;
 	buf_init(&ext, 0);
 	if (r == STORE_OK)
@@ -1094,8 +1199,6 @@ static void append_run(struct imap_job *job, struct store *st, struct worker *w)
 	const char *error = NULL;
 	struct store_mailbox_info info;
 	struct imap_acl_box box;
-	if (j->cat != NULL && imap_catenate_resolve(job, st, j->cat, j->bufs, j->msgs, j->count) < 0)
-		return;
 	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
 	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_INSERT, true)) {
 		imap_acl_box_free(&box);
@@ -1104,6 +1207,13 @@ static void append_run(struct imap_job *job, struct store *st, struct worker *w)
 	if (r == STORE_NOTFOUND || (r == STORE_OK && (!box.exists || box.sb->info.noselect))) {
 		imap_acl_box_free(&box);
 		imap_job_tagged(job, "NO [TRYCREATE] No such mailbox");
+		return;
+	}
+	/* RFC 4469 5: the destination is checked before any URL is resolved,
+	 * so a missing mailbox answers [TRYCREATE], not [BADURL]. */
+	if (r == STORE_OK && j->cat != NULL &&
+	    imap_catenate_resolve(job, st, j->cat, j->bufs, j->msgs, j->count) < 0) {
+		imap_acl_box_free(&box);
 		return;
 	}
 	bool private_seen = false;
@@ -1213,6 +1323,7 @@ void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd)
 				bad = "Invalid date-time";
 				break;
 			}
+			m->internaldate_zone = zone;	/* kept: FETCH and SEARCH use it */
 			a = &cmd->args[++i];
 			if (i >= cmd->arg_count)
 				break;

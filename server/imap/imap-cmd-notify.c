@@ -649,17 +649,12 @@ static void new_fetch_cb(const struct store_msg_meta *meta, void *ctx)
 {
 	struct new_fetch *f = ctx;
 	const struct imap_mailbox *m = f->job->s->mbox;
-	size_t lo = 0, hi = f->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (f->uids[mid] < meta->uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = imap_uid_lower_bound(f->uids, f->count, meta->uid);
 	if (lo >= f->count || f->uids[lo] != meta->uid)
 		return;
 	struct buf *o = f->out;
+	if (f->items & IMAP_FETCH_FLAGS)
+		imap_flags_announce(m, o, meta->keywords);
 	buf_printf(o, "* %zu FETCH (UID %u", lo + 1, meta->uid);
 	if (f->items & IMAP_FETCH_FLAGS) {
 		buf_append_str(o, " FLAGS ");

@@ -25,6 +25,13 @@ struct search_job {
 	bool noupdate;			/* refused: [NOUPDATE] after the answer */
 };
 
+static void max_modseq_cb(const struct store_msg_meta *meta, void *ctx)
+{
+	uint64_t *ms = ctx;
+	if (meta->modseq > *ms)
+		*ms = meta->modseq;
+}
+
 static void search_cleanup(struct imap_job *job)
 {
 	struct search_job *j = (struct search_job *)job;
@@ -106,6 +113,29 @@ static void search_run(struct imap_job *job, struct store *st, struct worker *w)
 		ctx->pool = j->pool;
 		j->pool = NULL;
 		job->sync.creating = ctx;
+	}
+	/* RFC 4731 3.2 / RFC 7162 3.1.5: MODSEQ is the highest mod-sequence
+	 * of the messages returned; RETURN (MIN) / (MAX) return one message
+	 * each, not the whole set. */
+	unsigned mro = j->prog->return_opts & ~IMAP_SEARCH_RETURN_SAVE;
+	if (n > 0 && j->prog->uses_modseq && j->prog->esearch && !j->partial && mro != 0 &&
+	    (mro & ~(IMAP_SEARCH_RETURN_MIN | IMAP_SEARCH_RETURN_MAX)) == 0) {
+		struct store_uid_range ends[2] = { { uids[0], uids[0] }, { uids[n - 1], uids[n - 1] } };
+		size_t k = 0;
+		if (mro & IMAP_SEARCH_RETURN_MIN)
+			k++;
+		if (mro & IMAP_SEARCH_RETURN_MAX)
+			ends[k++] = ends[1];
+		if (k == 2 && ends[0].lo == ends[1].lo)
+			k = 1;
+		uint64_t ms = 0;
+		r = store_fetch(st, m->id, ends, k, 0, max_modseq_cb, &ms, &error);
+		if (r != STORE_OK) {
+			free(uids);
+			imap_job_store_error(job, r, error);
+			return;
+		}
+		max_modseq = ms;
 	}
 	/* Results as the client numbers them. */
 	for (size_t i = 0; i < n && !j->uid; i++)
@@ -256,8 +286,6 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (prog->uses_last_result)
 		imap_searchres_substitute(s, pool, &prog->root);
-	if (prog->uses_modseq)
-		s->condstore = true;
 	bool update = false, noupdate = false;
 	if (co.update) {
 		int ok = imap_context_check(s, cmd->tag);
@@ -275,6 +303,8 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 					    uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
 	j->base.cleanup = search_cleanup;
 	j->base.done = search_done;
+	if (prog->uses_modseq)
+		imap_condstore_enable(s, &j->base.out);
 	j->pool = pool;
 	j->prog = prog;
 	j->uid = uid;

@@ -390,7 +390,7 @@ static bool parse_tail(struct imap_session *s, const struct imap_command *cmd, s
 	if (j->prog->uses_last_result)
 		imap_searchres_substitute(s, j->pool, &j->prog->root);
 	if (j->prog->uses_modseq)
-		s->condstore = true;
+		imap_condstore_enable(s, &j->base.out);
 	return true;
 }
 

@@ -52,6 +52,10 @@ struct imap_mailbox {
 	uint64_t reader_id;		/* the user's account id when private_seen */
 	struct store_uid_range *seen;	/* his \Seen uids, ascending ranges */
 	size_t seen_count;
+	/* Keywords the client was told of in FLAGS/PERMANENTFLAGS, as " kw1 kw2 ";
+	 * a pointer so that the jobs, which see the view as const, add to it
+	 * (the session is frozen while its job runs). */
+	struct buf *keywords;
 };
 
 struct imap_session;
@@ -427,8 +431,23 @@ void imap_sync_run(struct imap_job *j, struct store *st);
 void imap_sync_apply(struct imap_session *s, struct imap_sync *sync);
 /* Free what a sync holds (its view, output and context results). */
 void imap_sync_free(struct imap_sync *sync);
-/* Write ascending uids as a compact uid-set ("1:3,7") into out. */
+/* RFC 3501 7.2.6 / RFC 9051 7.3.5: before a FETCH response shows keywords
+ * (space-separated) the client has not been told of, write the new
+ * "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" into out and remember
+ * them in m. Call it before the "* n FETCH" line. */
+void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const char *keywords);
+/* A CONDSTORE-enabling command (RFC 7162 3.1): turn CONDSTORE on; the first
+ * one in a selected mailbox appends "* OK [HIGHESTMODSEQ n]" to out. */
+void imap_condstore_enable(struct imap_session *s, struct buf *out);
+/* Write uids as a compact uid-set into out, runs of consecutive uids as
+ * ranges, in the order given ("1:3,7"; COPYUID's lists too). */
 void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count);
+/* The one binary search over an ascending uid array: the index of the first
+ * uid >= uid (count when none) ... */
+size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid);
+/* ... and the 1-based position of uid, 0 when absent (a sequence number
+ * when uids is the view). */
+uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid);
 /* QRESYNC: "* VANISHED (EARLIER) set" for the uids of mailbox m expunged
  * after modseq that lie in known (NULL: any uid). Nothing when none. */
 int imap_sync_vanished_earlier(struct store *st, const struct imap_mailbox *m, uint64_t modseq,

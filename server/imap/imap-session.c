@@ -58,7 +58,7 @@ static void capabilities(const struct imap_session *s, struct buf *b)
 			buf_append_str(b, " LOGINDISABLED");
 	}
 	buf_printf(b, " SASL-IR LITERAL+ ENABLE IDLE UIDPLUS MOVE UNSELECT CHILDREN NAMESPACE ID"
-		   " SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE MULTIAPPEND"
+		   " SPECIAL-USE CREATE-SPECIAL-USE LIST-EXTENDED LIST-STATUS ESEARCH STATUS=SIZE MULTIAPPEND"
 		   " BINARY APPENDLIMIT=%llu UTF8=ACCEPT CONDSTORE QRESYNC SEARCHRES"
 		   " SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"
 		   " CONTEXT=SEARCH CONTEXT=SORT",
@@ -160,6 +160,9 @@ void imap_mailbox_free(struct imap_session *s)
 	free(s->mbox->uids);
 	free(s->mbox->recent);
 	free(s->mbox->seen);
+	if (s->mbox->keywords != NULL)
+		buf_free(s->mbox->keywords);
+	free(s->mbox->keywords);
 	free(s->mbox);
 	s->mbox = NULL;
 	imap_searchres_save(s, NULL, 0);	/* "$" is per selection (RFC 5182 2.1) */
@@ -170,15 +173,7 @@ void imap_mailbox_free(struct imap_session *s)
 
 uint32_t imap_seq_of(const struct imap_mailbox *m, uint32_t uid)
 {
-	size_t lo = 0, hi = m->count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->uids[mid] < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->count && m->uids[lo] == uid ? (uint32_t)(lo + 1) : 0;
+	return imap_uid_position(m->uids, m->count, uid);
 }
 
 static bool is_recent(const struct imap_mailbox *m, uint32_t uid)

@@ -21,7 +21,7 @@ struct flag_ctx {
 	struct imap_recent recent;
 };
 
-static uint32_t seq_in(const uint32_t *uids, size_t count, uint32_t uid)
+size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid)
 {
 	size_t lo = 0, hi = count;
 	while (lo < hi) {
@@ -31,6 +31,12 @@ static uint32_t seq_in(const uint32_t *uids, size_t count, uint32_t uid)
 		else
 			hi = mid;
 	}
+	return lo;
+}
+
+uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	size_t lo = imap_uid_lower_bound(uids, count, uid);
 	return lo < count && uids[lo] == uid ? (uint32_t)(lo + 1) : 0;
 }
 
@@ -40,12 +46,13 @@ static void flag_change(const struct store_msg_meta *meta, void *ctx)
 	/* New messages are announced by EXISTS, not as flag changes. */
 	if (imap_seq_of(f->m, meta->uid) == 0)
 		return;
-	if (seq_in(f->j->own_uids, f->j->own_count, meta->uid) != 0)
+	if (imap_uid_position(f->j->own_uids, f->j->own_count, meta->uid) != 0)
 		return;
-	uint32_t seq = seq_in(f->uids, f->count, meta->uid);
+	uint32_t seq = imap_uid_position(f->uids, f->count, meta->uid);
 	if (seq == 0)
 		return;
 	struct buf *out = &f->j->sync.out;
+	imap_flags_announce(f->m, out, meta->keywords);
 	buf_printf(out, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
 	imap_write_msg_flags(f->m, out, meta->flags, meta->keywords, meta->uid);
 	if (f->j->s->condstore)
@@ -120,7 +127,7 @@ static void context_diff(const struct imap_update_ctx *c, const struct imap_mail
 		uint32_t u = nr[i];
 		if (bsearch(&u, old_s, c->count, sizeof(*old_s), u32_cmp) != NULL)
 			continue;
-		uint32_t num = c->uid ? u : seq_in(nv, nvn, u);
+		uint32_t num = c->uid ? u : imap_uid_position(nv, nvn, u);
 		if (c->sort)
 			buf_printf(&items, "%s%zu %u", items.len > 0 ? " " : "", i + 1, num);
 		else
@@ -463,6 +470,54 @@ void imap_sync_apply(struct imap_session *s, struct imap_sync *sy)
 		m->recent = xrealloc(m->recent, (m->recent_count + 1) * sizeof(*m->recent));
 		m->recent[m->recent_count++] = sy->recent;
 	}
+}
+
+static bool keyword_known(const struct buf *known, const char *kw, size_t len)
+{
+	const char *p = known->data;
+	for (size_t i = 0; p != NULL && i + len + 1 < known->len; i++) {
+		if (p[i] == ' ' && p[i + len + 1] == ' ' && str_ncasecmp(p + i + 1, kw, len) == 0)
+			return true;
+	}
+	return false;
+}
+
+void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const char *keywords)
+{
+	if (m == NULL || m->keywords == NULL || keywords == NULL || keywords[0] == '\0')
+		return;
+	bool added = false;
+	for (const char *p = keywords; *p != '\0';) {
+		size_t len = strcspn(p, " ");
+		if (len > 0 && !keyword_known(m->keywords, p, len)) {
+			if (m->keywords->len == 0)
+				buf_append_str(m->keywords, " ");
+			buf_append(m->keywords, p, len);
+			buf_append_str(m->keywords, " ");
+			added = true;
+		}
+		p += len;
+		while (*p == ' ')
+			p++;
+	}
+	if (!added)
+		return;
+	size_t kl = m->keywords->len;
+	buf_printf(out, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft %.*s)\r\n",
+		   (int)(kl > 2 ? kl - 2 : 0), m->keywords->data + 1);
+	imap_acl_permanentflags(m, out);
+}
+
+void imap_condstore_enable(struct imap_session *s, struct buf *out)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	/* RFC 7162 3.1: the server MUST send the HIGHESTMODSEQ response code
+	 * once a CONDSTORE enabling command other than SELECT/EXAMINE turns
+	 * CONDSTORE on in a selected mailbox. */
+	if (s->mbox != NULL && out != NULL)
+		buf_printf(out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n", s->mbox->modseq);
 }
 
 void imap_write_uid_set(struct buf *out, const uint32_t *v, size_t n)

@@ -333,6 +333,26 @@ int store_mailbox_list(struct store *st, const char *address,
 	return STORE_OK;
 }
 
+int store_subscriptions_kept(struct store *st, const char *address,
+			     void (*cb)(const char *name, void *ctx), void *ctx,
+			     const char **error_r)
+{
+	uint64_t account_id;
+	char acc[24];
+	PGresult *res;
+	int ret = mail_account_id(st, address, &account_id);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	snprintf(acc, sizeof(acc), "%" PRIu64, account_id);
+	ret = store_exec_prepared(st, STMT_SUB_KEPT_LIST, &res, acc);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
 int store_mailbox_subscribe(struct store *st, const char *address, const char *name,
 			    bool subscribed, const char **error_r)
 {
@@ -351,6 +371,14 @@ int store_mailbox_subscribe(struct store *st, const char *address, const char *n
 		return mail_done(st, ret, error_r);
 	bool found = strcmp(PQcmdTuples(res), "0") != 0;
 	PQclear(res);
+	if (!found && !subscribed) {
+		/* UNSUBSCRIBE of a deleted mailbox's kept subscription. */
+		ret = store_exec_prepared(st, STMT_SUB_KEPT_DELETE, &res, acc, norm);
+		if (ret != STORE_OK)
+			return mail_done(st, ret, error_r);
+		found = strcmp(PQcmdTuples(res), "0") != 0;
+		PQclear(res);
+	}
 	if (!found)
 		return mail_done(st, store_fail(st, STORE_NOTFOUND, "mailbox %s does not exist",
 						norm), error_r);

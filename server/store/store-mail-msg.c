@@ -377,7 +377,8 @@ int mail_append_locked(struct store *st, uint64_t mailbox_id, const struct store
 	if (ret != STORE_OK)
 		return ret;
 
-	struct buf uids, dates, flags, kws, blobs, kw;
+	struct buf uids, dates, flags, kws, blobs, kw, zones;
+	buf_init(&zones, 0);
 	buf_init(&uids, 0);
 	buf_init(&dates, 0);
 	buf_init(&flags, 0);
@@ -393,6 +394,7 @@ int mail_append_locked(struct store *st, uint64_t mailbox_id, const struct store
 		buf_printf(&dates, "%s%lld", sep,
 			   (long long)(msg->internaldate != 0 ? msg->internaldate : now));
 		buf_printf(&flags, "%s%u", sep, msg->flags & STORE_FLAGS_ALL);
+		buf_printf(&zones, "%s%d", sep, msg->internaldate != 0 ? msg->internaldate_zone : 0);
 		buf_printf(&blobs, "%s%" PRIu64, sep, blob_of[i]);
 		ret = mail_keywords(st, msg->keywords, msg->keyword_count, &kw);
 		buf_printf(&kws, "%s\"%s\"", sep, kw.data != NULL ? kw.data : "");
@@ -402,18 +404,20 @@ int mail_append_locked(struct store *st, uint64_t mailbox_id, const struct store
 	buf_append_str(&flags, "}");
 	buf_append_str(&kws, "}");
 	buf_append_str(&blobs, "}");
+	buf_append_str(&zones, "}");
 	char idbuf[24], modseq[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, l.id);
 	snprintf(modseq, sizeof(modseq), "%" PRIu64, l.highestmodseq + 1);
 	if (ret == STORE_OK)
 		ret = store_exec_prepared(st, STMT_MM_INSERT, NULL, idbuf, modseq, uids.data,
-					  dates.data, flags.data, kws.data, blobs.data);
+					  dates.data, flags.data, kws.data, blobs.data, zones.data);
 	buf_free(&uids);
 	buf_free(&dates);
 	buf_free(&flags);
 	buf_free(&kws);
 	buf_free(&blobs);
 	buf_free(&kw);
+	buf_free(&zones);
 	if (ret != STORE_OK)
 		return ret;
 	l.uidnext += count;
@@ -598,7 +602,8 @@ static int copy_tx(struct store *st, void *_ctx, const char **error_r)
 	if (ctx->src_id == ctx->dst_id) {
 		ret = mail_lock(st, ctx->src_id, true, &src);
 		if (ret == STORE_OK)
-			ret = mail_copy_locked(st, &src, &src, ctx->uidset, false, &ctx->result);
+			ret = mail_copy_locked(st, &src, &src, ctx->uidset, ctx->move,
+					       &ctx->result);
 		return ret;
 	}
 	/* Two mailboxes are always locked in id order (no deadlock between a
@@ -620,11 +625,9 @@ int store_copy(struct store *st, uint64_t src_id, uint64_t dst_id,
 {
 	struct buf uidset;
 	uint32_t min, max;
+	/* A MOVE into the same mailbox is allowed (RFC 6851 3.3): the copies
+	 * get new uids and the originals are expunged. */
 	memset(result_r, 0, sizeof(*result_r));
-	if (move && src_id == dst_id)
-		return mail_done(st, store_fail(st, STORE_INVALID,
-						"cannot move messages into their own mailbox"),
-				 error_r);
 	buf_init(&uidset, 0);
 	int ret = mail_uidset(st, set, set_count, &uidset, &min, &max);
 	if (ret != STORE_OK) {
@@ -660,6 +663,7 @@ static void meta_from_row(const PGresult *res, int row, bool full, struct store_
 	m->internaldate = (time_t)strtoll(PQgetvalue(res, row, 4), NULL, 10);
 	m->savedate = (time_t)strtoll(PQgetvalue(res, row, 5), NULL, 10);
 	m->size = mail_u64(res, row, 6);
+	m->internaldate_zone = (int)strtol(PQgetvalue(res, row, full ? 12 : 7), NULL, 10);
 	if (!full)
 		return;
 	m->lines = mail_u64(res, row, 7);

@@ -31,6 +31,7 @@ struct search_msg {
 	unsigned flags;
 	char *keywords;
 	int64_t internaldate, sentdate;
+	int64_t internal_local;	/* internaldate shifted into its own zone */
 	int64_t savedate;	/* RFC 8514 */
 	uint64_t size, modseq;
 	uint64_t blob_id;	/* EMAILID (RFC 8474) */
@@ -111,9 +112,18 @@ static int header_key(struct search_ctx *c, const struct imap_search_key *key, s
 		if (mail_unhex(PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1), &raw) < 0)
 			continue;
 		struct mime_message *msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
-		if (mime_header_decoded(msg, &msg->root, key->header, &val) == 0 &&
-		    ci_contains(val.data != NULL ? val.data : "", val.len, key->str, key->str_len))
-			k->uids[k->count++] = (uint32_t)mail_u64(res, i, 0);
+		/* RFC 3501 6.4.4: any occurrence of the field; "" matches every
+		 * message that has the field at all. */
+		for (size_t nth = 0; ; nth++) {
+			buf_reset(&val);
+			if (mime_header_decoded_nth(msg, &msg->root, key->header, nth, &val) < 0)
+				break;
+			if (ci_contains(val.data != NULL ? val.data : "", val.len, key->str,
+					key->str_len)) {
+				k->uids[k->count++] = (uint32_t)mail_u64(res, i, 0);
+				break;
+			}
+		}
 		mime_free(&msg);
 	}
 	buf_free(&raw);
@@ -461,7 +471,9 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	case IMAP_SEARCH_BODY: case IMAP_SEARCH_TEXT: case IMAP_SEARCH_HEADER: break;
 	default: return STORE_OK;
 	}
-	if (key->str_len == 0 && key->type != IMAP_SEARCH_HEADER)
+	bool address = key->type == IMAP_SEARCH_FROM || key->type == IMAP_SEARCH_TO ||
+		       key->type == IMAP_SEARCH_CC || key->type == IMAP_SEARCH_BCC;
+	if (key->str_len == 0 && key->type != IMAP_SEARCH_HEADER && !address)
 		return STORE_OK;	/* the empty string matches every message */
 	if (strlen(key->str) != key->str_len)
 		return store_fail(c->st, STORE_INVALID, "NUL in a search string");
@@ -471,6 +483,14 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	c->sets = k;
 	if (key->type == IMAP_SEARCH_HEADER)
 		return header_key(c, key, k);
+	if (address && key->str_len == 0) {
+		/* FROM "" etc.: the messages that have the field, as HEADER
+		 * field "" (RFC 3501 6.4.4) and as Dovecot answers. */
+		struct imap_search_key h = *key;
+		h.type = IMAP_SEARCH_HEADER;
+		h.header = field;
+		return header_key(c, &h, k);
+	}
 	if (key->type == IMAP_SEARCH_BODY || key->type == IMAP_SEARCH_TEXT) {
 		if (!c->text_ready) {
 			int r = text_catch_up(c);
@@ -561,9 +581,11 @@ static bool eval(const struct search_ctx *c, const struct imap_search_key *key,
 	case IMAP_SEARCH_HEADER:
 		k = key_set(c, key);
 		return k == NULL || uid_in(k->uids, k->count, m->uid);
-	case IMAP_SEARCH_BEFORE: return m->internaldate < d;
-	case IMAP_SEARCH_ON: return m->internaldate >= d && m->internaldate < d + 86400;
-	case IMAP_SEARCH_SINCE: return m->internaldate >= d;
+	/* RFC 3501 6.4.4: the date of INTERNALDATE "disregarding time and
+	 * timezone", i.e. as written in the zone it was given in. */
+	case IMAP_SEARCH_BEFORE: return m->internal_local < d;
+	case IMAP_SEARCH_ON: return m->internal_local >= d && m->internal_local < d + 86400;
+	case IMAP_SEARCH_SINCE: return m->internal_local >= d;
 	case IMAP_SEARCH_SENTBEFORE: return m->sentdate < d;
 	case IMAP_SEARCH_SENTON: return m->sentdate >= d && m->sentdate < d + 86400;
 	case IMAP_SEARCH_SENTSINCE: return m->sentdate >= d;
@@ -704,6 +726,7 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 			m.sentdate = strtoll(PQgetvalue(res, i, 6), NULL, 10);
 			m.savedate = strtoll(PQgetvalue(res, i, 7), NULL, 10);
 			m.blob_id = mail_u64(res, i, 8);
+			m.internal_local = strtoll(PQgetvalue(res, i, 9), NULL, 10);
 			if (eval(&c, &prog->root, &m)) {
 				out[k++] = m.uid;
 				if (m.modseq > *max_modseq_r)

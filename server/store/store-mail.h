@@ -64,6 +64,7 @@ struct store_append_msg {
 	const char *data;
 	size_t size;
 	time_t internaldate;	/* 0 = now */
+	int internaldate_zone;	/* minutes east of UTC it was given in */
 	unsigned flags;		/* STORE_FLAG_* */
 	const char *const *keywords;
 	size_t keyword_count;
@@ -76,6 +77,7 @@ struct store_msg_meta {
 	unsigned flags;
 	const char *keywords;	/* space-separated, "" if none */
 	time_t internaldate;
+	int internaldate_zone;	/* minutes east of UTC (APPEND's zone, else 0) */
 	time_t savedate;
 	uint64_t size;
 	uint64_t lines;
@@ -136,6 +138,11 @@ int store_mailbox_list(struct store *st, const char *address,
 		       void (*cb)(const struct store_mailbox_info *info, void *ctx), void *ctx,
 		       const char **error_r);
 /* Set or clear the subscribed flag of an existing mailbox. */
+/* The subscribed names whose mailbox was deleted (RFC 3501 6.3.6 keeps
+ * them), ascending; cb gets each UTF-8 name. STORE_OK or an error. */
+int store_subscriptions_kept(struct store *st, const char *address,
+			     void (*cb)(const char *name, void *ctx), void *ctx,
+			     const char **error_r);
 int store_mailbox_subscribe(struct store *st, const char *address, const char *name,
 			    bool subscribed, const char **error_r);
 /* Look a mailbox up by name (SELECT/EXAMINE/APPEND). STORE_NOTFOUND if it

@@ -45,6 +45,13 @@
 	X(STMT_MBOX_SUBSCRIBE,                                                          \
 	  "UPDATE mailboxes SET subscribed = $3::boolean"                               \
 	  " WHERE account_id = $1 AND name = $2", 3)                                    \
+	/* Subscriptions of deleted mailboxes (migration 0016).                   */ \
+	X(STMT_SUB_KEPT_LIST,                                                           \
+	  "SELECT k.name FROM mailbox_subscriptions_kept k WHERE k.account_id = $1"     \
+	  " AND NOT EXISTS (SELECT 1 FROM mailboxes b WHERE b.account_id = k.account_id" \
+	  "  AND b.name = k.name) ORDER BY k.name", 1)                                  \
+	X(STMT_SUB_KEPT_DELETE,                                                         \
+	  "DELETE FROM mailbox_subscriptions_kept WHERE account_id = $1 AND name = $2", 2) \
 	X(STMT_MBOX_STATUS,                                                             \
 	  "SELECT m.uidnext, m.uidvalidity, m.highestmodseq, count(mm.uid),"            \
 	  " count(mm.uid) FILTER (WHERE mm.uid >= m.first_recent_uid),"                 \
@@ -93,20 +100,20 @@
 	  " RETURNING id, size", 16)                                                    \
 	X(STMT_MM_INSERT,                                                               \
 	  "INSERT INTO mailbox_messages (mailbox_id, uid, modseq, internaldate, flags,"  \
-	  " keywords, blob_id, size)"                                                   \
+	  " keywords, blob_id, size, internaldate_zone)"                                \
 	  " SELECT $1, t.uid, $2::bigint, to_timestamp(t.d), t.f,"                      \
-	  " string_to_array(t.k, ' '), t.b, b.size"                                     \
+	  " string_to_array(t.k, ' '), t.b, b.size, t.z"                                \
 	  " FROM unnest($3::bigint[], $4::float8[], $5::integer[], $6::text[],"         \
-	  "             $7::bigint[]) AS t(uid, d, f, k, b)"                            \
-	  " JOIN message_blobs b ON b.id = t.b", 7)                                     \
+	  "             $7::bigint[], $8::smallint[]) AS t(uid, d, f, k, b, z)"         \
+	  " JOIN message_blobs b ON b.id = t.b", 8)                                     \
 	X(STMT_MM_COPY,                                                                 \
 	  "WITH s AS (SELECT uid, row_number() OVER (ORDER BY uid) AS rn, internaldate," \
-	  "  flags, keywords, blob_id, size FROM mailbox_messages"                      \
+	  "  flags, keywords, blob_id, size, internaldate_zone FROM mailbox_messages"   \
 	  "  WHERE mailbox_id = $1 AND uid <@ $2::int8multirange),"                     \
 	  " i AS (INSERT INTO mailbox_messages (mailbox_id, uid, modseq, internaldate,"  \
-	  "  flags, keywords, blob_id, size)"                                           \
+	  "  flags, keywords, blob_id, size, internaldate_zone)"                        \
 	  "  SELECT $3, $4::bigint + rn - 1, $5::bigint, internaldate, flags, keywords," \
-	  "  blob_id, size FROM s)"                                                     \
+	  "  blob_id, size, internaldate_zone FROM s)"                                  \
 	  " SELECT uid, $4::bigint + rn - 1, size FROM s ORDER BY rn", 5)               \
 	X(STMT_MM_EXPUNGE,                                                              \
 	  "WITH d AS (DELETE FROM mailbox_messages WHERE mailbox_id = $1"               \
@@ -139,7 +146,7 @@
 	  " extract(epoch FROM mm.savedate)::bigint, mm.size, b.lines,"                 \
 	  " CASE WHEN $3::boolean THEN b.envelope END,"                                 \
 	  " CASE WHEN $4::boolean THEN b.bodystructure END,"                            \
-	  " CASE WHEN $4::boolean THEN b.body END, mm.blob_id"                          \
+	  " CASE WHEN $4::boolean THEN b.body END, mm.blob_id, mm.internaldate_zone"    \
 	  " FROM mailbox_messages mm JOIN message_blobs b ON b.id = mm.blob_id"         \
 	  " WHERE mm.mailbox_id = $1 AND mm.uid BETWEEN $5::bigint AND $6::bigint"      \
 	  " AND mm.uid <@ $2::int8multirange ORDER BY mm.uid LIMIT $7::integer", 7)     \
@@ -151,7 +158,7 @@
 	X(STMT_MM_CHANGED,                                                              \
 	  "SELECT uid, modseq, flags, array_to_string(keywords, ' '),"                  \
 	  " extract(epoch FROM internaldate)::bigint,"                                  \
-	  " extract(epoch FROM savedate)::bigint, size"                                 \
+	  " extract(epoch FROM savedate)::bigint, size, internaldate_zone"              \
 	  " FROM mailbox_messages WHERE mailbox_id = $1 AND modseq > $2::bigint"        \
 	  " ORDER BY uid", 2)                                                           \
 	X(STMT_MM_VANISHED,                                                             \

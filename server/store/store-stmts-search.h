@@ -3,14 +3,25 @@
 #ifndef CAIRN_STORE_STMTS_SEARCH_H
 #define CAIRN_STORE_STMTS_SEARCH_H
 
+/* SENTBEFORE/SENTON/SENTSINCE compare the Date: field's calendar date in
+ * its own zone (RFC 3501 6.4.4 "disregarding time and timezone"): the
+ * sent time is shifted by the zone written in the field, which the stored
+ * ENVELOPE's date string keeps (hdr_date is UTC). No numeric zone (GMT,
+ * UT): no shift. */
+#define SEARCH_SENT_ZONE                                                                \
+	" + coalesce((SELECT CASE WHEN substr(z, 1, 1) = '-' THEN -1 ELSE 1 END"        \
+	"   * (substr(z, 2, 2)::int * 3600 + substr(z, 4, 2)::int * 60)"                \
+	"   FROM (SELECT substring(b.envelope FROM '^\\(\"[^\"]*([+-][0-9]{4})') AS z) q), 0)"
+
 /* $2 of STMT_SEARCH_FIELD picks the decoded header column by name. */
 #define STORE_STATEMENTS_SEARCH(X)                                                      \
 	X(STMT_SEARCH_META,                                                             \
 	  "SELECT m.uid, m.flags, array_to_string(m.keywords, ' '),"                    \
 	  " extract(epoch FROM m.internaldate)::bigint, m.size, m.modseq,"              \
-	  " coalesce(extract(epoch FROM b.hdr_date)::bigint,"                           \
+	  " coalesce(extract(epoch FROM b.hdr_date)::bigint" SEARCH_SENT_ZONE ","       \
 	  "          extract(epoch FROM m.internaldate)::bigint),"                      \
-	  " extract(epoch FROM m.savedate)::bigint, m.blob_id"                          \
+	  " extract(epoch FROM m.savedate)::bigint, m.blob_id,"                         \
+	  " extract(epoch FROM m.internaldate)::bigint + m.internaldate_zone * 60"      \
 	  " FROM mailbox_messages m JOIN message_blobs b ON b.id = m.blob_id"           \
 	  " WHERE m.mailbox_id = $1 ORDER BY m.uid", 1)                                 \
 	/* The same (same columns: keep the two in step) for the messages one    \
@@ -19,9 +30,10 @@
 	X(STMT_SEARCH_META_UIDS,                                                        \
 	  "SELECT m.uid, m.flags, array_to_string(m.keywords, ' '),"                    \
 	  " extract(epoch FROM m.internaldate)::bigint, m.size, m.modseq,"              \
-	  " coalesce(extract(epoch FROM b.hdr_date)::bigint,"                           \
+	  " coalesce(extract(epoch FROM b.hdr_date)::bigint" SEARCH_SENT_ZONE ","       \
 	  "          extract(epoch FROM m.internaldate)::bigint),"                      \
-	  " extract(epoch FROM m.savedate)::bigint, m.blob_id"                          \
+	  " extract(epoch FROM m.savedate)::bigint, m.blob_id,"                         \
+	  " extract(epoch FROM m.internaldate)::bigint + m.internaldate_zone * 60"      \
 	  " FROM mailbox_messages m JOIN message_blobs b ON b.id = m.blob_id"           \
 	  " WHERE m.mailbox_id = $1 AND m.uid = ANY ($2::bigint[]) ORDER BY m.uid", 2)  \
 	X(STMT_SEARCH_FIELD,                                                            \

@@ -239,6 +239,11 @@ static void test_flags(void **state)
 	assert_int_equal(imap_flags_parse(pool, c->args, c->arg_count, &f, &error), -1);
 	c = cmd("\"quoted\"");
 	assert_int_equal(imap_flags_parse(pool, c->args, c->arg_count, &f, &error), -1);
+	/* RFC 3501 9: NIL is an atom, so it is a keyword like any other. */
+	c = cmd("NIL \\Seen");
+	assert_int_equal(imap_flags_parse(pool, c->args, c->arg_count, &f, &error), 0);
+	assert_int_equal(f.keyword_count, 1);
+	assert_string_equal(f.keywords[0], "NIL");
 	assert_int_equal(imap_flag_from_name("\\draft"), IMAP_FLAG_DRAFT);
 	assert_int_equal(imap_flag_from_name("Draft"), 0);
 }
@@ -466,6 +471,8 @@ static void test_search_invalid(void **state)
 	SEARCH("0", "ERR");
 	SEARCH("1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,57,58,59,60,61,62,63,64,65,66,67,68,69,70,71,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,87,88,89,90,91,92,93,94,95,96,97,98,99,100,101", "ERR");
 	SEARCH("KEYWORD \\Seen", "ERR");
+	/* NIL is an atom (RFC 3501 9): a keyword, and a string for SUBJECT. */
+	SEARCH("KEYWORD NIL SUBJECT NIL", "AND(KEYWORD=NIL SUBJECT=NIL)");
 	SEARCH("KEYWORD \"x\"", "ERR");
 	SEARCH("HEADER \"\" x", "ERR");
 	SEARCH("HEADER Subject", "ERR");

@@ -131,6 +131,12 @@ static void test_urlauth(void **state)
 	assert_int_equal(u.access, IMAP_URL_ACCESS_USER);
 	assert_string_equal(u.access_user, "a@b.test");
 	imap_url_free(&u);
+	/* RFC 4467 3: the userid as clients send it, a full address. */
+	parse_ok("imap://joe@example.com/INBOX/;UID=20;URLAUTH=user+a@b.test", &u);
+	assert_int_equal(u.access, IMAP_URL_ACCESS_USER);
+	assert_string_equal(u.access_user, "a@b.test");
+	assert_int_equal(u.rump_len, strlen("imap://joe@example.com/INBOX/;UID=20;URLAUTH=user+a@b.test"));
+	imap_url_free(&u);
 
 	parse_bad("imap://joe@example.com/INBOX/;UID=20;URLAUTH=everyone");
 	parse_bad("imap://joe@example.com/INBOX/;UID=20;URLAUTH=submit+");

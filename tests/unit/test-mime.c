@@ -484,6 +484,16 @@ static void test_header_values(void **state)
 	assert_int_equal(mime_header_decoded(msg, &msg->root, "X-None", &out), -1);
 	assert_int_equal(mime_header_raw(msg, &msg->root, "X-None", &out), -1);
 	assert_int_equal(out.len, 0);
+	/* SEARCH HEADER looks at every occurrence of a field */
+	struct mime_message *two = parse_str("X-Tag: one\nx-tag: =?utf-8?q?tw=C3=B6?=\n\n");
+	buf_reset(&out);
+	assert_int_equal(mime_header_decoded_nth(two, &two->root, "X-Tag", 1, &out), 0);
+	assert_buf_str(&out, "tw\xC3\xB6");
+	buf_reset(&out);
+	assert_int_equal(mime_header_decoded_nth(two, &two->root, "X-Tag", 0, &out), 0);
+	assert_buf_str(&out, "one");
+	assert_int_equal(mime_header_decoded_nth(two, &two->root, "X-Tag", 2, &out), -1);
+	mime_free(&two);
 	/* the RFC 2047 name parameter is decoded */
 	assert_string_equal(msg->root.params[1].name, "name");
 	assert_string_equal(msg->root.params[1].value, "r\xC3\xA9sum\xC3\xA9.txt");
