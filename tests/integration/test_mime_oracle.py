@@ -18,6 +18,7 @@ import email.policy
 import email.utils
 import pathlib
 import re
+import urllib.parse
 
 import pytest
 
@@ -114,7 +115,27 @@ def disposition(d):
 def pairs(lst):
     if not lst:
         return {}
-    return {lst[k].lower(): lst[k + 1] for k in range(0, len(lst), 2)}
+    return rfc2231({lst[k].lower(): lst[k + 1] for k in range(0, len(lst), 2)})
+
+
+def rfc2231(params):
+    """Cairn sends an RFC 2231 parameter as the message has it (name* =
+    charset'language'%XX, continuations joined; RFC 9051 7.5.2, as Dovecot
+    does); Python's email decodes it. Decode the golden's the same way
+    (charset'language'%XX per RFC 2231 4) to compare the two."""
+    out = {}
+    for k, v in params.items():
+        if k.endswith("*") and isinstance(v, str):
+            parts = v.split("'", 2)
+            if len(parts) == 3:
+                raw = urllib.parse.unquote_to_bytes(parts[2])
+                try:
+                    v = raw.decode(parts[0] or "us-ascii")
+                except (LookupError, UnicodeDecodeError):
+                    v = raw.decode("latin-1")
+            k = k[:-1]
+        out[k] = v
+    return out
 
 
 def golden_addrs(lst):
