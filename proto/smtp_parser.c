@@ -710,11 +710,12 @@ static int param_auth(struct parser *ps, const char *v, size_t n)
 /* NOTIFY = "NEVER" / 1#("SUCCESS" / "FAILURE" / "DELAY") (RFC 3461 4.1). */
 static int param_notify(struct parser *ps, const char *v, size_t n)
 {
+	/* NOTIFY without "=value": v is NULL, and NULL + 0 is undefined. */
+	if (v == NULL)
+		return fail(ps, &E_NOTIFY_VALUE);
 	const char *end = v + n, *p = v;
 	unsigned bits = 0;
 
-	if (v == NULL)
-		return fail(ps, &E_NOTIFY_VALUE);
 	for (;;) {
 		const char *e = p;
 
