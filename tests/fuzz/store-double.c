@@ -958,6 +958,20 @@ int store_mailbox_delete(struct store *st, const char *address, const char *name
 	return STORE_OK;
 }
 
+/* Subscriptions whose mailbox is gone (RFC 3501 6.3.6): the double drops a
+ * subscription with its mailbox, so there are none to report. */
+int store_subscriptions_kept(struct store *st, const char *address,
+			     void (*cb)(const char *name, void *ctx), void *ctx,
+			     const char **error_r)
+{
+	(void)st;
+	(void)cb;
+	(void)ctx;
+	if (tempfail_name(address))
+		return TEMPFAIL(error_r);
+	return STORE_OK;
+}
+
 int store_mailbox_list(struct store *st, const char *address,
 		       void (*cb)(const struct store_mailbox_info *info, void *ctx), void *ctx,
 		       const char **error_r)
