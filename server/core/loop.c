@@ -216,42 +216,50 @@ void loop_stop(struct loop *loop)
 	loop->stop = true;
 }
 
-int loop_run(struct loop *loop)
+/* One iteration: wait up to timeout_ms (-1: until the next timer) for
+ * events, dispatch them, then run the timers that are due. Returns the
+ * number of events dispatched. */
+static int loop_iterate(struct loop *loop, int timeout_ms)
 {
 	struct epoll_event events[LOOP_MAX_EVENTS];
 
-	loop->stop = false;
-	while (!loop->stop) {
-		int timeout = -1;
-		loop->now = monotonic_ms();
-		if (loop->heap_len > 0) {
-			uint64_t when = loop->heap[1]->when;
-			timeout = when <= loop->now ? 0 :
-				  (when - loop->now > 60000 ? 60000 : (int)(when - loop->now));
-		}
-		int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			panic("loop: epoll_wait: %s", strerror(errno));
-		}
-		loop->now = monotonic_ms();
-		for (int i = 0; i < n; i++) {
-			struct loop_io *io = events[i].data.ptr;
-			if (io->dead)
-				continue;
-			unsigned ev = 0;
-			if (events[i].events & (EPOLLIN | EPOLLRDHUP))
-				ev |= LOOP_READ;
-			if (events[i].events & EPOLLOUT)
-				ev |= LOOP_WRITE;
-			if (events[i].events & (EPOLLERR | EPOLLHUP))
-				ev |= LOOP_ERROR;
-			io->cb(io->ctx, ev);
-		}
-		free_dead(loop);
-		run_timers(loop);
-		free_dead(loop);
+	loop->now = monotonic_ms();
+	int timeout = timeout_ms;
+	if (timeout < 0 && loop->heap_len > 0) {
+		uint64_t when = loop->heap[1]->when;
+		timeout = when <= loop->now ? 0 :
+			  (when - loop->now > 60000 ? 60000 : (int)(when - loop->now));
 	}
+	int n = epoll_wait(loop->epfd, events, LOOP_MAX_EVENTS, timeout);
+	if (n < 0) {
+		if (errno == EINTR)
+			return 0;
+		panic("loop: epoll_wait: %s", strerror(errno));
+	}
+	loop->now = monotonic_ms();
+	for (int i = 0; i < n; i++) {
+		struct loop_io *io = events[i].data.ptr;
+		if (io->dead)
+			continue;
+		unsigned ev = 0;
+		if (events[i].events & (EPOLLIN | EPOLLRDHUP))
+			ev |= LOOP_READ;
+		if (events[i].events & EPOLLOUT)
+			ev |= LOOP_WRITE;
+		if (events[i].events & (EPOLLERR | EPOLLHUP))
+			ev |= LOOP_ERROR;
+		io->cb(io->ctx, ev);
+	}
+	free_dead(loop);
+	run_timers(loop);
+	free_dead(loop);
+	return n;
+}
+
+int loop_run(struct loop *loop)
+{
+	loop->stop = false;
+	while (!loop->stop)
+		loop_iterate(loop, -1);
 	return 0;
 }
