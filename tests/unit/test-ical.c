@@ -666,6 +666,228 @@ static void test_huge_vtimezone(void **state)
 	print_message("huge VTIMEZONEs refused in %.3f s\n", now_s() - t0);
 }
 
+
+/* Compare with a golden file; ICAL_GOLDEN_WRITE=1 rewrites it (then check
+ * the diff by eye before committing). */
+static void golden(const char *name, const char *text, size_t len)
+{
+	char *want;
+	size_t wlen;
+
+	if (getenv("ICAL_GOLDEN_WRITE") != NULL) {
+		char path[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), DATA "%s", name);
+		f = fopen(path, "wb");
+		assert_non_null(f);
+		fwrite(text, 1, len, f);
+		fclose(f);
+	}
+	want = load(name, &wlen);
+	if (wlen != len || memcmp(want, text, len) != 0)
+		fail_msg("%s differs; got:\n%.*s", name, (int)len, text);
+	free(want);
+}
+
+static struct ical_calendar_data *cd_range(struct ical_calendar_data *cd, struct ical_time_range *tr,
+					   const char *start, const char *end)
+{
+	struct ical_error err;
+
+	memset(cd, 0, sizeof(*cd));
+	assert_int_equal(ical_time_range_parse(start, end, tr, &err), 0);
+	return cd;
+}
+
+static void test_expand(void **state)
+{
+	struct ical_object *obj = parse_file("berlin-weekly.ics");
+	struct ical_calendar_data cd;
+	struct ical_error err;
+	char *out;
+	size_t len;
+
+	(void)state;
+	cd_range(&cd, &cd.expand_range, "20260301T000000Z", "20260404T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_null(strstr(out, "VTIMEZONE"));
+	assert_null(strstr(out, "RRULE"));
+	golden("berlin-weekly.expand.ref", out, len);
+	free(out);
+	/* limit-recurrence-set: the master, and only the override in range */
+	cd_range(&cd, &cd.limit_recurrence_range, "20260301T000000Z", "20260310T000000Z");
+	cd.limit_recurrence = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_null(strstr(out, "RECURRENCE-ID"));
+	assert_non_null(strstr(out, "RRULE:FREQ=WEEKLY;COUNT=6"));
+	assert_non_null(strstr(out, "BEGIN:VTIMEZONE"));
+	free(out);
+	cd_range(&cd, &cd.limit_recurrence_range, "20260401T000000Z", "20260403T000000Z");
+	cd.limit_recurrence = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	golden("berlin-weekly.limit.ref", out, len);
+	free(out);
+	ical_object_free(&obj);
+
+	/* all-day: dates stay dates */
+	obj = parse_file("allday.ics");
+	cd_range(&cd, &cd.expand_range, "20260301T000000Z", "20260401T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_non_null(strstr(out, "DTSTART;VALUE=DATE:20260310\r\n"));
+	assert_non_null(strstr(out, "DTEND;VALUE=DATE:20260312\r\n"));
+	free(out);
+	ical_object_free(&obj);
+
+	/* an open-ended rule expands within the range only */
+	obj = parse_file("ny-daily-open.ics");
+	cd_range(&cd, &cd.expand_range, "20260307T000000Z", "20260310T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	golden("ny-daily-open.expand.ref", out, len);
+	free(out);
+	ical_object_free(&obj);
+}
+
+static void test_comp_prop_subset(void **state)
+{
+	struct ical_object *obj = parse_file("berlin-weekly.ics");
+	struct ical_calendar_data cd;
+	struct ical_comp_select *cal, *ev;
+	struct ical_error err;
+	char *out;
+	size_t len;
+
+	(void)state;
+	memset(&cd, 0, sizeof(cd));
+	cal = ical_comp_select_new("VCALENDAR");
+	ical_comp_select_add_prop(cal, "VERSION", false);
+	ev = ical_comp_select_add_comp(cal, "VEVENT");
+	ical_comp_select_add_prop(ev, "SUMMARY", false);
+	ical_comp_select_add_prop(ev, "UID", false);
+	ical_comp_select_add_prop(ev, "DTSTART", true);
+	ical_comp_select_add_comp(cal, "VTIMEZONE");
+	cd.comp = cal;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	golden("berlin-weekly.subset.ref", out, len);
+	free(out);
+	ical_comp_select_free(&cal);
+	assert_null(cal);
+	ical_object_free(&obj);
+}
+
+static void test_limit_freebusy_and_freebusy(void **state)
+{
+	struct ical_object *fbobj = parse_file("freebusy.ics");
+	struct ical_object *ev = parse_file("berlin-weekly.ics");
+	struct ical_object *ad = parse_file("allday.ics");
+	struct ical_calendar_data cd;
+	struct ical_time_range tr;
+	struct ical_freebusy *fb;
+	struct ical_error err;
+	char *out, *tent, *canc, *transp;
+	size_t len;
+
+	(void)state;
+	cd_range(&cd, &cd.limit_freebusy_range, "20260310T093000Z", "20260310T120000Z");
+	cd.limit_freebusy = true;
+	assert_int_equal(ical_object_render(fbobj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_null(strstr(out, "20260310T080000Z"));
+	assert_non_null(strstr(out, "FREEBUSY:20260310T100000Z/PT1H"));
+	free(out);
+
+	tent = crlf(HDR EV("DTSTART:20260312T083000Z\nDTEND:20260312T100000Z\nSTATUS:TENTATIVE\n") "END:VCALENDAR\n");
+	canc = crlf(HDR EV("DTSTART:20260312T120000Z\nDTEND:20260312T130000Z\nSTATUS:CANCELLED\n") "END:VCALENDAR\n");
+	transp = crlf(HDR EV("DTSTART:20260312T140000Z\nDTEND:20260312T150000Z\nTRANSP:TRANSPARENT\n") "END:VCALENDAR\n");
+	assert_int_equal(ical_time_range_parse("20260310T000000Z", "20260313T000000Z", &tr, &err), 0);
+	fb = ical_freebusy_new(&tr);
+	assert_int_equal(ical_freebusy_add(fb, fbobj, NULL, &limits, &err), 0);
+	assert_int_equal(ical_freebusy_add(fb, ev, NULL, &limits, &err), 0);
+	assert_int_equal(ical_freebusy_add(fb, ad, NULL, &limits, &err), 0);
+	{
+		struct ical_object *o;
+
+		o = parse_ok(tent);
+		assert_int_equal(ical_freebusy_add(fb, o, NULL, &limits, &err), 0);
+		ical_object_free(&o);
+		o = parse_ok(canc);
+		assert_int_equal(ical_freebusy_add(fb, o, NULL, &limits, &err), 0);
+		ical_object_free(&o);
+		o = parse_ok(transp);
+		assert_int_equal(ical_freebusy_add(fb, o, NULL, &limits, &err), 0);
+		ical_object_free(&o);
+	}
+	ical_freebusy_add_period(fb, utc("20260312T093000Z"), utc("20260312T103000Z"), ICAL_FB_BUSY_TENTATIVE);
+	out = ical_freebusy_render(fb, utc("20260301T000000Z"), &len);
+	golden("freebusy.ref", out, len);
+	free(out);
+	ical_freebusy_free(&fb);
+	free(tent);
+	free(canc);
+	free(transp);
+	ical_object_free(&fbobj);
+	ical_object_free(&ev);
+	ical_object_free(&ad);
+}
+
+static void test_split_join(void **state)
+{
+	size_t len, n, jlen;
+	char *text = load("import.ics", &len);
+	struct ical_split_item *items;
+	struct ical_join *j;
+	struct ical_error err;
+	char *joined;
+
+	(void)state;
+	assert_int_equal(ical_split(text, len, 0, &limits, &items, &n, &err), 0);
+	assert_int_equal(n, 3);
+	assert_string_equal(items[0].uid, "a@example.test");
+	assert_int_equal(items[0].comp, ICAL_COMP_VEVENT);
+	assert_non_null(strstr(items[0].data, "TZID:Europe/Berlin"));
+	assert_null(strstr(items[0].data, "America/New_York"));
+	assert_non_null(strstr(items[0].data, "RECURRENCE-ID"));	/* override kept with its master */
+	assert_string_equal(items[1].uid, "b@example.test");
+	assert_non_null(strstr(items[1].data, "TZID:America/New_York"));
+	assert_null(strstr(items[1].data, "Europe/Berlin"));
+	assert_int_equal(items[2].comp, ICAL_COMP_VTODO);
+	assert_null(strstr(items[2].data, "VTIMEZONE"));
+	assert_null(strstr(items[0].data, "METHOD"));
+	j = ical_join_new("-//Cairn//export//EN");
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(ical_join_add(j, items[i].data, items[i].len, &limits, &err), 0);
+	joined = ical_join_finish(&j, &jlen);
+	assert_null(j);
+	golden("import.joined.ref", joined, jlen);
+	ical_split_free(items, n);
+	/* round trip: splitting the export gives the same resources */
+	{
+		struct ical_split_item *again;
+		size_t n2;
+
+		assert_int_equal(ical_split(joined, jlen, 0, &limits, &again, &n2, &err), 0);
+		assert_int_equal(n2, 3);
+		assert_int_equal(ical_split(text, len, 0, &limits, &items, &n, &err), 0);
+		for (size_t i = 0; i < n; i++) {
+			assert_string_equal(again[i].uid, items[i].uid);
+			assert_int_equal(again[i].len, items[i].len - (strstr(items[i].data, "PRODID:-//Other") ?
+					 strlen("-//Other//Import//EN") - strlen("-//Cairn//export//EN") : 0));
+		}
+		ical_split_free(again, n2);
+		ical_split_free(items, n);
+	}
+	free(joined);
+	free(text);
+	/* a component without UID, or an invalid one, fails the whole import */
+	text = crlf(HDR EV("DTSTART:20260101T100000Z\n") "BEGIN:VEVENT\nDTSTART:20260101T100000Z\nEND:VEVENT\n"
+		    "END:VCALENDAR\n");
+	assert_int_equal(ical_split(text, strlen(text), 0, &limits, &items, &n, &err), -1);
+	assert_int_equal(err.precond, ICAL_VALID_CALENDAR_OBJECT_RESOURCE);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -681,6 +903,10 @@ int main(void)
 		cmocka_unit_test(test_invalid_sizes),
 		cmocka_unit_test(test_recurrence_bomb),
 		cmocka_unit_test(test_huge_vtimezone),
+		cmocka_unit_test(test_expand),
+		cmocka_unit_test(test_comp_prop_subset),
+		cmocka_unit_test(test_limit_freebusy_and_freebusy),
+		cmocka_unit_test(test_split_join),
 	};
 
 	ical_limits_default(&limits);
