@@ -326,7 +326,8 @@ enum ical_comp ical_kind_comp(icalcomponent_kind kind)
 /* Every VTIMEZONE must be expandable within bounds: libical expands each
  * STANDARD/DAYLIGHT rule from its DTSTART up to a fixed year whenever a
  * time is converted, so only YEARLY rules of bounded size are accepted. */
-static int check_vtimezone(icalcomponent *tz, struct ical_error *err_r)
+static int check_vtimezone(icalcomponent *tz, const struct ical_limits *limits,
+			   struct ical_error *err_r)
 {
 	icalproperty *p = icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY);
 	icalcompiter it;
@@ -362,7 +363,8 @@ static int check_vtimezone(icalcomponent *tz, struct ical_error *err_r)
 		     rp = icalcomponent_get_next_property(sub, ICAL_RRULE_PROPERTY)) {
 			struct icalrecurrencetype r = icalproperty_get_rrule(rp);
 
-			if (++rules > 64 || ical_rrule_screen(&r, dts, true, err_r) < 0) {
+			if (++rules > 64 || ical_rrule_screen(&r, dts, true, err_r) < 0 ||
+			    ical_rrule_probe(&r, dts, limits, err_r) < 0) {
 				if (rules > 64)
 					ical_set_error(err_r, ICAL_MAX_INSTANCES,
 						       "VTIMEZONE %s: more than 64 RRULEs",
@@ -407,7 +409,7 @@ int ical_tz_parse(const char *data, size_t len, const struct ical_limits *limits
 		icalcomponent_free(root);
 		return -1;
 	}
-	if (check_vtimezone(vtz, err_r) < 0) {
+	if (check_vtimezone(vtz, limits, err_r) < 0) {
 		icalcomponent_free(root);
 		return -1;
 	}
@@ -607,7 +609,8 @@ static int check_component(icalcomponent *vcal, icalcomponent *comp,
 			ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "%s: RRULE without DTSTART", kname);
 			return -1;
 		}
-		if (ical_rrule_screen(&r, ical_prop_time(vcal, dtstart), false, err_r) < 0)
+		if (ical_rrule_screen(&r, ical_prop_time(vcal, dtstart), false, err_r) < 0 ||
+		    ical_rrule_probe(&r, ical_prop_time(vcal, dtstart), limits, err_r) < 0)
 			return -1;
 		if (r.count > 0 && (unsigned)r.count > limits->max_instances) {
 			ical_set_error(err_r, ICAL_MAX_INSTANCES, "%s: RRULE COUNT=%d, limit %u", kname,
@@ -664,7 +667,7 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned suppo
 		icalcomponent *tz = icalcompiter_deref(&it);
 		const char *tzid;
 
-		if (check_vtimezone(tz, err_r) < 0)
+		if (check_vtimezone(tz, limits, err_r) < 0)
 			return -1;
 		tzid = icalproperty_get_tzid(icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY));
 		for (icalcompiter j = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);

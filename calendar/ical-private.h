@@ -61,6 +61,13 @@ struct icaltimetype ical_utc_time(int64_t t);
 int ical_rrule_screen(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
 		      bool in_vtimezone, struct ical_error *err_r);
 
+/* Run libical's iterator for the first instances of a screened rule and
+ * measure the thread's CPU time: a rule whose matches libical must search
+ * for (impossible or very sparse BYxxx combinations) is refused with
+ * max-instances when that passes limits->max_rrule_probe_ms. Returns 0 or -1. */
+int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
+		     const struct ical_limits *limits, struct ical_error *err_r);
+
 /* One instance of an object's recurrence set. */
 struct ical_inst {
 	icalcomponent *comp;		/* master or override defining it */

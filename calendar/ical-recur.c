@@ -4,6 +4,7 @@
  * and the time-range semantics of RFC 4791 9.9. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ical-private.h"
 #include "util.h"
@@ -204,6 +205,43 @@ int ical_rrule_screen(const struct icalrecurrencetype *r, struct icaltimetype dt
 		 * by its last year at one step per week or more. */
 		return 0;
 	}
+}
+
+static int64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
+		     const struct ical_limits *limits, struct ical_error *err_r)
+{
+	int64_t t0 = cpu_ns(), used;
+	icalrecur_iterator *ri;
+
+	dtstart.zone = NULL;	/* the search runs in local time: no zone needed */
+	ri = icalrecur_iterator_new(*rule, dtstart);
+	if (ri != NULL) {
+		for (int i = 0; i < 3; i++)
+			if (icaltime_is_null_time(icalrecur_iterator_next(ri)))
+				break;
+		icalrecur_iterator_free(ri);
+	}
+	used = (cpu_ns() - t0) / 1000000;
+	if (used > (int64_t)limits->max_rrule_probe_ms) {
+		ical_set_error(err_r, ICAL_MAX_INSTANCES,
+			       "RRULE refused: its instances take %lld ms to find (limit %u ms)",
+			       (long long)used, limits->max_rrule_probe_ms);
+		return -1;
+	}
+	if (ri == NULL) {
+		ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "RRULE not understood or never matches");
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- instances ------------------------------------------------------- */

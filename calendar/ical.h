@@ -78,10 +78,13 @@ struct ical_limits {
 	int64_t max_date_time;		/* latest, UTC s (max-date-time) */
 	size_t max_split_objects;	/* resources one .ics import may produce */
 	size_t max_output;		/* bytes of one rendered output (calendar-data, free-busy, join) */
+	unsigned max_rrule_probe_ms;	/* CPU ms libical may spend finding an RRULE's first
+					   instances when an object is validated (max-instances) */
 };
 /* Fill safe defaults: 1 MiB objects, 1000 components, 10000 properties,
  * depth 4, 64 KiB values, 2000 VTIMEZONE properties, 1000 attendees, 5000
- * instances, 1000000 recurrence steps, 1900-01-01..2200-01-01. */
+ * instances, 1000000 recurrence steps, 1900-01-01..2200-01-01, 100 ms of
+ * RRULE probing. */
 void ical_limits_default(struct ical_limits *limits);
 
 /* ---- timezones ------------------------------------------------------- */

@@ -610,6 +610,24 @@ static void test_recurrence_bomb(void **state)
 		assert_int_equal(parse_err(lf, 0, NULL, 0), ICAL_MAX_INSTANCES);
 		free(lf);
 	}
+	/* libical searches for the first match of these itself: refused either
+	 * because the search took too long or because it found nothing */
+	{
+		static const char *const searched[] = {
+			"FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+			"FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31",
+			"FREQ=MONTHLY;BYMONTHDAY=31;BYSETPOS=2",
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(searched); i++) {
+			char *lf = xasprintf(HDR EV("DTSTART:20260105T100000Z\nRRULE:%s\n") "END:VCALENDAR\n",
+					     searched[i]);
+			enum ical_precond p = parse_err(lf, 0, NULL, 0);
+
+			assert_true(p == ICAL_MAX_INSTANCES || p == ICAL_VALID_CALENDAR_DATA);
+			free(lf);
+		}
+	}
 	/* accepted, but every tick is an instance: a long query hits the limit */
 	obj = parse_ok("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:b@x\r\n"
 		       "DTSTART:20260101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
