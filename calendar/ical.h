@@ -117,6 +117,12 @@ struct ical_object;
 int ical_object_parse(const char *data, size_t len, unsigned supported,
 		      const struct ical_limits *limits, struct ical_object **obj_r,
 		      struct ical_error *err_r);
+/* Load a resource that ical_object_parse() accepted before (the store's
+ * copy): the text is scanned against the limits and parsed, but the costly
+ * checks (RRULE probes, VTIMEZONE rules, dates) are skipped. Returns 0 and a
+ * new object, or -1 with err_r if it is no longer a single-UID object. */
+int ical_object_load(const char *data, size_t len, const struct ical_limits *limits,
+		     struct ical_object **obj_r, struct ical_error *err_r);
 /* Returns the object's UID and component type (owned by obj). */
 const char *ical_object_uid(const struct ical_object *obj);
 enum ical_comp ical_object_comp(const struct ical_object *obj);

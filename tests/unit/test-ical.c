@@ -616,7 +616,6 @@ static void test_recurrence_bomb(void **state)
 		static const char *const searched[] = {
 			"FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
 			"FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31",
-			"FREQ=MONTHLY;BYMONTHDAY=31;BYSETPOS=2",
 		};
 
 		for (size_t i = 0; i < ARRAY_SIZE(searched); i++) {
@@ -963,6 +962,39 @@ static void *thread_main(void *arg)
 	return (void *)bad;
 }
 
+/* An object parsed on one thread and evaluated on another resolves its
+ * zones without the first thread's cache. */
+static void *foreign_main(void *arg)
+{
+	struct ical_object *obj = arg;
+
+	return (void *)(long)(in_range(obj, "VEVENT", "20260409T080000Z", "20260409T081000Z") &&
+			      !in_range(obj, "VEVENT", "20260409T090000Z", "20260409T100000Z"));
+}
+
+static void test_load_and_foreign_thread(void **state)
+{
+	size_t len;
+	char *text = load("berlin-weekly.ics", &len);
+	struct ical_object *obj = NULL;
+	struct ical_error err;
+	pthread_t t;
+	void *ok;
+
+	(void)state;
+	assert_int_equal(ical_object_load(text, len, &limits, &obj, &err), 0);
+	assert_string_equal(ical_object_uid(obj), "weekly-berlin@example.test");
+	assert_int_equal(ical_object_comp(obj), ICAL_COMP_VEVENT);
+	assert_true(in_range(obj, "VEVENT", "20260402T131500Z", "20260402T133000Z"));
+	assert_int_equal(pthread_create(&t, NULL, foreign_main, obj), 0);
+	assert_int_equal(pthread_join(t, &ok), 0);
+	assert_true((long)ok);
+	ical_object_free(&obj);
+	assert_int_equal(ical_object_load("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+					  strlen("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), &limits, &obj, &err), -1);
+	free(text);
+}
+
 static void test_threads(void **state)
 {
 	char *text = load("berlin-weekly.ics", NULL);
@@ -1001,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_split_join),
 		cmocka_unit_test(test_thisandfuture),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_load_and_foreign_thread),
 	};
 
 	ical_limits_default(&limits);
