@@ -669,7 +669,8 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, const char *da
 		return -1;
 	}
 	p = icalcomponent_get_first_property(vcal, ICAL_CALSCALE_PROPERTY);
-	if (p != NULL && str_casecmp(icalproperty_get_value_as_string(p), "GREGORIAN") != 0) {
+	if (p != NULL && (icalproperty_get_value_as_string(p) == NULL ||
+			  str_casecmp(icalproperty_get_value_as_string(p), "GREGORIAN") != 0)) {
 		ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "CALSCALE other than GREGORIAN");
 		return -1;
 	}
