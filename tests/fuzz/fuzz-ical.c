@@ -9,6 +9,8 @@
 
 #include "ical.h"
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 static struct ical_comp_filter *make_filter(void)
 {
 	struct ical_comp_filter *root = ical_comp_filter_new("VCALENDAR");
