@@ -1104,6 +1104,12 @@ int ical_object_index(struct ical_object *obj, const struct ical_tz *floating_tz
 			return -1;
 		}
 	}
+	if (idx->first_start > idx->last_end) {
+		/* no time-range can match it (a VJOURNAL without DTSTART):
+		 * unbounded keeps the store's range columns meaningful */
+		idx->first_start = ICAL_TIME_MIN;
+		idx->last_end = ICAL_TIME_MAX;
+	}
 	if (idx->has_floating) {
 		if (idx->first_start != ICAL_TIME_MIN && idx->first_start != ICAL_TIME_MAX)
 			idx->first_start -= ICAL_FLOAT_SLOP;

@@ -133,10 +133,12 @@ void ical_object_free(struct ical_object **obj);
 
 /* Index fields for the store. Times are UTC seconds. [first_start,
  * last_end] is conservative: every time-range that matches the object
- * (9.9) overlaps it, so the store may select with
- * "first_start < range_end AND last_end > range_start" (inclusive is also
- * safe) and confirm with ical_filter_match(). Floating and all-day times
- * are widened by 14 hours each way, since the zone of a query is unknown. */
+ * (9.9) touches it, so the store selects with the inclusive
+ * "first_start <= range_end AND last_end >= range_start" (strict
+ * comparisons would miss instants such as a VTODO with DTSTART only) and
+ * confirms with ical_filter_match(). Floating and all-day times are widened
+ * by 14 hours each way, since the zone of a query is unknown. Either bound
+ * may be ICAL_TIME_MIN/ICAL_TIME_MAX (unbounded); first_start <= last_end. */
 struct ical_index {
 	char *uid;
 	enum ical_comp comp;

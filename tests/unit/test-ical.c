@@ -349,6 +349,22 @@ static void test_vjournal_and_valarm(void **state)
 	struct ical_error err;
 
 	(void)state;
+	{
+		struct ical_index idx;
+		struct ical_object *nd = parse_ok("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+						  "BEGIN:VJOURNAL\r\nUID:j\r\nSUMMARY:undated\r\n"
+						  "END:VJOURNAL\r\nEND:VCALENDAR\r\n");
+
+		assert_int_equal(ical_object_index(nd, NULL, &limits, &idx, &err), 0);
+		assert_true(idx.first_start == ICAL_TIME_MIN && idx.last_end == ICAL_TIME_MAX);
+		ical_index_free(&idx);
+		assert_false(in_range(nd, "VJOURNAL", "20260310T120000Z", "20260310T130000Z"));
+		ical_object_free(&nd);
+		assert_int_equal(ical_object_index(obj, NULL, &limits, &idx, &err), 0);
+		assert_true(idx.first_start == utc("20260310T000000Z") - 14 * 3600);
+		assert_true(idx.last_end == utc("20260311T000000Z") + 14 * 3600);
+		ical_index_free(&idx);
+	}
 	assert_true(in_range(obj, "VJOURNAL", "20260310T120000Z", "20260310T130000Z"));
 	assert_false(in_range(obj, "VJOURNAL", "20260311T000000Z", "20260312T000000Z"));
 	ical_object_free(&obj);
