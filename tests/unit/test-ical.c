@@ -643,6 +643,28 @@ static void test_recurrence_bomb(void **state)
 			free(lf);
 		}
 	}
+	/* many components with rules that are each slow to probe: the probe
+	 * budget is per object, not per rule */
+	{
+		struct buf b;
+		char *text;
+		struct ical_error e2;
+		struct ical_object *o2 = NULL;
+
+		buf_init(&b, 0);
+		buf_append_str(&b, HDR EV("DTSTART:20260105T100000Z\nRRULE:FREQ=DAILY\n"));
+		for (int i = 1; i <= 300; i++)
+			buf_printf(&b, "BEGIN:VEVENT\nUID:u@x\nRECURRENCE-ID:2026%02d%02dT100000Z\n"
+				   "DTSTART:20260105T100000Z\nRRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO\n"
+				   "END:VEVENT\n", 1 + i / 28, 1 + i % 28);
+		buf_append_str(&b, "END:VCALENDAR\n");
+		text = crlf(b.data);
+		assert_int_equal(ical_object_parse(text, strlen(text), 0, &limits, &o2, &e2), -1);
+		if (e2.precond != ICAL_MAX_INSTANCES)
+			fail_msg("%s", e2.text);
+		free(text);
+		buf_free(&b);
+	}
 	/* accepted, but every tick is an instance: a long query hits the limit */
 	obj = parse_ok("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:b@x\r\n"
 		       "DTSTART:20260101T000000Z\r\nRRULE:FREQ=SECONDLY\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n");
