@@ -103,6 +103,8 @@ struct ical_inst {
 	struct icaltimetype rid;	/* recurrence-id (original start), local */
 	int64_t start_utc;
 	int64_t shift;			/* seconds added to comp's DTSTART (and DTEND/DUE) */
+	bool has_period_end;		/* an RDATE PERIOD gives this instance its own end */
+	int64_t period_end;
 };
 
 /* Walk the instances of obj's components whose start may fall in

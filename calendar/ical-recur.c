@@ -260,6 +260,8 @@ struct ovr {
 struct occ {
 	int64_t utc;
 	struct icaltimetype t;
+	bool has_end;		/* RDATE;VALUE=PERIOD */
+	int64_t end;
 };
 
 static int occ_cmp(const void *a, const void *b)
@@ -294,6 +296,7 @@ static void occ_add(struct occ **v, size_t *n, size_t *cap, int64_t utc, struct 
 		*v = xrealloc(*v, *cap * sizeof(**v));
 	}
 	(*v)[*n].utc = utc;
+	(*v)[*n].has_end = false;
 	(*v)[(*n)++].t = t;
 }
 
@@ -411,6 +414,8 @@ static int emit_occ(struct walk *w, const struct occ *o)
 	inst.recurring = true;
 	inst.has_start = true;
 	inst.rid = o->t;
+	inst.has_period_end = o->has_end;
+	inst.period_end = o->end;
 	if (fut == NULL) {
 		inst.comp = w->master;
 		inst.start = o->t;
@@ -520,7 +525,6 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 			w.novr = novr;
 			w.cb = cb;
 			w.ctx = ctx;
-			collect_exdates(&w);
 
 			w.dts_utc = ical_time_utc(dts, floating);
 			/* RDATEs and DTSTART, which always counts as the first. */
@@ -536,11 +540,25 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 				if (count_step(&steps, work, limits, err_r) < 0)
 					goto out;
 				u = ical_time_utc(t, floating);
-				if (u >= lo && u <= hi)
+				if (u >= lo && u <= hi) {
+					struct icalperiodtype per = icalproperty_get_rdate(p).period;
+
 					occ_add(&occs, &nocc, &capocc, u, t);
+					{
+						if (!icaltime_is_null_time(per.start)) {
+							per.end.zone = t.zone;
+							occs[nocc - 1].has_end = true;
+							occs[nocc - 1].end = icaltime_is_null_time(per.end) ?
+								u + icaldurationtype_as_int(per.duration) :
+								ical_time_utc(per.end, floating);
+						}
+					}
+				}
 			}
 			if (nocc > 1)
 				qsort(occs, nocc, sizeof(*occs), occ_cmp);
+			/* after the RDATE loop: it walks master's property iterator too */
+			collect_exdates(&w);
 			if (rr != NULL) {
 				struct icalrecurrencetype rule = icalproperty_get_rrule(rr);
 				/* The jump target is exact: an instance starting before
@@ -581,6 +599,8 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 						t.zone = dts.zone;
 					t.is_date = dts.is_date;
 					o.t = t;
+					o.has_end = false;
+					o.end = 0;
 					o.utc = ical_time_utc(t, floating);
 					if (o.utc > hi)
 						break;
@@ -670,6 +690,10 @@ int64_t ical_comp_end_utc(const struct ical_object *obj, icalcomponent *comp, co
 	int64_t s, e;
 
 	*has_r = false;
+	if (inst->has_period_end) {
+		*has_r = true;
+		return inst->period_end;
+	}
 	if (d != NULL && inst->has_start) {
 		*has_r = true;
 		return add_duration(inst, icalproperty_get_duration(d), floating);
@@ -709,7 +733,8 @@ bool ical_inst_in_range(const struct ical_inst *inst, const struct ical_object *
 
 		if (!inst->has_start)
 			return false;
-		if (icalcomponent_get_first_property(comp, ICAL_DTEND_PROPERTY) != NULL) {
+		if (inst->has_period_end ||
+		    icalcomponent_get_first_property(comp, ICAL_DTEND_PROPERTY) != NULL) {
 			de = ical_comp_end_utc(obj, comp, inst, floating, &has_end);
 			return start < de && end > ds;
 		}

@@ -242,6 +242,11 @@ static int expand_cb(const struct ical_inst *inst, void *ctx)
 	if (inst->has_start) {
 		bool had_end = icalcomponent_get_first_property(c, endkind) != NULL;
 
+		if (inst->has_period_end) {	/* RDATE;VALUE=PERIOD */
+			remove_props(c, ICAL_DURATION_PROPERTY);
+			had_end = true;
+		}
+
 		set_time_prop(c, ICAL_DTSTART_PROPERTY, inst->start, inst->start_utc);
 		if (had_end) {
 			struct icaltimetype el = inst->start;

@@ -944,6 +944,33 @@ static void test_split_join(void **state)
 	free(text);
 }
 
+static void test_rdate_period(void **state)
+{
+	char *text = crlf(HDR EV("DTSTART:20260301T100000Z\nDURATION:PT1H\n"
+				 "RDATE;VALUE=PERIOD:20260305T080000Z/20260305T120000Z,20260306T080000Z/PT30M\n")
+			  "END:VCALENDAR\n");
+	struct ical_object *obj = parse_ok(text);
+	struct ical_calendar_data cd;
+	struct ical_error err;
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_true(in_range(obj, "VEVENT", "20260305T113000Z", "20260305T114500Z"));
+	assert_false(in_range(obj, "VEVENT", "20260305T120000Z", "20260305T130000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260306T082000Z", "20260306T082500Z"));
+	assert_false(in_range(obj, "VEVENT", "20260306T083000Z", "20260306T090000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260301T103000Z", "20260301T104000Z"));
+	cd_range(&cd, &cd.expand_range, "20260305T000000Z", "20260306T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_non_null(strstr(out, "DTEND:20260305T120000Z\r\n"));
+	assert_null(strstr(out, "DURATION"));
+	free(out);
+	ical_object_free(&obj);
+	free(text);
+}
+
 static void test_thisandfuture(void **state)
 {
 	char *text = crlf(HDR EV("DTSTART:20260301T100000Z\nDTEND:20260301T110000Z\nRRULE:FREQ=DAILY;COUNT=5\n")
@@ -1070,6 +1097,7 @@ int main(void)
 		cmocka_unit_test(test_limit_freebusy_and_freebusy),
 		cmocka_unit_test(test_split_join),
 		cmocka_unit_test(test_thisandfuture),
+		cmocka_unit_test(test_rdate_period),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_load_and_foreign_thread),
 	};
