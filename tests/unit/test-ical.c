@@ -853,6 +853,22 @@ static void test_limit_freebusy_and_freebusy(void **state)
 	assert_null(strstr(out, "20260310T080000Z"));
 	assert_non_null(strstr(out, "FREEBUSY:20260310T100000Z/PT1H"));
 	free(out);
+	/* with expand too, and an expansion larger than max_output fails */
+	cd.expand = true;
+	cd.expand_range = cd.limit_freebusy_range;
+	assert_int_equal(ical_object_render(fbobj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_null(strstr(out, "20260310T080000Z"));
+	assert_non_null(strstr(out, "FREEBUSY:20260310T100000Z/PT1H"));
+	free(out);
+	{
+		struct ical_limits small = limits;
+
+		small.max_output = 200;
+		cd_range(&cd, &cd.expand_range, "20260301T000000Z", "20260501T000000Z");
+		cd.expand = true;
+		assert_int_equal(ical_object_render(ev, &cd, NULL, &small, &out, &len, &err), -1);
+		assert_int_equal(err.precond, ICAL_MAX_RESOURCE_SIZE);
+	}
 
 	tent = crlf(HDR EV("DTSTART:20260312T083000Z\nDTEND:20260312T100000Z\nSTATUS:TENTATIVE\n") "END:VCALENDAR\n");
 	canc = crlf(HDR EV("DTSTART:20260312T120000Z\nDTEND:20260312T130000Z\nSTATUS:CANCELLED\n") "END:VCALENDAR\n");
