@@ -9,6 +9,7 @@
 #include <wctype.h>
 
 #include "ical-private.h"
+#include "ical-nfd.h"
 #include "util.h"
 
 /* ---- builders -------------------------------------------------------- */
@@ -237,13 +238,46 @@ static uint32_t utf8_next(const unsigned char **s, const unsigned char *end)
 	return cp;
 }
 
+static int nfd_cmp(const void *key, const void *elem)
+{
+	uint32_t cp = *(const uint32_t *)key;
+	const struct ical_nfd *e = elem;
+
+	return cp < e->cp ? -1 : cp > e->cp;
+}
+
+/* Append the canonical decomposition of c (Hangul by algorithm). */
+static void decompose(uint32_t c, uint32_t *out, size_t *n)
+{
+	const struct ical_nfd *e;
+
+	if (c >= 0xAC00 && c <= 0xD7A3) {
+		uint32_t s = c - 0xAC00;
+
+		out[(*n)++] = 0x1100 + s / 588;
+		out[(*n)++] = 0x1161 + (s % 588) / 28;
+		if (s % 28 != 0)
+			out[(*n)++] = 0x11A7 + s % 28;
+		return;
+	}
+	e = c < 0x10000 ? bsearch(&c, ical_nfd_table, ARRAY_SIZE(ical_nfd_table),
+				  sizeof(ical_nfd_table[0]), nfd_cmp) : NULL;
+	if (e == NULL) {
+		out[(*n)++] = c;
+		return;
+	}
+	for (int i = 0; i < 4 && e->to[i] != 0; i++)
+		out[(*n)++] = e->to[i];
+}
+
 /* Fold a string to code points for a collation: ASCII upper-casing for
- * i;ascii-casemap, Unicode simple title/upper-casing for i;unicode-casemap
- * (RFC 5051 without the decomposition step). Returns a malloc'ed array. */
+ * i;ascii-casemap; for i;unicode-casemap (RFC 5051) Unicode's simple
+ * upper-casing (title case but for a few digraphs) then the canonical
+ * decomposition. Returns a malloc'ed array. */
 static uint32_t *fold(const char *s, enum ical_collation coll, size_t *n_r)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-	uint32_t *out = xmalloc((size_t)(end - p + 1) * sizeof(uint32_t));
+	uint32_t *out = xmalloc((size_t)(end - p + 1) * 4 * sizeof(uint32_t));
 	size_t n = 0;
 
 	if (coll == ICAL_COLLATION_UNICODE_CASEMAP)
@@ -254,10 +288,15 @@ static uint32_t *fold(const char *s, enum ical_collation coll, size_t *n_r)
 		if (coll == ICAL_COLLATION_ASCII_CASEMAP) {
 			if (c >= 'a' && c <= 'z')
 				c -= 32;
-		} else if (utf8_locale != (locale_t)0) {
-			c = (uint32_t)towupper_l((wint_t)c, utf8_locale);
-		} else if (c >= 'a' && c <= 'z') {
-			c -= 32;
+		} else {
+			if (utf8_locale != (locale_t)0)
+				c = (uint32_t)towupper_l((wint_t)c, utf8_locale);
+			else if (c >= 'a' && c <= 'z')
+				c -= 32;
+			if (coll == ICAL_COLLATION_UNICODE_CASEMAP) {
+				decompose(c, out, &n);
+				continue;
+			}
 		}
 		out[n++] = c;
 	}

@@ -458,6 +458,13 @@ static void test_text_match(void **state)
 	assert_false(matches(root, jo));
 	ical_prop_filter_set_text_match(pf, "ÜBER DIE", ICAL_COLLATION_ASCII_CASEMAP, false);
 	assert_true(matches(root, jo));
+	/* decomposed U+0308 against the precomposed Ü of the data (RFC 5051) */
+	ical_prop_filter_set_text_match(pf, "u\xcc\x88" "ber", ICAL_COLLATION_UNICODE_CASEMAP, false);
+	assert_true(matches(root, jo));
+	ical_prop_filter_set_text_match(pf, "u\xcc\x88" "ber", ICAL_COLLATION_OCTET, false);
+	assert_false(matches(root, jo));
+	ical_prop_filter_set_text_match(pf, "uber", ICAL_COLLATION_UNICODE_CASEMAP, false);
+	assert_false(matches(root, jo));	/* the accent still counts */
 	ical_comp_filter_free(&root);
 	ical_object_free(&ev);
 	ical_object_free(&jo);
