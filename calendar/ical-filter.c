@@ -507,9 +507,9 @@ static bool prop_time_match(struct eval *ev, icalproperty *p, const struct ical_
 static bool prop_filter_match(struct eval *ev, const struct ical_prop_filter *pf,
 			      icalcomponent *c, const struct ical_inst *inst)
 {
-	icalproperty *found[64];
-	size_t n = 0;
-	bool any = false;
+	icalproperty **found = NULL;
+	size_t n = 0, cap = 0;
+	bool any = false, result = false;
 
 	/* Collect first: the tests below must not disturb c's iterator. */
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY); p != NULL;
@@ -517,12 +517,17 @@ static bool prop_filter_match(struct eval *ev, const struct ical_prop_filter *pf
 		if (!name_is(icalproperty_get_property_name(p), pf->name))
 			continue;
 		any = true;
-		if (n < ARRAY_SIZE(found))
-			found[n++] = p;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			found = xrealloc(found, cap * sizeof(*found));
+		}
+		found[n++] = p;
 	}
-	if (pf->is_not_defined)
+	if (pf->is_not_defined) {
+		free(found);
 		return !any;
-	for (size_t i = 0; i < n; i++) {
+	}
+	for (size_t i = 0; i < n && !result; i++) {
 		bool ok = true;
 
 		if (pf->time_range != NULL && !prop_time_match(ev, found[i], inst, pf->time_range))
@@ -531,10 +536,10 @@ static bool prop_filter_match(struct eval *ev, const struct ical_prop_filter *pf
 			ok = false;
 		for (const struct ical_param_filter *par = pf->params; ok && par != NULL; par = par->next)
 			ok = param_filter_match(par, found[i]);
-		if (ok)
-			return true;
+		result = ok;
 	}
-	return false;
+	free(found);
+	return result;
 }
 
 /* Trigger times of an alarm for one instance (RFC 5545 3.8.6.3, with
@@ -597,9 +602,10 @@ static int child_filter_match(struct eval *ev, const struct ical_comp_filter *cf
 			      const struct ical_inst *inst, bool *m)
 {
 	icalcomponent_kind k = icalcomponent_string_to_kind(cf->name);
-	icalcomponent *kids[64];
-	size_t n = 0;
+	icalcomponent **kids = NULL;
+	size_t n = 0, cap = 0;
 	icalcompiter it;
+	int ret = 0;
 
 	*m = false;
 	for (it = icalcomponent_begin_component(c, ICAL_ANY_COMPONENT); icalcompiter_deref(&it) != NULL;
@@ -615,27 +621,31 @@ static int child_filter_match(struct eval *ev, const struct ical_comp_filter *cf
 		} else if (kk != k) {
 			continue;
 		}
-		if (n < ARRAY_SIZE(kids))
-			kids[n++] = kid;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			kids = xrealloc(kids, cap * sizeof(*kids));
+		}
+		kids[n++] = kid;
 	}
 	if (cf->is_not_defined) {
 		*m = n == 0;
+		free(kids);
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !*m; i++) {
 		bool ok;
 
 		if (cf->time_range != NULL &&
 		    (k != ICAL_VALARM_COMPONENT || !alarm_in_range(ev, kids[i], inst, cf->time_range)))
 			continue;
-		if (comp_body_match(ev, cf, kids[i], inst, &ok) < 0)
-			return -1;
-		if (ok) {
-			*m = true;
-			return 0;
+		if (comp_body_match(ev, cf, kids[i], inst, &ok) < 0) {
+			ret = -1;
+			break;
 		}
+		*m = ok;
 	}
-	return 0;
+	free(kids);
+	return ret;
 }
 
 static int comp_body_match(struct eval *ev, const struct ical_comp_filter *cf, icalcomponent *c,
