@@ -390,7 +390,7 @@ static void lex(struct compiler *c)
 			c->pos++;
 		t->len = (size_t)(c->src + c->pos - t->text);
 		/* multi-line string: "text:" *(SP / HTAB) (hash-comment / CRLF) */
-		if (t->len == 4 && strncmp(t->text, "text", 4) == 0 && c->pos < c->len &&
+		if (t->len == 4 && str_ncasecmp(t->text, "text", 4) == 0 && c->pos < c->len &&
 		    c->src[c->pos] == ':') {
 			c->pos++;
 			while (c->pos < c->len && (c->src[c->pos] == ' ' || c->src[c->pos] == '\t'))
@@ -529,7 +529,8 @@ static int parse_args(struct compiler *c, struct gcmd *g)
 				err_at(c, t->line, t->column, "unknown tag ':%.*s'", 40, t->text);
 				return -1;
 			}
-			memcpy(a.tag, t->text, t->len);
+			for (size_t k = 0; k < t->len; k++)
+				a.tag[k] = (char)tolower((unsigned char)t->text[k]);
 			a.tag[t->len] = '\0';
 			lex(c);
 		} else if (t->kind == T_NUM) {
