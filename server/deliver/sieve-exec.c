@@ -669,6 +669,8 @@ static void date_part(int64_t utc, int zone, const char *part, struct buf *out)
 	else if (!str_casecmp(part, "minute")) buf_printf(out, "%02d", mi);
 	else if (!str_casecmp(part, "second")) buf_printf(out, "%02d", ss);
 	else if (!str_casecmp(part, "time")) buf_printf(out, "%02d:%02d:%02d", hh, mi, ss);
+	else if (!str_casecmp(part, "iso8601") && zone == 0)
+		buf_printf(out, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, hh, mi, ss);
 	else if (!str_casecmp(part, "iso8601"))
 		buf_printf(out, "%04lld-%02u-%02uT%02d:%02d:%02d%c%02d:%02d", (long long)y, m, d, hh, mi, ss,
 			   zone < 0 ? '-' : '+', az / 60, az % 60);
@@ -1174,6 +1176,16 @@ static bool conflicts_reject(struct exec *x, const struct sieve_node *n, const c
 		return true;
 	}
 	return false;
+}
+
+/* Local parts are case-sensitive (RFC 5321 2.4), domains are not. */
+static bool same_address(const char *a, const char *b)
+{
+	const char *ea = strrchr(a, '@'), *eb = strrchr(b, '@');
+	size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
+	if (la != lb || memcmp(a, b, la) != 0)
+		return false;
+	return str_casecmp(a + la, b + lb) == 0;
 }
 
 static bool own_address(struct exec *x, const char *addr)
@@ -1724,7 +1736,7 @@ static int run_block(struct exec *x, struct scope *sc, struct sieve_node *const 
 				bool dup = false;
 				for (size_t k = 0; k < x->res->action_count && !dup; k++)
 					dup = x->res->actions[k].kind == SIEVE_ACT_REDIRECT &&
-					      str_casecmp(x->res->actions[k].address, addr) == 0;
+					      same_address(x->res->actions[k].address, addr);
 				if (!dup) {
 					if (++x->redirects > x->limits.max_redirects) {
 						rt_error(x, n, "too many redirects (limit %u)", x->limits.max_redirects);
