@@ -423,6 +423,36 @@ static void test_cpu_limit(void **state)
 	buf_free(&b);
 }
 
+/* A 4 MB message with a body test and many header tests stays within the
+ * default limits (the limits bound abuse, not ordinary mail). */
+static void test_big_message(void **state)
+{
+	(void)state;
+	struct buf m;
+	buf_init(&m, 0);
+	buf_append_str(&m, "From: a@example.org\r\nTo: ann@example.com\r\nSubject: big\r\n\r\n");
+	for (int i = 0; i < 4 * 1024 * 16; i++)
+		buf_append_str(&m, "lorem ipsum dolor sit amet, consectetur adipiscing elit sed do eiu\r\n");
+	buf_append_str(&m, "the needle\r\n");
+	const char *src = "require [\"body\", \"fileinto\"];\n"
+			  "if body :contains \"needle\" { fileinto \"found\"; }\n"
+			  "if body :matches \"*needle*\" { fileinto \"glob\"; }\n";
+	struct sieve_script *s;
+	char *err;
+	assert_int_equal(sieve_compile(src, strlen(src), NULL, &s, &err), 0);
+	struct sieve_exec_input in = { .message = m.data, .message_size = m.len,
+				       .envelope = { .from = "a@example.org", .to = "ann@example.com" } };
+	struct sieve_result *r;
+	assert_int_equal(sieve_execute(s, &in, &r), 0);
+	assert_int_equal(r->action_count, 2);
+	assert_string_equal(r->actions[0].mailbox, "found");
+	assert_string_equal(r->actions[1].mailbox, "glob");
+	assert_true(r->cpu_steps < 1000000);
+	sieve_result_free(&r);
+	sieve_script_unref(&s);
+	buf_free(&m);
+}
+
 static void test_multi(void **state)
 {
 	(void)state;
@@ -515,6 +545,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_cpu_limit),
+		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_multi),
 		cmocka_unit_test(test_cache),
 		cmocka_unit_test(test_regex_bomb),

@@ -566,8 +566,16 @@ static void test_match(void **state)
 	assert_false(sieve_match(SCMP_CASEMAP, SMT_MATCHES, SREL_NONE, v, 4000, "*a*a*a*a*a*a*b", 14, NULL, &steps, 1000000));
 	assert_true(steps < 100000);	/* no exponential backtracking */
 	steps = 0;
-	assert_false(sieve_match(SCMP_CASEMAP, SMT_MATCHES, SREL_NONE, v, 4000, "*a*a*a*a*a*a*", 13, NULL, &steps, 100));
-	assert_int_equal(steps, 101);	/* cut by the budget, even though it would match */
+	assert_false(sieve_match(SCMP_CASEMAP, SMT_MATCHES, SREL_NONE, v, 4000, "*a*a*a*a*a*a*", 13, NULL, &steps, 10));
+	assert_int_equal(steps, 12);	/* cut by the budget (one step per 64 octets), even though it would match */
+	/* :contains of a near-miss key on a long value is bounded too */
+	char key[1001];
+	memset(key, 'a', 1000);
+	key[999] = 'b';
+	key[1000] = '\0';
+	steps = 0;
+	assert_false(sieve_match(SCMP_OCTET, SMT_CONTAINS, SREL_NONE, v, 4000, key, 1000, NULL, &steps, 1000));
+	assert_true(steps >= 1000 && steps < 1100);
 	sieve_captures_free(&caps);
 	/* dates */
 	int64_t t;
