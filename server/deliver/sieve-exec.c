@@ -1065,7 +1065,11 @@ static int test(struct exec *x, struct scope *sc, const struct sieve_node *n)
 			else
 				snprintf(val, sizeof(val), "%d", 1 + (int)(ratio * 9 + 0.5));
 		}
-		vals_add_str(&vs, val, strlen(val));
+		/* RFC 5235 3.1/3.2: :count is "0" when the message was not
+		 * tested, "1" when it was */
+		bool tested = v && (n->op == SOP_VIRUSTEST ? v->virus_scanned : v->spam_scanned);
+		if (n->match != SMT_COUNT || tested)
+			vals_add_str(&vs, val, strlen(val));
 		keys = &n->args[0];
 		break;
 	}
