@@ -1465,7 +1465,7 @@ static void encode_header_value(const char *v, struct buf *out)
 		while (chunk > 1 && i + chunk < n && ((unsigned char)v[i + chunk] & 0xc0) == 0x80)
 			chunk--;
 		if (!first)
-			buf_append_str(out, "\r\n ");
+			buf_append_str(out, " ");	/* the renderer folds at spaces */
 		first = false;
 		buf_append_str(out, "=?UTF-8?B?");
 		for (size_t k = 0; k < chunk; k += 3) {
@@ -1983,25 +1983,28 @@ static void render_header(struct exec *x)
 		buf_init(&v, 0);
 		encode_header_value(d->value, &v);
 		buf_printf(&h, "%s: ", d->name);
-		/* fold long ASCII values at spaces near 78 columns (RFC 5322 2.1.1) */
+		/* fold at spaces so that lines stay near 78 columns (RFC 5322 2.1.1) */
 		size_t col = strlen(d->name) + 2;
 		const char *p = bstr(&v);
+		bool first = true;
 		while (*p) {
-			const char *sp = strchr(p, ' ');
-			size_t wl = sp ? (size_t)(sp - p) : strlen(p);
-			if (col + wl > 78 && col > strlen(d->name) + 2) {
+			size_t sp = 0;
+			while (p[sp] == ' ')
+				sp++;
+			const char *w = p + sp;
+			size_t wl = strcspn(w, " ");
+			if (!first && sp && col + sp + wl > 78) {
 				buf_append_str(&h, x->eol);
 				buf_append_str(&h, " ");
 				col = 1;
+			} else {
+				buf_append(&h, p, sp);
+				col += sp;
 			}
-			buf_append(&h, p, wl);
+			buf_append(&h, w, wl);
 			col += wl;
-			p += wl;
-			if (*p == ' ') {
-				p++;
-				if (*p)
-					buf_append_str(&h, " "), col++;
-			}
+			p = w + wl;
+			first = false;
 		}
 		buf_free(&v);
 		buf_append_str(&h, x->eol);

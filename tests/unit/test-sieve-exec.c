@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include "sieve.h"
@@ -516,6 +517,46 @@ static void test_cache(void **state)
 	assert_null(c);
 }
 
+static void *cache_worker(void *arg)
+{
+	struct sieve_cache *c = arg;
+	for (int i = 0; i < 200; i++) {
+		char src[64], name[16];
+		snprintf(name, sizeof(name), "s%d", i % 7);
+		snprintf(src, sizeof(src), "if size :over %dK { discard; }", i % 7);
+		struct sieve_script *s;
+		char *err;
+		if (sieve_cache_get(c, name, src, strlen(src), &s, &err) != 0)
+			return (void *)1;
+		if (strcmp(sieve_script_name(s), name) != 0)
+			return (void *)1;
+		sieve_script_unref(&s);
+	}
+	return NULL;
+}
+
+/* Several threads share one small cache (entries evicted while others
+ * hold them); under ASan this catches use-after-free and double frees. */
+static void test_cache_threads(void **state)
+{
+	(void)state;
+	struct sieve_cache *c = sieve_cache_new(3, NULL);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, cache_worker, c), 0);
+	for (int i = 0; i < 4; i++) {
+		void *rv;
+		pthread_join(t[i], &rv);
+		assert_null(rv);
+	}
+	size_t n;
+	uint64_t hits, misses;
+	sieve_cache_stats(c, &n, &hits, &misses);
+	assert_true(n <= 3);
+	assert_int_equal(hits + misses, 800);
+	sieve_cache_free(&c);
+}
+
 static void test_regex_bomb(void **state)
 {
 	(void)state;
@@ -549,6 +590,7 @@ int main(void)
 		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_multi),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cache_threads),
 		cmocka_unit_test(test_regex_bomb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
