@@ -1046,6 +1046,23 @@ static bool valid_zone(const char *z, size_t n)
 	return (z[3] - '0') * 10 + (z[4] - '0') < 60;
 }
 
+/* Headers that hold addresses (RFC 5228 5.1: the address test is
+ * restricted to them; the list Pigeonhole also accepts). */
+static bool address_header(const char *s)
+{
+	static const char *const h[] = {
+		"from", "sender", "reply-to", "to", "cc", "bcc", "resent-from", "resent-sender",
+		"resent-reply-to", "resent-to", "resent-cc", "resent-bcc", "return-path",
+		"return-receipt-to", "disposition-notification-to", "errors-to", "delivered-to",
+		"x-original-to", "envelope-to", "x-envelope-to", "mail-followup-to", "mail-reply-to",
+		"original-recipient", "x-delivered-to", "apparently-to", "x-beenthere",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(h); i++)
+		if (str_casecmp(s, h[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool valid_header_name(const char *s, size_t n)
 {
 	if (n == 0)
@@ -1505,9 +1522,9 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 		}
 		if (n->op == SOP_ADDRESS) {
 			for (size_t k = 0; k < n->args[0].n; k++)
-				if (!valid_header_name(n->args[0].v[k].s, n->args[0].v[k].len) && !n->args[0].v[k].var)
-					err_at(c, g->line, g->column, "address: invalid header name \"%s\"",
-					       n->args[0].v[k].s);
+				if (!n->args[0].v[k].var && !address_header(n->args[0].v[k].s))
+					err_at(c, g->line, g->column, "address: the header \"%s\" holds no "
+					       "addresses (RFC 5228 5.1)", n->args[0].v[k].s);
 		}
 		break;
 	case SOP_CURRENTDATE: {

@@ -1256,6 +1256,13 @@ static const char *vacation_suppress(struct exec *x, const struct sieve_node *n,
 		return "the envelope sender is <> (a bounce or auto-reply)";
 	if (own_address(x, sender))
 		return "the sender is the recipient";
+	for (size_t k = 0; k < n->addresses.n; k++) {
+		char *mine = expand_dup(x, sc, &n->addresses.v[k]);
+		bool self = str_casecmp(mine, sender) == 0;
+		free(mine);
+		if (self)
+			return "the sender is the recipient (one of :addresses)";
+	}
 	const char *at = strrchr(sender, '@');
 	size_t ll = at ? (size_t)(at - sender) : strlen(sender);
 	if ((ll == 13 && str_ncasecmp(sender, "mailer-daemon", 13) == 0) ||

@@ -327,6 +327,7 @@ static void test_errors_line_column(void **state)
 	expect_err("require \"index\";\nif header :last \"a\" \"b\" { }", ":last needs :index");
 	expect_err("if header :index 1 \"a\" \"b\" { }", ":index requires the extension \"index\"");
 	expect_err("require \"editheader\";\naddheader \"Bad Name\" \"x\";", "invalid header field name \"Bad Name\"");
+	expect_err("if address :is \"x-foo\" \"a@b.c\" { }", "line 1 column 4: address: the header \"x-foo\" holds no addresses");
 	expect_err("require \"include\";\ninclude \"../etc/passwd\";", "include: invalid script name");
 	expect_err("require \"include\";\nglobal \"x\";", "global requires \"variables\"");
 	expect_err("require \"envelope\";\nif envelope \"sender\" \"x\" { }", "unknown envelope part \"sender\"");
