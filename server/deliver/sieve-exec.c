@@ -401,7 +401,18 @@ static bool key_match(struct exec *x, const struct sieve_node *n, const char *va
 			rt_error(x, n, "regular expression \"%s\" exceeded its match limit", key);
 			return false;
 		}
-		x->steps += 1 + vlen / 256;
+		if (r == 3) {
+			rt_error(x, n, "too many distinct regular expressions in one run (256)");
+			return false;
+		}
+		/* PCRE2 reports no work done: charge each evaluation as 100
+		 * steps plus its length, so that the run's budget bounds the number
+		 * of evaluations (each bounded by the match limit) */
+		x->steps += 100 + vlen / 64;
+		if (x->steps > x->step_limit) {
+			rt_error(x, n, "CPU limit exceeded while matching (%u steps)", x->limits.max_cpu_steps);
+			return false;
+		}
 		return r == 1;
 	}
 	uint64_t before = x->steps;
