@@ -311,10 +311,10 @@ static bool parse_word_seq(struct ascan *s, struct buf *out, bool allow_quoted)
 			s->p++;
 			any = true;
 		} else if (s->p < s->end && atext(*s->p)) {
-			while (s->p < s->end && atext(*s->p)) {
-				buf_append(out, s->p, 1);
+			const char *start = s->p;
+			while (s->p < s->end && atext(*s->p))
 				s->p++;
-			}
+			buf_append(out, start, (size_t)(s->p - start));
 			any = true;
 		} else {
 			return any;

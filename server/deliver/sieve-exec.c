@@ -22,6 +22,17 @@ struct hdr {
 	char *name;
 	char *value;		/* unfolded raw value, leading/trailing WSP removed */
 	size_t raw_off, raw_len;	/* the original field in the message, or raw_len 0 */
+	/* parsed once, on first use */
+	char *decoded;		/* RFC 2047-decoded value */
+	size_t decoded_len;
+	struct sieve_address *addrs;
+	size_t naddrs;
+	bool addrs_parsed;
+};
+
+struct vals {
+	struct buf *v;
+	size_t n;
 };
 
 struct var {
@@ -60,6 +71,8 @@ struct exec {
 	bool returned;		/* "return" in an included script */
 	bool stopped;
 	bool any_imap4flags;	/* a script that ran uses imap4flags (for the implicit keep) */
+	struct vals body_text;	/* body :text values, computed once per run */
+	bool body_text_done;
 	const struct sieve_script *script;	/* running now */
 	/* includes */
 	unsigned include_depth;
@@ -136,9 +149,13 @@ static void unfold_trim(const char *p, size_t n, struct buf *out)
 		p++;
 		n--;
 	}
+	size_t run = 0;
 	for (size_t i = 0; i < n; i++)
-		if (p[i] != '\r' && p[i] != '\n')
-			buf_append(out, p + i, 1);
+		if (p[i] == '\r' || p[i] == '\n') {
+			buf_append(out, p + run, i - run);
+			run = i + 1;
+		}
+	buf_append(out, p + run, n - run);
 	while (out->len > 0 && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
 		out->data[--out->len] = '\0';
 }
@@ -171,13 +188,44 @@ static void load_headers(struct exec *x)
 	}
 }
 
+static void hdr_free(struct hdr *h)
+{
+	free(h->name);
+	free(h->value);
+	free(h->decoded);
+	sieve_addresses_free(h->addrs, h->naddrs);
+}
+
 static void free_headers(struct exec *x)
 {
-	for (size_t i = 0; i < x->nhdrs; i++) {
-		free(x->hdrs[i].name);
-		free(x->hdrs[i].value);
-	}
+	for (size_t i = 0; i < x->nhdrs; i++)
+		hdr_free(&x->hdrs[i]);
 	free(x->hdrs);
+}
+
+static const char *hdr_decoded(struct hdr *h, size_t *len_r)
+{
+	if (!h->decoded) {
+		struct buf b;
+		buf_init(&b, 0);
+		mime_decode_words(h->value, strlen(h->value), &b);
+		if (!b.data)
+			buf_append_str(&b, "");
+		h->decoded = b.data;
+		h->decoded_len = b.len;
+	}
+	*len_r = h->decoded_len;
+	return h->decoded;
+}
+
+static const struct sieve_address *hdr_addresses(struct hdr *h, size_t *n_r)
+{
+	if (!h->addrs_parsed) {
+		h->naddrs = sieve_parse_addresses(h->value, strlen(h->value), &h->addrs);
+		h->addrs_parsed = true;
+	}
+	*n_r = h->naddrs;
+	return h->addrs;
 }
 
 /* Indexes of the fields called name (in order). Counts header tests. */
@@ -215,11 +263,6 @@ static void apply_index(const struct sieve_node *n, size_t **idx, size_t *k)
 
 /* ---- values being matched ---- */
 
-struct vals {
-	struct buf *v;
-	size_t n;
-};
-
 static struct buf *vals_add(struct vals *vs)
 {
 	vs->v = xrealloc(vs->v, (vs->n + 1) * sizeof(*vs->v));
@@ -231,8 +274,6 @@ static void vals_add_str(struct vals *vs, const char *s, size_t n)
 {
 	struct buf *b = vals_add(vs);
 	buf_append(b, s, n);
-	if (!b->data)
-		buf_append(b, "", 0), b->data = b->data ? b->data : NULL;
 }
 
 static void vals_free(struct vals *vs)
@@ -734,18 +775,16 @@ static void header_values(struct exec *x, struct scope *sc, const struct sieve_n
 		size_t k = find_headers(x, n, name, &idx);
 		apply_index(n, &idx, &k);
 		for (size_t j = 0; j < k; j++) {
-			const struct hdr *h = &x->hdrs[idx[j]];
+			struct hdr *h = &x->hdrs[idx[j]];
 			if (addresses) {
-				struct sieve_address *ad = NULL;
-				size_t na = sieve_parse_addresses(h->value, strlen(h->value), &ad);
+				size_t na;
+				const struct sieve_address *ad = hdr_addresses(h, &na);
 				for (size_t a = 0; a < na; a++)
 					add_addr_part(x, n->addrpart, &ad[a], vs);
-				sieve_addresses_free(ad, na);
 			} else {
-				struct buf *b = vals_add(vs);
-				mime_decode_words(h->value, strlen(h->value), b);
-				if (!b->data)
-					buf_append_str(b, "");
+				size_t dl;
+				const char *d = hdr_decoded(h, &dl);
+				vals_add_str(vs, d, dl);
 			}
 		}
 		free(idx);
@@ -926,7 +965,14 @@ static int test(struct exec *x, struct scope *sc, const struct sieve_node *n)
 		break;
 	}
 	case SOP_BODY: {
-		if (n->transform == SBT_RAW) {
+		if (n->transform == SBT_TEXT) {
+			if (!x->body_text_done) {
+				body_parts(x, sc, n, &x->msg->root, &x->body_text, 0);
+				x->body_text_done = !x->err.len;
+			}
+			for (size_t i = 0; i < x->body_text.n; i++)
+				vals_add_str(&vs, bstr(&x->body_text.v[i]), x->body_text.v[i].len);
+		} else if (n->transform == SBT_RAW) {
 			const struct mime_part *p = &x->msg->root;
 			vals_add_str(&vs, x->msg->raw + p->body_offset, p->body_len);
 		} else {
@@ -1310,8 +1356,8 @@ static const char *vacation_suppress(struct exec *x, const struct sieve_node *n,
 			rf |= !str_casecmp(x->hdrs[i].name, fields[f]);
 		if (!rf)
 			continue;
-		struct sieve_address *ad = NULL;
-		size_t na = sieve_parse_addresses(x->hdrs[i].value, strlen(x->hdrs[i].value), &ad);
+		size_t na;
+		const struct sieve_address *ad = hdr_addresses(&x->hdrs[i], &na);
 		for (size_t a = 0; a < na && !found; a++) {
 			if (!ad[a].local)
 				continue;
@@ -1322,7 +1368,6 @@ static const char *vacation_suppress(struct exec *x, const struct sieve_node *n,
 				free(mine);
 			}
 		}
-		sieve_addresses_free(ad, na);
 	}
 	if (!found)
 		return "the recipient's address is not in To, Cc or Bcc (RFC 5230 4.5)";
@@ -1537,10 +1582,9 @@ static void do_addheader(struct exec *x, struct scope *sc, const struct sieve_no
 			x->hdrs = xrealloc(x->hdrs, (x->nhdrs + 1) * sizeof(*x->hdrs));
 			size_t at = (n->flags & SNF_LAST) ? x->nhdrs : 0;
 			memmove(&x->hdrs[at + 1], &x->hdrs[at], (x->nhdrs - at) * sizeof(*x->hdrs));
+			memset(&x->hdrs[at], 0, sizeof(x->hdrs[at]));
 			x->hdrs[at].name = name;
 			x->hdrs[at].value = value;
-			x->hdrs[at].raw_off = 0;
-			x->hdrs[at].raw_len = 0;
 			x->nhdrs++;
 			x->hdrs_edited = true;
 			return;
@@ -1573,10 +1617,9 @@ static void do_deleteheader(struct exec *x, struct scope *sc, const struct sieve
 		bool d = true;
 		if (n->nargs == 2) {
 			struct vals vs = { 0 };
-			struct buf *b = vals_add(&vs);
-			mime_decode_words(h->value, strlen(h->value), b);
-			if (!b->data)
-				buf_append_str(b, "");
+			size_t dl;
+			const char *dv = hdr_decoded(h, &dl);
+			vals_add_str(&vs, dv, dl);
 			d = match_values(x, sc, n, &vs, &n->args[1]);
 			vals_free(&vs);
 		}
@@ -1585,8 +1628,7 @@ static void do_deleteheader(struct exec *x, struct scope *sc, const struct sieve
 	size_t w = 0;
 	for (size_t i = 0; i < x->nhdrs; i++) {
 		if (del[i]) {
-			free(x->hdrs[i].name);
-			free(x->hdrs[i].value);
+			hdr_free(&x->hdrs[i]);
 			x->hdrs_edited = true;
 			continue;
 		}
@@ -2107,6 +2149,7 @@ int sieve_execute_multi(const struct sieve_script *const *scripts, size_t count,
 	*result_r = x.res;
 	int rc = x.err.len ? -1 : 0;
 	free_headers(&x);
+	vals_free(&x.body_text);
 	mime_free(&x.msg);
 	scope_free(&x.globals);
 	sieve_captures_free(&x.caps);
