@@ -775,7 +775,7 @@ static const struct cmd_spec cmd_specs[] = {
 	{ "set", SOP_SET, false, SEXT_VARIABLES, "ss",
 	  "lower upper lowerfirst upperfirst quotewildcard quoteregex length encodeurl", 0, false },
 	{ "vacation", SOP_VACATION, false, SEXT_VACATION, "s",
-	  "days seconds subject from addresses mime handle fcc flags create", 0, false },
+	  "days seconds subject from addresses mime handle fcc flags create specialuse", 0, false },
 	{ "include", SOP_INCLUDE, false, SEXT_INCLUDE, "s", "personal global once optional", 0, false },
 	{ "return", SOP_RETURN, false, SEXT_INCLUDE, "", "", 0, false },
 	{ "global", SOP_GLOBAL, false, SEXT_INCLUDE, "l", "", 0, false },
@@ -1219,7 +1219,8 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 			n->flags |= SNF_COPY;
 		} else if (!strcmp(t, "create")) {
 			DUP(n->flags & SNF_CREATE);
-			need_ext(c, n->op == SOP_VACATION ? SEXT_FCC : SEXT_MAILBOX, L, C, ":create");
+			/* RFC 8580 3: with :fcc, :create comes from "mailbox" too */
+			need_ext(c, SEXT_MAILBOX, L, C, ":create");
 			n->flags |= SNF_CREATE;
 		} else if (!strcmp(t, "flags")) {
 			DUP(n->flags & SNF_HAS_FLAGS);
@@ -1479,8 +1480,8 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 			    !sieve_valid_address(n->addresses.v[k].s, n->addresses.v[k].len))
 				err_at(c, g->line, g->column, "vacation: invalid address \"%s\" in :addresses",
 				       n->addresses.v[k].s);
-		if ((n->flags & (SNF_HAS_FLAGS | SNF_CREATE)) && !n->fcc.s)
-			err_at(c, g->line, g->column, "vacation: :flags and :create need :fcc");
+		if ((n->flags & (SNF_HAS_FLAGS | SNF_CREATE) || n->specialuse.s) && !n->fcc.s)
+			err_at(c, g->line, g->column, "vacation: :flags, :create and :specialuse need :fcc");
 		if (n->handle.s && n->handle.len == 0)
 			warn_at(c, g->line, g->column, "vacation: empty :handle");
 		break;

@@ -1477,6 +1477,8 @@ static void do_vacation(struct exec *x, struct scope *sc, const struct sieve_nod
 	if (n->fcc.s) {
 		v->fcc = expand_dup(x, sc, &n->fcc);
 		v->fcc_create = (n->flags & SNF_CREATE) != 0;
+		if (n->specialuse.s)
+			v->fcc_specialuse = expand_dup(x, sc, &n->specialuse);
 		if (n->flags & SNF_HAS_FLAGS) {
 			struct vals fl = { 0 };
 			for (size_t i = 0; i < n->flaglist.n; i++) {
@@ -2002,6 +2004,7 @@ static void free_action(struct sieve_action *a)
 		struct sieve_vacation *v = a->vacation;
 		free(v->why); free(v->to); free(v->from); free(v->subject); free(v->body);
 		free(v->handle); free(v->in_reply_to); free(v->references); free(v->fcc);
+		free(v->fcc_specialuse);
 		for (size_t i = 0; i < v->fcc_flag_count; i++)
 			free(v->fcc_flags[i]);
 		free(v->fcc_flags);

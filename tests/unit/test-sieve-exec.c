@@ -235,7 +235,9 @@ static char *render_result(const struct sieve_result *r)
 			if (v->in_reply_to) buf_printf(&b, "  in-reply-to: %s\n", v->in_reply_to);
 			if (v->references) buf_printf(&b, "  references: %s\n", v->references);
 			if (v->fcc) {
-				buf_printf(&b, "  fcc: %s%s flags=[", v->fcc, v->fcc_create ? " :create" : "");
+				buf_printf(&b, "  fcc: %s%s%s%s flags=[", v->fcc, v->fcc_create ? " :create" : "",
+					   v->fcc_specialuse ? " :specialuse " : "",
+					   v->fcc_specialuse ? v->fcc_specialuse : "");
 				render_list(&b, v->fcc_flags, v->fcc_flag_count);
 				buf_append_str(&b, "]\n");
 			}
