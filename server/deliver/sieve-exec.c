@@ -1180,15 +1180,41 @@ static struct sieve_action *add_action(struct exec *x, const struct sieve_node *
 	return a;
 }
 
-static void set_flags(struct sieve_action *a, const struct vals *fl)
+/* A flag the store may set: a system flag other than \Recent, or an
+ * IMAP atom keyword (RFC 3501 flag-keyword; RFC 5232 3 says invalid ones
+ * are ignored). */
+static bool valid_flag(const char *f)
+{
+	static const char *const sys[] = { "\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft" };
+	if (f[0] == '\\') {
+		for (size_t i = 0; i < ARRAY_SIZE(sys); i++)
+			if (str_casecmp(f, sys[i]) == 0)
+				return true;
+		return false;
+	}
+	if (!*f || strlen(f) > 255)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)f; *p; p++)
+		if (*p <= 32 || *p >= 127 || strchr("(){%*\"\\]", *p))
+			return false;
+	return true;
+}
+
+static void set_flags(struct exec *x, const struct sieve_node *n, struct sieve_action *a,
+		      const struct vals *fl)
 {
 	for (size_t i = 0; i < a->flag_count; i++)
 		free(a->flags[i]);
 	free(a->flags);
 	a->flags = fl->n ? xcalloc(fl->n, sizeof(char *)) : NULL;
-	a->flag_count = fl->n;
-	for (size_t i = 0; i < fl->n; i++)
-		a->flags[i] = xstrdup(bstr(&fl->v[i]));
+	a->flag_count = 0;
+	for (size_t i = 0; i < fl->n; i++) {
+		if (!valid_flag(bstr(&fl->v[i]))) {
+			rt_warn(x, n, "invalid flag \"%s\" ignored", bstr(&fl->v[i]));
+			continue;
+		}
+		a->flags[a->flag_count++] = xstrdup(bstr(&fl->v[i]));
+	}
 	a->flags_set = true;
 }
 
@@ -1208,7 +1234,7 @@ static void action_flags(struct exec *x, struct scope *sc, const struct sieve_no
 	} else {
 		flags_split(bstr(&x->flags), x->flags.len, &fl);
 	}
-	set_flags(a, &fl);
+	set_flags(x, n, a, &fl);
 	vals_free(&fl);
 }
 
