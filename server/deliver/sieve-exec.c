@@ -1451,6 +1451,14 @@ static void do_vacation(struct exec *x, struct scope *sc, const struct sieve_nod
 		free(idx);
 		v->subject = s.data;
 	}
+	/* header fields of the reply: no line breaks (no header injection) */
+	for (char *p = v->subject; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\0')
+			*p = ' ';
+	if (strpbrk(v->from, "\r\n")) {
+		rt_error(x, n, "vacation: line break in the :from address");
+		return;
+	}
 	v->body = expand_dup(x, sc, &n->args[0].v[0]);
 	v->mime = (n->flags & SNF_MIME) != 0;
 	if (!v->mime && !valid_utf8(v->body, strlen(v->body))) {
