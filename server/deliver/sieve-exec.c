@@ -1991,6 +1991,14 @@ static void do_include(struct exec *x, struct scope *sc, const struct sieve_node
 		free(key);
 		return;
 	}
+	/* fetching and compiling costs in proportion to the size, so that
+	 * repeated includes of a large script stay within the CPU budget */
+	x->steps += len / 64;
+	if (!step(x, n)) {
+		free(src);
+		free(key);
+		return;
+	}
 	struct sieve_script *inc = NULL;
 	char *cerr = NULL;
 	int c;
