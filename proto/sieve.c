@@ -149,6 +149,11 @@ struct token {
 	bool multiline;
 };
 
+struct include_seen {
+	char **keys;
+	size_t n;
+};
+
 struct compiler {
 	const char *src;
 	size_t len, pos;
@@ -166,6 +171,7 @@ struct compiler {
 	unsigned commands;
 	bool require_done;	/* a non-require command was seen */
 	/* include check (compile time) */
+	struct include_seen *seen;	/* scripts already checked in this compile */
 	unsigned include_depth;
 	const char **include_stack;
 	size_t include_stack_len;
@@ -1637,7 +1643,7 @@ static int compile_block(struct compiler *c, struct gcmd *cmds, size_t ncmds,
 
 static int compile_internal(const char *source, size_t len, const struct sieve_compile_params *params,
 			    const char **stack, size_t stack_len, unsigned depth,
-			    struct sieve_script **script_r, char **error_r);
+			    struct include_seen *seen, struct sieve_script **script_r, char **error_r);
 
 /* Compile-time include checking (when a resolver is given). */
 static void check_includes(struct compiler *c, struct sieve_node **cmds, size_t n);
@@ -1661,6 +1667,18 @@ static void check_include(struct compiler *c, struct sieve_node *nd)
 		       c->limits.max_include_depth);
 		return;
 	}
+	/* each script is checked once per compile (a diamond of includes
+	 * must not cost an exponential number of compiles) */
+	for (size_t i = 0; i < c->seen->n; i++)
+		if (strcmp(c->seen->keys[i], key) == 0)
+			return;
+	if (c->seen->n >= c->limits.max_includes) {
+		err_at(c, nd->line, nd->column, "include: too many included scripts (limit %u)",
+		       c->limits.max_includes);
+		return;
+	}
+	c->seen->keys = xrealloc(c->seen->keys, (c->seen->n + 1) * sizeof(char *));
+	c->seen->keys[c->seen->n++] = xstrdup(key);
 	char *src = NULL;
 	size_t len = 0;
 	const char *rerr = NULL;
@@ -1684,7 +1702,7 @@ static void check_include(struct compiler *c, struct sieve_node *nd)
 	char *suberr = NULL;
 	struct sieve_script *subs = NULL;
 	if (compile_internal(src, len, &sub, stack, c->include_stack_len + 1, c->include_depth + 1,
-			     &subs, &suberr) < 0) {
+			     c->seen, &subs, &suberr) < 0) {
 		err_at(c, nd->line, nd->column, "include \"%s\": %s", name, suberr);
 		free(suberr);
 	}
@@ -1704,10 +1722,11 @@ static void check_includes(struct compiler *c, struct sieve_node **cmds, size_t 
 
 static int compile_internal(const char *source, size_t len, const struct sieve_compile_params *params,
 			    const char **stack, size_t stack_len, unsigned depth,
-			    struct sieve_script **script_r, char **error_r)
+			    struct include_seen *seen, struct sieve_script **script_r, char **error_r)
 {
 	struct compiler c;
 	memset(&c, 0, sizeof(c));
+	c.seen = seen;
 	if (params && params->limits)
 		c.limits = *params->limits;
 	sieve_limits_fill(&c.limits);
@@ -1781,7 +1800,12 @@ static int compile_internal(const char *source, size_t len, const struct sieve_c
 int sieve_compile(const char *source, size_t len, const struct sieve_compile_params *params,
 		  struct sieve_script **script_r, char **error_r)
 {
-	return compile_internal(source, len, params, NULL, 0, 0, script_r, error_r);
+	struct include_seen seen = { 0 };
+	int r = compile_internal(source, len, params, NULL, 0, 0, &seen, script_r, error_r);
+	for (size_t i = 0; i < seen.n; i++)
+		free(seen.keys[i]);
+	free(seen.keys);
+	return r;
 }
 
 int sieve_check(const char *source, size_t len, const struct sieve_compile_params *params,

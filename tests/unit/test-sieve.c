@@ -463,8 +463,18 @@ static void test_extensions_list(void **state)
 static int inc_resolver(void *ctx, enum sieve_include_location loc, const char *name,
 			char **source_r, size_t *len_r, const char **error_r)
 {
-	(void)ctx; (void)error_r;
+	(void)error_r;
+	if (ctx)
+		(*(int *)ctx)++;
 	const char *src = NULL;
+	if (!strncmp(name, "dia", 3) && name[3] >= '0' && name[3] < '9') {
+		/* diaN includes dia(N+1) twice, with and without :once */
+		static char buf[128];
+		snprintf(buf, sizeof(buf), "require \"include\"; include \"dia%c\"; include \"dia%c\";",
+			 name[3] + 1, name[3] + 1);
+		src = buf;
+	} else if (!strcmp(name, "dia9"))
+		src = "keep;";
 	if (loc == SIEVE_INCLUDE_PERSONAL && !strcmp(name, "a"))
 		src = "require \"include\"; include \"b\";";
 	else if (loc == SIEVE_INCLUDE_PERSONAL && !strcmp(name, "b"))
@@ -495,6 +505,16 @@ static void test_include_check(void **state)
 	assert_int_equal(sieve_check(missing, strlen(missing), &p, &err), -1);
 	assert_non_null(strstr(err, "line 2 column 1: include: script \"none\" not found"));
 	free(err);
+	/* a diamond of includes is checked once per script, not 2^depth times */
+	int calls = 0;
+	struct sieve_compile_params pd = { .include = inc_resolver, .include_ctx = &calls };
+	const char *dia = "require \"include\"; include \"dia0\";";
+	assert_int_equal(sieve_check(dia, strlen(dia), &pd, &err), 0);	/* depth 10: at the limit */
+	assert_int_equal(calls, 10);
+	calls = 0;
+	const char *dia5 = "require \"include\"; include \"dia5\";";
+	assert_int_equal(sieve_check(dia5, strlen(dia5), &pd, &err), 0);
+	assert_int_equal(calls, 5);
 	const char *broken = "require \"include\";\ninclude :global \"broken\";";
 	assert_int_equal(sieve_check(broken, strlen(broken), &p, &err), -1);
 	assert_non_null(strstr(err, "include \"broken\": line 1 column 5"));
