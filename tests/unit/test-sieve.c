@@ -102,7 +102,7 @@ static const char *const rfc_examples[] = {
 	"set :upperfirst \"b\" \"${a}\";\nset :upperfirst :lower \"b\" \"${a}\";\nset :quotewildcard \"b\" \"Rock*\";\n",
 	"require \"variables\";\nset \"state\" \"${state} pending\";\nif string :matches \" ${state} \" \"* pending *\" {\n"
 	"    # the above test always succeeds\n}\n",
-	"require [\"variables\", \"fileinto\"];\nset \"company\" \"ACME\";\nset \"a.b\" \"\";\nset \"c_d\" \"\";\n"
+	"require [\"variables\", \"fileinto\"];\nset \"company\" \"ACME\";\nset \"c_d\" \"\";\n"
 	"if header :contains \"Subject\" \"${company}\" { fileinto \"${company}\"; }\n",
 	/* RFC 5230 (vacation) */
 	"require \"vacation\";\nif header :contains \"subject\" \"cyrus\" {\n    vacation \"I'm out -- send mail to cyrus-bugs\";\n"
@@ -318,6 +318,9 @@ static void test_errors_line_column(void **state)
 	expect_err("redirect \"not an address\";", "redirect: invalid address \"not an address\"");
 	expect_err("redirect \"\";", "redirect: invalid address");
 	expect_err("require \"variables\";\nset \"1abc\" \"x\";", "line 2 column 1: set: invalid variable name \"1abc\"");
+	expect_err("require \"variables\";\nset \"a.b\" \"x\";", "line 2 column 1: unknown variable namespace in \"a.b\"");
+	expect_err("require [\"variables\", \"fileinto\"];\nfileinto \"${a.b}\";", "line 2 column 10: unknown variable namespace");
+	expect_err("require \"variables\";\nset \"global.x\" \"1\";", "the variable namespace \"global\" requires \"include\"");
 	expect_err("require \"variables\";\nset :lower :upper \"a\" \"x\";", "same precedence");
 	expect_err("require \"vacation\";\nvacation :from \"not an address\" \"x\";", "invalid :from address");
 	expect_err("require \"vacation\";\nvacation :days 3 :seconds 5 \"x\";", "conflicts");
