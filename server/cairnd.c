@@ -6,6 +6,7 @@
 #include "config.h"
 #include "conn.h"
 #include "deliver/deliver.h"
+#include "deliver/deliver-sieve.h"
 #include "directory.h"
 #include "http-session.h"
 #include "imap/imap-session.h"
@@ -452,6 +453,9 @@ int main(int argc, char **argv)
 		d.imap.notify = store_notify_create(d.loop, d.cfg);
 	d.smtp.pool = d.pool;
 	d.smtp.dir = d.dir;
+	char *sieve_error = NULL;
+	if (deliver_sieve_setup(d.cfg, &sieve_error) < 0)
+		fatal("%s: %s", d.cfg->path, sieve_error);
 	d.queue = queue_start(d.cfg, d.dir);
 	if (d.queue != NULL)	/* else deliveries NOTIFY the runners of other nodes */
 		deliver_set_queued_hook(queue_wake);
@@ -468,6 +472,7 @@ int main(int argc, char **argv)
 	conn_abort_all();
 	queue_destroy(&d.queue);
 	worker_pool_destroy(&d.pool);
+	deliver_sieve_cleanup();
 	store_notify_destroy(&d.imap.notify);
 	dir_destroy(&d.dir);
 	loop_remove(&d.sig_io);

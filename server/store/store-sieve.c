@@ -287,3 +287,156 @@ int store_sieve_expire(struct store *st, const char **error_r)
 {
 	return mail_done(st, store_exec_prepared(st, STMT_SIEVE_EXPIRE, NULL), error_r);
 }
+
+int store_sieve_vacation_answered(struct store *st, const char *address, const char *sender,
+				  const char *handle, bool *answered_r, const char **error_r)
+{
+	PGresult *res;
+	*answered_r = false;
+	int ret = store_exec_prepared(st, STMT_SIEVE_VACATION_CHECK, &res, address, sender, handle);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	*answered_r = PQntuples(res) > 0;
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* ---- the delivery transaction ---- */
+
+static int sieve_copy(struct store *st, struct store_sieve_copy *c)
+{
+	const struct store_append_msg am = { .data = c->data, .size = c->size, .flags = c->flags,
+					     .keywords = c->keywords,
+					     .keyword_count = c->keyword_count };
+	unsigned char sha[32];
+	uint64_t blob_id, size;
+	store_mail_sha256(c->data, c->size, sha);
+	int ret = mail_blob_get(st, &am, sha, &blob_id, &size);
+	if (ret != STORE_OK)
+		return ret;
+	return mail_append_locked(st, c->mailbox_id, &am, 1, &blob_id, (int64_t)size, NULL, &c->uid);
+}
+
+static int sieve_queue(struct store *st, struct store_sieve_out *o, const char *account)
+{
+	const char *error;	/* st->error keeps it for the caller */
+	o->sent = false;
+	if (o->claim_sender != NULL) {
+		bool answer = false;
+		int ret = store_sieve_vacation_claim(st, account, o->claim_sender, o->claim_handle,
+						     o->claim_seconds, &answer, &error);
+		if (ret != STORE_OK || !answer)
+			return ret;
+	}
+	if (o->count_redirect) {
+		bool allowed = false;
+		int ret = store_sieve_redirect_count(st, account, o->redirect_cap, &allowed, &error);
+		if (ret != STORE_OK || !allowed)
+			return ret;
+	}
+	const struct store_append_msg am = { .data = o->data, .size = o->size };
+	unsigned char sha[32];
+	uint64_t blob_id, size;
+	store_mail_sha256(o->data, o->size, sha);
+	int ret = mail_blob_get_queued(st, &am, sha, &blob_id, &size);
+	if (ret != STORE_OK)
+		return ret;
+	char blob[24], sz[24], qid[24];
+	snprintf(blob, sizeof(blob), "%" PRIu64, blob_id);
+	snprintf(sz, sizeof(sz), "%" PRIu64, size);
+	PGresult *res;
+	ret = store_exec_prepared(st, STMT_QUEUE_MSG_INSERT, &res, blob, o->from, sz, o->dsn_ret,
+				  o->dsn_envid, o->body != NULL ? o->body : "8BITMIME",
+				  o->smtputf8 ? "true" : "false", o->auth_user, o->client_ip);
+	if (ret != STORE_OK)
+		return ret;
+	snprintf(qid, sizeof(qid), "%" PRIu64, mail_u64(res, 0, 0));
+	PQclear(res);
+	for (size_t i = 0; i < o->nrcpts && ret == STORE_OK; i++) {
+		struct store_deliver_rcpt *r = &o->rcpts[i];
+		ret = store_exec_prepared(st, STMT_QUEUE_RCPT_INSERT, NULL, qid, r->address,
+					  r->dsn_notify, r->dsn_orcpt);
+		r->result = ret;
+	}
+	o->sent = ret == STORE_OK;
+	return ret;
+}
+
+/* Everything of target ti (SIZE_MAX: what belongs to no target). */
+static int sieve_target(struct store *st, struct store_sieve_txn *t, size_t ti,
+			const size_t *order)
+{
+	const char *account = ti != SIZE_MAX ? t->accounts[ti] : NULL;
+	int ret = STORE_OK;
+	for (size_t k = 0; k < t->nouts && ret == STORE_OK; k++) {
+		if (t->outs[k].target == ti) {
+			ret = sieve_queue(st, &t->outs[k], account);
+			t->queued = t->queued || t->outs[k].sent;
+		}
+	}
+	for (size_t k = 0; k < t->ncopies && ret == STORE_OK; k++) {
+		struct store_sieve_copy *c = &t->copies[order[k]];
+		if (c->target != ti || (c->only_if_unsent < t->nouts &&
+					t->outs[c->only_if_unsent].sent))
+			continue;
+		ret = sieve_copy(st, c);
+	}
+	for (size_t k = 0; k < t->ndups && ret == STORE_OK; k++) {
+		struct store_sieve_dup *d = &t->dups[k];
+		char secs[24];
+		if (d->target != ti || account == NULL)
+			continue;
+		snprintf(secs, sizeof(secs), "%" PRIu64, d->seconds);
+		ret = store_exec_prepared(st, STMT_SIEVE_DUP_RECORD, NULL, account, d->handle, d->id,
+					  secs);
+	}
+	return ret;
+}
+
+struct sieve_tx_ctx {
+	struct store_sieve_txn *t;
+	size_t *order;		/* copies by mailbox id: one lock order for every node */
+};
+
+static int sieve_tx(struct store *st, void *_ctx, const char **error_r)
+{
+	struct sieve_tx_ctx *ctx = _ctx;
+	struct store_sieve_txn *t = ctx->t;
+	(void)error_r;
+	t->queued = false;
+	int ret = sieve_target(st, t, SIZE_MAX, ctx->order);
+	for (size_t ti = 0; ti < t->ntargets && ret == STORE_OK; ti++) {
+		t->results[ti] = STORE_OK;
+		if (t->accounts[ti] == NULL)
+			continue;
+		if (t->partial && (ret = store_exec_trusted(st, "SAVEPOINT sieve_rcpt", NULL)) != STORE_OK)
+			return ret;
+		ret = sieve_target(st, t, ti, ctx->order);
+		if (t->partial && (ret == STORE_OVERQUOTA || ret == STORE_NOTFOUND ||
+				   ret == STORE_INVALID)) {
+			t->results[ti] = ret;
+			ret = store_exec_trusted(st, "ROLLBACK TO SAVEPOINT sieve_rcpt", NULL);
+			continue;
+		}
+		if (ret == STORE_OK && t->partial)
+			ret = store_exec_trusted(st, "RELEASE SAVEPOINT sieve_rcpt", NULL);
+		t->results[ti] = ret;
+	}
+	return ret;
+}
+
+int store_sieve_deliver(struct store *st, struct store_sieve_txn *t, const char **error_r)
+{
+	struct sieve_tx_ctx ctx = { t, xcalloc(t->ncopies + 1, sizeof(size_t)) };
+	for (size_t i = 0; i < t->ncopies; i++) {
+		size_t b = i;
+		while (b > 0 && t->copies[ctx.order[b - 1]].mailbox_id > t->copies[i].mailbox_id) {
+			ctx.order[b] = ctx.order[b - 1];
+			b--;
+		}
+		ctx.order[b] = i;
+	}
+	int ret = store_tx(st, sieve_tx, &ctx, error_r);
+	free(ctx.order);
+	return mail_done(st, ret, error_r);
+}

@@ -7,6 +7,7 @@
 #define CAIRN_STORE_SIEVE_H
 
 #include "store.h"
+#include "store-deliver.h"
 
 /* Quotas checked when a script is stored (0: no limit). */
 struct store_sieve_limits {
@@ -61,6 +62,9 @@ int store_sieve_rename(struct store *st, const char *address, const char *old_na
 int store_sieve_vacation_claim(struct store *st, const char *address, const char *sender,
 			       const char *handle, uint64_t seconds, bool *answer_r,
 			       const char **error_r);
+/* Was sender answered for handle within its period? (no claim made) */
+int store_sieve_vacation_answered(struct store *st, const char *address, const char *sender,
+				  const char *handle, bool *answered_r, const char **error_r);
 /* duplicate (RFC 7352): *seen_r tells whether value_hash was recorded under
  * handle and has not expired. */
 int store_sieve_duplicate_check(struct store *st, const char *address, const char *handle,
@@ -74,5 +78,68 @@ int store_sieve_redirect_count(struct store *st, const char *address, uint64_t c
 			       bool *allowed_r, const char **error_r);
 /* Forget expired vacation, duplicate and redirect rows. */
 int store_sieve_expire(struct store *st, const char **error_r);
+
+/* A delivery decided by Sieve, carried out in ONE transaction: local
+ * copies into given mailboxes with flags, messages queued (the original
+ * for its remote recipients, redirects, vacation replies, rejection
+ * notices), vacation claims, redirect counts and duplicate records. */
+struct store_sieve_copy {
+	const char *account;
+	uint64_t mailbox_id;
+	const char *data;		/* the whole message as stored (Return-Path: first) */
+	size_t size;
+	unsigned flags;			/* STORE_FLAG_* */
+	const char *const *keywords;
+	size_t keyword_count;
+	size_t target;			/* index of the recipient it belongs to */
+	/* Store it only if outs[only_if_unsent] was not sent (a redirect
+	 * refused by the daily cap keeps the message); SIZE_MAX: always. */
+	size_t only_if_unsent;
+	uint32_t uid;			/* out */
+};
+
+struct store_sieve_out {
+	const char *from;		/* envelope sender, "" for <> */
+	const char *data;
+	size_t size;
+	struct store_deliver_rcpt *rcpts;	/* remote recipients (results out) */
+	size_t nrcpts;
+	const char *dsn_ret, *dsn_envid, *body, *auth_user, *client_ip;
+	bool smtputf8;
+	size_t target;			/* recipient it belongs to, SIZE_MAX: none */
+	/* Send only if this vacation claim succeeds (store_sieve_vacation_claim). */
+	const char *claim_sender, *claim_handle;
+	uint64_t claim_seconds;
+	/* Send only if the account's daily redirect count stays within cap. */
+	bool count_redirect;
+	uint64_t redirect_cap;
+	bool sent;			/* out: queued (false: claim or cap refused it) */
+};
+
+struct store_sieve_dup {
+	const char *handle;		/* RFC 7352: the id is already hashed with it */
+	const char *id;
+	uint64_t seconds;
+	size_t target;
+};
+
+struct store_sieve_txn {
+	const char *const *accounts;	/* per target: the account, NULL for remote */
+	int *results;			/* per target, out: STORE_OK, STORE_OVERQUOTA, ... */
+	size_t ntargets;
+	struct store_sieve_copy *copies;
+	size_t ncopies;
+	struct store_sieve_out *outs;
+	size_t nouts;
+	struct store_sieve_dup *dups;
+	size_t ndups;
+	bool partial;			/* LMTP: a target's failure is its own */
+	bool queued;			/* out: something was queued */
+};
+
+/* Run t in one transaction. With partial, a target refused by its quota
+ * (or gone) gets that result and the rest is committed; else any refusal
+ * rolls everything back and is returned. STORE_OK once committed. */
+int store_sieve_deliver(struct store *st, struct store_sieve_txn *t, const char **error_r);
 
 #endif

@@ -48,6 +48,10 @@
 	  " FROM accounts WHERE address = $1"                                           \
 	  " ON CONFLICT (account_id, sender, handle) DO UPDATE SET until = EXCLUDED.until" \
 	  " WHERE sieve_vacation.until <= now() RETURNING 1", 4)                        \
+	X(STMT_SIEVE_VACATION_CHECK,                                                    \
+	  "SELECT 1 FROM sieve_vacation v JOIN accounts a ON a.id = v.account_id"       \
+	  " WHERE a.address = $1 AND v.sender = $2 AND v.handle = $3"                   \
+	  " AND v.until > now()", 3)                                                    \
 	X(STMT_SIEVE_DUP_CHECK,                                                         \
 	  "SELECT 1 FROM sieve_duplicate d JOIN accounts a ON a.id = d.account_id"      \
 	  " WHERE a.address = $1 AND d.handle = $2 AND d.value_hash = $3"               \
