@@ -1,0 +1,3 @@
+redirect "other@example.net";
+redirect "OTHER@example.net";
+keep;
