@@ -143,6 +143,8 @@ struct plan {
 	size_t cap_copies, cap_outs, cap_dups;
 	void **owned;
 	size_t nowned;
+	struct buf **bufs;
+	size_t nbufs;
 };
 
 static void *own(struct plan *p, void *ptr)
@@ -150,6 +152,16 @@ static void *own(struct plan *p, void *ptr)
 	p->owned = xrealloc(p->owned, (p->nowned + 1) * sizeof(*p->owned));
 	p->owned[p->nowned++] = ptr;
 	return ptr;
+}
+
+/* A buffer freed with the plan. */
+static struct buf *own_buf(struct plan *p)
+{
+	struct buf *b = xcalloc(1, sizeof(*b));
+	buf_init(b, 0);
+	p->bufs = xrealloc(p->bufs, (p->nbufs + 1) * sizeof(*p->bufs));
+	p->bufs[p->nbufs++] = b;
+	return b;
 }
 
 static struct store_sieve_copy *add_copy(struct plan *p)
@@ -287,7 +299,7 @@ static void map_flags(struct plan *p, struct store_sieve_copy *c, char **flags, 
 		for (size_t k = 0; k < nkw; k++)
 			dup = dup || str_casecmp(kw[k], f) == 0;
 		if (atom && !dup)
-			kw[nkw++] = f;
+			kw[nkw++] = own(p, xstrdup(f));
 	}
 	c->keywords = kw;
 	c->keyword_count = nkw;
@@ -510,15 +522,13 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 	size_t size = msg->size;
 	if (res->edited_header != NULL) {
 		size_t hl = header_len(msg->data, msg->size);
-		struct buf *b = own(p, xcalloc(1, sizeof(struct buf)));
-		buf_init(b, 0);
+		struct buf *b = own_buf(p);
 		buf_append(b, res->edited_header, res->edited_header_len);
 		buf_append(b, msg->data + hl, msg->size - hl);
 		data = b->data;
 		size = b->len;
 	}
-	struct buf *local = own(p, xcalloc(1, sizeof(struct buf)));
-	buf_init(local, 0);
+	struct buf *local = own_buf(p);
 	buf_printf(local, "Return-Path: <%s>\r\n", env->from);
 	buf_append(local, data, size);
 
@@ -577,8 +587,7 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 				break;
 			}
 			struct store_sieve_out *o = add_out(p, ti);
-			struct buf *b = own(p, xcalloc(1, sizeof(struct buf)));
-			buf_init(b, 0);
+			struct buf *b = own_buf(p);
 			buf_printf(b, "X-Cairn-Loop: %s\r\n", account);
 			buf_append(b, data, size);
 			o->data = b->data;
@@ -587,7 +596,7 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 			o->from = env->from[0] != '\0' && srs_forward(env->from, srs, 700) == 0 ? srs :
 												env->from;
 			struct store_deliver_rcpt *r = own(p, xcalloc(1, sizeof(*r)));
-			r->address = to;
+			r->address = own(p, xstrdup(to));
 			o->rcpts = r;
 			o->nrcpts = 1;
 			o->count_redirect = true;
@@ -616,8 +625,7 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 				break;
 			}
 			struct store_sieve_out *o = add_out(p, ti);
-			struct buf *b = own(p, xcalloc(1, sizeof(struct buf)));
-			buf_init(b, 0);
+			struct buf *b = own_buf(p);
 			build_vacation(v, b);
 			o->data = b->data;
 			o->size = b->len;
@@ -677,10 +685,14 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 
 static void plan_free(struct plan *p)
 {
-	for (size_t i = 0; i < p->nowned; i++) {
+	for (size_t i = 0; i < p->nowned; i++)
 		free(p->owned[i]);
-	}
 	free(p->owned);
+	for (size_t i = 0; i < p->nbufs; i++) {
+		buf_free(p->bufs[i]);
+		free(p->bufs[i]);
+	}
+	free(p->bufs);
 	free(p->txn.copies);
 	free(p->txn.outs);
 	free(p->txn.dups);
@@ -735,8 +747,7 @@ static int sieve_store(struct store *st, const struct deliver_envelope *env,
 			*queued_r = *queued_r || (!targets[i].local && targets[i].result == STORE_OK);
 		return ret;
 	}
-	struct buf *plain = own(&p, xcalloc(1, sizeof(struct buf)));
-	buf_init(plain, 0);
+	struct buf *plain = own_buf(&p);
 	buf_printf(plain, "Return-Path: <%s>\r\n", msg->envelope_from);
 	buf_append(plain, msg->data, msg->size);
 	for (size_t i = 0; i < n && ret == STORE_OK; i++) {
@@ -780,8 +791,7 @@ static int sieve_store(struct store *st, const struct deliver_envelope *env,
 		if (env->from[0] == '\0')
 			continue;	/* never a notice to <> */
 		struct store_sieve_out *o = add_out(&p, i);
-		struct buf *b = own(&p, xcalloc(1, sizeof(struct buf)));
-		buf_init(b, 0);
+		struct buf *b = own_buf(&p);
 		build_reject_dsn(env, orig_rcpt(env, accounts[i]), tr[i].reject_reason, msg->data,
 				 msg->size, b);
 		o->data = b->data;

@@ -219,12 +219,16 @@ def test_submission_and_lmtp_paths(mx):
     assert len(mailbox_messages(mx, "bob@sieve.test", "Archive")) == 2
 
 
-def test_broken_script_keeps_and_global_scripts(cairnd_factory, pg, tmp_path):
-    before = tmp_path / "before.sieve"
+def test_broken_script_keeps_and_global_scripts(cairnd_factory, pg):
+    # Readable by the daemon after it drops privileges (not under pytest's 0700 tmp).
+    import tempfile
+    import pathlib
+    tmp = pathlib.Path(tempfile.mkdtemp(prefix="cairn-sieve-"))
+    before = tmp / "before.sieve"
     before.write_text('require ["fileinto", "imap4flags"];\r\n'
                       'if header :contains "subject" "GLOBAL" { addflag "\\\\Flagged"; }\r\n')
     import os
-    os.chmod(tmp_path, 0o755)
+    os.chmod(tmp, 0o755)
     os.chmod(before, 0o644)
     d = start(cairnd_factory, pg, {"sieve": {"global_before": str(before)}})
     # A stored script that no longer compiles (written behind the checks).
