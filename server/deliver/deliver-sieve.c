@@ -32,6 +32,8 @@
 #include <unistd.h>
 
 #define SIEVE_MAX_GLOBAL_SIZE (1024 * 1024)
+/* Deliveries with scripts between two clean-ups of expired rows. */
+#define SIEVE_EXPIRE_EVERY 1000
 
 static struct {
 	const struct config *cfg;
@@ -831,6 +833,14 @@ static int sieve_store(struct store *st, const struct deliver_envelope *env,
 		ret = store_sieve_deliver(st, &p.txn, error_r);
 	}
 	if (ret == STORE_OK) {
+		/* Now and then, forget expired vacation/duplicate/redirect rows
+		 * (cheap, indexed; any node may do it). */
+		static atomic_uint_fast64_t runs;
+		if (atomic_fetch_add(&runs, 1) % SIEVE_EXPIRE_EVERY == SIEVE_EXPIRE_EVERY - 1) {
+			const char *e = NULL;
+			if (store_sieve_expire(st, &e) != STORE_OK)
+				log_warn("sieve event=expire-failed reason=\"%s\"", e != NULL ? e : "?");
+		}
 		*queued_r = p.txn.queued;
 		size_t k = 0;
 		for (size_t i = 0; i < n; i++) {
