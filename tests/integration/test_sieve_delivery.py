@@ -239,3 +239,46 @@ def test_broken_script_keeps_and_global_scripts(cairnd_factory, pg):
     inbox = mailbox_messages(d, "ann@sieve.test", "INBOX")
     assert len(inbox) == 1 and inbox[0][0] & 4
     assert "event=compile-failed" in d.log_text()
+
+
+def test_queue_sends_vacation_signed_and_redirect_srs(cairnd_factory, pg):
+    """The queue really sends them: the vacation reply from <> with a DKIM
+    signature of the user's domain that verifies, the redirect with the SRS
+    envelope sender and X-Cairn-Loop:."""
+    import re
+
+    import dkim
+
+    from sieve_util import wait_for
+    from test_queue import Sink
+    sink = Sink()
+    try:
+        routes = {"remote.test": f"127.0.0.1:{sink.port}",
+                  "elsewhere.test": f"127.0.0.1:{sink.port}"}
+        d = start(cairnd_factory, pg, {"queue": {"runners": "1", "poll_interval": "200ms",
+                                                 "retry_min": "1s"},
+                                       "routes": routes})
+        out = ctl(d, "dkim", "keygen", "sieve.test", "--selector", "s1", "--algorithm",
+                  "ed25519-sha256").stdout
+        txt = "".join(re.findall(r'"([^"]*)"', out))
+        put(d, 'require ["vacation", "copy"];\r\nredirect :copy "friend@elsewhere.test";\r\n'
+               'vacation :days 3 "Back soon.";\r\n')
+        smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("ping"))
+        wait_for(lambda: len(sink.files()) == 2, 30, "the vacation reply and the redirect")
+        msgs = sink.messages()
+        vac = next(m for m in msgs if b"X-Rcpt-Args: <s@remote.test>" in m)
+        fwd = next(m for m in msgs if b"X-Rcpt-Args: <friend@elsewhere.test>" in m)
+        assert b"X-Mail-Args: <>" in vac
+        assert b"Auto-Submitted: auto-replied" in vac and b"Back soon." in vac
+        signed = vac.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        signed = signed[signed.index(b"DKIM-Signature:"):]
+        assert dkim.DKIM(signed).verify(
+            dnsfunc=lambda name, timeout=5: txt.encode()
+            if (name.decode() if isinstance(name, bytes) else name).rstrip(".") ==
+            "s1._domainkey.sieve.test" else b"")
+        assert re.search(rb"X-Mail-Args: <SRS0=[^=]{4}=[A-Z2-7]{2}=remote.test=s@srs.sieve.test>",
+                         fwd), fwd[:400]
+        assert b"X-Cairn-Loop: ann@sieve.test" in fwd
+        assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 1
+    finally:
+        sink.close()
