@@ -157,8 +157,9 @@ static bool glob_match(enum sieve_comparator cmp, const char *value, size_t vlen
 	size_t pi = 0, vi = 0, star_pi = SIZE_MAX, star_vi = 0;
 	bool ok = true;
 	const unsigned char *v = (const unsigned char *)value;
+	uint64_t work = 0, base = *steps;
 	while (vi < vlen) {
-		if (++*steps > limit) {
+		if (base + ++work / 64 > limit) {
 			ok = false;
 			break;
 		}
@@ -193,6 +194,7 @@ static bool glob_match(enum sieve_comparator cmp, const char *value, size_t vlen
 		}
 		ok = pi == plen;
 	}
+	*steps = base + 1 + work / 64;
 	if (ok && caps) {
 		sieve_captures_reset(caps, (size_t)nw + 1);
 		cap_set(caps, 0, value, vlen);
@@ -216,20 +218,32 @@ bool sieve_match(enum sieve_comparator cmp, enum sieve_match_type mt, enum sieve
 		if (cmp == SCMP_NUMERIC)
 			return numeric_cmp(value, vlen, key, klen) == 0;
 		return vlen == klen && ordered_cmp(cmp, value, vlen, key, klen) == 0;
-	case SMT_CONTAINS:
+	case SMT_CONTAINS: {
 		if (klen == 0)
 			return true;
+		/* the work is counted in octets compared, one step per 64 */
+		uint64_t work = 0, base = *steps;
+		unsigned char k0 = fold((unsigned char)key[0], cmp);
 		for (size_t i = 0; i + klen <= vlen; i++) {
-			*steps += 1 + klen / 64;
-			if (*steps > step_limit)
-				return false;
-			size_t j = 0;
+			work++;
+			if (fold((unsigned char)value[i], cmp) != k0)
+				continue;
+			size_t j = 1;
 			while (j < klen && fold((unsigned char)value[i + j], cmp) == fold((unsigned char)key[j], cmp))
 				j++;
-			if (j == klen)
+			work += j;
+			if (j == klen) {
+				*steps = base + 1 + work / 64;
 				return true;
+			}
+			if (base + work / 64 > step_limit) {
+				*steps = base + 1 + work / 64;
+				return false;
+			}
 		}
+		*steps = base + 1 + work / 64;
 		return false;
+	}
 	case SMT_MATCHES:
 		return glob_match(cmp, value, vlen, key, klen, caps, steps, step_limit);
 	case SMT_VALUE:
@@ -297,10 +311,10 @@ static bool parse_word_seq(struct ascan *s, struct buf *out, bool allow_quoted)
 			s->p++;
 			any = true;
 		} else if (s->p < s->end && atext(*s->p)) {
-			while (s->p < s->end && atext(*s->p)) {
-				buf_append(out, s->p, 1);
+			const char *start = s->p;
+			while (s->p < s->end && atext(*s->p))
 				s->p++;
-			}
+			buf_append(out, start, (size_t)(s->p - start));
 			any = true;
 		} else {
 			return any;

@@ -775,7 +775,7 @@ static const struct cmd_spec cmd_specs[] = {
 	{ "set", SOP_SET, false, SEXT_VARIABLES, "ss",
 	  "lower upper lowerfirst upperfirst quotewildcard quoteregex length encodeurl", 0, false },
 	{ "vacation", SOP_VACATION, false, SEXT_VACATION, "s",
-	  "days seconds subject from addresses mime handle fcc flags create", 0, false },
+	  "days seconds subject from addresses mime handle fcc flags create specialuse", 0, false },
 	{ "include", SOP_INCLUDE, false, SEXT_INCLUDE, "s", "personal global once optional", 0, false },
 	{ "return", SOP_RETURN, false, SEXT_INCLUDE, "", "", 0, false },
 	{ "global", SOP_GLOBAL, false, SEXT_INCLUDE, "l", "", 0, false },
@@ -1046,6 +1046,23 @@ static bool valid_zone(const char *z, size_t n)
 	return (z[3] - '0') * 10 + (z[4] - '0') < 60;
 }
 
+/* Headers that hold addresses (RFC 5228 5.1: the address test is
+ * restricted to them; the list Pigeonhole also accepts). */
+static bool address_header(const char *s)
+{
+	static const char *const h[] = {
+		"from", "sender", "reply-to", "to", "cc", "bcc", "resent-from", "resent-sender",
+		"resent-reply-to", "resent-to", "resent-cc", "resent-bcc", "return-path",
+		"return-receipt-to", "disposition-notification-to", "errors-to", "delivered-to",
+		"x-original-to", "envelope-to", "x-envelope-to", "mail-followup-to", "mail-reply-to",
+		"original-recipient", "x-delivered-to", "apparently-to", "x-beenthere",
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(h); i++)
+		if (str_casecmp(s, h[i]) == 0)
+			return true;
+	return false;
+}
+
 static bool valid_header_name(const char *s, size_t n)
 {
 	if (n == 0)
@@ -1202,7 +1219,8 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 			n->flags |= SNF_COPY;
 		} else if (!strcmp(t, "create")) {
 			DUP(n->flags & SNF_CREATE);
-			need_ext(c, n->op == SOP_VACATION ? SEXT_FCC : SEXT_MAILBOX, L, C, ":create");
+			/* RFC 8580 3: with :fcc, :create comes from "mailbox" too */
+			need_ext(c, SEXT_MAILBOX, L, C, ":create");
 			n->flags |= SNF_CREATE;
 		} else if (!strcmp(t, "flags")) {
 			DUP(n->flags & SNF_HAS_FLAGS);
@@ -1462,8 +1480,8 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 			    !sieve_valid_address(n->addresses.v[k].s, n->addresses.v[k].len))
 				err_at(c, g->line, g->column, "vacation: invalid address \"%s\" in :addresses",
 				       n->addresses.v[k].s);
-		if ((n->flags & (SNF_HAS_FLAGS | SNF_CREATE)) && !n->fcc.s)
-			err_at(c, g->line, g->column, "vacation: :flags and :create need :fcc");
+		if ((n->flags & (SNF_HAS_FLAGS | SNF_CREATE) || n->specialuse.s) && !n->fcc.s)
+			err_at(c, g->line, g->column, "vacation: :flags, :create and :specialuse need :fcc");
 		if (n->handle.s && n->handle.len == 0)
 			warn_at(c, g->line, g->column, "vacation: empty :handle");
 		break;
@@ -1505,9 +1523,9 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 		}
 		if (n->op == SOP_ADDRESS) {
 			for (size_t k = 0; k < n->args[0].n; k++)
-				if (!valid_header_name(n->args[0].v[k].s, n->args[0].v[k].len) && !n->args[0].v[k].var)
-					err_at(c, g->line, g->column, "address: invalid header name \"%s\"",
-					       n->args[0].v[k].s);
+				if (!n->args[0].v[k].var && !address_header(n->args[0].v[k].s))
+					err_at(c, g->line, g->column, "address: the header \"%s\" holds no "
+					       "addresses (RFC 5228 5.1)", n->args[0].v[k].s);
 		}
 		break;
 	case SOP_CURRENTDATE: {

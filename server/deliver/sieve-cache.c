@@ -79,7 +79,7 @@ int sieve_regex_match(struct sieve_regex_cache **cachep, const char *pattern, bo
 			e = &c->v[i];
 	if (!e) {
 		if (c->n >= 256)
-			return -1;
+			return 3;	/* too many distinct patterns in one run */
 		c->v = xrealloc(c->v, (c->n + 1) * sizeof(*c->v));
 		e = &c->v[c->n++];
 		e->pattern = xstrdup(pattern);

@@ -22,6 +22,17 @@ struct hdr {
 	char *name;
 	char *value;		/* unfolded raw value, leading/trailing WSP removed */
 	size_t raw_off, raw_len;	/* the original field in the message, or raw_len 0 */
+	/* parsed once, on first use */
+	char *decoded;		/* RFC 2047-decoded value */
+	size_t decoded_len;
+	struct sieve_address *addrs;
+	size_t naddrs;
+	bool addrs_parsed;
+};
+
+struct vals {
+	struct buf *v;
+	size_t n;
 };
 
 struct var {
@@ -60,6 +71,8 @@ struct exec {
 	bool returned;		/* "return" in an included script */
 	bool stopped;
 	bool any_imap4flags;	/* a script that ran uses imap4flags (for the implicit keep) */
+	struct vals body_text;	/* body :text values, computed once per run */
+	bool body_text_done;
 	const struct sieve_script *script;	/* running now */
 	/* includes */
 	unsigned include_depth;
@@ -136,9 +149,13 @@ static void unfold_trim(const char *p, size_t n, struct buf *out)
 		p++;
 		n--;
 	}
+	size_t run = 0;
 	for (size_t i = 0; i < n; i++)
-		if (p[i] != '\r' && p[i] != '\n')
-			buf_append(out, p + i, 1);
+		if (p[i] == '\r' || p[i] == '\n') {
+			buf_append(out, p + run, i - run);
+			run = i + 1;
+		}
+	buf_append(out, p + run, n - run);
 	while (out->len > 0 && (out->data[out->len - 1] == ' ' || out->data[out->len - 1] == '\t'))
 		out->data[--out->len] = '\0';
 }
@@ -171,13 +188,44 @@ static void load_headers(struct exec *x)
 	}
 }
 
+static void hdr_free(struct hdr *h)
+{
+	free(h->name);
+	free(h->value);
+	free(h->decoded);
+	sieve_addresses_free(h->addrs, h->naddrs);
+}
+
 static void free_headers(struct exec *x)
 {
-	for (size_t i = 0; i < x->nhdrs; i++) {
-		free(x->hdrs[i].name);
-		free(x->hdrs[i].value);
-	}
+	for (size_t i = 0; i < x->nhdrs; i++)
+		hdr_free(&x->hdrs[i]);
 	free(x->hdrs);
+}
+
+static const char *hdr_decoded(struct hdr *h, size_t *len_r)
+{
+	if (!h->decoded) {
+		struct buf b;
+		buf_init(&b, 0);
+		mime_decode_words(h->value, strlen(h->value), &b);
+		if (!b.data)
+			buf_append_str(&b, "");
+		h->decoded = b.data;
+		h->decoded_len = b.len;
+	}
+	*len_r = h->decoded_len;
+	return h->decoded;
+}
+
+static const struct sieve_address *hdr_addresses(struct hdr *h, size_t *n_r)
+{
+	if (!h->addrs_parsed) {
+		h->naddrs = sieve_parse_addresses(h->value, strlen(h->value), &h->addrs);
+		h->addrs_parsed = true;
+	}
+	*n_r = h->naddrs;
+	return h->addrs;
 }
 
 /* Indexes of the fields called name (in order). Counts header tests. */
@@ -215,11 +263,6 @@ static void apply_index(const struct sieve_node *n, size_t **idx, size_t *k)
 
 /* ---- values being matched ---- */
 
-struct vals {
-	struct buf *v;
-	size_t n;
-};
-
 static struct buf *vals_add(struct vals *vs)
 {
 	vs->v = xrealloc(vs->v, (vs->n + 1) * sizeof(*vs->v));
@@ -231,8 +274,6 @@ static void vals_add_str(struct vals *vs, const char *s, size_t n)
 {
 	struct buf *b = vals_add(vs);
 	buf_append(b, s, n);
-	if (!b->data)
-		buf_append(b, "", 0), b->data = b->data ? b->data : NULL;
 }
 
 static void vals_free(struct vals *vs)
@@ -401,7 +442,18 @@ static bool key_match(struct exec *x, const struct sieve_node *n, const char *va
 			rt_error(x, n, "regular expression \"%s\" exceeded its match limit", key);
 			return false;
 		}
-		x->steps += 1 + vlen / 256;
+		if (r == 3) {
+			rt_error(x, n, "too many distinct regular expressions in one run (256)");
+			return false;
+		}
+		/* PCRE2 reports no work done: charge each evaluation as 100
+		 * steps plus its length, so that the run's budget bounds the number
+		 * of evaluations (each bounded by the match limit) */
+		x->steps += 100 + vlen / 64;
+		if (x->steps > x->step_limit) {
+			rt_error(x, n, "CPU limit exceeded while matching (%u steps)", x->limits.max_cpu_steps);
+			return false;
+		}
 		return r == 1;
 	}
 	uint64_t before = x->steps;
@@ -669,6 +721,8 @@ static void date_part(int64_t utc, int zone, const char *part, struct buf *out)
 	else if (!str_casecmp(part, "minute")) buf_printf(out, "%02d", mi);
 	else if (!str_casecmp(part, "second")) buf_printf(out, "%02d", ss);
 	else if (!str_casecmp(part, "time")) buf_printf(out, "%02d:%02d:%02d", hh, mi, ss);
+	else if (!str_casecmp(part, "iso8601") && zone == 0)
+		buf_printf(out, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d, hh, mi, ss);
 	else if (!str_casecmp(part, "iso8601"))
 		buf_printf(out, "%04lld-%02u-%02uT%02d:%02d:%02d%c%02d:%02d", (long long)y, m, d, hh, mi, ss,
 			   zone < 0 ? '-' : '+', az / 60, az % 60);
@@ -721,18 +775,16 @@ static void header_values(struct exec *x, struct scope *sc, const struct sieve_n
 		size_t k = find_headers(x, n, name, &idx);
 		apply_index(n, &idx, &k);
 		for (size_t j = 0; j < k; j++) {
-			const struct hdr *h = &x->hdrs[idx[j]];
+			struct hdr *h = &x->hdrs[idx[j]];
 			if (addresses) {
-				struct sieve_address *ad = NULL;
-				size_t na = sieve_parse_addresses(h->value, strlen(h->value), &ad);
+				size_t na;
+				const struct sieve_address *ad = hdr_addresses(h, &na);
 				for (size_t a = 0; a < na; a++)
 					add_addr_part(x, n->addrpart, &ad[a], vs);
-				sieve_addresses_free(ad, na);
 			} else {
-				struct buf *b = vals_add(vs);
-				mime_decode_words(h->value, strlen(h->value), b);
-				if (!b->data)
-					buf_append_str(b, "");
+				size_t dl;
+				const char *d = hdr_decoded(h, &dl);
+				vals_add_str(vs, d, dl);
 			}
 		}
 		free(idx);
@@ -913,7 +965,14 @@ static int test(struct exec *x, struct scope *sc, const struct sieve_node *n)
 		break;
 	}
 	case SOP_BODY: {
-		if (n->transform == SBT_RAW) {
+		if (n->transform == SBT_TEXT) {
+			if (!x->body_text_done) {
+				body_parts(x, sc, n, &x->msg->root, &x->body_text, 0);
+				x->body_text_done = !x->err.len;
+			}
+			for (size_t i = 0; i < x->body_text.n; i++)
+				vals_add_str(&vs, bstr(&x->body_text.v[i]), x->body_text.v[i].len);
+		} else if (n->transform == SBT_RAW) {
 			const struct mime_part *p = &x->msg->root;
 			vals_add_str(&vs, x->msg->raw + p->body_offset, p->body_len);
 		} else {
@@ -1063,7 +1122,11 @@ static int test(struct exec *x, struct scope *sc, const struct sieve_node *n)
 			else
 				snprintf(val, sizeof(val), "%d", 1 + (int)(ratio * 9 + 0.5));
 		}
-		vals_add_str(&vs, val, strlen(val));
+		/* RFC 5235 3.1/3.2: :count is "0" when the message was not
+		 * tested, "1" when it was */
+		bool tested = v && (n->op == SOP_VIRUSTEST ? v->virus_scanned : v->spam_scanned);
+		if (n->match != SMT_COUNT || tested)
+			vals_add_str(&vs, val, strlen(val));
 		keys = &n->args[0];
 		break;
 	}
@@ -1117,15 +1180,41 @@ static struct sieve_action *add_action(struct exec *x, const struct sieve_node *
 	return a;
 }
 
-static void set_flags(struct sieve_action *a, const struct vals *fl)
+/* A flag the store may set: a system flag other than \Recent, or an
+ * IMAP atom keyword (RFC 3501 flag-keyword; RFC 5232 3 says invalid ones
+ * are ignored). */
+static bool valid_flag(const char *f)
+{
+	static const char *const sys[] = { "\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft" };
+	if (f[0] == '\\') {
+		for (size_t i = 0; i < ARRAY_SIZE(sys); i++)
+			if (str_casecmp(f, sys[i]) == 0)
+				return true;
+		return false;
+	}
+	if (!*f || strlen(f) > 255)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)f; *p; p++)
+		if (*p <= 32 || *p >= 127 || strchr("(){%*\"\\]", *p))
+			return false;
+	return true;
+}
+
+static void set_flags(struct exec *x, const struct sieve_node *n, struct sieve_action *a,
+		      const struct vals *fl)
 {
 	for (size_t i = 0; i < a->flag_count; i++)
 		free(a->flags[i]);
 	free(a->flags);
 	a->flags = fl->n ? xcalloc(fl->n, sizeof(char *)) : NULL;
-	a->flag_count = fl->n;
-	for (size_t i = 0; i < fl->n; i++)
-		a->flags[i] = xstrdup(bstr(&fl->v[i]));
+	a->flag_count = 0;
+	for (size_t i = 0; i < fl->n; i++) {
+		if (!valid_flag(bstr(&fl->v[i]))) {
+			rt_warn(x, n, "invalid flag \"%s\" ignored", bstr(&fl->v[i]));
+			continue;
+		}
+		a->flags[a->flag_count++] = xstrdup(bstr(&fl->v[i]));
+	}
 	a->flags_set = true;
 }
 
@@ -1145,7 +1234,7 @@ static void action_flags(struct exec *x, struct scope *sc, const struct sieve_no
 	} else {
 		flags_split(bstr(&x->flags), x->flags.len, &fl);
 	}
-	set_flags(a, &fl);
+	set_flags(x, n, a, &fl);
 	vals_free(&fl);
 }
 
@@ -1174,6 +1263,16 @@ static bool conflicts_reject(struct exec *x, const struct sieve_node *n, const c
 		return true;
 	}
 	return false;
+}
+
+/* Local parts are case-sensitive (RFC 5321 2.4), domains are not. */
+static bool same_address(const char *a, const char *b)
+{
+	const char *ea = strrchr(a, '@'), *eb = strrchr(b, '@');
+	size_t la = ea ? (size_t)(ea - a) : strlen(a), lb = eb ? (size_t)(eb - b) : strlen(b);
+	if (la != lb || memcmp(a, b, la) != 0)
+		return false;
+	return str_casecmp(a + la, b + lb) == 0;
 }
 
 static bool own_address(struct exec *x, const char *addr)
@@ -1240,6 +1339,13 @@ static const char *vacation_suppress(struct exec *x, const struct sieve_node *n,
 		return "the envelope sender is <> (a bounce or auto-reply)";
 	if (own_address(x, sender))
 		return "the sender is the recipient";
+	for (size_t k = 0; k < n->addresses.n; k++) {
+		char *mine = expand_dup(x, sc, &n->addresses.v[k]);
+		bool self = str_casecmp(mine, sender) == 0;
+		free(mine);
+		if (self)
+			return "the sender is the recipient (one of :addresses)";
+	}
 	const char *at = strrchr(sender, '@');
 	size_t ll = at ? (size_t)(at - sender) : strlen(sender);
 	if ((ll == 13 && str_ncasecmp(sender, "mailer-daemon", 13) == 0) ||
@@ -1276,8 +1382,8 @@ static const char *vacation_suppress(struct exec *x, const struct sieve_node *n,
 			rf |= !str_casecmp(x->hdrs[i].name, fields[f]);
 		if (!rf)
 			continue;
-		struct sieve_address *ad = NULL;
-		size_t na = sieve_parse_addresses(x->hdrs[i].value, strlen(x->hdrs[i].value), &ad);
+		size_t na;
+		const struct sieve_address *ad = hdr_addresses(&x->hdrs[i], &na);
 		for (size_t a = 0; a < na && !found; a++) {
 			if (!ad[a].local)
 				continue;
@@ -1288,7 +1394,6 @@ static const char *vacation_suppress(struct exec *x, const struct sieve_node *n,
 				free(mine);
 			}
 		}
-		sieve_addresses_free(ad, na);
 	}
 	if (!found)
 		return "the recipient's address is not in To, Cc or Bcc (RFC 5230 4.5)";
@@ -1346,6 +1451,14 @@ static void do_vacation(struct exec *x, struct scope *sc, const struct sieve_nod
 		free(idx);
 		v->subject = s.data;
 	}
+	/* header fields of the reply: no line breaks (no header injection) */
+	for (char *p = v->subject; *p; p++)
+		if (*p == '\r' || *p == '\n' || *p == '\0')
+			*p = ' ';
+	if (strpbrk(v->from, "\r\n")) {
+		rt_error(x, n, "vacation: line break in the :from address");
+		return;
+	}
 	v->body = expand_dup(x, sc, &n->args[0].v[0]);
 	v->mime = (n->flags & SNF_MIME) != 0;
 	if (!v->mime && !valid_utf8(v->body, strlen(v->body))) {
@@ -1398,6 +1511,8 @@ static void do_vacation(struct exec *x, struct scope *sc, const struct sieve_nod
 	if (n->fcc.s) {
 		v->fcc = expand_dup(x, sc, &n->fcc);
 		v->fcc_create = (n->flags & SNF_CREATE) != 0;
+		if (n->specialuse.s)
+			v->fcc_specialuse = expand_dup(x, sc, &n->specialuse);
 		if (n->flags & SNF_HAS_FLAGS) {
 			struct vals fl = { 0 };
 			for (size_t i = 0; i < n->flaglist.n; i++) {
@@ -1449,7 +1564,7 @@ static void encode_header_value(const char *v, struct buf *out)
 		while (chunk > 1 && i + chunk < n && ((unsigned char)v[i + chunk] & 0xc0) == 0x80)
 			chunk--;
 		if (!first)
-			buf_append_str(out, "\r\n ");
+			buf_append_str(out, " ");	/* the renderer folds at spaces */
 		first = false;
 		buf_append_str(out, "=?UTF-8?B?");
 		for (size_t k = 0; k < chunk; k += 3) {
@@ -1503,10 +1618,9 @@ static void do_addheader(struct exec *x, struct scope *sc, const struct sieve_no
 			x->hdrs = xrealloc(x->hdrs, (x->nhdrs + 1) * sizeof(*x->hdrs));
 			size_t at = (n->flags & SNF_LAST) ? x->nhdrs : 0;
 			memmove(&x->hdrs[at + 1], &x->hdrs[at], (x->nhdrs - at) * sizeof(*x->hdrs));
+			memset(&x->hdrs[at], 0, sizeof(x->hdrs[at]));
 			x->hdrs[at].name = name;
 			x->hdrs[at].value = value;
-			x->hdrs[at].raw_off = 0;
-			x->hdrs[at].raw_len = 0;
 			x->nhdrs++;
 			x->hdrs_edited = true;
 			return;
@@ -1539,10 +1653,9 @@ static void do_deleteheader(struct exec *x, struct scope *sc, const struct sieve
 		bool d = true;
 		if (n->nargs == 2) {
 			struct vals vs = { 0 };
-			struct buf *b = vals_add(&vs);
-			mime_decode_words(h->value, strlen(h->value), b);
-			if (!b->data)
-				buf_append_str(b, "");
+			size_t dl;
+			const char *dv = hdr_decoded(h, &dl);
+			vals_add_str(&vs, dv, dl);
 			d = match_values(x, sc, n, &vs, &n->args[1]);
 			vals_free(&vs);
 		}
@@ -1551,8 +1664,7 @@ static void do_deleteheader(struct exec *x, struct scope *sc, const struct sieve
 	size_t w = 0;
 	for (size_t i = 0; i < x->nhdrs; i++) {
 		if (del[i]) {
-			free(x->hdrs[i].name);
-			free(x->hdrs[i].value);
+			hdr_free(&x->hdrs[i]);
 			x->hdrs_edited = true;
 			continue;
 		}
@@ -1724,7 +1836,7 @@ static int run_block(struct exec *x, struct scope *sc, struct sieve_node *const 
 				bool dup = false;
 				for (size_t k = 0; k < x->res->action_count && !dup; k++)
 					dup = x->res->actions[k].kind == SIEVE_ACT_REDIRECT &&
-					      str_casecmp(x->res->actions[k].address, addr) == 0;
+					      same_address(x->res->actions[k].address, addr);
 				if (!dup) {
 					if (++x->redirects > x->limits.max_redirects) {
 						rt_error(x, n, "too many redirects (limit %u)", x->limits.max_redirects);
@@ -1926,6 +2038,7 @@ static void free_action(struct sieve_action *a)
 		struct sieve_vacation *v = a->vacation;
 		free(v->why); free(v->to); free(v->from); free(v->subject); free(v->body);
 		free(v->handle); free(v->in_reply_to); free(v->references); free(v->fcc);
+		free(v->fcc_specialuse);
 		for (size_t i = 0; i < v->fcc_flag_count; i++)
 			free(v->fcc_flags[i]);
 		free(v->fcc_flags);
@@ -1967,25 +2080,28 @@ static void render_header(struct exec *x)
 		buf_init(&v, 0);
 		encode_header_value(d->value, &v);
 		buf_printf(&h, "%s: ", d->name);
-		/* fold long ASCII values at spaces near 78 columns (RFC 5322 2.1.1) */
+		/* fold at spaces so that lines stay near 78 columns (RFC 5322 2.1.1) */
 		size_t col = strlen(d->name) + 2;
 		const char *p = bstr(&v);
+		bool first = true;
 		while (*p) {
-			const char *sp = strchr(p, ' ');
-			size_t wl = sp ? (size_t)(sp - p) : strlen(p);
-			if (col + wl > 78 && col > strlen(d->name) + 2) {
+			size_t sp = 0;
+			while (p[sp] == ' ')
+				sp++;
+			const char *w = p + sp;
+			size_t wl = strcspn(w, " ");
+			if (!first && sp && col + sp + wl > 78) {
 				buf_append_str(&h, x->eol);
 				buf_append_str(&h, " ");
 				col = 1;
+			} else {
+				buf_append(&h, p, sp);
+				col += sp;
 			}
-			buf_append(&h, p, wl);
+			buf_append(&h, w, wl);
 			col += wl;
-			p += wl;
-			if (*p == ' ') {
-				p++;
-				if (*p)
-					buf_append_str(&h, " "), col++;
-			}
+			p = w + wl;
+			first = false;
 		}
 		buf_free(&v);
 		buf_append_str(&h, x->eol);
@@ -2070,6 +2186,7 @@ int sieve_execute_multi(const struct sieve_script *const *scripts, size_t count,
 	*result_r = x.res;
 	int rc = x.err.len ? -1 : 0;
 	free_headers(&x);
+	vals_free(&x.body_text);
 	mime_free(&x.msg);
 	scope_free(&x.globals);
 	sieve_captures_free(&x.caps);

@@ -126,6 +126,7 @@ struct sieve_vacation {
 	char **fcc_flags;	/* with :flags */
 	size_t fcc_flag_count;
 	bool fcc_create;
+	char *fcc_specialuse;	/* RFC 8580 with RFC 8579: :specialuse, or NULL */
 };
 
 struct sieve_action {

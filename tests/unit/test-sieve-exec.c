@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <pthread.h>
 #include <cmocka.h>
 
 #include "sieve.h"
@@ -234,7 +235,9 @@ static char *render_result(const struct sieve_result *r)
 			if (v->in_reply_to) buf_printf(&b, "  in-reply-to: %s\n", v->in_reply_to);
 			if (v->references) buf_printf(&b, "  references: %s\n", v->references);
 			if (v->fcc) {
-				buf_printf(&b, "  fcc: %s%s flags=[", v->fcc, v->fcc_create ? " :create" : "");
+				buf_printf(&b, "  fcc: %s%s%s%s flags=[", v->fcc, v->fcc_create ? " :create" : "",
+					   v->fcc_specialuse ? " :specialuse " : "",
+					   v->fcc_specialuse ? v->fcc_specialuse : "");
 				render_list(&b, v->fcc_flags, v->fcc_flag_count);
 				buf_append_str(&b, "]\n");
 			}
@@ -423,6 +426,37 @@ static void test_cpu_limit(void **state)
 	buf_free(&b);
 }
 
+/* A 4 MB message with a body test and many header tests stays within the
+ * default limits (the limits bound abuse, not ordinary mail). */
+static void test_big_message(void **state)
+{
+	(void)state;
+	struct buf m;
+	buf_init(&m, 0);
+	buf_append_str(&m, "From: a@example.org\r\nTo: ann@example.com\r\nSubject: big\r\n\r\n");
+	for (int i = 0; i < 4 * 1024 * 16; i++)
+		buf_append_str(&m, "lorem ipsum dolor sit amet, consectetur adipiscing elit sed do eiu\r\n");
+	buf_append_str(&m, "the needle\r\n");
+	const char *src = "require [\"body\", \"fileinto\"];\n"
+			  "if body :contains \"needle\" { fileinto \"found\"; }\n"
+			  "if body :matches \"*needle*\" { fileinto \"glob\"; }\n";
+	struct sieve_script *s;
+	char *err;
+	assert_int_equal(sieve_compile(src, strlen(src), NULL, &s, &err), 0);
+	struct sieve_exec_input in = { .message = m.data, .message_size = m.len,
+				       .envelope = { .from = "a@example.org", .to = "ann@example.com" } };
+	struct sieve_result *r;
+	assert_int_equal(sieve_execute(s, &in, &r), 0);
+	assert_int_equal(r->action_count, 2);
+	assert_string_equal(r->actions[0].mailbox, "found");
+	assert_string_equal(r->actions[1].mailbox, "glob");
+	fprintf(stderr, "4 MB message: %u steps\n", r->cpu_steps);
+	assert_true(r->cpu_steps < 1000000);
+	sieve_result_free(&r);
+	sieve_script_unref(&s);
+	buf_free(&m);
+}
+
 static void test_multi(void **state)
 {
 	(void)state;
@@ -485,6 +519,46 @@ static void test_cache(void **state)
 	assert_null(c);
 }
 
+static void *cache_worker(void *arg)
+{
+	struct sieve_cache *c = arg;
+	for (int i = 0; i < 200; i++) {
+		char src[64], name[16];
+		snprintf(name, sizeof(name), "s%d", i % 7);
+		snprintf(src, sizeof(src), "if size :over %dK { discard; }", i % 7);
+		struct sieve_script *s;
+		char *err;
+		if (sieve_cache_get(c, name, src, strlen(src), &s, &err) != 0)
+			return (void *)1;
+		if (strcmp(sieve_script_name(s), name) != 0)
+			return (void *)1;
+		sieve_script_unref(&s);
+	}
+	return NULL;
+}
+
+/* Several threads share one small cache (entries evicted while others
+ * hold them); under ASan this catches use-after-free and double frees. */
+static void test_cache_threads(void **state)
+{
+	(void)state;
+	struct sieve_cache *c = sieve_cache_new(3, NULL);
+	pthread_t t[4];
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, cache_worker, c), 0);
+	for (int i = 0; i < 4; i++) {
+		void *rv;
+		pthread_join(t[i], &rv);
+		assert_null(rv);
+	}
+	size_t n;
+	uint64_t hits, misses;
+	sieve_cache_stats(c, &n, &hits, &misses);
+	assert_true(n <= 3);
+	assert_int_equal(hits + misses, 800);
+	sieve_cache_free(&c);
+}
+
 static void test_regex_bomb(void **state)
 {
 	(void)state;
@@ -515,8 +589,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_corpus),
 		cmocka_unit_test(test_cpu_limit),
+		cmocka_unit_test(test_big_message),
 		cmocka_unit_test(test_multi),
 		cmocka_unit_test(test_cache),
+		cmocka_unit_test(test_cache_threads),
 		cmocka_unit_test(test_regex_bomb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

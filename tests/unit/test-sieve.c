@@ -327,6 +327,7 @@ static void test_errors_line_column(void **state)
 	expect_err("require \"index\";\nif header :last \"a\" \"b\" { }", ":last needs :index");
 	expect_err("if header :index 1 \"a\" \"b\" { }", ":index requires the extension \"index\"");
 	expect_err("require \"editheader\";\naddheader \"Bad Name\" \"x\";", "invalid header field name \"Bad Name\"");
+	expect_err("if address :is \"x-foo\" \"a@b.c\" { }", "line 1 column 4: address: the header \"x-foo\" holds no addresses");
 	expect_err("require \"include\";\ninclude \"../etc/passwd\";", "include: invalid script name");
 	expect_err("require \"include\";\nglobal \"x\";", "global requires \"variables\"");
 	expect_err("require \"envelope\";\nif envelope \"sender\" \"x\" { }", "unknown envelope part \"sender\"");
@@ -566,8 +567,16 @@ static void test_match(void **state)
 	assert_false(sieve_match(SCMP_CASEMAP, SMT_MATCHES, SREL_NONE, v, 4000, "*a*a*a*a*a*a*b", 14, NULL, &steps, 1000000));
 	assert_true(steps < 100000);	/* no exponential backtracking */
 	steps = 0;
-	assert_false(sieve_match(SCMP_CASEMAP, SMT_MATCHES, SREL_NONE, v, 4000, "*a*a*a*a*a*a*", 13, NULL, &steps, 100));
-	assert_int_equal(steps, 101);	/* cut by the budget, even though it would match */
+	assert_false(sieve_match(SCMP_CASEMAP, SMT_MATCHES, SREL_NONE, v, 4000, "*a*a*a*a*a*a*", 13, NULL, &steps, 10));
+	assert_int_equal(steps, 12);	/* cut by the budget (one step per 64 octets), even though it would match */
+	/* :contains of a near-miss key on a long value is bounded too */
+	char key[1001];
+	memset(key, 'a', 1000);
+	key[999] = 'b';
+	key[1000] = '\0';
+	steps = 0;
+	assert_false(sieve_match(SCMP_OCTET, SMT_CONTAINS, SREL_NONE, v, 4000, key, 1000, NULL, &steps, 1000));
+	assert_true(steps >= 1000 && steps < 1100);
 	sieve_captures_free(&caps);
 	/* dates */
 	int64_t t;

@@ -1,2 +1,2 @@
-require ["vacation", "fcc", "imap4flags"];
-vacation :fcc "Sent" :create :flags "\\Seen" :subject "Out" "away";
+require ["vacation", "fcc", "imap4flags", "mailbox", "special-use"];
+vacation :fcc "Sent" :create :specialuse "\\Sent" :flags "\\Seen" :subject "Out" "away";

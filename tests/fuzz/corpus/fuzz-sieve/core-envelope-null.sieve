@@ -1,0 +1,2 @@
+require ["envelope", "fileinto"];
+if envelope :all :is "from" "" { fileinto "bounce"; }

@@ -1,0 +1,6 @@
+require "ereject";
+ereject text:
+No thanks.
+..dot-stuffed line
+.
+;

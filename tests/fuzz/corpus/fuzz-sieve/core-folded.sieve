@@ -1,0 +1,2 @@
+require "fileinto";
+if header :is "subject" "a long folded subject" { fileinto "unfolded"; }

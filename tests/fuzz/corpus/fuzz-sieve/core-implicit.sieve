@@ -1,0 +1,2 @@
+# nothing: implicit keep
+if false { discard; }

@@ -1,0 +1,2 @@
+require "reject";
+if header :contains "subject" "status" { reject "I do not want status reports."; }

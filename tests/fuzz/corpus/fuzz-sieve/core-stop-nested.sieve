@@ -1,0 +1,9 @@
+require "fileinto";
+if true {
+  if header :contains "subject" "project" {
+    fileinto "nested";
+    stop;
+  }
+  fileinto "not-here";
+}
+fileinto "not-here-either";

@@ -1,0 +1,2 @@
+require ["date", "fileinto"];
+if date :matches "x-date" "year" "*" { fileinto "parsed"; } else { fileinto "unparsed"; }

@@ -1,0 +1,3 @@
+require ["duplicate", "fileinto"];
+if duplicate { fileinto "dups"; }
+if duplicate :header "subject" :seconds 3600 :handle "subj" { fileinto "dups"; }

@@ -1,0 +1,2 @@
+require ["imap4flags", "fileinto"];
+fileinto :flags ["\\Recent", "\\seen", "$Ok", "bad(flag", "\\Custom"] "F";

@@ -1,0 +1,4 @@
+require ["imap4flags", "fileinto"];
+addflag "\\Flagged";
+fileinto :flags ["\\Seen", "$Label1"] "Tagged";
+keep;

@@ -1,0 +1,2 @@
+require "fileinto";
+fileinto "a"; fileinto "b"; fileinto "c"; fileinto "d";

@@ -1,0 +1,3 @@
+redirect "a@example.net";
+redirect "b@example.net";
+redirect "c@example.net";

@@ -1,0 +1,2 @@
+require ["spamtest", "fileinto", "relational", "comparator-i;ascii-numeric"];
+if spamtest :is "0" { fileinto "untested"; }

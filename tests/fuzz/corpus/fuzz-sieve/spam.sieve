@@ -1,0 +1,3 @@
+require ["fileinto", "imap4flags"];
+addflag "$Checked";
+if header :contains "subject" "project" { fileinto "Global"; }

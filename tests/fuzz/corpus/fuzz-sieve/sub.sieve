@@ -1,0 +1,5 @@
+require ["include", "variables", "fileinto"];
+global "target";
+fileinto "${target}";
+return;
+fileinto "after-return";

@@ -1,0 +1,2 @@
+require ["vacation", "fcc", "imap4flags", "mailbox", "special-use"];
+vacation :fcc "Sent" :create :specialuse "\\Sent" :flags "\\Seen" :subject "Out" "away";

@@ -1,0 +1,4 @@
+require ["include", "variables", "fileinto"];
+set "global.box" "FromMain";
+include "useglobal";
+fileinto "${global.result}";

@@ -1,0 +1,3 @@
+require ["include", "variables"];
+set "global.result" "${global.box}-seen";
+set "local" "invisible";

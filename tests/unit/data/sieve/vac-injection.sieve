@@ -1,0 +1,7 @@
+require ["vacation", "variables"];
+set "s" text:
+Hi
+Bcc: victim@example.net
+.
+;
+vacation :subject "${s}" "away";
