@@ -385,7 +385,19 @@ static void build_vacation(const struct sieve_vacation *v, struct buf *out)
 	rfc5322_date(date, sizeof(date));
 	char *msgid = make_message_id("vacation");
 	buf_printf(out, "Date: %s\r\nFrom: ", date);
-	header_value(out, v->from);
+	const char *lt = strrchr(v->from, '<');
+	if (lt != NULL && lt > v->from) {
+		/* "Name <addr>": only the display name may need encoding. */
+		char *name = xstrndup(v->from, (size_t)(lt - v->from));
+		size_t n = strlen(name);
+		while (n > 0 && (name[n - 1] == ' ' || name[n - 1] == '\t'))
+			name[--n] = '\0';
+		header_value(out, name);
+		buf_printf(out, " %s", lt);
+		free(name);
+	} else {
+		header_value(out, v->from);
+	}
 	buf_printf(out, "\r\nTo: <%s>\r\nSubject: ", v->to);
 	header_value(out, v->subject != NULL ? v->subject : "Auto: (no subject)");
 	buf_printf(out, "\r\nMessage-ID: %s\r\n", msgid);
