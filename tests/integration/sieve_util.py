@@ -124,3 +124,43 @@ def wait_for(cond, timeout=10, what="condition"):
             return v
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def sql(d, query):
+    return d.pg.psql("cairn", query)
+
+
+def mailbox_messages(d, user, mailbox):
+    """[(flags, keywords, raw)] of user's mailbox, in uid order."""
+    out = sql(d, "SELECT mm.flags, array_to_string(mm.keywords, ' '), encode(b.raw, 'hex')"
+                 " FROM mailbox_messages mm JOIN mailboxes m ON m.id = mm.mailbox_id"
+                 " JOIN accounts a ON a.id = m.account_id"
+                 " JOIN message_blobs b ON b.id = mm.blob_id"
+                 f" WHERE a.address = '{user}' AND m.name = '{mailbox}' ORDER BY mm.uid")
+    rows = []
+    for line in out.splitlines():
+        flags, kw, raw = line.split("|")
+        rows.append((int(flags), kw.split(), bytes.fromhex(raw)))
+    return rows
+
+
+def queued(d):
+    """[(envelope_from, [recipients], raw)] of the outbound queue, oldest first."""
+    out = sql(d, "SELECT qm.envelope_from, string_agg(qr.address, ',' ORDER BY qr.id),"
+                 " encode(b.raw, 'hex') FROM queue_messages qm"
+                 " JOIN queue_recipients qr ON qr.message_id = qm.id"
+                 " JOIN message_blobs b ON b.id = qm.blob_id"
+                 " GROUP BY qm.id, b.raw ORDER BY qm.id")
+    rows = []
+    for line in out.splitlines():
+        frm, rcpts, raw = line.split("|")
+        rows.append((frm, rcpts.split(","), bytes.fromhex(raw)))
+    return rows
+
+
+def message(subject="hello", frm="sender@remote.test", to="ann@sieve.test", extra="",
+            msgid=None, body="Hello there.\r\n"):
+    msgid = msgid or f"<{abs(hash((subject, frm, time.time())))}@remote.test>"
+    return (f"From: Sender <{frm}>\r\nTo: {to}\r\nSubject: {subject}\r\n"
+            f"Message-ID: {msgid}\r\nDate: Mon, 7 Dec 2026 10:00:00 +0000\r\n{extra}\r\n"
+            f"{body}").encode()
