@@ -21,13 +21,14 @@ dovecot-lmtpd and dovecot-sieve, root (Dovecot drops privileges to mail),
 and a built tree.
 
     tests/bench/bench-sieve.py [--messages 4000] [--builddir build]
-        [--pg-fsync on|off] [--skip-dovecot]
+        [--pg-fsync on|off] [--skip-dovecot] [--rounds 3]
 """
 import argparse
 import importlib.util
 import os
 import pathlib
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -204,6 +205,8 @@ def main():
     ap.add_argument("--builddir", default=str(REPO / "build"))
     ap.add_argument("--pg-fsync", choices=("on", "off"), default="on")
     ap.add_argument("--skip-dovecot", action="store_true")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run every configuration this many times, interleaved; medians are printed")
     args = ap.parse_args()
     conftest.CAIRND = str(pathlib.Path(args.builddir) / "cairnd")
     conftest.CAIRNCTL = str(pathlib.Path(args.builddir) / "cairnctl")
@@ -222,15 +225,23 @@ def main():
           f"  dovecot: LMTP, Maildir, default fsync_mode; Pigeonhole compiles to .svbin once\n"
           f"  load average {os.getloadavg()[0]:.2f} at start, {os.cpu_count()} CPUs", flush=True)
     try:
-        r = {}
-        r["cairn"] = measure_cairn(base, args.messages, args.pg_fsync == "on", False)
-        r["cairn+sieve"] = measure_cairn(base, args.messages, args.pg_fsync == "on", True)
-        if not args.skip_dovecot:
-            r["dovecot"] = measure_dovecot(base, args.messages, False)
-            r["dovecot+sieve"] = measure_dovecot(base, args.messages, True)
-        print("\nbench-sieve: messages/s")
+        runs = {}
+        for i in range(args.rounds):
+            rb = base / f"round{i}"
+            rb.mkdir()
+            os.chmod(rb, 0o755)
+            runs.setdefault("cairn", []).append(
+                measure_cairn(rb, args.messages, args.pg_fsync == "on", False))
+            runs.setdefault("cairn+sieve", []).append(
+                measure_cairn(rb, args.messages, args.pg_fsync == "on", True))
+            if not args.skip_dovecot:
+                runs.setdefault("dovecot", []).append(measure_dovecot(rb, args.messages, False))
+                runs.setdefault("dovecot+sieve", []).append(
+                    measure_dovecot(rb, args.messages, True))
+        r = {k: statistics.median(v) for k, v in runs.items()}
+        print(f"\nbench-sieve: messages/s (median of {args.rounds} round(s); each round)")
         for k, v in r.items():
-            print(f"  {k:15s} {v:9.1f}")
+            print(f"  {k:15s} {v:9.1f}   " + " ".join(f"{x:.1f}" for x in runs[k]))
         print("bench-sieve: ratios")
         print(f"  cairn+sieve / cairn           {r['cairn+sieve'] / r['cairn']:.3f}"
               f"  (script cost {100 * (1 - r['cairn+sieve'] / r['cairn']):.1f}%, goal < 10%)")
