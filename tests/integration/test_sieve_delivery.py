@@ -282,3 +282,25 @@ def test_queue_sends_vacation_signed_and_redirect_srs(cairnd_factory, pg):
         assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 1
     finally:
         sink.close()
+
+
+def test_editheader_and_duplicate(mx):
+    """editheader changes are what is stored; duplicate (RFC 7352) is
+    remembered in PostgreSQL across deliveries."""
+    put(mx, 'require ["editheader", "duplicate", "fileinto", "mailbox"];\r\n'
+            'if duplicate { fileinto :create "Dups"; stop; }\r\n'
+            'addheader "X-Sorted-By" "cairn sieve";\r\n'
+            'deleteheader "X-Secret";\r\n')
+    smtp_send(mx, "s@remote.test", ["ann@sieve.test"],
+              message("first", msgid="<same@remote.test>", extra="X-Secret: 42\r\n"))
+    smtp_send(mx, "s@remote.test", ["ann@sieve.test"],
+              message("second", msgid="<same@remote.test>"))
+    inbox = mailbox_messages(mx, "ann@sieve.test", "INBOX")
+    assert len(inbox) == 1
+    raw = inbox[0][2]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert raw.startswith(b"Return-Path: <s@remote.test>\r\n")
+    assert b"X-Sorted-By: cairn sieve" in head and b"X-Secret" not in head
+    assert raw.endswith(b"Hello there.\r\n")
+    dups = mailbox_messages(mx, "ann@sieve.test", "Dups")
+    assert len(dups) == 1 and b"Subject: second" in dups[0][2]
