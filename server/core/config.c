@@ -333,6 +333,8 @@ const struct config_option config_options[] = {
 	    "Path of a Sieve script run before every user's own script at every local delivery; empty means none."),
 	OPT(sieve, global_after, CONFIG_STRING, "", 0, 0, NULL,
 	    "Path of a Sieve script run after every user's own script (unless it stopped) at every local delivery; empty means none."),
+	OPT(sieve, global_dir, CONFIG_STRING, "", 0, 0, NULL,
+	    "Directory of the scripts users may include with include :global \"NAME\" (RFC 6609), each a file NAME.sieve; empty means none exist."),
 	OPT_MS(sieve, vacation_min_period, vacation_min_period_ms, "1d", MS_SECOND, 365 * MS_DAY,
 	       "Shortest period between two vacation replies to one sender; shorter :days/:seconds are raised to it (RFC 5230 4.1, RFC 6131)."),
 	OPT_MS(sieve, vacation_max_period, vacation_max_period_ms, "90d", MS_SECOND, 365 * MS_DAY,

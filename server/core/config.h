@@ -197,6 +197,7 @@ struct config {
 		uint64_t redirects_per_day;
 		char *global_before;
 		char *global_after;
+		char *global_dir;
 		uint64_t vacation_min_period_ms;
 		uint64_t vacation_max_period_ms;
 		uint64_t vacation_default_period_ms;

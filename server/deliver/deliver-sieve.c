@@ -233,6 +233,49 @@ static int cb_vacation_answered(void *ctx, const char *sender, const char *handl
 	return answered ? 1 : 0;
 }
 
+/* include (RFC 6609): :personal scripts are the user's other stored
+ * scripts, :global ones files NAME.sieve in [sieve] global_dir. */
+static int cb_include(void *ctx, enum sieve_include_location loc, const char *name,
+		      char **source_r, size_t *len_r, const char **error_r)
+{
+	struct target_ctx *t = ctx;
+	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)
+		return 1;
+	struct buf b;
+	buf_init(&b, g.limits.max_script_size);
+	if (loc == SIEVE_INCLUDE_PERSONAL) {
+		int ret = store_sieve_get(t->st, t->account, name, &b, NULL, error_r);
+		if (ret != STORE_OK) {
+			buf_free(&b);
+			return ret == STORE_NOTFOUND ? 1 : -1;
+		}
+	} else {
+		if (g.cfg->sieve.global_dir[0] == '\0')
+			return 1;
+		char *path = xasprintf("%s/%s.sieve", g.cfg->sieve.global_dir, name);
+		FILE *f = fopen(path, "rb");
+		free(path);
+		if (f == NULL) {
+			*error_r = strerror(errno);
+			return errno == ENOENT ? 1 : -1;
+		}
+		char chunk[8192];
+		size_t r;
+		bool too_big = false;
+		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
+			too_big = too_big || buf_append(&b, chunk, r) < 0;
+		fclose(f);
+		if (too_big) {
+			buf_free(&b);
+			*error_r = "script too large";
+			return -1;
+		}
+	}
+	*len_r = b.len;
+	*source_r = b.data != NULL ? b.data : xstrdup("");
+	return 0;
+}
+
 /* The mailbox a fileinto/keep goes to: the named one (created when asked),
  * else INBOX. Returns 0 with *id_r, or a store_result for the database. */
 static int resolve_mailbox(struct store *st, const char *account, const char *name, bool create,
@@ -511,6 +554,7 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 	struct sieve_exec_callbacks cbs = {
 		.ctx = &tctx, .mailbox_exists = cb_mailbox_exists,
 		.duplicate_check = cb_duplicate_check, .vacation_answered = cb_vacation_answered,
+		.include = cb_include,
 	};
 	struct sieve_exec_input in = {
 		.message = msg->data, .message_size = msg->size,

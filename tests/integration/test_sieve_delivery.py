@@ -304,3 +304,35 @@ def test_editheader_and_duplicate(mx):
     assert raw.endswith(b"Hello there.\r\n")
     dups = mailbox_messages(mx, "ann@sieve.test", "Dups")
     assert len(dups) == 1 and b"Subject: second" in dups[0][2]
+
+
+def test_include_personal_and_global(cairnd_factory, pg):
+    """include (RFC 6609): :personal from the user's stored scripts,
+    :global from [sieve] global_dir; a missing non-optional one is a
+    runtime error that keeps the message."""
+    import os
+    import pathlib
+    import tempfile
+    gdir = pathlib.Path(tempfile.mkdtemp(prefix="cairn-sieve-global-"))
+    os.chmod(gdir, 0o755)
+    (gdir / "lists.sieve").write_text('require ["fileinto", "mailbox"];\r\n'
+                                      'if exists "list-id" { fileinto :create "Lists"; }\r\n')
+    os.chmod(gdir / "lists.sieve", 0o644)
+    d = start(cairnd_factory, pg, {"sieve": {"global_dir": str(gdir)}})
+    put(d, 'require ["fileinto", "mailbox", "imap4flags"];\r\n'
+           'if header :contains "subject" "boss" { fileinto :create :flags "\\\\Flagged" "Boss"; }\r\n',
+        name="boss")
+    put(d, 'require ["include"];\r\ninclude :personal "boss";\r\ninclude :global "lists";\r\n'
+           'include :optional "nothere";\r\n', name="main")
+    smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("from the boss"))
+    smtp_send(d, "s@remote.test", ["ann@sieve.test"],
+              message("list mail", extra="List-Id: <dev.remote.test>\r\n"))
+    smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("plain"))
+    boss = mailbox_messages(d, "ann@sieve.test", "Boss")
+    assert len(boss) == 1 and boss[0][0] & 4
+    assert len(mailbox_messages(d, "ann@sieve.test", "Lists")) == 1
+    assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 1
+    put(d, 'require ["include"];\r\ninclude :personal "missing";\r\n', name="main")
+    smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("kept"))
+    assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 2
+    assert "event=runtime-error" in d.log_text()
