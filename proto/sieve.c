@@ -149,6 +149,11 @@ struct token {
 	bool multiline;
 };
 
+struct include_seen {
+	char **keys;
+	size_t n;
+};
+
 struct compiler {
 	const char *src;
 	size_t len, pos;
@@ -166,6 +171,7 @@ struct compiler {
 	unsigned commands;
 	bool require_done;	/* a non-require command was seen */
 	/* include check (compile time) */
+	struct include_seen *seen;	/* scripts already checked in this compile */
 	unsigned include_depth;
 	const char **include_stack;
 	size_t include_stack_len;
@@ -904,6 +910,42 @@ static bool has_var_ref(const char *s, size_t n)
 	return false;
 }
 
+/* The namespace of a qualified variable name ("global.x"): only "global"
+ * exists, and it needs "include" (RFC 5229 3, RFC 6609 3.5). Reports an
+ * unknown one; returns false then. */
+static bool check_namespace(struct compiler *c, const char *name, size_t n, unsigned line, unsigned col)
+{
+	const char *dot = memchr(name, '.', n);
+	if (!dot)
+		return true;
+	size_t nl = (size_t)(dot - name);
+	if (nl == 6 && str_ncasecmp(name, "global", 6) == 0) {
+		if (sieve_has_ext(c->script, SEXT_INCLUDE) && !memchr(dot + 1, '.', n - nl - 1))
+			return true;
+		if (!sieve_has_ext(c->script, SEXT_INCLUDE)) {
+			err_at(c, line, col, "the variable namespace \"global\" requires \"include\"");
+			return false;
+		}
+	}
+	err_at(c, line, col, "unknown variable namespace in \"%.*s\"", (int)(n > 64 ? 64 : n), name);
+	return false;
+}
+
+/* Check the namespaces of the variable references in s. */
+static void check_var_refs(struct compiler *c, const char *s, size_t n, unsigned line, unsigned col)
+{
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (s[i] != '$' || s[i + 1] != '{')
+			continue;
+		size_t j = i + 2;
+		while (j < n && s[j] != '}' && s[j] != '$')
+			j++;
+		if (j < n && s[j] == '}' && valid_var_name(s + i + 2, j - i - 2, true) &&
+		    !check_namespace(c, s + i + 2, j - i - 2, line, col))
+			return;
+	}
+}
+
 static int hexval(char ch)
 {
 	if (ch >= '0' && ch <= '9')
@@ -1021,8 +1063,11 @@ static void fix_list(struct compiler *c, struct sieve_list *l, unsigned line, un
 	for (size_t i = 0; i < l->n; i++) {
 		if (sieve_has_ext(c->script, SEXT_ENCODED_CHARACTER))
 			apply_encoded(c, &l->v[i], line, col);
-		if (sieve_has_ext(c->script, SEXT_VARIABLES))
+		if (sieve_has_ext(c->script, SEXT_VARIABLES)) {
 			l->v[i].var = has_var_ref(l->v[i].s, l->v[i].len);
+			if (l->v[i].var)
+				check_var_refs(c, l->v[i].s, l->v[i].len, line, col);
+		}
 	}
 }
 
@@ -1448,6 +1493,8 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 		check_string_constant(c, a, "the variable name", g->line, g->column);
 		if (!valid_var_name(a->s, a->len, false))
 			err_at(c, g->line, g->column, "set: invalid variable name \"%s\"", a->s);
+		else
+			check_namespace(c, a->s, a->len, g->line, g->column);
 		break;
 	}
 	case SOP_SETFLAG: case SOP_ADDFLAG: case SOP_REMOVEFLAG: case SOP_HASFLAG:
@@ -1459,10 +1506,14 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 			if (!sieve_has_ext(c->script, SEXT_VARIABLES))
 				err_at(c, g->line, g->column, "%s with a variable name requires \"variables\"",
 				       g->name);
-			for (size_t k = 0; k < n->args[0].n; k++)
+			for (size_t k = 0; k < n->args[0].n; k++) {
 				if (!valid_var_name(n->args[0].v[k].s, n->args[0].v[k].len, false))
 					err_at(c, g->line, g->column, "%s: invalid variable name \"%s\"",
 					       g->name, n->args[0].v[k].s);
+				else
+					check_namespace(c, n->args[0].v[k].s, n->args[0].v[k].len, g->line,
+							g->column);
+			}
 		}
 		break;
 	case SOP_STRING:
@@ -1497,7 +1548,8 @@ static struct sieve_node *compile_cmd(struct compiler *c, struct gcmd *g, bool t
 			err_at(c, g->line, g->column, "global requires \"variables\"");
 		for (size_t k = 0; k < n->args[0].n; k++) {
 			check_string_constant(c, &n->args[0].v[k], "the global variable name", g->line, g->column);
-			if (!valid_var_name(n->args[0].v[k].s, n->args[0].v[k].len, false))
+			if (!valid_var_name(n->args[0].v[k].s, n->args[0].v[k].len, false) ||
+			    memchr(n->args[0].v[k].s, '.', n->args[0].v[k].len))
 				err_at(c, g->line, g->column, "global: invalid variable name \"%s\"",
 				       n->args[0].v[k].s);
 		}
@@ -1637,7 +1689,7 @@ static int compile_block(struct compiler *c, struct gcmd *cmds, size_t ncmds,
 
 static int compile_internal(const char *source, size_t len, const struct sieve_compile_params *params,
 			    const char **stack, size_t stack_len, unsigned depth,
-			    struct sieve_script **script_r, char **error_r);
+			    struct include_seen *seen, struct sieve_script **script_r, char **error_r);
 
 /* Compile-time include checking (when a resolver is given). */
 static void check_includes(struct compiler *c, struct sieve_node **cmds, size_t n);
@@ -1661,6 +1713,18 @@ static void check_include(struct compiler *c, struct sieve_node *nd)
 		       c->limits.max_include_depth);
 		return;
 	}
+	/* each script is checked once per compile (a diamond of includes
+	 * must not cost an exponential number of compiles) */
+	for (size_t i = 0; i < c->seen->n; i++)
+		if (strcmp(c->seen->keys[i], key) == 0)
+			return;
+	if (c->seen->n >= c->limits.max_includes) {
+		err_at(c, nd->line, nd->column, "include: too many included scripts (limit %u)",
+		       c->limits.max_includes);
+		return;
+	}
+	c->seen->keys = xrealloc(c->seen->keys, (c->seen->n + 1) * sizeof(char *));
+	c->seen->keys[c->seen->n++] = xstrdup(key);
 	char *src = NULL;
 	size_t len = 0;
 	const char *rerr = NULL;
@@ -1684,7 +1748,7 @@ static void check_include(struct compiler *c, struct sieve_node *nd)
 	char *suberr = NULL;
 	struct sieve_script *subs = NULL;
 	if (compile_internal(src, len, &sub, stack, c->include_stack_len + 1, c->include_depth + 1,
-			     &subs, &suberr) < 0) {
+			     c->seen, &subs, &suberr) < 0) {
 		err_at(c, nd->line, nd->column, "include \"%s\": %s", name, suberr);
 		free(suberr);
 	}
@@ -1704,10 +1768,11 @@ static void check_includes(struct compiler *c, struct sieve_node **cmds, size_t 
 
 static int compile_internal(const char *source, size_t len, const struct sieve_compile_params *params,
 			    const char **stack, size_t stack_len, unsigned depth,
-			    struct sieve_script **script_r, char **error_r)
+			    struct include_seen *seen, struct sieve_script **script_r, char **error_r)
 {
 	struct compiler c;
 	memset(&c, 0, sizeof(c));
+	c.seen = seen;
 	if (params && params->limits)
 		c.limits = *params->limits;
 	sieve_limits_fill(&c.limits);
@@ -1781,7 +1846,12 @@ static int compile_internal(const char *source, size_t len, const struct sieve_c
 int sieve_compile(const char *source, size_t len, const struct sieve_compile_params *params,
 		  struct sieve_script **script_r, char **error_r)
 {
-	return compile_internal(source, len, params, NULL, 0, 0, script_r, error_r);
+	struct include_seen seen = { 0 };
+	int r = compile_internal(source, len, params, NULL, 0, 0, &seen, script_r, error_r);
+	for (size_t i = 0; i < seen.n; i++)
+		free(seen.keys[i]);
+	free(seen.keys);
+	return r;
 }
 
 int sieve_check(const char *source, size_t len, const struct sieve_compile_params *params,

@@ -1475,15 +1475,19 @@ static void do_vacation(struct exec *x, struct scope *sc, const struct sieve_nod
 	if (period > x->limits.vacation_max_period)
 		period = x->limits.vacation_max_period;
 	v->period = period;
-	/* handle: :handle, else derived from the arguments (RFC 5230 4.2) */
+	/* handle: :handle, else derived from the arguments as the script
+	 * writes them (RFC 5230 4.2), before variable expansion, as Pigeonhole
+	 * does: a reason that quotes the subject must not start a new period
+	 * for every subject */
 	if (n->handle.s) {
 		v->handle = expand_dup(x, sc, &n->handle);
 	} else {
 		struct buf h;
 		char hex[65];
 		buf_init(&h, 0);
-		buf_printf(&h, "%s%c%s%c%d%c%s", n->subject.s ? v->subject : "", 0, n->from.s ? v->from : "", 0,
-			   v->mime, 0, v->body);
+		buf_printf(&h, "%s%c%s%c%d%c", n->subject.s ? n->subject.s : "", 0, n->from.s ? n->from.s : "",
+			   0, v->mime, 0);
+		buf_append(&h, n->args[0].v[0].s, n->args[0].v[0].len);
 		sha256_hex(h.data, h.len, hex);
 		buf_free(&h);
 		v->handle = xstrdup(hex);
@@ -1988,6 +1992,14 @@ static void do_include(struct exec *x, struct scope *sc, const struct sieve_node
 	}
 	if (r < 0) {
 		rt_error(x, n, "include: cannot read \"%s\": %s", name, ierr ? ierr : "error");
+		free(key);
+		return;
+	}
+	/* fetching and compiling costs in proportion to the size, so that
+	 * repeated includes of a large script stay within the CPU budget */
+	x->steps += len / 64;
+	if (!step(x, n)) {
+		free(src);
 		free(key);
 		return;
 	}

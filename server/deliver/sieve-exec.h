@@ -55,9 +55,10 @@ struct sieve_exec_callbacks {
 	 * when mailbox is NULL (RFC 5490 3.3/3.4). Returns 0 with *value_r
 	 * (malloc'ed), 1 when there is none, -1 on error. Default: none. */
 	int (*metadata)(void *ctx, const char *mailbox, const char *entry, char **value_r);
-	/* Does mailbox carry the special-use flag (RFC 8579 specialuse_exists
-	 * and fileinto :specialuse)? With mailbox NULL: does any mailbox.
-	 * Returns the mailbox name owning it (malloc'ed) or NULL. Default: none. */
+	/* Which of the recipient's mailboxes carries the special-use flag
+	 * (RFC 8579 specialuse_exists)? Returns its name (malloc'ed) or NULL
+	 * when none does. Default: none. (fileinto :specialuse is resolved by
+	 * the caller from the action's specialuse field.) */
 	char *(*specialuse_mailbox)(void *ctx, const char *flag);
 	/* RFC 7352: was id (already hashed with the handle) recorded and not
 	 * expired? Returns 1 seen, 0 not seen, -1 error. Default: 0. The
@@ -139,7 +140,7 @@ struct sieve_action {
 	bool create;		/* FILEINTO :create (RFC 5490) */
 	bool copy;		/* FILEINTO/REDIRECT :copy (RFC 3894) */
 	char *specialuse;	/* FILEINTO :specialuse (RFC 8579) or NULL */
-	char *mailboxid;	/* FILEINTO :mailboxid (RFC 9042) or NULL */
+	char *mailboxid;	/* reserved for :mailboxid (RFC 9042, not offered yet): NULL */
 	char *address;		/* REDIRECT: target address */
 	char *reason;		/* REJECT/EREJECT: text */
 	struct sieve_vacation *vacation;	/* VACATION */

@@ -1,6 +1,9 @@
 /* libFuzzer: compile a Sieve script (with the regex check and an include
- * resolver), and when it compiles run it on a fixed MIME message with stub
- * callbacks for every question a script can ask. */
+ * resolver), and when it compiles run it on a MIME message with stub
+ * callbacks for every question a script can ask. The message is a fixed
+ * one, or what follows a line "#MSG" in the input (so that messages are
+ * fuzzed too; the line is a comment for the script). */
+#define _GNU_SOURCE	/* memmem */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -62,6 +65,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	lim.regex_match_limit = 10000;
 	struct sieve_compile_params p = { .limits = &lim, .name = "fuzz", .regex_check = sieve_regex_check,
 					  .include = inc };
+	const char *message = msg;
+	size_t message_size = sizeof(msg) - 1;
+	const char *sep = memmem(data, size, "\n#MSG\n", 6);
+	if (sep) {
+		message = sep + 6;
+		message_size = size - (size_t)(message - (const char *)data);
+		size = (size_t)(sep - (const char *)data) + 1;
+	}
 	struct sieve_script *s = NULL;
 	char *err = NULL;
 	if (sieve_compile((const char *)data, size, &p, &s, &err) < 0) {
@@ -80,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct sieve_scan_verdict scan = { .spam_scanned = true, .spam_score = 3.5, .spam_max = 5,
 					   .virus_scanned = true, .virus_level = 1 };
 	struct sieve_exec_input in = {
-		.message = msg, .message_size = sizeof(msg) - 1,
+		.message = message, .message_size = message_size,
 		.envelope = { .from = "sender@example.org", .to = "ann+x@example.com", .auth_user = "ann" },
 		.recipient = { .account = "ann", .addresses = addrs },
 		.environment = { .domain = "example.com", .host = "mx.example.com" },

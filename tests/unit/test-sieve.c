@@ -102,7 +102,7 @@ static const char *const rfc_examples[] = {
 	"set :upperfirst \"b\" \"${a}\";\nset :upperfirst :lower \"b\" \"${a}\";\nset :quotewildcard \"b\" \"Rock*\";\n",
 	"require \"variables\";\nset \"state\" \"${state} pending\";\nif string :matches \" ${state} \" \"* pending *\" {\n"
 	"    # the above test always succeeds\n}\n",
-	"require [\"variables\", \"fileinto\"];\nset \"company\" \"ACME\";\nset \"a.b\" \"\";\nset \"c_d\" \"\";\n"
+	"require [\"variables\", \"fileinto\"];\nset \"company\" \"ACME\";\nset \"c_d\" \"\";\n"
 	"if header :contains \"Subject\" \"${company}\" { fileinto \"${company}\"; }\n",
 	/* RFC 5230 (vacation) */
 	"require \"vacation\";\nif header :contains \"subject\" \"cyrus\" {\n    vacation \"I'm out -- send mail to cyrus-bugs\";\n"
@@ -318,6 +318,9 @@ static void test_errors_line_column(void **state)
 	expect_err("redirect \"not an address\";", "redirect: invalid address \"not an address\"");
 	expect_err("redirect \"\";", "redirect: invalid address");
 	expect_err("require \"variables\";\nset \"1abc\" \"x\";", "line 2 column 1: set: invalid variable name \"1abc\"");
+	expect_err("require \"variables\";\nset \"a.b\" \"x\";", "line 2 column 1: unknown variable namespace in \"a.b\"");
+	expect_err("require [\"variables\", \"fileinto\"];\nfileinto \"${a.b}\";", "line 2 column 10: unknown variable namespace");
+	expect_err("require \"variables\";\nset \"global.x\" \"1\";", "the variable namespace \"global\" requires \"include\"");
 	expect_err("require \"variables\";\nset :lower :upper \"a\" \"x\";", "same precedence");
 	expect_err("require \"vacation\";\nvacation :from \"not an address\" \"x\";", "invalid :from address");
 	expect_err("require \"vacation\";\nvacation :days 3 :seconds 5 \"x\";", "conflicts");
@@ -463,8 +466,18 @@ static void test_extensions_list(void **state)
 static int inc_resolver(void *ctx, enum sieve_include_location loc, const char *name,
 			char **source_r, size_t *len_r, const char **error_r)
 {
-	(void)ctx; (void)error_r;
+	(void)error_r;
+	if (ctx)
+		(*(int *)ctx)++;
 	const char *src = NULL;
+	if (!strncmp(name, "dia", 3) && name[3] >= '0' && name[3] < '9') {
+		/* diaN includes dia(N+1) twice, with and without :once */
+		static char buf[128];
+		snprintf(buf, sizeof(buf), "require \"include\"; include \"dia%c\"; include \"dia%c\";",
+			 name[3] + 1, name[3] + 1);
+		src = buf;
+	} else if (!strcmp(name, "dia9"))
+		src = "keep;";
 	if (loc == SIEVE_INCLUDE_PERSONAL && !strcmp(name, "a"))
 		src = "require \"include\"; include \"b\";";
 	else if (loc == SIEVE_INCLUDE_PERSONAL && !strcmp(name, "b"))
@@ -495,6 +508,16 @@ static void test_include_check(void **state)
 	assert_int_equal(sieve_check(missing, strlen(missing), &p, &err), -1);
 	assert_non_null(strstr(err, "line 2 column 1: include: script \"none\" not found"));
 	free(err);
+	/* a diamond of includes is checked once per script, not 2^depth times */
+	int calls = 0;
+	struct sieve_compile_params pd = { .include = inc_resolver, .include_ctx = &calls };
+	const char *dia = "require \"include\"; include \"dia0\";";
+	assert_int_equal(sieve_check(dia, strlen(dia), &pd, &err), 0);	/* depth 10: at the limit */
+	assert_int_equal(calls, 10);
+	calls = 0;
+	const char *dia5 = "require \"include\"; include \"dia5\";";
+	assert_int_equal(sieve_check(dia5, strlen(dia5), &pd, &err), 0);
+	assert_int_equal(calls, 5);
 	const char *broken = "require \"include\";\ninclude :global \"broken\";";
 	assert_int_equal(sieve_check(broken, strlen(broken), &p, &err), -1);
 	assert_non_null(strstr(err, "include \"broken\": line 1 column 5"));
