@@ -6,6 +6,7 @@
 #include "config.h"
 #include "conn.h"
 #include "deliver/deliver.h"
+#include "deliver/deliver-sieve.h"
 #include "directory.h"
 #include "http-session.h"
 #include "imap/imap-session.h"
@@ -13,6 +14,7 @@
 #include "log.h"
 #include "session.h"
 #include "loop.h"
+#include "managesieve/managesieve-session.h"
 #include "pop3/pop3-session.h"
 #include "queue/queue.h"
 #include "queue/route.h"
@@ -46,6 +48,7 @@ struct daemon {
 	struct directory *dir;
 	struct http_context http;
 	struct pop3_context pop3;
+	struct managesieve_context managesieve;
 	struct imap_context imap;
 	struct smtp_context smtp;
 	struct queue *queue;		/* outbound runners, NULL if [queue] runners = 0 */
@@ -58,6 +61,7 @@ struct daemon {
 	int pid_fd;		/* the pid file, kept open to empty it at exit */
 	/* each service's own room (per-listener connection limits) */
 	struct listener_limit lim_http, lim_pop3, lim_imap, lim_smtp, lim_submission;
+	struct listener_limit lim_managesieve;
 };
 
 static void usage(FILE *f)
@@ -367,6 +371,8 @@ int main(int argc, char **argv)
 					      (unsigned)d.cfg->http.max_connections, 0 };
 	d.lim_pop3 = (struct listener_limit){ "[pop3] max_connections",
 					      (unsigned)d.cfg->pop3.max_connections, 0 };
+	d.lim_managesieve = (struct listener_limit){ "[managesieve] max_connections",
+						     (unsigned)d.cfg->managesieve.max_connections, 0 };
 	d.lim_imap = (struct listener_limit){ "[imap] max_connections",
 					      (unsigned)d.cfg->imap.max_connections, 0 };
 	d.lim_smtp = (struct listener_limit){ "[smtp] max_connections",
@@ -389,6 +395,14 @@ int main(int argc, char **argv)
 		    &d.lim_pop3, pop3_session_accept, &d.pop3);
 	bind_or_die(&d, "[pop3] listen_tls", d.cfg->pop3.listen_tls, METRICS_POP3, d.tls, NULL,
 		    &d.lim_pop3, pop3_session_accept, &d.pop3);
+
+	d.managesieve.cfg = d.cfg;
+	d.managesieve.tls = d.tls;
+	snprintf(d.managesieve.hostname, sizeof(d.managesieve.hostname), "%s",
+		 d.cfg->server.hostname);
+	bind_or_die(&d, "[managesieve] listen", d.cfg->managesieve.listen, METRICS_MANAGESIEVE,
+		    NULL, "BYE (TRYLATER) \"Too many connections, try again later\"\r\n",
+		    &d.lim_managesieve, managesieve_session_accept, &d.managesieve);
 
 	d.imap.cfg = d.cfg;
 	d.imap.tls = d.tls;
@@ -431,12 +445,17 @@ int main(int argc, char **argv)
 	d.http.pool = d.pool;
 	d.pop3.pool = d.pool;
 	d.pop3.dir = d.dir;
+	d.managesieve.pool = d.pool;
+	d.managesieve.dir = d.dir;
 	d.imap.pool = d.pool;
 	d.imap.dir = d.dir;
 	if (d.cfg->imap.listen[0] != '\0' || d.cfg->imap.listen_tls[0] != '\0')
 		d.imap.notify = store_notify_create(d.loop, d.cfg);
 	d.smtp.pool = d.pool;
 	d.smtp.dir = d.dir;
+	char *sieve_error = NULL;
+	if (deliver_sieve_setup(d.cfg, &sieve_error) < 0)
+		fatal("%s: %s", d.cfg->path, sieve_error);
 	d.queue = queue_start(d.cfg, d.dir);
 	if (d.queue != NULL)	/* else deliveries NOTIFY the runners of other nodes */
 		deliver_set_queued_hook(queue_wake);
@@ -453,6 +472,7 @@ int main(int argc, char **argv)
 	conn_abort_all();
 	queue_destroy(&d.queue);
 	worker_pool_destroy(&d.pool);
+	deliver_sieve_cleanup();
 	store_notify_destroy(&d.imap.notify);
 	dir_destroy(&d.dir);
 	loop_remove(&d.sig_io);

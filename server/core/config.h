@@ -181,6 +181,31 @@ struct config {
 		char *tls_ca_file;
 		bool dkim;
 	} queue;
+	struct {
+		char *listen;
+		bool plaintext_auth;
+		uint64_t idle_timeout_ms;
+		uint64_t max_bad_commands;
+		uint64_t max_connections;
+		bool unauthenticate;
+	} managesieve;
+	struct {
+		uint64_t max_scripts;
+		uint64_t max_script_size;
+		uint64_t max_total_size;
+		uint64_t max_redirects;
+		uint64_t redirects_per_day;
+		char *global_before;
+		char *global_after;
+		char *global_dir;
+		uint64_t vacation_min_period_ms;
+		uint64_t vacation_max_period_ms;
+		uint64_t vacation_default_period_ms;
+		char *srs_secret;
+		char *srs_domain;
+		uint64_t srs_max_age_ms;
+		uint64_t max_loop_hops;
+	} sieve;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

@@ -6,7 +6,7 @@
 struct metrics metrics;
 
 static const char *const proto_names[METRICS_PROTO_COUNT] = {
-	"http", "smtp", "submission", "imap", "pop3",
+	"http", "smtp", "submission", "imap", "pop3", "managesieve",
 };
 
 const char *metrics_proto_name(enum metrics_proto proto)

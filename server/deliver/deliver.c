@@ -47,6 +47,20 @@ static void wake_queue(struct store *st)
 		log_warn("deliver event=queue-notify-failed reason=\"%s\"", error != NULL ? error : "?");
 }
 
+static _Atomic(deliver_sieve_fn *) sieve_hook;
+
+void deliver_set_sieve_hook(deliver_sieve_fn *fn)
+{
+	atomic_store(&sieve_hook, fn);
+}
+
+static _Atomic(deliver_srs_fn *) srs_hook;
+
+void deliver_set_srs_hook(deliver_srs_fn *fn)
+{
+	atomic_store(&srs_hook, fn);
+}
+
 static void rcpt_add_target(struct deliver_rcpt *r, const char *address, bool local)
 {
 	r->targets = xrealloc(r->targets, (r->ntargets + 1) * sizeof(*r->targets));
@@ -56,12 +70,33 @@ static void rcpt_add_target(struct deliver_rcpt *r, const char *address, bool lo
 	r->ntargets++;
 }
 
+/* A bounce to one of our SRS addresses goes back to the original sender.
+ * DELIVER_TEMPFAIL here means "not an SRS address". */
+static enum deliver_status resolve_srs(const char *address, struct deliver_rcpt *r,
+				       const char **error_r)
+{
+	deliver_srs_fn *fn = atomic_load(&srs_hook);
+	char orig[321];
+	int ret = fn != NULL ? fn(address, orig, sizeof(orig)) : 0;
+	if (ret == 0)
+		return DELIVER_TEMPFAIL;
+	if (ret < 0) {
+		*error_r = "invalid or expired SRS address";
+		return DELIVER_NOTFOUND;
+	}
+	r->address = xstrdup(address);
+	rcpt_add_target(r, orig, false);
+	return DELIVER_OK;
+}
+
 enum deliver_status deliver_resolve(struct dir_handle *dh, const char *address, bool relay,
 				    struct deliver_rcpt *r, const char **error_r)
 {
 	struct dir_route route;
 	memset(&route, 0, sizeof(route));
 	*error_r = NULL;
+	if (resolve_srs(address, r, error_r) != DELIVER_TEMPFAIL)
+		return r->ntargets > 0 ? DELIVER_OK : DELIVER_NOTFOUND;
 	int ret = dir_resolve(dh, address, &route, error_r);
 	switch (ret) {
 	case DIR_OK:
@@ -168,6 +203,22 @@ static enum deliver_status status_of(int store_result)
 	}
 }
 
+/* A target refused by its Sieve script (an int beside the store_results). */
+#define STORE_SIEVE_REJECTED 1
+
+/* The store step: through the Sieve stage when there is one. */
+static int store_step(struct store *st, const struct deliver_envelope *env,
+		      const struct store_deliver_msg *m, struct store_deliver_rcpt *list, size_t n,
+		      bool partial, bool *rejected, bool *queued_r, char *reason,
+		      size_t reason_size, const char **error_r)
+{
+	deliver_sieve_fn *sieve = atomic_load(&sieve_hook);
+	if (sieve != NULL)
+		return sieve(st, env, m, list, n, partial, rejected, queued_r, reason, reason_size,
+			     error_r);
+	return store_deliver_message(st, m, list, n, partial, error_r);
+}
+
 /* Index of (address, local) in list, adding it if new. */
 static size_t target_index(struct store_deliver_rcpt **list, size_t *n, const char *address,
 			   bool local, const struct deliver_rcpt *r)
@@ -229,12 +280,18 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 			.smtputf8 = env->smtputf8, .auth_user = env->auth_user,
 			.client_ip = env->client_ip,
 		};
-		int ret = store_deliver_message(st, &m, list, n, partial, &error);
+		bool *rejected = xcalloc(n + 1, sizeof(bool));
+		bool queued = false;
+		int ret = store_step(st, env, &m, list, n, partial, rejected, &queued, reason,
+				     reason_size, &error);
+		for (size_t i = 0; i < n && ret == STORE_OK; i++)
+			if (rejected[i])
+				list[i].result = STORE_SIEVE_REJECTED;
+		free(rejected);
 		if (ret != STORE_OK) {
 			snprintf(reason, reason_size, "%s", error != NULL ? error : "store error");
 			result = status_of(ret);
 		}
-		bool queued = false;
 		for (size_t i = 0; i < n && ret == STORE_OK; i++)
 			queued = queued || (!list[i].local && list[i].result == STORE_OK);
 		if (queued)
@@ -250,8 +307,11 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 		 * than a silent loss (LMTP only; otherwise all or nothing). */
 		for (size_t t = 0; t < r->ntargets && r->result == DELIVER_OK; t++) {
 			size_t k = target_index(&list, &n, r->targets[t], r->target_local[t], r);
-			r->result = status_of(list[k].result);
+			r->result = list[k].result == STORE_SIEVE_REJECTED ? DELIVER_REJECTED :
+				    status_of(list[k].result);
 		}
+		if (r->result == DELIVER_REJECTED && !partial)
+			result = DELIVER_REJECTED;	/* the hook refused every target */
 		any_ok = any_ok || r->result == DELIVER_OK;
 	}
 	free(list);

@@ -11,6 +11,8 @@
 
 struct dir_handle;
 struct store;
+struct store_deliver_msg;
+struct store_deliver_rcpt;
 
 enum deliver_status {
 	DELIVER_OK = 0,
@@ -67,6 +69,24 @@ void deliver_set_scan_hook(deliver_scan_fn *fn);
  * whole process lifetime once installed. */
 typedef void deliver_queued_fn(void);
 void deliver_set_queued_hook(deliver_queued_fn *fn);
+
+/* Sieve stage (deliver-sieve.c): instead of store_deliver_message, store
+ * msg for targets[0..n) (local accounts and remote addresses) running each
+ * local account's scripts, in one transaction. rejected[i] is set for a
+ * local target whose script refused the message where the protocol can say
+ * so (LMTP, or SMTP when every target refused it); nothing is stored for
+ * it. *queued_r tells whether anything went to the outbound queue.
+ * Returns a store_result as store_deliver_message does. */
+typedef int deliver_sieve_fn(struct store *st, const struct deliver_envelope *env,
+			     const struct store_deliver_msg *msg, struct store_deliver_rcpt *targets,
+			     size_t n, bool partial, bool *rejected, bool *queued_r, char *reason,
+			     size_t reason_size, const char **error_r);
+void deliver_set_sieve_hook(deliver_sieve_fn *fn);
+/* Reverse SRS hook: 1 with the original address in out when address is a
+ * valid SRS address of ours, -1 when it looks like one but is forged or
+ * expired, 0 when it is not one. */
+typedef int deliver_srs_fn(const char *address, char *out, size_t out_size);
+void deliver_set_srs_hook(deliver_srs_fn *fn);
 
 /* Resolve a RCPT address (NUL-free, split and lower-cased by the caller):
  * fills r (address, targets) on DELIVER_OK. relay: the client may send to

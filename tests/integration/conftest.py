@@ -159,7 +159,7 @@ class Cairnd:
         self.pg = pg
         (self.http_port, self.https_port, self.pop3_port, self.pop3s_port, self.imap_port,
          self.imaps_port, self.smtp_port, self.lmtp_port, self.submission_port,
-         self.submissions_port) = free_ports(10)
+         self.submissions_port, self.managesieve_port) = free_ports(11)
         self.conf = self.dir / "cairn.conf"
         self.log = self.dir / "cairnd.log"
         self.pid_file = self.dir / "cairnd.pid"
@@ -188,6 +188,7 @@ class Cairnd:
                      "lmtp_listen": f"127.0.0.1:{self.lmtp_port}"},
             "submission": {"listen": f"127.0.0.1:{self.submission_port}",
                            "listen_tls": f"127.0.0.1:{self.submissions_port}"},
+            "managesieve": {"listen": f"127.0.0.1:{self.managesieve_port}"},
             # No outbound delivery unless a test asks for it (test_queue.py):
             # queued rows stay as the gateway wrote them, and no test daemon
             # looks up MX records of test domains in the real DNS.
