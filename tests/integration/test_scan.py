@@ -8,6 +8,7 @@ import smtplib
 import subprocess
 import time
 
+import dkim
 import pytest
 
 from conftest import CAIRNCTL
@@ -325,3 +326,52 @@ def test_malformed_messages_never_crash(mx):
               if l.startswith("cairn_scan_verdicts_total{")}
     assert counts["accept"] >= len(cases) and counts["reject"] >= 1, counts
     assert "cairn_scan_duration_seconds_count" in metrics
+
+
+def arc_sealed(dns, sender, subject):
+    """A message sealed once (i=1) by a forwarder 'lists.example' signing as signer.test."""
+    msg = (b"Authentication-Results: lists.example; spf=pass smtp.mailfrom=" + sender.encode()
+           + b"\r\n" + message(sender, subject=subject))
+    headers = dkim.arc_sign(msg, b"rsa1", b"signer.test", dns.keys["rsa"], b"lists.example",
+                            include_headers=[b"from", b"to", b"subject", b"date"],
+                            timestamp=int(time.time()))
+    return b"".join(headers) + msg
+
+
+def test_arc_chain_pass_and_fail(mx, dns):
+    sender = "list@spf-pass.test"
+    sealed = arc_sealed(dns, sender, "arc ok")
+    assert sealed.startswith(b"ARC-Seal: ") or b"ARC-Seal: " in sealed
+    assert send(mx, sender, sealed)[0] == 250
+    ar = authres(last(mx))
+    assert "arc=pass" in ar, ar
+    # the body changed after sealing: the ARC-Message-Signature breaks
+    sealed = arc_sealed(dns, sender, "arc broken").replace(b"Hello there.", b"Hello again.")
+    assert send(mx, sender, sealed)[0] == 250
+    ar = authres(last(mx))
+    assert "arc=fail" in ar, ar
+    assert send(mx, sender, message(sender, subject="no arc"))[0] == 250
+    assert "arc=none" in authres(last(mx))
+
+
+def test_lmtp_scanned_and_submission_not(mx):
+    sender = "l@spf-fail.test"
+    with smtplib.LMTP("127.0.0.1", mx.lmtp_port, timeout=30) as s:
+        s.ehlo("lmtp.client")
+        s.mail(sender)
+        s.rcpt("ann@local.test")
+        code, _ = s.data(message(sender, subject="over lmtp"))
+        assert code == 250
+    assert "spf=fail" in authres(last(mx))
+    # submission: authenticated users are not scanned by default
+    import ssl
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL("127.0.0.1", mx.submissions_port, context=ctx, timeout=30) as s:
+        s.login("rita@local.test", PASSWORD)
+        s.sendmail("rita@local.test", ["ann@local.test"],
+                   message("rita@local.test", subject="submitted"))
+    raw = last(mx)
+    assert b"Subject: submitted" in raw
+    assert header_values(raw, "X-Spam-Status") == []
