@@ -6,6 +6,9 @@
 #include "autoconf.h"
 #include "scan-auth.h"
 #include "config.h"
+#include "scan-policy.h"
+
+#include <strings.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -78,6 +81,47 @@ static void pvalue(struct buf *out, const char *v)
 		buf_append(out, p, 1);
 	}
 	buf_append(out, "\"", 1);
+}
+
+/* Whether an Authentication-Results field value carries authserv_id
+ * (RFC 8601 5: the authserv-id is the first token, before ';' or a
+ * version number). Comments are skipped. */
+bool scan_authres_is_ours(const char *value, size_t len, const char *authserv_id)
+{
+	size_t i = 0;
+	for (;;) {
+		while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == '\r' ||
+				   value[i] == '\n'))
+			i++;
+		if (i < len && value[i] == '(') {
+			int depth = 0;
+			for (; i < len; i++) {
+				if (value[i] == '\\' && i + 1 < len) {
+					i++;
+					continue;
+				}
+				if (value[i] == '(')
+					depth++;
+				else if (value[i] == ')' && --depth == 0) {
+					i++;
+					break;
+				}
+			}
+			continue;
+		}
+		break;
+	}
+	size_t start = i;
+	while (i < len && value[i] != ';' && value[i] != ' ' && value[i] != '\t' &&
+	       value[i] != '\r' && value[i] != '\n' && value[i] != '(')
+		i++;
+	size_t idlen = i - start;
+	/* a quoted-string authserv-id */
+	if (idlen >= 2 && value[start] == '"' && value[i - 1] == '"') {
+		start++;
+		idlen -= 2;
+	}
+	return idlen == strlen(authserv_id) && strncasecmp(value + start, authserv_id, idlen) == 0;
 }
 
 /* The header value for msg's results. */

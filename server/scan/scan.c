@@ -263,9 +263,8 @@ void scan_result_set_virus(struct scan_result *r, const char *name)
 
 void scan_result_hint(struct scan_result *r, enum scan_action action, const char *reason_fmt, ...)
 {
-	if (action <= r->hint && r->hint_module != NULL)
-		return;
-	if (action < r->hint)
+	/* the first module asking for the most severe action keeps its reason */
+	if (action < r->hint || (action == r->hint && action != SCAN_ACTION_ACCEPT))
 		return;
 	r->hint = action;
 	r->hint_module = r->current_module;
@@ -434,6 +433,10 @@ void scan_run(struct scan_msg *msg, struct scan_result *result)
 			 * copy of the counts and cut back to them. */
 			size_t ntests = result->ntests, nheaders = result->nheaders;
 			double score = result->score;
+			enum scan_action hint = result->hint;
+			const char *hint_module = result->hint_module;
+			char hint_reason[sizeof(result->hint_reason)];
+			memcpy(hint_reason, result->hint_reason, sizeof(hint_reason));
 			result->current_module = s->module->name;
 			uint64_t t0 = now_us();
 			t.status = s->module->run(s->state, msg, result, deadline);
@@ -452,6 +455,9 @@ void scan_run(struct scan_msg *msg, struct scan_result *result)
 					free(h->value);
 				}
 				result->score = score;
+				result->hint = hint;
+				result->hint_module = hint_module;
+				memcpy(result->hint_reason, hint_reason, sizeof(hint_reason));
 			}
 		}
 		if ((t.status == SCAN_MOD_ERROR || t.status == SCAN_MOD_TIMEOUT) &&
