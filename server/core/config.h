@@ -209,6 +209,9 @@ struct config {
 		unsigned dmarc_reject;	/* enum config_scan_dmarc */
 		unsigned dmarc_quarantine;	/* enum config_scan_dmarc */
 		bool policy_db;		/* per-domain/per-user overrides from PostgreSQL */
+		char *budgets;		/* "module:duration,..." per-module budgets */
+		char *fail_closed;	/* "module,..." that make a message unscannable on failure */
+		char *disable;		/* "module,..." not run */
 	} scan;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */

@@ -341,6 +341,70 @@ static void sort_slots(void)
 	}
 }
 
+/* Whether name is in the comma-separated list. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t l = strcspn(p, ", ");
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		p += l;
+	}
+	return false;
+}
+
+/* The budget of name in "a:2s,b:300ms" (0 when not listed); -1 on bad syntax. */
+static int64_t budget_of(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		size_t l = strcspn(p, ", ");
+		const char *colon = memchr(p, ':', l);
+		if (colon == NULL)
+			return -1;
+		char *end;
+		double v = strtod(colon + 1, &end);
+		int64_t ms;
+		if (end == colon + 1 || v <= 0)
+			return -1;
+		if (strncmp(end, "ms", 2) == 0 && end + 2 == p + l)
+			ms = (int64_t)v;
+		else if (*end == 's' && end + 1 == p + l)
+			ms = (int64_t)(v * 1000);
+		else
+			return -1;
+		if ((size_t)(colon - p) == n && strncmp(p, name, n) == 0)
+			return ms > 0 ? ms : 1;
+		p += l;
+	}
+	return 0;
+}
+
+/* The [scan] budgets/fail_closed/disable overrides of one module. */
+static int settings_overrides(const struct config *cfg, const char *name,
+			      struct scan_module_settings *s)
+{
+	int64_t b = budget_of(cfg->scan.budgets, name);
+	if (b < 0)
+		return -1;
+	if (b > 0)
+		s->budget_ms = (uint64_t)b;
+	if (in_list(cfg->scan.fail_closed, name))
+		s->failure = SCAN_FAIL_CLOSED;
+	if (in_list(cfg->scan.disable, name))
+		s->enabled = false;
+	return 0;
+}
+
 int scan_modules_init(const struct config *cfg, const char **error_r)
 {
 	static char error[512];
@@ -361,6 +425,12 @@ int scan_modules_init(const struct config *cfg, const char **error_r)
 			return -1;
 		}
 		s->initialised = true;
+		if (settings_overrides(cfg, s->module->name, &s->settings) < 0) {
+			snprintf(error, sizeof(error), "[scan] budgets: not \"module:duration,...\" "
+				 "with durations like 2s or 500ms");
+			*error_r = error;
+			return -1;
+		}
 	}
 	sort_slots();
 	return 0;
@@ -380,6 +450,11 @@ void scan_modules_reload(const struct config *cfg)
 		if (s->module->reload(s->state, cfg, &next, &why) < 0) {
 			log_warn("scan event=reload-failed module=%s reason=\"%s\"", s->module->name,
 				 why != NULL ? why : "?");
+			continue;
+		}
+		if (settings_overrides(cfg, s->module->name, &next) < 0) {
+			log_warn("scan event=reload-failed module=%s reason=\"bad [scan] budgets\"",
+				 s->module->name);
 			continue;
 		}
 		s->settings = next;

@@ -216,6 +216,37 @@ static void test_fail_closed_and_deadline(void **state)
 	scan_modules_free();
 }
 
+static void test_config_overrides(void **state)
+{
+	(void)state;
+	scan_modules_free();
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.scan.step_timeout_ms = 1000;
+	cfg.queue.resolver = (char *)"";
+	cfg.scan.disable = (char *)"b, c";
+	cfg.scan.budgets = (char *)"a:2s,d:250ms";
+	assert_int_equal(scan_register(&mod_a), 0);
+	assert_int_equal(scan_register(&mod_b), 0);
+	assert_int_equal(scan_register(&mod_c), 0);
+	assert_int_equal(scan_register(&mod_d), 0);
+	const char *err = NULL;
+	assert_int_equal(scan_modules_init(&cfg, &err), 0);
+	struct scan_msg m;
+	msg_init(&m, 5000);
+	struct scan_result r;
+	memset(&r, 0, sizeof(r));
+	order[0] = '\0';
+	scan_run(&m, &r);
+	assert_string_equal(order, "ad");
+	scan_result_clear(&r);
+	scan_modules_free();
+	cfg.scan.budgets = (char *)"a=2s";
+	assert_int_equal(scan_register(&mod_a), 0);
+	assert_int_equal(scan_modules_init(&cfg, &err), -1);
+	assert_non_null(strstr(err, "budgets"));
+	scan_modules_free();
+}
+
 static void test_results(void **state)
 {
 	(void)state;
@@ -290,6 +321,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_run_order_and_failures),
 		cmocka_unit_test(test_fail_closed_and_deadline),
+		cmocka_unit_test(test_config_overrides),
 		cmocka_unit_test(test_results),
 		cmocka_unit_test(test_policy),
 		cmocka_unit_test(test_authres_ours),
