@@ -42,6 +42,13 @@
  * - free(state): at shutdown.
  *
  * Modules add to the result only with the scan_result_* functions below.
+ * What a module that fails (ERROR/TIMEOUT) added is dropped again (tests,
+ * score, headers, hint), except a virus, which is kept: a virus is never
+ * delivered. A module reads its own options from its own config section
+ * (struct config); [scan] budgets / fail_closed / disable override the
+ * settings of any module by name after its init/reload. DNS: scan_msg_dns()
+ * gives the thread's resolver, dns_lookup() (server/queue/dns.h) any record
+ * type. Registration: scan_modules_register_content() in scan-content.c.
  * Everything here is thread-safe in the sense above; the message context
  * belongs to one worker thread for the duration of one scan. */
 #ifndef CAIRN_SCAN_H
