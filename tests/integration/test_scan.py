@@ -375,3 +375,39 @@ def test_lmtp_scanned_and_submission_not(mx):
     raw = last(mx)
     assert b"Subject: submitted" in raw
     assert header_values(raw, "X-Spam-Status") == []
+
+
+def test_domain_policy_then_user_override(mx):
+    sender = "d@spf-fail.test"
+    ctl(mx, "scan", "policy-set", "local.test", "junk=0.5")
+    try:
+        assert send(mx, sender, message(sender, subject="domain junk"),
+                    rcpts=("rita@local.test",))[0] == 250
+        assert b"Subject: domain junk" in last(mx, "rita@local.test", "Junk")
+        ctl(mx, "scan", "policy-set", "rita@local.test", "junk=off")
+        assert send(mx, sender, message(sender, subject="user inbox"),
+                    rcpts=("rita@local.test",))[0] == 250
+        assert b"Subject: user inbox" in last(mx, "rita@local.test")
+        listing = ctl(mx, "scan", "policy").stdout
+        assert "local.test junk=0.5" in listing and "rita@local.test junk=off" in listing
+        # two recipients, two policies, one transaction: each gets its own
+        assert send(mx, sender, message(sender, subject="split"),
+                    rcpts=("rita@local.test", "bob@local.test"))[0] == 250
+        assert b"Subject: split" in last(mx, "rita@local.test")
+        assert b"Subject: split" in last(mx, "bob@local.test", "Junk")
+    finally:
+        ctl(mx, "scan", "policy-delete", "rita@local.test", check=False)
+        ctl(mx, "scan", "policy-delete", "local.test")
+
+
+def test_sighup_reloads_modules(mx):
+    import signal
+    before = mx.log_text().count("scan event=reloaded module=spf")
+    mx.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while mx.log_text().count("scan event=reloaded module=spf") == before:
+        assert time.monotonic() < deadline, "no reload logged"
+        time.sleep(0.05)
+    sender = "h@spf-pass.test"
+    assert send(mx, sender, message(sender, subject="after hup"))[0] == 250
+    assert "spf=pass" in authres(last(mx))
