@@ -130,6 +130,13 @@ void scan_authres_value(struct scan_msg *msg, struct buf *out)
 	struct scan_auth *a = scan_auth_get(msg);
 	buf_append_str(out, msg->authserv_id);
 	size_t methods = 0;
+	if (a->iprev_done) {
+		buf_printf(out, "; iprev=%s", a->iprev_pass ? "pass" : "fail");
+		comment(out, a->iprev_pass ? a->iprev_name : "no forward-confirmed name");
+		buf_append_str(out, " policy.iprev=");
+		pvalue(out, msg->client_ip);
+		methods++;
+	}
 	if (a->spf_done) {
 		buf_printf(out, "; spf=%s", spf_result_name(a->spf));
 		comment(out, a->spf_reason);

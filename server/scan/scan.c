@@ -7,9 +7,11 @@
 #include "scan-auth.h"
 #include "config.h"
 #include "dns.h"
+#include "dns_packet.h"
 #include "log.h"
 #include "mime.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,61 @@ struct dns_resolver *scan_msg_dns(struct scan_msg *msg, uint64_t deadline_ms,
 	return r;
 }
 
+const char *scan_msg_rdns(struct scan_msg *msg, uint64_t deadline_ms)
+{
+	if (msg->rdns != NULL || msg->rdns_done_)
+		return msg->rdns;
+	msg->rdns_done_ = true;
+	unsigned char ip[16];
+	bool v6 = false;
+	if (inet_pton(AF_INET, msg->client_ip, ip) != 1) {
+		if (inet_pton(AF_INET6, msg->client_ip, ip) != 1)
+			return NULL;
+		v6 = true;
+	}
+	char rev[80];
+	if (v6) {
+		static const char hex[] = "0123456789abcdef";
+		size_t n = 0;
+		for (int i = 15; i >= 0; i--) {
+			rev[n++] = hex[ip[i] & 15];
+			rev[n++] = '.';
+			rev[n++] = hex[ip[i] >> 4];
+			rev[n++] = '.';
+		}
+		snprintf(rev + n, sizeof(rev) - n, "ip6.arpa");
+	} else {
+		snprintf(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2], ip[1], ip[0]);
+	}
+	const char *err;
+	struct dns_resolver *r = scan_msg_dns(msg, deadline_ms, &err);
+	if (r == NULL)
+		return NULL;
+	struct dns_record *ptr = xcalloc(10, sizeof(*ptr));
+	size_t n = 0;
+	char error[256];
+	if (dns_lookup(r, rev, DNS_TYPE_PTR, ptr, 10, &n, error, sizeof(error)) == DNS_OK) {
+		for (size_t i = 0; i < n && msg->rdns_ == NULL; i++) {
+			if (ptr[i].type != DNS_TYPE_PTR || scan_remaining_ms(deadline_ms) == 0)
+				continue;
+			struct dns_record addrs[16];
+			size_t na = 0;
+			uint16_t type = v6 ? DNS_TYPE_AAAA : DNS_TYPE_A;
+			if (dns_lookup(r, ptr[i].name, type, addrs, 16, &na, error, sizeof(error)) !=
+			    DNS_OK)
+				continue;
+			for (size_t k = 0; k < na && msg->rdns_ == NULL; k++)
+				if (addrs[k].type == type && memcmp(addrs[k].addr, ip, v6 ? 16 : 4) == 0)
+					msg->rdns_ = xstrdup(ptr[i].name);
+			dns_records_free(addrs, na);
+		}
+	}
+	dns_records_free(ptr, n);
+	free(ptr);
+	msg->rdns = msg->rdns_;
+	return msg->rdns;
+}
+
 char *scan_msg_header(const struct scan_msg *msg, const char *name, size_t nth)
 {
 	size_t nlen = strlen(name);
@@ -185,6 +242,11 @@ void scan_msg_done(struct scan_msg *msg)
 {
 	scan_auth_free(msg);
 	mime_free(&msg->mime_);
+	if (msg->rdns == msg->rdns_)
+		msg->rdns = NULL;
+	free(msg->rdns_);
+	msg->rdns_ = NULL;
+	msg->rdns_done_ = false;
 	msg->dns_ = NULL;
 }
 

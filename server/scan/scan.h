@@ -116,6 +116,8 @@ struct scan_msg {
 	struct mime_message *mime_;
 	struct dns_resolver *dns_;
 	void *priv_;
+	char *rdns_;		/* scan_msg_rdns's answer */
+	bool rdns_done_;
 };
 
 /* Monotonic milliseconds, the clock of every deadline here. */
@@ -130,6 +132,11 @@ const struct mime_message *scan_msg_mime(struct scan_msg *msg);
  * when it cannot be created. */
 struct dns_resolver *scan_msg_dns(struct scan_msg *msg, uint64_t deadline_ms,
 				  const char **error_r);
+/* The client's forward-confirmed reverse name (a PTR name of client_ip
+ * whose A/AAAA records include client_ip; the first of at most 10), looked
+ * up on first use within deadline_ms and kept in msg->rdns; NULL when there
+ * is none or DNS fails. */
+const char *scan_msg_rdns(struct scan_msg *msg, uint64_t deadline_ms);
 /* The first header field name (case-insensitive) of the top-level header,
  * unfolded value with leading blanks removed, malloc'ed; NULL when absent.
  * nth counts from 0 among the fields of that name. */

@@ -75,6 +75,9 @@ def dns():
     z.txt("_dmarc.quar.test", "v=DMARC1; p=quarantine")
     z.txt("monitor.test", "v=spf1 -all")
     z.txt("_dmarc.monitor.test", "v=DMARC1; p=none; rua=mailto:d@monitor.test")
+    # the client's reverse name, forward-confirmed (iprev)
+    z.add("1.0.0.127.in-addr.arpa", "PTR", "client.loop.test")
+    z.add("client.loop.test", "A", "127.0.0.1")
     server.hang.add("hang.test")
     server.keys = {"rsa": rsa_pem, "ed": ed_key}
     yield server
@@ -140,6 +143,7 @@ def test_spf(mx, domain, result):
     ar = authres(raw)
     assert f"spf={result} " in ar, ar
     assert f"smtp.mailfrom={sender}" in ar, ar
+    assert "iprev=pass (client.loop.test) policy.iprev=127.0.0.1" in ar, ar
 
 
 def test_spf_null_sender_uses_helo(mx):
