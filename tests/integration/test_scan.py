@@ -415,3 +415,26 @@ def test_sighup_reloads_modules(mx):
     sender = "h@spf-pass.test"
     assert send(mx, sender, message(sender, subject="after hup"))[0] == 250
     assert "spf=pass" in authres(last(mx))
+
+
+def test_on_timeout_accept_delivers_unscanned(dns, pg, tls_files, tmp_path_factory, mx):
+    """A second cairnd on the same database with on_timeout = accept."""
+    from conftest import Cairnd
+    d = Cairnd(tmp_path_factory.mktemp("cairnd-scan-accept"), pg, *tls_files, {
+        "server": {"hostname": AUTHSERV},
+        "queue": {"resolver": dns.address},
+        "scan": {"smtp": "yes", "authserv_id": AUTHSERV, "timeout": "600ms",
+                 "dns_timeout": "200ms", "on_timeout": "accept"},
+    })
+    d.start()
+    try:
+        sender = "slow@hang.test"
+        code, text = send(d, sender, message(sender, subject="slow but accepted"))
+        assert code == 250, (code, text)
+        raw = last(d)
+        assert b"Subject: slow but accepted" in raw
+        assert header_values(raw, "X-Spam-Status") == ["Unscanned (the scan did not complete)"]
+        metrics = d.get("/metrics")[2].decode()
+        assert "cairn_scan_unscannable_total 1" in metrics
+    finally:
+        d.stop()
