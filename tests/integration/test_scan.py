@@ -438,3 +438,16 @@ def test_on_timeout_accept_delivers_unscanned(dns, pg, tls_files, tmp_path_facto
         assert "cairn_scan_unscannable_total 1" in metrics
     finally:
         d.stop()
+
+
+@pytest.mark.parametrize("option,value,why", [
+    ("tag_threshold", "lots", "tag_threshold = lots: not a score"),
+    ("budgets", "spf=2s", "[scan] budgets"),
+])
+def test_bad_scan_options_stop_cairnd(pg, tls_files, tmp_path_factory, option, value, why):
+    from conftest import Cairnd
+    d = Cairnd(tmp_path_factory.mktemp("cairnd-scan-bad"), pg, *tls_files,
+               {"scan": {"smtp": "yes", option: value}})
+    d.start(wait=False)
+    assert d.proc.wait(timeout=30) != 0
+    assert why in d.log_text(), d.log_text()
