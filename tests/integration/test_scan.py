@@ -56,6 +56,10 @@ def dns():
     z.txt("spf-macro.test", "v=spf1 exists:%{i}._ip.%{d} -all")
     z.add("127.0.0.1._ip.spf-macro.test", "A", "127.0.0.2")
     z.txt("spf-loop.test", "v=spf1 redirect=spf-loop.test")
+    z.txt("spf-exp.test", "v=spf1 include:spf-inc-exp.test -all exp=why.%{d}")
+    z.txt("why.spf-exp.test", "%{i} is not one of %{d}'s servers")
+    z.txt("spf-inc-exp.test", "v=spf1 -ip4:127.0.0.1 exp=never.spf-exp.test")
+    z.txt("never.spf-exp.test", "an included exp= must not be used")
     z.txt("spf-two.test", "v=spf1 -all")
     z.txt("spf-two.test", "v=spf1 +all")
     z.txt("spf-syntax.test", "v=spf1 ip4:300.1.1.1 -all")
@@ -144,6 +148,14 @@ def test_spf(mx, domain, result):
     assert f"spf={result} " in ar, ar
     assert f"smtp.mailfrom={sender}" in ar, ar
     assert "iprev=pass (client.loop.test) policy.iprev=127.0.0.1" in ar, ar
+
+
+def test_spf_explanation(mx):
+    sender = "e@spf-exp.test"
+    assert send(mx, sender, message(sender, subject="exp"))[0] == 250
+    ar = authres(last(mx))
+    assert "spf=fail" in ar and "127.0.0.1 is not one of spf-exp.test's servers" in ar, ar
+    assert "included" not in ar
 
 
 def test_spf_null_sender_uses_helo(mx):
