@@ -46,6 +46,8 @@ struct dns_resolver;
  * Returns NULL with error filled when the server string or resolv.conf is bad. */
 struct dns_resolver *dns_resolver_new(const char *server, uint64_t timeout_ms, char *error, size_t errlen);
 void dns_resolver_free(struct dns_resolver *r);
+/* Change the limit on each further query (retries included), in ms (>= 1). */
+void dns_resolver_set_timeout(struct dns_resolver *r, uint64_t timeout_ms);
 
 /* RFC 5321 section 5.1: MX hosts in preference order, random order among equal
  * preferences, implicit MX (the domain's own A/AAAA) when there is no MX,
@@ -53,6 +55,27 @@ void dns_resolver_free(struct dns_resolver *r);
 void dns_resolve_mail(struct dns_resolver *r, const char *domain, struct dns_result *res);
 /* A/AAAA of one host name or an IP literal: one entry in hosts[]. */
 void dns_resolve_host(struct dns_resolver *r, const char *host, struct dns_result *res);
+
+/* One record of a dns_lookup. */
+struct dns_record {
+	uint16_t type;
+	uint32_t ttl;
+	unsigned preference;		/* MX */
+	char name[256];			/* MX exchange, PTR/CNAME target */
+	unsigned char addr[16];		/* A (4 bytes) / AAAA (16) */
+	char *txt;			/* TXT: strings joined, NUL-terminated, malloc'ed */
+	size_t txt_len;			/* (may hold NULs: the length is the truth) */
+};
+
+/* The records of qtype (DNS_TYPE_* of dns_packet.h) for name, CNAMEs
+ * followed, at most max into recs. DNS_OK with *n_r = 0 is "no data";
+ * DNS_NOTFOUND is NXDOMAIN (or a name that cannot be queried); DNS_TEMPFAIL
+ * a timeout, SERVFAIL or the like; error says why. Free the TXT strings
+ * with dns_records_free. Blocking: worker threads only. */
+enum dns_status dns_lookup(struct dns_resolver *r, const char *name, uint16_t qtype,
+			   struct dns_record *recs, size_t max, size_t *n_r, char *error,
+			   size_t errlen);
+void dns_records_free(struct dns_record *recs, size_t n);
 
 /* "ok", "tempfail", "notfound", "nullmx": for logs. */
 const char *dns_status_name(enum dns_status status);
