@@ -18,6 +18,7 @@
 #include "queue/route.h"
 #include "smtp/smtp-session.h"
 #include "store-jobs.h"
+#include "scan/scan.h"
 #include "store-notify.h"
 #include "tls.h"
 #include "worker.h"
@@ -208,6 +209,7 @@ static void begin_drain(struct daemon *d, const char *why)
 
 static void reload(struct daemon *d)
 {
+	scan_stage_reload(d->cfg);
 	if (d->tls == NULL) {
 		log_info("cairnd event=reload tls=none");
 		return;
@@ -427,6 +429,10 @@ int main(int argc, char **argv)
 		fatal("%s: [directory]: %s", d.cfg->path, dir_error != NULL ? dir_error : "unusable");
 	if (dir_worker_register(d.dir) < 0)
 		panic("cairnd: no worker slot for the directory");
+	scan_modules_register();
+	const char *scan_error = NULL;
+	if (scan_stage_start(d.cfg, &scan_error) < 0)
+		fatal("%s: %s", d.cfg->path, scan_error);
 	d.pool = worker_pool_create(d.loop, (unsigned)d.cfg->server.workers);
 	d.http.pool = d.pool;
 	d.pop3.pool = d.pool;
@@ -453,6 +459,7 @@ int main(int argc, char **argv)
 	conn_abort_all();
 	queue_destroy(&d.queue);
 	worker_pool_destroy(&d.pool);
+	scan_stage_stop();
 	store_notify_destroy(&d.imap.notify);
 	dir_destroy(&d.dir);
 	loop_remove(&d.sig_io);

@@ -38,6 +38,9 @@ static const char *const log_target_values[] = { "stderr", "syslog", NULL };
 static const char *const log_level_values[] = { "debug", "info", "warn", "error", NULL };
 static const char *const tls_min_values[] = { "1.2", "1.3", NULL };
 static const char *const dir_backend_values[] = { "sql", "ldap", NULL };
+static const char *const scan_answer_values[] = { "accept", "tempfail", "reject", NULL };
+static const char *const scan_virus_values[] = { "reject", "quarantine", NULL };
+static const char *const scan_dmarc_values[] = { "reject", "quarantine", "junk", "tag", NULL };
 
 #define OPT(sec, field, type, def, min, max, enums, help) \
 	{ #sec, #field, type, def, min, max, enums, offsetof(struct config, sec.field), help }
@@ -306,6 +309,49 @@ const struct config_option config_options[] = {
 	OPT(queue, dkim, CONFIG_BOOL, "yes", 0, 0, NULL,
 	    "Sign outgoing mail with every active DKIM key of its From: domain (cairnctl dkim)."),
 
+	OPT(scan, smtp, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Scan mail received on the MX listener ([smtp] listen)."),
+	OPT(scan, lmtp, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Scan mail received over LMTP ([smtp] lmtp_listen)."),
+	OPT(scan, submission, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Scan mail of authenticated users on the submission listeners (only the modules that opt in run there)."),
+	OPT(scan, authserv_id, CONFIG_STRING, "", 0, 0, NULL,
+	    "The authserv-id of the Authentication-Results header (RFC 8601); existing headers with this id are removed. Empty means [server] hostname."),
+	OPT(scan, tag_threshold, CONFIG_STRING, "5.0", 0, 0, NULL,
+	    "Score from which a message is marked as spam (X-Spam-Status: Yes, X-Spam-Flag: YES); \"off\" never."),
+	OPT(scan, junk_threshold, CONFIG_STRING, "5.0", 0, 0, NULL,
+	    "Score from which a message goes to each recipient's Junk mailbox; \"off\" never."),
+	OPT(scan, quarantine_threshold, CONFIG_STRING, "off", 0, 0, NULL,
+	    "Score from which a message is quarantined (cairnctl quarantine) instead of delivered; \"off\" never."),
+	OPT(scan, reject_threshold, CONFIG_STRING, "15.0", 0, 0, NULL,
+	    "Score from which a message is refused with 550 5.7.1 at the end of DATA; \"off\" never."),
+	OPT_MS(scan, timeout, timeout_ms, "30s", 100, 10 * MS_MINUTE,
+	       "Limit on the whole scan of one message; past it the on_timeout answer is given."),
+	OPT_MS(scan, step_timeout, step_timeout_ms, "10s", 10, 10 * MS_MINUTE,
+	       "Default time budget of each check module per message (a module may set its own)."),
+	OPT_MS(scan, dns_timeout, dns_timeout_ms, "3s", 10, MS_MINUTE,
+	       "Limit on one DNS query of the checks (SPF, DKIM keys, DMARC, DNS lists), never past the step budget. The server is [queue] resolver."),
+	OPT(scan, on_timeout, CONFIG_ENUM, "tempfail", 0, 0, scan_answer_values,
+	    "The answer for a message that cannot be scanned (timeout, or a fail-closed check failed): accept it unscanned, tempfail (451 4.7.1) or reject (554 5.7.1)."),
+	OPT(scan, virus_action, CONFIG_ENUM, "reject", 0, 0, scan_virus_values,
+	    "A message with a virus is refused at DATA, or kept in the quarantine; it is never delivered."),
+	OPT(scan, report, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Add X-Spam-Report (the tests hit, with scores) to messages at or above tag_threshold."),
+	OPT(scan, spf, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Check SPF (RFC 7208) of the HELO and MAIL FROM identities."),
+	OPT(scan, dkim, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Verify DKIM signatures (RFC 6376; rsa-sha256 and ed25519-sha256)."),
+	OPT(scan, dmarc, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Evaluate DMARC (RFC 7489) of the From: domain (needs spf and dkim)."),
+	OPT(scan, arc, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Validate ARC chains (RFC 8617) and report them as arc= in Authentication-Results."),
+	OPT(scan, dmarc_reject, CONFIG_ENUM, "reject", 0, 0, scan_dmarc_values,
+	    "What a DMARC failure under p=reject does: reject at DATA, quarantine, deliver to Junk, or only tag."),
+	OPT(scan, dmarc_quarantine, CONFIG_ENUM, "junk", 0, 0, scan_dmarc_values,
+	    "What a DMARC failure under p=quarantine does: reject, quarantine, deliver to Junk, or only tag."),
+	OPT(scan, policy_db, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Apply the per-domain and per-user overrides kept in PostgreSQL (cairnctl scan policy)."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -323,6 +369,7 @@ static const struct {
 	{ "smtp", "Inbound SMTP (MX) and LMTP: delivery of mail to local users." },
 	{ "submission", "Authenticated message submission from users' mail clients." },
 	{ "queue", "The outbound queue: runners, retries, bounces and the remote SMTP client (see docs/queue.md)." },
+	{ "scan", "The scan stage: sender authentication, spam and virus checks before the reply to DATA (see docs/scan.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

@@ -23,6 +23,10 @@ enum config_type {
 enum config_log_target { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };
 enum config_tls_min { CONFIG_TLS_1_2, CONFIG_TLS_1_3 };
 enum config_dir_backend { CONFIG_DIR_SQL, CONFIG_DIR_LDAP };
+enum config_scan_answer { CONFIG_SCAN_ACCEPT, CONFIG_SCAN_TEMPFAIL, CONFIG_SCAN_REJECT };
+enum config_scan_virus { CONFIG_SCAN_VIRUS_REJECT, CONFIG_SCAN_VIRUS_QUARANTINE };
+enum config_scan_dmarc { CONFIG_SCAN_DMARC_REJECT, CONFIG_SCAN_DMARC_QUARANTINE,
+			 CONFIG_SCAN_DMARC_JUNK, CONFIG_SCAN_DMARC_TAG };
 
 /* One "key = value" line of a map section (such as [routes]), whose keys are
  * not fixed options but data: kept in file order with their line. */
@@ -181,6 +185,31 @@ struct config {
 		char *tls_ca_file;
 		bool dkim;
 	} queue;
+	/* [scan]: the scan stage (server/scan/scan.h). The content modules keep
+	 * their options in their own sections/structs. */
+	struct {
+		bool smtp;		/* scan MX (port 25) mail */
+		bool lmtp;
+		bool submission;
+		char *authserv_id;	/* "" = [server] hostname */
+		char *tag_threshold;	/* decimal scores, or "off" (checked by scan.c) */
+		char *junk_threshold;
+		char *quarantine_threshold;
+		char *reject_threshold;
+		uint64_t timeout_ms;
+		uint64_t step_timeout_ms;
+		uint64_t dns_timeout_ms;
+		unsigned on_timeout;	/* enum config_scan_answer */
+		unsigned virus_action;	/* enum config_scan_virus */
+		bool report;		/* X-Spam-Report header */
+		bool spf;
+		bool dkim;
+		bool dmarc;
+		bool arc;
+		unsigned dmarc_reject;	/* enum config_scan_dmarc */
+		unsigned dmarc_quarantine;	/* enum config_scan_dmarc */
+		bool policy_db;		/* per-domain/per-user overrides from PostgreSQL */
+	} scan;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

@@ -26,6 +26,16 @@ static void one(struct buf *out, const char *name, const char *type, const char 
 		   (unsigned long long)get(m));
 }
 
+#define METRICS_MAX_WRITERS 8
+static void (*writers[METRICS_MAX_WRITERS])(struct buf *out);
+static size_t nwriters;
+
+void metrics_add_writer(void (*fn)(struct buf *out))
+{
+	if (nwriters < METRICS_MAX_WRITERS)
+		writers[nwriters++] = fn;
+}
+
 void metrics_write(struct buf *out)
 {
 	buf_printf(out, "# HELP cairn_connections Open client connections by protocol.\n"
@@ -79,4 +89,6 @@ void metrics_write(struct buf *out)
 	    "Delivery status notifications generated (bounces, delays, success).", &metrics.queue_dsns);
 	one(out, "cairn_queue_connections_total", "counter",
 	    "SMTP connections opened to remote servers.", &metrics.queue_connections);
+	for (size_t i = 0; i < nwriters; i++)
+		writers[i](out);
 }

@@ -50,5 +50,8 @@ static inline void metrics_dec(atomic_uint_fast64_t *m) { atomic_fetch_sub_expli
 const char *metrics_proto_name(enum metrics_proto proto);
 /* Append every metric in Prometheus text exposition format 0.0.4. */
 void metrics_write(struct buf *out);
+/* Register a writer for a module's own metrics (the scan stage...), called
+ * at the end of metrics_write; at most 8, main thread, before serving. */
+void metrics_add_writer(void (*fn)(struct buf *out));
 
 #endif

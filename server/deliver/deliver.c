@@ -26,6 +26,34 @@ void deliver_set_scan_hook(deliver_scan_fn *fn)
 	atomic_store(&scan_hook, fn);
 }
 
+static _Atomic(deliver_scan_stage_fn *) scan_stage;
+static _Atomic(deliver_divert_fn *) divert_hook;
+
+void deliver_set_scan_stage(deliver_scan_stage_fn *fn, deliver_divert_fn *divert)
+{
+	atomic_store(&divert_hook, divert);
+	atomic_store(&scan_stage, fn);
+}
+
+void deliver_verdict_clear(struct deliver_verdict *v)
+{
+	free(v->data);
+	for (size_t i = 0; i < v->ntargets; i++)
+		free(v->targets[i].account);
+	free(v->targets);
+	memset(v, 0, sizeof(*v));
+}
+
+/* Where the scan stage sends the local copy of account. */
+static enum deliver_disposition disposition_of(const struct deliver_verdict *v,
+					       const char *account)
+{
+	for (size_t i = 0; i < v->ntargets; i++)
+		if (strcmp(v->targets[i].account, account) == 0)
+			return v->targets[i].disposition;
+	return v->disposition;
+}
+
 static _Atomic(deliver_queued_fn *) queued_hook;
 
 void deliver_set_queued_hook(deliver_queued_fn *fn)
@@ -192,22 +220,36 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 				    bool partial, char *reason, size_t reason_size)
 {
 	reason[0] = '\0';
+	struct deliver_verdict v;
+	memset(&v, 0, sizeof(v));
+	deliver_scan_stage_fn *stage = atomic_load(&scan_stage);
 	deliver_scan_fn *scan = atomic_load(&scan_hook);
-	if (scan != NULL) {
-		struct deliver_verdict v;
-		memset(&v, 0, sizeof(v));
-		scan(env, data, size, &v);
+	if (stage != NULL || scan != NULL) {
+		if (stage != NULL)
+			stage(st, dh, env, data, size, &v);
+		else
+			scan(env, data, size, &v);
 		snprintf(reason, reason_size, "%s", v.reason);
 		if (v.reject || v.tempfail) {
 			for (size_t i = 0; i < env->nrcpts; i++)
 				env->rcpts[i].result = v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
-			return v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
+			enum deliver_status refused = v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
+			deliver_verdict_clear(&v);
+			return refused;
+		}
+		reason[0] = '\0';
+		if (v.data != NULL) {
+			data = v.data;
+			size = v.size;
 		}
 	}
 
-	/* Every account and remote address once, whatever the RCPTs overlap. */
+	/* Every account and remote address once, whatever the RCPTs overlap;
+	 * the local copies the scan stage diverts go to their own lists. */
 	struct store_deliver_rcpt *list = NULL;
 	size_t n = 0;
+	const char **quarantine = NULL, **junk = NULL;
+	size_t nq = 0, nj = 0;
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		struct deliver_rcpt *r = &env->rcpts[i];
 		for (size_t t = 0; t < r->ntargets; t++)
@@ -222,7 +264,33 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 			result = DELIVER_TEMPFAIL;
 		}
 	}
-	if (result == DELIVER_OK) {
+	/* What the verdict diverts leaves the main list (kept in order). */
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++) {
+		enum deliver_disposition d = list[i].local ? disposition_of(&v, list[i].address) :
+				  DELIVER_TO_INBOX;
+		if (d == DELIVER_TO_QUARANTINE) {
+			quarantine = xrealloc(quarantine, (nq + 1) * sizeof(*quarantine));
+			quarantine[nq++] = list[i].address;
+		} else if (d == DELIVER_TO_JUNK) {
+			junk = xrealloc(junk, (nj + 1) * sizeof(*junk));
+			junk[nj++] = list[i].address;
+		} else {
+			list[kept++] = list[i];
+		}
+	}
+	n = kept;
+	deliver_divert_fn *divert = atomic_load(&divert_hook);
+	if (result == DELIVER_OK && (nq > 0 || nj > 0)) {
+		if (divert != NULL) {
+			result = divert(st, env, &v, data, size, quarantine, nq, junk, nj, reason,
+					reason_size);
+		} else {
+			snprintf(reason, reason_size, "no quarantine or Junk delivery installed");
+			result = DELIVER_TEMPFAIL;
+		}
+	}
+	if (result == DELIVER_OK && n > 0) {
 		struct store_deliver_msg m = {
 			.data = data, .size = size, .envelope_from = env->from,
 			.dsn_ret = env->dsn_ret, .dsn_envid = env->dsn_envid, .body = env->body,
@@ -240,6 +308,17 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 		if (queued)
 			wake_queue(st);
 	}
+	/* The diverted copies count as delivered (their store calls succeeded
+	 * or result is already an error): give them an OK entry back. */
+	for (size_t i = 0; i < nq + nj; i++) {
+		const char *a = i < nq ? quarantine[i] : junk[i - nq];
+		list = xrealloc(list, (n + 1) * sizeof(*list));
+		memset(&list[n], 0, sizeof(list[n]));
+		list[n].address = a;
+		list[n].local = true;
+		list[n].result = STORE_OK;
+		n++;
+	}
 	bool any_ok = false;
 	for (size_t i = 0; i < env->nrcpts; i++) {
 		struct deliver_rcpt *r = &env->rcpts[i];
@@ -255,6 +334,9 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 		any_ok = any_ok || r->result == DELIVER_OK;
 	}
 	free(list);
+	free(quarantine);
+	free(junk);
+	deliver_verdict_clear(&v);
 	if (any_ok)
 		metrics_inc(&metrics.messages_accepted);
 	return result;
@@ -278,6 +360,7 @@ void deliver_envelope_clear(struct deliver_envelope *env)
 	free(env->dsn_ret);
 	free(env->dsn_envid);
 	free(env->auth_user);
+	free(env->helo);
 	for (size_t i = 0; i < env->nrcpts; i++)
 		deliver_rcpt_free(&env->rcpts[i]);
 	free(env->rcpts);

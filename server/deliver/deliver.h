@@ -44,6 +44,24 @@ struct deliver_envelope {
 	char client_ip[64];
 	struct deliver_rcpt *rcpts;
 	size_t nrcpts;
+	/* For the scan stage (issue 14): */
+	char *helo;		/* EHLO/HELO/LHLO argument or NULL */
+	enum deliver_listener {
+		DELIVER_LISTENER_MX = 0, DELIVER_LISTENER_SUBMISSION, DELIVER_LISTENER_LMTP,
+	} listener;
+};
+
+/* Where the scan stage sends a local copy. */
+enum deliver_disposition {
+	DELIVER_TO_INBOX = 0,
+	DELIVER_TO_JUNK,	/* the account's \Junk mailbox (created as "Junk" if missing) */
+	DELIVER_TO_QUARANTINE,	/* the quarantine (store-scan.h): invisible to the user */
+};
+
+/* A per-account disposition that differs from the verdict's default. */
+struct deliver_target_verdict {
+	char *account;
+	enum deliver_disposition disposition;
 };
 
 /* The scan stage's answer for a message. */
@@ -51,7 +69,20 @@ struct deliver_verdict {
 	bool reject;		/* refuse with 554 5.7.1 */
 	bool tempfail;		/* a required scanner is down: 451 4.7.1 */
 	char reason[128];
+	/* The actions of the scan stage (deliver_set_scan_stage); all zero
+	 * means deliver the message as received to every INBOX. */
+	char *data;		/* malloc'ed: the message to store instead (headers
+				 * added or removed), freed by deliver; NULL = unchanged */
+	size_t size;
+	enum deliver_disposition disposition;	/* of local copies without an override */
+	struct deliver_target_verdict *targets;	/* malloc'ed overrides, freed by deliver */
+	size_t ntargets;
+	double score;		/* for the quarantine's listing */
+	char summary[256];	/* tests hit / virus, for the quarantine's listing */
+	char subject[160];	/* the Subject:, for the quarantine's listing */
 };
+/* Free what a verdict holds (data, targets) and zero it. */
+void deliver_verdict_clear(struct deliver_verdict *v);
 
 /* Scan hook: inspect the message before it is stored. NULL (the default)
  * accepts everything; issue 6 registers the real stage at startup. */
@@ -59,6 +90,22 @@ typedef void deliver_scan_fn(const struct deliver_envelope *env, const char *dat
 			     struct deliver_verdict *verdict_r);
 /* Install the scan stage (before the worker pool starts). */
 void deliver_set_scan_hook(deliver_scan_fn *fn);
+/* The full scan stage (server/scan/): also gets the worker's store and
+ * directory handles, and may fill the actions of the verdict. When set it
+ * runs instead of the scan hook. */
+typedef void deliver_scan_stage_fn(struct store *st, struct dir_handle *dh,
+				   const struct deliver_envelope *env, const char *data, size_t size,
+				   struct deliver_verdict *verdict_r);
+/* Store the local copies a verdict diverts: quarantine[nq] and junk[nj] are
+ * accounts (provisioned); data is the message to store (without
+ * Return-Path:). DELIVER_OK, _OVERQUOTA or _TEMPFAIL with reason. Runs
+ * before the main transaction (so a failure here stores nothing else). */
+typedef enum deliver_status deliver_divert_fn(struct store *st, const struct deliver_envelope *env,
+					      const struct deliver_verdict *v, const char *data,
+					      size_t size, const char *const *quarantine, size_t nq,
+					      const char *const *junk, size_t nj, char *reason,
+					      size_t reason_size);
+void deliver_set_scan_stage(deliver_scan_stage_fn *fn, deliver_divert_fn *divert);
 
 /* Queued hook: called (on the worker thread) after a message with remote
  * recipients is committed, to wake this node's queue runners. Without one

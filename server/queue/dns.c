@@ -175,6 +175,11 @@ void dns_resolver_free(struct dns_resolver *r)
 	free(r);
 }
 
+void dns_resolver_set_timeout(struct dns_resolver *r, uint64_t timeout_ms)
+{
+	r->timeout_ms = timeout_ms > 0 ? timeout_ms : 1;
+}
+
 /* Whether a parsed message answers our query: the id guards against stale and
  * (blind) forged datagrams, the question against a confused server. */
 static bool answers(const struct dns_message *m, uint16_t id, const char *name, uint16_t qtype)

@@ -46,6 +46,8 @@ struct dns_resolver;
  * Returns NULL with error filled when the server string or resolv.conf is bad. */
 struct dns_resolver *dns_resolver_new(const char *server, uint64_t timeout_ms, char *error, size_t errlen);
 void dns_resolver_free(struct dns_resolver *r);
+/* Change the limit on each further query (retries included), in ms (>= 1). */
+void dns_resolver_set_timeout(struct dns_resolver *r, uint64_t timeout_ms);
 
 /* RFC 5321 section 5.1: MX hosts in preference order, random order among equal
  * preferences, implicit MX (the domain's own A/AAAA) when there is no MX,

@@ -693,6 +693,10 @@ static void cmd_mail(struct smtp_session *s, struct smtp_command *cmd)
 		s->env.dsn_envid = xstrdup(cmd->envid);
 	if (s->authenticated)
 		s->env.auth_user = xstrdup(s->auth_user);
+	s->env.helo = xstrdup(s->helo);
+	s->env.listener = s->kind == KIND_LMTP ? DELIVER_LISTENER_LMTP :
+			  s->kind == KIND_SUBMISSION ? DELIVER_LISTENER_SUBMISSION :
+			  DELIVER_LISTENER_MX;
 	s->txn_seq++;
 
 	/* Authenticated on the MX port too: the same checks as submission, or
