@@ -40,6 +40,8 @@ static const char *const tls_min_values[] = { "1.2", "1.3", NULL };
 static const char *const dir_backend_values[] = { "sql", "ldap", NULL };
 static const char *const scan_answer_values[] = { "accept", "tempfail", "reject", NULL };
 static const char *const scan_virus_values[] = { "reject", "quarantine", NULL };
+static const char *const scan_fail_values[] = { "open", "closed", NULL };
+static const char *const spamd_mode_values[] = { "add", "alone", NULL };
 static const char *const scan_dmarc_values[] = { "reject", "quarantine", "junk", "tag", NULL };
 
 #define OPT(sec, field, type, def, min, max, enums, help) \
@@ -352,6 +354,43 @@ const struct config_option config_options[] = {
 	OPT(scan, policy_db, CONFIG_BOOL, "yes", 0, 0, NULL,
 	    "Apply the per-domain and per-user overrides kept in PostgreSQL (cairnctl scan policy)."),
 
+	OPT(rules, enabled, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Run the SpamAssassin-syntax rules (header, body, rawbody, uri, full, meta) of dir and local_dir (see docs/scan-content.md)."),
+	OPT(rules, dir, CONFIG_STRING, CAIRN_DATADIR "/rules", 0, 0, NULL,
+	    "Directory of the shipped rule files (*.cf, read in name order); empty means none."),
+	OPT(rules, local_dir, CONFIG_STRING, "/etc/cairn/rules.d", 0, 0, NULL,
+	    "Directory of the administrator's rule files, read after dir (a rule defined again replaces the shipped one); SpamAssassin .cf files can be dropped here. A missing directory is skipped."),
+	OPT(rules, score_set, CONFIG_UINT, "0", 0, 3, NULL,
+	    "Which of a 4-score rule's scores applies (SpamAssassin's sets: 0 no Bayes and no network tests, 1 network, 2 Bayes, 3 both)."),
+	OPT_MS(rules, budget, budget_ms, "5s", 10, 10 * MS_MINUTE,
+	       "Time budget of the rules per message; past it the hits found so far count and the module reports a timeout."),
+
+	OPT(clamd, enabled, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Scan every message with ClamAV's clamd (INSTREAM)."),
+	OPT(clamd, socket, CONFIG_STRING, "/run/clamav/clamd.ctl", 0, 0, NULL,
+	    "clamd's socket: a path (or unix:PATH) for its LocalSocket, or host:port ([v6]:port) for its TCPSocket."),
+	OPT_MS(clamd, timeout, timeout_ms, "20s", 10, 10 * MS_MINUTE,
+	       "Limit on one scan by clamd (connect, send, answer), never past the stage's deadline."),
+	OPT(clamd, failure, CONFIG_ENUM, "closed", 0, 0, scan_fail_values,
+	    "When clamd is down, slow or answers an error: open delivers without the virus check, closed makes the message unscannable ([scan] on_timeout answers)."),
+	OPT(clamd, max_size, CONFIG_SIZE, "25M", 0, 4 * GIB, NULL,
+	    "Larger messages are not sent to clamd (keep it at most clamd's StreamMaxLength); 0 means no limit."),
+
+	OPT(spamd, enabled, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Ask SpamAssassin's spamd for its score (SPAMC protocol, SYMBOLS)."),
+	OPT(spamd, socket, CONFIG_STRING, "127.0.0.1:783", 0, 0, NULL,
+	    "spamd's address: host:port ([v6]:port), or a path (unix:PATH) for spamd --socketpath."),
+	OPT(spamd, user, CONFIG_STRING, "", 0, 0, NULL,
+	    "The User: spamd runs the check as (its per-user preferences); empty sends none."),
+	OPT_MS(spamd, timeout, timeout_ms, "20s", 10, 10 * MS_MINUTE,
+	       "Limit on one check by spamd, never past the stage's deadline."),
+	OPT(spamd, failure, CONFIG_ENUM, "open", 0, 0, scan_fail_values,
+	    "When spamd is down, slow or answers an error: open ignores it, closed makes the message unscannable."),
+	OPT(spamd, mode, CONFIG_ENUM, "add", 0, 0, spamd_mode_values,
+	    "add: spamd's score is added to Cairn's as test SPAMD; alone: spamd's score replaces the content score of the other checks (SPAMD then carries the difference)."),
+	OPT(spamd, max_size, CONFIG_SIZE, "1M", 0, GIB, NULL,
+	    "Larger messages are not sent to spamd (spamc's default limit is 500k); 0 means no limit."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -370,6 +409,9 @@ static const struct {
 	{ "submission", "Authenticated message submission from users' mail clients." },
 	{ "queue", "The outbound queue: runners, retries, bounces and the remote SMTP client (see docs/queue.md)." },
 	{ "scan", "The scan stage: sender authentication, spam and virus checks before the reply to DATA (see docs/scan.md)." },
+	{ "rules", "SpamAssassin-syntax rules of the scan stage (see docs/scan-content.md)." },
+	{ "clamd", "The ClamAV clamd virus scanner client of the scan stage (see docs/scan-content.md)." },
+	{ "spamd", "The SpamAssassin spamd client of the scan stage (see docs/scan-content.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

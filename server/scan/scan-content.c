@@ -5,7 +5,13 @@
 #include "autoconf.h"
 #include "scan.h"
 
+extern const struct scan_module scan_rules_module;
+extern const struct scan_module scan_clamd_module;
+extern const struct scan_module scan_spamd_module;
+
 void scan_modules_register_content(void)
 {
-	/* scanc14 registers its modules here. */
+	scan_register(&scan_rules_module);
+	scan_register(&scan_clamd_module);
+	scan_register(&scan_spamd_module);
 }
