@@ -121,7 +121,8 @@ static int load_dir(struct sa_ruleset *set, const char *dir, char *err, size_t e
 		names[count++] = xstrdup(de->d_name);
 	}
 	closedir(d);
-	qsort(names, count, sizeof(*names), name_cmp);
+	if (count > 1)
+		qsort(names, count, sizeof(*names), name_cmp);
 	int ret = 0;
 	for (size_t i = 0; i < count; i++) {
 		char *path = xasprintf("%s/%s", dir, names[i]);
