@@ -79,6 +79,7 @@
 #include "store-stmts-dkim.h"
 #include "store-stmts-urlauth.h"
 #include "store-stmts-scan.h"
+#include "store-stmts-bayes.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -97,7 +98,8 @@
 	STORE_STATEMENTS_ACL(X)       \
 	STORE_STATEMENTS_DKIM(X)      \
 	STORE_STATEMENTS_URLAUTH(X)   \
-	STORE_STATEMENTS_SCAN(X)
+	STORE_STATEMENTS_SCAN(X)      \
+	STORE_STATEMENTS_BAYES(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
