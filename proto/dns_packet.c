@@ -230,7 +230,7 @@ int dns_packet_parse(const unsigned char *p, size_t len, struct dns_message *m,
 		size_t rdend = pos + rdlen;
 		bool keep = class == DNS_CLASS_IN && m->nrrs < DNS_PACKET_MAX_RRS &&
 			    (type == DNS_TYPE_A || type == DNS_TYPE_AAAA || type == DNS_TYPE_MX ||
-			     type == DNS_TYPE_CNAME);
+			     type == DNS_TYPE_CNAME || type == DNS_TYPE_PTR || type == DNS_TYPE_TXT);
 		if (keep) {
 			struct dns_rr *rr = &m->rrs[m->nrrs];
 			memset(rr, 0, sizeof(*rr));
@@ -262,7 +262,27 @@ int dns_packet_parse(const unsigned char *p, size_t len, struct dns_message *m,
 					return -1;
 				}
 				break;
-			default:	/* CNAME */
+			case DNS_TYPE_TXT:
+				/* one or more <character-string>s: a length octet
+				 * and that many bytes each */
+				rr->txt_off = (uint32_t)m->txt_used;
+				while (rp < rdend) {
+					size_t n = p[rp++];
+					if (rp + n > rdend) {
+						*error_r = "DNS TXT string runs past its record";
+						return -1;
+					}
+					if (m->txt_used + n > DNS_TXT_MAX) {
+						*error_r = "DNS TXT data too long";
+						return -1;
+					}
+					memcpy(m->txt + m->txt_used, p + rp, n);
+					m->txt_used += n;
+					rp += n;
+				}
+				rr->txt_len = (uint32_t)(m->txt_used - rr->txt_off);
+				break;
+			default:	/* CNAME, PTR */
 				if (read_name(p, rdend, &rp, rr->target, error_r) < 0)
 					return -1;
 				if (rp != rdend) {

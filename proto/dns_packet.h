@@ -11,6 +11,8 @@
 
 #define DNS_TYPE_A 1
 #define DNS_TYPE_CNAME 5
+#define DNS_TYPE_PTR 12
+#define DNS_TYPE_TXT 16
 #define DNS_TYPE_MX 15
 #define DNS_TYPE_AAAA 28
 #define DNS_CLASS_IN 1
@@ -38,7 +40,14 @@ struct dns_rr {
 	uint16_t preference;		/* MX */
 	char target[DNS_NAME_MAX];	/* MX exchange, CNAME canonical name */
 	unsigned char addr[16];		/* A: 4 bytes, AAAA: 16 */
+	/* PTR: the name is in target. TXT: the character-strings joined
+	 * (RFC 7208 3.3, RFC 6376 3.6.2.2) are txt[txt_off, +txt_len) of the
+	 * message; they may hold any byte, NUL included. */
+	uint32_t txt_off, txt_len;
 };
+
+/* Bytes of TXT data kept from one message (a longer answer is refused). */
+#define DNS_TXT_MAX 16384
 
 /* A parsed response. Big (about 33 KiB): keep it on the heap. */
 struct dns_message {
@@ -53,6 +62,8 @@ struct dns_message {
 	uint16_t qclass;
 	size_t nrrs;
 	struct dns_rr rrs[DNS_PACKET_MAX_RRS];
+	size_t txt_used;
+	char txt[DNS_TXT_MAX];
 };
 
 /* Write a recursive query for name (letters, digits, '-' and '_' in labels;
@@ -62,7 +73,7 @@ int dns_packet_query(uint16_t id, const char *name, uint16_t qtype, unsigned cha
 		     size_t outlen, const char **error_r);
 
 /* Parse a response: header, question (exactly one is required, unless the
- * packet is truncated and has none), and the A, AAAA, MX and CNAME records of
+ * packet is truncated and has none), and the A, AAAA, MX, CNAME, PTR and TXT records of
  * the answer section of class IN. Returns 0, or -1 with *error_r set (static
  * text) when the packet is malformed. */
 int dns_packet_parse(const unsigned char *p, size_t len, struct dns_message *m,

@@ -669,3 +669,59 @@ out:
 	free(mx);
 	free(m);
 }
+
+/* ---- record lookups for the scan stage (SPF, DKIM, DMARC, DNS lists) ---- */
+
+enum dns_status dns_lookup(struct dns_resolver *r, const char *name, uint16_t qtype,
+			   struct dns_record *recs, size_t max, size_t *n_r, char *error,
+			   size_t errlen)
+{
+	*n_r = 0;
+	struct dns_message *m = xmalloc(sizeof(*m));
+	struct dns_rr *rrs = xcalloc(max > 0 ? max : 1, sizeof(*rrs));
+	char why[256];
+	size_t n = 0;
+	enum query_result qr = lookup(r, name, qtype, m, rrs, max, &n, why, sizeof(why));
+	enum dns_status st = DNS_OK;
+	if (qr == Q_NXDOMAIN) {
+		snprintf(error, errlen, "%s: no such domain", name);
+		st = DNS_NOTFOUND;
+	} else if (qr == Q_BADNAME) {
+		snprintf(error, errlen, "%s: %s", name, why);
+		st = DNS_NOTFOUND;
+	} else if (qr != Q_OK) {
+		snprintf(error, errlen, "%s: %s", name, why);
+		st = DNS_TEMPFAIL;
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			struct dns_record *rec = &recs[i];
+			memset(rec, 0, sizeof(*rec));
+			rec->type = rrs[i].type;
+			rec->ttl = rrs[i].ttl;
+			rec->preference = rrs[i].preference;
+			memcpy(rec->name, rrs[i].target, sizeof(rec->name));
+			memcpy(rec->addr, rrs[i].addr, sizeof(rec->addr));
+			if (rrs[i].type == DNS_TYPE_TXT) {
+				/* The TXT bytes live in the message that produced the rr:
+				 * lookup() may have asked again for a CNAME's end, but
+				 * the records it kept all come from the last answer. */
+				rec->txt = xmalloc(rrs[i].txt_len + 1);
+				memcpy(rec->txt, m->txt + rrs[i].txt_off, rrs[i].txt_len);
+				rec->txt[rrs[i].txt_len] = '\0';
+				rec->txt_len = rrs[i].txt_len;
+			}
+		}
+		*n_r = n;
+	}
+	free(rrs);
+	free(m);
+	return st;
+}
+
+void dns_records_free(struct dns_record *recs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(recs[i].txt);
+		recs[i].txt = NULL;
+	}
+}

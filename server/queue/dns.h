@@ -56,6 +56,27 @@ void dns_resolve_mail(struct dns_resolver *r, const char *domain, struct dns_res
 /* A/AAAA of one host name or an IP literal: one entry in hosts[]. */
 void dns_resolve_host(struct dns_resolver *r, const char *host, struct dns_result *res);
 
+/* One record of a dns_lookup. */
+struct dns_record {
+	uint16_t type;
+	uint32_t ttl;
+	unsigned preference;		/* MX */
+	char name[256];			/* MX exchange, PTR/CNAME target */
+	unsigned char addr[16];		/* A (4 bytes) / AAAA (16) */
+	char *txt;			/* TXT: strings joined, NUL-terminated, malloc'ed */
+	size_t txt_len;			/* (may hold NULs: the length is the truth) */
+};
+
+/* The records of qtype (DNS_TYPE_* of dns_packet.h) for name, CNAMEs
+ * followed, at most max into recs. DNS_OK with *n_r = 0 is "no data";
+ * DNS_NOTFOUND is NXDOMAIN (or a name that cannot be queried); DNS_TEMPFAIL
+ * a timeout, SERVFAIL or the like; error says why. Free the TXT strings
+ * with dns_records_free. Blocking: worker threads only. */
+enum dns_status dns_lookup(struct dns_resolver *r, const char *name, uint16_t qtype,
+			   struct dns_record *recs, size_t max, size_t *n_r, char *error,
+			   size_t errlen);
+void dns_records_free(struct dns_record *recs, size_t n);
+
 /* "ok", "tempfail", "notfound", "nullmx": for logs. */
 const char *dns_status_name(enum dns_status status);
 

@@ -3,6 +3,8 @@
  * modules of scan-content.c. */
 #include "autoconf.h"
 #include "scan.h"
+#include "scan-auth.h"
+#include "log.h"
 
 void scan_modules_register(void)
 {
@@ -10,5 +12,11 @@ void scan_modules_register(void)
 	if (done)
 		return;
 	done = true;
+	const struct scan_module *builtin[] = {
+		&scan_module_spf, &scan_module_dkim, &scan_module_authres,
+	};
+	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)
+		if (scan_register(builtin[i]) < 0)
+			panic("scan: cannot register module %s", builtin[i]->name);
 	scan_modules_register_content();
 }

@@ -4,6 +4,7 @@
 #include "autoconf.h"
 #include "scan.h"
 #include "scan-private.h"
+#include "scan-auth.h"
 #include "config.h"
 #include "dns.h"
 #include "log.h"
@@ -167,8 +168,22 @@ char *scan_unfold(const char *v, size_t len)
 	return out;
 }
 
+struct scan_auth *scan_auth_get(struct scan_msg *msg)
+{
+	if (msg->priv_ == NULL)
+		msg->priv_ = xcalloc(1, sizeof(struct scan_auth));
+	return msg->priv_;
+}
+
+void scan_auth_free(struct scan_msg *msg)
+{
+	free(msg->priv_);
+	msg->priv_ = NULL;
+}
+
 void scan_msg_done(struct scan_msg *msg)
 {
+	scan_auth_free(msg);
 	mime_free(&msg->mime_);
 	msg->dns_ = NULL;
 }

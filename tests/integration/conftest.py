@@ -192,6 +192,9 @@ class Cairnd:
             # queued rows stay as the gateway wrote them, and no test daemon
             # looks up MX records of test domains in the real DNS.
             "queue": {"runners": "0"},
+            # The scan stage adds headers and looks up DNS: off unless a
+            # test (test_scan*.py) turns it on.
+            "scan": {"smtp": "no", "lmtp": "no"},
         }
         for section, values in (extra or {}).items():
             sections.setdefault(section, {}).update(values)
