@@ -391,6 +391,25 @@ const struct config_option config_options[] = {
 	OPT(spamd, max_size, CONFIG_SIZE, "1M", 0, GIB, NULL,
 	    "Larger messages are not sent to spamd (spamc's default limit is 500k); 0 means no limit."),
 
+	OPT(bayes, enabled, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Classify messages with the Bayes filter (test BAYES_00 ... BAYES_999) once it has been trained enough, and train it from the users' Junk actions over IMAP."),
+	OPT(bayes, per_user, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Use a single recipient's own token database when it is trained enough; otherwise (and for several recipients) the global one that every training also feeds."),
+	OPT(bayes, min_spam, CONFIG_UINT, "200", 1, 1000000, NULL,
+	    "Spam messages a database must have learned before it classifies (SpamAssassin's bayes_min_spam_num)."),
+	OPT(bayes, min_ham, CONFIG_UINT, "200", 1, 1000000, NULL,
+	    "Ham messages a database must have learned before it classifies (bayes_min_ham_num)."),
+	OPT(bayes, hapax_expire_days, CONFIG_UINT, "21", 1, 36500, NULL,
+	    "Tokens seen in one message only (hapaxes) are dropped after this many days without use."),
+	OPT(bayes, token_expire_days, CONFIG_UINT, "180", 1, 36500, NULL,
+	    "Any token is dropped after this many days without use."),
+	OPT_MS(bayes, train_interval, train_interval_ms, "2s", 50, MS_HOUR,
+	       "How often cairnd looks for trainings asked for over IMAP (moves into or out of Junk, $Junk/$NotJunk)."),
+	OPT(bayes, train_batch, CONFIG_UINT, "50", 1, 10000, NULL,
+	    "Trainings done per background job."),
+	OPT_MS(bayes, budget, budget_ms, "5s", 10, 10 * MS_MINUTE,
+	       "Time budget of the classification per message."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -412,6 +431,7 @@ static const struct {
 	{ "rules", "SpamAssassin-syntax rules of the scan stage (see docs/scan-content.md)." },
 	{ "clamd", "The ClamAV clamd virus scanner client of the scan stage (see docs/scan-content.md)." },
 	{ "spamd", "The SpamAssassin spamd client of the scan stage (see docs/scan-content.md)." },
+	{ "bayes", "The Bayes classifier of the scan stage and its training (see docs/scan-content.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

@@ -238,6 +238,18 @@ struct config {
 		unsigned mode;		/* enum config_spamd_mode */
 		uint64_t max_size;
 	} spamd;
+	/* [bayes]: the Bayes classifier (server/scan/bayes*.c). */
+	struct {
+		bool enabled;
+		bool per_user;
+		uint64_t min_spam;
+		uint64_t min_ham;
+		uint64_t hapax_expire_days;
+		uint64_t token_expire_days;
+		uint64_t train_interval_ms;
+		uint64_t train_batch;
+		uint64_t budget_ms;
+	} bayes;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

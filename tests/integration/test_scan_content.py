@@ -44,7 +44,7 @@ def local_rules():
 def config(local_rules, **sections):
     c = {"server": {"hostname": "mx.local.test"},
          "rules": su.rules_dir_config(local_rules),
-         "scan": {"spf": "no", "dkim": "no", "dmarc": "no", "arc": "no",
+         "scan": {"smtp": "yes", "spf": "no", "dkim": "no", "dmarc": "no", "arc": "no",
                   "timeout": "20s"}}
     for name, values in sections.items():
         c.setdefault(name, {}).update(values)
