@@ -328,3 +328,57 @@ def rules_dir_config(local_dir):
     """[rules] pointing at the source tree's rules/ and a local directory."""
     from conftest import TOP
     return {"dir": str(TOP / "rules"), "local_dir": str(local_dir)}
+
+
+# ---- a generated ham/spam corpus (deterministic) ----
+
+SPAM_WORDS = ("viagra pharmacy discount offer winner prize cash bonus casino lottery credit "
+              "refinance mortgage guaranteed investment crypto profit unclaimed inheritance "
+              "urgent beneficiary bitcoin exclusive deal unsubscribe limited click million "
+              "replica watches weight loss pills enlargement singles dating").split()
+HAM_WORDS = ("meeting agenda minutes project schedule report review budget quarter team "
+             "deadline draft attached document thanks regards lunch tomorrow thursday "
+             "release build test branch merge issue customer invoice contract office "
+             "kernel database migration backup server holiday family weekend").split()
+COMMON = "the and for with this that you your have are will from about please".split()
+
+
+def corpus_message(rng, spam, i):
+    words = SPAM_WORDS if spam else HAM_WORDS
+    body = []
+    for _ in range(6):
+        line = [rng.choice(words if rng.random() < 0.6 else COMMON) for _ in range(12)]
+        body.append(" ".join(line))
+    subj = " ".join(rng.choice(words) for _ in range(4))
+    sender = (f"promo{i}@deals{rng.randint(1, 9)}.example" if spam
+              else f"colleague{i % 7}@partner.example")
+    return (f"From: {sender}\r\nTo: ann@local.test\r\nSubject: {subj}\r\n"
+            f"Date: Mon, 07 Dec 2026 10:00:00 +0000\r\n"
+            f"Message-Id: <{'s' if spam else 'h'}{i}.{rng.random()}@corpus.example>\r\n\r\n" +
+            "\r\n".join(body) + "\r\n").encode()
+
+
+def corpus(n, seed=14):
+    """n spam and n ham messages."""
+    import random
+    rng = random.Random(seed)
+    return ([corpus_message(rng, True, i) for i in range(n)],
+            [corpus_message(rng, False, i) for i in range(n)])
+
+
+def write_mbox(path, messages):
+    with open(path, "wb") as f:
+        for m in messages:
+            f.write(b"From corpus@example Mon Dec  7 10:00:00 2026\n")
+            for line in m.replace(b"\r\n", b"\n").split(b"\n")[:-1]:
+                if line.lstrip(b">").startswith(b"From "):
+                    line = b">" + line
+                f.write(line + b"\n")
+            f.write(b"\n")
+
+
+def write_maildir(path, messages):
+    for sub in ("cur", "new", "tmp"):
+        (path / sub).mkdir(parents=True, exist_ok=True)
+    for i, m in enumerate(messages):
+        (path / "cur" / f"{i}.corpus:2,S").write_bytes(m)
