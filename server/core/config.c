@@ -410,6 +410,17 @@ const struct config_option config_options[] = {
 	OPT_MS(bayes, budget, budget_ms, "5s", 10, 10 * MS_MINUTE,
 	       "Time budget of the classification per message."),
 
+	OPT(dnsbl, enabled, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Look the client IP up in the lists and the domains of the message's URLs in the uribl lists (the resolver is [queue] resolver)."),
+	OPT(dnsbl, lists, CONFIG_STRING, "", 0, 0, NULL,
+	    "DNSBL/DNSWL zones for the client IP (IPv4 and IPv6), comma-separated \"zone=weight\" or \"zone/127.0.0.N=weight\" (only that answer counts); a negative weight makes a whitelist. Each listing adds test DNSBL_<ZONE> with its weight."),
+	OPT(dnsbl, uribl, CONFIG_STRING, "", 0, 0, NULL,
+	    "URIBL zones for the registrable domains (Public Suffix List) of the URLs in the text, in the same form; test URIBL_<ZONE>."),
+	OPT(dnsbl, max_uri_domains, CONFIG_UINT, "20", 1, 1000, NULL,
+	    "Distinct URL domains of one message looked up in the uribl zones."),
+	OPT_MS(dnsbl, budget, budget_ms, "5s", 10, 10 * MS_MINUTE,
+	       "Time budget of the DNS list lookups per message."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -432,6 +443,7 @@ static const struct {
 	{ "clamd", "The ClamAV clamd virus scanner client of the scan stage (see docs/scan-content.md)." },
 	{ "spamd", "The SpamAssassin spamd client of the scan stage (see docs/scan-content.md)." },
 	{ "bayes", "The Bayes classifier of the scan stage and its training (see docs/scan-content.md)." },
+	{ "dnsbl", "DNS blocklists and whitelists of the scan stage: the client IP and the domains of URLs (see docs/scan-content.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

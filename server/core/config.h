@@ -250,6 +250,14 @@ struct config {
 		uint64_t train_batch;
 		uint64_t budget_ms;
 	} bayes;
+	/* [dnsbl]: DNS lists (server/scan/dnsbl.c). */
+	struct {
+		bool enabled;
+		char *lists;		/* "zone[/127.0.0.N]=weight, ..." for the client IP */
+		char *uribl;		/* the same for the domains of body URLs */
+		uint64_t max_uri_domains;
+		uint64_t budget_ms;
+	} dnsbl;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;
