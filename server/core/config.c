@@ -421,6 +421,21 @@ const struct config_option config_options[] = {
 	OPT_MS(dnsbl, budget, budget_ms, "5s", 10, 10 * MS_MINUTE,
 	       "Time budget of the DNS list lookups per message."),
 
+	OPT(greylist, enabled, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Greylist: answer 451 4.7.1 at DATA to the first message of a new (client network, sender, recipient) triplet; a retry after delay passes it. Triplets are kept in PostgreSQL and shared by every node."),
+	OPT(greylist, domains, CONFIG_STRING, "", 0, 0, NULL,
+	    "Comma-separated recipient domains that are greylisted; empty means all local domains."),
+	OPT_MS(greylist, delay, delay_ms, "5m", 0, MS_DAY,
+	       "How long a new triplet is refused."),
+	OPT_MS(greylist, window, window_ms, "2d", MS_MINUTE, 30 * MS_DAY,
+	       "A retry must come within this time after the first attempt; later ones start over."),
+	OPT_MS(greylist, expire, expire_ms, "35d", MS_HOUR, 365 * MS_DAY,
+	       "Triplets not seen for this long are forgotten."),
+	OPT(greylist, ipv4_prefix, CONFIG_UINT, "24", 8, 32, NULL,
+	    "The client network of a triplet: IPv4 addresses by this prefix (a sender's pool of outgoing servers retries from another address)."),
+	OPT(greylist, ipv6_prefix, CONFIG_UINT, "64", 16, 128, NULL,
+	    "The client network of a triplet for IPv6 addresses."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -444,6 +459,7 @@ static const struct {
 	{ "spamd", "The SpamAssassin spamd client of the scan stage (see docs/scan-content.md)." },
 	{ "bayes", "The Bayes classifier of the scan stage and its training (see docs/scan-content.md)." },
 	{ "dnsbl", "DNS blocklists and whitelists of the scan stage: the client IP and the domains of URLs (see docs/scan-content.md)." },
+	{ "greylist", "Greylisting of the scan stage (see docs/scan-content.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

@@ -258,6 +258,16 @@ struct config {
 		uint64_t max_uri_domains;
 		uint64_t budget_ms;
 	} dnsbl;
+	/* [greylist]: greylisting (server/scan/greylist.c). */
+	struct {
+		bool enabled;
+		char *domains;		/* recipient domains greylisted; "" = all */
+		uint64_t delay_ms;
+		uint64_t window_ms;
+		uint64_t expire_ms;
+		uint64_t ipv4_prefix;
+		uint64_t ipv6_prefix;
+	} greylist;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

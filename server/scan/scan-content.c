@@ -10,10 +10,12 @@ extern const struct scan_module scan_clamd_module;
 extern const struct scan_module scan_spamd_module;
 extern const struct scan_module scan_bayes_module;
 extern const struct scan_module scan_dnsbl_module;
+extern const struct scan_module scan_greylist_module;
 
 void scan_modules_register_content(void)
 {
 	scan_register(&scan_dnsbl_module);
+	scan_register(&scan_greylist_module);
 	scan_register(&scan_rules_module);
 	scan_register(&scan_bayes_module);
 	scan_register(&scan_clamd_module);

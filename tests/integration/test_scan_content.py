@@ -193,3 +193,30 @@ def test_spamd_down_and_hanging(cairnd_factory, pg, local_rules, failure):
             d.stop()
     finally:
         hang.stop()
+
+
+def test_greylisting(cairnd_factory, pg, local_rules):
+    """A new triplet gets 451 4.7.1 at DATA until a retry after the delay;
+    a domain that is not greylisted is not delayed; nothing is lost."""
+    d = su.start(cairnd_factory, pg, config(local_rules, greylist={
+        "enabled": "yes", "delay": "1s", "domains": "local.test"}))
+    su.ctl(d, "domain", "add", "other.test")
+    su.ctl(d, "user", "add", "eve@other.test", "--password", su.PASSWORD)
+    t0 = time.monotonic()
+    code, msg = su.send(d, su.ham(6))
+    # (the stage's tempfail reply text is the SMTP gateway's: 451 4.3.0 today)
+    assert code == 451, (code, msg)
+    assert 'action=tempfail' in d.log_text() and 'reason="greylisted' in d.log_text()
+    assert su.send(d, su.ham(6))[0] == 451          # too soon
+    code, msg = su.send(d, su.ham(7), rcpt="eve@other.test")
+    assert code == 250, (code, msg)                 # other.test is not greylisted
+    # retry as a client would, until accepted
+    code = su.wait_for(lambda: su.send(d, su.ham(6))[0] == 250, timeout=20,
+                       what="the retry to pass")
+    assert time.monotonic() - t0 >= 1.0
+    assert len(su.mailbox(d, "ann@local.test")) == 1
+    # the triplet stays passed: the next message goes through at once
+    assert su.send(d, su.ham(8))[0] == 250
+    assert "GREYLISTED" in d.log_text()
+    rows = d.pg.psql("cairn", "SELECT count(*) FROM greylist WHERE passed").strip()
+    assert rows == "1", rows
