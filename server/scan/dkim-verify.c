@@ -51,6 +51,26 @@ static void field_value(const struct dkim_field *f, const char **v, size_t *len)
 		(*len)--;
 }
 
+static enum dkim_result fetch_key(struct scan_msg *msg, const struct dkim_signature *sig,
+				  uint64_t deadline_ms, EVP_PKEY **pkey_r, bool *testing_r,
+				  char *reason, size_t rsize);
+
+enum dkim_result dkim_fetch_key(struct scan_msg *msg, const char *d, size_t d_len, const char *s,
+				size_t s_len, enum dkim_sig_algo algo, uint64_t deadline_ms,
+				EVP_PKEY **pkey_r, char *reason, size_t rsize)
+{
+	struct dkim_signature *sig = xcalloc(1, sizeof(*sig));
+	sig->d = d;
+	sig->d_len = d_len;
+	sig->s = s;
+	sig->s_len = s_len;
+	sig->algo = algo;
+	bool testing = false;
+	enum dkim_result r = fetch_key(msg, sig, deadline_ms, pkey_r, &testing, reason, rsize);
+	free(sig);
+	return r;
+}
+
 /* Fetch and parse the key of d/s. DKIM_RESULT_PASS when usable. */
 static enum dkim_result fetch_key(struct scan_msg *msg, const struct dkim_signature *sig,
 				  uint64_t deadline_ms, EVP_PKEY **pkey_r, bool *testing_r,

@@ -20,6 +20,11 @@ int dkim_body_hash(const char *body, size_t len, enum dkim_canon canon, bool has
  * the SHA-256 of data). 0 when it verifies. */
 int dkim_verify_data(EVP_PKEY *pkey, enum dkim_sig_algo algo, const char *data, size_t len,
 		     const unsigned char *sigbytes, size_t siglen);
+/* The public key of selector s at domain d for algo, from DNS. PASS with
+ * *pkey_r (EVP_PKEY_free it), else the error result and reason. */
+enum dkim_result dkim_fetch_key(struct scan_msg *msg, const char *d, size_t d_len, const char *s,
+				size_t s_len, enum dkim_sig_algo algo, uint64_t deadline_ms,
+				EVP_PKEY **pkey_r, char *reason, size_t rsize);
 /* Verify the signature field fields[sigfield] (a DKIM-Signature, or with
  * arc an ARC-Message-Signature): fills out (result, d, s, reason) and the
  * parsed sig; returns out->result. */
