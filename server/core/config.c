@@ -436,6 +436,15 @@ const struct config_option config_options[] = {
 	OPT(greylist, ipv6_prefix, CONFIG_UINT, "64", 16, 128, NULL,
 	    "The client network of a triplet for IPv6 addresses."),
 
+	OPT(milter, enabled, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Pass every message through a milter (Sendmail milter protocol 6): rspamd, clamav-milter, OpenDKIM, OpenDMARC..."),
+	OPT(milter, socket, CONFIG_STRING, "", 0, 0, NULL,
+	    "The milter's socket, as in Postfix: unix:/path (or a path), inet:host:port (or host:port)."),
+	OPT_MS(milter, timeout, timeout_ms, "30s", 10, 10 * MS_MINUTE,
+	       "Limit on the whole conversation with the milter for one message."),
+	OPT(milter, failure, CONFIG_ENUM, "open", 0, 0, scan_fail_values,
+	    "When the milter is down, slow or speaks garbage: open ignores it, closed makes the message unscannable."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -460,6 +469,7 @@ static const struct {
 	{ "bayes", "The Bayes classifier of the scan stage and its training (see docs/scan-content.md)." },
 	{ "dnsbl", "DNS blocklists and whitelists of the scan stage: the client IP and the domains of URLs (see docs/scan-content.md)." },
 	{ "greylist", "Greylisting of the scan stage (see docs/scan-content.md)." },
+	{ "milter", "A milter client of the scan stage (see docs/scan-content.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

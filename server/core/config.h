@@ -268,6 +268,13 @@ struct config {
 		uint64_t ipv4_prefix;
 		uint64_t ipv6_prefix;
 	} greylist;
+	/* [milter]: one milter (server/scan/milter-client.c). */
+	struct {
+		bool enabled;
+		char *socket;		/* "unix:/path", "/path", "inet:host:port", "host:port" */
+		uint64_t timeout_ms;
+		unsigned failure;	/* enum config_scan_fail */
+	} milter;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

@@ -11,6 +11,7 @@ extern const struct scan_module scan_spamd_module;
 extern const struct scan_module scan_bayes_module;
 extern const struct scan_module scan_dnsbl_module;
 extern const struct scan_module scan_greylist_module;
+extern const struct scan_module scan_milter_module;
 
 void scan_modules_register_content(void)
 {
@@ -20,4 +21,5 @@ void scan_modules_register_content(void)
 	scan_register(&scan_bayes_module);
 	scan_register(&scan_clamd_module);
 	scan_register(&scan_spamd_module);
+	scan_register(&scan_milter_module);
 }
