@@ -445,6 +445,19 @@ const struct config_option config_options[] = {
 	OPT(milter, failure, CONFIG_ENUM, "open", 0, 0, scan_fail_values,
 	    "When the milter is down, slow or speaks garbage: open ignores it, closed makes the message unscannable."),
 
+	OPT(rspamd, enabled, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Ask rspamd (its normal worker, HTTP POST /checkv2) for its score and action."),
+	OPT(rspamd, socket, CONFIG_STRING, "127.0.0.1:11333", 0, 0, NULL,
+	    "rspamd's normal worker: host:port ([v6]:port) or a unix socket path."),
+	OPT_MS(rspamd, timeout, timeout_ms, "20s", 10, 10 * MS_MINUTE,
+	       "Limit on one check by rspamd."),
+	OPT(rspamd, failure, CONFIG_ENUM, "open", 0, 0, scan_fail_values,
+	    "When rspamd is down, slow or answers an error: open ignores it, closed makes the message unscannable."),
+	OPT(rspamd, use_action, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Follow rspamd's action: reject refuses at DATA, soft reject and greylist tempfail, add header and rewrite subject deliver to Junk. Its score is added as test RSPAMD either way."),
+	OPT(rspamd, max_size, CONFIG_SIZE, "20M", 0, GIB, NULL,
+	    "Larger messages are not sent to rspamd; 0 means no limit."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -470,6 +483,7 @@ static const struct {
 	{ "dnsbl", "DNS blocklists and whitelists of the scan stage: the client IP and the domains of URLs (see docs/scan-content.md)." },
 	{ "greylist", "Greylisting of the scan stage (see docs/scan-content.md)." },
 	{ "milter", "A milter client of the scan stage (see docs/scan-content.md)." },
+	{ "rspamd", "The rspamd client of the scan stage (see docs/scan-content.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

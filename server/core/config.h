@@ -275,6 +275,15 @@ struct config {
 		uint64_t timeout_ms;
 		unsigned failure;	/* enum config_scan_fail */
 	} milter;
+	/* [rspamd]: rspamd over HTTP (server/scan/rspamd-client.c). */
+	struct {
+		bool enabled;
+		char *socket;
+		uint64_t timeout_ms;
+		unsigned failure;	/* enum config_scan_fail */
+		bool use_action;
+		uint64_t max_size;
+	} rspamd;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

@@ -12,6 +12,7 @@ extern const struct scan_module scan_bayes_module;
 extern const struct scan_module scan_dnsbl_module;
 extern const struct scan_module scan_greylist_module;
 extern const struct scan_module scan_milter_module;
+extern const struct scan_module scan_rspamd_module;
 
 void scan_modules_register_content(void)
 {
@@ -21,5 +22,6 @@ void scan_modules_register_content(void)
 	scan_register(&scan_bayes_module);
 	scan_register(&scan_clamd_module);
 	scan_register(&scan_spamd_module);
+	scan_register(&scan_rspamd_module);
 	scan_register(&scan_milter_module);
 }

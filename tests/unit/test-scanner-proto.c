@@ -4,12 +4,14 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "clamd.h"
 #include "spamc.h"
+#include "rspamd.h"
 
 static void test_clamd_request(void **state)
 {
@@ -136,6 +138,70 @@ static void test_spamc_reply(void **state)
 	assert_int_equal(spamc_parse_reply(r, strlen(r), true, &rep, &error), -1);
 }
 
+static void test_rspamd_request(void **state)
+{
+	(void)state;
+	struct buf b;
+	buf_init(&b, 0);
+	const char *rcpts[] = { "ann@example.test", "bob@example.test" };
+	struct rspamd_request req = { .ip = "192.0.2.1", .helo = "mx.example", .from = "a@b.example",
+				      .rcpts = rcpts, .nrcpts = 2, .user = NULL };
+	assert_int_equal(rspamd_request(&req, "Subject: x\r\n\r\nhi\r\n", 18, &b), 0);
+	assert_string_equal(b.data, "POST /checkv2 HTTP/1.0\r\nContent-Length: 18\r\nConnection: close\r\n"
+				    "IP: 192.0.2.1\r\nHelo: mx.example\r\nFrom: <a@b.example>\r\n"
+				    "Rcpt: <ann@example.test>\r\nRcpt: <bob@example.test>\r\n\r\n"
+				    "Subject: x\r\n\r\nhi\r\n");
+	req.helo = "evil\r\nX-Injected: 1";
+	assert_int_equal(rspamd_request(&req, "x", 1, &b), -1);
+	buf_free(&b);
+}
+
+static void test_rspamd_reply(void **state)
+{
+	(void)state;
+	static struct rspamd_reply rep;
+	const char *error;
+	const char *json = "{\"is_skipped\": false, \"score\": 16.5, \"required_score\": 15.0,"
+			   " \"action\": \"reject\", \"thresholds\": {\"reject\": 15.0, \"add header\": 6.0},"
+			   " \"symbols\": {\"GTUBE\": {\"name\": \"GTUBE\", \"score\": 0.0,"
+			   " \"metric_score\": 0.0, \"options\": [\"a\", \"b\\u00e9\"]},"
+			   " \"MISSING_DATE\": {\"name\": \"MISSING_DATE\", \"score\": 1.5}},"
+			   " \"messages\": {\"smtp_message\": \"Gtube pattern\"}, \"message-id\": \"x@y\","
+			   " \"milter\": {\"add_headers\": {}}, \"n\": null, \"t\": true}";
+	char http[2048];
+	snprintf(http, sizeof(http), "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", strlen(json), json);
+	size_t n = strlen(http);
+	for (size_t i = 0; i < n; i += 7)
+		assert_int_equal(rspamd_parse_reply(http, i, false, &rep, &error), 0);
+	assert_int_equal(rspamd_parse_reply(http, n, false, &rep, &error), 1);
+	assert_int_equal(rep.http_status, 200);
+	assert_true(rep.score == 16.5 && rep.required_score == 15.0);
+	assert_string_equal(rep.action, "reject");
+	assert_string_equal(rep.smtp_message, "Gtube pattern");
+	assert_int_equal(rep.nsymbols, 2);
+	assert_string_equal(rep.symbols[1].name, "MISSING_DATE");
+	assert_true(rep.symbols[1].score == 1.5);
+	/* errors */
+	const char *bad[] = { "{\"score\": }", "{\"score\": 1,}", "{\"score\": 1", "[1]",
+			      "{\"action\": \"x}", "{\"a\": tru}", "{}", "{\"score\": 1} x",
+			      "{\"score\": 1e999}" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(rspamd_parse_json(bad[i], strlen(bad[i]), &rep, &error), -1);
+	char deep[200];
+	memset(deep, '[', sizeof(deep));
+	memcpy(deep, "{\"x\":", 5);
+	assert_int_equal(rspamd_parse_json(deep, sizeof(deep), &rep, &error), -1);
+	const char *e500 = "HTTP/1.1 500 Internal\r\nContent-Length: 2\r\n\r\n{}";
+	assert_int_equal(rspamd_parse_reply(e500, strlen(e500), false, &rep, &error), -1);
+	const char *cut = "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\n{\"score\": 1}";
+	assert_int_equal(rspamd_parse_reply(cut, strlen(cut), true, &rep, &error), -1);
+	const char *noclen = "HTTP/1.0 200 OK\r\n\r\n{\"score\": 2, \"action\": \"no action\"}";
+	assert_int_equal(rspamd_parse_reply(noclen, strlen(noclen), false, &rep, &error), 0);
+	assert_int_equal(rspamd_parse_reply(noclen, strlen(noclen), true, &rep, &error), 1);
+	assert_true(rep.score == 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -143,6 +209,8 @@ int main(void)
 		cmocka_unit_test(test_clamd_reply),
 		cmocka_unit_test(test_spamc_request),
 		cmocka_unit_test(test_spamc_reply),
+		cmocka_unit_test(test_rspamd_request),
+		cmocka_unit_test(test_rspamd_reply),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
