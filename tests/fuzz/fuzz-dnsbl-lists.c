@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dnsbl-query.h"
+#include "../../server/scan/dnsbl-query.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
