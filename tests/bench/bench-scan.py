@@ -86,7 +86,7 @@ def spamd_rate(spamd, messages, threads):
 
 
 def latency(run, pg, stage, n, rules_dir):
-    extra = {"server": {"log_level": "warn", "workers": "2"},
+    extra = {"server": {"log_level": "info", "workers": "2"},
              "scan": {"smtp": "yes" if stage else "no", "spf": "no", "dkim": "no",
                       "dmarc": "no", "arc": "no"},
              "rules": {"dir": str(rules_dir), "local_dir": ""},

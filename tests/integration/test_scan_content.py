@@ -6,6 +6,7 @@ its unix and TCP sockets, SpamAssassin's spamd with Debian's rules, and
 scanners that hang or are down, fail-open and fail-closed: a message is
 never lost (delivered, or refused with a reply the client sees)."""
 import os
+import re
 import pathlib
 import signal
 import tempfile
@@ -156,7 +157,7 @@ def test_spamd_gtube_and_ham(cairnd_factory, pg, local_rules, spamd):
     assert len(stored) == 1
     log = d.log_text()
     assert "tests=SPAMD=" in log
-    assert "timings=spamd:" in log
+    assert re.search(r"timings=\S*spamd:\d+ms", log)
 
 
 def test_spamd_alone_and_added(cairnd_factory, pg, local_rules, spamd):
