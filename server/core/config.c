@@ -454,7 +454,7 @@ const struct config_option config_options[] = {
 	OPT(rspamd, failure, CONFIG_ENUM, "open", 0, 0, scan_fail_values,
 	    "When rspamd is down, slow or answers an error: open ignores it, closed makes the message unscannable."),
 	OPT(rspamd, use_action, CONFIG_BOOL, "yes", 0, 0, NULL,
-	    "Follow rspamd's action: reject refuses at DATA, soft reject and greylist tempfail, add header and rewrite subject deliver to Junk. Its score is added as test RSPAMD either way."),
+	    "Follow rspamd's action: reject refuses at DATA, soft reject tempfails, add header and rewrite subject deliver to Junk (greylist is left to [greylist]). Its score is added as test RSPAMD either way."),
 	OPT(rspamd, max_size, CONFIG_SIZE, "20M", 0, GIB, NULL,
 	    "Larger messages are not sent to rspamd; 0 means no limit."),
 

@@ -2,7 +2,8 @@
  * rspamd's normal worker with POST /checkv2 (proto/rspamd); its score is
  * added as test RSPAMD (with its symbols in the detail), and with [rspamd]
  * use_action its action is followed: reject -> reject at DATA, soft reject
- * and greylist -> tempfail, add header / rewrite subject -> Junk. */
+ * -> tempfail, add header / rewrite subject -> Junk ("greylist" is left
+ * to Cairn's own greylisting). */
 #include "autoconf.h"
 
 #include <stdio.h>
@@ -121,10 +122,8 @@ static enum scan_mod_status rspamd_run(void *state, struct scan_msg *msg, struct
 		free(rep);
 		goto fail;
 	}
-	if (rep->skipped) {
-		free(rep);
-		return SCAN_MOD_SKIP;
-	}
+	/* is_skipped (a prefilter such as GTUBE, or settings) still comes
+	 * with a valid score and action: they are used as they are */
 	struct buf syms;
 	buf_init(&syms, 400);
 	for (size_t i = 0; i < rep->nsymbols; i++)
@@ -139,8 +138,10 @@ static enum scan_mod_status rspamd_run(void *state, struct scan_msg *msg, struct
 		const char *why = rep->smtp_message[0] ? rep->smtp_message : rep->action;
 		if (strcmp(rep->action, "reject") == 0)
 			scan_result_hint(result, SCAN_ACTION_REJECT, "rspamd: %s", why);
-		else if (strcmp(rep->action, "soft reject") == 0 || strcmp(rep->action, "greylist") == 0)
+		else if (strcmp(rep->action, "soft reject") == 0)
 			scan_result_hint(result, SCAN_ACTION_TEMPFAIL, "rspamd: %s", why);
+		/* "greylist" is not followed: it needs rspamd's own greylisting
+		 * state (Redis) to ever let the message in; [greylist] does that */
 		else if (strcmp(rep->action, "add header") == 0 ||
 			 strcmp(rep->action, "rewrite subject") == 0)
 			scan_result_hint(result, SCAN_ACTION_JUNK, "rspamd: %s", why);

@@ -202,6 +202,35 @@ static void test_rspamd_reply(void **state)
 	assert_true(rep.score == 2);
 }
 
+/* Replies of the real rspamd 3.4 (Debian), saved from /checkv2. */
+static void test_rspamd_real(void **state)
+{
+	(void)state;
+	static struct rspamd_reply rep;
+	const char *error;
+	char buf[65536];
+	FILE *f = fopen(TEST_DATADIR "/rspamd/gtube-3.4.json", "rb");
+	assert_non_null(f);
+	size_t n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(rspamd_parse_json(buf, n, &rep, &error), 0);
+	assert_true(rep.skipped);
+	assert_true(rep.score == 15.0);
+	assert_string_equal(rep.action, "reject");
+	assert_string_equal(rep.smtp_message, "Gtube pattern");
+	assert_string_equal(rep.symbols[0].name, "GTUBE");
+	f = fopen(TEST_DATADIR "/rspamd/ham-3.4.json", "rb");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	assert_int_equal(rspamd_parse_json(buf, n, &rep, &error), 0);
+	assert_false(rep.skipped);
+	assert_true(rep.score > 5.29 && rep.score < 5.31);
+	assert_true(rep.nsymbols > 10);
+	assert_string_equal(rep.symbols[0].name, "HFILTER_HOSTNAME_UNKNOWN");
+	assert_true(rep.symbols[0].score == 2.5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -211,6 +240,7 @@ int main(void)
 		cmocka_unit_test(test_spamc_reply),
 		cmocka_unit_test(test_rspamd_request),
 		cmocka_unit_test(test_rspamd_reply),
+		cmocka_unit_test(test_rspamd_real),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
