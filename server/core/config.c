@@ -353,6 +353,12 @@ const struct config_option config_options[] = {
 	    "What a DMARC failure under p=quarantine does: reject, quarantine, deliver to Junk, or only tag."),
 	OPT(scan, policy_db, CONFIG_BOOL, "yes", 0, 0, NULL,
 	    "Apply the per-domain and per-user overrides kept in PostgreSQL (cairnctl scan policy)."),
+	OPT(scan, budgets, CONFIG_STRING, "", 0, 0, NULL,
+	    "Time budgets of single check modules, overriding step_timeout and the module's own: \"spf:2s,clamd:20s\" (ms or s)."),
+	OPT(scan, fail_closed, CONFIG_STRING, "", 0, 0, NULL,
+	    "Check modules whose failure or timeout makes a message unscannable (see on_timeout), comma-separated: \"clamd,dkim\". Others fail open."),
+	OPT(scan, disable, CONFIG_STRING, "", 0, 0, NULL,
+	    "Check modules not to run, comma-separated (module names as in the scan log's timings)."),
 
 	OPT(rules, enabled, CONFIG_BOOL, "yes", 0, 0, NULL,
 	    "Run the SpamAssassin-syntax rules (header, body, rawbody, uri, full, meta) of dir and local_dir (see docs/scan-content.md)."),

@@ -211,6 +211,9 @@ struct config {
 		unsigned dmarc_reject;	/* enum config_scan_dmarc */
 		unsigned dmarc_quarantine;	/* enum config_scan_dmarc */
 		bool policy_db;		/* per-domain/per-user overrides from PostgreSQL */
+		char *budgets;		/* "module:duration,..." per-module budgets */
+		char *fail_closed;	/* "module,..." that make a message unscannable on failure */
+		char *disable;		/* "module,..." not run */
 	} scan;
 	/* [rules]: SpamAssassin-syntax rules (server/scan/rules.c). */
 	struct {

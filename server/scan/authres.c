@@ -6,6 +6,9 @@
 #include "autoconf.h"
 #include "scan-auth.h"
 #include "config.h"
+#include "scan-policy.h"
+
+#include <strings.h>
 
 #include <stdio.h>
 #include <string.h>
@@ -80,12 +83,60 @@ static void pvalue(struct buf *out, const char *v)
 	buf_append(out, "\"", 1);
 }
 
+/* Whether an Authentication-Results field value carries authserv_id
+ * (RFC 8601 5: the authserv-id is the first token, before ';' or a
+ * version number). Comments are skipped. */
+bool scan_authres_is_ours(const char *value, size_t len, const char *authserv_id)
+{
+	size_t i = 0;
+	for (;;) {
+		while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == '\r' ||
+				   value[i] == '\n'))
+			i++;
+		if (i < len && value[i] == '(') {
+			int depth = 0;
+			for (; i < len; i++) {
+				if (value[i] == '\\' && i + 1 < len) {
+					i++;
+					continue;
+				}
+				if (value[i] == '(')
+					depth++;
+				else if (value[i] == ')' && --depth == 0) {
+					i++;
+					break;
+				}
+			}
+			continue;
+		}
+		break;
+	}
+	size_t start = i;
+	while (i < len && value[i] != ';' && value[i] != ' ' && value[i] != '\t' &&
+	       value[i] != '\r' && value[i] != '\n' && value[i] != '(')
+		i++;
+	size_t idlen = i - start;
+	/* a quoted-string authserv-id */
+	if (idlen >= 2 && value[start] == '"' && value[i - 1] == '"') {
+		start++;
+		idlen -= 2;
+	}
+	return idlen == strlen(authserv_id) && strncasecmp(value + start, authserv_id, idlen) == 0;
+}
+
 /* The header value for msg's results. */
 void scan_authres_value(struct scan_msg *msg, struct buf *out)
 {
 	struct scan_auth *a = scan_auth_get(msg);
 	buf_append_str(out, msg->authserv_id);
 	size_t methods = 0;
+	if (a->iprev_done) {
+		buf_printf(out, "; iprev=%s", a->iprev_pass ? "pass" : "fail");
+		comment(out, a->iprev_pass ? a->iprev_name : "no forward-confirmed name");
+		buf_append_str(out, " policy.iprev=");
+		pvalue(out, msg->client_ip);
+		methods++;
+	}
 	if (a->spf_done) {
 		buf_printf(out, "; spf=%s", spf_result_name(a->spf));
 		comment(out, a->spf_reason);

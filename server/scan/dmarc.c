@@ -133,7 +133,8 @@ static enum scan_mod_status dmarc_run(void *state, struct scan_msg *msg,
 		return SCAN_MOD_OK;
 	}
 	/* alignment of the authenticated identifiers */
-	bool spf_ok = a->spf_done && a->spf == SPF_RESULT_PASS && !a->spf_helo &&
+	/* the SPF-authenticated domain: MAIL FROM's, or HELO's for <> (RFC 7208 2.4) */
+	bool spf_ok = a->spf_done && a->spf == SPF_RESULT_PASS &&
 		      aligned(m->psl, a->spf_domain, domain, rec.aspf_strict);
 	bool dkim_ok = false;
 	for (size_t i = 0; i < a->nsigs && !dkim_ok; i++)

@@ -66,6 +66,10 @@ enum arc_result {
 };
 
 struct scan_auth {
+	bool iprev_done;
+	bool iprev_pass;
+	char iprev_name[256];
+
 	bool spf_done;
 	enum spf_result spf;
 	char spf_domain[256];		/* the MAIL FROM (or HELO) domain checked */
@@ -100,6 +104,7 @@ void scan_auth_free(struct scan_msg *msg);
 void scan_authres_value(struct scan_msg *msg, struct buf *out);
 
 /* The built-in modules (registered by scan_modules_register). */
+extern const struct scan_module scan_module_iprev;
 extern const struct scan_module scan_module_spf;
 extern const struct scan_module scan_module_dkim;
 extern const struct scan_module scan_module_arc;

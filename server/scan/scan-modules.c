@@ -13,7 +13,7 @@ void scan_modules_register(void)
 		return;
 	done = true;
 	const struct scan_module *builtin[] = {
-		&scan_module_spf, &scan_module_dkim, &scan_module_arc, &scan_module_dmarc,
+		&scan_module_iprev, &scan_module_spf, &scan_module_dkim, &scan_module_arc, &scan_module_dmarc,
 		&scan_module_authres,
 	};
 	for (size_t i = 0; i < sizeof(builtin) / sizeof(builtin[0]); i++)

@@ -160,47 +160,6 @@ static bool field_is(const char *p, size_t len, const char *name)
 	return len > n && p[n] == ':' && strncasecmp(p, name, n) == 0;
 }
 
-/* Whether an Authentication-Results field value carries authserv_id
- * (RFC 8601 5: the authserv-id is the first token, before ';' or a
- * version number). Comments are skipped. */
-bool scan_authres_is_ours(const char *value, size_t len, const char *authserv_id)
-{
-	size_t i = 0;
-	for (;;) {
-		while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == '\r' ||
-				   value[i] == '\n'))
-			i++;
-		if (i < len && value[i] == '(') {
-			int depth = 0;
-			for (; i < len; i++) {
-				if (value[i] == '\\' && i + 1 < len) {
-					i++;
-					continue;
-				}
-				if (value[i] == '(')
-					depth++;
-				else if (value[i] == ')' && --depth == 0) {
-					i++;
-					break;
-				}
-			}
-			continue;
-		}
-		break;
-	}
-	size_t start = i;
-	while (i < len && value[i] != ';' && value[i] != ' ' && value[i] != '\t' &&
-	       value[i] != '\r' && value[i] != '\n' && value[i] != '(')
-		i++;
-	size_t idlen = i - start;
-	/* a quoted-string authserv-id */
-	if (idlen >= 2 && value[start] == '"' && value[i - 1] == '"') {
-		start++;
-		idlen -= 2;
-	}
-	return idlen == strlen(authserv_id) && strncasecmp(value + start, authserv_id, idlen) == 0;
-}
-
 /* Append "name: value" folded at blanks near 78 columns, CRLF-terminated. */
 static void append_folded(struct buf *out, const char *name, const char *value)
 {

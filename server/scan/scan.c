@@ -7,9 +7,11 @@
 #include "scan-auth.h"
 #include "config.h"
 #include "dns.h"
+#include "dns_packet.h"
 #include "log.h"
 #include "mime.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +126,61 @@ struct dns_resolver *scan_msg_dns(struct scan_msg *msg, uint64_t deadline_ms,
 	return r;
 }
 
+const char *scan_msg_rdns(struct scan_msg *msg, uint64_t deadline_ms)
+{
+	if (msg->rdns != NULL || msg->rdns_done_)
+		return msg->rdns;
+	msg->rdns_done_ = true;
+	unsigned char ip[16];
+	bool v6 = false;
+	if (inet_pton(AF_INET, msg->client_ip, ip) != 1) {
+		if (inet_pton(AF_INET6, msg->client_ip, ip) != 1)
+			return NULL;
+		v6 = true;
+	}
+	char rev[80];
+	if (v6) {
+		static const char hex[] = "0123456789abcdef";
+		size_t n = 0;
+		for (int i = 15; i >= 0; i--) {
+			rev[n++] = hex[ip[i] & 15];
+			rev[n++] = '.';
+			rev[n++] = hex[ip[i] >> 4];
+			rev[n++] = '.';
+		}
+		snprintf(rev + n, sizeof(rev) - n, "ip6.arpa");
+	} else {
+		snprintf(rev, sizeof(rev), "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2], ip[1], ip[0]);
+	}
+	const char *err;
+	struct dns_resolver *r = scan_msg_dns(msg, deadline_ms, &err);
+	if (r == NULL)
+		return NULL;
+	struct dns_record *ptr = xcalloc(10, sizeof(*ptr));
+	size_t n = 0;
+	char error[256];
+	if (dns_lookup(r, rev, DNS_TYPE_PTR, ptr, 10, &n, error, sizeof(error)) == DNS_OK) {
+		for (size_t i = 0; i < n && msg->rdns_ == NULL; i++) {
+			if (ptr[i].type != DNS_TYPE_PTR || scan_remaining_ms(deadline_ms) == 0)
+				continue;
+			struct dns_record addrs[16];
+			size_t na = 0;
+			uint16_t type = v6 ? DNS_TYPE_AAAA : DNS_TYPE_A;
+			if (dns_lookup(r, ptr[i].name, type, addrs, 16, &na, error, sizeof(error)) !=
+			    DNS_OK)
+				continue;
+			for (size_t k = 0; k < na && msg->rdns_ == NULL; k++)
+				if (addrs[k].type == type && memcmp(addrs[k].addr, ip, v6 ? 16 : 4) == 0)
+					msg->rdns_ = xstrdup(ptr[i].name);
+			dns_records_free(addrs, na);
+		}
+	}
+	dns_records_free(ptr, n);
+	free(ptr);
+	msg->rdns = msg->rdns_;
+	return msg->rdns;
+}
+
 char *scan_msg_header(const struct scan_msg *msg, const char *name, size_t nth)
 {
 	size_t nlen = strlen(name);
@@ -185,6 +242,11 @@ void scan_msg_done(struct scan_msg *msg)
 {
 	scan_auth_free(msg);
 	mime_free(&msg->mime_);
+	if (msg->rdns == msg->rdns_)
+		msg->rdns = NULL;
+	free(msg->rdns_);
+	msg->rdns_ = NULL;
+	msg->rdns_done_ = false;
 	msg->dns_ = NULL;
 }
 
@@ -263,9 +325,8 @@ void scan_result_set_virus(struct scan_result *r, const char *name)
 
 void scan_result_hint(struct scan_result *r, enum scan_action action, const char *reason_fmt, ...)
 {
-	if (action <= r->hint && r->hint_module != NULL)
-		return;
-	if (action < r->hint)
+	/* the first module asking for the most severe action keeps its reason */
+	if (action < r->hint || (action == r->hint && action != SCAN_ACTION_ACCEPT))
 		return;
 	r->hint = action;
 	r->hint_module = r->current_module;
@@ -342,6 +403,70 @@ static void sort_slots(void)
 	}
 }
 
+/* Whether name is in the comma-separated list. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		size_t l = strcspn(p, ", ");
+		if (l == n && strncmp(p, name, n) == 0)
+			return true;
+		p += l;
+	}
+	return false;
+}
+
+/* The budget of name in "a:2s,b:300ms" (0 when not listed); -1 on bad syntax. */
+static int64_t budget_of(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = list;
+	while (p != NULL && *p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		size_t l = strcspn(p, ", ");
+		const char *colon = memchr(p, ':', l);
+		if (colon == NULL)
+			return -1;
+		char *end;
+		double v = strtod(colon + 1, &end);
+		int64_t ms;
+		if (end == colon + 1 || v <= 0)
+			return -1;
+		if (strncmp(end, "ms", 2) == 0 && end + 2 == p + l)
+			ms = (int64_t)v;
+		else if (*end == 's' && end + 1 == p + l)
+			ms = (int64_t)(v * 1000);
+		else
+			return -1;
+		if ((size_t)(colon - p) == n && strncmp(p, name, n) == 0)
+			return ms > 0 ? ms : 1;
+		p += l;
+	}
+	return 0;
+}
+
+/* The [scan] budgets/fail_closed/disable overrides of one module. */
+static int settings_overrides(const struct config *cfg, const char *name,
+			      struct scan_module_settings *s)
+{
+	int64_t b = budget_of(cfg->scan.budgets, name);
+	if (b < 0)
+		return -1;
+	if (b > 0)
+		s->budget_ms = (uint64_t)b;
+	if (in_list(cfg->scan.fail_closed, name))
+		s->failure = SCAN_FAIL_CLOSED;
+	if (in_list(cfg->scan.disable, name))
+		s->enabled = false;
+	return 0;
+}
+
 int scan_modules_init(const struct config *cfg, const char **error_r)
 {
 	static char error[512];
@@ -362,6 +487,12 @@ int scan_modules_init(const struct config *cfg, const char **error_r)
 			return -1;
 		}
 		s->initialised = true;
+		if (settings_overrides(cfg, s->module->name, &s->settings) < 0) {
+			snprintf(error, sizeof(error), "[scan] budgets: not \"module:duration,...\" "
+				 "with durations like 2s or 500ms");
+			*error_r = error;
+			return -1;
+		}
 	}
 	sort_slots();
 	return 0;
@@ -381,6 +512,11 @@ void scan_modules_reload(const struct config *cfg)
 		if (s->module->reload(s->state, cfg, &next, &why) < 0) {
 			log_warn("scan event=reload-failed module=%s reason=\"%s\"", s->module->name,
 				 why != NULL ? why : "?");
+			continue;
+		}
+		if (settings_overrides(cfg, s->module->name, &next) < 0) {
+			log_warn("scan event=reload-failed module=%s reason=\"bad [scan] budgets\"",
+				 s->module->name);
 			continue;
 		}
 		s->settings = next;
@@ -434,6 +570,10 @@ void scan_run(struct scan_msg *msg, struct scan_result *result)
 			 * copy of the counts and cut back to them. */
 			size_t ntests = result->ntests, nheaders = result->nheaders;
 			double score = result->score;
+			enum scan_action hint = result->hint;
+			const char *hint_module = result->hint_module;
+			char hint_reason[sizeof(result->hint_reason)];
+			memcpy(hint_reason, result->hint_reason, sizeof(hint_reason));
 			result->current_module = s->module->name;
 			uint64_t t0 = now_us();
 			t.status = s->module->run(s->state, msg, result, deadline);
@@ -452,6 +592,9 @@ void scan_run(struct scan_msg *msg, struct scan_result *result)
 					free(h->value);
 				}
 				result->score = score;
+				result->hint = hint;
+				result->hint_module = hint_module;
+				memcpy(result->hint_reason, hint_reason, sizeof(hint_reason));
 			}
 		}
 		if ((t.status == SCAN_MOD_ERROR || t.status == SCAN_MOD_TIMEOUT) &&

@@ -42,6 +42,13 @@
  * - free(state): at shutdown.
  *
  * Modules add to the result only with the scan_result_* functions below.
+ * What a module that fails (ERROR/TIMEOUT) added is dropped again (tests,
+ * score, headers, hint), except a virus, which is kept: a virus is never
+ * delivered. A module reads its own options from its own config section
+ * (struct config); [scan] budgets / fail_closed / disable override the
+ * settings of any module by name after its init/reload. DNS: scan_msg_dns()
+ * gives the thread's resolver, dns_lookup() (server/queue/dns.h) any record
+ * type. Registration: scan_modules_register_content() in scan-content.c.
  * Everything here is thread-safe in the sense above; the message context
  * belongs to one worker thread for the duration of one scan. */
 #ifndef CAIRN_SCAN_H
@@ -109,6 +116,8 @@ struct scan_msg {
 	struct mime_message *mime_;
 	struct dns_resolver *dns_;
 	void *priv_;
+	char *rdns_;		/* scan_msg_rdns's answer */
+	bool rdns_done_;
 };
 
 /* Monotonic milliseconds, the clock of every deadline here. */
@@ -123,6 +132,11 @@ const struct mime_message *scan_msg_mime(struct scan_msg *msg);
  * when it cannot be created. */
 struct dns_resolver *scan_msg_dns(struct scan_msg *msg, uint64_t deadline_ms,
 				  const char **error_r);
+/* The client's forward-confirmed reverse name (a PTR name of client_ip
+ * whose A/AAAA records include client_ip; the first of at most 10), looked
+ * up on first use within deadline_ms and kept in msg->rdns; NULL when there
+ * is none or DNS fails. */
+const char *scan_msg_rdns(struct scan_msg *msg, uint64_t deadline_ms);
 /* The first header field name (case-insensitive) of the top-level header,
  * unfolded value with leading blanks removed, malloc'ed; NULL when absent.
  * nth counts from 0 among the fields of that name. */

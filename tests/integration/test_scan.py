@@ -75,6 +75,9 @@ def dns():
     z.txt("_dmarc.quar.test", "v=DMARC1; p=quarantine")
     z.txt("monitor.test", "v=spf1 -all")
     z.txt("_dmarc.monitor.test", "v=DMARC1; p=none; rua=mailto:d@monitor.test")
+    # the client's reverse name, forward-confirmed (iprev)
+    z.add("1.0.0.127.in-addr.arpa", "PTR", "client.loop.test")
+    z.add("client.loop.test", "A", "127.0.0.1")
     server.hang.add("hang.test")
     server.keys = {"rsa": rsa_pem, "ed": ed_key}
     yield server
@@ -140,6 +143,7 @@ def test_spf(mx, domain, result):
     ar = authres(raw)
     assert f"spf={result} " in ar, ar
     assert f"smtp.mailfrom={sender}" in ar, ar
+    assert "iprev=pass (client.loop.test) policy.iprev=127.0.0.1" in ar, ar
 
 
 def test_spf_null_sender_uses_helo(mx):
@@ -375,3 +379,75 @@ def test_lmtp_scanned_and_submission_not(mx):
     raw = last(mx)
     assert b"Subject: submitted" in raw
     assert header_values(raw, "X-Spam-Status") == []
+
+
+def test_domain_policy_then_user_override(mx):
+    sender = "d@spf-fail.test"
+    ctl(mx, "scan", "policy-set", "local.test", "junk=0.5")
+    try:
+        assert send(mx, sender, message(sender, subject="domain junk"),
+                    rcpts=("rita@local.test",))[0] == 250
+        assert b"Subject: domain junk" in last(mx, "rita@local.test", "Junk")
+        ctl(mx, "scan", "policy-set", "rita@local.test", "junk=off")
+        assert send(mx, sender, message(sender, subject="user inbox"),
+                    rcpts=("rita@local.test",))[0] == 250
+        assert b"Subject: user inbox" in last(mx, "rita@local.test")
+        listing = ctl(mx, "scan", "policy").stdout
+        assert "local.test junk=0.5" in listing and "rita@local.test junk=off" in listing
+        # two recipients, two policies, one transaction: each gets its own
+        assert send(mx, sender, message(sender, subject="split"),
+                    rcpts=("rita@local.test", "bob@local.test"))[0] == 250
+        assert b"Subject: split" in last(mx, "rita@local.test")
+        assert b"Subject: split" in last(mx, "bob@local.test", "Junk")
+    finally:
+        ctl(mx, "scan", "policy-delete", "rita@local.test", check=False)
+        ctl(mx, "scan", "policy-delete", "local.test")
+
+
+def test_sighup_reloads_modules(mx):
+    import signal
+    before = mx.log_text().count("scan event=reloaded module=spf")
+    mx.signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while mx.log_text().count("scan event=reloaded module=spf") == before:
+        assert time.monotonic() < deadline, "no reload logged"
+        time.sleep(0.05)
+    sender = "h@spf-pass.test"
+    assert send(mx, sender, message(sender, subject="after hup"))[0] == 250
+    assert "spf=pass" in authres(last(mx))
+
+
+def test_on_timeout_accept_delivers_unscanned(dns, pg, tls_files, tmp_path_factory, mx):
+    """A second cairnd on the same database with on_timeout = accept."""
+    from conftest import Cairnd
+    d = Cairnd(tmp_path_factory.mktemp("cairnd-scan-accept"), pg, *tls_files, {
+        "server": {"hostname": AUTHSERV},
+        "queue": {"resolver": dns.address},
+        "scan": {"smtp": "yes", "authserv_id": AUTHSERV, "timeout": "600ms",
+                 "dns_timeout": "200ms", "on_timeout": "accept"},
+    })
+    d.start()
+    try:
+        sender = "slow@hang.test"
+        code, text = send(d, sender, message(sender, subject="slow but accepted"))
+        assert code == 250, (code, text)
+        raw = last(d)
+        assert b"Subject: slow but accepted" in raw
+        assert header_values(raw, "X-Spam-Status") == ["Unscanned (the scan did not complete)"]
+        metrics = d.get("/metrics")[2].decode()
+        assert "cairn_scan_unscannable_total 1" in metrics
+    finally:
+        d.stop()
+
+
+@pytest.mark.parametrize("option,value,why", [
+    ("tag_threshold", "lots", "tag_threshold = lots: not a score"),
+    ("budgets", "spf=2s", "[scan] budgets"),
+])
+def test_bad_scan_options_stop_cairnd(pg, tls_files, tmp_path_factory, option, value, why):
+    from conftest import Cairnd
+    d = Cairnd(tmp_path_factory.mktemp("cairnd-scan-bad"), pg, *tls_files,
+               {"scan": {"smtp": "yes", option: value}})
+    d.start(wait=False)
+    assert d.proc.wait(timeout=30) != 0
+    assert why in d.log_text(), d.log_text()

@@ -281,6 +281,49 @@ static void test_hostile(void **state)
 	free(m);
 }
 
+/* TXT (strings joined, NULs kept, a string past its record refused) and
+ * PTR records, added for the scan stage. */
+static void test_txt_ptr(void **state)
+{
+	(void)state;
+	struct pkt p;
+	header(&p, 7, 0x8180, 1, 3);
+	put_name(&p, "ex.test");
+	put16(&p, DNS_TYPE_TXT);
+	put16(&p, DNS_CLASS_IN);
+	put_name(&p, "ex.test");
+	rr_head(&p, DNS_TYPE_TXT, 12);
+	put8(&p, 7);
+	put(&p, "v=spf1 ", 7);
+	put8(&p, 3);
+	put(&p, "a\0b", 3);
+	put_name(&p, "ex.test");
+	rr_head(&p, DNS_TYPE_TXT, 0);	/* no strings: empty TXT */
+	put_name(&p, "1.0.0.127.in-addr.arpa");
+	rr_head(&p, DNS_TYPE_PTR, 11);
+	put_name(&p, "h.ex.test");
+	struct dns_message *m = malloc(sizeof(*m));
+	const char *err = NULL;
+	assert_int_equal(dns_packet_parse(p.b, p.len, m, &err), 0);
+	assert_int_equal(m->nrrs, 3);
+	assert_int_equal(m->rrs[0].txt_len, 10);
+	assert_memory_equal(m->txt + m->rrs[0].txt_off, "v=spf1 a\0b", 10);
+	assert_int_equal(m->rrs[1].txt_len, 0);
+	assert_int_equal(m->rrs[2].type, DNS_TYPE_PTR);
+	assert_string_equal(m->rrs[2].target, "h.ex.test");
+	/* a character-string longer than what is left of its record */
+	header(&p, 7, 0x8180, 1, 1);
+	put_name(&p, "ex.test");
+	put16(&p, DNS_TYPE_TXT);
+	put16(&p, DNS_CLASS_IN);
+	put_name(&p, "ex.test");
+	rr_head(&p, DNS_TYPE_TXT, 3);
+	put8(&p, 9);
+	put(&p, "ab", 2);
+	assert_int_equal(dns_packet_parse(p.b, p.len, m, &err), -1);
+	free(m);
+}
+
 static void test_name_eq(void **state)
 {
 	(void)state;
@@ -296,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_query),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_hostile),
+		cmocka_unit_test(test_txt_ptr),
 		cmocka_unit_test(test_name_eq),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
