@@ -757,6 +757,11 @@ void scan_rules_run(const struct scan_rules *rules, const struct mime_message *m
 		const struct crule *cr = &rules->rules[k];
 		const struct sa_rule *r = cr->src;
 		unsigned c = 0;
+		/* tflags net: a network test, off unless the score set has them */
+		if ((r->tflags & SA_TF_NET) && !(score_set & SCAN_RULES_SET_NET)) {
+			vals[k] = 0;
+			continue;
+		}
 		switch (r->type) {
 		case SA_RULE_HEADER:
 			if (r->exists) {

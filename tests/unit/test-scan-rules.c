@@ -100,6 +100,10 @@ static void test_body_rules(void **state)
 	assert_non_null(find_hit(&res, "T_RAW_TAG"));	/* <b>bold</b> in the decoded HTML */
 	assert_non_null(find_hit(&res, "T_HTML_TEXT"));	/* "bold text" once rendered */
 	assert_non_null(find_hit(&res, "T_URI_IP"));	/* href of the HTML part */
+	assert_null(find_hit(&res, "T_NETRULE"));	/* tflags net, set 0: off */
+	scan_rules_result_free(&res);
+	run(rules, "Subject: x\r\n\r\nword\r\n", NULL, SCAN_RULES_SET_NET, &res);
+	assert_non_null(find_hit(&res, "T_NETRULE"));	/* set 1: network tests on */
 	scan_rules_result_free(&res);
 	scan_rules_unref(&rules);
 }
