@@ -78,6 +78,14 @@ def config(resolver, **dnsbl):
                      "junk_threshold": "off"}}
 
 
+def list_score(v):
+    """The sum of the DNS list tests of a verdict line (other modules, such
+    as iprev, add tests of their own)."""
+    tests = re.search(r" tests=(\S*)", v).group(1)
+    return sum(float(t.split("=")[1]) for t in tests.split(",")
+               if t.startswith(("DNSBL_", "URIBL_")))
+
+
 def verdict(d, msgid):
     lines = [l for l in d.log_text().splitlines() if " scan ip=" in l and msgid in l]
     assert lines, msgid
@@ -96,12 +104,12 @@ def test_dnsbl_dnswl_uribl(cairnd_factory, pg, dnsmasq):
     assert "DNSBL_WL_TEST=-3" in v, v
     assert "DNSBL_CODED_TEST" not in v, v        # 127.0.0.2 is not its code
     assert "URIBL_URIBL_TEST=7" in v, v
-    assert "score=10.00" in v, v                 # 6 - 3 + 7 (URIBL once per list)
+    assert list_score(v) == 10, v                # 6 - 3 + 7 (URIBL once per list)
     ham = su.message("notes", b"see http://clean.example/notes\r\n",
                      msgid=b"<uribl-2@remote.test>")
     assert su.send(d, ham)[0] == 250
     v = verdict(d, "uribl-2@remote.test")
-    assert "URIBL_" not in v and "score=3.00" in v, v
+    assert "URIBL_" not in v and list_score(v) == 3, v
 
 
 def test_resolver_down_fail_open(cairnd_factory, pg):
@@ -115,5 +123,5 @@ def test_resolver_down_fail_open(cairnd_factory, pg):
     assert len(su.mailbox(d, "ann@local.test")) == 1
     v = verdict(d, "down-1@remote.test")
     assert "DNSBL_" not in v and "URIBL_" not in v, v
-    assert "timings=dnsbl:" in v, v
+    assert re.search(r"timings=\S*dnsbl:", v), v
     assert re.search(r"scan dnsbl query=1\.0\.0\.127\.bl\.test status=tempfail", d.log_text())
