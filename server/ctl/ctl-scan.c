@@ -62,7 +62,7 @@ static int cmd_show(struct ctl *ctl, int argc, char **argv)
 	const struct ctl_opt opts[] = { { "--raw", &raw }, { NULL, NULL } };
 	if (ctl_parse_args("quarantine show", argc, argv, opts, pos, 1, 1) != 0)
 		return CTL_USAGE;
-	int64_t id;
+	int64_t id = 0;
 	if (parse_id(pos[0], &id) != CTL_OK)
 		return CTL_USAGE;
 	bool only_raw = strcmp(raw, "yes") == 0;
@@ -95,7 +95,7 @@ static int cmd_release(struct ctl *ctl, int argc, char **argv)
 	const struct ctl_opt opts[] = { { NULL, NULL } };
 	if (ctl_parse_args("quarantine release", argc, argv, opts, pos, 1, 1) != 0)
 		return CTL_USAGE;
-	int64_t id;
+	int64_t id = 0;
 	if (parse_id(pos[0], &id) != CTL_OK)
 		return CTL_USAGE;
 	if (ctl_open(ctl) != CTL_OK)
@@ -117,7 +117,7 @@ static int cmd_delete(struct ctl *ctl, int argc, char **argv)
 	const struct ctl_opt opts[] = { { NULL, NULL } };
 	if (ctl_parse_args("quarantine delete", argc, argv, opts, pos, 1, 1) != 0)
 		return CTL_USAGE;
-	int64_t id;
+	int64_t id = 0;
 	if (parse_id(pos[0], &id) != CTL_OK)
 		return CTL_USAGE;
 	if (ctl_open(ctl) != CTL_OK)

@@ -131,9 +131,7 @@ static enum arc_result verify_seal(struct scan_msg *msg, struct scan_auth *a,
 	/* the seal itself, b= emptied, without CRLF */
 	struct buf self;
 	buf_init(&self, 0);
-	size_t boff = (size_t)(tb->value - as->text);
-	buf_append(&self, as->text, boff);
-	buf_append(&self, tb->value + tb->value_len, as->len - boff - tb->value_len);
+	dkim_strip_b(as->text, as->len, tb->value, tb->value_len, &self);
 	dkim_canon_header_relaxed(self.data, self.len, false, &data);
 	buf_free(&self);
 	EVP_PKEY *pkey = NULL;

@@ -194,14 +194,30 @@ static void header_data(const struct dkim_field *fields, size_t nfields, size_t 
 	const struct dkim_field *sf = &fields[sigfield];
 	struct buf f;
 	buf_init(&f, 0);
-	size_t boff = (size_t)(sig->b - sf->text);
-	buf_append(&f, sf->text, boff);
-	buf_append(&f, sig->b + sig->b_len, sf->len - boff - sig->b_len);
+	dkim_strip_b(sf->text, sf->len, sig->b, sig->b_len, &f);
 	if (sig->header_canon == DKIM_CANON_RELAXED)
 		dkim_canon_header_relaxed(f.data, f.len, false, out);
 	else
 		dkim_canon_header_simple(f.data, f.len, false, out);
 	buf_free(&f);
+}
+
+void dkim_strip_b(const char *text, size_t len, const char *bval, size_t blen, struct buf *out)
+{
+	/* RFC 6376 3.7: the b= value "including all surrounding whitespace"
+	 * is deleted: from just after '=' to the next ';' or the field's end
+	 * (its final line break kept for the canonicalisation to drop) */
+	const char *start = bval, *end = bval + blen, *stop = text + len;
+	while (start > text && start[-1] != '=')
+		start--;
+	while (end < stop && *end != ';')
+		end++;
+	if (end == stop) {
+		while (end > bval + blen && (end[-1] == '\n' || end[-1] == '\r'))
+			end--;
+	}
+	buf_append(out, text, (size_t)(start - text));
+	buf_append(out, end, (size_t)(stop - end));
 }
 
 int dkim_body_hash(const char *body, size_t len, enum dkim_canon canon, bool has_l, uint64_t l,

@@ -12,6 +12,9 @@
  * *error_r when it cannot be split. */
 int dkim_fields_split(const char *raw, size_t size, struct dkim_field **fields_r, size_t *n_r,
 		      size_t *body_r, const char **error_r);
+/* Append the field text[0,len) with the b= value bval[0,blen) and all the
+ * whitespace around it removed (RFC 6376 3.7), for the header hash. */
+void dkim_strip_b(const char *text, size_t len, const char *bval, size_t blen, struct buf *out);
 /* SHA-256 of the canonical body (cut to l when has_l). -1 when l is longer
  * than the canonical body. */
 int dkim_body_hash(const char *body, size_t len, enum dkim_canon canon, bool has_l, uint64_t l,

@@ -430,12 +430,16 @@ static void stage(struct store *st, struct dir_handle *dh, const struct deliver_
 	char whybuf[256];
 	enum scan_action *acts = xcalloc(naccounts > 0 ? naccounts : 1, sizeof(*acts));
 	if (r.virus) {
-		global = c->policy.virus_quarantine ? SCAN_ACTION_QUARANTINE : SCAN_ACTION_REJECT;
+		/* each account's virus_action; refused only if every one refuses */
+		global = naccounts == 0 && !c->policy.virus_quarantine ? SCAN_ACTION_REJECT :
+			 naccounts == 0 ? SCAN_ACTION_QUARANTINE : SCAN_ACTION_REJECT;
 		snprintf(whybuf, sizeof(whybuf), "virus %s", r.virus_name);
 		why = whybuf;
-		for (size_t i = 0; i < naccounts; i++)
-			acts[i] = pol[i].virus_quarantine && global != SCAN_ACTION_REJECT ?
-				  SCAN_ACTION_QUARANTINE : global;
+		for (size_t i = 0; i < naccounts; i++) {
+			acts[i] = pol[i].virus_quarantine ? SCAN_ACTION_QUARANTINE : SCAN_ACTION_REJECT;
+			if (acts[i] < global)
+				global = acts[i];
+		}
 	} else if (r.unscannable) {
 		global = c->policy.on_unscannable;
 		why = "message could not be scanned in time";

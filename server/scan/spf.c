@@ -49,6 +49,8 @@ struct spf_eval {
 	char *reason;
 	size_t reason_size;
 	unsigned depth;
+	unsigned includes;	/* inside include: (an exp= there is not used) */
+	const char *receiver;
 };
 
 static enum spf_result check_host(struct spf_eval *e, const char *domain);
@@ -267,7 +269,9 @@ static int mech_match(struct spf_eval *e, const struct spf_term *t, const char *
 			return -2;
 		}
 		e->depth++;
+		e->includes++;
 		enum spf_result r = check_host(e, target);
+		e->includes--;
 		e->depth--;
 		switch (r) {
 		case SPF_RESULT_PASS: return 1;
@@ -282,6 +286,39 @@ static int mech_match(struct spf_eval *e, const struct spf_term *t, const char *
 	default:
 		return -2;
 	}
+}
+
+/* The explanation of a fail (6.2): the TXT record at the exp= domain,
+ * macro-expanded, appended to the reason. Any problem just leaves it out;
+ * the lookup does not count against the limits. */
+static void explain(struct spf_eval *e, const struct spf_record *rec, const char *domain)
+{
+	char target[SPF_DOMAIN_MAX + 2];
+	struct spf_macro_ctx ctx = {
+		.sender = e->sender, .local = e->local, .sender_domain = e->sender_domain,
+		.domain = domain, .ip = e->ipmacro, .ptr = "unknown", .ipv6 = e->ipv6,
+		.helo = e->helo, .client_ip = e->client_ip, .receiver = e->receiver,
+		.now = (uint64_t)time(NULL),
+	};
+	const char *err;
+	if (spf_macro_expand(rec->exp, rec->exp_len, &ctx, false, true, target, sizeof(target),
+			     &err) < 0 || scan_remaining_ms(e->deadline_ms) == 0)
+		return;
+	struct dns_record recs[4];
+	size_t n = 0;
+	char error[256];
+	if (dns_lookup(e->dns, target, DNS_TYPE_TXT, recs, 4, &n, error, sizeof(error)) != DNS_OK)
+		return;
+	/* exactly one TXT record, or the explanation is empty (6.2) */
+	if (n == 1 && recs[0].type == DNS_TYPE_TXT && memchr(recs[0].txt, '\0', recs[0].txt_len) == NULL) {
+		char text[256];
+		if (spf_macro_expand(recs[0].txt, recs[0].txt_len, &ctx, true, false, text,
+				     sizeof(text), &err) >= 0) {
+			size_t used = strlen(e->reason);
+			snprintf(e->reason + used, e->reason_size - used, ": %s", text);
+		}
+	}
+	dns_records_free(recs, n);
 }
 
 /* Whether domain can be checked (4.3): a multi-label name, labels of 1..63
@@ -372,6 +409,8 @@ static enum spf_result check_host(struct spf_eval *e, const char *domain)
 			why(e, "%s matched %s", domain, e->client_ip);
 		}
 	}
+	if (matched && result == SPF_RESULT_FAIL && rec->exp != NULL && e->includes == 0)
+		explain(e, rec, domain);
 	if (!matched && result == SPF_RESULT_NEUTRAL) {
 		if (rec->redirect != NULL) {
 			char target[SPF_DOMAIN_MAX + 2];
@@ -444,6 +483,7 @@ enum spf_result spf_check_host(struct scan_msg *msg, const char *ip, const char 
 	e.sender_domain = domain;
 	e.helo = helo;
 	e.client_ip = ip;
+	e.receiver = msg->authserv_id;
 	return check_host(&e, domain);
 }
 

@@ -4,6 +4,7 @@ holding SPF, DKIM and DMARC records. Messages are signed by the independent
 signer python3-dkim. Each case checks the SMTP reply and the stored
 Authentication-Results / X-Spam-* headers; rejects are 5xx at DATA with
 nothing stored; quarantine and release go through cairnctl."""
+import pathlib
 import smtplib
 import subprocess
 import time
@@ -56,6 +57,10 @@ def dns():
     z.txt("spf-macro.test", "v=spf1 exists:%{i}._ip.%{d} -all")
     z.add("127.0.0.1._ip.spf-macro.test", "A", "127.0.0.2")
     z.txt("spf-loop.test", "v=spf1 redirect=spf-loop.test")
+    z.txt("spf-exp.test", "v=spf1 include:spf-inc-exp.test -all exp=why.%{d}")
+    z.txt("why.spf-exp.test", "%{i} is not one of %{d}'s servers")
+    z.txt("spf-inc-exp.test", "v=spf1 -ip4:127.0.0.1 exp=never.spf-exp.test")
+    z.txt("never.spf-exp.test", "an included exp= must not be used")
     z.txt("spf-two.test", "v=spf1 -all")
     z.txt("spf-two.test", "v=spf1 +all")
     z.txt("spf-syntax.test", "v=spf1 ip4:300.1.1.1 -all")
@@ -146,6 +151,14 @@ def test_spf(mx, domain, result):
     assert "iprev=pass (client.loop.test) policy.iprev=127.0.0.1" in ar, ar
 
 
+def test_spf_explanation(mx):
+    sender = "e@spf-exp.test"
+    assert send(mx, sender, message(sender, subject="exp"))[0] == 250
+    ar = authres(last(mx))
+    assert "spf=fail" in ar and "127.0.0.1 is not one of spf-exp.test's servers" in ar, ar
+    assert "included" not in ar
+
+
 def test_spf_null_sender_uses_helo(mx):
     code, text = send(mx, "<>", message("mailer-daemon@spf-pass.test", subject="bounce"),
                       helo="spf-pass.test")
@@ -166,6 +179,18 @@ def test_dkim_pass_and_dmarc_pass(mx, dns, selector, ed):
     assert f"dkim=pass" in ar and "header.d=signer.test" in ar and f"header.s={selector}" in ar, ar
     # SPF fails (-all) but DKIM is aligned: DMARC passes
     assert "spf=fail" in ar and "dmarc=pass" in ar and "header.from=signer.test" in ar, ar
+
+
+@pytest.mark.parametrize("canon", [(b"simple", b"simple"), (b"relaxed", b"simple"),
+                                   (b"simple", b"relaxed")])
+def test_dkim_canonicalizations(mx, dns, canon):
+    sender = "news@signer.test"
+    msg = message(sender, subject="canon " + "/".join(c.decode() for c in canon),
+                  body=b"Line  with   spaces \r\n\r\n\r\n")
+    signed = sign(msg, "signer.test", "rsa1", dns.keys["rsa"], canonicalize=canon)
+    assert send(mx, sender, signed)[0] == 250
+    ar = authres(last(mx))
+    assert "dkim=pass" in ar and "dmarc=pass" in ar, ar
 
 
 def test_dkim_relaxed_canonicalization_and_subdomain_alignment(mx, dns):
@@ -451,3 +476,23 @@ def test_bad_scan_options_stop_cairnd(pg, tls_files, tmp_path_factory, option, v
     d.start(wait=False)
     assert d.proc.wait(timeout=30) != 0
     assert why in d.log_text(), d.log_text()
+
+
+def test_cairn_signer_verifies(mx, dns, tmp_path):
+    """A message signed by Cairn's own outbound signer (server/queue/dkim.c,
+    ed25519 and rsa) passes Cairn's verifier."""
+    import os
+    from conftest import BUILD
+    tool = pathlib.Path(os.environ.get("CAIRND", str(BUILD / "cairnd"))).parent / \
+        "tests" / "integration" / "dkim-sign-test"
+    if not tool.exists():
+        pytest.fail(f"{tool} not built (make check builds it)")
+    sender = "news@signer.test"
+    msg = message(sender, subject="cairn signed")
+    (tmp_path / "msg").write_bytes(msg)
+    (tmp_path / "key.pem").write_bytes(dns.keys["rsa"])
+    field = subprocess.run([str(tool), "signer.test", "rsa1", str(tmp_path / "key.pem"),
+                            str(tmp_path / "msg")], check=True, capture_output=True).stdout
+    assert send(mx, sender, field + msg)[0] == 250
+    ar = authres(last(mx))
+    assert "dkim=pass" in ar and "header.s=rsa1" in ar, ar
