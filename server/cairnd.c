@@ -21,6 +21,7 @@
 #include "smtp/smtp-session.h"
 #include "store-jobs.h"
 #include "scan/scan.h"
+#include "scan/bayes-trainer.h"
 #include "store-notify.h"
 #include "tls.h"
 #include "worker.h"
@@ -207,6 +208,7 @@ static void begin_drain(struct daemon *d, const char *why)
 	listener_close_all(&d->listeners);
 	conn_shutdown_all();
 	queue_stop(d->queue);	/* runners finish their current message */
+	bayes_trainer_stop();
 	d->drain_deadline = loop_now(d->loop) + d->cfg->server.shutdown_timeout_ms;
 	drain_check(d);
 }
@@ -465,6 +467,7 @@ int main(int argc, char **argv)
 	d.queue = queue_start(d.cfg, d.dir);
 	if (d.queue != NULL)	/* else deliveries NOTIFY the runners of other nodes */
 		deliver_set_queued_hook(queue_wake);
+	bayes_trainer_start(d.loop, d.pool, d.cfg);
 
 	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
 	listener_start_all(d.loop, d.listeners);
@@ -477,6 +480,7 @@ int main(int argc, char **argv)
 	listener_close_all(&d.listeners);
 	conn_abort_all();
 	queue_destroy(&d.queue);
+	bayes_trainer_stop();
 	worker_pool_destroy(&d.pool);
 	deliver_sieve_cleanup();
 	scan_stage_stop();

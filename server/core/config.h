@@ -23,6 +23,8 @@ enum config_type {
 enum config_log_target { CONFIG_LOG_STDERR, CONFIG_LOG_SYSLOG };
 enum config_tls_min { CONFIG_TLS_1_2, CONFIG_TLS_1_3 };
 enum config_dir_backend { CONFIG_DIR_SQL, CONFIG_DIR_LDAP };
+enum config_scan_fail { CONFIG_SCAN_FAIL_OPEN, CONFIG_SCAN_FAIL_CLOSED };
+enum config_spamd_mode { CONFIG_SPAMD_ADD, CONFIG_SPAMD_ALONE };
 enum config_scan_answer { CONFIG_SCAN_ACCEPT, CONFIG_SCAN_TEMPFAIL, CONFIG_SCAN_REJECT };
 enum config_scan_virus { CONFIG_SCAN_VIRUS_REJECT, CONFIG_SCAN_VIRUS_QUARANTINE };
 enum config_scan_dmarc { CONFIG_SCAN_DMARC_REJECT, CONFIG_SCAN_DMARC_QUARANTINE,
@@ -238,6 +240,78 @@ struct config {
 		char *fail_closed;	/* "module,..." that make a message unscannable on failure */
 		char *disable;		/* "module,..." not run */
 	} scan;
+	/* [rules]: SpamAssassin-syntax rules (server/scan/rules.c). */
+	struct {
+		bool enabled;
+		char *dir;		/* shipped rules */
+		char *local_dir;	/* the admin's files, read after dir */
+		uint64_t score_set;	/* 0-3: SpamAssassin's score set */
+		uint64_t budget_ms;
+	} rules;
+	/* [clamd]: ClamAV's clamd over INSTREAM (server/scan/clamd-client.c). */
+	struct {
+		bool enabled;
+		char *socket;		/* "/path", "unix:/path" or "host:port" */
+		uint64_t timeout_ms;
+		unsigned failure;	/* enum config_scan_fail */
+		uint64_t max_size;
+	} clamd;
+	/* [spamd]: SpamAssassin's spamd over SPAMC (server/scan/spamd-client.c). */
+	struct {
+		bool enabled;
+		char *socket;
+		char *user;
+		uint64_t timeout_ms;
+		unsigned failure;	/* enum config_scan_fail */
+		unsigned mode;		/* enum config_spamd_mode */
+		uint64_t max_size;
+	} spamd;
+	/* [bayes]: the Bayes classifier (server/scan/bayes*.c). */
+	struct {
+		bool enabled;
+		bool per_user;
+		uint64_t min_spam;
+		uint64_t min_ham;
+		uint64_t hapax_expire_days;
+		uint64_t token_expire_days;
+		uint64_t train_interval_ms;
+		uint64_t train_batch;
+		uint64_t budget_ms;
+	} bayes;
+	/* [dnsbl]: DNS lists (server/scan/dnsbl.c). */
+	struct {
+		bool enabled;
+		char *lists;		/* "zone[/127.0.0.N]=weight, ..." for the client IP */
+		char *uribl;		/* the same for the domains of body URLs */
+		uint64_t max_uri_domains;
+		uint64_t budget_ms;
+	} dnsbl;
+	/* [greylist]: greylisting (server/scan/greylist.c). */
+	struct {
+		bool enabled;
+		char *domains;		/* recipient domains greylisted; "" = all */
+		uint64_t delay_ms;
+		uint64_t window_ms;
+		uint64_t expire_ms;
+		uint64_t ipv4_prefix;
+		uint64_t ipv6_prefix;
+	} greylist;
+	/* [milter]: one milter (server/scan/milter-client.c). */
+	struct {
+		bool enabled;
+		char *socket;		/* "unix:/path", "/path", "inet:host:port", "host:port" */
+		uint64_t timeout_ms;
+		unsigned failure;	/* enum config_scan_fail */
+	} milter;
+	/* [rspamd]: rspamd over HTTP (server/scan/rspamd-client.c). */
+	struct {
+		bool enabled;
+		char *socket;
+		uint64_t timeout_ms;
+		unsigned failure;	/* enum config_scan_fail */
+		bool use_action;
+		uint64_t max_size;
+	} rspamd;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

@@ -5,7 +5,23 @@
 #include "autoconf.h"
 #include "scan.h"
 
+extern const struct scan_module scan_rules_module;
+extern const struct scan_module scan_clamd_module;
+extern const struct scan_module scan_spamd_module;
+extern const struct scan_module scan_bayes_module;
+extern const struct scan_module scan_dnsbl_module;
+extern const struct scan_module scan_greylist_module;
+extern const struct scan_module scan_milter_module;
+extern const struct scan_module scan_rspamd_module;
+
 void scan_modules_register_content(void)
 {
-	/* scanc14 registers its modules here. */
+	scan_register(&scan_dnsbl_module);
+	scan_register(&scan_greylist_module);
+	scan_register(&scan_rules_module);
+	scan_register(&scan_bayes_module);
+	scan_register(&scan_clamd_module);
+	scan_register(&scan_spamd_module);
+	scan_register(&scan_rspamd_module);
+	scan_register(&scan_milter_module);
 }

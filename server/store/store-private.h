@@ -80,6 +80,8 @@
 #include "store-stmts-urlauth.h"
 #include "store-stmts-sieve.h"
 #include "store-stmts-scan.h"
+#include "store-stmts-bayes.h"
+#include "store-stmts-greylist.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -99,7 +101,9 @@
 	STORE_STATEMENTS_DKIM(X)      \
 	STORE_STATEMENTS_URLAUTH(X)   \
 	STORE_STATEMENTS_SIEVE(X)     \
-	STORE_STATEMENTS_SCAN(X)
+	STORE_STATEMENTS_SCAN(X)      \
+	STORE_STATEMENTS_BAYES(X)     \
+	STORE_STATEMENTS_GREYLIST(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
