@@ -556,8 +556,14 @@ static int plan_target(struct store *st, const struct deliver_envelope *env,
 		.duplicate_check = cb_duplicate_check, .vacation_answered = cb_vacation_answered,
 		.include = cb_include,
 	};
+	struct sieve_scan_verdict scan = {
+		.spam_scanned = env->scanned, .spam_score = env->scan_score,
+		.spam_max = env->scan_score_max > 0 ? env->scan_score_max : 15.0,
+		.virus_scanned = env->virus_checked, .virus_level = 1,
+	};
 	struct sieve_exec_input in = {
 		.message = msg->data, .message_size = msg->size,
+		.scan = env->scanned || env->virus_checked ? &scan : NULL,
 		.envelope = { .from = env->from, .to = account, .orig_to = rcpt,
 			      .auth_user = env->auth_user },
 		.recipient = { .account = account, .addresses = addresses },

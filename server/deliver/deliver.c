@@ -289,6 +289,10 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 			return refused;
 		}
 		reason[0] = '\0';
+		env->scanned = v.scanned;
+		env->scan_score = v.score;
+		env->scan_score_max = v.score_max;
+		env->virus_checked = v.virus_checked;
 		if (v.data != NULL) {
 			data = v.data;
 			size = v.size;

@@ -51,6 +51,13 @@ struct deliver_envelope {
 	enum deliver_listener {
 		DELIVER_LISTENER_MX = 0, DELIVER_LISTENER_SUBMISSION, DELIVER_LISTENER_LMTP,
 	} listener;
+	/* The scan stage's verdict, set by deliver_message for Sieve's spamtest
+	 * and virustest (RFC 5235); all false/0 when the message was not scanned. */
+	bool scanned;		/* the spam checks ran to a score */
+	double scan_score;
+	double scan_score_max;	/* the score that means certainly spam (> 0) */
+	bool virus_checked;	/* a virus scanner looked at it (and found none:
+				 * a message with a virus is never delivered) */
 };
 
 /* Where the scan stage sends a local copy. */
@@ -79,7 +86,10 @@ struct deliver_verdict {
 	enum deliver_disposition disposition;	/* of local copies without an override */
 	struct deliver_target_verdict *targets;	/* malloc'ed overrides, freed by deliver */
 	size_t ntargets;
-	double score;		/* for the quarantine's listing */
+	double score;		/* for the quarantine's listing and Sieve's spamtest */
+	bool scanned;		/* score is a real verdict (not unscannable) */
+	double score_max;	/* the score that means certainly spam, for spamtest */
+	bool virus_checked;	/* a virus scanner ran to completion */
 	char summary[256];	/* tests hit / virus, for the quarantine's listing */
 	char subject[160];	/* the Subject:, for the quarantine's listing */
 };

@@ -511,6 +511,15 @@ static void stage(struct store *st, struct dir_handle *dh, const struct deliver_
 		v->data[out.len] = '\0';
 		buf_free(&out);
 		v->score = r.score;
+		v->scanned = !r.unscannable;
+		/* spamtest's "certainly spam": the reject threshold, else three
+		 * times the tag threshold, else SpamAssassin's customary 15. */
+		v->score_max = !isnan(c->policy.reject) && c->policy.reject > 0 ? c->policy.reject :
+			       !isnan(c->policy.tag) && c->policy.tag > 0 ? 3 * c->policy.tag : 15.0;
+		for (size_t i = 0; i < r.ntimings; i++)
+			if (strcmp(r.timings[i].module, "clamd") == 0 &&
+			    r.timings[i].status == SCAN_MOD_OK)
+				v->virus_checked = true;
 		struct buf sum;
 		buf_init(&sum, 0);
 		if (r.virus)

@@ -336,3 +336,35 @@ def test_include_personal_and_global(cairnd_factory, pg):
     smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("kept"))
     assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 2
     assert "event=runtime-error" in d.log_text()
+
+
+def test_spamtest_sees_the_scan_verdict(cairnd_factory, pg):
+    """RFC 5235: spamtest gets the scan stage's score (1 = clean ... 10 =
+    certainly spam, measured against the reject threshold), and 0 when the
+    message was not scanned (submission is not scanned by default)."""
+    import pathlib
+    import shutil
+    import tempfile
+    rules = pathlib.Path(tempfile.mkdtemp(prefix="rules-"))   # cairnd's user must read it
+    rules.chmod(0o755)
+    (rules / "50_local.cf").write_text("header LOCAL_SPAMMY Subject =~ /spammyword/\n"
+                                        "score LOCAL_SPAMMY 9.0\n")
+    from conftest import TOP
+    d = start(cairnd_factory, pg, {
+        "rules": {"dir": str(TOP / "rules"), "local_dir": str(rules)},
+        "scan": {"smtp": "yes", "spf": "no", "dkim": "no", "dmarc": "no", "arc": "no",
+                 "tag_threshold": "5", "junk_threshold": "off", "reject_threshold": "10"}})
+    put(d, 'require ["spamtest", "fileinto", "mailbox", "relational", "comparator-i;ascii-numeric"];\r\n'
+           'if spamtest :value "ge" :comparator "i;ascii-numeric" "7" {\r\n'
+           '  fileinto :create "High";\r\n'
+           '} elsif spamtest :value "eq" :comparator "i;ascii-numeric" "0" {\r\n'
+           '  fileinto :create "Untested";\r\n'
+           '} elsif spamtest :value "le" :comparator "i;ascii-numeric" "2" {\r\n'
+           '  fileinto :create "Low";\r\n'
+           '}\r\n')
+    smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("a spammyword offer"))
+    smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("minutes of the meeting"))
+    assert len(mailbox_messages(d, "ann@sieve.test", "High")) == 1
+    assert len(mailbox_messages(d, "ann@sieve.test", "Low")) == 1
+    assert mailbox_messages(d, "ann@sieve.test", "Untested") == []
+    shutil.rmtree(rules)
