@@ -283,8 +283,8 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 		snprintf(reason, reason_size, "%s", v.reason);
 		if (v.reject || v.tempfail) {
 			for (size_t i = 0; i < env->nrcpts; i++)
-				env->rcpts[i].result = v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
-			enum deliver_status refused = v.reject ? DELIVER_REJECTED : DELIVER_TEMPFAIL;
+				env->rcpts[i].result = v.reject ? DELIVER_REJECTED : DELIVER_POLICY_TEMPFAIL;
+			enum deliver_status refused = v.reject ? DELIVER_REJECTED : DELIVER_POLICY_TEMPFAIL;
 			deliver_verdict_clear(&v);
 			return refused;
 		}

@@ -22,6 +22,8 @@ enum deliver_status {
 				 * at DATA the message would pass a quota: 552 5.2.2 */
 	DELIVER_REJECTED,	/* the scan stage refused the message: 554 5.7.1 */
 	DELIVER_TEMPFAIL,	/* directory or database unavailable: 451 */
+	DELIVER_POLICY_TEMPFAIL,	/* the scan stage asks to try later (greylisting,
+					 * a fail-closed scanner down): 451 4.7.1 with the reason */
 };
 
 /* One accepted RCPT and where it goes. */

@@ -426,6 +426,9 @@ static void rcpt_reply(struct smtp_session *s, const struct deliver_rcpt *r, con
 	case DELIVER_REJECTED:
 		reply(s, 554, "5.7.1", "<%s> Message rejected: %s", r->address, reason);
 		break;
+	case DELIVER_POLICY_TEMPFAIL:
+		reply(s, 451, "4.7.1", "<%s> Try again later: %s", r->address, reason);
+		break;
 	default:
 		reply(s, 451, "4.3.0", "<%s> Temporary failure, try again later", r->address);
 		break;
@@ -469,6 +472,9 @@ static void deliver_done(struct smtp_session *s, struct smtp_job *j)
 			break;
 		case DELIVER_REJECTED:
 			reply(s, 554, "5.7.1", "Message rejected: %s", j->error);
+			break;
+		case DELIVER_POLICY_TEMPFAIL:
+			reply(s, 451, "4.7.1", "Message not accepted now, try again later: %s", j->error);
 			break;
 		default:
 			reply(s, 451, "4.3.0", "Temporary failure, message not accepted, try again later");
