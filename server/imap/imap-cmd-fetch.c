@@ -179,12 +179,13 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 	}
 	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid))
 		imap_flags_announce(m, o, c->keywords);
-	buf_printf(o, "* %u FETCH (", seq);
-	const char *sp = "";
-	if ((f->items & IMAP_FETCH_UID) || j->base.s->qresync) {
-		buf_printf(o, "%sUID %u", sp, c->uid);
-		sp = " ";
-	}
+	/* RFC 7162 3.2.4: with QRESYNC every FETCH carries UID; under
+	 * UIDONLY the uid leads the UIDFETCH response (RFC 9586 3.3) and the
+	 * UID item is there only when it was asked for. */
+	const struct imap_session *ss = j->base.s;
+	const char *sp = imap_fetch_begin(ss, o, seq, c->uid,
+					  ss->uidonly ? j->fetch.uid_asked : (f->items & IMAP_FETCH_UID) != 0,
+					  ss->qresync) ? " " : "";
 	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid)) {
 		buf_printf(o, "%sFLAGS ", sp);
 		imap_write_msg_flags(m, o, c->flags, c->keywords, c->uid);
@@ -469,7 +470,7 @@ static bool parse_set(struct imap_session *s, const struct imap_command *cmd,
 
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct imap_pool *pool = imap_pool_create();
 	struct store_uid_range *set;
 	size_t count;
@@ -559,9 +560,8 @@ static void store_flags_show(const struct store_msg_meta *meta, void *ctx)
 		return;
 	struct buf *o = &j->base.out;
 	imap_flags_announce(m, o, meta->keywords);
-	buf_printf(o, "* %u FETCH (", seq);
-	if (j->uid || j->base.s->qresync)
-		buf_printf(o, "UID %u ", meta->uid);
+	if (imap_fetch_begin(j->base.s, o, seq, meta->uid, false, j->uid || j->base.s->qresync))
+		buf_append_str(o, " ");
 	buf_append_str(o, "FLAGS ");
 	imap_write_msg_flags(m, o, meta->flags, meta->keywords, meta->uid);
 	if (j->base.s->condstore)
@@ -594,7 +594,7 @@ static void store_run(struct imap_job *job, struct store *st, struct worker *w)
 		buf_free(&miss);
 		return;
 	}
-	if (m->readonly) {
+	if ((job->cmd_flags & IMAP_CMD_WRITE) && m->readonly) {
 		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
@@ -636,7 +636,7 @@ static void store_run(struct imap_job *job, struct store *st, struct worker *w)
 
 void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct imap_pool *pool = imap_pool_create();
 	struct store_uid_range *set;
 	size_t count;
@@ -695,7 +695,7 @@ static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
 		imap_job_tagged(job, "NO [NOPERM] Permission denied (rights t and e needed)");
 		return;
 	}
-	if (j->move && m->readonly) {
+	if ((job->cmd_flags & IMAP_CMD_WRITE) && m->readonly) {
 		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
@@ -752,8 +752,8 @@ static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
 
 void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
-	bool move = strstr(cmd->name, "MOVE") != NULL;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
+	bool move = (s->cmd_flags & IMAP_CMD_MOVE) != 0;
 	struct imap_pool *pool = imap_pool_create();
 	struct store_uid_range *set;
 	size_t count;

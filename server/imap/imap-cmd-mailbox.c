@@ -911,7 +911,9 @@ static void qresync_changed(const struct store_msg_meta *meta, void *ctx)
 	if (seq == 0)
 		return;		/* appended after the view was read */
 	imap_flags_announce(j->mbox, &j->q_fetch, meta->keywords);
-	buf_printf(&j->q_fetch, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
+	if (imap_fetch_begin(j->base.s, &j->q_fetch, seq, meta->uid, false, true))
+		buf_append_str(&j->q_fetch, " ");
+	buf_append_str(&j->q_fetch, "FLAGS ");
 	imap_write_msg_flags(j->mbox, &j->q_fetch, meta->flags, meta->keywords, meta->uid);
 	buf_printf(&j->q_fetch, " MODSEQ (%llu))\r\n", (unsigned long long)meta->modseq);
 }
@@ -1145,6 +1147,12 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 				else if (!qresync_parse(j, &list[++i]))
 					bad = "QRESYNC (uidvalidity modseq [known-uids"
 					      " [(seq-match-data)]])";
+				else if (s->uidonly && list[i].type == IMAP_ARG_LIST &&
+					 list[i].list_count == 4)
+					/* RFC 9586 3: seq-match-data holds message
+					 * sequence numbers. */
+					bad = "[UIDREQUIRED] seq-match-data has message sequence"
+					      " numbers (UIDONLY)";
 			} else {
 				bad = "Unsupported SELECT parameter";
 			}
@@ -1159,7 +1167,7 @@ void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd)
 			return;
 		}
 	}
-	j->readonly = strcmp(cmd->name, "EXAMINE") == 0;
+	j->readonly = (s->cmd_flags & IMAP_CMD_READONLY) != 0;
 	j->condstore = condstore;
 	buf_init(&j->name, 0);
 	if (strlen(name) != len || imap_mailbox_decode(s, name, &j->name, &error) < 0) {
@@ -1441,7 +1449,7 @@ static void expunge_run(struct imap_job *job, struct store *st, struct worker *w
 		imap_job_tagged(job, "NO [NOPERM] Permission denied (right e needed)");
 		return;
 	}
-	if (m->readonly) {
+	if ((job->cmd_flags & IMAP_CMD_WRITE) && m->readonly) {
 		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
 		return;
 	}
@@ -1461,7 +1469,7 @@ static void expunge_run(struct imap_job *job, struct store *st, struct worker *w
 
 void imap_cmd_expunge(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strcmp(cmd->name, "UID EXPUNGE") == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct expunge_job *j;
 	if (uid) {
 		const char *text, *error = NULL;

@@ -387,6 +387,12 @@ static bool parse_tail(struct imap_session *s, const struct imap_command *cmd, s
 		imap_bad(s, cmd->tag, error != NULL ? error : "Invalid search criteria");
 		return false;
 	}
+	if (j->prog->uses_seqset && s->uidonly) {
+		/* RFC 9586 3: no message sequence numbers in a search key. */
+		imap_bad(s, cmd->tag, "[UIDREQUIRED] Message sequence numbers are not allowed"
+			 " with UIDONLY; use UID set");
+		return false;
+	}
 	if (j->prog->uses_last_result)
 		imap_searchres_substitute(s, j->pool, &j->prog->root);
 	if (j->prog->uses_modseq)
@@ -419,7 +425,7 @@ static int parse_partial(const char *s, uint32_t *lo_r, uint32_t *hi_r)
 
 void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct sort_job *j = imap_job_new(s, sizeof(*j), cmd, sort_run,
 					  uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
 	j->base.cleanup = sort_cleanup;
@@ -523,7 +529,7 @@ void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 
 void imap_cmd_thread(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct sort_job *j = imap_job_new(s, sizeof(*j), cmd, sort_run,
 					  uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
 	j->base.cleanup = sort_cleanup;

@@ -118,6 +118,7 @@ struct imap_job {
 	void (*cleanup)(struct imap_job *j);	/* optional: free the derived fields */
 	char *tag;			/* copies: LOGIN replaces the parser */
 	char *cmd;
+	unsigned cmd_flags;		/* IMAP_CMD_* of the command (0: a sync) */
 	enum imap_sync_mode sync_mode;
 	struct imap_sync sync;
 	const uint32_t *own_uids;	/* changed by this command: no echo in sync */
@@ -144,6 +145,9 @@ struct imap_session {
 	bool rev2;			/* ENABLE IMAP4rev2 */
 	bool condstore;			/* ENABLE CONDSTORE or a CONDSTORE command */
 	bool qresync;			/* ENABLE QRESYNC: VANISHED instead of EXPUNGE */
+	bool uidonly;			/* ENABLE UIDONLY (RFC 9586): no sequence
+					   numbers, UIDFETCH and VANISHED */
+	unsigned cmd_flags;		/* IMAP_CMD_* of the command being run */
 	/* SEARCHRES (RFC 5182): the uids saved by SEARCH RETURN (SAVE), "$" */
 	uint32_t *saved_uids;		/* ascending, malloc'ed */
 	size_t saved_count;
@@ -176,10 +180,28 @@ struct imap_session {
 					   body bound applies to it, not the line's */
 };
 
-/* A command: its name, the states it is allowed in, and its handler. */
+/* Properties of a command, as Dovecot's command flags: the dispatcher and
+ * the handlers test these instead of looking at the command's name. */
+enum imap_cmd_flag {
+	IMAP_CMD_UID = 1 << 0,		/* the UID form: numbers are uids */
+	IMAP_CMD_SEQ = 1 << 1,		/* takes or answers message sequence
+					   numbers: BAD [UIDREQUIRED] under
+					   UIDONLY (RFC 9586 3) */
+	IMAP_CMD_WRITE = 1 << 2,	/* changes the selected mailbox: NO on
+					   a read-only (EXAMINEd) one */
+	IMAP_CMD_NEEDS_READ = 1 << 3,	/* works on the selected mailbox's
+					   messages: needs right r (RFC 4314) */
+	IMAP_CMD_MOVE = 1 << 4,		/* MOVE / UID MOVE (RFC 6851) */
+	IMAP_CMD_READONLY = 1 << 5,	/* EXAMINE: selects read-only */
+	IMAP_CMD_STREAMS = 1 << 6,	/* takes the streamed APPEND literals */
+};
+
+/* A command: its name, the states it is allowed in, its properties
+ * (IMAP_CMD_*) and its handler. */
 struct imap_cmd_def {
 	const char *name;
 	unsigned states;
+	unsigned flags;
 	void (*run)(struct imap_session *s, const struct imap_command *cmd);
 };
 
@@ -219,6 +241,15 @@ uint32_t imap_seq_of(const struct imap_mailbox *m, uint32_t uid);
 void imap_set_to_uids(const struct imap_mailbox *m, struct imap_pool *pool,
 		      const struct imap_seqset *set, bool uid, struct store_uid_range **ranges_r,
 		      size_t *count_r);
+/* Open an untagged FETCH response of message (seq, uid) in out: "* seq
+ * FETCH (" or, under UIDONLY, "* uid UIDFETCH (" (RFC 9586 3.3). With
+ * uid_item the UID item follows; implied_uid adds it too except under
+ * UIDONLY, where the uid leads the response already. Returns true when an
+ * item was written (the next one needs a space before it). */
+bool imap_fetch_begin(const struct imap_session *s, struct buf *out, uint32_t seq, uint32_t uid,
+		      bool uid_item, bool implied_uid);
+/* The expunged uids as "* VANISHED uids" (QRESYNC or UIDONLY). */
+bool imap_use_vanished(const struct imap_session *s);
 /* STORE_FLAG_* <-> IMAP_FLAG_*. */
 unsigned imap_to_store_flags(unsigned imap_flags);
 

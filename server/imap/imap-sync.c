@@ -53,7 +53,9 @@ static void flag_change(const struct store_msg_meta *meta, void *ctx)
 		return;
 	struct buf *out = &f->j->sync.out;
 	imap_flags_announce(f->m, out, meta->keywords);
-	buf_printf(out, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
+	if (imap_fetch_begin(f->j->s, out, seq, meta->uid, false, true))
+		buf_append_str(out, " ");
+	buf_append_str(out, "FLAGS ");
 	imap_write_msg_flags(f->m, out, meta->flags, meta->keywords, meta->uid);
 	if (f->j->s->condstore)
 		buf_printf(out, " MODSEQ (%llu)", (unsigned long long)meta->modseq);
@@ -361,8 +363,9 @@ void imap_sync_run(struct imap_job *j, struct store *st)
 	struct buf exp;
 	buf_init(&exp, 0);
 	/* With QRESYNC the expunged uids go out as one VANISHED (RFC 7162
-	 * 3.2.10) instead of an EXPUNGE per message. */
-	uint32_t *gone = j->s->qresync ? xcalloc(m->count + 1, sizeof(*gone)) : NULL;
+	 * 3.2.10) instead of an EXPUNGE per message; so with UIDONLY
+	 * (RFC 9586 3.4). */
+	uint32_t *gone = imap_use_vanished(j->s) ? xcalloc(m->count + 1, sizeof(*gone)) : NULL;
 	for (size_t i = 0; i < m->count; i++) {
 		while (k < n && uids[k] < m->uids[i])
 			k++;
