@@ -232,14 +232,7 @@ unsigned imap_acl_flags(const struct imap_mailbox *m, uint32_t uid, unsigned f)
 	if (m == NULL || !m->private_seen)
 		return f;
 	f &= ~(unsigned)STORE_FLAG_SEEN;
-	size_t lo = 0, hi = m->seen_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->seen[mid].hi < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = IMAP_LOWER_BOUND(m->seen, m->seen_count, hi, uid);
 	if (lo < m->seen_count && m->seen[lo].lo <= uid)
 		f |= STORE_FLAG_SEEN;
 	return f;

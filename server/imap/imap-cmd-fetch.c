@@ -66,14 +66,7 @@ static void preview_collect(uint32_t uid, const char *preview, void *ctx)
 /* The preview of uid in this round (NULL: NIL). */
 static const char *preview_of(const struct fetch_job *j, uint32_t uid)
 {
-	size_t lo = 0, hi = j->preview_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (j->previews[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = IMAP_LOWER_BOUND(j->previews, j->preview_count, uid, uid);
 	return lo < j->preview_count && j->previews[lo].uid == uid ? j->previews[lo].text : NULL;
 }
 

@@ -5,6 +5,7 @@
 #define CAIRN_IMAP_PRIVATE_H
 
 #include "imap-session.h"
+#include <stddef.h>
 #include "imap_args.h"
 #include "imap_metadata.h"
 #include "imap_parser.h"
@@ -470,11 +471,18 @@ void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const ch
 /* A CONDSTORE-enabling command (RFC 7162 3.1): turn CONDSTORE on; the first
  * one in a selected mailbox appends "* OK [HIGHESTMODSEQ n]" to out. */
 void imap_condstore_enable(struct imap_session *s, struct buf *out);
-/* Write uids as a compact uid-set into out, runs of consecutive uids as
- * ranges, in the order given ("1:3,7"; COPYUID's lists too). */
+/* The one sequence-set writer: numbers (uids or sequence numbers) as a
+ * compact set into out, ascending runs of consecutive numbers as ranges,
+ * in the order given ("1:3,7"; COPYUID's lists and ESORT's ALL too). */
 void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count);
-/* The one binary search over an ascending uid array: the index of the first
- * uid >= uid (count when none) ... */
+/* The one binary search: the index of the first of count elements (each
+ * size bytes, ascending by the uint32_t key at offset) whose key is >= key;
+ * count when none. IMAP_LOWER_BOUND names the key by its field. */
+size_t imap_lower_bound(const void *base, size_t count, size_t size, size_t offset,
+			uint32_t key);
+#define IMAP_LOWER_BOUND(arr, count, field, key) \
+	imap_lower_bound((arr), (count), sizeof(*(arr)), offsetof(__typeof__(*(arr)), field), (key))
+/* ... over an ascending uid array: the index of the first uid >= uid. */
 size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid);
 /* ... and the 1-based position of uid, 0 when absent (a sequence number
  * when uids is the view). */
