@@ -254,11 +254,47 @@ bool imap_use_vanished(const struct imap_session *s);
 /* STORE_FLAG_* <-> IMAP_FLAG_*. */
 unsigned imap_to_store_flags(unsigned imap_flags);
 
-/* ---- imap-cmd-mailbox.c ---- */
+/* ---- imap-cmd-list.c ---- */
 /* LIST with LIST-EXTENDED selection/return options and LIST-STATUS. */
 void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd);
 /* LSUB: subscribed mailboxes matching the pattern. */
 void imap_cmd_lsub(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-status.c ---- */
+/* STATUS items incl. DELETED, SIZE, HIGHESTMODSEQ, APPENDLIMIT. */
+void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd);
+/* Render "* STATUS name (...)" of the open mailbox id into out (items:
+ * IMAP_STATUS_*); reader_id != 0: the user does not own it, UNSEEN counts
+ * his own \Seen. Also LIST-STATUS's answer. */
+int imap_status_render(struct imap_job *job, struct store *st, uint64_t id, uint64_t reader_id,
+		       const char *name, unsigned items, struct buf *out, const char **error_r);
+
+/* ---- imap-cmd-select.c ---- */
+/* SELECT and EXAMINE (read-only). */
+void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-append.c ---- */
+/* APPEND/MULTIAPPEND from the literals the session streamed in. */
+void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-mailbox.c ---- */
+/* A command on one or two mailbox names (CREATE, DELETE, RENAME,
+ * (UN)SUBSCRIBE, STATUS): the names decoded to UTF-8. */
+struct imap_name_job {
+	struct imap_job base;
+	struct buf name, name2;
+	bool flag;
+	unsigned items;
+	uint64_t max_append;
+	char special_use[16];		/* CREATE (USE (...)), "" when none */
+};
+
+/* Parse the nargs (1 or 2) mailbox names of cmd into a new job running
+ * run; NULL when cmd was answered (BAD or NO [CANNOT]). */
+struct imap_name_job *imap_name_job_new(struct imap_session *s, const struct imap_command *cmd,
+					imap_job_run_fn *run, size_t nargs);
+/* Drop a job that was never submitted (its command was answered already). */
+void imap_name_job_discard(struct imap_name_job *j);
 /* CREATE (parents are created too). */
 void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd);
 /* DELETE (one with children becomes \Noselect). */
@@ -269,12 +305,6 @@ void imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd);
 /* UNSUBSCRIBE. */
 void imap_cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd);
-/* STATUS items incl. DELETED, SIZE, HIGHESTMODSEQ, APPENDLIMIT. */
-void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd);
-/* SELECT and EXAMINE (read-only). */
-void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd);
-/* APPEND/MULTIAPPEND from the literals the session streamed in. */
-void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd);
 /* CLOSE: silent expunge of \Deleted (read-write), then deselect. */
 void imap_cmd_close(struct imap_session *s, const struct imap_command *cmd);
 /* UNSELECT: deselect without expunging. */
