@@ -222,7 +222,9 @@ static void select_run(struct imap_job *job, struct store *st, struct worker *w)
 		for (size_t i = 0; i < m->count; i++)
 			recent += m->recent_count > 0 && m->uids[i] >= first;
 		buf_printf(o, "* %zu RECENT\r\n", j->readonly ? (size_t)stt.recent : recent);
-		if (first_unseen != 0)
+		/* [UNSEEN n] is a sequence number: none under UIDONLY
+		 * (RFC 9586 3: no message numbers in responses). */
+		if (first_unseen != 0 && !job->s->uidonly)
 			buf_printf(o, "* OK [UNSEEN %u] First unseen\r\n",
 				   imap_seq_of(m, first_unseen));
 	}

@@ -427,7 +427,10 @@ def test_uidonly_refuses_sequence_numbers(imap):
     assert b" UIDONLY" in s.cmd("CAPABILITY")[0]
     out = s.cmd("ENABLE UIDONLY")
     assert out[0] == b"* ENABLED UIDONLY\r\n", out
-    s.cmd("SELECT INBOX")
+    # [UNSEEN n] carries a sequence number: not sent (RFC 9586 3).
+    out = s.cmd("SELECT INBOX")
+    assert not any(b"[UNSEEN" in ln for ln in out), out
+    assert b"* 3 EXISTS\r\n" in out, out
     # RFC 9586 3: the commands that take or return message sequence
     # numbers are BAD, with the UIDREQUIRED response code.
     for c in ("FETCH 1 FLAGS", "STORE 1 +FLAGS (\\Seen)", "SEARCH ALL", "COPY 1 x",
