@@ -321,8 +321,18 @@ void imap_idle_sync(struct imap_session *s);
 /* ---- imap-cmd-fetch.c ---- */
 /* FETCH and UID FETCH. */
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd);
+/* The message set (first argument) of FETCH/STORE/COPY/MOVE as store uid
+ * ranges of the view (malloc'ed; "$" is the saved result); false after a
+ * BAD reply. uid: a uid set, else sequence numbers. */
+bool imap_parse_msg_set(struct imap_session *s, const struct imap_command *cmd,
+			struct imap_pool *pool, bool uid, struct store_uid_range **set_r,
+			size_t *count_r);
+
+/* ---- imap-cmd-store.c ---- */
 /* STORE and UID STORE (UNCHANGEDSINCE). */
 void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-copy.c ---- */
 /* COPY, UID COPY, MOVE and UID MOVE (COPYUID). */
 void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 
@@ -517,6 +527,11 @@ size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid);
 /* ... and the 1-based position of uid, 0 when absent (a sequence number
  * when uids is the view). */
 uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid);
+/* Is uid in the ascending array uids? */
+static inline bool imap_uid_in(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	return imap_uid_position(uids, count, uid) != 0;
+}
 /* QRESYNC: "* VANISHED (EARLIER) set" for the uids of mailbox m expunged
  * after modseq that lie in known (NULL: any uid). Nothing when none. */
 int imap_sync_vanished_earlier(struct store *st, const struct imap_mailbox *m, uint64_t modseq,
