@@ -159,32 +159,28 @@ static void create_run(struct imap_job *job, struct store *st, struct worker *w)
 	uint64_t id;
 	struct imap_acl_box box, parent = { 0 };
 	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
-	if (r == STORE_OK && !create_allowed(job, st, w, &box, j->name.data, &parent)) {
-		imap_acl_box_free(&box);
-		imap_acl_box_free(&parent);
-		return;
-	}
-	if (r == STORE_OK)
-		r = store_mailbox_create(st, box.sb->owner, box.sb->name,
-					 j->special_use[0] != '\0' ? j->special_use : NULL, &id,
-					 &error);
+	if (r != STORE_OK)
+		goto fail;
+	if (!create_allowed(job, st, w, &box, j->name.data, &parent))
+		goto out;	/* answered */
+	r = store_mailbox_create(st, box.sb->owner, box.sb->name,
+				 j->special_use[0] != '\0' ? j->special_use : NULL, &id, &error);
 	if (r == STORE_INVALID && j->special_use[0] != '\0' && error != NULL &&
 	    strstr(error, "special-use") != NULL) {
 		/* RFC 6154 3: nothing created, and [USEATTR] says why. */
-		imap_acl_box_free(&box);
-		imap_acl_box_free(&parent);
-		imap_job_tagged(job, "NO [USEATTR] %s", error != NULL ? error : "Bad USE");
-		return;
+		imap_job_tagged(job, "NO [USEATTR] %s", error);
+		goto out;
 	}
-	if (r == STORE_OK)
-		inherit_acl(st, &parent, id);
+	if (r != STORE_OK)
+		goto fail;
+	inherit_acl(st, &parent, id);
+	imap_job_tagged(job, "OK [MAILBOXID (%s)] CREATE completed", imap_mailbox_objectid(id).s);
+	goto out;
+fail:
+	imap_job_store_error(job, r, error);
+out:
 	imap_acl_box_free(&box);
 	imap_acl_box_free(&parent);
-	if (r == STORE_OK)
-		imap_job_tagged(job, "OK [MAILBOXID (%s)] CREATE completed",
-				imap_mailbox_objectid(id).s);
-	else
-		imap_job_store_error(job, r, error);
 }
 
 /* RFC 6154 3 CREATE-SPECIAL-USE: CREATE name (USE (attr ...)). Cairn keeps
@@ -236,25 +232,26 @@ static void delete_run(struct imap_job *job, struct store *st, struct worker *w)
 	const char *error = NULL;
 	struct imap_acl_box box;
 	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
-	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_DELETE, false)) {
-		imap_acl_box_free(&box);
-		return;
-	}
-	if (r == STORE_OK && box.exists && job->s->mbox != NULL &&
-	    job->s->mbox->id == box.sb->info.id) {
-		imap_acl_box_free(&box);
+	if (r != STORE_OK)
+		goto fail;
+	if (!imap_acl_require(job, &box, IMAP_ACL_DELETE, false))
+		goto out;	/* answered */
+	if (box.exists && job->s->mbox != NULL && job->s->mbox->id == box.sb->info.id) {
 		imap_job_tagged(job, "NO [INUSE] Cannot delete the selected mailbox");
-		return;
+		goto out;
 	}
-	if (r == STORE_OK && box.sb->name[0] == '\0')
+	if (box.sb->name[0] == '\0')
 		r = STORE_NOTFOUND;	/* a namespace itself */
-	if (r == STORE_OK)
-		r = store_mailbox_delete(st, box.sb->owner, box.sb->name, &error);
-	imap_acl_box_free(&box);
-	if (r == STORE_OK)
-		imap_job_tagged(job, "OK DELETE completed");
 	else
-		imap_job_store_error(job, r, error);
+		r = store_mailbox_delete(st, box.sb->owner, box.sb->name, &error);
+	if (r != STORE_OK)
+		goto fail;
+	imap_job_tagged(job, "OK DELETE completed");
+	goto out;
+fail:
+	imap_job_store_error(job, r, error);
+out:
+	imap_acl_box_free(&box);
 }
 
 void imap_cmd_delete(struct imap_session *s, const struct imap_command *cmd)

@@ -112,22 +112,21 @@ static void status_run(struct imap_job *job, struct store *st, struct worker *w)
 	const char *error = NULL;
 	struct imap_acl_box box;
 	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
-	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_READ, false)) {
-		imap_acl_box_free(&box);
-		return;
-	}
-	if (r == STORE_OK && (!box.exists || box.sb->info.noselect)) {
-		error = "No such mailbox";
-		r = STORE_NOTFOUND;
-	}
-	if (r == STORE_OK)
-		r = imap_status_render(job, st, box.sb->info.id, box.sb->own ? 0 : box.sb->user_id,
-				  j->name.data, j->items, &job->out, &error);
-	imap_acl_box_free(&box);
-	if (r == STORE_OK)
-		imap_job_tagged(job, "OK STATUS completed");
-	else
+	if (r != STORE_OK) {
 		imap_job_store_error(job, r, error);
+	} else if (!imap_acl_require(job, &box, IMAP_ACL_READ, false)) {
+		/* answered */
+	} else if (!box.exists || box.sb->info.noselect) {
+		imap_job_store_error(job, STORE_NOTFOUND, "No such mailbox");
+	} else {
+		r = imap_status_render(job, st, box.sb->info.id, box.sb->own ? 0 : box.sb->user_id,
+				       j->name.data, j->items, &job->out, &error);
+		if (r == STORE_OK)
+			imap_job_tagged(job, "OK STATUS completed");
+		else
+			imap_job_store_error(job, r, error);
+	}
+	imap_acl_box_free(&box);
 }
 
 void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd)
