@@ -452,7 +452,12 @@ def test_uidonly_refuses_sequence_numbers(imap):
     uv = re.search(rb"UIDVALIDITY (\d+)", b"".join(s.cmd("STATUS INBOX (UIDVALIDITY)")))
     out = s.cmd(b"SELECT INBOX (QRESYNC (%s 1 1:3 (1:2 1:2)))" % uv.group(1), ok="BAD")
     assert b"[UIDREQUIRED]" in out[-1], out
-    s.cmd(b"SELECT INBOX (QRESYNC (%s 1 1:3))" % uv.group(1))
+    # The changes QRESYNC reports are UIDFETCH responses too (3.3).
+    out = s.cmd(b"SELECT INBOX (QRESYNC (%s 1 1:3))" % uv.group(1))
+    ch = [ln for ln in out if b" UIDFETCH " in ln]
+    assert [ln.split()[1] for ln in ch] == [b"1", b"2", b"3"], out
+    assert all(b"MODSEQ (" in ln and b"UID " not in ln.split(b"UIDFETCH")[1] for ln in ch), out
+    assert not [ln for ln in out if SEQ_LINE.match(ln)], out
 
 
 def test_uidonly_uidfetch_and_vanished(imap):
