@@ -503,6 +503,8 @@ static int parse_key(struct search_ctx *c, const struct imap_arg *args, size_t c
 			return -1;
 		if (key->set.last_result)
 			c->prog->uses_last_result = true;
+		else
+			c->prog->uses_seqset = true;
 		return 0;
 	}
 	for (i = 0; i < ARRAY_SIZE(search_keys); i++) {
@@ -1004,6 +1006,7 @@ int imap_fetch_parse(struct imap_pool *pool, const struct imap_arg *atts,
 		*error_r = "Invalid fetch attributes";
 		return -1;
 	}
+	fetch_r->uid_asked = (fetch_r->items & IMAP_FETCH_UID) != 0;
 	if (uid)
 		fetch_r->items |= IMAP_FETCH_UID;
 	if (modifiers == NULL)

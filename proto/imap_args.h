@@ -130,6 +130,8 @@ struct imap_search_program {
 	struct imap_search_key root;	/* an AND of the top-level keys */
 	bool uses_modseq;		/* MODSEQ appears (CONDSTORE, MODSEQ in reply) */
 	bool uses_last_result;		/* "$" appears */
+	bool uses_seqset;		/* a message sequence set other than "$"
+					   appears (refused under UIDONLY, RFC 9586 3) */
 };
 
 struct imap_search_limits {
@@ -188,6 +190,7 @@ struct imap_fetch {
 	uint64_t changedsince;		/* CHANGEDSINCE modifier */
 	bool vanished;			/* VANISHED modifier (UID FETCH only) */
 	bool preview_lazy;		/* PREVIEW (LAZY), RFC 8970 */
+	bool uid_asked;			/* UID was named (UID FETCH adds it to items) */
 };
 
 /* Parse the fetch attributes (one arg: a macro, an attribute or a list) and

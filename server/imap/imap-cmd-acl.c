@@ -198,11 +198,6 @@ void imap_acl_seen_refresh(struct imap_mailbox *m, struct store *st)
 	m->seen_count = n;
 }
 
-/* Commands that work on the selected mailbox's messages: they need r. */
-static const char *const selected_cmds[] = {
-	"FETCH", "UID FETCH", "STORE", "UID STORE", "SEARCH", "UID SEARCH", "COPY", "UID COPY",
-	"MOVE", "UID MOVE", "EXPUNGE", "UID EXPUNGE", "SORT", "UID SORT", "THREAD", "UID THREAD",
-};
 
 bool imap_acl_refresh(struct imap_job *j, struct store *st, struct worker *w)
 {
@@ -224,11 +219,10 @@ bool imap_acl_refresh(struct imap_job *j, struct store *st, struct worker *w)
 	imap_acl_seen_refresh(m, st);
 	if (m->rights & IMAP_ACL_READ)
 		return true;
-	for (size_t i = 0; i < ARRAY_SIZE(selected_cmds); i++) {
-		if (strcmp(j->cmd, selected_cmds[i]) == 0) {
-			imap_job_tagged(j, "NO [NOPERM] Permission denied (right r was taken away)");
-			return false;
-		}
+	if (j->cmd_flags & IMAP_CMD_NEEDS_READ) {
+		/* a command on the selected mailbox's messages needs r */
+		imap_job_tagged(j, "NO [NOPERM] Permission denied (right r was taken away)");
+		return false;
 	}
 	return true;
 }
@@ -238,14 +232,7 @@ unsigned imap_acl_flags(const struct imap_mailbox *m, uint32_t uid, unsigned f)
 	if (m == NULL || !m->private_seen)
 		return f;
 	f &= ~(unsigned)STORE_FLAG_SEEN;
-	size_t lo = 0, hi = m->seen_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (m->seen[mid].hi < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = IMAP_LOWER_BOUND(m->seen, m->seen_count, hi, uid);
 	if (lo < m->seen_count && m->seen[lo].lo <= uid)
 		f |= STORE_FLAG_SEEN;
 	return f;

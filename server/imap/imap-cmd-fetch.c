@@ -1,8 +1,8 @@
-/* IMAP message commands on the selected mailbox: FETCH/UID FETCH (stored
- * ENVELOPE/BODYSTRUCTURE, BODY[section]<partial> and BINARY[] cut from the
- * raw message by the MIME parser, \Seen set by non-PEEK fetches),
- * STORE/UID STORE (UNCHANGEDSINCE -> [MODIFIED]) and COPY/MOVE (COPYUID;
- * the expunges of MOVE are reported by the view sync). */
+/* IMAP FETCH/UID FETCH (stored ENVELOPE/BODYSTRUCTURE, BODY[section]<partial>
+ * and BINARY[] cut from the raw message by the MIME parser, \Seen set by
+ * non-PEEK fetches), and the sequence-set argument of FETCH, STORE, COPY
+ * and MOVE (imap_parse_msg_set). STORE is in imap-cmd-store.c, COPY/MOVE in
+ * imap-cmd-copy.c. */
 #include "autoconf.h"
 #include "imap-private.h"
 #include "conn.h"
@@ -66,14 +66,7 @@ static void preview_collect(uint32_t uid, const char *preview, void *ctx)
 /* The preview of uid in this round (NULL: NIL). */
 static const char *preview_of(const struct fetch_job *j, uint32_t uid)
 {
-	size_t lo = 0, hi = j->preview_count;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (j->previews[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = IMAP_LOWER_BOUND(j->previews, j->preview_count, uid, uid);
 	return lo < j->preview_count && j->previews[lo].uid == uid ? j->previews[lo].text : NULL;
 }
 
@@ -132,11 +125,6 @@ static void fetch_cleanup(struct imap_job *job)
 	imap_pool_destroy(&j->pool);
 }
 
-static bool in_list(const uint32_t *a, size_t n, uint32_t v)
-{
-	return imap_uid_position(a, n, v) != 0;
-}
-
 static void write_partial(struct buf *out, const struct imap_fetch_body *b, const char *data,
 			  size_t len, bool binary)
 {
@@ -177,15 +165,16 @@ static int render_one(struct fetch_job *j, struct store *st, const struct meta_c
 		}
 		msg = mime_parse(raw.data != NULL ? raw.data : "", raw.len, NULL);
 	}
-	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid))
+	if ((f->items & IMAP_FETCH_FLAGS) || imap_uid_in(j->seen_uids, j->seen_count, c->uid))
 		imap_flags_announce(m, o, c->keywords);
-	buf_printf(o, "* %u FETCH (", seq);
-	const char *sp = "";
-	if ((f->items & IMAP_FETCH_UID) || j->base.s->qresync) {
-		buf_printf(o, "%sUID %u", sp, c->uid);
-		sp = " ";
-	}
-	if ((f->items & IMAP_FETCH_FLAGS) || in_list(j->seen_uids, j->seen_count, c->uid)) {
+	/* RFC 7162 3.2.4: with QRESYNC every FETCH carries UID; under
+	 * UIDONLY the uid leads the UIDFETCH response (RFC 9586 3.3) and the
+	 * UID item is there only when it was asked for. */
+	const struct imap_session *ss = j->base.s;
+	const char *sp = imap_fetch_begin(ss, o, seq, c->uid,
+					  ss->uidonly ? j->fetch.uid_asked : (f->items & IMAP_FETCH_UID) != 0,
+					  ss->qresync) ? " " : "";
+	if ((f->items & IMAP_FETCH_FLAGS) || imap_uid_in(j->seen_uids, j->seen_count, c->uid)) {
 		buf_printf(o, "%sFLAGS ", sp);
 		imap_write_msg_flags(m, o, c->flags, c->keywords, c->uid);
 		sp = " ";
@@ -443,9 +432,9 @@ static void fetch_run(struct imap_job *job, struct store *st, struct worker *w)
 		imap_job_tagged(job, "OK %s completed", job->cmd);
 }
 
-static bool parse_set(struct imap_session *s, const struct imap_command *cmd,
-		      struct imap_pool *pool, bool uid, struct store_uid_range **set_r,
-		      size_t *count_r)
+bool imap_parse_msg_set(struct imap_session *s, const struct imap_command *cmd,
+			struct imap_pool *pool, bool uid, struct store_uid_range **set_r,
+			size_t *count_r)
 {
 	const char *text, *error = NULL;
 	struct imap_seqset set;
@@ -469,11 +458,11 @@ static bool parse_set(struct imap_session *s, const struct imap_command *cmd,
 
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct imap_pool *pool = imap_pool_create();
 	struct store_uid_range *set;
 	size_t count;
-	if (!parse_set(s, cmd, pool, uid, &set, &count)) {
+	if (!imap_parse_msg_set(s, cmd, pool, uid, &set, &count)) {
 		imap_pool_destroy(&pool);
 		return;
 	}
@@ -520,265 +509,5 @@ void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd)
 	j->fetch = fetch;
 	j->set = set;
 	j->set_count = count;
-	imap_job_submit(s, &j->base);
-}
-
-/* ---- STORE ---- */
-
-struct store_job {
-	struct imap_job base;
-	struct imap_pool *pool;
-	struct imap_store st;
-	struct store_uid_range *set;
-	size_t set_count;
-	struct store_flags_result fr;
-	bool have_fr;
-	bool uid;
-	struct fetch_job *fj;
-};
-
-static void store_cleanup(struct imap_job *job)
-{
-	struct store_job *j = (struct store_job *)job;
-	if (j->have_fr)
-		store_flags_result_free(&j->fr);
-	free(j->set);
-	imap_pool_destroy(&j->pool);
-}
-
-static void store_flags_show(const struct store_msg_meta *meta, void *ctx)
-{
-	struct store_job *j = ctx;
-	const struct imap_mailbox *m = j->base.s->mbox;
-	uint32_t seq = imap_seq_of(m, meta->uid);
-	if (seq == 0)
-		return;
-	if (j->st.silent && !in_list(j->fr.failed, j->fr.failed_count, meta->uid))
-		return;
-	if (!in_list(j->fr.modified, j->fr.modified_count, meta->uid) && !j->st.unchangedsince_set)
-		return;
-	struct buf *o = &j->base.out;
-	imap_flags_announce(m, o, meta->keywords);
-	buf_printf(o, "* %u FETCH (", seq);
-	if (j->uid || j->base.s->qresync)
-		buf_printf(o, "UID %u ", meta->uid);
-	buf_append_str(o, "FLAGS ");
-	imap_write_msg_flags(m, o, meta->flags, meta->keywords, meta->uid);
-	if (j->base.s->condstore)
-		buf_printf(o, " MODSEQ (%llu)", (unsigned long long)meta->modseq);
-	buf_append_str(o, ")\r\n");
-}
-
-static void store_run(struct imap_job *job, struct store *st, struct worker *w)
-{
-	struct store_job *j = (struct store_job *)job;
-	const struct imap_mailbox *m = job->s->mbox;
-	const char *error = NULL;
-	(void)w;
-	/* RFC 4314: s for \Seen, t for \Deleted, w for the rest; a FLAGS
-	 * replace needs w and leaves \Seen and \Deleted as they are when he
-	 * may not change them (imap_acl_flags_update). */
-	unsigned sys = j->st.flags.system, need = 0;
-	if (sys & IMAP_FLAG_SEEN)
-		need |= IMAP_ACL_SEEN;
-	if (sys & IMAP_FLAG_DELETED)
-		need |= IMAP_ACL_DELETED;
-	if ((sys & (IMAP_FLAG_ANSWERED | IMAP_FLAG_FLAGGED | IMAP_FLAG_DRAFT)) ||
-	    j->st.flags.keyword_count > 0 || j->st.mode == IMAP_STORE_REPLACE)
-		need |= IMAP_ACL_WRITE;
-	if ((m->rights & need) != need) {
-		struct buf miss;
-		buf_init(&miss, 0);
-		imap_acl_write_rights(&miss, need & ~m->rights, false);
-		imap_job_tagged(job, "NO [NOPERM] Permission denied (right %s needed)", miss.data);
-		buf_free(&miss);
-		return;
-	}
-	if (m->readonly) {
-		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
-		return;
-	}
-	if (j->set_count == 0) {
-		imap_job_tagged(job, "OK %s completed", job->cmd);
-		return;
-	}
-	enum store_flag_op op = j->st.mode == IMAP_STORE_ADD ? STORE_FLAGS_ADD :
-				j->st.mode == IMAP_STORE_REMOVE ? STORE_FLAGS_REMOVE :
-				STORE_FLAGS_REPLACE;
-	int r = imap_acl_flags_update(m, st, j->set, j->set_count, op,
-				   imap_to_store_flags(j->st.flags.system), j->st.flags.keywords,
-				   j->st.flags.keyword_count,
-				   j->st.unchangedsince_set ? j->st.unchangedsince : STORE_NO_UNCHANGEDSINCE,
-				   &j->fr, &error);
-	if (r != STORE_OK && r != STORE_NOTFOUND) {
-		imap_job_store_error(job, r, error);
-		return;
-	}
-	j->have_fr = r == STORE_OK;
-	if (j->have_fr) {
-		job->own_uids = j->fr.modified;
-		job->own_count = j->fr.modified_count;
-		r = store_fetch(st, m->id, j->set, j->set_count, 0, store_flags_show, j, &error);
-	}
-	if (j->have_fr && j->fr.failed_count > 0) {
-		struct buf set;
-		buf_init(&set, 0);
-		for (size_t i = 0; i < j->fr.failed_count; i++) {
-			uint32_t v = j->uid ? j->fr.failed[i] : imap_seq_of(m, j->fr.failed[i]);
-			buf_printf(&set, "%s%u", i > 0 ? "," : "", v);
-		}
-		imap_job_tagged(job, "OK [MODIFIED %s] Conditional STORE failed", set.data);
-		buf_free(&set);
-		return;
-	}
-	imap_job_tagged(job, "OK %s completed", job->cmd);
-}
-
-void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd)
-{
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
-	struct imap_pool *pool = imap_pool_create();
-	struct store_uid_range *set;
-	size_t count;
-	if (!parse_set(s, cmd, pool, uid, &set, &count)) {
-		imap_pool_destroy(&pool);
-		return;
-	}
-	struct imap_store sto;
-	const char *error = NULL;
-	if (imap_store_parse(pool, &cmd->args[1], cmd->arg_count - 1, &sto, &error) < 0) {
-		imap_bad(s, cmd->tag, error != NULL ? error : "Invalid STORE arguments");
-		free(set);
-		imap_pool_destroy(&pool);
-		return;
-	}
-	struct store_job *j = imap_job_new(s, sizeof(*j), cmd, store_run,
-					   uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
-	if (sto.unchangedsince_set)
-		imap_condstore_enable(s, &j->base.out);
-	j->base.cleanup = store_cleanup;
-	j->pool = pool;
-	j->st = sto;
-	j->set = set;
-	j->set_count = count;
-	j->uid = uid;
-	imap_job_submit(s, &j->base);
-}
-
-/* ---- COPY / MOVE ---- */
-
-struct copy_job {
-	struct imap_job base;
-	struct buf name;
-	struct store_uid_range *set;
-	size_t set_count;
-	bool move;
-};
-
-static void copy_cleanup(struct imap_job *job)
-{
-	struct copy_job *j = (struct copy_job *)job;
-	buf_free(&j->name);
-	free(j->set);
-}
-
-static void copy_run(struct imap_job *job, struct store *st, struct worker *w)
-{
-	struct copy_job *j = (struct copy_job *)job;
-	const struct imap_mailbox *m = job->s->mbox;
-	const char *error = NULL;
-	struct store_mailbox_info info;
-	struct imap_acl_box box;
-	/* RFC 4314 / RFC 6851: MOVE out needs t and e, into needs i. */
-	if (j->move && (m->rights & (IMAP_ACL_DELETED | IMAP_ACL_EXPUNGE)) !=
-	    (IMAP_ACL_DELETED | IMAP_ACL_EXPUNGE)) {
-		imap_job_tagged(job, "NO [NOPERM] Permission denied (rights t and e needed)");
-		return;
-	}
-	if (j->move && m->readonly) {
-		imap_job_tagged(job, "NO [READ-ONLY] Mailbox is read-only");
-		return;
-	}
-	int r = imap_acl_open(job, st, w, j->name.data, &box, &error);
-	if (r == STORE_OK && !imap_acl_require(job, &box, IMAP_ACL_INSERT, true)) {
-		imap_acl_box_free(&box);
-		return;
-	}
-	if (r == STORE_NOTFOUND || (r == STORE_OK && (!box.exists || box.sb->info.noselect))) {
-		imap_acl_box_free(&box);
-		imap_job_tagged(job, "NO [TRYCREATE] No such mailbox");
-		return;
-	}
-	if (r == STORE_OK)
-		info = box.sb->info;
-	if (r == STORE_OK && j->set_count == 0) {
-		imap_acl_box_free(&box);
-		imap_job_tagged(job, "OK %s completed", job->cmd);
-		return;
-	}
-	struct store_copy_result cr = { 0 };
-	if (r == STORE_OK)
-		r = store_copy(st, m->id, info.id, j->set, j->set_count, j->move, &cr, &error);
-	if (r == STORE_OK)
-		imap_acl_copy_fixup(m, st, &box, &cr);
-	imap_acl_box_free(&box);
-	if (r != STORE_OK) {
-		imap_job_store_error(job, r, error);
-		return;
-	}
-	if (cr.count == 0) {
-		imap_job_tagged(job, "OK %s completed", job->cmd);
-		store_copy_result_free(&cr);
-		return;
-	}
-	struct buf src, dst;
-	buf_init(&src, 0);
-	buf_init(&dst, 0);
-	imap_write_uid_set(&src, cr.src, cr.count);
-	imap_write_uid_set(&dst, cr.dst, cr.count);
-	if (j->move) {
-		/* RFC 6851: COPYUID in an untagged OK before the expunges. */
-		buf_printf(&job->out, "* OK [COPYUID %u %s %s] Moved\r\n", cr.uidvalidity, src.data,
-			   dst.data);
-		imap_job_tagged(job, "OK %s completed", job->cmd);
-	} else {
-		imap_job_tagged(job, "OK [COPYUID %u %s %s] %s completed", cr.uidvalidity, src.data,
-				dst.data, job->cmd);
-	}
-	buf_free(&src);
-	buf_free(&dst);
-	store_copy_result_free(&cr);
-}
-
-void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd)
-{
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
-	bool move = strstr(cmd->name, "MOVE") != NULL;
-	struct imap_pool *pool = imap_pool_create();
-	struct store_uid_range *set;
-	size_t count;
-	const char *name, *error = NULL;
-	size_t len;
-	if (!parse_set(s, cmd, pool, uid, &set, &count)) {
-		imap_pool_destroy(&pool);
-		return;
-	}
-	imap_pool_destroy(&pool);
-	if (cmd->arg_count != 2 || !imap_arg_astring(&cmd->args[1], &name, &len)) {
-		free(set);
-		imap_bad(s, cmd->tag, "Mailbox name expected");
-		return;
-	}
-	struct copy_job *j = imap_job_new(s, sizeof(*j), cmd, copy_run,
-					  move || uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
-	j->base.cleanup = copy_cleanup;
-	buf_init(&j->name, 0);
-	j->set = set;
-	j->set_count = count;
-	j->move = move;
-	if (strlen(name) != len || imap_mailbox_decode(s, name, &j->name, &error) < 0) {
-		imap_job_tagged(&j->base, "NO [CANNOT] %s", error != NULL ? error : "Bad name");
-		j->base.run = NULL;
-	}
 	imap_job_submit(s, &j->base);
 }

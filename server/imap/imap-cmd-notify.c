@@ -655,7 +655,9 @@ static void new_fetch_cb(const struct store_msg_meta *meta, void *ctx)
 	struct buf *o = f->out;
 	if (f->items & IMAP_FETCH_FLAGS)
 		imap_flags_announce(m, o, meta->keywords);
-	buf_printf(o, "* %zu FETCH (UID %u", lo + 1, meta->uid);
+	/* RFC 5465 5.2 names UID among the items: it is there in the
+	 * UIDFETCH form too (RFC 9586 3.3), so the items below follow it. */
+	(void)imap_fetch_begin(f->job->s, o, (uint32_t)(lo + 1), meta->uid, true, true);
 	if (f->items & IMAP_FETCH_FLAGS) {
 		buf_append_str(o, " FLAGS ");
 		imap_write_msg_flags(m, o, meta->flags, meta->keywords, meta->uid);

@@ -251,7 +251,7 @@ static bool take_context_opts(struct imap_pool *pool, const struct imap_command 
 
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strcmp(cmd->name, "UID SEARCH") == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct imap_pool *pool = imap_pool_create();
 	struct imap_search_limits lim = { 32, 10000 };
 	struct imap_search_program *prog = NULL;
@@ -268,6 +268,13 @@ void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd)
 	}
 	if (r == -2) {
 		imap_reply(s, "%s NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset", cmd->tag);
+		imap_pool_destroy(&pool);
+		return;
+	}
+	if (r == 0 && prog->uses_seqset && s->uidonly) {
+		/* RFC 9586 3: no message sequence numbers in a search key. */
+		imap_bad(s, cmd->tag, "[UIDREQUIRED] Message sequence numbers are not allowed"
+			 " with UIDONLY; use UID set");
 		imap_pool_destroy(&pool);
 		return;
 	}

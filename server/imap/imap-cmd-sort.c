@@ -147,22 +147,6 @@ static void collect_free(struct sort_collect *c)
 	free(c->tmsgs);
 }
 
-/* A sequence-set of numbers in the given order: only ascending runs are
- * written as ranges, so the order of the ESORT ALL answer is kept. */
-static void write_ordered_set(struct buf *o, const uint32_t *v, size_t n)
-{
-	for (size_t i = 0; i < n;) {
-		size_t k = i;
-		while (k + 1 < n && v[k + 1] == v[k] + 1)
-			k++;
-		if (k > i)
-			buf_printf(o, "%s%u:%u", i > 0 ? "," : "", v[i], v[k]);
-		else
-			buf_printf(o, "%s%u", i > 0 ? "," : "", v[i]);
-		i = k + 1;
-	}
-}
-
 static unsigned sort_needs(const struct imap_sort_criterion *crit, size_t n)
 {
 	unsigned need = 0;
@@ -220,7 +204,7 @@ void imap_write_partial(struct buf *o, uint32_t lo, uint32_t hi, const uint32_t 
 	}
 	size_t end = hi < n ? hi : n;
 	if (ordered) {
-		write_ordered_set(o, v + lo - 1, end - lo + 1);
+		imap_write_uid_set(o, v + lo - 1, end - lo + 1);
 	} else {
 		struct imap_seq_range *rg = xcalloc(end - lo + 2, sizeof(*rg));
 		size_t k = 0;
@@ -334,7 +318,7 @@ static void sort_run(struct imap_job *job, struct store *st, struct worker *w)
 			buf_printf(o, " COUNT %zu", count);
 		if (count > 0 && (ro & IMAP_SEARCH_RETURN_ALL)) {
 			buf_append_str(o, " ALL ");
-			write_ordered_set(o, out, count);
+			imap_write_uid_set(o, out, count);
 		}
 		if (j->partial)
 			imap_write_partial(o, j->partial_lo, j->partial_hi, out, count, true);
@@ -387,6 +371,12 @@ static bool parse_tail(struct imap_session *s, const struct imap_command *cmd, s
 		imap_bad(s, cmd->tag, error != NULL ? error : "Invalid search criteria");
 		return false;
 	}
+	if (j->prog->uses_seqset && s->uidonly) {
+		/* RFC 9586 3: no message sequence numbers in a search key. */
+		imap_bad(s, cmd->tag, "[UIDREQUIRED] Message sequence numbers are not allowed"
+			 " with UIDONLY; use UID set");
+		return false;
+	}
 	if (j->prog->uses_last_result)
 		imap_searchres_substitute(s, j->pool, &j->prog->root);
 	if (j->prog->uses_modseq)
@@ -419,7 +409,7 @@ static int parse_partial(const char *s, uint32_t *lo_r, uint32_t *hi_r)
 
 void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct sort_job *j = imap_job_new(s, sizeof(*j), cmd, sort_run,
 					  uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
 	j->base.cleanup = sort_cleanup;
@@ -523,7 +513,7 @@ void imap_cmd_sort(struct imap_session *s, const struct imap_command *cmd)
 
 void imap_cmd_thread(struct imap_session *s, const struct imap_command *cmd)
 {
-	bool uid = strncmp(cmd->name, "UID ", 4) == 0;
+	bool uid = (s->cmd_flags & IMAP_CMD_UID) != 0;
 	struct sort_job *j = imap_job_new(s, sizeof(*j), cmd, sort_run,
 					  uid ? IMAP_SYNC_FULL : IMAP_SYNC_NO_EXPUNGE);
 	j->base.cleanup = sort_cleanup;

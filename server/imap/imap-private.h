@@ -5,6 +5,7 @@
 #define CAIRN_IMAP_PRIVATE_H
 
 #include "imap-session.h"
+#include <stddef.h>
 #include "imap_args.h"
 #include "imap_metadata.h"
 #include "imap_parser.h"
@@ -118,6 +119,7 @@ struct imap_job {
 	void (*cleanup)(struct imap_job *j);	/* optional: free the derived fields */
 	char *tag;			/* copies: LOGIN replaces the parser */
 	char *cmd;
+	unsigned cmd_flags;		/* IMAP_CMD_* of the command (0: a sync) */
 	enum imap_sync_mode sync_mode;
 	struct imap_sync sync;
 	const uint32_t *own_uids;	/* changed by this command: no echo in sync */
@@ -144,6 +146,9 @@ struct imap_session {
 	bool rev2;			/* ENABLE IMAP4rev2 */
 	bool condstore;			/* ENABLE CONDSTORE or a CONDSTORE command */
 	bool qresync;			/* ENABLE QRESYNC: VANISHED instead of EXPUNGE */
+	bool uidonly;			/* ENABLE UIDONLY (RFC 9586): no sequence
+					   numbers, UIDFETCH and VANISHED */
+	unsigned cmd_flags;		/* IMAP_CMD_* of the command being run */
 	/* SEARCHRES (RFC 5182): the uids saved by SEARCH RETURN (SAVE), "$" */
 	uint32_t *saved_uids;		/* ascending, malloc'ed */
 	size_t saved_count;
@@ -176,10 +181,28 @@ struct imap_session {
 					   body bound applies to it, not the line's */
 };
 
-/* A command: its name, the states it is allowed in, and its handler. */
+/* Properties of a command, as Dovecot's command flags: the dispatcher and
+ * the handlers test these instead of looking at the command's name. */
+enum imap_cmd_flag {
+	IMAP_CMD_UID = 1 << 0,		/* the UID form: numbers are uids */
+	IMAP_CMD_SEQ = 1 << 1,		/* takes or answers message sequence
+					   numbers: BAD [UIDREQUIRED] under
+					   UIDONLY (RFC 9586 3) */
+	IMAP_CMD_WRITE = 1 << 2,	/* changes the selected mailbox: NO on
+					   a read-only (EXAMINEd) one */
+	IMAP_CMD_NEEDS_READ = 1 << 3,	/* works on the selected mailbox's
+					   messages: needs right r (RFC 4314) */
+	IMAP_CMD_MOVE = 1 << 4,		/* MOVE / UID MOVE (RFC 6851) */
+	IMAP_CMD_READONLY = 1 << 5,	/* EXAMINE: selects read-only */
+	IMAP_CMD_STREAMS = 1 << 6,	/* takes the streamed APPEND literals */
+};
+
+/* A command: its name, the states it is allowed in, its properties
+ * (IMAP_CMD_*) and its handler. */
 struct imap_cmd_def {
 	const char *name;
 	unsigned states;
+	unsigned flags;
 	void (*run)(struct imap_session *s, const struct imap_command *cmd);
 };
 
@@ -219,14 +242,59 @@ uint32_t imap_seq_of(const struct imap_mailbox *m, uint32_t uid);
 void imap_set_to_uids(const struct imap_mailbox *m, struct imap_pool *pool,
 		      const struct imap_seqset *set, bool uid, struct store_uid_range **ranges_r,
 		      size_t *count_r);
+/* Open an untagged FETCH response of message (seq, uid) in out: "* seq
+ * FETCH (" or, under UIDONLY, "* uid UIDFETCH (" (RFC 9586 3.3). With
+ * uid_item the UID item follows; implied_uid adds it too except under
+ * UIDONLY, where the uid leads the response already. Returns true when an
+ * item was written (the next one needs a space before it). */
+bool imap_fetch_begin(const struct imap_session *s, struct buf *out, uint32_t seq, uint32_t uid,
+		      bool uid_item, bool implied_uid);
+/* The expunged uids as "* VANISHED uids" (QRESYNC or UIDONLY). */
+bool imap_use_vanished(const struct imap_session *s);
 /* STORE_FLAG_* <-> IMAP_FLAG_*. */
 unsigned imap_to_store_flags(unsigned imap_flags);
 
-/* ---- imap-cmd-mailbox.c ---- */
+/* ---- imap-cmd-list.c ---- */
 /* LIST with LIST-EXTENDED selection/return options and LIST-STATUS. */
 void imap_cmd_list(struct imap_session *s, const struct imap_command *cmd);
 /* LSUB: subscribed mailboxes matching the pattern. */
 void imap_cmd_lsub(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-status.c ---- */
+/* STATUS items incl. DELETED, SIZE, HIGHESTMODSEQ, APPENDLIMIT. */
+void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd);
+/* Render "* STATUS name (...)" of the open mailbox id into out (items:
+ * IMAP_STATUS_*); reader_id != 0: the user does not own it, UNSEEN counts
+ * his own \Seen. Also LIST-STATUS's answer. */
+int imap_status_render(struct imap_job *job, struct store *st, uint64_t id, uint64_t reader_id,
+		       const char *name, unsigned items, struct buf *out, const char **error_r);
+
+/* ---- imap-cmd-select.c ---- */
+/* SELECT and EXAMINE (read-only). */
+void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-append.c ---- */
+/* APPEND/MULTIAPPEND from the literals the session streamed in. */
+void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-mailbox.c ---- */
+/* A command on one or two mailbox names (CREATE, DELETE, RENAME,
+ * (UN)SUBSCRIBE, STATUS): the names decoded to UTF-8. */
+struct imap_name_job {
+	struct imap_job base;
+	struct buf name, name2;
+	bool flag;
+	unsigned items;
+	uint64_t max_append;
+	char special_use[16];		/* CREATE (USE (...)), "" when none */
+};
+
+/* Parse the nargs (1 or 2) mailbox names of cmd into a new job running
+ * run; NULL when cmd was answered (BAD or NO [CANNOT]). */
+struct imap_name_job *imap_name_job_new(struct imap_session *s, const struct imap_command *cmd,
+					imap_job_run_fn *run, size_t nargs);
+/* Drop a job that was never submitted (its command was answered already). */
+void imap_name_job_discard(struct imap_name_job *j);
 /* CREATE (parents are created too). */
 void imap_cmd_create(struct imap_session *s, const struct imap_command *cmd);
 /* DELETE (one with children becomes \Noselect). */
@@ -237,12 +305,6 @@ void imap_cmd_rename(struct imap_session *s, const struct imap_command *cmd);
 void imap_cmd_subscribe(struct imap_session *s, const struct imap_command *cmd);
 /* UNSUBSCRIBE. */
 void imap_cmd_unsubscribe(struct imap_session *s, const struct imap_command *cmd);
-/* STATUS items incl. DELETED, SIZE, HIGHESTMODSEQ, APPENDLIMIT. */
-void imap_cmd_status(struct imap_session *s, const struct imap_command *cmd);
-/* SELECT and EXAMINE (read-only). */
-void imap_cmd_select(struct imap_session *s, const struct imap_command *cmd);
-/* APPEND/MULTIAPPEND from the literals the session streamed in. */
-void imap_cmd_append(struct imap_session *s, const struct imap_command *cmd);
 /* CLOSE: silent expunge of \Deleted (read-write), then deselect. */
 void imap_cmd_close(struct imap_session *s, const struct imap_command *cmd);
 /* UNSELECT: deselect without expunging. */
@@ -259,8 +321,18 @@ void imap_idle_sync(struct imap_session *s);
 /* ---- imap-cmd-fetch.c ---- */
 /* FETCH and UID FETCH. */
 void imap_cmd_fetch(struct imap_session *s, const struct imap_command *cmd);
+/* The message set (first argument) of FETCH/STORE/COPY/MOVE as store uid
+ * ranges of the view (malloc'ed; "$" is the saved result); false after a
+ * BAD reply. uid: a uid set, else sequence numbers. */
+bool imap_parse_msg_set(struct imap_session *s, const struct imap_command *cmd,
+			struct imap_pool *pool, bool uid, struct store_uid_range **set_r,
+			size_t *count_r);
+
+/* ---- imap-cmd-store.c ---- */
 /* STORE and UID STORE (UNCHANGEDSINCE). */
 void imap_cmd_store(struct imap_session *s, const struct imap_command *cmd);
+
+/* ---- imap-cmd-copy.c ---- */
 /* COPY, UID COPY, MOVE and UID MOVE (COPYUID). */
 void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 
@@ -439,15 +511,27 @@ void imap_flags_announce(const struct imap_mailbox *m, struct buf *out, const ch
 /* A CONDSTORE-enabling command (RFC 7162 3.1): turn CONDSTORE on; the first
  * one in a selected mailbox appends "* OK [HIGHESTMODSEQ n]" to out. */
 void imap_condstore_enable(struct imap_session *s, struct buf *out);
-/* Write uids as a compact uid-set into out, runs of consecutive uids as
- * ranges, in the order given ("1:3,7"; COPYUID's lists too). */
+/* The one sequence-set writer: numbers (uids or sequence numbers) as a
+ * compact set into out, ascending runs of consecutive numbers as ranges,
+ * in the order given ("1:3,7"; COPYUID's lists and ESORT's ALL too). */
 void imap_write_uid_set(struct buf *out, const uint32_t *uids, size_t count);
-/* The one binary search over an ascending uid array: the index of the first
- * uid >= uid (count when none) ... */
+/* The one binary search: the index of the first of count elements (each
+ * size bytes, ascending by the uint32_t key at offset) whose key is >= key;
+ * count when none. IMAP_LOWER_BOUND names the key by its field. */
+size_t imap_lower_bound(const void *base, size_t count, size_t size, size_t offset,
+			uint32_t key);
+#define IMAP_LOWER_BOUND(arr, count, field, key) \
+	imap_lower_bound((arr), (count), sizeof(*(arr)), offsetof(__typeof__(*(arr)), field), (key))
+/* ... over an ascending uid array: the index of the first uid >= uid. */
 size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid);
 /* ... and the 1-based position of uid, 0 when absent (a sequence number
  * when uids is the view). */
 uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid);
+/* Is uid in the ascending array uids? */
+static inline bool imap_uid_in(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	return imap_uid_position(uids, count, uid) != 0;
+}
 /* QRESYNC: "* VANISHED (EARLIER) set" for the uids of mailbox m expunged
  * after modseq that lie in known (NULL: any uid). Nothing when none. */
 int imap_sync_vanished_earlier(struct store *st, const struct imap_mailbox *m, uint64_t modseq,

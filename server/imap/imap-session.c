@@ -73,6 +73,7 @@ static void capabilities(const struct imap_session *s, struct buf *b)
 		buf_append_str(b, " COMPRESS=DEFLATE");
 	buf_append_str(b, " NOTIFY");	/* RFC 5465 */
 	buf_append_str(b, " CATENATE URLAUTH");	/* RFC 4469, RFC 4467 */
+	buf_append_str(b, " UIDONLY");	/* RFC 9586 */
 }
 
 static void close_session(struct imap_session *s)
@@ -169,6 +170,27 @@ void imap_mailbox_free(struct imap_session *s)
 	imap_context_free_all(s);		/* updates end with the selection (RFC 5267 4.3) */
 	if (s->state == IMAP_STATE_SELECTED)
 		s->state = IMAP_STATE_AUTH;
+}
+
+bool imap_fetch_begin(const struct imap_session *s, struct buf *out, uint32_t seq, uint32_t uid,
+		      bool uid_item, bool implied_uid)
+{
+	if (s->uidonly) {
+		buf_printf(out, "* %u UIDFETCH (", uid);
+		if (!uid_item)
+			return false;
+	} else {
+		buf_printf(out, "* %u FETCH (", seq);
+		if (!uid_item && !implied_uid)
+			return false;
+	}
+	buf_printf(out, "UID %u", uid);
+	return true;
+}
+
+bool imap_use_vanished(const struct imap_session *s)
+{
+	return s->qresync || s->uidonly;
 }
 
 uint32_t imap_seq_of(const struct imap_mailbox *m, uint32_t uid)
@@ -348,6 +370,7 @@ void *imap_job_new(struct imap_session *s, size_t size, const struct imap_comman
 	j->run = run;
 	j->tag = cmd != NULL ? xstrdup(cmd->tag) : NULL;
 	j->cmd = xstrdup(cmd != NULL ? cmd->name : "SYNC");
+	j->cmd_flags = cmd != NULL ? s->cmd_flags : 0;
 	j->sync_mode = sync_mode;
 	j->started = loop_now(conn_loop(s->conn));
 	buf_init(&j->out, 0);
@@ -660,6 +683,10 @@ static void cmd_enable(struct imap_session *s, const struct imap_command *cmd)
 			s->qresync = true;
 			s->condstore = true;
 			buf_append_str(&b, " QRESYNC");
+		} else if (str_casecmp(name, "UIDONLY") == 0 && !s->uidonly) {
+			/* RFC 9586 3.1: from now on numbers are uids. */
+			s->uidonly = true;
+			buf_append_str(&b, " UIDONLY");
 		}
 	}
 	imap_reply(s, "%s", b.data);
@@ -740,62 +767,64 @@ static void imap_session_writable(struct session *rt)
 #define SEL IMAP_STATE_SELECTED
 
 static const struct imap_cmd_def commands[] = {
-	{ "CAPABILITY", ANY, cmd_capability },
-	{ "NOOP", ANY, imap_cmd_noop },
-	{ "LOGOUT", ANY, cmd_logout },
-	{ "ID", ANY, cmd_id },
-	{ "STARTTLS", IMAP_STATE_NOTAUTH, cmd_starttls },
-	{ "LOGIN", IMAP_STATE_NOTAUTH, cmd_login },
-	{ "AUTHENTICATE", IMAP_STATE_NOTAUTH, cmd_authenticate },
-	{ "ENABLE", AUTHD, cmd_enable },
-	{ "NAMESPACE", AUTHD, imap_cmd_namespace },
-	{ "IDLE", AUTHD, cmd_idle },
-	{ "SELECT", AUTHD, imap_cmd_select },
-	{ "EXAMINE", AUTHD, imap_cmd_select },
-	{ "CREATE", AUTHD, imap_cmd_create },
-	{ "DELETE", AUTHD, imap_cmd_delete },
-	{ "RENAME", AUTHD, imap_cmd_rename },
-	{ "SUBSCRIBE", AUTHD, imap_cmd_subscribe },
-	{ "UNSUBSCRIBE", AUTHD, imap_cmd_unsubscribe },
-	{ "LIST", AUTHD, imap_cmd_list },
-	{ "LSUB", AUTHD, imap_cmd_lsub },
-	{ "STATUS", AUTHD, imap_cmd_status },
-	{ "APPEND", AUTHD, imap_cmd_append },
-	{ "SETACL", AUTHD, imap_cmd_setacl },
-	{ "DELETEACL", AUTHD, imap_cmd_deleteacl },
-	{ "GETACL", AUTHD, imap_cmd_getacl },
-	{ "LISTRIGHTS", AUTHD, imap_cmd_listrights },
-	{ "MYRIGHTS", AUTHD, imap_cmd_myrights },
-	{ "GETQUOTA", AUTHD, imap_cmd_getquota },
-	{ "GETQUOTAROOT", AUTHD, imap_cmd_getquotaroot },
-	{ "SETQUOTA", AUTHD, imap_cmd_setquota },
-	{ "GETMETADATA", AUTHD, imap_cmd_getmetadata },
-	{ "SETMETADATA", AUTHD, imap_cmd_setmetadata },
-	{ "COMPRESS", AUTHD, imap_cmd_compress },
-	{ "GENURLAUTH", AUTHD, imap_cmd_genurlauth },
-	{ "RESETKEY", AUTHD, imap_cmd_resetkey },
-	{ "URLFETCH", AUTHD, imap_cmd_urlfetch },
-	{ "NOTIFY", AUTHD, imap_cmd_notify },
-	{ "CHECK", SEL, imap_cmd_noop },
-	{ "CLOSE", SEL, imap_cmd_close },
-	{ "UNSELECT", SEL, imap_cmd_unselect },
-	{ "EXPUNGE", SEL, imap_cmd_expunge },
-	{ "UID EXPUNGE", SEL, imap_cmd_expunge },
-	{ "SEARCH", SEL, imap_cmd_search },
-	{ "UID SEARCH", SEL, imap_cmd_search },
-	{ "SORT", SEL, imap_cmd_sort },
-	{ "UID SORT", SEL, imap_cmd_sort },
-	{ "THREAD", SEL, imap_cmd_thread },
-	{ "UID THREAD", SEL, imap_cmd_thread },
-	{ "CANCELUPDATE", SEL, imap_cmd_cancelupdate },
-	{ "FETCH", SEL, imap_cmd_fetch },
-	{ "UID FETCH", SEL, imap_cmd_fetch },
-	{ "STORE", SEL, imap_cmd_store },
-	{ "UID STORE", SEL, imap_cmd_store },
-	{ "COPY", SEL, imap_cmd_copy },
-	{ "UID COPY", SEL, imap_cmd_copy },
-	{ "MOVE", SEL, imap_cmd_copy },
-	{ "UID MOVE", SEL, imap_cmd_copy },
+	{ "CAPABILITY", ANY, 0, cmd_capability },
+	{ "NOOP", ANY, 0, imap_cmd_noop },
+	{ "LOGOUT", ANY, 0, cmd_logout },
+	{ "ID", ANY, 0, cmd_id },
+	{ "STARTTLS", IMAP_STATE_NOTAUTH, 0, cmd_starttls },
+	{ "LOGIN", IMAP_STATE_NOTAUTH, 0, cmd_login },
+	{ "AUTHENTICATE", IMAP_STATE_NOTAUTH, 0, cmd_authenticate },
+	{ "ENABLE", AUTHD, 0, cmd_enable },
+	{ "NAMESPACE", AUTHD, 0, imap_cmd_namespace },
+	{ "IDLE", AUTHD, 0, cmd_idle },
+	{ "SELECT", AUTHD, 0, imap_cmd_select },
+	{ "EXAMINE", AUTHD, IMAP_CMD_READONLY, imap_cmd_select },
+	{ "CREATE", AUTHD, 0, imap_cmd_create },
+	{ "DELETE", AUTHD, 0, imap_cmd_delete },
+	{ "RENAME", AUTHD, 0, imap_cmd_rename },
+	{ "SUBSCRIBE", AUTHD, 0, imap_cmd_subscribe },
+	{ "UNSUBSCRIBE", AUTHD, 0, imap_cmd_unsubscribe },
+	{ "LIST", AUTHD, 0, imap_cmd_list },
+	{ "LSUB", AUTHD, 0, imap_cmd_lsub },
+	{ "STATUS", AUTHD, 0, imap_cmd_status },
+	{ "APPEND", AUTHD, IMAP_CMD_STREAMS, imap_cmd_append },
+	{ "SETACL", AUTHD, 0, imap_cmd_setacl },
+	{ "DELETEACL", AUTHD, 0, imap_cmd_deleteacl },
+	{ "GETACL", AUTHD, 0, imap_cmd_getacl },
+	{ "LISTRIGHTS", AUTHD, 0, imap_cmd_listrights },
+	{ "MYRIGHTS", AUTHD, 0, imap_cmd_myrights },
+	{ "GETQUOTA", AUTHD, 0, imap_cmd_getquota },
+	{ "GETQUOTAROOT", AUTHD, 0, imap_cmd_getquotaroot },
+	{ "SETQUOTA", AUTHD, 0, imap_cmd_setquota },
+	{ "GETMETADATA", AUTHD, 0, imap_cmd_getmetadata },
+	{ "SETMETADATA", AUTHD, 0, imap_cmd_setmetadata },
+	{ "COMPRESS", AUTHD, 0, imap_cmd_compress },
+	{ "GENURLAUTH", AUTHD, 0, imap_cmd_genurlauth },
+	{ "RESETKEY", AUTHD, 0, imap_cmd_resetkey },
+	{ "URLFETCH", AUTHD, 0, imap_cmd_urlfetch },
+	{ "NOTIFY", AUTHD, 0, imap_cmd_notify },
+	{ "CHECK", SEL, 0, imap_cmd_noop },
+	{ "CLOSE", SEL, 0, imap_cmd_close },
+	{ "UNSELECT", SEL, 0, imap_cmd_unselect },
+	{ "EXPUNGE", SEL, IMAP_CMD_WRITE | IMAP_CMD_NEEDS_READ, imap_cmd_expunge },
+	{ "UID EXPUNGE", SEL, IMAP_CMD_UID | IMAP_CMD_WRITE | IMAP_CMD_NEEDS_READ, imap_cmd_expunge },
+	{ "SEARCH", SEL, IMAP_CMD_SEQ | IMAP_CMD_NEEDS_READ, imap_cmd_search },
+	{ "UID SEARCH", SEL, IMAP_CMD_UID | IMAP_CMD_NEEDS_READ, imap_cmd_search },
+	{ "SORT", SEL, IMAP_CMD_SEQ | IMAP_CMD_NEEDS_READ, imap_cmd_sort },
+	{ "UID SORT", SEL, IMAP_CMD_UID | IMAP_CMD_NEEDS_READ, imap_cmd_sort },
+	{ "THREAD", SEL, IMAP_CMD_SEQ | IMAP_CMD_NEEDS_READ, imap_cmd_thread },
+	{ "UID THREAD", SEL, IMAP_CMD_UID | IMAP_CMD_NEEDS_READ, imap_cmd_thread },
+	{ "CANCELUPDATE", SEL, 0, imap_cmd_cancelupdate },
+	{ "FETCH", SEL, IMAP_CMD_SEQ | IMAP_CMD_NEEDS_READ, imap_cmd_fetch },
+	{ "UID FETCH", SEL, IMAP_CMD_UID | IMAP_CMD_NEEDS_READ, imap_cmd_fetch },
+	{ "STORE", SEL, IMAP_CMD_SEQ | IMAP_CMD_WRITE | IMAP_CMD_NEEDS_READ, imap_cmd_store },
+	{ "UID STORE", SEL, IMAP_CMD_UID | IMAP_CMD_WRITE | IMAP_CMD_NEEDS_READ, imap_cmd_store },
+	{ "COPY", SEL, IMAP_CMD_SEQ | IMAP_CMD_NEEDS_READ, imap_cmd_copy },
+	{ "UID COPY", SEL, IMAP_CMD_UID | IMAP_CMD_NEEDS_READ, imap_cmd_copy },
+	{ "MOVE", SEL, IMAP_CMD_SEQ | IMAP_CMD_MOVE | IMAP_CMD_WRITE | IMAP_CMD_NEEDS_READ,
+	  imap_cmd_copy },
+	{ "UID MOVE", SEL, IMAP_CMD_UID | IMAP_CMD_MOVE | IMAP_CMD_WRITE | IMAP_CMD_NEEDS_READ,
+	  imap_cmd_copy },
 };
 
 static void drop_appends(struct imap_session *s)
@@ -830,13 +859,23 @@ static void run_command(struct imap_session *s, const struct imap_command *cmd)
 			 "Not allowed after login");
 		return;
 	}
+	if ((def->flags & IMAP_CMD_SEQ) && s->uidonly) {
+		/* RFC 9586 3: once UIDONLY is enabled, a command that takes or
+		 * answers message sequence numbers is BAD [UIDREQUIRED]. */
+		drop_appends(s);
+		imap_bad(s, cmd->tag, "[UIDREQUIRED] Message sequence numbers are not allowed"
+			 " with UIDONLY; use the UID command");
+		return;
+	}
 	log_debug("imap session=%s user=%s cmd=%s", conn_id(s->conn),
 		  s->address[0] != '\0' ? s->address : "-", cmd->name);
 	unsigned bad_before = s->bad_commands;
+	s->cmd_flags = def->flags;
 	def->run(s, cmd);
+	s->cmd_flags = 0;
 	if (s->bad_commands == bad_before)
 		s->bad_commands = 0;	/* only consecutive BADs count */
-	if (strcmp(def->name, "APPEND") != 0)
+	if (!(def->flags & IMAP_CMD_STREAMS))
 		drop_appends(s);
 }
 

@@ -21,17 +21,26 @@ struct flag_ctx {
 	struct imap_recent recent;
 };
 
-size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid)
+size_t imap_lower_bound(const void *base, size_t count, size_t size, size_t offset,
+			uint32_t key)
 {
+	const unsigned char *b = base;
 	size_t lo = 0, hi = count;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		if (uids[mid] < uid)
+		uint32_t k;
+		memcpy(&k, b + mid * size + offset, sizeof(k));
+		if (k < key)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return lo;
+}
+
+size_t imap_uid_lower_bound(const uint32_t *uids, size_t count, uint32_t uid)
+{
+	return imap_lower_bound(uids, count, sizeof(*uids), 0, uid);
 }
 
 uint32_t imap_uid_position(const uint32_t *uids, size_t count, uint32_t uid)
@@ -53,7 +62,9 @@ static void flag_change(const struct store_msg_meta *meta, void *ctx)
 		return;
 	struct buf *out = &f->j->sync.out;
 	imap_flags_announce(f->m, out, meta->keywords);
-	buf_printf(out, "* %u FETCH (UID %u FLAGS ", seq, meta->uid);
+	if (imap_fetch_begin(f->j->s, out, seq, meta->uid, false, true))
+		buf_append_str(out, " ");
+	buf_append_str(out, "FLAGS ");
 	imap_write_msg_flags(f->m, out, meta->flags, meta->keywords, meta->uid);
 	if (f->j->s->condstore)
 		buf_printf(out, " MODSEQ (%llu)", (unsigned long long)meta->modseq);
@@ -87,6 +98,24 @@ static void esearch_head(struct buf *o, const struct imap_update_ctx *c)
 	buf_append_str(o, c->uid ? ") UID " : ") ");
 }
 
+/* End one ADDTO or REMOVEFROM (RFC 5267 4.3): the numbers of a SEARCH
+ * context as "0 set" (no positions), then the response if it has items;
+ * items is emptied for the next one. */
+static void ctx_update_write(struct buf *dst, const struct imap_update_ctx *c, const char *what,
+			     struct buf *items, uint32_t *nums, size_t k)
+{
+	if (!c->sort && k > 0) {
+		qsort(nums, k, sizeof(*nums), u32_cmp);
+		buf_append_str(items, "0 ");
+		imap_write_uid_set(items, nums, k);
+	}
+	if (items->len > 0) {
+		esearch_head(dst, c);
+		buf_printf(dst, "%s (%s)\r\n", what, items->data);
+	}
+	buf_reset(items);
+}
+
 /* The REMOVEFROM (into pre) and ADDTO (into post) turning c's result into
  * nr[nn]. Numbers are uids, or sequence numbers of the old view (m) for
  * removals and of the new view (nv) for additions. SEARCH contexts use
@@ -112,16 +141,7 @@ static void context_diff(const struct imap_update_ctx *c, const struct imap_mail
 		else
 			nums[k++] = num;
 	}
-	if (!c->sort && k > 0) {
-		qsort(nums, k, sizeof(*nums), u32_cmp);
-		buf_append_str(&items, "0 ");
-		imap_write_uid_set(&items, nums, k);
-	}
-	if (items.len > 0) {
-		esearch_head(pre, c);
-		buf_printf(pre, "REMOVEFROM (%s)\r\n", items.data);
-	}
-	buf_reset(&items);
+	ctx_update_write(pre, c, "REMOVEFROM", &items, nums, k);
 	k = 0;
 	for (size_t i = 0; i < nn; i++) {
 		uint32_t u = nr[i];
@@ -133,15 +153,7 @@ static void context_diff(const struct imap_update_ctx *c, const struct imap_mail
 		else
 			nums[k++] = num;
 	}
-	if (!c->sort && k > 0) {
-		qsort(nums, k, sizeof(*nums), u32_cmp);
-		buf_append_str(&items, "0 ");
-		imap_write_uid_set(&items, nums, k);
-	}
-	if (items.len > 0) {
-		esearch_head(post, c);
-		buf_printf(post, "ADDTO (%s)\r\n", items.data);
-	}
+	ctx_update_write(post, c, "ADDTO", &items, nums, k);
 	buf_free(&items);
 	free(nums);
 	free(old_s);
@@ -361,8 +373,9 @@ void imap_sync_run(struct imap_job *j, struct store *st)
 	struct buf exp;
 	buf_init(&exp, 0);
 	/* With QRESYNC the expunged uids go out as one VANISHED (RFC 7162
-	 * 3.2.10) instead of an EXPUNGE per message. */
-	uint32_t *gone = j->s->qresync ? xcalloc(m->count + 1, sizeof(*gone)) : NULL;
+	 * 3.2.10) instead of an EXPUNGE per message; so with UIDONLY
+	 * (RFC 9586 3.4). */
+	uint32_t *gone = imap_use_vanished(j->s) ? xcalloc(m->count + 1, sizeof(*gone)) : NULL;
 	for (size_t i = 0; i < m->count; i++) {
 		while (k < n && uids[k] < m->uids[i])
 			k++;
@@ -536,14 +549,7 @@ void imap_write_uid_set(struct buf *out, const uint32_t *v, size_t n)
 
 static bool in_ranges(const struct imap_seq_range *r, size_t n, uint32_t v)
 {
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (r[mid].hi < v)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = IMAP_LOWER_BOUND(r, n, hi, v);
 	return lo < n && r[lo].lo <= v && v <= r[lo].hi;
 }
 

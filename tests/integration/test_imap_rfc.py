@@ -411,3 +411,95 @@ def test_create_special_use(imap):
     assert lists(s.cmd('LIST "" "*"')) == [b'* LIST (\\All) "/" Everything\r\n']
     s.cmd("CREATE Plain (USE ())")
     s.cmd("CREATE Bad (FOO)", ok="BAD")
+
+
+# ---- RFC 9586: UIDONLY ----
+
+SEQ_LINE = re.compile(rb"^\* \d+ (FETCH|EXPUNGE)\b")
+
+
+def test_uidonly_refuses_sequence_numbers(imap):
+    s = S(imap)
+    s.cmd("CREATE x")
+    for i in range(3):
+        s.append(msg(subject=f"u{i}"))
+    # RFC 9586 2: advertised; 3.1: turned on by ENABLE.
+    assert b" UIDONLY" in s.cmd("CAPABILITY")[0]
+    out = s.cmd("ENABLE UIDONLY")
+    assert out[0] == b"* ENABLED UIDONLY\r\n", out
+    # [UNSEEN n] carries a sequence number: not sent (RFC 9586 3).
+    out = s.cmd("SELECT INBOX")
+    assert not any(b"[UNSEEN" in ln for ln in out), out
+    assert b"* 3 EXISTS\r\n" in out, out
+    # RFC 9586 3: the commands that take or return message sequence
+    # numbers are BAD, with the UIDREQUIRED response code.
+    for c in ("FETCH 1 FLAGS", "STORE 1 +FLAGS (\\Seen)", "SEARCH ALL", "COPY 1 x",
+              "MOVE 1 x", "SORT (DATE) UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL"):
+        out = s.cmd(c, ok="BAD")
+        assert b"BAD [UIDREQUIRED]" in out[-1], (c, out)
+    # ... and so are sequence numbers inside a UID command's search keys.
+    for c in ("UID SEARCH 1:2", "UID SEARCH NOT 1", "UID SORT (DATE) UTF-8 OR 1 2"):
+        out = s.cmd(c, ok="BAD")
+        assert b"BAD [UIDREQUIRED]" in out[-1], (c, out)
+    out = s.cmd("UID SEARCH UID 1:2")
+    assert b"* SEARCH 1 2\r\n" in out, out
+    # "$" is the saved uids (RFC 5182), not sequence numbers.
+    s.cmd("UID SEARCH RETURN (SAVE) UID 2:3")
+    out = s.cmd("UID FETCH $ (FLAGS)")
+    assert [ln.split()[1] for ln in untagged(out)] == [b"2", b"3"], out
+    # RFC 9586 3: QRESYNC's seq-match-data holds sequence numbers.
+    s.cmd("ENABLE QRESYNC")
+    uv = re.search(rb"UIDVALIDITY (\d+)", b"".join(s.cmd("STATUS INBOX (UIDVALIDITY)")))
+    out = s.cmd(b"SELECT INBOX (QRESYNC (%s 1 1:3 (1:2 1:2)))" % uv.group(1), ok="BAD")
+    assert b"[UIDREQUIRED]" in out[-1], out
+    # The changes QRESYNC reports are UIDFETCH responses too (3.3).
+    out = s.cmd(b"SELECT INBOX (QRESYNC (%s 1 1:3))" % uv.group(1))
+    ch = [ln for ln in out if b" UIDFETCH " in ln]
+    assert [ln.split()[1] for ln in ch] == [b"1", b"2", b"3"], out
+    assert all(b"MODSEQ (" in ln and b"UID " not in ln.split(b"UIDFETCH")[1] for ln in ch), out
+    assert not [ln for ln in out if SEQ_LINE.match(ln)], out
+
+
+def test_uidonly_uidfetch_and_vanished(imap):
+    a, b = S(imap), S(imap)
+    a.cmd("CREATE x")
+    for i in range(4):
+        a.append(msg(subject=f"v{i}"))
+    a.cmd("ENABLE UIDONLY")
+    a.cmd("SELECT INBOX")
+    b.cmd("SELECT INBOX")
+    seen = []
+    # RFC 9586 3.3: "* uid UIDFETCH (...)", the UID item only when asked.
+    out = a.cmd("UID FETCH 1:2 (FLAGS)")
+    seen += out
+    assert untagged(out) == [b"* 1 UIDFETCH (FLAGS (\\Recent))\r\n",
+                             b"* 2 UIDFETCH (FLAGS (\\Recent))\r\n"], out
+    out = a.cmd("UID FETCH 2 (UID RFC822.SIZE)")
+    seen += out
+    assert re.match(rb"\* 2 UIDFETCH \(UID 2 RFC822\.SIZE \d+\)\r\n$", out[0]), out
+    out = a.cmd("UID STORE 2 +FLAGS (\\Flagged)")
+    seen += out
+    assert b"* 2 UIDFETCH (FLAGS (\\Flagged \\Recent))\r\n" in out, out
+    # Changes made by another session: flags as UIDFETCH, expunges as
+    # VANISHED (RFC 9586 3.4), never a sequence number.
+    b.cmd("UID STORE 3 +FLAGS (\\Answered)")
+    b.cmd("UID STORE 1 +FLAGS (\\Deleted)")
+    b.cmd("UID EXPUNGE 1")
+    out = a.cmd("NOOP")
+    seen += out
+    assert b"* VANISHED 1\r\n" in out, out
+    assert any(re.match(rb"\* 3 UIDFETCH \(FLAGS \(\\Answered \\Recent\)", ln) for ln in out), out
+    # Its own EXPUNGE and MOVE: VANISHED too.
+    a.cmd("UID STORE 2 +FLAGS.SILENT (\\Deleted)")
+    out = a.cmd("EXPUNGE")
+    seen += out
+    assert b"* VANISHED 2\r\n" in out, out
+    out = a.cmd("UID MOVE 3 x")
+    seen += out
+    assert b"* VANISHED 3\r\n" in out and b"[COPYUID " in b"".join(out), out
+    assert not [ln for ln in seen if SEQ_LINE.match(ln)], seen
+    # The other session, without UIDONLY, keeps sequence numbers.
+    out = b.cmd("NOOP")
+    assert b"* 1 EXPUNGE\r\n" in out, out
+    out = b.cmd("FETCH 1 (UID)")
+    assert out[0] == b"* 1 FETCH (UID 4)\r\n", out

@@ -480,6 +480,30 @@ static void test_search_invalid(void **state)
 	SEARCH("FROM a%", "ERR");
 }
 
+/* RFC 9586 3: which programs hold message sequence numbers ("$" does not). */
+static bool search_uses_seqset(const char *args)
+{
+	const struct imap_command *c = cmd(args);
+	struct imap_search_program *prog;
+	const char *error = NULL;
+	assert_int_equal(imap_search_parse(pool, c->args, c->arg_count, &slim, &prog, &error), 0);
+	return prog->uses_seqset;
+}
+
+static void test_search_uses_seqset(void **state)
+{
+	(void)state;
+	assert_false(search_uses_seqset("ALL"));
+	assert_false(search_uses_seqset("UID 1:5 FLAGGED"));
+	assert_false(search_uses_seqset("$"));
+	assert_false(search_uses_seqset("UID $ NOT UID 3"));
+	assert_true(search_uses_seqset("1:5"));
+	assert_true(search_uses_seqset("*"));
+	assert_true(search_uses_seqset("NOT 2"));
+	assert_true(search_uses_seqset("OR SEEN (FLAGGED 3,4)"));
+	assert_true(search_uses_seqset("RETURN (SAVE) UID 1 OR $ 1"));
+}
+
 /* ---- FETCH ---- */
 
 static int fetch(const char *args, bool uid, struct imap_fetch *f)
@@ -492,6 +516,24 @@ static int fetch(const char *args, bool uid, struct imap_fetch *f)
 	if (r < 0)
 		assert_non_null(error);
 	return r;
+}
+
+/* UID FETCH adds UID to the items; uid_asked tells whether it was named
+ * (the UIDFETCH response of RFC 9586 3.3 carries it only then). */
+static void test_fetch_uid_asked(void **state)
+{
+	struct imap_fetch f;
+	(void)state;
+	assert_int_equal(fetch("FLAGS", true, &f), 0);
+	assert_true(f.items & IMAP_FETCH_UID);
+	assert_false(f.uid_asked);
+	assert_int_equal(fetch("(FLAGS UID)", true, &f), 0);
+	assert_true(f.uid_asked);
+	assert_int_equal(fetch("UID", false, &f), 0);
+	assert_true(f.uid_asked);
+	assert_int_equal(fetch("FAST", false, &f), 0);
+	assert_false(f.uid_asked);
+	assert_false(f.items & IMAP_FETCH_UID);
 }
 
 static void test_fetch_macros(void **state)
@@ -834,6 +876,7 @@ int main(void)
 		U(test_date_time), U(test_flags), U(test_store), U(test_status),
 		U(test_search_simple), U(test_search_nested), U(test_search_depth),
 		U(test_search_charset_return), U(test_search_modseq), U(test_search_invalid),
+		U(test_search_uses_seqset), U(test_fetch_uid_asked),
 		U(test_fetch_macros), U(test_fetch_simple), U(test_fetch_sections), U(test_fetch_preview),
 		U(test_fetch_header_fields), U(test_fetch_partial), U(test_fetch_bad_sections),
 		U(test_fetch_modifiers), U(test_list_basic), U(test_list_extended),
