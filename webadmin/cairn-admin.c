@@ -879,6 +879,13 @@ int main(void)
 		return 1;
 	}
 	buf_free(&errors);
+	/* Dev and tests run from the source tree: a web server's environment
+	 * may point at the templates there instead of the installed ones. */
+	const char *tdir = getenv("CAIRN_WEBADMIN_TEMPLATES");
+	if (tdir != NULL && tdir[0] != '\0') {
+		free(cfg->webadmin.templates);
+		cfg->webadmin.templates = xstrdup(tdir);
+	}
 	const char *error = NULL;
 	struct directory *d = dir_create(cfg, &error);
 	if (d == NULL) {
