@@ -23,7 +23,7 @@ from test_webadmin_cgi import queue_message
 from webadmin_util import ADMIN, DOMADMIN, USER, Lighttpd, make_site
 
 BROWSER_DIR = TOP / "tests" / "integration" / "browser"
-PW_DIR = pathlib.Path(os.environ.get("CAIRN_PLAYWRIGHT_DIR", BROWSER_DIR))
+PW_DIR = pathlib.Path(os.environ.get("CAIRN_PLAYWRIGHT_DIR", TOP / "build-asan" / "browser"))
 PW_CORE = PW_DIR / "node_modules" / "playwright-core"
 
 
