@@ -474,6 +474,12 @@ static int page_login(struct wa_req *r)
 		r->status = 503;
 		return wa_render(r, "login");
 	}
+	if (auth.status == DIR_AUTH_OK && dir_auth_was_app_password(r->dir)) {
+		/* App passwords are for mail and calendar clients, not this. */
+		wa_fail(r, "App passwords work in mail and calendar apps only; log in with your password.");
+		r->status = 403;
+		return wa_render(r, "login");
+	}
 	if (auth.status != DIR_AUTH_OK) {
 		snprintf(r->sess.address, sizeof(r->sess.address), "%s", user);
 		wa_audit(r, "login-failed", user, "%s",

@@ -107,7 +107,15 @@
 	  " AND ($2::bigint = 0 OR id < $2::bigint) ORDER BY id DESC LIMIT $3::int", 3) \
 	X(STMT_WA_APP_PASSWORD_ADD,                                                     \
 	  "INSERT INTO app_passwords (account_id, name, password_hash)"                 \
-	  " SELECT id, $2, $3 FROM accounts WHERE address = lower($1) RETURNING id", 3) \
+	  " SELECT id, $2, $3 FROM accounts WHERE address = lower($1)"                  \
+	  " AND (SELECT count(*) FROM app_passwords p WHERE p.account_id = accounts.id) < 20" \
+	  " RETURNING id", 3)                                                           \
+	X(STMT_WA_APP_PASSWORD_HASHES,                                                  \
+	  "SELECT p.id, p.password_hash FROM app_passwords p JOIN accounts a"           \
+	  " ON a.id = p.account_id WHERE a.address = lower($1) AND a.enabled"           \
+	  " ORDER BY p.id LIMIT 20", 1)                                                 \
+	X(STMT_WA_APP_PASSWORD_USED,                                                    \
+	  "UPDATE app_passwords SET last_used = now() WHERE id = $1::bigint", 1)        \
 	X(STMT_WA_APP_PASSWORD_LIST,                                                    \
 	  "SELECT p.id, p.name, to_char(p.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'),"  \
 	  " coalesce(to_char(p.last_used AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI'), '')" \

@@ -285,11 +285,26 @@ int store_wa_app_password_add(struct store *st, const char *address, const char 
 	}
 	if (PQntuples(res) == 0) {
 		PQclear(res);
-		return failed(st, store_fail(st, STORE_NOTFOUND, "no account %s", address), error_r);
+		return failed(st, store_fail(st, STORE_NOTFOUND,
+					     "no account %s, or it has 20 app passwords already", address),
+			      error_r);
 	}
 	*id_r = strtoull(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return STORE_OK;
+}
+
+int store_wa_app_password_hashes(struct store *st, const char *address, store_wa_row_fn *cb,
+				 void *ctx, const char **error_r)
+{
+	const char *p[] = { address };
+	return rows(st, STMT_WA_APP_PASSWORD_HASHES, p, cb, ctx, error_r);
+}
+
+int store_wa_app_password_used(struct store *st, const char *id, const char **error_r)
+{
+	int ret = store_exec_prepared(st, STMT_WA_APP_PASSWORD_USED, NULL, id);
+	return ret == STORE_OK ? STORE_OK : failed(st, ret, error_r);
 }
 
 int store_wa_app_password_list(struct store *st, const char *address, store_wa_row_fn *cb,

@@ -99,9 +99,15 @@ int store_wa_audit_list(struct store *st, const char *query, uint64_t before_id,
 
 /* Add an app password (its crypt hash) named name for address; *id_r its
  * id. STORE_EXISTS when the name is taken, STORE_NOTFOUND for an unknown
- * account. */
+ * account or one that has 20 already. */
 int store_wa_app_password_add(struct store *st, const char *address, const char *name,
 			      const char *hash, uint64_t *id_r, const char **error_r);
+/* The app passwords of address (an enabled account), at most 20: id and
+ * crypt hash per row, for the directory to verify a login against. */
+int store_wa_app_password_hashes(struct store *st, const char *address, store_wa_row_fn *cb,
+				 void *ctx, const char **error_r);
+/* Record that app password id was just used. */
+int store_wa_app_password_used(struct store *st, const char *id, const char **error_r);
 /* address's app passwords: id, name, created (UTC), last used or "". */
 int store_wa_app_password_list(struct store *st, const char *address, store_wa_row_fn *cb,
 			       void *ctx, const char **error_r);

@@ -390,3 +390,52 @@ def test_lists_are_paged_searchable_and_sorted(site):
     # LIKE wildcards are literal.
     r = cgi(site, path="/users", query="q=p_1", cookies=c)
     assert "p01@other.test" not in r.body
+
+
+def test_app_password_logs_in_over_imap_but_not_on_the_web(pg, cairnd_factory):
+    import imaplib
+    import types
+    from conftest import CAIRNCTL
+    from webadmin_util import TEMPLATES
+    import subprocess
+    pg.reset_db()
+    d = cairnd_factory()
+    for args in (("domain", "add", "corp.test"),
+                 ("user", "add", USER[0], "--password", USER[1])):
+        subprocess.run([CAIRNCTL, "-c", str(d.conf), *args], check=True, capture_output=True,
+                       input="", text=True)
+    site = types.SimpleNamespace(conf=d.conf)
+    env = {"CAIRN_WEBADMIN_TEMPLATES": str(TEMPLATES)}
+
+    def call(*a, **kw):
+        return cgi(site, *a, env_extra=env, **kw)
+
+    r = call(path="/login")
+    tok = re.search(r'name="login_token" value="([0-9a-f]+)"', r.body).group(1)
+    pre = {"cairn_pre": r.cookie("cairn_pre")}
+    r = call("POST", "/login", form={"login_token": tok, "user": USER[0], "password": USER[1]},
+             cookies=pre)
+    c = {"cairn_sid": r.cookie("cairn_sid")}
+    tok2 = call(path="/self", cookies=c).csrf()
+    r = call("POST", "/self/apps", form={"csrf": tok2, "action": "create", "name": "mail"},
+             cookies=c)
+    pw = re.search(r'id="new-app-password">([a-z0-9-]+)<', r.body).group(1)
+
+    imap = imaplib.IMAP4("127.0.0.1", d.imap_port)
+    imap.starttls()
+    assert imap.login(USER[0], pw)[0] == "OK"
+    imap.logout()
+    # The account's own password still works too.
+    imap = imaplib.IMAP4("127.0.0.1", d.imap_port)
+    imap.starttls()
+    assert imap.login(USER[0], USER[1])[0] == "OK"
+    imap.logout()
+    r = call("POST", "/login", form={"login_token": tok, "user": USER[0], "password": pw},
+             cookies=pre)
+    assert r.status == 403 and "App passwords work in mail" in r.body
+    app_id = re.search(r'name="id" value="(\d+)"', call(path="/self", cookies=c).body).group(1)
+    call("POST", "/self/apps", form={"csrf": tok2, "action": "revoke", "id": app_id}, cookies=c)
+    imap = imaplib.IMAP4("127.0.0.1", d.imap_port)
+    imap.starttls()
+    with pytest.raises(imaplib.IMAP4.error):
+        imap.login(USER[0], pw)
