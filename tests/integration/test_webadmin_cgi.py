@@ -5,6 +5,7 @@ bounds, roles (admin, domain admin, user) and every page's changes as seen
 in the database, escaping of hostile input, and paging.
 """
 import re
+import urllib.parse
 import shutil
 
 import pytest
@@ -439,3 +440,38 @@ def test_app_password_logs_in_over_imap_but_not_on_the_web(pg, cairnd_factory):
     imap.starttls()
     with pytest.raises(imaplib.IMAP4.error):
         imap.login(USER[0], pw)
+
+
+def test_fastcgi_under_lighttpd(site):
+    """The same binary as a FastCGI responder: one process serves a login
+    and several pages, with a session that carries across requests."""
+    import http.cookiejar
+    import os
+    import urllib.request
+    from webadmin_util import Lighttpd
+    import pathlib
+    import tempfile
+    # Not under pytest's 0700 tmp_path: lighttpd runs as the cairn user.
+    d = pathlib.Path(tempfile.mkdtemp(prefix="cairn-fcgi-"))
+    os.chmod(d, 0o755)
+    httpd = Lighttpd(site, d, fastcgi=True)
+    try:
+        jar = http.cookiejar.CookieJar()
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+        body = opener.open(httpd.url + "/login").read().decode()
+        tok = re.search(r'name="login_token" value="([0-9a-f]+)"', body).group(1)
+        data = urllib.parse.urlencode({"login_token": tok, "user": ADMIN[0],
+                                       "password": ADMIN[1]}).encode()
+        req = urllib.request.Request(httpd.url + "/login", data=data,
+                                     headers={"Origin": httpd.url})
+        page = opener.open(req).read().decode()
+        assert "<h1>Dashboard</h1>" in page
+        for path in ("/users", "/queue", "/audit"):
+            r = opener.open(httpd.url + path)
+            assert r.status == 200 and r.headers["X-Frame-Options"] == "DENY"
+        # One FastCGI process answered them all, keeping its connection.
+        assert site.sql("SELECT count(DISTINCT pid) FROM pg_stat_activity"
+                        f" WHERE datname = '{site.db}' AND pid <> pg_backend_pid()") == "1"
+    finally:
+        httpd.stop()
+        shutil.rmtree(d, ignore_errors=True)

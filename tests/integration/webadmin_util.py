@@ -149,9 +149,11 @@ def login(site, who):
 
 
 class Lighttpd:
-    """lighttpd on a free loopback port running cairn-admin.cgi for every path."""
+    """lighttpd on a free loopback port running cairn-admin.cgi for every path:
+    as CGI (mod_cgi), or with fastcgi=True as one long-lived FastCGI process
+    that lighttpd spawns (mod_fastcgi, the libfcgi path of the binary)."""
 
-    def __init__(self, site, workdir):
+    def __init__(self, site, workdir, fastcgi=False):
         self.dir = pathlib.Path(workdir)
         root = self.dir / "root"
         root.mkdir(parents=True, exist_ok=True)
@@ -161,14 +163,25 @@ class Lighttpd:
         self.log = self.dir / "error.log"
         user = "server.username = \"cairn\"\nserver.groupname = \"cairn\"\n" \
             if os.geteuid() == 0 else ""
+        if fastcgi:
+            sockdir = self.dir / "sock"
+            sockdir.mkdir(exist_ok=True)
+            if os.geteuid() == 0:
+                shutil.chown(sockdir, "cairn", "cairn")
+            handler = f"""fastcgi.server = ("/cairn-admin.cgi" => ((
+    "socket" => "{sockdir}/fcgi.sock", "bin-path" => "{root}/cairn-admin.cgi",
+    "max-procs" => 1, "check-local" => "disable",
+    "bin-environment" => ("CAIRN_CONF" => "{site.conf}", "ASAN_OPTIONS" => "detect_leaks=0"))))
+"""
+        else:
+            handler = 'cgi.assign = (".cgi" => "")\n'
         self.conf.write_text(f"""
-server.modules = ("mod_cgi", "mod_rewrite", "mod_setenv")
+server.modules = ("mod_cgi", "mod_fastcgi", "mod_rewrite", "mod_setenv")
 server.bind = "127.0.0.1"
 server.port = {self.port}
 server.document-root = "{root}"
 server.errorlog = "{self.log}"
-{user}cgi.assign = (".cgi" => "")
-url.rewrite-once = ("^/cairn-admin\\.cgi(/.*)?$" => "$0", "^(/[^?]*)(\\?.*)?$" => "/cairn-admin.cgi$1$2")
+{user}{handler}url.rewrite-once = ("^/cairn-admin\\.cgi(/.*)?$" => "$0", "^(/[^?]*)(\\?.*)?$" => "/cairn-admin.cgi$1$2")
 setenv.add-environment = ("CAIRN_CONF" => "{site.conf}", "ASAN_OPTIONS" => "detect_leaks=0")
 """)
         for p in (self.dir, root, root / "cairn-admin.cgi"):
