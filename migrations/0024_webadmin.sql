@@ -88,5 +88,7 @@ CREATE TRIGGER queue_messages_stats AFTER INSERT ON queue_messages
 -- without a sequential scan of 100,000 rows.
 CREATE INDEX accounts_address_trgm ON accounts USING gin (address gin_trgm_ops);
 CREATE INDEX accounts_display_name_trgm ON accounts USING gin (display_name gin_trgm_ops);
+-- The users list sorted by name, a page at a time.
+CREATE INDEX accounts_display_name_order ON accounts (display_name, address);
 CREATE INDEX aliases_address_trgm ON aliases USING gin (address gin_trgm_ops);
 CREATE INDEX groups_address_trgm ON groups USING gin (address gin_trgm_ops);

@@ -63,9 +63,11 @@ class Site:
         return r.stdout
 
     def sql(self, query):
-        return subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d",
+        r = subprocess.run(["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d",
                                self.conninfo, "-c", query],
-                              check=True, capture_output=True, text=True).stdout.strip()
+                              capture_output=True, text=True, check=False)
+        assert r.returncode == 0, r.stderr
+        return r.stdout.strip()
 
     def drop(self):
         self.pg.psql("postgres", f"DROP DATABASE IF EXISTS {self.db} WITH (FORCE)")
