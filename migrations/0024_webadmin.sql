@@ -92,3 +92,14 @@ CREATE INDEX accounts_display_name_trgm ON accounts USING gin (display_name gin_
 CREATE INDEX accounts_display_name_order ON accounts (display_name, address);
 CREATE INDEX aliases_address_trgm ON aliases USING gin (address gin_trgm_ops);
 CREATE INDEX groups_address_trgm ON groups USING gin (address gin_trgm_ops);
+
+-- TOTP (RFC 6238) for the web admin's login: a 160-bit secret per account,
+-- enabled once the user has entered a first code; last_step keeps a code
+-- from being used twice.
+CREATE TABLE totp_secrets (
+	account_id bigint PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+	secret text NOT NULL CONSTRAINT totp_secrets_base32 CHECK (secret ~ '^[A-Z2-7]{32}$'),
+	enabled boolean NOT NULL DEFAULT false,
+	last_step bigint NOT NULL DEFAULT 0,
+	created_at timestamptz NOT NULL DEFAULT now()
+);

@@ -497,6 +497,32 @@ static int page_login(struct wa_req *r)
 		}
 		return wa_render(r, "login");
 	}
+	/* Two-factor login, when the account has it on: the code goes with
+	 * the password, and each code works once. */
+	char secret[33];
+	bool totp_on = false;
+	uint64_t last_step = 0;
+	int t = store_wa_totp_get(r->st, auth.address, secret, &totp_on, &last_step, &error);
+	if (t != STORE_OK && t != STORE_NOTFOUND) {
+		wa_store_fail(r, t, error);
+		return wa_render(r, "login");
+	}
+	if (t == STORE_OK && totp_on) {
+		uint64_t step;
+		const char *code = wa_form(r, "code");
+		if (wa_totp_check(secret, code, &step) < 0 ||
+		    store_wa_totp_use(r->st, auth.address, step, &error) != STORE_OK) {
+			snprintf(r->sess.address, sizeof(r->sess.address), "%s", auth.address);
+			wa_audit(r, "login-failed", auth.address, "%s",
+				 code[0] != '\0' ? "wrong or reused code" : "no code");
+			r->sess.address[0] = '\0';
+			explicit_bzero(secret, sizeof(secret));
+			wa_fail(r, "Enter the current code from your authenticator app with your password.");
+			r->status = 403;
+			return wa_render(r, "login");
+		}
+	}
+	explicit_bzero(secret, sizeof(secret));
 	/* A new id at every login (no fixation): whatever cookie came in is
 	 * dropped, its session deleted. */
 	if (r->sid_hash[0] != '\0')

@@ -51,6 +51,28 @@ static int show_self(struct wa_req *r)
 		}
 	}
 	store_dir_account_info(r->st, r->sess.address, account_source, r, &error);
+	char secret[33];
+	bool on = false;
+	uint64_t last;
+	if (store_wa_totp_get(r->st, r->sess.address, secret, &on, &last, &error) == STORE_OK) {
+		if (on) {
+			tpl_set(r->vars, "totp_on", "1");
+		} else {
+			/* Set up but not confirmed yet: show the secret again. */
+			char *uri = xasprintf("otpauth://totp/Cairn:%s?secret=%s&issuer=Cairn",
+					      r->sess.address, secret);
+			struct buf svg;
+			buf_init(&svg, 512 * 1024);
+			wa_totp_qr_svg(uri, &svg);
+			tpl_set(r->vars, "totp_pending", "1");
+			tpl_set(r->vars, "totp_secret", secret);
+			tpl_set(r->vars, "totp_uri", uri);
+			tpl_set(r->vars, "totp_qr", svg.data != NULL ? svg.data : "");
+			buf_free(&svg);
+			free(uri);
+		}
+		explicit_bzero(secret, sizeof(secret));
+	}
 	int ret = store_wa_app_password_list(r->st, r->sess.address, app_row, r, &error);
 	if (ret != STORE_OK)
 		wa_store_fail(r, ret, error);
@@ -159,9 +181,52 @@ static int post_apps(struct wa_req *r)
 	return show_self(r);
 }
 
+static int post_totp(struct wa_req *r)
+{
+	const char *action = wa_form(r, "action"), *code = wa_form(r, "code");
+	const char *error = NULL;
+	char secret[33];
+	bool on = false;
+	uint64_t last, step;
+	int ret = STORE_OK;
+	if (strcmp(action, "begin") == 0) {
+		if (wa_totp_new_secret(secret) < 0) {
+			wa_fail(r, "Could not make a secret.");
+		} else if ((ret = store_wa_totp_begin(r->st, r->sess.address, secret, &error)) ==
+			   STORE_OK) {
+			wa_notice(r, "Scan the QR code with your authenticator app, then enter a code to turn two-factor login on.");
+		}
+	} else if (strcmp(action, "confirm") == 0 || strcmp(action, "disable") == 0) {
+		bool confirm = action[0] == 'c';
+		ret = store_wa_totp_get(r->st, r->sess.address, secret, &on, &last, &error);
+		if (ret == STORE_OK && (confirm ? on : !on)) {
+			wa_fail(r, confirm ? "Two-factor login is on already." : "Two-factor login is not on.");
+		} else if (ret == STORE_OK && (wa_totp_check(secret, code, &step) < 0 ||
+					       store_wa_totp_use(r->st, r->sess.address, step,
+								 &error) != STORE_OK)) {
+			wa_fail(r, "Wrong or reused code.");
+			r->status = 403;
+		} else if (ret == STORE_OK && confirm) {
+			wa_audit(r, "totp-on", r->sess.address, NULL);
+			wa_notice(r, "Two-factor login is on: log in with your password and a code from now on.");
+		} else if (ret == STORE_OK &&
+			   (ret = store_wa_totp_delete(r->st, r->sess.address, &error)) == STORE_OK) {
+			wa_audit(r, "totp-off", r->sess.address, NULL);
+			wa_notice(r, "Two-factor login is off.");
+		}
+		explicit_bzero(secret, sizeof(secret));
+	} else {
+		wa_fail(r, "Unknown action.");
+	}
+	if (ret != STORE_OK)
+		wa_store_fail(r, ret, error);
+	return show_self(r);
+}
+
 const struct wa_route wa_routes_self[] = {
 	{ "/self", "GET", WA_USER, show_self, "My account" },
 	{ "/self/password", "POST", WA_USER, post_password, NULL },
 	{ "/self/apps", "POST", WA_USER, post_apps, NULL },
+	{ "/self/totp", "POST", WA_USER, post_totp, NULL },
 	{ NULL, NULL, WA_ANON, NULL, NULL },
 };

@@ -105,4 +105,12 @@ void wa_format_bytes(uint64_t n, char *out, size_t size);
 /* Fill out (at least 2*n+1) with n random bytes in hex; 0 or -1. */
 int wa_random_hex(char *out, size_t n);
 
+/* TOTP (wa-totp.c). A new 160-bit secret in base32 (32 characters). */
+int wa_totp_new_secret(char b32[33]);
+/* Whether code (6 digits) is valid now for the base32 secret, one step of
+ * drift allowed; *step_r is the code's time step (for replay checks). */
+int wa_totp_check(const char *b32, const char *code, uint64_t *step_r);
+/* text (an otpauth:// URI) as an SVG QR code, appended to out. */
+void wa_totp_qr_svg(const char *text, struct buf *out);
+
 #endif

@@ -124,6 +124,21 @@
 	X(STMT_WA_APP_PASSWORD_DEL,                                                     \
 	  "DELETE FROM app_passwords p USING accounts a WHERE a.id = p.account_id"      \
 	  " AND a.address = lower($1) AND p.id = $2::bigint RETURNING p.id", 2)         \
+	X(STMT_WA_TOTP_GET,                                                             \
+	  "SELECT t.secret, t.enabled, t.last_step FROM totp_secrets t"                 \
+	  " JOIN accounts a ON a.id = t.account_id WHERE a.address = lower($1)", 1)     \
+	X(STMT_WA_TOTP_BEGIN,                                                           \
+	  "INSERT INTO totp_secrets (account_id, secret) SELECT id, $2 FROM accounts"   \
+	  " WHERE address = lower($1) ON CONFLICT (account_id) DO UPDATE"               \
+	  " SET secret = EXCLUDED.secret, enabled = false, last_step = 0,"              \
+	  " created_at = now() WHERE NOT totp_secrets.enabled RETURNING account_id", 2) \
+	X(STMT_WA_TOTP_USE,                                                             \
+	  "UPDATE totp_secrets t SET last_step = $2::bigint, enabled = true"            \
+	  " FROM accounts a WHERE a.id = t.account_id AND a.address = lower($1)"        \
+	  " AND t.last_step < $2::bigint RETURNING t.account_id", 2)                    \
+	X(STMT_WA_TOTP_DELETE,                                                          \
+	  "DELETE FROM totp_secrets t USING accounts a WHERE a.id = t.account_id"       \
+	  " AND a.address = lower($1) RETURNING t.account_id", 1)                       \
 	X(STMT_WA_MAIL_HOURLY,                                                          \
 	  "SELECT extract(epoch FROM hour)::bigint, direction, sum(messages)"           \
 	  " FROM mail_stats_hourly WHERE hour > now() - interval '48 hours'"            \

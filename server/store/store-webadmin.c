@@ -327,6 +327,60 @@ int store_wa_app_password_del(struct store *st, const char *address, uint64_t id
 	return ret;
 }
 
+int store_wa_totp_get(struct store *st, const char *address, char secret_r[33], bool *enabled_r,
+		      uint64_t *last_step_r, const char **error_r)
+{
+	const char *p[] = { address };
+	PGresult *res;
+	int ret = store_exec_params(st, STMT_WA_TOTP_GET, p, &res);
+	if (ret != STORE_OK)
+		return failed(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return failed(st, store_fail(st, STORE_NOTFOUND, "no TOTP for %s", address), error_r);
+	}
+	snprintf(secret_r, 33, "%s", PQgetvalue(res, 0, 0));
+	*enabled_r = PQgetvalue(res, 0, 1)[0] == 't';
+	*last_step_r = strtoull(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_wa_totp_begin(struct store *st, const char *address, const char *secret,
+			const char **error_r)
+{
+	const char *p[] = { address, secret };
+	int n;
+	int ret = count_rows(st, STMT_WA_TOTP_BEGIN, p, &n, error_r);
+	if (ret == STORE_OK && n == 0)
+		return failed(st, store_fail(st, STORE_EXISTS, "two-factor login is on already"),
+			      error_r);
+	return ret;
+}
+
+int store_wa_totp_use(struct store *st, const char *address, uint64_t step, const char **error_r)
+{
+	char sb[24];
+	snprintf(sb, sizeof(sb), "%" PRIu64, step);
+	const char *p[] = { address, sb };
+	int n;
+	int ret = count_rows(st, STMT_WA_TOTP_USE, p, &n, error_r);
+	if (ret == STORE_OK && n == 0)
+		return failed(st, store_fail(st, STORE_CONFLICT, "this code was used already"),
+			      error_r);
+	return ret;
+}
+
+int store_wa_totp_delete(struct store *st, const char *address, const char **error_r)
+{
+	const char *p[] = { address };
+	int n;
+	int ret = count_rows(st, STMT_WA_TOTP_DELETE, p, &n, error_r);
+	if (ret == STORE_OK && n == 0)
+		return failed(st, store_fail(st, STORE_NOTFOUND, "two-factor login is off"), error_r);
+	return ret;
+}
+
 int store_wa_mail_hourly(struct store *st, store_wa_row_fn *cb, void *ctx, const char **error_r)
 {
 	return rows(st, STMT_WA_MAIL_HOURLY, NULL, cb, ctx, error_r);

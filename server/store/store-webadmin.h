@@ -115,6 +115,21 @@ int store_wa_app_password_list(struct store *st, const char *address, store_wa_r
 int store_wa_app_password_del(struct store *st, const char *address, uint64_t id,
 			      const char **error_r);
 
+/* TOTP for the web login (RFC 6238). The secret (base32, 32 characters)
+ * of address, whether it is enabled, and the last time step used; or
+ * STORE_NOTFOUND when the account has none. */
+int store_wa_totp_get(struct store *st, const char *address, char secret_r[33], bool *enabled_r,
+		      uint64_t *last_step_r, const char **error_r);
+/* Store a new, not yet enabled secret; STORE_EXISTS when TOTP is already
+ * enabled (disable it first). */
+int store_wa_totp_begin(struct store *st, const char *address, const char *secret,
+			const char **error_r);
+/* Record the use of a code of time step step, enabling TOTP: STORE_CONFLICT
+ * when that step (or a later one) was used already (a replay). */
+int store_wa_totp_use(struct store *st, const char *address, uint64_t step, const char **error_r);
+/* Remove the account's TOTP; STORE_NOTFOUND if it had none. */
+int store_wa_totp_delete(struct store *st, const char *address, const char **error_r);
+
 /* Dashboard. Mail per hour of the last 48 h: epoch seconds, "in"/"out",
  * messages. */
 int store_wa_mail_hourly(struct store *st, store_wa_row_fn *cb, void *ctx, const char **error_r);

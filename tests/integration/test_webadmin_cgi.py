@@ -475,3 +475,52 @@ def test_fastcgi_under_lighttpd(site):
     finally:
         httpd.stop()
         shutil.rmtree(d, ignore_errors=True)
+
+
+def totp(secret, step):
+    """RFC 6238 / RFC 4226 with HMAC-SHA-1 and 6 digits."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret)
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[off:off + 4])[0] & 0x7fffffff) % 1000000)
+
+
+def test_totp_two_factor_login(site):
+    import time
+    c = login(site, USER)
+    r = post(site, c, "/self/totp", {"action": "begin"})
+    secret = re.search(r'id="totp-secret">([A-Z2-7]{32})<', r.body).group(1)
+    assert '<svg class="qr"' in r.body
+    assert site.sql("SELECT enabled FROM totp_secrets") == "f"
+    # Not on until a code is entered; the login needs none yet.
+    login(site, USER)
+    assert post(site, c, "/self/totp", {"action": "confirm", "code": "000000"}).status == 403
+    step = int(time.time()) // 30
+    r = post(site, c, "/self/totp", {"action": "confirm", "code": totp(secret, step)})
+    assert r.status == 200 and 'id="totp-state">On' in r.body
+    assert secret not in r.body
+    # Now the password alone is not enough.
+    def try_login(code):
+        p = cgi(site, path="/login")
+        tok = re.search(r'name="login_token" value="([0-9a-f]+)"', p.body).group(1)
+        return cgi(site, "POST", "/login", form={"login_token": tok, "user": USER[0],
+                                                 "password": USER[1], "code": code},
+                   cookies={"cairn_pre": p.cookie("cairn_pre")})
+    assert try_login("").status == 403
+    assert try_login("123456" if totp(secret, step + 1) != "123456" else "654321").status == 403
+    # The code already used to confirm is refused (replay); the next one works once.
+    assert try_login(totp(secret, step)).status == 403
+    r = try_login(totp(secret, step + 1))
+    assert r.status == 303 and r.cookie("cairn_sid")
+    assert try_login(totp(secret, step + 1)).status == 403
+    assert site.sql("SELECT count(*) FROM audit_log WHERE action = 'login-failed'") == "4"
+    # Turning it off needs a valid code too.
+    site.sql("UPDATE totp_secrets SET last_step = 0")
+    assert post(site, c, "/self/totp", {"action": "disable", "code": "000000"}).status == 403
+    r = post(site, c, "/self/totp", {"action": "disable", "code": totp(secret, step)})
+    assert "Two-factor login is off" in r.body
+    assert site.sql("SELECT count(*) FROM totp_secrets") == "0"
