@@ -71,9 +71,13 @@ def test_webadmin_in_chromium(pg, tmp_path):
         # The app password the browser saw is the one stored (hashed).
         pw = results["app_password"]
         h = site.sql("SELECT password_hash FROM app_passwords")
-        import crypt  # noqa: deprecated but present in 3.11; yescrypt via libxcrypt
-        assert crypt.crypt(pw, h) == h
+        import ctypes
+        libcrypt = ctypes.CDLL("libcrypt.so.1")
+        libcrypt.crypt.restype = ctypes.c_char_p
+        assert libcrypt.crypt(pw.encode(), h.encode()).decode() == h
         assert site.sql("SELECT count(*) FROM audit_log WHERE action = 'login'") == "3"
+        assert site.sql("SELECT secret, enabled FROM totp_secrets") == \
+            results["totp_secret"] + "|t"
     finally:
         if httpd is not None:
             httpd.stop()
