@@ -12,6 +12,7 @@
 #include "log.h"
 #include "password.h"
 #include "store.h"
+#include "store-quota.h"
 
 #include <errno.h>
 #include <fcgiapp.h>
@@ -429,7 +430,7 @@ static int page_login_form(struct wa_req *r)
 	return wa_render(r, "login");
 }
 
-static bool is_admin_by_group(struct wa_req *r, const char *address)
+static bool is_admin_by_group(const struct wa_req *r, const char *address)
 {
 	const char *group = r->cfg->webadmin.admin_group;
 	if (group == NULL || group[0] == '\0')
@@ -450,6 +451,36 @@ static bool is_admin_by_group(struct wa_req *r, const char *address)
 	}
 	free(gaddr);
 	return member;
+}
+
+bool wa_is_admin_group(const struct wa_req *r, const char *address)
+{
+	const char *group = r->cfg->webadmin.admin_group;
+	const char *at = strrchr(address, '@');
+	if (group == NULL || group[0] == '\0' || at == NULL)
+		return false;
+	if (strchr(group, '@') != NULL)
+		return str_casecmp(group, address) == 0;
+	return strlen(group) == (size_t)(at - address) && str_ncasecmp(group, address, strlen(group)) == 0;
+}
+
+static void count_domain(const char *domain, void *ctx)
+{
+	(void)domain;
+	(*(size_t *)ctx)++;
+}
+
+bool wa_account_protected(struct wa_req *r, const char *address)
+{
+	if (r->role == WA_ADMIN)
+		return false;
+	bool admin = false;
+	size_t domains = 0;
+	const char *error = NULL;
+	if (store_quota_is_admin(r->st, address, &admin, &error) != STORE_OK ||
+	    store_wa_admin_domains(r->st, address, count_domain, &domains, &error) != STORE_OK)
+		return true;	/* when in doubt, no */
+	return admin || domains > 0 || is_admin_by_group(r, address);
 }
 
 static int page_login(struct wa_req *r)

@@ -262,6 +262,8 @@ static int post_user(struct wa_req *r)
 	if (!wa_address_allowed(r, address))
 		return wa_error(r, 403, "That user is not yours to manage.");
 	bool self = str_casecmp(address, r->sess.address) == 0;
+	if (!self && wa_account_protected(r, address))
+		return wa_error(r, 403, "Only administrators change administrators' accounts.");
 	if (strcmp(action, "quota") == 0) {
 		int64_t q;
 		if (parse_quota(wa_form(r, "quota"), &q) < 0) {
@@ -383,8 +385,10 @@ static int post_aliases(struct wa_req *r)
 	bool catchall = alias[0] == '@' && wa_valid_domain(alias + 1);
 	if (!catchall && !wa_valid_address(alias))
 		wa_fail(r, "Not a valid alias address (or @domain for a catch-all).");
-	else if (!wa_address_allowed(r, catchall ? alias : alias))
+	else if (!wa_address_allowed(r, alias))
 		return wa_error(r, 403, "That domain is not yours to manage.");
+	else if (r->role != WA_ADMIN && wa_is_admin_group(r, alias))
+		return wa_error(r, 403, "Only administrators manage the administrators' group.");
 	else if (target[0] != '\0' && !wa_valid_address(target))
 		wa_fail(r, "Not a valid target address.");
 	else if (strcmp(action, "add") == 0) {
@@ -477,6 +481,8 @@ static int post_groups(struct wa_req *r)
 	}
 	if (!wa_address_allowed(r, group))
 		return wa_error(r, 403, "That domain is not yours to manage.");
+	if (r->role != WA_ADMIN && wa_is_admin_group(r, group))
+		return wa_error(r, 403, "Only administrators manage the administrators' group.");
 	if (strcmp(action, "add") == 0) {
 		const char *name = wa_form(r, "name");
 		if (strlen(name) > 256) {

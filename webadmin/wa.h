@@ -85,6 +85,16 @@ void wa_fail(struct wa_req *r, const char *fmt, ...) ATTR_PRINTF(2, 3);
 bool wa_domain_allowed(const struct wa_req *r, const char *domain);
 /* The same for the domain of an address ("@domain" catch-alls too). */
 bool wa_address_allowed(const struct wa_req *r, const char *address);
+/* Whether address is the admin group ([webadmin] admin_group: that
+ * address, or that local part in any domain): only administrators may
+ * create or change such a group or alias, or a domain administrator could
+ * make himself an administrator. */
+bool wa_is_admin_group(const struct wa_req *r, const char *address);
+/* For a domain administrator: whether the account address is out of his
+ * reach though in his domain (an administrator, or a domain administrator
+ * of any domain): changing its password would be an escalation. Always
+ * false for administrators. */
+bool wa_account_protected(struct wa_req *r, const char *address);
 /* The scope for store_wa_list: "" for an admin, else the user's address. */
 const char *wa_scope(const struct wa_req *r);
 /* Record a change in the audit log (failures are logged, not fatal). */

@@ -198,6 +198,39 @@ def test_roles(site):
     assert "/queue" not in r.body and "/users" in r.body
 
 
+def test_domain_admin_cannot_escalate(site):
+    site.ctl("user", "add", "root@corp.test", "--password", "root-password-1")
+    site.ctl("user", "set", "root@corp.test", "--admin", "yes")
+    site.ctl("user", "add", "peer@corp.test", "--password", "peer-password-1")
+    site.sql("INSERT INTO domain_admins SELECT a.id, d.id FROM accounts a, domains d"
+             " WHERE a.address = 'peer@corp.test' AND d.name IN ('corp.test', 'other.test')")
+    boss = login(site, DOMADMIN)
+    # Accounts in his domain that hold more rights than he does are out of reach.
+    for target in ("root@corp.test", "peer@corp.test"):
+        for form in ({"action": "password", "password": "taken-over-1"},
+                     {"action": "disable"}, {"action": "delete"}, {"action": "quota", "quota": "1"}):
+            r = post(site, boss, "/user", dict(form, address=target))
+            assert r.status == 403, (target, form)
+    assert site.sql("SELECT count(*) FROM accounts WHERE address IN ('root@corp.test',"
+                    " 'peer@corp.test') AND enabled") == "2"
+    # The administrators' group (cairn-admins@ his domain) is not his to make.
+    r = post(site, boss, "/groups", {"action": "add", "group": "cairn-admins@corp.test"})
+    assert r.status == 403
+    r = post(site, boss, "/aliases", {"action": "add", "alias": "cairn-admins@corp.test",
+                                      "target": DOMADMIN[0]})
+    assert r.status == 403
+    assert site.sql("SELECT count(*) FROM groups") == "0"
+    assert site.sql("SELECT count(*) FROM aliases") == "0"
+    # Made by an administrator, it does make administrators.
+    admin = login(site, ADMIN)
+    post(site, admin, "/groups", {"action": "add", "group": "cairn-admins@corp.test"})
+    post(site, admin, "/groups", {"action": "member-add", "group": "cairn-admins@corp.test",
+                                  "member": USER[0]})
+    user = login(site, USER)
+    r = cgi(site, path="/queue", cookies=user)
+    assert r.status == 200 and "(administrator)" in r.body
+
+
 def test_admin_changes_reach_the_store(site):
     c = login(site, ADMIN)
     r = post(site, c, "/domains", {"action": "add", "name": "New.Test"})
