@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -237,6 +238,58 @@ static void test_escapers(void **state)
 	buf_free(&b);
 }
 
+/* Every shipped template compiles: no placeholder in an unsafe place. */
+static char *file_loader(const char *name, size_t *len_r, void *ctx)
+{
+	char *path = xasprintf("%s/%s.html", (const char *)ctx, name);
+	FILE *f = fopen(path, "r");
+	free(path);
+	if (f == NULL)
+		return NULL;
+	struct buf b;
+	buf_init(&b, 0);
+	char chunk[4096];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		buf_append(&b, chunk, n);
+	fclose(f);
+	*len_r = b.len;
+	return b.data != NULL ? b.data : xstrdup("");
+}
+
+static void test_shipped_templates(void **state)
+{
+	(void)state;
+	static const char *const pages[] = {
+		"login", "dashboard", "domains", "users", "user", "aliases", "groups", "group",
+		"queue", "queue-message", "dkim", "folders", "audit", "self",
+	};
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		size_t len;
+		char *text = file_loader(pages[i], &len, (void *)WEBADMIN_TEMPLATES);
+		assert_non_null(text);
+		struct tpl *t = NULL;
+		char *error = NULL;
+		if (tpl_compile(pages[i], text, len, file_loader, (void *)WEBADMIN_TEMPLATES, &t,
+				&error) < 0)
+			fail_msg("%s", error);
+		/* Rendered with hostile values everywhere, no tag comes from them. */
+		struct tpl_vars *v = tpl_vars_new();
+		static const char *const names[] = { "q", "me", "name", "address", "error", "notice",
+						     "headers", "record", "mailbox", "target" };
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			tpl_set(v, names[k], "<x-evil>");
+		struct buf out;
+		buf_init(&out, 0);
+		assert_int_equal(tpl_render(t, v, &out), 0);
+		assert_null(strstr(out.data, "<x-evil>"));
+		buf_free(&out);
+		tpl_vars_free(&v);
+		tpl_free(&t);
+		free(text);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -249,6 +302,7 @@ int main(void)
 		cmocka_unit_test(test_each),
 		cmocka_unit_test(test_output_limit),
 		cmocka_unit_test(test_escapers),
+		cmocka_unit_test(test_shipped_templates),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
