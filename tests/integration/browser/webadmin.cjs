@@ -192,8 +192,9 @@ async function admin(browser) {
 	const resp = await evil.goto(BASE + '/login');
 	check(resp.headers()['x-frame-options'] === 'DENY', 'X-Frame-Options');
 	check(resp.headers()['content-security-policy'].includes("frame-ancestors 'none'"), 'frame-ancestors');
-	await evil.setContent(`<iframe src="${BASE}/login" width=600 height=400></iframe>`);
-	await evil.waitForTimeout(300);
+	// setContent waits for the load event, which waits for the frame too.
+	await evil.setContent(`<iframe src="${BASE}/login" width=600 height=400></iframe>`,
+			      { waitUntil: 'load' });
 	const frame = evil.frames().find(f => f !== evil.mainFrame());
 	let framed = false;
 	try { framed = (await frame.content()).includes('Log in'); } catch (e) { framed = false; }
