@@ -95,6 +95,17 @@ static void storage_row(const char *const *col, size_t n, void *ctx)
 	tpl_set(v, "accounts", col[2]);
 }
 
+static void node_row(const char *const *col, size_t n, void *ctx)
+{
+	struct wa_req *r = ctx;
+	if (n < 3)
+		return;
+	struct tpl_vars *v = tpl_list_add(r->vars, "nodes");
+	tpl_set(v, "host", col[0]);
+	tpl_set(v, "connections", col[1]);
+	tpl_set(v, "since", col[2]);
+}
+
 static void counters_row(const char *const *col, size_t n, void *ctx)
 {
 	struct wa_req *r = ctx;
@@ -148,6 +159,7 @@ static int show_dashboard(struct wa_req *r)
 	}
 	store_wa_domain_storage(r->st, 20, storage_row, r, &error);
 	store_wa_counters(r->st, counters_row, r, &error);
+	store_wa_nodes(r->st, node_row, r, &error);
 	/* The directory answers a lookup of the admin himself. */
 	struct dir_user u;
 	int d = dir_user_info(r->dir, r->sess.address, &u, &error);

@@ -148,6 +148,11 @@
 	  " LEFT JOIN accounts a ON a.domain_id = d.id"                                 \
 	  " LEFT JOIN mail_usage u ON u.account_id = a.id"                              \
 	  " GROUP BY d.name ORDER BY 2 DESC, d.name LIMIT $1::int", 1)                  \
+	X(STMT_WA_NODES,                                                                \
+	  "SELECT coalesce(host(client_addr), 'local socket'), count(*),"               \
+	  " to_char(min(backend_start) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI')"       \
+	  " FROM pg_stat_activity WHERE application_name = 'cairnd'"                    \
+	  " AND datname = current_database() GROUP BY 1 ORDER BY 1 LIMIT 100", 0)       \
 	X(STMT_WA_COUNTERS,                                                             \
 	  "SELECT (SELECT count(*) FROM audit_log WHERE action = 'login'"               \
 	  "  AND at > now() - interval '24 hours'),"                                    \

@@ -395,6 +395,11 @@ int store_wa_domain_storage(struct store *st, unsigned limit, store_wa_row_fn *c
 	return rows(st, STMT_WA_DOMAIN_STORAGE, p, cb, ctx, error_r);
 }
 
+int store_wa_nodes(struct store *st, store_wa_row_fn *cb, void *ctx, const char **error_r)
+{
+	return rows(st, STMT_WA_NODES, NULL, cb, ctx, error_r);
+}
+
 int store_wa_counters(struct store *st, store_wa_row_fn *cb, void *ctx, const char **error_r)
 {
 	return rows(st, STMT_WA_COUNTERS, NULL, cb, ctx, error_r);

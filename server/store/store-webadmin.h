@@ -136,6 +136,10 @@ int store_wa_mail_hourly(struct store *st, store_wa_row_fn *cb, void *ctx, const
 /* Storage per domain, largest first (at most limit): name, bytes, accounts. */
 int store_wa_domain_storage(struct store *st, unsigned limit, store_wa_row_fn *cb, void *ctx,
 			    const char **error_r);
+/* The hosts connected to this database as Cairn (cairnd nodes, cairnctl,
+ * the web admin): client address ("local socket" for Unix sockets),
+ * connections, the oldest connection's start (UTC). */
+int store_wa_nodes(struct store *st, store_wa_row_fn *cb, void *ctx, const char **error_r);
 /* One row: web logins in 24 h, failed web logins in 24 h, failed logins
  * counted by the shared throttle in 24 h (every protocol), live web
  * sessions, accounts, disabled accounts. */

@@ -334,6 +334,8 @@ def test_queue_and_dashboard(site):
     assert '<dd id="queue-messages">1</dd>' in r.body
     assert "<svg" in r.body and "1 in</title>" in r.body and "1 out</title>" in r.body
     assert '<dd id="logins">1</dd>' in r.body
+    # The web admin's own connection at least (cairnd nodes when they run).
+    assert re.search(r'<tbody id="nodes">\s*<tr><td>local socket</td><td>\d+</td>', r.body)
     r = cgi(site, path="/queue", cookies=c)
     assert "far@remote.test (deferred)" in r.body
     r = cgi(site, path="/queue/message", query="id=" + mid, cookies=c)
