@@ -1020,3 +1020,8 @@ int dir_sync(struct dir_handle *h, FILE *progress, struct dir_sync_stats *stats,
 	strset_free(&c.seen);
 	return ret;
 }
+
+bool dir_auth_was_app_password(const struct dir_handle *h)
+{
+	return h->auth_check != NULL && strcmp(h->auth_check, "app-password") == 0;
+}

@@ -123,6 +123,11 @@ int dir_expand(struct dir_handle *h, const char *address, struct dir_route *rout
 int dir_authenticate(struct dir_handle *h, const char *user, const char *password,
 		     const char *client_ip, struct dir_auth *result_r, const char **error_r);
 
+/* True when the last successful dir_authenticate on h matched one of the
+ * account's app passwords (sql backend) rather than its password: the web
+ * admin refuses those for its own login. */
+bool dir_auth_was_app_password(const struct dir_handle *h);
+
 /* A user's attributes by primary or alternate address. DIR_OK, DIR_NOTFOUND,
  * DIR_TEMPFAIL. */
 int dir_user_info(struct dir_handle *h, const char *address, struct dir_user *user_r,

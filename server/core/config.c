@@ -506,6 +506,20 @@ const struct config_option config_options[] = {
 	    "Follow rspamd's action: reject refuses at DATA, soft reject tempfails, add header and rewrite subject deliver to Junk (greylist is left to [greylist]). Its score is added as test RSPAMD either way."),
 	OPT(rspamd, max_size, CONFIG_SIZE, "20M", 0, GIB, NULL,
 	    "Larger messages are not sent to rspamd; 0 means no limit."),
+	OPT(webadmin, templates, CONFIG_STRING, CAIRN_DATADIR "/webadmin/templates", 0, 0, NULL,
+	    "Directory of cairn-admin.cgi's HTML templates and stylesheet."),
+	OPT(webadmin, admin_group, CONFIG_STRING, "cairn-admins", 0, 0, NULL,
+	    "Members of this directory group are administrators: a group address, or a local part looked up in the user's own domain. accounts.is_admin makes an administrator too."),
+	OPT_MS(webadmin, session_idle, session_idle_ms, "30m", MS_MINUTE, MS_DAY,
+	       "A web admin session ends after this long without a request."),
+	OPT_MS(webadmin, session_max, session_max_ms, "12h", MS_MINUTE, 30 * MS_DAY,
+	       "A web admin session ends this long after login, however busy."),
+	OPT(webadmin, max_body, CONFIG_SIZE, "1m", 1024, 64 * MIB, NULL,
+	    "Largest request body (CONTENT_LENGTH) cairn-admin.cgi reads; larger requests get 413."),
+	OPT(webadmin, page_size, CONFIG_UINT, "50", 5, 500, NULL,
+	    "Rows per page in the web admin's lists."),
+	OPT(webadmin, origin, CONFIG_STRING, "", 0, 0, NULL,
+	    "The admin's origin as browsers send it (https://admin.example.com); empty means the scheme and Host of each request. State changes from any other Origin or Referer are refused."),
 
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
@@ -535,6 +549,7 @@ static const struct {
 	{ "greylist", "Greylisting of the scan stage (see docs/scan-content.md)." },
 	{ "milter", "A milter client of the scan stage (see docs/scan-content.md)." },
 	{ "rspamd", "The rspamd client of the scan stage (see docs/scan-content.md)." },
+	{ "webadmin", "cairn-admin.cgi, the web admin (see docs/webadmin.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

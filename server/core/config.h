@@ -312,6 +312,16 @@ struct config {
 		bool use_action;
 		uint64_t max_size;
 	} rspamd;
+	/* [webadmin]: cairn-admin.cgi (webadmin/). */
+	struct {
+		char *templates;
+		char *admin_group;
+		uint64_t session_idle_ms;
+		uint64_t session_max_ms;
+		uint64_t max_body;
+		uint64_t page_size;
+		char *origin;
+	} webadmin;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

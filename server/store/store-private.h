@@ -82,6 +82,7 @@
 #include "store-stmts-scan.h"
 #include "store-stmts-bayes.h"
 #include "store-stmts-greylist.h"
+#include "store-stmts-webadmin.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -103,7 +104,8 @@
 	STORE_STATEMENTS_SIEVE(X)     \
 	STORE_STATEMENTS_SCAN(X)      \
 	STORE_STATEMENTS_BAYES(X)     \
-	STORE_STATEMENTS_GREYLIST(X)
+	STORE_STATEMENTS_GREYLIST(X)  \
+	STORE_STATEMENTS_WEBADMIN(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
