@@ -5,16 +5,14 @@ time-range search), vdirsyncer two-way sync then a conflict, and khal reading
 the synced result."""
 import datetime
 import os
-import shutil
 import subprocess
 import textwrap
 
+import caldav
 import pytest
 
 from dav_util import PASSWORD, Dav, setup_users
 from test_dav_caldav import ALLDAY, TODO, WEEKLY
-
-caldav = pytest.importorskip("caldav")
 
 ANN = "ann@dav.test"
 
@@ -97,8 +95,6 @@ def run(cmd, cwd, env, input=None):
     return r.stdout + r.stderr
 
 
-@pytest.mark.skipif(shutil.which("vdirsyncer") is None or shutil.which("khal") is None,
-                    reason="vdirsyncer and khal are needed (./bootstrap installs them)")
 def test_vdirsyncer_and_khal(server, tmp_path):
     c = Dav(server, ANN)
     assert c.request("MKCALENDAR", f"/dav/calendars/{ANN}/sync/")[0] == 201
