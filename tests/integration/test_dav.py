@@ -328,8 +328,16 @@ def test_hostile(dav):
         st, _, data = c.request(method, f"/dav/files/{BOB}/x/", b"x" if method == "PUT" else None,
                                 {"Depth": "0", "Content-Type": "text/plain"})
         assert st == 403, method
+    # Other principals can be looked up (sharing needs it), their homes not.
     st, _, _ = propfind(c, f"/dav/principals/{BOB}/", "<D:displayname/>")
+    assert st == 207
+    st, _, _ = propfind(c, "/dav/principals/nobody@dav.test/", "<D:displayname/>")
+    assert st == 404
+    st, _, _ = propfind(c, f"/dav/calendars/{BOB}/", "<D:resourcetype/>", depth="1")
     assert st == 403
+    assert c.request("PROPPATCH", f"/dav/principals/{BOB}/", '<D:propertyupdate xmlns:D="DAV:">'
+                     '<D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set>'
+                     '</D:propertyupdate>')[0] == 403
     c.close()
 
 
