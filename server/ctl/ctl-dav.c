@@ -144,6 +144,7 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 		*error_r = error;
 		return ret;
 	}
+	int64_t delta = 0;
 	for (size_t i = 0; i < im->count; i++) {
 		const struct ical_split_item *it = &im->items[i];
 		struct ical_object *obj = NULL;
@@ -184,19 +185,24 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 			.rend = ix.last_end == ICAL_TIME_MAX ? STORE_DAV_NO_TIME : ix.last_end,
 		};
 		char etag[80];
-		ret = store_dav_obj_put(st, &coll, name, "text/calendar; charset=utf-8", it->data,
-					it->len, &idx, etag, &error);
+		uint64_t old_size;
+		ret = store_dav_obj_put_bulk(st, &coll, name, "text/calendar; charset=utf-8",
+					     it->data, it->len, &idx, etag, &old_size, &error);
 		ical_index_free(&ix);
 		if (ret != STORE_OK) {
 			*error_r = error;
 			return ret;
 		}
+		delta += (int64_t)it->len - (int64_t)old_size;
 		if (exists)
 			im->replaced++;
 		else
 			im->added++;
 	}
-	return STORE_OK;
+	ret = store_dav_bulk_finish(st, &coll, delta, &error);
+	if (ret != STORE_OK)
+		*error_r = error;
+	return ret;
 }
 
 static int cmd_import(struct ctl *ctl, int argc, char **argv)

@@ -341,6 +341,11 @@ static void time_param(char *buf, size_t size, int64_t t, const char **p)
 	*p = buf;
 }
 
+static int obj_insert(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      const char *content_type, const void *data, size_t len,
+		      const struct store_dav_index *idx, uint64_t modseq, char *etag_r,
+		      const char **error_r);
+
 int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const char *name,
 		      const char *content_type, const void *data, size_t len,
 		      const struct store_dav_index *idx, char *etag_r, const char **error_r)
@@ -358,6 +363,53 @@ int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const
 		ret = mail_quota_add(st, coll->account_id, (int64_t)len - old_size, 0, true);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
+	return obj_insert(st, coll, name, content_type, data, len, idx, modseq, etag_r, error_r);
+}
+
+int store_dav_obj_put_bulk(struct store *st, const struct store_dav_coll *coll, const char *name,
+			   const char *content_type, const void *data, size_t len,
+			   const struct store_dav_index *idx, char *etag_r, uint64_t *old_size_r,
+			   const char **error_r)
+{
+	struct store_dav_obj old;
+	*old_size_r = 0;
+	int ret = store_dav_obj_get(st, coll->id, name, false, true, &old, error_r);
+	if (ret == STORE_OK)
+		*old_size_r = old.size;
+	else if (ret != STORE_NOTFOUND)
+		return ret;
+	uint64_t modseq = coll->synctoken + 1;
+	char idbuf[24], ms[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	snprintf(ms, sizeof(ms), "%" PRIu64, modseq);
+	ret = store_exec_prepared(st, STMT_DAV_CHANGE, NULL, idbuf, name, ms, "false");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return obj_insert(st, coll, name, content_type, data, len, idx, modseq, etag_r, error_r);
+}
+
+int store_dav_bulk_finish(struct store *st, const struct store_dav_coll *coll, int64_t delta_bytes,
+			  const char **error_r)
+{
+	char idbuf[24], ms[48];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	snprintf(ms, sizeof(ms), "%" PRIu64, coll->synctoken + 1);
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_SET_TOKEN, NULL, idbuf, ms);
+	if (ret == STORE_OK && delta_bytes != 0)
+		ret = mail_quota_add(st, coll->account_id, delta_bytes, 0, true);
+	if (ret == STORE_OK) {
+		snprintf(ms, sizeof(ms), "%" PRIu64 ":%" PRIu64, coll->id, coll->synctoken + 1);
+		ret = store_exec_prepared(st, STMT_DAV_NOTIFY, NULL, ms);
+	}
+	return mail_done(st, ret, error_r);
+}
+
+static int obj_insert(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      const char *content_type, const void *data, size_t len,
+		      const struct store_dav_index *idx, uint64_t modseq, char *etag_r,
+		      const char **error_r)
+{
+	int ret;
 	make_etag(data, len, etag_r);
 	struct buf hex;
 	buf_init(&hex, 0);

@@ -111,6 +111,19 @@ int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
 int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const char *name,
 		      const char *content_type, const void *data, size_t len,
 		      const struct store_dav_index *idx, char *etag_r, const char **error_r);
+/* Bulk writes (an import): every object put with store_dav_obj_put_bulk
+ * gets the same change number, the next one of coll (whose row the caller
+ * locked), and store_dav_bulk_finish then sets the collection's sync token
+ * to it and adds delta_bytes (the sum of the growth) to the owner's usage
+ * (STORE_OVERQUOTA past the limit): one update of those two rows instead
+ * of one per object. *old_size_r: the size of the object replaced (0 if
+ * new). */
+int store_dav_obj_put_bulk(struct store *st, const struct store_dav_coll *coll, const char *name,
+			   const char *content_type, const void *data, size_t len,
+			   const struct store_dav_index *idx, char *etag_r, uint64_t *old_size_r,
+			   const char **error_r);
+int store_dav_bulk_finish(struct store *st, const struct store_dav_coll *coll, int64_t delta_bytes,
+			  const char **error_r);
 /* Delete an object with its dead properties and log it; STORE_NOTFOUND. */
 int store_dav_obj_delete(struct store *st, const struct store_dav_coll *coll, const char *name,
 			 const char **error_r);

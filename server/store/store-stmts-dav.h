@@ -40,6 +40,8 @@
 	  "UPDATE dav_collections SET synctoken = synctoken + 1 WHERE id = $1::bigint"  \
 	  " RETURNING synctoken", 1)                                                    \
 	X(STMT_DAV_NOTIFY, "SELECT pg_notify('cairn_dav', $1)", 1)                      \
+	X(STMT_DAV_COLL_SET_TOKEN,                                                      \
+	  "UPDATE dav_collections SET synctoken = $2::bigint WHERE id = $1::bigint", 2)  \
 	X(STMT_DAV_OBJ_GET,                                                             \
 	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint AND o.name = $3", 3) \
 	X(STMT_DAV_OBJ_GET_LOCK,                                                        \
