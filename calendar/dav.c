@@ -860,8 +860,17 @@ void dav_ms_object(struct dav_ctx *ctx, const struct store_dav_coll *coll,
 
 /* ---- preconditions ---- */
 
-/* Does etag appear in an If-Match / If-None-Match list ("*" matches any)? */
+/* Does etag appear in an If-Match / If-None-Match list ("*" matches any)?
+ * If-Match compares strongly (a weak tag never matches), If-None-Match
+ * weakly (RFC 9110 13.1.2): weak_ok. */
+static bool etag_listed_cmp(const char *list, const char *etag, bool weak_ok);
+
 static bool etag_listed(const char *list, const char *etag)
+{
+	return etag_listed_cmp(list, etag, false);
+}
+
+static bool etag_listed_cmp(const char *list, const char *etag, bool weak_ok)
 {
 	const char *p = list;
 	while (*p != '\0') {
@@ -880,8 +889,7 @@ static bool etag_listed(const char *list, const char *etag)
 		if (end == NULL)
 			return false;
 		size_t len = (size_t)(end - p + 1);
-		/* strong comparison for If-Match; a weak tag never matches ours */
-		if (!weak && strlen(etag) == len && memcmp(p, etag, len) == 0)
+		if ((!weak || weak_ok) && strlen(etag) == len && memcmp(p, etag, len) == 0)
 			return true;
 		p = end + 1;
 	}
@@ -897,7 +905,8 @@ static int check_conditions(const struct dav_request *req, const char *etag)
 			return 412;
 	}
 	if (req->if_none_match != NULL && etag != NULL) {
-		if (strchr(req->if_none_match, '*') != NULL || etag_listed(req->if_none_match, etag))
+		if (strchr(req->if_none_match, '*') != NULL ||
+		    etag_listed_cmp(req->if_none_match, etag, true))
 			return 412;
 	}
 	return 0;
@@ -1441,7 +1450,7 @@ static int do_get(struct dav_ctx *ctx)
 	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", obj.etag);
 	if (ctx->req->if_none_match != NULL &&
 	    (strcmp(ctx->req->if_none_match, "*") == 0 ||
-	     etag_listed(ctx->req->if_none_match, obj.etag))) {
+	     etag_listed_cmp(ctx->req->if_none_match, obj.etag, true))) {
 		set_status(ctx, 304);
 	} else if (ctx->req->if_match != NULL && !etag_listed(ctx->req->if_match, obj.etag)) {
 		text_response(ctx, 412, "precondition failed");

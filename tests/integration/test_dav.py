@@ -106,6 +106,9 @@ def test_methods_on_files(dav):
     assert st == 200 and data == b"" and int(h["content-length"]) == len(body)
     # Conditional GET.
     assert c.request("GET", FILES + "docs/a.bin", headers={"If-None-Match": etag})[0] == 304
+    # If-None-Match compares weakly, If-Match strongly (RFC 9110 13.1)
+    assert c.request("GET", FILES + "docs/a.bin", headers={"If-None-Match": "W/" + etag})[0] == 304
+    assert c.request("GET", FILES + "docs/a.bin", headers={"If-Match": "W/" + etag})[0] == 412
     # If-Match with a stale tag: 412; with the right one: 204 and a new tag.
     assert c.request("PUT", FILES + "docs/a.bin", b"new", {"If-Match": '"stale"',
                                                            "Content-Type": "text/plain"})[0] == 412
