@@ -687,6 +687,17 @@ static int calendar_query(struct dav_ctx *ctx, xmlNode *root)
 	limits_of(ctx, &q.lim);
 	dav_ms_begin(ctx);
 	const char *serr;
+	/* Depth: 0 on a calendar asks about the collection itself, which is no
+	 * calendar object (RFC 4791 7.8); a missing Depth is taken as 1, what
+	 * every client means. */
+	const char *depth = dav_ctx_request(ctx)->depth;
+	if (q.only == NULL && depth != NULL && strcmp(depth, "0") == 0) {
+		dav_ms_end(ctx);
+		dav_propfind_free(&pf);
+		ical_comp_filter_free(&filter);
+		ical_tz_free(&tz);
+		return 0;
+	}
 	int ret = store_dav_obj_range(dav_ctx_store(ctx), coll->id, comp,
 				      tr.has_start ? tr.start : STORE_DAV_NO_TIME,
 				      tr.has_end ? tr.end : STORE_DAV_NO_TIME, true, query_cb, &q,
