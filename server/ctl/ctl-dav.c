@@ -170,13 +170,6 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 		struct store_dav_obj old;
 		bool exists = store_dav_obj_get(st, coll.id, name, false, true, &old, &error) ==
 			      STORE_OK;
-		char other[STORE_DAV_NAME_MAX + 1];
-		if (store_dav_obj_uid_taken(st, coll.id, it->uid, name, other, &error) == STORE_OK) {
-			ical_index_free(&ix);
-			snprintf(im->why, sizeof(im->why), "UID %s is already in %s", it->uid, other);
-			*error_r = im->why;
-			return STORE_INVALID;
-		}
 		struct store_dav_index idx = {
 			.uid = ix.uid, .comp = ical_comp_name(ix.comp), .summary = ix.summary,
 			.dtstart = ix.dtstart == ICAL_TIME_MIN ? STORE_DAV_NO_TIME : ix.dtstart,
@@ -198,6 +191,19 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 			im->replaced++;
 		else
 			im->added++;
+	}
+	/* One UID per resource in the calendar (RFC 4791 5.3.2.1): checked
+	 * once for the whole import rather than per object. */
+	char dup[256];
+	ret = store_dav_uid_duplicate(st, coll.id, dup, &error);
+	if (ret == STORE_OK) {
+		snprintf(im->why, sizeof(im->why), "UID %s would be in two resources", dup);
+		*error_r = im->why;
+		return STORE_INVALID;
+	}
+	if (ret != STORE_NOTFOUND) {
+		*error_r = error;
+		return ret;
 	}
 	ret = store_dav_bulk_finish(st, &coll, delta, &error);
 	if (ret != STORE_OK)

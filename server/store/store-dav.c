@@ -314,6 +314,24 @@ int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
 	return STORE_OK;
 }
 
+int store_dav_uid_duplicate(struct store *st, uint64_t coll_id, char *uid_r,
+			    const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_UID_DUPLICATE, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "every uid is unique"), error_r);
+	}
+	snprintf(uid_r, 256, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return STORE_OK;
+}
+
 static void make_etag(const void *data, size_t len, char *etag_r)
 {
 	unsigned char md[32];

@@ -104,6 +104,10 @@ int store_dav_obj_range(struct store *st, uint64_t coll_id, const char *comp, in
  * (STORE_DAV_NAME_MAX + 1 bytes): STORE_OK, or STORE_NOTFOUND if none. */
 int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
 			    const char *except_name, char *name_r, const char **error_r);
+/* A UID that two objects of the collection share (after bulk puts) into
+ * uid_r (256 bytes): STORE_OK, or STORE_NOTFOUND when every UID is unique. */
+int store_dav_uid_duplicate(struct store *st, uint64_t coll_id, char *uid_r,
+			    const char **error_r);
 /* Create or replace an object in coll (whose row the caller locked), log the
  * change, adjust the owner's usage (STORE_OVERQUOTA if it grows past the
  * limit) and NOTIFY cairn_dav. The ETag is computed from the data into

@@ -65,6 +65,9 @@
 	X(STMT_DAV_OBJ_BY_UID,                                                          \
 	  "SELECT name FROM dav_objects WHERE collection_id = $1::bigint AND uid = $2"  \
 	  " AND name <> $3 LIMIT 1", 3)                                                 \
+	X(STMT_DAV_UID_DUPLICATE,                                                       \
+	  "SELECT uid FROM dav_objects WHERE collection_id = $1::bigint AND uid IS NOT NULL" \
+	  " GROUP BY uid HAVING count(*) > 1 LIMIT 1", 1)                               \
 	X(STMT_DAV_OBJ_INSERT,                                                          \
 	  "INSERT INTO dav_objects (collection_id, name, content_type, etag, data,"     \
 	  " size, uid, comp, dtstart, dtend, rstart, rend, summary, modseq)"            \
