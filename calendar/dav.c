@@ -259,8 +259,8 @@ static int parse_path(const char *path, struct target *t)
 		}
 		const char *end = strchr(p, '/');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (nseg == 4)
-			return 404;
+		if (nseg == 4)	/* below an object: its "parent" is no collection */
+			return strncmp(path, "/dav/principals/", 16) == 0 ? 404 : 409;
 		if (decode_segment(p, len, segs[nseg], sizeof(segs[nseg])) < 0)
 			return 400;
 		nseg++;
@@ -1284,7 +1284,9 @@ static int do_proppatch(struct dav_ctx *ctx)
 static int do_mkcol(struct dav_ctx *ctx, const char *method)
 {
 	if (ctx->type != T_COLL) {
-		if (ctx->type == T_OBJ) {
+		if (ctx->type == T_OBJ && !ctx->coll_exists) {
+			text_response(ctx, 409, "the parent collection does not exist");
+		} else if (ctx->type == T_OBJ) {
 			const struct dav_kind *k = ctx->home_kind;
 			if (k->mkcol_method != NULL && strcmp(method, k->mkcol_method) == 0)
 				dav_error(ctx, 403, k->ns, "calendar-collection-location-ok", NULL);
@@ -2047,6 +2049,15 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	struct dav_ctx ctx = { .st = st, .cfg = cfg, .req = req, .resp = resp };
 	struct target t;
 	int pr = parse_path(req->path, &t);
+	if (pr == 409) {
+		/* RFC 4918 9.7.1, 9.3.1: a PUT or MKCOL whose parent does not
+		 * exist is a conflict; anything else there is simply absent. */
+		bool creates = strcmp(req->method, "PUT") == 0 || strcmp(req->method, "MKCOL") == 0 ||
+			       strcmp(req->method, "MKCALENDAR") == 0;
+		text_response(&ctx, creates ? 409 : 404,
+			      creates ? "the parent collection does not exist" : "not found");
+		return;
+	}
 	if (pr != 0) {
 		text_response(&ctx, pr, pr == 400 ? "malformed path" : "not found");
 		return;

@@ -87,8 +87,12 @@ def test_methods_on_files(dav):
     assert c.request("MKCOL", FILES + "docs/")[0] == 405
     # MKCOL with a body that is not extended MKCOL: 415.
     assert c.request("MKCOL", FILES + "odd/", "hello", {"Content-Type": "text/plain"})[0] == 415
-    # PUT into a missing collection: 409.
+    # PUT into a missing collection, or MKCOL below a missing one: 409.
     assert c.request("PUT", FILES + "none/a.txt", b"x", {"Content-Type": "text/plain"})[0] == 409
+    assert c.request("PUT", FILES + "none/deeper/a.txt", b"x",
+                     {"Content-Type": "text/plain"})[0] == 409
+    assert c.request("MKCOL", FILES + "none/deeper/")[0] == 409
+    assert c.request("GET", FILES + "none/deeper/a.txt")[0] == 404
     body = b"\x00binary\xffdata\r\n" * 100
     st, h, _ = c.request("PUT", FILES + "docs/a.bin", body,
                          {"Content-Type": "application/octet-stream", "If-None-Match": "*"})
