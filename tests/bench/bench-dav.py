@@ -65,9 +65,16 @@ class Client:
         if self.auth:
             h["Authorization"] = self.auth
         h.update(headers or {})
-        self.conn.request(method, path, body=body.encode() if isinstance(body, str) else body,
-                          headers=h)
-        r = self.conn.getresponse()
+        data = body.encode() if isinstance(body, str) else body
+        try:
+            self.conn.request(method, path, body=data, headers=h)
+            r = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # the server closed an idle keep-alive connection: open another
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+            self.conn.request(method, path, body=data, headers=h)
+            r = self.conn.getresponse()
         return r.status, r.read()
 
 
