@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char dav_allow_methods[] =
 	"OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, "
@@ -162,6 +163,15 @@ void dav_error(struct dav_ctx *ctx, int status, const char *ns, const char *name
 			   strcmp(ns, DAV_NS) == 0 ? "D" : prefix, name);
 	}
 	dav_ctx_note(ctx, "precondition %s", name);
+}
+
+/* An IMF-fixdate (RFC 9110 5.6.7) of t. */
+static void http_date(int64_t t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
 /* ---- hrefs and paths ---- */
@@ -455,6 +465,7 @@ static const struct dav_propdef core_props[] = {
 	{ DAV_NS, "getetag", true },
 	{ DAV_NS, "getcontenttype", true },
 	{ DAV_NS, "getcontentlength", true },
+	{ DAV_NS, "getlastmodified", true },
 	{ DAV_NS, "current-user-principal", false },
 	{ DAV_NS, "principal-URL", false },
 	{ DAV_NS, "principal-collection-set", false },
@@ -572,6 +583,14 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		else
 			buf_printf(out, "%" PRIu64, r->obj->size);
 		buf_printf(out, "</D:%s>", name);
+		return 200;
+	}
+	if (strcmp(name, "getlastmodified") == 0) {
+		if (r->type != T_OBJ)
+			return 404;
+		char date[64];
+		http_date(r->obj->mtime, date, sizeof(date));
+		buf_printf(out, "<D:getlastmodified>%s</D:getlastmodified>", date);
 		return 200;
 	}
 	if (strcmp(name, "current-user-principal") == 0) {
@@ -1449,7 +1468,9 @@ static int do_get(struct dav_ctx *ctx)
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
 	reset_response(ctx->resp);
-	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", obj.etag);
+	char date[64];
+	http_date(obj.mtime, date, sizeof(date));
+	buf_printf(&ctx->resp->headers, "ETag: %s\r\nLast-Modified: %s\r\n", obj.etag, date);
 	if (ctx->req->if_none_match != NULL &&
 	    (strcmp(ctx->req->if_none_match, "*") == 0 ||
 	     etag_listed_cmp(ctx->req->if_none_match, obj.etag, true))) {

@@ -45,6 +45,7 @@ static int obj_from_row(const PGresult *res, int row, struct store_dav_obj *o)
 	o->modseq = mail_u64(res, row, 5);
 	copy_str(o->uid, sizeof(o->uid), PQgetvalue(res, row, 6));
 	copy_str(o->comp, sizeof(o->comp), PQgetvalue(res, row, 7));
+	o->mtime = PQnfields(res) > 9 ? strtoll(PQgetvalue(res, row, 9), NULL, 10) : 0;
 	if (!PQgetisnull(res, row, 8)) {
 		struct buf b;
 		buf_init(&b, 0);

@@ -45,6 +45,7 @@ struct store_dav_obj {
 	uint64_t modseq;
 	char *data;
 	size_t len;
+	int64_t mtime;		/* last change, seconds since the epoch */
 };
 
 /* What a kind indexes for an object (NULL strings and STORE_DAV_NO_TIME for

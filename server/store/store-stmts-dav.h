@@ -10,7 +10,8 @@
 
 #define STORE_DAV_OBJ_COLUMNS                                                           \
 	"SELECT o.id, o.name, o.content_type, o.etag, o.size, o.modseq, o.uid, o.comp,"  \
-	" CASE WHEN $2::boolean THEN o.data END FROM dav_objects o"
+	" CASE WHEN $2::boolean THEN o.data END,"                                        \
+	" extract(epoch FROM o.updated_at)::bigint FROM dav_objects o"
 
 #define STORE_STATEMENTS_DAV(X)                                                         \
 	X(STMT_DAV_COLL_GET,                                                            \

@@ -125,6 +125,11 @@ def test_methods_on_files(dav):
     r = responses(data)
     assert r[FILES + "docs/a.bin"]["{DAV:}getcontentlength"][1].text == "3"
     assert r[FILES + "docs/a.bin"]["{DAV:}getetag"][1].text == h["etag"]
+    st, h2, _ = c.request("HEAD", FILES + "docs/a.bin")
+    st, _, data = propfind(c, FILES + "docs/a.bin", "<D:getlastmodified/>")
+    assert responses(data)[FILES + "docs/a.bin"]["{DAV:}getlastmodified"][1].text == \
+        h2["last-modified"]
+    assert h2["last-modified"].endswith(" GMT")
     assert r[FILES + "docs/"]["{DAV:}resourcetype"][1].find("D:collection", NS) is not None
     # DELETE with a wrong If-Match, then for real, then again.
     assert c.request("DELETE", FILES + "docs/a.bin", headers={"If-Match": '"x"'})[0] == 412
