@@ -1908,12 +1908,48 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 			with_data = true;
 	}
 	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0 };
+	/* DAV:limit (RFC 6578 3.6): more results than the client takes is
+	 * refused whole; the client asks again without a limit or later. */
+	uint64_t limit = UINT64_MAX;
+	xmlNode *nres = dav_xml_child(dav_xml_child(root, DAV_NS, "limit"), DAV_NS, "nresults");
+	if (nres != NULL) {
+		char *t = dav_xml_text(nres);
+		uint64_t v;
+		bool ok = str_to_u64(t, strlen(t), UINT64_MAX - 1, &v) == 0 && v > 0;
+		xmlFree(t);
+		if (!ok) {
+			dav_propfind_free(&pf);
+			text_response(ctx, 400, "bad DAV:nresults");
+			return 0;
+		}
+		limit = v;
+	}
 	if (since == 0) {
-		ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data, list_obj_cb, &lc,
-					 &serr);
+		uint64_t bytes, count = 0;
+		ret = limit == UINT64_MAX ? STORE_OK :
+		      store_dav_coll_usage(ctx->st, ctx->coll.id, &bytes, &count, &serr);
+		if (ret == STORE_OK && count > limit) {
+			dav_propfind_free(&pf);
+			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
+			return 0;
+		}
+		if (ret == STORE_OK)
+			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data,
+						 list_obj_cb, &lc, &serr);
 	} else {
 		struct sync_ctx sc = { NULL, 0, NULL, 0 };
 		ret = store_dav_changes(ctx->st, ctx->coll.id, since, sync_change_cb, &sc, &serr);
+		if (ret == STORE_OK && (uint64_t)(sc.n + sc.ngone) > limit) {
+			for (size_t i = 0; i < sc.ngone; i++)
+				free(sc.gone[i]);
+			for (size_t i = 0; i < sc.n; i++)
+				free(sc.names[i]);
+			free(sc.names);
+			free(sc.gone);
+			dav_propfind_free(&pf);
+			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
+			return 0;
+		}
 		if (ret == STORE_OK && sc.n > 0)
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc.names,
 						 sc.n, with_data, list_obj_cb, &lc, &serr);

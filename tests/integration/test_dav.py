@@ -269,6 +269,15 @@ def test_sync_collection(dav):
     st, _, data = propfind(c, col, "<D:sync-token/><CS:getctag/>")
     r = responses(data)[col]
     assert r["{DAV:}sync-token"][1].text == t2
+    # DAV:limit: more changes than the client takes is refused whole (507).
+    def limited(n):
+        return ('<D:sync-collection xmlns:D="DAV:"><D:sync-token>' + t1 + '</D:sync-token>'
+                '<D:sync-level>1</D:sync-level><D:limit><D:nresults>' + str(n) +
+                '</D:nresults></D:limit><D:prop><D:getetag/></D:prop></D:sync-collection>')
+    st, _, data = c.request("REPORT", col, limited(1), {"Depth": "0"})
+    assert st == 507 and xml(data).find("D:number-of-matches-within-limits", NS) is not None
+    st, _, data = c.request("REPORT", col, limited(2), {"Depth": "0"})
+    assert st == 207 and len(responses(data)) == 2
     # Invalid tokens.
     for bad in ("urn:cairn:sync:999:1", t2 + "9", "garbage"):
         st, data = sync(c, col, bad)
