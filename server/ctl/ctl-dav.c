@@ -136,7 +136,12 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 	struct store_dav_coll coll;
 	im->added = im->replaced = 0;
 	const char *error = NULL;
-	int ret = store_dav_coll_get(st, im->user, caldav_kind.home, im->name, true, &coll, &error);
+	int ret = store_dav_bulk_begin(st, &error);
+	if (ret != STORE_OK) {
+		*error_r = error;
+		return ret;
+	}
+	ret = store_dav_coll_get(st, im->user, caldav_kind.home, im->name, true, &coll, &error);
 	if (ret == STORE_NOTFOUND)
 		ret = store_dav_coll_create(st, im->user, caldav_kind.home, im->name,
 					    caldav_kind.name, &coll, &error);

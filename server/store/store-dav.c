@@ -385,6 +385,11 @@ int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const
 	return obj_insert(st, coll, name, content_type, data, len, idx, modseq, etag_r, error_r);
 }
 
+int store_dav_bulk_begin(struct store *st, const char **error_r)
+{
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_BULK_BEGIN, NULL), error_r);
+}
+
 int store_dav_obj_put_bulk(struct store *st, const struct store_dav_coll *coll, const char *name,
 			   const char *content_type, const void *data, size_t len,
 			   const struct store_dav_index *idx, char *etag_r, uint64_t *old_size_r,

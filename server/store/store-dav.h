@@ -122,7 +122,8 @@ int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const
  * to it and adds delta_bytes (the sum of the growth) to the owner's usage
  * (STORE_OVERQUOTA past the limit): one update of those two rows instead
  * of one per object. *old_size_r: the size of the object replaced (0 if
- * new). */
+ * new). Call store_dav_bulk_begin first in the transaction. */
+int store_dav_bulk_begin(struct store *st, const char **error_r);
 int store_dav_obj_put_bulk(struct store *st, const struct store_dav_coll *coll, const char *name,
 			   const char *content_type, const void *data, size_t len,
 			   const struct store_dav_index *idx, char *etag_r, uint64_t *old_size_r,

@@ -66,6 +66,11 @@
 	X(STMT_DAV_OBJ_BY_UID,                                                          \
 	  "SELECT name FROM dav_objects WHERE collection_id = $1::bigint AND uid = $2"  \
 	  " AND name <> $3 LIMIT 1", 3)                                                 \
+	/* Bulk writes: plan each statement for the table as it grows in the  \
+	 * transaction, not once for the empty one (a cached generic plan     \
+	 * would scan the whole table per object).                            */ \
+	X(STMT_DAV_BULK_BEGIN,                                                          \
+	  "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)", 0)         \
 	X(STMT_DAV_UID_DUPLICATE,                                                       \
 	  "SELECT uid FROM dav_objects WHERE collection_id = $1::bigint AND uid IS NOT NULL" \
 	  " GROUP BY uid HAVING count(*) > 1 LIMIT 1", 1)                               \
