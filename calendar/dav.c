@@ -1651,6 +1651,7 @@ struct copy_ctx {
 	const struct store_dav_coll *dst;
 	int ret;
 	int status;
+	int64_t delta;		/* bytes added to the owner's usage */
 };
 
 static void copy_obj_cb(const struct store_dav_obj *obj, void *vctx)
@@ -1665,8 +1666,11 @@ static void copy_obj_cb(const struct store_dav_obj *obj, void *vctx)
 		return;
 	char etag[80];
 	const char *serr;
-	cc->ret = store_dav_obj_put(cc->ctx->st, cc->dst, obj->name, obj->content_type, obj->data,
-				    obj->len, &put.idx, etag, &serr);
+	uint64_t old_size;
+	/* one change number for the whole copy (the new collection's first) */
+	cc->ret = store_dav_obj_put_bulk(cc->ctx->st, cc->dst, obj->name, obj->content_type,
+					 obj->data, obj->len, &put.idx, etag, &old_size, &serr);
+	cc->delta += (int64_t)obj->len - (int64_t)old_size;
 	put_release(cc->dst, &put);
 	if (cc->ret == STORE_OK)
 		cc->ret = store_dav_props_copy(cc->ctx->st, cc->src->id, obj->name, cc->dst->id,
@@ -1742,11 +1746,15 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 			if (ret != STORE_OK)
 				return store_status(ctx, ret, serr);
 			if (depth_of(req, 2) != 0) {
-				struct copy_ctx cc = { ctx, &ctx->coll, &dst, STORE_OK, 0 };
-				ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, true, copy_obj_cb,
-							 &cc, &serr);
+				struct copy_ctx cc = { ctx, &ctx->coll, &dst, STORE_OK, 0, 0 };
+				ret = store_dav_bulk_begin(ctx->st, &serr);
+				if (ret == STORE_OK)
+					ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, true,
+								 copy_obj_cb, &cc, &serr);
 				if (ret == STORE_OK)
 					ret = cc.ret;
+				if (ret == STORE_OK && cc.status == 0)
+					ret = store_dav_bulk_finish(ctx->st, &dst, cc.delta, &serr);
 				if (cc.status != 0)
 					return STORE_INVALID;
 				if (ret != STORE_OK)

@@ -220,9 +220,18 @@ def test_copy_move(dav):
     # A collection MOVE renames it.
     assert c.request("MOVE", FILES + "b/", headers={"Destination": FILES + "c/"})[0] == 201
     assert c.request("GET", FILES + "c/h")[2] == b"one"
-    # A collection COPY copies its members.
+    # A collection COPY copies its members, counted against the quota, with
+    # a sync token of its own.
+    def used():
+        st, _, data = propfind(c, FILES, "<D:quota-used-bytes/>")
+        return int(responses(data)[FILES]["{DAV:}quota-used-bytes"][1].text)
+    before = used()
     assert c.request("COPY", FILES + "c/", headers={"Destination": FILES + "d/"})[0] == 201
     assert c.request("GET", FILES + "d/g")[2] == b"one"
+    assert used() == before + 6
+    st, data = sync(c, FILES + "d/", "")
+    assert set(responses(data)) == {FILES + "d/g", FILES + "d/h"}
+    assert xml(data).find("D:sync-token", NS).text.endswith(":1")
     # Destination elsewhere, missing, or in another user's namespace.
     assert c.request("COPY", FILES + "c/h",
                      headers={"Destination": "https://elsewhere.example/x"})[0] == 502
