@@ -402,21 +402,26 @@ int ical_object_render(struct ical_object *obj, const struct ical_calendar_data 
 	}
 	work = icalcomponent_new_clone(obj->vcal);
 	if (cd != NULL && cd->limit_recurrence) {
-		icalcomponent *drop[256];
-		size_t nd = 0;
+		icalcomponent **drop = NULL;
+		size_t nd = 0, cap = 0;
 
 		for (it = icalcomponent_begin_component(work, obj->kind); icalcompiter_deref(&it) != NULL;
 		     icalcompiter_next(&it)) {
 			icalcomponent *c = icalcompiter_deref(&it);
 
-			if (!override_in_range(obj, c, floating, &cd->limit_recurrence_range) &&
-			    nd < ARRAY_SIZE(drop))
-				drop[nd++] = c;
+			if (override_in_range(obj, c, floating, &cd->limit_recurrence_range))
+				continue;
+			if (nd == cap) {
+				cap = cap ? cap * 2 : 8;
+				drop = xrealloc(drop, cap * sizeof(*drop));
+			}
+			drop[nd++] = c;
 		}
 		for (size_t i = 0; i < nd; i++) {
 			icalcomponent_remove_component(work, drop[i]);
 			icalcomponent_free(drop[i]);
 		}
+		free(drop);
 	}
 	if (cd != NULL && cd->limit_freebusy)
 		for (it = icalcomponent_begin_component(work, ICAL_VFREEBUSY_COMPONENT);

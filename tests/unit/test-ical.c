@@ -458,6 +458,13 @@ static void test_text_match(void **state)
 	assert_false(matches(root, jo));
 	ical_prop_filter_set_text_match(pf, "ÜBER DIE", ICAL_COLLATION_ASCII_CASEMAP, false);
 	assert_true(matches(root, jo));
+	/* decomposed U+0308 against the precomposed Ü of the data (RFC 5051) */
+	ical_prop_filter_set_text_match(pf, "u\xcc\x88" "ber", ICAL_COLLATION_UNICODE_CASEMAP, false);
+	assert_true(matches(root, jo));
+	ical_prop_filter_set_text_match(pf, "u\xcc\x88" "ber", ICAL_COLLATION_OCTET, false);
+	assert_false(matches(root, jo));
+	ical_prop_filter_set_text_match(pf, "uber", ICAL_COLLATION_UNICODE_CASEMAP, false);
+	assert_false(matches(root, jo));	/* the accent still counts */
 	ical_comp_filter_free(&root);
 	ical_object_free(&ev);
 	ical_object_free(&jo);
@@ -987,6 +994,34 @@ static void test_rdate_period(void **state)
 	free(text);
 }
 
+static void test_allday_recurring(void **state)
+{
+	char *text = crlf(HDR EV("DTSTART;VALUE=DATE:20260302\nDTEND;VALUE=DATE:20260303\n"
+				 "RRULE:FREQ=WEEKLY;COUNT=4\nEXDATE;VALUE=DATE:20260309\n")
+			  EV("RECURRENCE-ID;VALUE=DATE:20260316\nDTSTART;VALUE=DATE:20260318\n"
+			     "DTEND;VALUE=DATE:20260319\n") "END:VCALENDAR\n");
+	struct ical_object *obj = parse_ok(text);
+	struct ical_calendar_data cd;
+	struct ical_error err;
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_true(in_range(obj, "VEVENT", "20260302T230000Z", "20260302T235900Z"));
+	assert_false(in_range(obj, "VEVENT", "20260309T000000Z", "20260310T000000Z"));
+	assert_false(in_range(obj, "VEVENT", "20260316T000000Z", "20260317T000000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260318T120000Z", "20260318T130000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260323T000000Z", "20260323T000100Z"));
+	assert_false(in_range(obj, "VEVENT", "20260330T000000Z", "20260331T000000Z"));
+	cd_range(&cd, &cd.expand_range, "20260301T000000Z", "20260401T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	golden("allday-recurring.expand.ref", out, len);
+	free(out);
+	ical_object_free(&obj);
+	free(text);
+}
+
 static void test_thisandfuture(void **state)
 {
 	char *text = crlf(HDR EV("DTSTART:20260301T100000Z\nDTEND:20260301T110000Z\nRRULE:FREQ=DAILY;COUNT=5\n")
@@ -1113,6 +1148,7 @@ int main(void)
 		cmocka_unit_test(test_limit_freebusy_and_freebusy),
 		cmocka_unit_test(test_split_join),
 		cmocka_unit_test(test_thisandfuture),
+		cmocka_unit_test(test_allday_recurring),
 		cmocka_unit_test(test_rdate_period),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_load_and_foreign_thread),
