@@ -2088,8 +2088,10 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		ret = dav_acl_method(ctx);
 	else if (strcmp(m, "POST") == 0)
 		ret = dav_acl_post(ctx);
-	else
+	else {
 		text_response(ctx, 405, "method not allowed here");
+		buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
+	}
 	/* Any failure answered above rolls the transaction back. */
 	if (ret == 0 && ctx->resp->status >= 400 && method_writes(m))
 		ret = STORE_INVALID;

@@ -136,6 +136,9 @@ def test_methods_on_files(dav):
     assert c.request("DELETE", FILES + "docs/a.bin")[0] == 204
     assert c.request("DELETE", FILES + "docs/a.bin")[0] == 404
     assert c.request("GET", FILES + "docs/a.bin")[0] == 404
+    # LOCK (class 2) is not offered.
+    st, h, _ = c.request("LOCK", FILES + "docs/a.bin", "<D:lockinfo xmlns:D='DAV:'/>")
+    assert st == 405 and "LOCK" not in h["allow"] and "PROPFIND" in h["allow"]
     # Unicode names round-trip percent-encoded.
     name = "r%C3%A9sum%C3%A9%20v1.txt"
     assert c.request("PUT", FILES + "docs/" + name, b"cv", {"Content-Type": "text/plain"})[0] == 201
