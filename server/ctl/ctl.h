@@ -42,6 +42,7 @@ extern const struct ctl_cmd ctl_acl_commands[];
 extern const struct ctl_cmd ctl_sieve_commands[];
 extern const struct ctl_cmd ctl_scan_commands[];
 extern const struct ctl_cmd ctl_spam_commands[];
+extern const struct ctl_cmd ctl_dav_commands[];
 
 /* Print "cairnctl: message" to stderr. */
 void ctl_error(const char *fmt, ...) ATTR_PRINTF(1, 2);

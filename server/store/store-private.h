@@ -83,6 +83,7 @@
 #include "store-stmts-bayes.h"
 #include "store-stmts-greylist.h"
 #include "store-stmts-webadmin.h"
+#include "store-stmts-dav.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -105,7 +106,8 @@
 	STORE_STATEMENTS_SCAN(X)      \
 	STORE_STATEMENTS_BAYES(X)     \
 	STORE_STATEMENTS_GREYLIST(X)  \
-	STORE_STATEMENTS_WEBADMIN(X)
+	STORE_STATEMENTS_WEBADMIN(X)  \
+	STORE_STATEMENTS_DAV(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,

@@ -202,6 +202,23 @@ def imap():
 
 def http():
     t = "fuzz-session-http"
+    # DAV (server/http/http-dav.c with the dav-double): OPTIONS, redirects,
+    # Basic auth good and bad, a body, a feed, over one keep-alive connection
+    auth = base64.b64encode(b"u@fuzz.test:p").decode()
+    bad = base64.b64encode(b"u@fuzz.test:wrong").decode()
+    write(t, "dav-session", hdr(held=True) +
+          b"OPTIONS /dav/ HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"PROPFIND /.well-known/caldav HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"PROPFIND /dav/ HTTP/1.1\r\nHost: x\r\nDepth: 0\r\n\r\n"
+          b"PROPFIND /dav/ HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " + bad.encode() +
+          b"\r\n\r\n"
+          b"PROPFIND /dav/ HTTP/1.1\r\nHost: x\r\nDepth: 0\r\nAuthorization: Basic " +
+          auth.encode() + b"\r\nContent-Length: 62\r\n\r\n"
+          b"<D:propfind xmlns:D=\"DAV:\"><D:prop><D:getetag/></D:prop></D:propfind>"
+          b"PUT /dav/calendars/u@fuzz.test/c/e.ics HTTP/1.1\r\nHost: x\r\nAuthorization: Basic " +
+          auth.encode() + b"\r\nIf-None-Match: *\r\nContent-Length: 5\r\n\r\nhello"
+          b"GET /feeds/" + b"a" * 64 + b".ics HTTP/1.1\r\nHost: x\r\n\r\n"
+          b"DELETE /dav/x HTTP/1.1\r\nHost: x\r\nAuthorization: Basic !!\r\n\r\n")
     write(t, "healthz", hdr() + b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
     write(t, "metrics", hdr() + b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     write(t, "pipelined", hdr(chunks=3, seed=6) +
