@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "vcard.h"
+#include "vcard_gal.h"
 
 #ifndef TEST_DATADIR
 #error "TEST_DATADIR must name the tests/unit/data directory"
@@ -661,6 +662,151 @@ static void test_convert_details(void **state)
 	vcard_free(&c);
 }
 
+/* ---- the global address list ---- */
+
+#define V(s) { s, sizeof(s) - 1 }
+
+static void test_gal_user(void **state)
+{
+	(void)state;
+	char **fn = vcard_gal_names("displayName cn"), **sn = vcard_gal_names("sn"),
+	     **gn = vcard_gal_names("givenName"), **mail = vcard_gal_names("mail, mailAlternateAddress"),
+	     **tw = vcard_gal_names("telephoneNumber"), **tc = vcard_gal_names("mobile"),
+	     **photo = vcard_gal_names("jpegPhoto"), **org = vcard_gal_names("o"),
+	     **ou = vcard_gal_names("ou"), **title = vcard_gal_names("title");
+	assert_string_equal(mail[1], "mailAlternateAddress");
+	assert_null(mail[2]);
+	struct vcard_gal_map map = { (const char *const *)fn, (const char *const *)sn,
+				     (const char *const *)gn, (const char *const *)mail,
+				     (const char *const *)tw, (const char *const *)tc,
+				     (const char *const *)photo, (const char *const *)org,
+				     (const char *const *)ou, (const char *const *)title, 1024 };
+	static const struct vcard_gal_value cn[] = { V("  "), V("Ann \xc3\x85kesson, PhD") };
+	static const struct vcard_gal_value bad_dn[] = { V("Ann\xff") };
+	static const struct vcard_gal_value s1[] = { V("\xc3\x85kesson") };
+	static const struct vcard_gal_value g1[] = { V("Ann") };
+	static const struct vcard_gal_value m1[] = { V("ann@example.test") };
+	static const struct vcard_gal_value m2[] = { V("ANN@example.test"), V("a.akesson@example.test") };
+	static const struct vcard_gal_value t1[] = { V("+46 8 123 456") };
+	static const struct vcard_gal_value c1[] = { V("+46 70 123 45 67") };
+	static const struct vcard_gal_value p1[] = { V("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01") };
+	static const struct vcard_gal_value o1[] = { V("Example; Inc") };
+	static const struct vcard_gal_value ou1[] = { V("R&D") };
+	static const struct vcard_gal_value ti[] = { V("Chief\nEngineer") };
+	const struct vcard_gal_attr attrs[] = {
+		{ "displayname", bad_dn, 1 }, { "CN", cn, 2 }, { "sn", s1, 1 }, { "givenName", g1, 1 },
+		{ "mail", m1, 1 }, { "mailAlternateAddress", m2, 2 }, { "telephoneNumber", t1, 1 },
+		{ "mobile", c1, 1 }, { "jpegPhoto", p1, 1 }, { "o", o1, 1 }, { "ou", ou1, 1 },
+		{ "title", ti, 1 },
+	};
+	struct vcard_gal_src src = { "5e0f4c2a-1111-4f00-8000-000000000001", VCARD_GAL_USER,
+				     attrs, ARRAY_SIZE(attrs), NULL, 0 };
+	struct buf out;
+	buf_init(&out, 0);
+	const char *err = NULL;
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_string_equal(out.data,
+		"BEGIN:VCARD\r\nVERSION:4.0\r\nPRODID:-//Cairn//GAL//EN\r\n"
+		"UID:5e0f4c2a-1111-4f00-8000-000000000001\r\nKIND:individual\r\n"
+		"FN:Ann \xc3\x85kesson\\, PhD\r\nN:\xc3\x85kesson;Ann;;;\r\n"
+		"EMAIL;TYPE=work;PREF=1:ann@example.test\r\n"
+		"EMAIL;TYPE=work:a.akesson@example.test\r\n"
+		"TEL;TYPE=work,voice:+46 8 123 456\r\nTEL;TYPE=cell:+46 70 123 45 67\r\n"
+		"ORG:Example\\; Inc;R&D\r\nTITLE:Chief\\nEngineer\r\n"
+		"PHOTO:data:image/jpeg;base64,/9j/4AAQSkZJRgAB\r\nEND:VCARD\r\n");
+	struct vcard *c = parse_ok(out.data);
+	assert_int_equal(vcard_validate(c, VCARD_VALIDATE_UID, &err), 0);
+	struct vcard_index idx;
+	vcard_index_build(c, &idx);
+	assert_int_equal(idx.nemails, 2);
+	assert_int_equal(idx.ntels, 2);
+	assert_string_equal(idx.tels[1], "+46701234567");
+	vcard_index_free(&idx);
+	/* and as 3.0 for old clients */
+	struct vcard *d = vcard_convert(c, VCARD_V3);
+	assert_int_equal(vcard_validate(d, VCARD_VALIDATE_UID, &err), 0);
+	vcard_free(&d);
+	vcard_free(&c);
+
+	/* a photo over the limit is left out; no name at all falls back to the address */
+	map.max_photo = 4;
+	const struct vcard_gal_attr only_mail[] = { { "mail", m1, 1 }, { "jpegPhoto", p1, 1 } };
+	src.attrs = only_mail;
+	src.nattrs = 2;
+	buf_reset(&out);
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_non_null(strstr(out.data, "FN:ann@example.test\r\n"));
+	assert_null(strstr(out.data, "PHOTO"));
+	assert_null(strstr(out.data, "\r\nN:"));
+	/* nothing to name it by, or no UID */
+	src.nattrs = 0;
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), -1);
+	src.nattrs = 2;
+	src.uid = "has space";
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), -1);
+	buf_free(&out);
+	vcard_gal_names_free(&fn);
+	vcard_gal_names_free(&sn);
+	vcard_gal_names_free(&gn);
+	vcard_gal_names_free(&mail);
+	vcard_gal_names_free(&tw);
+	vcard_gal_names_free(&tc);
+	vcard_gal_names_free(&photo);
+	vcard_gal_names_free(&org);
+	vcard_gal_names_free(&ou);
+	vcard_gal_names_free(&title);
+	assert_null(fn);
+}
+
+static void test_gal_group(void **state)
+{
+	(void)state;
+	static const char *const cn[] = { "cn", NULL };
+	static const char *const mail[] = { "mail", NULL };
+	struct vcard_gal_map map = { .fn = cn, .email = mail, .max_photo = 0 };
+	static const struct vcard_gal_value n[] = { V("Sales") };
+	static const struct vcard_gal_value m[] = { V("sales@example.test") };
+	const struct vcard_gal_attr attrs[] = { { "cn", n, 1 }, { "mail", m, 1 } };
+	static const char *const members[] = { "urn:uuid:1", "mailto:x@remote.test", "bad uri" };
+	struct vcard_gal_src src = { "cairn-group-7", VCARD_GAL_GROUP, attrs, 2, members, 3 };
+	struct buf out;
+	buf_init(&out, 0);
+	const char *err;
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	struct vcard *c = parse_ok(out.data);
+	assert_int_equal(vcard_validate(c, VCARD_VALIDATE_UID, &err), 0);
+	struct vcard_index idx;
+	vcard_index_build(c, &idx);
+	assert_string_equal(idx.kind, "group");
+	assert_int_equal(idx.nmembers, 2);
+	assert_string_equal(idx.members[1], "mailto:x@remote.test");
+	vcard_index_free(&idx);
+	struct vcard *d = vcard_convert(c, VCARD_V3);
+	char *s = ser(d);
+	assert_non_null(strstr(s, "X-ADDRESSBOOKSERVER-KIND:group\r\n"));
+	assert_non_null(strstr(s, "X-ADDRESSBOOKSERVER-MEMBER:urn:uuid:1\r\n"));
+	free(s);
+	vcard_free(&d);
+	vcard_free(&c);
+	/* rooms and equipment */
+	src.kind = VCARD_GAL_LOCATION;
+	buf_reset(&out);
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_non_null(strstr(out.data, "KIND:location\r\n"));
+	assert_null(strstr(out.data, "MEMBER"));
+	buf_free(&out);
+
+	char *name = vcard_gal_object_name("cairn-group-7");
+	assert_string_equal(name, "cairn-group-7.vcf");
+	free(name);
+	name = vcard_gal_object_name("a/b");
+	assert_string_equal(name, "612f62.vcf");
+	free(name);
+	name = vcard_gal_object_name("..");
+	assert_string_equal(name, "2e2e.vcf");
+	free(name);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_fold),	      cmocka_unit_test(test_validate),
 		cmocka_unit_test(test_filter_text),   cmocka_unit_test(test_filter_tree),
 		cmocka_unit_test(test_subset),	      cmocka_unit_test(test_convert_details),
+		cmocka_unit_test(test_gal_user),      cmocka_unit_test(test_gal_group),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
