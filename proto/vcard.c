@@ -948,43 +948,40 @@ static void lower_ascii(char *s)
 			*s = (char)(*s - 'A' + 'a');
 }
 
-/* TYPE=PREF (any case) -> PREF=1; bare values become TYPE values. */
+/* TYPE=PREF (any case) -> PREF=1; bare values become TYPE parameters.
+ * Each parameter keeps its other values where it was. */
 static void pref_to_v4(struct vcard_prop *p)
 {
-	bool pref = false, bare = false;
-	for (size_t i = 0; i < p->nparams; i++) {
-		if (p->params[i].name == NULL)
-			bare = true;
-		if (param_is(&p->params[i], "TYPE"))
-			for (size_t k = 0; k < p->params[i].nvalues; k++)
-				if (str_casecmp(p->params[i].values[k], "pref") == 0)
-					pref = true;
-	}
-	if (!pref && !bare)
-		return;
-	/* collect the TYPE values other than pref, in order */
-	char **types = NULL;
-	size_t ntypes = 0;
+	bool pref = false;
 	for (size_t i = 0; i < p->nparams;) {
 		struct vcard_param *pa = &p->params[i];
 		if (!param_is(pa, "TYPE")) {
 			i++;
 			continue;
 		}
+		size_t w = 0;
+		bool changed = pa->name == NULL;
 		for (size_t k = 0; k < pa->nvalues; k++) {
-			if (str_casecmp(pa->values[k], "pref") == 0)
+			if (str_casecmp(pa->values[k], "pref") == 0) {
+				pref = changed = true;
+				free(pa->values[k]);
 				continue;
-			types = xrealloc(types, (ntypes + 1) * sizeof(char *));
-			types[ntypes++] = xstrdup(pa->values[k]);
+			}
+			pa->values[w++] = pa->values[k];
 		}
-		prop_del_param_at(p, i);
+		pa->nvalues = w;
+		if (!changed) {
+			i++;
+			continue;
+		}
+		prop_touch(p);
+		if (pa->name == NULL)
+			pa->name = xstrdup("TYPE");
+		if (pa->nvalues == 0)
+			prop_del_param_at(p, i);
+		else
+			i++;
 	}
-	prop_touch(p);
-	for (size_t k = 0; k < ntypes; k++) {
-		vcard_prop_add_param(p, "TYPE", types[k]);
-		free(types[k]);
-	}
-	free(types);
 	if (pref)
 		vcard_prop_add_param(p, "PREF", "1");
 }

@@ -7,6 +7,7 @@
 #include "autoconf.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,8 +37,14 @@ static struct vcard *reparse(const char *s)
 	vcard_limits_default(&lim);
 	lim.max_size = strlen(s) + 1;
 	lim.max_line_len = lim.max_size;
-	if (vcard_parse(s, strlen(s), &lim, &c, &err) < 0)
+	/* conversion may add a parameter or a value: what we write is not
+	 * held to the input limits, only to being readable */
+	lim.max_params = 1000;
+	lim.max_param_values = 1000;
+	if (vcard_parse(s, strlen(s), &lim, &c, &err) < 0) {
+		fprintf(stderr, "re-parse failed: %s (line %zu)\n%s\n", err.msg, err.line, s);
 		abort();
+	}
 	return c;
 }
 

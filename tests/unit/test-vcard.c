@@ -375,7 +375,7 @@ static void test_params(void **state)
 	assert_null(tel->params[0].name);
 	struct vcard *d = vcard_convert(c, VCARD_V4);
 	s = ser(d);
-	assert_non_null(strstr(s, "TEL;X-P=a^^nb;TYPE=WORK,VOICE:+1\r\n"));
+	assert_non_null(strstr(s, "TEL;TYPE=WORK;TYPE=VOICE;X-P=a^^nb:+1\r\n"));
 	free(s);
 	vcard_free(&d);
 	vcard_free(&c);
