@@ -172,6 +172,11 @@ struct config {
 		uint64_t max_body;
 		uint64_t max_requests;
 		uint64_t max_connections;
+		bool plaintext_auth;
+		uint64_t dav_max_xml;
+		uint64_t dav_xml_depth;
+		uint64_t dav_max_resource_size;
+		uint64_t dav_max_instances;
 	} http;
 	struct {
 		uint64_t runners;

@@ -4,6 +4,7 @@
  * is paused meanwhile, so pipelined requests are answered in order. */
 #include "autoconf.h"
 #include "http-session.h"
+#include "http-private.h"
 #include "config.h"
 #include "conn.h"
 #include "http_parser.h"
@@ -18,15 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-struct http_session {
-	struct session rt;		/* first: the runtime's part */
-	struct conn *conn;		/* = rt.conn */
-	struct http_context *hctx;
-	struct http_parser *parser;
-	uint64_t requests;
-	bool continue_sent;
-	bool shutting_down;
-};
 
 struct health_job {
 	struct session_job base;	/* first: the runtime's part */
@@ -36,29 +28,43 @@ struct health_job {
 	char error[256];
 };
 
-static const char *status_text(int status)
+const char *http_status_text(int status)
 {
 	switch (status) {
 	case 100: return "Continue";
 	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 207: return "Multi-Status";
+	case 301: return "Moved Permanently";
+	case 304: return "Not Modified";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
+	case 412: return "Precondition Failed";
 	case 413: return "Content Too Large";
 	case 414: return "URI Too Long";
+	case 415: return "Unsupported Media Type";
+	case 424: return "Failed Dependency";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
+	case 500: return "Internal Server Error";
 	case 501: return "Not Implemented";
+	case 502: return "Bad Gateway";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
+	case 507: return "Insufficient Storage";
 	default: return "Error";
 	}
 }
 
-/* Queue one complete response. extra_headers is "" or CRLF-terminated lines. */
-static void http_respond(struct http_session *s, int status, const char *content_type,
-			 const char *extra_headers, const char *body, size_t body_len,
-			 bool head, bool keep_alive)
+void http_respond(struct http_session *s, int status, const char *content_type,
+		  const char *extra_headers, const char *body, size_t body_len,
+		  bool head, bool keep_alive)
 {
 	char date[64];
 	time_t now = time(NULL);
@@ -68,19 +74,20 @@ static void http_respond(struct http_session *s, int status, const char *content
 
 	struct buf out;
 	buf_init(&out, 0);
+	buf_printf(&out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Cairn/" PACKAGE_VERSION "\r\n",
+		   status, http_status_text(status), date);
+	/* RFC 9110 8.6: no Content-Length in a 204 or a 304. */
+	if (content_type != NULL && content_type[0] != '\0')
+		buf_printf(&out, "Content-Type: %s\r\n", content_type);
+	if (status != 204 && status != 304)
+		buf_printf(&out, "Content-Length: %zu\r\n", body_len);
 	buf_printf(&out,
-		   "HTTP/1.1 %d %s\r\n"
-		   "Date: %s\r\n"
-		   "Server: Cairn/" PACKAGE_VERSION "\r\n"
-		   "Content-Type: %s\r\n"
-		   "Content-Length: %zu\r\n"
 		   "Cache-Control: no-store\r\n"
 		   "X-Content-Type-Options: nosniff\r\n"
 		   "%s"
 		   "Connection: %s\r\n\r\n",
-		   status, status_text(status), date, content_type, body_len, extra_headers,
-		   keep_alive ? "keep-alive" : "close");
-	if (!head)
+		   extra_headers, keep_alive ? "keep-alive" : "close");
+	if (!head && status != 204 && status != 304)
 		buf_append(&out, body, body_len);
 	conn_write(s->conn, out.data, out.len);
 	buf_free(&out);
@@ -89,8 +96,8 @@ static void http_respond(struct http_session *s, int status, const char *content
 		session_close(&s->rt);
 }
 
-static void http_respond_text(struct http_session *s, int status, const char *extra_headers,
-			      const char *text, bool head, bool keep_alive)
+void http_respond_text(struct http_session *s, int status, const char *extra_headers,
+		       const char *text, bool head, bool keep_alive)
 {
 	http_respond(s, status, "text/plain; charset=utf-8", extra_headers, text, strlen(text),
 		     head, keep_alive);
@@ -176,6 +183,8 @@ static void http_handle(struct http_session *s, const struct http_request *req)
 		session_submit(&s->rt, &hj->base);
 		return;
 	}
+	if (http_dav_route(s, req, head, keep))
+		return;
 	if (strcmp(req->path, "/metrics") == 0) {
 		if (!get) {
 			http_respond_text(s, 405, "Allow: GET, HEAD\r\n", "method not allowed\n",
@@ -260,6 +269,7 @@ static void http_session_shutdown(struct session *rt)
 static void http_session_free(struct session *rt)
 {
 	struct http_session *s = (struct http_session *)rt;
+	http_dav_session_free(s);
 	http_parser_destroy(&s->parser);
 	free(s);
 }

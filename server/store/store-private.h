@@ -78,6 +78,7 @@
 #include "store-stmts-acl.h"
 #include "store-stmts-dkim.h"
 #include "store-stmts-urlauth.h"
+#include "store-stmts-dav.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -95,7 +96,8 @@
 	STORE_STATEMENTS_SORT(X)      \
 	STORE_STATEMENTS_ACL(X)       \
 	STORE_STATEMENTS_DKIM(X)      \
-	STORE_STATEMENTS_URLAUTH(X)
+	STORE_STATEMENTS_URLAUTH(X)   \
+	STORE_STATEMENTS_DAV(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,

@@ -1,0 +1,862 @@
+/* CalDAV (RFC 4791) as a kind of the WebDAV core: calendar collections in
+ * the "calendars" home, PUT validation with the 5.3.2.1 preconditions, the
+ * collection properties, calendar-data (with expand and
+ * limit-recurrence-set), and the calendar-query, calendar-multiget and
+ * free-busy-query reports. Every iCalendar computation is calendar/ical's:
+ * this file only maps XML to its structures and back. A time-range query
+ * selects candidates by the indexed bounds in SQL (store_dav_obj_range) and
+ * confirms each with ical_filter_match. */
+#include "autoconf.h"
+#include "caldav.h"
+#include "config.h"
+#include "ical.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* ---- helpers ---- */
+
+static void limits_of(struct dav_ctx *ctx, struct ical_limits *lim)
+{
+	const struct config *cfg = dav_ctx_config(ctx);
+	ical_limits_default(lim);
+	lim->max_resource_size = (size_t)cfg->http.dav_max_resource_size;
+	lim->max_instances = (unsigned)cfg->http.dav_max_instances;
+}
+
+struct find_prop {
+	const char *ns, *name;
+	char *xml;
+};
+
+static void find_prop_cb(const char *ns, const char *name, const char *xml, void *vctx)
+{
+	struct find_prop *f = vctx;
+	if (f->xml == NULL && strcmp(ns, f->ns) == 0 && strcmp(name, f->name) == 0)
+		f->xml = xstrdup(xml);
+}
+
+/* The stored (dead) value of a collection property, malloc'ed, or NULL. */
+static char *coll_prop(struct dav_ctx *ctx, const struct store_dav_coll *coll, const char *name)
+{
+	struct find_prop f = { DAV_NS_CALDAV, name, NULL };
+	const char *error;
+	store_dav_props(dav_ctx_store(ctx), coll->id, "", find_prop_cb, &f, &error);
+	return f.xml;
+}
+
+/* The component set of a supported-calendar-component-set element; 0 when
+ * it names none or one we do not know. */
+static unsigned comp_set_of(xmlNode *node)
+{
+	unsigned set = 0;
+	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
+		if (!dav_xml_is(c, DAV_NS_CALDAV, "comp"))
+			continue;
+		xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
+		enum ical_comp bit = name != NULL ? ical_comp_from_name((const char *)name) : 0;
+		xmlFree(name);
+		if (bit == 0)
+			return 0;
+		set |= bit;
+	}
+	return set;
+}
+
+static unsigned coll_comp_set(struct dav_ctx *ctx, const struct store_dav_coll *coll)
+{
+	char *xml = coll_prop(ctx, coll, "supported-calendar-component-set");
+	unsigned set = ICAL_COMP_DEFAULT_SET;
+	if (xml != NULL) {
+		struct dav_xml_limits lim = { 64 * 1024, 8, 1000 };
+		xmlDocPtr doc;
+		const char *error;
+		if (dav_xml_parse(xml, strlen(xml), &lim, &doc, &error) == 0) {
+			unsigned s = comp_set_of(xmlDocGetRootElement(doc));
+			if (s != 0)
+				set = s;
+			xmlFreeDoc(doc);
+		}
+		free(xml);
+	}
+	return set;
+}
+
+/* The collection's calendar-timezone as a zone (NULL: none or unusable). */
+static struct ical_tz *coll_tz(struct dav_ctx *ctx, const struct store_dav_coll *coll)
+{
+	char *xml = coll_prop(ctx, coll, "calendar-timezone");
+	if (xml == NULL)
+		return NULL;
+	struct ical_tz *tz = NULL;
+	struct dav_xml_limits lim = { 1024 * 1024, 8, 10000 };
+	xmlDocPtr doc;
+	const char *error;
+	if (dav_xml_parse(xml, strlen(xml), &lim, &doc, &error) == 0) {
+		char *text = dav_xml_text(xmlDocGetRootElement(doc));
+		struct ical_limits il;
+		struct ical_error err;
+		limits_of(ctx, &il);
+		if (ical_tz_parse(text, strlen(text), &il, &tz, &err) < 0)
+			tz = NULL;
+		xmlFree(text);
+		xmlFreeDoc(doc);
+	}
+	free(xml);
+	return tz;
+}
+
+static void comp_set_xml(struct buf *out, unsigned set)
+{
+	buf_append_str(out, "<C:supported-calendar-component-set>");
+	for (unsigned bit = 1; bit <= ICAL_COMP_VFREEBUSY; bit <<= 1) {
+		if (set & bit)
+			buf_printf(out, "<C:comp name=\"%s\"/>", ical_comp_name((enum ical_comp)bit));
+	}
+	buf_append_str(out, "</C:supported-calendar-component-set>");
+}
+
+static void ical_date(struct buf *out, int64_t t)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	char s[32];
+	strftime(s, sizeof(s), "%Y%m%dT%H%M%SZ", &tm);
+	buf_append_str(out, s);
+}
+
+/* A time-range element's attributes. 0, or -1 (valid-filter). */
+static int time_range_of(xmlNode *node, struct ical_time_range *tr, struct ical_error *err)
+{
+	xmlChar *start = xmlGetProp(node, (const xmlChar *)"start");
+	xmlChar *end = xmlGetProp(node, (const xmlChar *)"end");
+	int ret = ical_time_range_parse((const char *)start, (const char *)end, tr, err);
+	xmlFree(start);
+	xmlFree(end);
+	return ret;
+}
+
+/* ---- calendar-data requests (9.6) ---- */
+
+static int comp_select_fill(xmlNode *node, struct ical_comp_select *cs)
+{
+	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
+		if (dav_xml_is(c, DAV_NS_CALDAV, "prop")) {
+			xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
+			xmlChar *novalue = xmlGetProp(c, (const xmlChar *)"novalue");
+			if (name == NULL) {
+				xmlFree(novalue);
+				return -1;
+			}
+			ical_comp_select_add_prop(cs, (const char *)name,
+						  novalue != NULL && strcmp((char *)novalue, "yes") == 0);
+			xmlFree(name);
+			xmlFree(novalue);
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "comp")) {
+			xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
+			if (name == NULL)
+				return -1;
+			struct ical_comp_select *sub = ical_comp_select_add_comp(cs, (const char *)name);
+			xmlFree(name);
+			if (comp_select_fill(c, sub) < 0)
+				return -1;
+		}
+	}
+	/* allprop/allcomp elements keep the flags the builders left */
+	if (dav_xml_child(node, DAV_NS_CALDAV, "allprop") != NULL)
+		cs->allprop = true;
+	if (dav_xml_child(node, DAV_NS_CALDAV, "allcomp") != NULL)
+		cs->allcomp = true;
+	return 0;
+}
+
+/* Read a calendar-data request element. 0 (cd filled; plain: nothing
+ * asked beyond the whole object), or -1 with err. */
+static int calendar_data_of(xmlNode *node, struct ical_calendar_data *cd, bool *plain_r,
+			    struct ical_error *err)
+{
+	memset(cd, 0, sizeof(*cd));
+	*plain_r = true;
+	if (node == NULL)
+		return 0;
+	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
+		if (dav_xml_is(c, DAV_NS_CALDAV, "comp")) {
+			xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
+			if (name == NULL || cd->comp != NULL)
+				goto bad;
+			cd->comp = ical_comp_select_new((const char *)name);
+			xmlFree(name);
+			if (comp_select_fill(c, cd->comp) < 0)
+				goto bad;
+			*plain_r = false;
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "expand")) {
+			if (time_range_of(c, &cd->expand_range, err) < 0 ||
+			    !cd->expand_range.has_start || !cd->expand_range.has_end)
+				goto bad;
+			cd->expand = true;
+			*plain_r = false;
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "limit-recurrence-set")) {
+			if (time_range_of(c, &cd->limit_recurrence_range, err) < 0)
+				goto bad;
+			cd->limit_recurrence = true;
+			*plain_r = false;
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "limit-freebusy-set")) {
+			if (time_range_of(c, &cd->limit_freebusy_range, err) < 0)
+				goto bad;
+			cd->limit_freebusy = true;
+			*plain_r = false;
+		}
+	}
+	return 0;
+bad:
+	ical_comp_select_free(&cd->comp);
+	err->precond = ICAL_VALID_FILTER;
+	snprintf(err->text, sizeof(err->text), "malformed calendar-data request");
+	return -1;
+}
+
+/* ---- the kind's callbacks ---- */
+
+struct caldav_put {
+	struct ical_index index;
+	char comp[16];
+};
+
+static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *coll,
+			   const char *name, const char *data, size_t len,
+			   const char *content_type, struct dav_put *put)
+{
+	(void)name;
+	struct ical_limits lim;
+	limits_of(ctx, &lim);
+	put->err_ns = DAV_NS_CALDAV;
+	if (content_type != NULL && content_type[0] != '\0' &&
+	    str_ncasecmp(content_type, "text/calendar", 13) != 0) {
+		put->err_name = "supported-calendar-data";
+		snprintf(put->err_text, sizeof(put->err_text), "not text/calendar: %.100s",
+			 content_type);
+		return 403;
+	}
+	if (len > lim.max_resource_size) {
+		put->err_name = "max-resource-size";
+		snprintf(put->err_text, sizeof(put->err_text), "%zu bytes", len);
+		return 403;
+	}
+	unsigned supported = coll_comp_set(ctx, coll);
+	struct ical_object *obj = NULL;
+	struct ical_error err = { ICAL_PRECOND_NONE, "" };
+	if (ical_object_parse(data, len, supported, &lim, &obj, &err) < 0) {
+		put->err_name = err.precond != ICAL_PRECOND_NONE ? ical_precond_name(err.precond) :
+				"valid-calendar-data";
+		snprintf(put->err_text, sizeof(put->err_text), "%s", err.text);
+		return 403;
+	}
+	struct caldav_put *cp = xcalloc(1, sizeof(*cp));
+	struct ical_tz *tz = coll_tz(ctx, coll);
+	int ret = ical_object_index(obj, tz, &lim, &cp->index, &err);
+	ical_tz_free(&tz);
+	ical_object_free(&obj);
+	if (ret < 0) {
+		free(cp);
+		put->err_name = err.precond != ICAL_PRECOND_NONE ? ical_precond_name(err.precond) :
+				"valid-calendar-object-resource";
+		snprintf(put->err_text, sizeof(put->err_text), "%s", err.text);
+		return 403;
+	}
+	const char *cname = ical_comp_name(cp->index.comp);
+	snprintf(cp->comp, sizeof(cp->comp), "%s", cname != NULL ? cname : "");
+	put->priv = cp;
+	put->idx.uid = cp->index.uid;
+	put->idx.comp = cp->comp[0] != '\0' ? cp->comp : NULL;
+	put->idx.summary = cp->index.summary;
+	put->idx.dtstart = cp->index.dtstart == ICAL_TIME_MIN ? STORE_DAV_NO_TIME :
+			   cp->index.dtstart;
+	put->idx.dtend = STORE_DAV_NO_TIME;
+	put->idx.rstart = cp->index.first_start == ICAL_TIME_MIN ? STORE_DAV_NO_TIME :
+			  cp->index.first_start;
+	put->idx.rend = cp->index.last_end == ICAL_TIME_MAX ? STORE_DAV_NO_TIME :
+			cp->index.last_end;
+	put->content_type = "text/calendar; charset=utf-8";
+	return 0;
+}
+
+static void caldav_put_free(struct dav_put *put)
+{
+	struct caldav_put *cp = put->priv;
+	if (cp != NULL) {
+		ical_index_free(&cp->index);
+		free(cp);
+	}
+	put->priv = NULL;
+}
+
+/* calendar-data of obj as asked by node (NULL: whole). 200, or 403/500
+ * with nothing appended. */
+static int calendar_data_prop(struct dav_ctx *ctx, const struct store_dav_coll *coll,
+			      const struct store_dav_obj *obj, xmlNode *node, struct buf *out)
+{
+	struct store_dav_obj full;
+	const struct store_dav_obj *o = obj;
+	bool fetched = false;
+	if (obj->data == NULL) {
+		const char *error;
+		if (store_dav_obj_get(dav_ctx_store(ctx), coll->id, obj->name, true, false, &full,
+				      &error) != STORE_OK)
+			return 404;
+		o = &full;
+		fetched = true;
+	}
+	struct ical_calendar_data cd;
+	struct ical_error err = { ICAL_PRECOND_NONE, "" };
+	bool plain;
+	int status = 200;
+	if (calendar_data_of(node, &cd, &plain, &err) < 0) {
+		status = 403;
+	} else if (plain) {
+		buf_append_str(out, "<C:calendar-data>");
+		dav_xml_escape_n(out, o->data, o->len);
+		buf_append_str(out, "</C:calendar-data>");
+	} else {
+		struct ical_limits lim;
+		limits_of(ctx, &lim);
+		struct ical_object *io = NULL;
+		char *text = NULL;
+		size_t tlen = 0;
+		struct ical_tz *tz = coll_tz(ctx, coll);
+		if (ical_object_parse(o->data, o->len, ICAL_COMP_DEFAULT_SET | ICAL_COMP_VFREEBUSY,
+				      &lim, &io, &err) == 0 &&
+		    ical_object_render(io, &cd, tz, &lim, &text, &tlen, &err) == 0) {
+			buf_append_str(out, "<C:calendar-data>");
+			dav_xml_escape_n(out, text, tlen);
+			buf_append_str(out, "</C:calendar-data>");
+		} else {
+			status = 403;
+			dav_ctx_note(ctx, "calendar-data: %s", err.text);
+		}
+		free(text);
+		ical_object_free(&io);
+		ical_tz_free(&tz);
+		ical_comp_select_free(&cd.comp);
+	}
+	if (fetched)
+		store_dav_obj_clear(&full);
+	return status;
+}
+
+static int caldav_prop(struct dav_ctx *ctx, enum dav_level level, const struct store_dav_coll *coll,
+		       const struct store_dav_obj *obj, const struct dav_propname *p, struct buf *out)
+{
+	if (strcmp(p->ns, DAV_NS_CALDAV) != 0)
+		return 404;
+	const struct config *cfg = dav_ctx_config(ctx);
+	if (level == DAV_LEVEL_OBJ) {
+		if (strcmp(p->name, "calendar-data") == 0)
+			return calendar_data_prop(ctx, coll, obj, p->node, out);
+		return 404;
+	}
+	if (level != DAV_LEVEL_COLL)
+		return 404;
+	if (strcmp(p->name, "supported-calendar-component-set") == 0) {
+		comp_set_xml(out, coll_comp_set(ctx, coll));
+		return 200;
+	}
+	if (strcmp(p->name, "supported-calendar-data") == 0) {
+		buf_append_str(out, "<C:supported-calendar-data><C:calendar-data"
+				    " content-type=\"text/calendar\" version=\"2.0\"/>"
+				    "</C:supported-calendar-data>");
+		return 200;
+	}
+	if (strcmp(p->name, "max-resource-size") == 0) {
+		buf_printf(out, "<C:max-resource-size>%" PRIu64 "</C:max-resource-size>",
+			   cfg->http.dav_max_resource_size);
+		return 200;
+	}
+	if (strcmp(p->name, "max-instances") == 0) {
+		buf_printf(out, "<C:max-instances>%" PRIu64 "</C:max-instances>",
+			   cfg->http.dav_max_instances);
+		return 200;
+	}
+	if (strcmp(p->name, "min-date-time") == 0 || strcmp(p->name, "max-date-time") == 0) {
+		struct ical_limits lim;
+		limits_of(ctx, &lim);
+		buf_printf(out, "<C:%s>", p->name);
+		ical_date(out, p->name[1] == 'i' ? lim.min_date_time : lim.max_date_time);
+		buf_printf(out, "</C:%s>", p->name);
+		return 200;
+	}
+	if (strcmp(p->name, "max-attendees-per-instance") == 0) {
+		struct ical_limits lim;
+		limits_of(ctx, &lim);
+		buf_printf(out, "<C:max-attendees-per-instance>%u</C:max-attendees-per-instance>",
+			   lim.max_attendees);
+		return 200;
+	}
+	return 404;
+}
+
+static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *coll,
+			   const struct dav_propop *op, bool creating)
+{
+	(void)coll;
+	if (strcmp(op->ns, DAV_NS_CALDAV) != 0)
+		return 0;
+	if (strcmp(op->name, "supported-calendar-component-set") == 0) {
+		/* RFC 4791 5.2.3: set at creation only. */
+		if (!creating || op->remove)
+			return 403;
+		return comp_set_of(op->node) != 0 ? 200 : 409;
+	}
+	if (strcmp(op->name, "calendar-timezone") == 0) {
+		if (op->remove)
+			return 200;
+		char *text = dav_xml_text(op->node);
+		struct ical_limits lim;
+		struct ical_error err;
+		struct ical_tz *tz = NULL;
+		limits_of(ctx, &lim);
+		int ok = ical_tz_parse(text, strlen(text), &lim, &tz, &err) == 0;
+		ical_tz_free(&tz);
+		xmlFree(text);
+		return ok ? 200 : 409;
+	}
+	static const char *const protected_names[] = {
+		"supported-calendar-data", "max-resource-size", "min-date-time", "max-date-time",
+		"max-instances", "max-attendees-per-instance", "calendar-data", NULL };
+	for (size_t i = 0; protected_names[i] != NULL; i++) {
+		if (strcmp(op->name, protected_names[i]) == 0)
+			return 403;
+	}
+	return 0;
+}
+
+static int caldav_principal_prop(struct dav_ctx *ctx, const char *principal,
+				 const struct dav_propname *p, struct buf *out)
+{
+	(void)ctx;
+	if (strcmp(p->ns, DAV_NS_CALDAV) != 0)
+		return 404;
+	if (strcmp(p->name, "calendar-user-address-set") == 0) {
+		buf_append_str(out, "<C:calendar-user-address-set><D:href>mailto:");
+		dav_xml_escape(out, principal);
+		buf_append_str(out, "</D:href></C:calendar-user-address-set>");
+		return 200;
+	}
+	return 404;
+}
+
+/* ---- REPORTs ---- */
+
+/* Answer a CalDAV precondition failure of a report. */
+static void report_error(struct dav_ctx *ctx, const struct ical_error *err)
+{
+	const char *name = err->precond != ICAL_PRECOND_NONE ? ical_precond_name(err->precond) :
+			   "valid-filter";
+	dav_error(ctx, 403, DAV_NS_CALDAV, name, NULL);
+	dav_ctx_note(ctx, "%s: %s", name, err->text);
+}
+
+static int text_match_of(xmlNode *node, char **text_r, enum ical_collation *coll_r,
+			 bool *negate_r, struct ical_error *err)
+{
+	xmlChar *collation = xmlGetProp(node, (const xmlChar *)"collation");
+	xmlChar *negate = xmlGetProp(node, (const xmlChar *)"negate-condition");
+	*coll_r = ICAL_COLLATION_ASCII_CASEMAP;
+	int ret = 0;
+	if (collation != NULL && ical_collation_parse((const char *)collation, coll_r) < 0) {
+		err->precond = ICAL_SUPPORTED_COLLATION;
+		snprintf(err->text, sizeof(err->text), "collation %.100s", (const char *)collation);
+		ret = -1;
+	}
+	*negate_r = negate != NULL && strcmp((const char *)negate, "yes") == 0;
+	xmlFree(collation);
+	xmlFree(negate);
+	if (ret == 0) {
+		xmlChar *t = xmlNodeGetContent(node);
+		*text_r = xstrdup(t != NULL ? (const char *)t : "");
+		xmlFree(t);
+	}
+	return ret;
+}
+
+static int bad_filter(struct ical_error *err, const char *what)
+{
+	err->precond = ICAL_VALID_FILTER;
+	snprintf(err->text, sizeof(err->text), "%s", what);
+	return -1;
+}
+
+static xmlChar *name_attr(xmlNode *node)
+{
+	return xmlGetProp(node, (const xmlChar *)"name");
+}
+
+static int prop_filter_fill(xmlNode *node, struct ical_prop_filter *pf, struct ical_error *err)
+{
+	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
+		if (dav_xml_is(c, DAV_NS_CALDAV, "is-not-defined")) {
+			pf->is_not_defined = true;
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "time-range")) {
+			struct ical_time_range tr;
+			if (time_range_of(c, &tr, err) < 0)
+				return -1;
+			ical_prop_filter_set_time_range(pf, &tr);
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "text-match")) {
+			char *text;
+			enum ical_collation coll;
+			bool negate;
+			if (text_match_of(c, &text, &coll, &negate, err) < 0)
+				return -1;
+			ical_prop_filter_set_text_match(pf, text, coll, negate);
+			free(text);
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "param-filter")) {
+			xmlChar *name = name_attr(c);
+			if (name == NULL)
+				return bad_filter(err, "param-filter without a name");
+			struct ical_param_filter *pa = ical_prop_filter_add_param(pf, (const char *)name);
+			xmlFree(name);
+			for (xmlNode *d = dav_xml_elem(c->children); d != NULL; d = dav_xml_elem(d->next)) {
+				if (dav_xml_is(d, DAV_NS_CALDAV, "is-not-defined")) {
+					pa->is_not_defined = true;
+				} else if (dav_xml_is(d, DAV_NS_CALDAV, "text-match")) {
+					char *text;
+					enum ical_collation coll;
+					bool negate;
+					if (text_match_of(d, &text, &coll, &negate, err) < 0)
+						return -1;
+					ical_param_filter_set_text_match(pa, text, coll, negate);
+					free(text);
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int comp_filter_fill(xmlNode *node, struct ical_comp_filter *cf, struct ical_error *err)
+{
+	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
+		if (dav_xml_is(c, DAV_NS_CALDAV, "is-not-defined")) {
+			cf->is_not_defined = true;
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "time-range")) {
+			struct ical_time_range tr;
+			if (time_range_of(c, &tr, err) < 0)
+				return -1;
+			ical_comp_filter_set_time_range(cf, &tr);
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "prop-filter")) {
+			xmlChar *name = name_attr(c);
+			if (name == NULL)
+				return bad_filter(err, "prop-filter without a name");
+			struct ical_prop_filter *pf = ical_comp_filter_add_prop(cf, (const char *)name);
+			xmlFree(name);
+			if (prop_filter_fill(c, pf, err) < 0)
+				return -1;
+		} else if (dav_xml_is(c, DAV_NS_CALDAV, "comp-filter")) {
+			xmlChar *name = name_attr(c);
+			if (name == NULL)
+				return bad_filter(err, "comp-filter without a name");
+			struct ical_comp_filter *sub = ical_comp_filter_add_comp(cf, (const char *)name);
+			xmlFree(name);
+			if (comp_filter_fill(c, sub, err) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Build the filter tree of a CALDAV:filter element. */
+static int filter_of(xmlNode *filter, struct ical_comp_filter **root_r, struct ical_error *err)
+{
+	*root_r = NULL;
+	xmlNode *top = filter != NULL ? dav_xml_child(filter, DAV_NS_CALDAV, "comp-filter") : NULL;
+	if (top == NULL)
+		return bad_filter(err, "calendar-query needs a filter with one comp-filter");
+	xmlChar *name = name_attr(top);
+	if (name == NULL)
+		return bad_filter(err, "comp-filter without a name");
+	struct ical_comp_filter *root = ical_comp_filter_new((const char *)name);
+	xmlFree(name);
+	if (comp_filter_fill(top, root, err) < 0 || ical_filter_check(root, err) < 0) {
+		if (err->precond == ICAL_PRECOND_NONE)
+			err->precond = ICAL_VALID_FILTER;
+		ical_comp_filter_free(&root);
+		return -1;
+	}
+	*root_r = root;
+	return 0;
+}
+
+struct query_ctx {
+	struct dav_ctx *ctx;
+	const struct store_dav_coll *coll;
+	const struct dav_propfind *pf;
+	const struct ical_comp_filter *filter;
+	const struct ical_tz *tz;
+	struct ical_limits lim;
+	struct ical_freebusy *fb;
+	const char *only;		/* evaluate only this object (a query on a resource) */
+	struct ical_error err;
+	bool failed;
+	unsigned matched;
+};
+
+static void query_cb(const struct store_dav_obj *obj, void *vctx)
+{
+	struct query_ctx *q = vctx;
+	if (q->failed || (q->only != NULL && strcmp(q->only, obj->name) != 0))
+		return;
+	struct ical_object *io = NULL;
+	struct ical_error err = { ICAL_PRECOND_NONE, "" };
+	if (ical_object_parse(obj->data, obj->len, ICAL_COMP_DEFAULT_SET | ICAL_COMP_VFREEBUSY,
+			      &q->lim, &io, &err) < 0) {
+		/* stored before a limit was lowered: skip it, say so in the log */
+		dav_ctx_note(q->ctx, "skipped %s: %s", obj->name, err.text);
+		return;
+	}
+	if (q->fb != NULL) {
+		if (ical_freebusy_add(q->fb, io, q->tz, &q->lim, &err) < 0) {
+			q->failed = true;
+			q->err = err;
+		}
+		ical_object_free(&io);
+		return;
+	}
+	bool match = false;
+	if (ical_filter_match(q->filter, io, q->tz, &q->lim, &match, &err) < 0) {
+		q->failed = true;
+		q->err = err;
+	}
+	ical_object_free(&io);
+	if (match && !q->failed) {
+		q->matched++;
+		dav_ms_object(q->ctx, q->coll, obj, q->pf);
+	}
+}
+
+/* The query's own timezone (CALDAV:timezone) or the collection's. */
+static struct ical_tz *query_tz(struct dav_ctx *ctx, xmlNode *root, const struct store_dav_coll *coll,
+				struct ical_error *err, bool *bad_r)
+{
+	*bad_r = false;
+	xmlNode *tzn = dav_xml_child(root, DAV_NS_CALDAV, "timezone");
+	if (tzn == NULL)
+		return coll_tz(ctx, coll);
+	char *text = dav_xml_text(tzn);
+	struct ical_limits lim;
+	limits_of(ctx, &lim);
+	struct ical_tz *tz = NULL;
+	if (ical_tz_parse(text, strlen(text), &lim, &tz, err) < 0) {
+		*bad_r = true;
+		tz = NULL;
+	}
+	xmlFree(text);
+	return tz;
+}
+
+static int calendar_query(struct dav_ctx *ctx, xmlNode *root)
+{
+	const struct store_dav_coll *coll = dav_ctx_coll(ctx);
+	struct ical_error err = { ICAL_PRECOND_NONE, "" };
+	struct ical_comp_filter *filter = NULL;
+	if (filter_of(dav_xml_child(root, DAV_NS_CALDAV, "filter"), &filter, &err) < 0) {
+		report_error(ctx, &err);
+		return 0;
+	}
+	bool bad;
+	struct ical_tz *tz = query_tz(ctx, root, coll, &err, &bad);
+	if (bad) {
+		ical_comp_filter_free(&filter);
+		err.precond = ICAL_VALID_CALENDAR_DATA;
+		report_error(ctx, &err);
+		return 0;
+	}
+	struct dav_propfind pf;
+	const char *perr;
+	dav_prop_list_parse(root, &pf, &perr);
+	unsigned comps;
+	struct ical_time_range tr;
+	ical_filter_hints(filter, &comps, &tr);
+	const char *comp = NULL;
+	if (comps != 0 && (comps & (comps - 1)) == 0)
+		comp = ical_comp_name((enum ical_comp)comps);
+	struct query_ctx q = { .ctx = ctx, .coll = coll, .pf = &pf, .filter = filter, .tz = tz,
+			       .only = dav_ctx_object(ctx) };
+	limits_of(ctx, &q.lim);
+	dav_ms_begin(ctx);
+	const char *serr;
+	int ret = store_dav_obj_range(dav_ctx_store(ctx), coll->id, comp,
+				      tr.has_start ? tr.start : STORE_DAV_NO_TIME,
+				      tr.has_end ? tr.end : STORE_DAV_NO_TIME, true, query_cb, &q,
+				      &serr);
+	dav_ms_end(ctx);
+	dav_propfind_free(&pf);
+	ical_comp_filter_free(&filter);
+	ical_tz_free(&tz);
+	if (ret != STORE_OK) {
+		dav_error(ctx, 500, DAV_NS, "internal-error", NULL);
+		return 0;
+	}
+	if (q.failed)
+		report_error(ctx, &q.err);
+	return 0;
+}
+
+struct multiget {
+	struct dav_ctx *ctx;
+	const struct store_dav_coll *coll;
+	const struct dav_propfind *pf;
+	char **names;
+	bool *found;
+	size_t n;
+};
+
+static void multiget_cb(const struct store_dav_obj *obj, void *vctx)
+{
+	struct multiget *mg = vctx;
+	for (size_t i = 0; i < mg->n; i++) {
+		if (strcmp(mg->names[i], obj->name) == 0)
+			mg->found[i] = true;
+	}
+	dav_ms_object(mg->ctx, mg->coll, obj, mg->pf);
+}
+
+static int calendar_multiget(struct dav_ctx *ctx, xmlNode *root)
+{
+	const struct store_dav_coll *coll = dav_ctx_coll(ctx);
+	struct dav_propfind pf;
+	const char *perr;
+	dav_prop_list_parse(root, &pf, &perr);
+	dav_ms_begin(ctx);
+	char **names = NULL;
+	size_t n = 0;
+	for (xmlNode *h = dav_xml_elem(root->children); h != NULL; h = dav_xml_elem(h->next)) {
+		if (!dav_xml_is(h, DAV_NS, "href"))
+			continue;
+		char *href = dav_xml_text(h);
+		struct store_dav_coll hc;
+		char name[STORE_DAV_NAME_MAX + 1];
+		int st = dav_resolve_href(ctx, href, &hc, name);
+		if (st == 0 && hc.id != coll->id)
+			st = 404;
+		if (st != 0) {
+			dav_ms_status(ctx, href, st == 400 ? 404 : st);
+		} else {
+			names = xrealloc(names, (n + 1) * sizeof(*names));
+			names[n++] = xstrdup(name);
+		}
+		xmlFree(href);
+	}
+	int ret = STORE_OK;
+	if (n > 0) {
+		bool *found = xcalloc(n, sizeof(bool));
+		struct multiget mg = { ctx, coll, &pf, names, found, n };
+		const char *serr;
+		ret = store_dav_obj_list(dav_ctx_store(ctx), coll->id, (const char *const *)names, n,
+					 true, multiget_cb, &mg, &serr);
+		for (size_t i = 0; i < n; i++) {
+			if (!found[i]) {
+				struct buf href;
+				buf_init(&href, 0);
+				dav_href(&href, coll, names[i]);
+				dav_ms_status(ctx, href.data, 404);
+				buf_free(&href);
+			}
+			free(names[i]);
+		}
+		free(found);
+	}
+	free(names);
+	dav_ms_end(ctx);
+	dav_propfind_free(&pf);
+	if (ret != STORE_OK)
+		dav_error(ctx, 500, DAV_NS, "internal-error", NULL);
+	return 0;
+}
+
+static int free_busy_query(struct dav_ctx *ctx, xmlNode *root)
+{
+	const struct store_dav_coll *coll = dav_ctx_coll(ctx);
+	xmlNode *trn = dav_xml_child(root, DAV_NS_CALDAV, "time-range");
+	struct ical_time_range tr;
+	struct ical_error err = { ICAL_PRECOND_NONE, "" };
+	if (trn == NULL || time_range_of(trn, &tr, &err) < 0 || !tr.has_start || !tr.has_end) {
+		err.precond = ICAL_VALID_FILTER;
+		snprintf(err.text, sizeof(err.text), "free-busy-query needs a closed time-range");
+		report_error(ctx, &err);
+		return 0;
+	}
+	struct query_ctx q = { .ctx = ctx, .coll = coll, .tz = coll_tz(ctx, coll) };
+	limits_of(ctx, &q.lim);
+	q.fb = ical_freebusy_new(&tr);
+	const char *serr;
+	int ret = store_dav_obj_range(dav_ctx_store(ctx), coll->id, NULL, tr.start, tr.end, true,
+				      query_cb, &q, &serr);
+	ical_tz_free((struct ical_tz **)&q.tz);
+	if (ret != STORE_OK || q.failed) {
+		ical_freebusy_free(&q.fb);
+		if (q.failed)
+			report_error(ctx, &q.err);
+		else
+			dav_error(ctx, 500, DAV_NS, "internal-error", NULL);
+		return 0;
+	}
+	size_t len;
+	char *text = ical_freebusy_render(q.fb, (int64_t)time(NULL), &len);
+	ical_freebusy_free(&q.fb);
+	struct dav_response *resp = dav_ctx_response(ctx);
+	resp->status = 200;
+	snprintf(resp->content_type, sizeof(resp->content_type), "text/calendar; charset=utf-8");
+	buf_reset(&resp->body);
+	buf_append(&resp->body, text, len);
+	free(text);
+	return 0;
+}
+
+static int caldav_report(struct dav_ctx *ctx, xmlNode *root)
+{
+	if (dav_ctx_coll(ctx) == NULL)
+		return 1;
+	if (dav_xml_is(root, DAV_NS_CALDAV, "calendar-query"))
+		return calendar_query(ctx, root);
+	if (dav_xml_is(root, DAV_NS_CALDAV, "calendar-multiget"))
+		return calendar_multiget(ctx, root);
+	if (dav_xml_is(root, DAV_NS_CALDAV, "free-busy-query"))
+		return free_busy_query(ctx, root);
+	return 1;
+}
+
+static const struct dav_propdef caldav_props[] = {
+	{ DAV_NS_CALDAV, "supported-calendar-component-set", true },
+	{ DAV_NS_CALDAV, "supported-calendar-data", false },
+	{ DAV_NS_CALDAV, "max-resource-size", false },
+	{ DAV_NS_CALDAV, "min-date-time", false },
+	{ DAV_NS_CALDAV, "max-date-time", false },
+	{ DAV_NS_CALDAV, "max-instances", false },
+	{ DAV_NS_CALDAV, "max-attendees-per-instance", false },
+	{ DAV_NS_CALDAV, "calendar-data", false },
+	{ NULL, NULL, false },
+};
+
+const struct dav_kind caldav_kind = {
+	.name = "calendar",
+	.home = "calendars",
+	.ns = DAV_NS_CALDAV,
+	.type = "calendar",
+	.home_set = "calendar-home-set",
+	.mkcol_method = "MKCALENDAR",
+	.dav_class = "calendar-access",
+	.content_type = "text/calendar; charset=utf-8",
+	.reports = "<D:supported-report><D:report><C:calendar-query/></D:report></D:supported-report>"
+		   "<D:supported-report><D:report><C:calendar-multiget/></D:report></D:supported-report>"
+		   "<D:supported-report><D:report><C:free-busy-query/></D:report></D:supported-report>",
+	.props = caldav_props,
+	.validate = caldav_validate,
+	.put_free = caldav_put_free,
+	.prop = caldav_prop,
+	.set_prop = caldav_set_prop,
+	.report = caldav_report,
+	.principal_prop = caldav_principal_prop,
+};

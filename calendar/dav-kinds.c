@@ -1,0 +1,14 @@
+/* The registry of collection kinds (see the interface in dav.h). A new kind
+ * adds one line to the list below (and its extern). Order matters only for
+ * homes shared by several kinds: the first one is a plain MKCOL's kind. */
+#include "autoconf.h"
+#include "dav.h"
+
+extern const struct dav_kind caldav_kind;
+extern const struct dav_kind dav_plain_kind;
+
+const struct dav_kind *const dav_kinds[] = {
+	&caldav_kind,
+	&dav_plain_kind,
+	NULL,
+};

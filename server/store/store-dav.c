@@ -1,0 +1,479 @@
+/* The WebDAV store: collections, objects, dead properties and the change
+ * log behind sync tokens (see store-dav.h). Every write to a collection
+ * first locks its row (store_dav_coll_get with lock), bumps its synctoken
+ * and logs the resource name with that number, so a sync token is simply
+ * (collection id, number) and is valid on every node and after restarts. */
+#include "autoconf.h"
+#include "store-dav.h"
+#include "store-mail-private.h"
+#include "log.h"
+
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	snprintf(dst, size, "%s", src != NULL ? src : "");
+}
+
+static void coll_from_row(const PGresult *res, int row, struct store_dav_coll *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = mail_u64(res, row, 0);
+	copy_str(c->owner, sizeof(c->owner), PQgetvalue(res, row, 1));
+	copy_str(c->home, sizeof(c->home), PQgetvalue(res, row, 2));
+	copy_str(c->name, sizeof(c->name), PQgetvalue(res, row, 3));
+	copy_str(c->kind, sizeof(c->kind), PQgetvalue(res, row, 4));
+	c->synctoken = mail_u64(res, row, 5);
+	c->account_id = mail_u64(res, row, 6);
+}
+
+/* Fill o from row; data decoded when the column is not NULL. -1 on a
+ * malformed bytea value. */
+static int obj_from_row(const PGresult *res, int row, struct store_dav_obj *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->id = mail_u64(res, row, 0);
+	copy_str(o->name, sizeof(o->name), PQgetvalue(res, row, 1));
+	copy_str(o->content_type, sizeof(o->content_type), PQgetvalue(res, row, 2));
+	copy_str(o->etag, sizeof(o->etag), PQgetvalue(res, row, 3));
+	o->size = mail_u64(res, row, 4);
+	o->modseq = mail_u64(res, row, 5);
+	copy_str(o->uid, sizeof(o->uid), PQgetvalue(res, row, 6));
+	copy_str(o->comp, sizeof(o->comp), PQgetvalue(res, row, 7));
+	if (!PQgetisnull(res, row, 8)) {
+		struct buf b;
+		buf_init(&b, 0);
+		if (mail_unhex(PQgetvalue(res, row, 8), (size_t)PQgetlength(res, row, 8), &b) < 0) {
+			buf_free(&b);
+			return -1;
+		}
+		buf_append(&b, "", 0);	/* NUL-terminated even when empty */
+		o->len = b.len;
+		o->data = b.data != NULL ? b.data : xstrdup("");
+	}
+	return 0;
+}
+
+void store_dav_obj_clear(struct store_dav_obj *o)
+{
+	free(o->data);
+	o->data = NULL;
+	o->len = 0;
+}
+
+int store_dav_coll_get(struct store *st, const char *owner, const char *home, const char *name,
+		       bool lock, struct store_dav_coll *coll_r, const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, lock ? STMT_DAV_COLL_GET_LOCK : STMT_DAV_COLL_GET, &res,
+				      owner, home, name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no collection %s/%s of %s",
+						home, name, owner), error_r);
+	}
+	coll_from_row(res, 0, coll_r);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_coll_list(struct store *st, const char *owner, const char *home,
+			void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			const char **error_r)
+{
+	PGresult *res;
+	int ret = home != NULL ?
+		store_exec_prepared(st, STMT_DAV_COLL_LIST, &res, owner, home) :
+		store_exec_prepared(st, STMT_DAV_COLL_LIST_ALL, &res, owner);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_dav_coll c;
+		coll_from_row(res, i, &c);
+		cb(&c, ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_coll_create(struct store *st, const char *owner, const char *home,
+			  const char *name, const char *kind, struct store_dav_coll *coll_r,
+			  const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_CREATE, &res, owner, home, name, kind);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no account %s", owner), error_r);
+	return store_dav_coll_get(st, owner, home, name, true, coll_r, error_r);
+}
+
+int store_dav_coll_usage(struct store *st, uint64_t coll_id, uint64_t *bytes_r,
+			 uint64_t *count_r, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_BYTES, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	*bytes_r = mail_u64(res, 0, 0);
+	*count_r = mail_u64(res, 0, 1);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
+			  const char **error_r)
+{
+	uint64_t bytes, count;
+	int ret = store_dav_coll_usage(st, coll->id, &bytes, &count, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	char idbuf[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	ret = store_exec_prepared(st, STMT_DAV_COLL_DELETE, NULL, idbuf);
+	if (ret == STORE_OK && bytes > 0)
+		ret = mail_quota_add(st, coll->account_id, -(int64_t)bytes, 0, false);
+	if (ret == STORE_OK)
+		ret = store_exec_prepared(st, STMT_DAV_NOTIFY, NULL, idbuf);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_coll_rename(struct store *st, const struct store_dav_coll *coll,
+			  const char *name, const char **error_r)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_COLL_RENAME, NULL, idbuf, name),
+			 error_r);
+}
+
+/* Next change number of a locked collection, NOTIFY included. */
+static int coll_bump(struct store *st, const struct store_dav_coll *coll, uint64_t *modseq_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_BUMP, &res, idbuf);
+	if (ret != STORE_OK)
+		return ret;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return store_fail(st, STORE_NOTFOUND, "collection %" PRIu64 " is gone", coll->id);
+	}
+	*modseq_r = mail_u64(res, 0, 0);
+	PQclear(res);
+	char note[48];
+	snprintf(note, sizeof(note), "%" PRIu64 ":%" PRIu64, coll->id, *modseq_r);
+	return store_exec_prepared(st, STMT_DAV_NOTIFY, NULL, note);
+}
+
+static int log_change(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      bool deleted, uint64_t *modseq_r)
+{
+	int ret = coll_bump(st, coll, modseq_r);
+	if (ret != STORE_OK)
+		return ret;
+	char idbuf[24], ms[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	snprintf(ms, sizeof(ms), "%" PRIu64, *modseq_r);
+	return store_exec_prepared(st, STMT_DAV_CHANGE, NULL, idbuf, name, ms,
+				   deleted ? "true" : "false");
+}
+
+int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,
+			 const char **error_r)
+{
+	uint64_t modseq;
+	return mail_done(st, coll_bump(st, coll, &modseq), error_r);
+}
+
+int store_dav_obj_get(struct store *st, uint64_t coll_id, const char *name, bool with_data,
+		      bool lock, struct store_dav_obj *obj_r, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = store_exec_prepared(st, lock ? STMT_DAV_OBJ_GET_LOCK : STMT_DAV_OBJ_GET, &res,
+				      idbuf, with_data ? "true" : "false", name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no resource %s", name), error_r);
+	}
+	ret = obj_from_row(res, 0, obj_r) < 0 ?
+		store_fail(st, STORE_ERROR, "malformed data of resource %s", name) : STORE_OK;
+	PQclear(res);
+	return mail_done(st, ret, error_r);
+}
+
+static int obj_rows(struct store *st, PGresult *res,
+		    void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx)
+{
+	int ret = STORE_OK;
+	for (int i = 0; i < PQntuples(res) && ret == STORE_OK; i++) {
+		struct store_dav_obj o;
+		if (obj_from_row(res, i, &o) < 0) {
+			ret = store_fail(st, STORE_ERROR, "malformed data of a resource");
+			break;
+		}
+		cb(&o, ctx);
+		store_dav_obj_clear(&o);
+	}
+	PQclear(res);
+	return ret;
+}
+
+/* A text[] literal of names: each element double-quoted with \ and " escaped. */
+static void text_array(struct buf *out, const char *const *names, size_t count)
+{
+	buf_append_str(out, "{");
+	for (size_t i = 0; i < count; i++) {
+		buf_append_str(out, i > 0 ? ",\"" : "\"");
+		for (const char *p = names[i]; *p != '\0'; p++) {
+			if (*p == '"' || *p == '\\')
+				buf_append(out, "\\", 1);
+			buf_append(out, p, 1);
+		}
+		buf_append_str(out, "\"");
+	}
+	buf_append_str(out, "}");
+}
+
+int store_dav_obj_list(struct store *st, uint64_t coll_id, const char *const *names,
+		       size_t count, bool with_data,
+		       void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+		       const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	int ret;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	if (names == NULL) {
+		ret = store_exec_prepared(st, STMT_DAV_OBJ_LIST, &res, idbuf,
+					  with_data ? "true" : "false");
+	} else {
+		struct buf arr;
+		buf_init(&arr, 0);
+		text_array(&arr, names, count);
+		ret = store_exec_prepared(st, STMT_DAV_OBJ_NAMES, &res, idbuf,
+					  with_data ? "true" : "false", arr.data);
+		buf_free(&arr);
+	}
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return mail_done(st, obj_rows(st, res, cb, ctx), error_r);
+}
+
+int store_dav_obj_range(struct store *st, uint64_t coll_id, const char *comp, int64_t start,
+			int64_t end, bool with_data,
+			void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+			const char **error_r)
+{
+	char idbuf[24], sbuf[24], ebuf[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	snprintf(sbuf, sizeof(sbuf), "%" PRId64, start);
+	snprintf(ebuf, sizeof(ebuf), "%" PRId64, end);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_OBJ_RANGE, &res, idbuf,
+				      with_data ? "true" : "false", comp,
+				      start == STORE_DAV_NO_TIME ? NULL : sbuf,
+				      end == STORE_DAV_NO_TIME ? NULL : ebuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return mail_done(st, obj_rows(st, res, cb, ctx), error_r);
+}
+
+int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
+			    const char *except_name, char *name_r, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_OBJ_BY_UID, &res, idbuf, uid, except_name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "uid is free"), error_r);
+	}
+	snprintf(name_r, STORE_DAV_NAME_MAX + 1, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return STORE_OK;
+}
+
+static void make_etag(const void *data, size_t len, char *etag_r)
+{
+	unsigned char md[32];
+	unsigned int mdlen = sizeof(md);
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatal("store: SHA-256 failed");
+	static const char hex[] = "0123456789abcdef";
+	char *p = etag_r;
+	*p++ = '"';
+	for (int i = 0; i < 20; i++) {
+		*p++ = hex[md[i] >> 4];
+		*p++ = hex[md[i] & 15];
+	}
+	*p++ = '"';
+	*p = '\0';
+}
+
+static void time_param(char *buf, size_t size, int64_t t, const char **p)
+{
+	if (t == STORE_DAV_NO_TIME) {
+		*p = NULL;
+		return;
+	}
+	snprintf(buf, size, "%" PRId64, t);
+	*p = buf;
+}
+
+int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      const char *content_type, const void *data, size_t len,
+		      const struct store_dav_index *idx, char *etag_r, const char **error_r)
+{
+	struct store_dav_obj old;
+	int64_t old_size = 0;
+	int ret = store_dav_obj_get(st, coll->id, name, false, true, &old, error_r);
+	if (ret == STORE_OK)
+		old_size = (int64_t)old.size;
+	else if (ret != STORE_NOTFOUND)
+		return ret;
+	uint64_t modseq;
+	ret = log_change(st, coll, name, false, &modseq);
+	if (ret == STORE_OK && (int64_t)len != old_size)
+		ret = mail_quota_add(st, coll->account_id, (int64_t)len - old_size, 0, true);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	make_etag(data, len, etag_r);
+	struct buf hex;
+	buf_init(&hex, 0);
+	mail_hex(&hex, data, len);
+	char idbuf[24], sizebuf[24], msbuf[24], t[4][24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	snprintf(sizebuf, sizeof(sizebuf), "%zu", len);
+	snprintf(msbuf, sizeof(msbuf), "%" PRIu64, modseq);
+	const char *params[14] = { idbuf, name, content_type, etag_r, hex.data, sizebuf,
+				   idx != NULL ? idx->uid : NULL, idx != NULL ? idx->comp : NULL,
+				   NULL, NULL, NULL, NULL,
+				   idx != NULL ? idx->summary : NULL, msbuf };
+	if (idx != NULL) {
+		time_param(t[0], sizeof(t[0]), idx->dtstart, &params[8]);
+		time_param(t[1], sizeof(t[1]), idx->dtend, &params[9]);
+		time_param(t[2], sizeof(t[2]), idx->rstart, &params[10]);
+		time_param(t[3], sizeof(t[3]), idx->rend, &params[11]);
+	}
+	ret = store_exec_params(st, STMT_DAV_OBJ_INSERT, params, NULL);
+	buf_free(&hex);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_obj_delete(struct store *st, const struct store_dav_coll *coll, const char *name,
+			 const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	int ret = store_exec_prepared(st, STMT_DAV_OBJ_DELETE, &res, idbuf, name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no resource %s", name), error_r);
+	}
+	int64_t size = (int64_t)mail_u64(res, 0, 0);
+	PQclear(res);
+	uint64_t modseq;
+	ret = store_exec_prepared(st, STMT_DAV_PROPS_DROP, NULL, idbuf, name);
+	if (ret == STORE_OK)
+		ret = log_change(st, coll, name, true, &modseq);
+	if (ret == STORE_OK && size > 0)
+		ret = mail_quota_add(st, coll->account_id, -size, 0, false);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_changes(struct store *st, uint64_t coll_id, uint64_t since,
+		      void (*cb)(const char *name, bool deleted, void *ctx), void *ctx,
+		      const char **error_r)
+{
+	char idbuf[24], sbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, since);
+	int ret = store_exec_prepared(st, STMT_DAV_CHANGES, &res, idbuf, sbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)[0] == 't', ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_props(struct store *st, uint64_t coll_id, const char *object_name,
+		    void (*cb)(const char *ns, const char *name, const char *xml, void *ctx),
+		    void *ctx, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_PROPS, &res, idbuf, object_name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_prop_set(struct store *st, uint64_t coll_id, const char *object_name,
+		       const char *ns, const char *name, const char *xml, const char **error_r)
+{
+	char idbuf[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = xml != NULL ?
+		store_exec_prepared(st, STMT_DAV_PROP_SET, NULL, idbuf, object_name, ns, name, xml) :
+		store_exec_prepared(st, STMT_DAV_PROP_DEL, NULL, idbuf, object_name, ns, name);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_props_copy(struct store *st, uint64_t from_coll, const char *from_name,
+			 uint64_t to_coll, const char *to_name, const char **error_r)
+{
+	char from[24], to[24];
+	snprintf(from, sizeof(from), "%" PRIu64, from_coll);
+	snprintf(to, sizeof(to), "%" PRIu64, to_coll);
+	int ret = store_exec_prepared(st, STMT_DAV_PROPS_DROP, NULL, to, to_name);
+	if (ret == STORE_OK)
+		ret = store_exec_prepared(st, STMT_DAV_PROPS_COPY, NULL, from, from_name, to,
+					  to_name);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64_t *limit_r,
+		    const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_QUOTA, &res, owner);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no account %s", owner), error_r);
+	}
+	*used_r = mail_u64(res, 0, 1);
+	*limit_r = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}

@@ -1,0 +1,136 @@
+/* The WebDAV store (migration 0018): collections of a kind (calendar,
+ * addressbook, plain) in a user's homes, their objects with raw data, strong
+ * ETag and the fields each kind indexes, dead properties kept byte for byte,
+ * and a change log per collection for sync tokens. The calls are primitives
+ * meant to run inside one store_tx per DAV request (calendar/dav.c), so a
+ * request is stored whole or not at all; each returns a store_result with
+ * *error_r set unless STORE_OK. Object bytes count against the owner's
+ * quota (the mail_usage row the mail store keeps). */
+#ifndef CAIRN_STORE_DAV_H
+#define CAIRN_STORE_DAV_H
+
+#include "store.h"
+
+#define STORE_DAV_NAME_MAX 255
+/* An absent time bound. */
+#define STORE_DAV_NO_TIME INT64_MIN
+
+struct store_dav_coll {
+	uint64_t id;
+	uint64_t account_id;
+	char owner[321];
+	char home[33];
+	char name[STORE_DAV_NAME_MAX + 1];
+	char kind[33];
+	uint64_t synctoken;
+};
+
+/* An object as read back. data is malloc'ed (NUL-terminated) when asked for,
+ * else NULL; free it with store_dav_obj_clear. */
+struct store_dav_obj {
+	uint64_t id;
+	char name[STORE_DAV_NAME_MAX + 1];
+	char content_type[128];
+	char etag[80];
+	char uid[256];		/* "" if none */
+	char comp[32];		/* "" if none */
+	uint64_t size;
+	uint64_t modseq;
+	char *data;
+	size_t len;
+};
+
+/* What a kind indexes for an object (NULL strings and STORE_DAV_NO_TIME for
+ * none). rend STORE_DAV_NO_TIME with rstart set: the recurrence has no end. */
+struct store_dav_index {
+	const char *uid;
+	const char *comp;
+	const char *summary;
+	int64_t dtstart, dtend;
+	int64_t rstart, rend;
+};
+
+void store_dav_obj_clear(struct store_dav_obj *o);
+
+/* The collection home/name of owner: STORE_OK, STORE_NOTFOUND. With lock,
+ * its row is locked until the transaction ends (writers of one collection
+ * are serialised by it). */
+int store_dav_coll_get(struct store *st, const char *owner, const char *home, const char *name,
+		       bool lock, struct store_dav_coll *coll_r, const char **error_r);
+/* owner's collections in home (NULL: every home), by name. */
+int store_dav_coll_list(struct store *st, const char *owner, const char *home,
+			void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			const char **error_r);
+/* Create a collection; STORE_EXISTS if the name is taken, STORE_NOTFOUND if
+ * owner has no account. */
+int store_dav_coll_create(struct store *st, const char *owner, const char *home,
+			  const char *name, const char *kind, struct store_dav_coll *coll_r,
+			  const char **error_r);
+/* Delete a collection with its objects, giving their bytes back to quota. */
+int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
+			  const char **error_r);
+/* Give a collection another name in its home (MOVE); STORE_EXISTS if taken. */
+int store_dav_coll_rename(struct store *st, const struct store_dav_coll *coll,
+			  const char *name, const char **error_r);
+/* Total bytes and objects of a collection. */
+int store_dav_coll_usage(struct store *st, uint64_t coll_id, uint64_t *bytes_r,
+			 uint64_t *count_r, const char **error_r);
+
+/* One object; STORE_NOTFOUND if none. with_data reads its bytes; lock locks
+ * the row until the transaction ends. */
+int store_dav_obj_get(struct store *st, uint64_t coll_id, const char *name, bool with_data,
+		      bool lock, struct store_dav_obj *obj_r, const char **error_r);
+/* Every object of a collection (names NULL) or those named (count names),
+ * by name; the object passed to cb is valid during the call only. */
+int store_dav_obj_list(struct store *st, uint64_t coll_id, const char *const *names,
+		       size_t count, bool with_data,
+		       void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+		       const char **error_r);
+/* Objects of component comp (NULL: any) whose indexed instance bounds may
+ * meet [start, end) (STORE_DAV_NO_TIME: unbounded): candidates a kind then
+ * confirms. */
+int store_dav_obj_range(struct store *st, uint64_t coll_id, const char *comp, int64_t start,
+			int64_t end, bool with_data,
+			void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+			const char **error_r);
+/* The name of another object (not except_name) with this UID into name_r
+ * (STORE_DAV_NAME_MAX + 1 bytes): STORE_OK, or STORE_NOTFOUND if none. */
+int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
+			    const char *except_name, char *name_r, const char **error_r);
+/* Create or replace an object in coll (whose row the caller locked), log the
+ * change, adjust the owner's usage (STORE_OVERQUOTA if it grows past the
+ * limit) and NOTIFY cairn_dav. The ETag is computed from the data into
+ * etag_r (80 bytes, quoted). */
+int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      const char *content_type, const void *data, size_t len,
+		      const struct store_dav_index *idx, char *etag_r, const char **error_r);
+/* Delete an object with its dead properties and log it; STORE_NOTFOUND. */
+int store_dav_obj_delete(struct store *st, const struct store_dav_coll *coll, const char *name,
+			 const char **error_r);
+
+/* Changes after token since (0: everything there is) in change order: the
+ * resource name and whether it is gone. */
+int store_dav_changes(struct store *st, uint64_t coll_id, uint64_t since,
+		      void (*cb)(const char *name, bool deleted, void *ctx), void *ctx,
+		      const char **error_r);
+
+/* Dead properties of the collection (object_name "") or of an object. */
+int store_dav_props(struct store *st, uint64_t coll_id, const char *object_name,
+		    void (*cb)(const char *ns, const char *name, const char *xml, void *ctx),
+		    void *ctx, const char **error_r);
+/* Set (xml != NULL) or remove (xml NULL) one dead property. */
+int store_dav_prop_set(struct store *st, uint64_t coll_id, const char *object_name,
+		       const char *ns, const char *name, const char *xml, const char **error_r);
+/* Copy every dead property of one resource to another (replacing none:
+ * the target's are dropped first). */
+int store_dav_props_copy(struct store *st, uint64_t from_coll, const char *from_name,
+			 uint64_t to_coll, const char *to_name, const char **error_r);
+/* Log a change of the collection's own properties (new sync token). */
+int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,
+			 const char **error_r);
+
+/* owner's used bytes and limit (-1: none). */
+int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64_t *limit_r,
+		    const char **error_r);
+
+#endif

@@ -1,0 +1,111 @@
+/* Prepared statements of the WebDAV store (store-dav.c), one
+ * X(id, sql, nparams) per statement; included by store-private.h only.
+ * Times are passed and returned as seconds since the epoch. */
+#ifndef CAIRN_STORE_STMTS_DAV_H
+#define CAIRN_STORE_STMTS_DAV_H
+
+#define STORE_DAV_COLL_COLUMNS                                                          \
+	"SELECT c.id, a.address, c.home, c.name, c.kind, c.synctoken, c.account_id"      \
+	" FROM dav_collections c JOIN accounts a ON a.id = c.account_id"
+
+#define STORE_DAV_OBJ_COLUMNS                                                           \
+	"SELECT o.id, o.name, o.content_type, o.etag, o.size, o.modseq, o.uid, o.comp,"  \
+	" CASE WHEN $2::boolean THEN o.data END FROM dav_objects o"
+
+#define STORE_STATEMENTS_DAV(X)                                                         \
+	X(STMT_DAV_COLL_GET,                                                            \
+	  STORE_DAV_COLL_COLUMNS " WHERE a.address = lower($1) AND c.home = $2"         \
+	  " AND c.name = $3", 3)                                                        \
+	X(STMT_DAV_COLL_GET_LOCK,                                                       \
+	  STORE_DAV_COLL_COLUMNS " WHERE a.address = lower($1) AND c.home = $2"         \
+	  " AND c.name = $3 FOR UPDATE OF c", 3)                                        \
+	X(STMT_DAV_COLL_BY_ID, STORE_DAV_COLL_COLUMNS " WHERE c.id = $1::bigint", 1)    \
+	X(STMT_DAV_COLL_LIST,                                                           \
+	  STORE_DAV_COLL_COLUMNS " WHERE a.address = lower($1) AND c.home = $2"         \
+	  " ORDER BY c.name", 2)                                                        \
+	X(STMT_DAV_COLL_LIST_ALL,                                                       \
+	  STORE_DAV_COLL_COLUMNS " WHERE a.address = lower($1) ORDER BY c.home, c.name", 1) \
+	X(STMT_DAV_COLL_CREATE,                                                         \
+	  "INSERT INTO dav_collections (account_id, home, name, kind)"                  \
+	  " SELECT id, $2, $3, $4 FROM accounts WHERE address = lower($1)"              \
+	  " RETURNING id", 4)                                                           \
+	X(STMT_DAV_COLL_DELETE,                                                         \
+	  "DELETE FROM dav_collections WHERE id = $1::bigint", 1)                       \
+	X(STMT_DAV_COLL_RENAME,                                                         \
+	  "UPDATE dav_collections SET name = $2 WHERE id = $1::bigint", 2)              \
+	X(STMT_DAV_COLL_BYTES,                                                          \
+	  "SELECT coalesce(sum(size), 0), count(*) FROM dav_objects"                    \
+	  " WHERE collection_id = $1::bigint", 1)                                       \
+	X(STMT_DAV_COLL_BUMP,                                                           \
+	  "UPDATE dav_collections SET synctoken = synctoken + 1 WHERE id = $1::bigint"  \
+	  " RETURNING synctoken", 1)                                                    \
+	X(STMT_DAV_NOTIFY, "SELECT pg_notify('cairn_dav', $1)", 1)                      \
+	X(STMT_DAV_OBJ_GET,                                                             \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint AND o.name = $3", 3) \
+	X(STMT_DAV_OBJ_GET_LOCK,                                                        \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint AND o.name = $3"   \
+	  " FOR UPDATE", 3)                                                             \
+	X(STMT_DAV_OBJ_LIST,                                                            \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint ORDER BY o.name", 2) \
+	X(STMT_DAV_OBJ_NAMES,                                                           \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint"                   \
+	  " AND o.name = ANY ($3::text[]) ORDER BY o.name", 3)                          \
+	/* Candidates of a time-range query: every object whose instance bounds \
+	 * (NULL = unknown or open) may meet [$4, $5); comp $3 NULL = any.      */ \
+	X(STMT_DAV_OBJ_RANGE,                                                           \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint"                   \
+	  " AND ($3::text IS NULL OR o.comp = $3)"                                      \
+	  " AND (o.rstart IS NULL OR $5::bigint IS NULL"                                \
+	  "      OR o.rstart <= to_timestamp($5::bigint))"                              \
+	  " AND (o.rend IS NULL OR $4::bigint IS NULL"                                  \
+	  "      OR o.rend >= to_timestamp($4::bigint))"                                \
+	  " ORDER BY o.name", 5)                                                        \
+	X(STMT_DAV_OBJ_BY_UID,                                                          \
+	  "SELECT name FROM dav_objects WHERE collection_id = $1::bigint AND uid = $2"  \
+	  " AND name <> $3 LIMIT 1", 3)                                                 \
+	X(STMT_DAV_OBJ_INSERT,                                                          \
+	  "INSERT INTO dav_objects (collection_id, name, content_type, etag, data,"     \
+	  " size, uid, comp, dtstart, dtend, rstart, rend, summary, modseq)"            \
+	  " VALUES ($1::bigint, $2, $3, $4, $5::bytea, $6::bigint, $7, $8,"             \
+	  " to_timestamp($9::bigint), to_timestamp($10::bigint),"                       \
+	  " to_timestamp($11::bigint), to_timestamp($12::bigint), $13, $14::bigint)"    \
+	  " ON CONFLICT (collection_id, name) DO UPDATE SET"                            \
+	  " content_type = EXCLUDED.content_type, etag = EXCLUDED.etag,"                \
+	  " data = EXCLUDED.data, size = EXCLUDED.size, uid = EXCLUDED.uid,"            \
+	  " comp = EXCLUDED.comp, dtstart = EXCLUDED.dtstart, dtend = EXCLUDED.dtend,"  \
+	  " rstart = EXCLUDED.rstart, rend = EXCLUDED.rend,"                            \
+	  " summary = EXCLUDED.summary, modseq = EXCLUDED.modseq, updated_at = now()"   \
+	  " RETURNING id", 14)                                                          \
+	X(STMT_DAV_OBJ_DELETE,                                                          \
+	  "DELETE FROM dav_objects WHERE collection_id = $1::bigint AND name = $2"      \
+	  " RETURNING size", 2)                                                         \
+	X(STMT_DAV_CHANGE,                                                              \
+	  "INSERT INTO dav_changes (collection_id, name, modseq, deleted)"              \
+	  " VALUES ($1::bigint, $2, $3::bigint, $4::boolean)"                           \
+	  " ON CONFLICT (collection_id, name) DO UPDATE SET modseq = EXCLUDED.modseq,"  \
+	  " deleted = EXCLUDED.deleted", 4)                                             \
+	X(STMT_DAV_CHANGES,                                                             \
+	  "SELECT name, deleted, modseq FROM dav_changes WHERE collection_id = $1::bigint" \
+	  " AND modseq > $2::bigint ORDER BY modseq", 2)                                \
+	X(STMT_DAV_PROPS,                                                               \
+	  "SELECT ns, name, xml FROM dav_properties WHERE collection_id = $1::bigint"   \
+	  " AND object_name = $2 ORDER BY ns, name", 2)                                 \
+	X(STMT_DAV_PROP_SET,                                                            \
+	  "INSERT INTO dav_properties (collection_id, object_name, ns, name, xml)"      \
+	  " VALUES ($1::bigint, $2, $3, $4, $5) ON CONFLICT"                            \
+	  " (collection_id, object_name, ns, name) DO UPDATE SET xml = EXCLUDED.xml", 5) \
+	X(STMT_DAV_PROP_DEL,                                                            \
+	  "DELETE FROM dav_properties WHERE collection_id = $1::bigint"                 \
+	  " AND object_name = $2 AND ns = $3 AND name = $4", 4)                         \
+	X(STMT_DAV_PROPS_DROP,                                                          \
+	  "DELETE FROM dav_properties WHERE collection_id = $1::bigint"                 \
+	  " AND object_name = $2", 2)                                                   \
+	X(STMT_DAV_PROPS_COPY,                                                          \
+	  "INSERT INTO dav_properties (collection_id, object_name, ns, name, xml)"      \
+	  " SELECT $3::bigint, $4, ns, name, xml FROM dav_properties"                   \
+	  " WHERE collection_id = $1::bigint AND object_name = $2", 4)                  \
+	X(STMT_DAV_QUOTA,                                                               \
+	  "SELECT a.id, u.bytes, coalesce(a.quota_bytes, -1) FROM accounts a"           \
+	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)
+
+#endif
