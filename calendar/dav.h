@@ -121,6 +121,23 @@ struct dav_kind {
 	/* A principal property of the kind: 200 appended, 404 not the kind's. */
 	int (*principal_prop)(struct dav_ctx *ctx, const char *principal,
 			      const struct dav_propname *p, struct buf *out);
+	/* Optional hooks (CardDAV, the global address list): */
+	/* read-only: its collections and objects refuse every write (403
+	 * DAV:need-privileges), and it is never picked by MKCOL. */
+	bool readonly;
+	/* A collection of this kind stands for another one: replace coll's id
+	 * and synctoken with the collection actually read (owner, home and name
+	 * stay, so hrefs stay in the user's namespace). 0, or -1 (500). */
+	int (*resolve)(struct dav_ctx *ctx, struct store_dav_coll *coll);
+	/* Create the user's default collections in this kind's home; called
+	 * when the home is asked for, or a collection of it is missing. A
+	 * store_result. */
+	int (*provision)(struct dav_ctx *ctx, const char *user);
+	/* GET of an object: fill body and content_type (size bytes) with another
+	 * representation (content negotiation on the request's Accept), 1;
+	 * or 0 to send the stored bytes. */
+	int (*get_body)(struct dav_ctx *ctx, const struct store_dav_obj *obj, struct buf *body,
+			char *content_type, size_t size);
 };
 
 /* The registered kinds (dav-kinds.c), NULL-terminated. */
