@@ -143,6 +143,16 @@ static void text_response(struct dav_ctx *ctx, int status, const char *text)
 	dav_ctx_note(ctx, "%s", text);
 }
 
+struct buf *dav_ctx_headers(struct dav_ctx *ctx)
+{
+	return &ctx->resp->headers;
+}
+
+void dav_text(struct dav_ctx *ctx, int status, const char *text)
+{
+	text_response(ctx, status, text);
+}
+
 static const char *ns_prefix_decl(const char *ns)
 {
 	if (strcmp(ns, DAV_NS_CALDAV) == 0)

@@ -195,6 +195,10 @@ void dav_ms_status(struct dav_ctx *ctx, const char *href, int status);
 struct dav_response *dav_ctx_response(struct dav_ctx *ctx);
 /* The body buffer being written (for kinds adding their own elements). */
 struct buf *dav_ctx_body(struct dav_ctx *ctx);
+/* The extra response header lines (each CRLF-terminated). */
+struct buf *dav_ctx_headers(struct dav_ctx *ctx);
+/* Answer status with a short text/plain body. */
+void dav_text(struct dav_ctx *ctx, int status, const char *text);
 /* "HTTP/1.1 200 OK" style status line text for a code. */
 const char *dav_status_line(int status);
 
