@@ -79,6 +79,7 @@
 #include "store-stmts-dkim.h"
 #include "store-stmts-urlauth.h"
 #include "store-stmts-dav.h"
+#include "store-stmts-carddav.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -97,7 +98,8 @@
 	STORE_STATEMENTS_ACL(X)       \
 	STORE_STATEMENTS_DKIM(X)      \
 	STORE_STATEMENTS_URLAUTH(X)   \
-	STORE_STATEMENTS_DAV(X)
+	STORE_STATEMENTS_DAV(X)       \
+	STORE_STATEMENTS_CARDDAV(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
