@@ -828,6 +828,42 @@ static int caldav_report(struct dav_ctx *ctx, xmlNode *root)
 	return 1;
 }
 
+struct export_ctx {
+	struct ical_join *join;
+	struct ical_limits lim;
+	bool failed;
+	struct ical_error err;
+};
+
+static void export_cb(const struct store_dav_obj *obj, void *vctx)
+{
+	struct export_ctx *e = vctx;
+	if (!e->failed && ical_join_add(e->join, obj->data, obj->len, &e->lim, &e->err) < 0)
+		e->failed = true;
+}
+
+int caldav_export(struct store *st, const struct config *cfg, const struct store_dav_coll *coll,
+		  struct buf *out, const char **ctype_r, const char **error_r)
+{
+	struct export_ctx e = { .join = ical_join_new("-//Cairn//CalDAV//EN") };
+	ical_limits_default(&e.lim);
+	e.lim.max_resource_size = (size_t)cfg->http.dav_max_resource_size;
+	e.lim.max_output = 256u * 1024 * 1024;
+	int ret = store_dav_obj_list(st, coll->id, NULL, 0, true, export_cb, &e, error_r);
+	if (ret != STORE_OK || e.failed) {
+		ical_join_free(&e.join);
+		if (e.failed)
+			*error_r = "a stored object could not be exported";
+		return -1;
+	}
+	size_t len;
+	char *text = ical_join_finish(&e.join, &len);
+	buf_append(out, text, len);
+	free(text);
+	*ctype_r = "text/calendar; charset=utf-8";
+	return 0;
+}
+
 static const struct dav_propdef caldav_props[] = {
 	{ DAV_NS_CALDAV, "supported-calendar-component-set", true },
 	{ DAV_NS_CALDAV, "supported-calendar-data", false },
@@ -858,5 +894,6 @@ const struct dav_kind caldav_kind = {
 	.prop = caldav_prop,
 	.set_prop = caldav_set_prop,
 	.report = caldav_report,
+	.export = caldav_export,
 	.principal_prop = caldav_principal_prop,
 };

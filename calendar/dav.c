@@ -3,11 +3,14 @@
  * CardDAV, plain files) plug in through struct dav_kind. */
 #include "autoconf.h"
 #include "dav.h"
+#include "dav-private.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
 
 #include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -15,27 +18,9 @@
 #include <string.h>
 
 const char dav_allow_methods[] =
-	"OPTIONS, GET, HEAD, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, REPORT";
+	"OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, "
+	"REPORT, ACL";
 
-enum target_type { T_ROOT, T_PRINCIPALS, T_PRINCIPAL, T_HOME, T_COLL, T_OBJ };
-
-struct dav_ctx {
-	struct store *st;
-	const struct config *cfg;
-	const struct dav_request *req;
-	struct dav_response *resp;
-	xmlDocPtr doc;
-	/* the target */
-	enum target_type type;
-	const struct dav_kind *home_kind;	/* T_HOME, T_COLL, T_OBJ */
-	char user[321];				/* whose namespace */
-	char coll_name[STORE_DAV_NAME_MAX + 1];
-	char obj_name[STORE_DAV_NAME_MAX + 1];
-	bool trailing_slash;
-	struct store_dav_coll coll;
-	bool coll_exists;
-	char note[200];
-};
 
 /* ---- small helpers ---- */
 
@@ -61,6 +46,8 @@ static const struct dav_kind *kind_by_home(const char *home)
 static int resolve_coll(struct dav_ctx *ctx, struct store_dav_coll *coll)
 {
 	const struct dav_kind *k = dav_kind_by_name(coll->kind);
+	if (k != NULL && k->readonly && coll->access > STORE_DAV_READ)
+		coll->access = STORE_DAV_READ;
 	if (k == NULL || k->resolve == NULL)
 		return 0;
 	return k->resolve(ctx, coll);
@@ -112,7 +99,7 @@ const char *dav_status_line(int status)
 
 void dav_options_header(struct buf *out)
 {
-	buf_append_str(out, "DAV: 1, 3, extended-mkcol, access-control");
+	buf_append_str(out, "DAV: 1, 3, extended-mkcol, access-control, calendarserver-sharing");
 	for (size_t i = 0; dav_kinds[i] != NULL; i++) {
 		if (dav_kinds[i]->dav_class != NULL)
 			buf_printf(out, ", %s", dav_kinds[i]->dav_class);
@@ -128,12 +115,17 @@ static void reset_response(struct dav_response *resp)
 	resp->content_type[0] = '\0';
 }
 
+static void text_response(struct dav_ctx *ctx, int status, const char *text)
+{
+	dav_text_response(ctx, status, text);
+}
+
 static void set_status(struct dav_ctx *ctx, int status)
 {
 	ctx->resp->status = status;
 }
 
-static void text_response(struct dav_ctx *ctx, int status, const char *text)
+void dav_text_response(struct dav_ctx *ctx, int status, const char *text)
 {
 	reset_response(ctx->resp);
 	ctx->resp->status = status;
@@ -218,6 +210,11 @@ static void href_home(struct buf *out, const char *home, const char *user)
 static void href_principal(struct buf *out, const char *user)
 {
 	href_home(out, "principals", user);
+}
+
+void dav_href_principal(struct buf *out, const char *user)
+{
+	href_principal(out, user);
 }
 
 void dav_href(struct buf *out, const struct store_dav_coll *coll, const char *name)
@@ -336,6 +333,32 @@ static const char *href_path(const char *href)
 	return href[0] == '/' ? href : NULL;
 }
 
+int dav_principal_of_href(const char *href, char *addr, size_t size)
+{
+	const char *path = href_path(href);
+	struct target t;
+	if (path == NULL || parse_path(path, &t) != 0 || t.type != T_PRINCIPAL)
+		return -1;
+	snprintf(addr, size, "%s", t.user);
+	return 0;
+}
+
+int dav_coll_of_href(struct dav_ctx *ctx, const char *href, struct store_dav_coll *coll_r)
+{
+	const char *path = href_path(href);
+	struct target t;
+	if (path == NULL)
+		return 400;
+	int ret = parse_path(path, &t);
+	if (ret != 0)
+		return ret;
+	if (t.type != T_COLL)
+		return 404;
+	const char *error;
+	ret = store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, coll_r, &error);
+	return ret == STORE_OK ? 0 : 404;
+}
+
 int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_coll *coll_r,
 		     char name_r[STORE_DAV_NAME_MAX + 1])
 {
@@ -348,13 +371,20 @@ int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 		return ret;
 	if (t.type != T_OBJ)
 		return 404;
-	if (strcmp(t.user, ctx->req->user) != 0)
-		return 403;
 	const char *error;
 	ret = store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, coll_r, &error);
 	if (ret == STORE_NOTFOUND)
-		return 404;
-	if (ret != STORE_OK || resolve_coll(ctx, coll_r) < 0)
+		return strcmp(t.user, ctx->req->user) != 0 ? 403 : 404;
+	if (ret != STORE_OK)
+		return 500;
+	if (strcmp(t.user, ctx->req->user) != 0) {
+		int access;
+		if (store_dav_share_access(ctx->st, coll_r->id, ctx->req->user, &access, &error) !=
+		    STORE_OK || access < STORE_DAV_READ)
+			return 403;
+		coll_r->access = access;
+	}
+	if (resolve_coll(ctx, coll_r) < 0)
 		return 500;
 	snprintf(name_r, STORE_DAV_NAME_MAX + 1, "%s", t.obj);
 	return 0;
@@ -457,7 +487,11 @@ static const struct dav_propdef core_props[] = {
 	{ DAV_NS, "sync-token", false },
 	{ DAV_NS, "quota-available-bytes", false },
 	{ DAV_NS, "quota-used-bytes", false },
+	{ DAV_NS, "acl", false },
+	{ DAV_NS, "supported-privilege-set", false },
 	{ DAV_NS_CS, "getctag", false },
+	{ DAV_NS_CS, "invite", false },
+	{ DAV_NS_CS, "allowed-sharing-modes", false },
 	{ NULL, NULL, false },
 };
 
@@ -502,21 +536,24 @@ static void sync_token(struct buf *out, const struct store_dav_coll *coll)
 	buf_printf(out, "urn:cairn:sync:%" PRIu64 ":%" PRIu64, coll->id, coll->synctoken);
 }
 
-static void privileges(struct buf *out, bool readonly)
+static void privileges(struct buf *out, int access)
 {
-	if (readonly) {
-		buf_append_str(out, "<D:current-user-privilege-set><D:privilege><D:read/></D:privilege>"
-				    "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
-				    "</D:current-user-privilege-set>");
-		return;
-	}
-	buf_append_str(out, "<D:current-user-privilege-set><D:privilege><D:all/></D:privilege>"
-			    "<D:privilege><D:read/></D:privilege><D:privilege><D:write/></D:privilege>"
-			    "<D:privilege><D:write-properties/></D:privilege>"
-			    "<D:privilege><D:write-content/></D:privilege>"
-			    "<D:privilege><D:bind/></D:privilege><D:privilege><D:unbind/></D:privilege>"
-			    "<D:privilege><D:read-current-user-privilege-set/></D:privilege>"
-			    "</D:current-user-privilege-set>");
+	buf_append_str(out, "<D:current-user-privilege-set>");
+	if (access >= STORE_DAV_OWNER)
+		buf_append_str(out, "<D:privilege><D:all/></D:privilege>"
+				    "<D:privilege><D:read-acl/></D:privilege>"
+				    "<D:privilege><D:write-acl/></D:privilege>");
+	if (access >= STORE_DAV_READ)
+		buf_append_str(out, "<D:privilege><D:read/></D:privilege>"
+				    "<D:privilege><D:read-current-user-privilege-set/></D:privilege>");
+	if (access >= STORE_DAV_WRITE)
+		buf_append_str(out, "<D:privilege><D:write/></D:privilege>"
+				    "<D:privilege><D:write-content/></D:privilege>"
+				    "<D:privilege><D:bind/></D:privilege>"
+				    "<D:privilege><D:unbind/></D:privilege>");
+	if (access >= STORE_DAV_OWNER)
+		buf_append_str(out, "<D:privilege><D:write-properties/></D:privilege>");
+	buf_append_str(out, "</D:current-user-privilege-set>");
 }
 
 /* A core live property: 200 appended to out, or 404. */
@@ -531,6 +568,8 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		buf_append_str(out, "</CS:getctag>");
 		return 200;
 	}
+	if (strcmp(ns, DAV_NS_CS) == 0 && r->type == T_COLL)
+		return dav_acl_cs_prop(ctx, r->coll, name, out);
 	if (strcmp(ns, DAV_NS) != 0)
 		return 404;
 	if (strcmp(name, "resourcetype") == 0) {
@@ -580,10 +619,17 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		return 200;
 	}
 	if (strcmp(name, "current-user-privilege-set") == 0) {
-		privileges(out, (r->type == T_COLL || r->type == T_OBJ) && r->kind != NULL &&
-				   r->kind->readonly);
+		int access = STORE_DAV_OWNER;
+		if ((r->type == T_COLL || r->type == T_OBJ) && r->coll != NULL)
+			access = r->coll->access;
+		else if (r->user != NULL && strcmp(r->user, ctx->req->user) != 0)
+			access = STORE_DAV_READ;
+		privileges(out, access);
 		return 200;
 	}
+	if ((strcmp(name, "acl") == 0 || strcmp(name, "supported-privilege-set") == 0) &&
+	    (r->type == T_COLL || r->type == T_OBJ))
+		return dav_acl_prop(ctx, r->coll, name, out);
 	if (strcmp(name, "supported-report-set") == 0) {
 		if (r->type != T_COLL && r->type != T_HOME)
 			return 404;
@@ -930,11 +976,20 @@ static int load_coll(struct dav_ctx *ctx, bool lock)
 	}
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, error);
+	ctx->coll_exists = true;
+	ctx->coll.access = STORE_DAV_OWNER;
+	if (strcmp(ctx->user, ctx->req->user) != 0) {
+		int access;
+		ret = store_dav_share_access(ctx->st, ctx->coll.id, ctx->req->user, &access, &error);
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, error);
+		ctx->coll.access = access;
+	}
 	if (resolve_coll(ctx, &ctx->coll) < 0) {
 		text_response(ctx, 500, "internal error");
 		return STORE_ERROR;
 	}
-	ctx->coll_exists = true;
+	ctx->access = ctx->coll.access;
 	return 0;
 }
 
@@ -976,6 +1031,15 @@ static int do_propfind(struct dav_ctx *ctx)
 	if (depth < 0) {
 		text_response(ctx, 400, "bad Depth header");
 		return 0;
+	}
+	if (ctx->type == T_PRINCIPAL && strcmp(ctx->user, ctx->req->user) != 0) {
+		int kind;
+		const char *perr;
+		if (store_dav_principal_kind(ctx->st, ctx->user, &kind, &perr) != STORE_OK ||
+		    kind != 1) {
+			text_response(ctx, 404, "no such principal");
+			return 0;
+		}
 	}
 	if (depth == 2) {
 		dav_error(ctx, 403, DAV_NS, "propfind-finite-depth", NULL);
@@ -1026,6 +1090,10 @@ static int do_propfind(struct dav_ctx *ctx)
 			struct list_ctx lc = { ctx, &pf, ctx->home_kind, &qc, NULL, NULL, NULL, 0 };
 			ret = store_dav_coll_list(ctx->st, ctx->user, ctx->home_kind->home,
 						  list_coll_cb, &lc, &serr);
+			/* collections shared with the user show up in the home */
+			if (ret == STORE_OK)
+				ret = store_dav_shared_colls(ctx->st, ctx->user, ctx->home_kind->home,
+							     list_coll_cb, &lc, &serr);
 			if (ret != STORE_OK) {
 				store_status(ctx, ret, serr);
 				dav_propfind_free(&pf);
@@ -1917,14 +1985,28 @@ static bool method_writes(const char *m)
 {
 	return strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 || strcmp(m, "PROPPATCH") == 0 ||
 	       strcmp(m, "MKCOL") == 0 || strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "COPY") == 0 ||
-	       strcmp(m, "MOVE") == 0;
+	       strcmp(m, "MOVE") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
+}
+
+/* The access a method needs on the target (rights enforced on every
+ * method): reading, changing objects, or owning the collection. */
+static int method_needs(const struct dav_ctx *ctx)
+{
+	const char *m = ctx->req->method;
+	if (strcmp(m, "PROPFIND") == 0 || strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
+	    strcmp(m, "REPORT") == 0 || strcmp(m, "COPY") == 0)
+		return STORE_DAV_READ;
+	if (ctx->type == T_OBJ && (strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 ||
+				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0))
+		return STORE_DAV_WRITE;
+	return STORE_DAV_OWNER;
 }
 
 static bool method_has_xml(const char *m)
 {
 	return strcmp(m, "PROPFIND") == 0 || strcmp(m, "PROPPATCH") == 0 ||
 	       strcmp(m, "REPORT") == 0 || strcmp(m, "MKCOL") == 0 ||
-	       strcmp(m, "MKCALENDAR") == 0;
+	       strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
 }
 
 /* Let the kinds of the target's home create the user's default
@@ -1974,6 +2056,21 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 			return STORE_INVALID;
 		}
 	}
+	if (strcmp(ctx->user, ctx->req->user) != 0 && ctx->type != T_ROOT &&
+	    ctx->type != T_PRINCIPALS) {
+		/* Another user's namespace: only what a share grants. A missing
+		 * collection looks the same as one not shared (no probing). */
+		int need = method_needs(ctx);
+		if (ctx->type == T_PRINCIPAL && need <= STORE_DAV_READ)
+			ctx->access = STORE_DAV_READ;
+		else if (!ctx->coll_exists)
+			ctx->access = STORE_DAV_NONE;
+		if (ctx->access < need || ctx->type == T_HOME) {
+			dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+			*error_r = ctx->note;
+			return STORE_INVALID;
+		}
+	}
 	if (strcmp(m, "PROPFIND") == 0)
 		ret = do_propfind(ctx);
 	else if (strcmp(m, "PROPPATCH") == 0)
@@ -1990,6 +2087,10 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		ret = do_copy_move(ctx, m[0] == 'M');
 	else if (strcmp(m, "REPORT") == 0)
 		ret = do_report(ctx);
+	else if (strcmp(m, "ACL") == 0)
+		ret = dav_acl_method(ctx);
+	else if (strcmp(m, "POST") == 0)
+		ret = dav_acl_post(ctx);
 	else
 		text_response(ctx, 405, "method not allowed here");
 	/* Any failure answered above rolls the transaction back. */
@@ -2026,11 +2127,7 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	snprintf(ctx.user, sizeof(ctx.user), "%s", t.user);
 	snprintf(ctx.coll_name, sizeof(ctx.coll_name), "%s", t.coll);
 	snprintf(ctx.obj_name, sizeof(ctx.obj_name), "%s", t.obj);
-	/* Only one's own namespace (shared collections come later). */
-	if (t.type != T_ROOT && t.type != T_PRINCIPALS && strcmp(t.user, req->user) != 0) {
-		dav_error(&ctx, 403, DAV_NS, "need-privileges", NULL);
-		return;
-	}
+	ctx.access = STORE_DAV_OWNER;
 	if (method_has_xml(req->method) && req->body_len > 0) {
 		struct dav_xml_limits lim = {
 			.max_bytes = cfg->http.dav_max_xml,
@@ -2056,4 +2153,103 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	if (ctx.note[0] != '\0' && resp->status >= 400)
 		log_info("dav user=%s method=%s path=%s status=%d reason=\"%s\"", req->user,
 			 req->method, req->path, resp->status, ctx.note);
+}
+
+/* ---- feeds ---- */
+
+static void hex_of(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+static void token_hash(const char *token, char *hash_r)
+{
+	unsigned char md[32];
+	unsigned int len = sizeof(md);
+	if (EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL) != 1)
+		fatal("dav: SHA-256 failed");
+	hex_of(md, sizeof(md), hash_r);
+}
+
+int dav_feed_token(char *token_r, char *hash_r)
+{
+	unsigned char raw[32];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	hex_of(raw, sizeof(raw), token_r);
+	token_hash(token_r, hash_r);
+	return 0;
+}
+
+struct feed_ctx {
+	const struct config *cfg;
+	const char *hash;
+	struct dav_response *resp;
+};
+
+static int feed_tx(struct store *st, void *vctx, const char **error_r)
+{
+	struct feed_ctx *f = vctx;
+	struct store_dav_coll coll;
+	reset_response(f->resp);
+	int ret = store_dav_feed_use(st, f->hash, &coll, error_r);
+	if (ret == STORE_NOTFOUND) {
+		f->resp->status = 404;
+		return STORE_OK;
+	}
+	if (ret != STORE_OK)
+		return ret;
+	const struct dav_kind *k = dav_kind_by_name(coll.kind);
+	const char *ctype = NULL;
+	if (k == NULL || k->export == NULL) {
+		f->resp->status = 404;
+		return STORE_OK;
+	}
+	if (k->export(st, f->cfg, &coll, &f->resp->body, &ctype, error_r) < 0)
+		return STORE_ERROR;
+	f->resp->status = 200;
+	snprintf(f->resp->content_type, sizeof(f->resp->content_type), "%s", ctype);
+	buf_printf(&f->resp->headers, "Content-Disposition: inline; filename=\"%s.ics\"\r\n",
+		   "calendar");
+	return STORE_OK;
+}
+
+void dav_feed(struct store *st, const struct config *cfg, const char *token,
+	      struct dav_response *resp)
+{
+	buf_init(&resp->headers, 0);
+	buf_init(&resp->body, 0);
+	reset_response(resp);
+	size_t n = strlen(token);
+	if (n > 4 && strcmp(token + n - 4, ".ics") == 0)
+		n -= 4;
+	bool ok = n == 64;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = isxdigit((unsigned char)token[i]) && !isupper((unsigned char)token[i]);
+	if (!ok) {
+		resp->status = 404;
+		return;
+	}
+	char plain[65], hash[65];
+	memcpy(plain, token, 64);
+	plain[64] = '\0';
+	token_hash(plain, hash);
+	struct feed_ctx f = { cfg, hash, resp };
+	const char *error = NULL;
+	int ret = store_tx(st, feed_tx, &f, &error);
+	if (ret != STORE_OK) {
+		reset_response(resp);
+		resp->status = ret == STORE_TEMPFAIL ? 503 : 500;
+		log_warn("dav feed status=%d error=\"%s\"", resp->status, error != NULL ? error : "");
+	}
+	if (resp->status != 200) {
+		snprintf(resp->content_type, sizeof(resp->content_type), "text/plain; charset=utf-8");
+		buf_reset(&resp->body);
+		buf_append_str(&resp->body, resp->status == 404 ? "no such feed\n" : "error\n");
+	}
 }

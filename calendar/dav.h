@@ -118,6 +118,11 @@ struct dav_kind {
 	/* A REPORT on the request's resource: 0 when answered (response
 	 * filled), 1 when it is not one of the kind's reports. */
 	int (*report)(struct dav_ctx *ctx, xmlNode *root);
+	/* The whole collection as one document (a calendar's .ics feed and
+	 * export): 0 with out and content type filled, -1 with *error_r.
+	 * NULL: the kind has no such form. */
+	int (*export)(struct store *st, const struct config *cfg, const struct store_dav_coll *coll,
+		      struct buf *out, const char **ctype_r, const char **error_r);
 	/* A principal property of the kind: 200 appended, 404 not the kind's. */
 	int (*principal_prop)(struct dav_ctx *ctx, const char *principal,
 			      const struct dav_propname *p, struct buf *out);
@@ -150,6 +155,15 @@ const struct dav_kind *dav_kind_by_name(const char *name);
 void dav_handle(struct store *st, const struct config *cfg, const struct dav_request *req,
 		struct dav_response *resp);
 void dav_response_free(struct dav_response *resp);
+/* Serve a read-only feed (GET /feeds/<token>, no authentication): the
+ * token's SHA-256 is looked up, its use recorded, and the collection
+ * exported by its kind. resp is initialised here. */
+void dav_feed(struct store *st, const struct config *cfg, const char *token,
+	      struct dav_response *resp);
+/* A new feed token for a collection: 64 hex digits into token_r (65 bytes)
+ * and the SHA-256 to store (hex) into hash_r (65 bytes). -1 if the system
+ * has no randomness. */
+int dav_feed_token(char *token_r, char *hash_r);
 /* The HTTP methods of the DAV resources, for Allow and OPTIONS. */
 extern const char dav_allow_methods[];
 /* The DAV: header of OPTIONS. */

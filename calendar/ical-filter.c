@@ -452,7 +452,7 @@ static bool param_filter_match(const struct ical_param_filter *pf, icalproperty 
 static bool prop_time_match(struct eval *ev, icalproperty *p, const struct ical_inst *inst,
 			    const struct ical_time_range *tr)
 {
-	struct icaltimetype t = ical_prop_time(ev->obj->vcal, p);
+	struct icaltimetype t = ical_prop_time(ev->obj, p);
 	int64_t v, start = tr->has_start ? tr->start : ICAL_TIME_MIN;
 	int64_t end = tr->has_end ? tr->end : ICAL_TIME_MAX;
 	icalproperty_kind k = icalproperty_isa(p);
@@ -525,7 +525,7 @@ static bool alarm_in_range(struct eval *ev, icalcomponent *alarm, const struct i
 		if (inst == NULL)
 			return false;
 		if (rel != NULL && icalparameter_get_related(rel) == ICAL_RELATED_END) {
-			base = ical_comp_end_utc(ev->obj->vcal, inst->comp, inst, ev->floating, &has_end);
+			base = ical_comp_end_utc(ev->obj, inst->comp, inst, ev->floating, &has_end);
 			if (!has_end)
 				base = inst->start_utc;
 		} else {
@@ -669,7 +669,7 @@ static int inst_match_cb(const struct ical_inst *inst, void *ctx)
 	bool ok;
 
 	if (im->cf->time_range != NULL &&
-	    !ical_inst_in_range(inst, im->ev->obj->vcal, im->ev->floating, im->cf->time_range))
+	    !ical_inst_in_range(inst, im->ev->obj, im->ev->floating, im->cf->time_range))
 		return 0;
 	if (comp_body_match(im->ev, im->cf, inst->comp, inst, &ok) < 0) {
 		im->failed = 1;

@@ -65,6 +65,7 @@ int ical_scan_text(const char *data, size_t len, const struct ical_limits *limit
 	while (pos < len) {
 		/* One content line: physical lines joined while the next starts
 		 * with a space or a tab. Only its head is kept for BEGIN/END. */
+		size_t line_start = pos;
 		char head[48];
 		size_t head_len = 0, line_len = 0;
 		unsigned first_line = line_no + 1;
@@ -128,6 +129,8 @@ int ical_scan_text(const char *data, size_t len, const struct ical_limits *limit
 			if (str_casecmp(name, "VTIMEZONE") == 0 && tz_depth == 0) {
 				tz_depth = depth;
 				tz_props = 0;
+				if (depth == 2 && scan_r->ntz < ICAL_SCAN_TZ)
+					scan_r->tz_off[scan_r->ntz] = line_start;
 			}
 			continue;
 		}
@@ -138,8 +141,13 @@ int ical_scan_text(const char *data, size_t len, const struct ical_limits *limit
 					       depth ? stack[depth - 1] : "any component");
 				return -1;
 			}
-			if (depth == tz_depth)
+			if (depth == tz_depth) {
+				if (depth == 2 && scan_r->ntz < ICAL_SCAN_TZ) {
+					scan_r->tz_len[scan_r->ntz] = pos - scan_r->tz_off[scan_r->ntz];
+					scan_r->ntz++;
+				}
 				tz_depth = 0;
+			}
 			depth--;
 			continue;
 		}
@@ -220,7 +228,7 @@ icalcomponent *ical_parse_root(const char *data, size_t len, struct ical_error *
 
 /* ---- time helpers ---------------------------------------------------- */
 
-struct icaltimetype ical_prop_time(icalcomponent *vcal, icalproperty *prop)
+struct icaltimetype ical_prop_time(const struct ical_object *obj, icalproperty *prop)
 {
 	icalvalue *v = icalproperty_get_value(prop);
 	struct icaltimetype t = icaltime_null_time();
@@ -249,9 +257,12 @@ struct icaltimetype ical_prop_time(icalcomponent *vcal, icalproperty *prop)
 		return t;
 	t.zone = NULL;
 	par = icalproperty_get_first_parameter(prop, ICAL_TZID_PARAMETER);
-	if (par != NULL && vcal != NULL) {
+	if (par != NULL && obj != NULL) {
 		const char *tzid = icalparameter_get_tzid(par);
-		icaltimezone *z = tzid ? icalcomponent_get_timezone(vcal, tzid) : NULL;
+		icaltimezone *z = tzid ? ical_tzcache_lookup(obj, tzid) : NULL;
+
+		if (z == NULL && tzid != NULL)
+			z = icalcomponent_get_timezone(obj->vcal, tzid);
 
 		if (z != NULL)
 			t.zone = z;
@@ -326,7 +337,8 @@ enum ical_comp ical_kind_comp(icalcomponent_kind kind)
 /* Every VTIMEZONE must be expandable within bounds: libical expands each
  * STANDARD/DAYLIGHT rule from its DTSTART up to a fixed year whenever a
  * time is converted, so only YEARLY rules of bounded size are accepted. */
-static int check_vtimezone(icalcomponent *tz, struct ical_error *err_r)
+static int check_vtimezone(icalcomponent *tz, const struct ical_limits *limits,
+			   struct ical_error *err_r)
 {
 	icalproperty *p = icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY);
 	icalcompiter it;
@@ -362,7 +374,8 @@ static int check_vtimezone(icalcomponent *tz, struct ical_error *err_r)
 		     rp = icalcomponent_get_next_property(sub, ICAL_RRULE_PROPERTY)) {
 			struct icalrecurrencetype r = icalproperty_get_rrule(rp);
 
-			if (++rules > 64 || ical_rrule_screen(&r, dts, true, err_r) < 0) {
+			if (++rules > 64 || ical_rrule_screen(&r, dts, true, err_r) < 0 ||
+			    ical_rrule_probe(&r, dts, limits, err_r) < 0) {
 				if (rules > 64)
 					ical_set_error(err_r, ICAL_MAX_INSTANCES,
 						       "VTIMEZONE %s: more than 64 RRULEs",
@@ -407,7 +420,7 @@ int ical_tz_parse(const char *data, size_t len, const struct ical_limits *limits
 		icalcomponent_free(root);
 		return -1;
 	}
-	if (check_vtimezone(vtz, err_r) < 0) {
+	if (check_vtimezone(vtz, limits, err_r) < 0) {
 		icalcomponent_free(root);
 		return -1;
 	}
@@ -490,7 +503,7 @@ static unsigned count_props(icalcomponent *c, icalproperty_kind kind)
 	return n;
 }
 
-static int check_date_limits(icalcomponent *vcal, icalcomponent *comp,
+static int check_date_limits(const struct ical_object *obj, icalcomponent *comp,
 			     const struct ical_limits *limits, struct ical_error *err_r)
 {
 	static const icalproperty_kind kinds[] = {
@@ -501,7 +514,7 @@ static int check_date_limits(icalcomponent *vcal, icalcomponent *comp,
 	for (size_t i = 0; i < ARRAY_SIZE(kinds); i++) {
 		for (icalproperty *p = icalcomponent_get_first_property(comp, kinds[i]); p != NULL;
 		     p = icalcomponent_get_next_property(comp, kinds[i])) {
-			struct icaltimetype t = ical_prop_time(vcal, p);
+			struct icaltimetype t = ical_prop_time(obj, p);
 			int64_t u;
 
 			if (icaltime_is_null_time(t)) {
@@ -534,7 +547,7 @@ static int check_date_limits(icalcomponent *vcal, icalcomponent *comp,
 	return 0;
 }
 
-static int check_component(icalcomponent *vcal, icalcomponent *comp,
+static int check_component(const struct ical_object *obj, icalcomponent *comp,
 			   const struct ical_limits *limits, struct ical_error *err_r)
 {
 	icalcomponent_kind k = icalcomponent_isa(comp);
@@ -576,8 +589,8 @@ static int check_component(icalcomponent *vcal, icalcomponent *comp,
 		}
 	}
 	if (dtstart != NULL && (dtend != NULL || due != NULL)) {
-		struct icaltimetype s = ical_prop_time(vcal, dtstart);
-		struct icaltimetype e = ical_prop_time(vcal, dtend ? dtend : due);
+		struct icaltimetype s = ical_prop_time(obj, dtstart);
+		struct icaltimetype e = ical_prop_time(obj, dtend ? dtend : due);
 
 		if (s.is_date != e.is_date) {
 			ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA,
@@ -597,7 +610,7 @@ static int check_component(icalcomponent *vcal, icalcomponent *comp,
 			       kname, attendees, limits->max_attendees);
 		return -1;
 	}
-	if (check_date_limits(vcal, comp, limits, err_r) < 0)
+	if (check_date_limits(obj, comp, limits, err_r) < 0)
 		return -1;
 	rrule = icalcomponent_get_first_property(comp, ICAL_RRULE_PROPERTY);
 	if (rrule != NULL) {
@@ -607,7 +620,8 @@ static int check_component(icalcomponent *vcal, icalcomponent *comp,
 			ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "%s: RRULE without DTSTART", kname);
 			return -1;
 		}
-		if (ical_rrule_screen(&r, ical_prop_time(vcal, dtstart), false, err_r) < 0)
+		if (ical_rrule_screen(&r, ical_prop_time(obj, dtstart), false, err_r) < 0 ||
+		    ical_rrule_probe(&r, ical_prop_time(obj, dtstart), limits, err_r) < 0)
 			return -1;
 		if (r.count > 0 && (unsigned)r.count > limits->max_instances) {
 			ical_set_error(err_r, ICAL_MAX_INSTANCES, "%s: RRULE COUNT=%d, limit %u", kname,
@@ -620,10 +634,11 @@ static int check_component(icalcomponent *vcal, icalcomponent *comp,
 			       limits->max_instances);
 		return -1;
 	}
-	return check_tzids(vcal, comp, err_r);
+	return check_tzids(obj->vcal, comp, err_r);
 }
 
-static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned supported,
+static int validate(struct ical_object *obj, icalcomponent *vcal, const char *data,
+		    const struct ical_scan *scan, unsigned supported,
 		    const struct ical_limits *limits, struct ical_error *err_r)
 {
 	icalproperty *p;
@@ -654,7 +669,8 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned suppo
 		return -1;
 	}
 	p = icalcomponent_get_first_property(vcal, ICAL_CALSCALE_PROPERTY);
-	if (p != NULL && str_casecmp(icalproperty_get_value_as_string(p), "GREGORIAN") != 0) {
+	if (p != NULL && (icalproperty_get_value_as_string(p) == NULL ||
+			  str_casecmp(icalproperty_get_value_as_string(p), "GREGORIAN") != 0)) {
 		ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "CALSCALE other than GREGORIAN");
 		return -1;
 	}
@@ -664,7 +680,7 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned suppo
 		icalcomponent *tz = icalcompiter_deref(&it);
 		const char *tzid;
 
-		if (check_vtimezone(tz, err_r) < 0)
+		if (check_vtimezone(tz, limits, err_r) < 0)
 			return -1;
 		tzid = icalproperty_get_tzid(icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY));
 		for (icalcompiter j = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);
@@ -678,6 +694,8 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned suppo
 			}
 		}
 	}
+	/* every zone is sane: resolve them through the thread's cache */
+	ical_tzcache_attach(obj, data, scan);
 	for (it = icalcomponent_begin_component(vcal, ICAL_ANY_COMPONENT);
 	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
 		icalcomponent *c = icalcompiter_deref(&it);
@@ -728,7 +746,7 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned suppo
 			}
 		} else {
 			char buf[32];
-			struct icaltimetype rt = ical_prop_time(vcal, rp);
+			struct icaltimetype rt = ical_prop_time(obj, rp);
 
 			snprintf(buf, sizeof(buf), "%lld", (long long)ical_time_utc(rt, NULL));
 			for (unsigned i = 0; i < n; i++) {
@@ -744,7 +762,7 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, unsigned suppo
 			rids = xrealloc(rids, (n + 1) * sizeof(*rids));
 			rids[n++] = xstrdup(buf);
 		}
-		if (check_component(vcal, c, limits, err_r) < 0)
+		if (check_component(obj, c, limits, err_r) < 0)
 			goto out;
 	}
 	if (kind == ICAL_NO_COMPONENT) {
@@ -786,12 +804,56 @@ int ical_object_parse(const char *data, size_t len, unsigned supported,
 		return -1;
 	obj = xcalloc(1, sizeof(*obj));
 	obj->vcal = root;
-	if (validate(obj, root, supported ? supported : ICAL_COMP_DEFAULT_SET, limits, err_r) < 0) {
+	if (validate(obj, root, data, &scan, supported ? supported : ICAL_COMP_DEFAULT_SET, limits,
+		     err_r) < 0) {
 		if (err_r != NULL && err_r->precond == ICAL_PRECOND_NONE)
 			ical_set_error(err_r, ICAL_MAX_RESOURCE_SIZE, "too many components");
 		ical_object_free(&obj);
 		return -1;
 	}
+	*obj_r = obj;
+	return 0;
+}
+
+int ical_object_load(const char *data, size_t len, const struct ical_limits *limits,
+		     struct ical_object **obj_r, struct ical_error *err_r)
+{
+	struct ical_scan scan;
+	struct ical_object *obj;
+	icalcomponent *root;
+	icalcompiter it;
+
+	*obj_r = NULL;
+	if (ical_scan_text(data, len, limits, false, &scan, err_r) < 0)
+		return -1;
+	if (scan.calendars != 1) {
+		ical_set_error(err_r, ICAL_VALID_CALENDAR_OBJECT_RESOURCE, "not one VCALENDAR");
+		return -1;
+	}
+	root = ical_parse_root(data, len, err_r);
+	if (root == NULL)
+		return -1;
+	obj = xcalloc(1, sizeof(*obj));
+	obj->vcal = root;
+	for (it = icalcomponent_begin_component(root, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+		icalproperty *up = icalcomponent_get_first_property(c, ICAL_UID_PROPERTY);
+
+		if (ical_kind_comp(icalcomponent_isa(c)) == 0)
+			continue;
+		if (obj->uid == NULL && up != NULL && icalproperty_get_uid(up) != NULL) {
+			obj->kind = icalcomponent_isa(c);
+			obj->comp = ical_kind_comp(obj->kind);
+			obj->uid = xstrdup(icalproperty_get_uid(up));
+		}
+	}
+	if (icalcomponent_isa(root) != ICAL_VCALENDAR_COMPONENT || obj->uid == NULL) {
+		ical_set_error(err_r, ICAL_VALID_CALENDAR_OBJECT_RESOURCE, "no component with a UID");
+		ical_object_free(&obj);
+		return -1;
+	}
+	ical_tzcache_attach(obj, data, &scan);
 	*obj_r = obj;
 	return 0;
 }
@@ -849,7 +911,8 @@ static void widen(struct ical_index *idx, int64_t lo, int64_t hi)
 static int index_inst(const struct ical_inst *inst, void *ctx)
 {
 	struct index_ctx *ic = ctx;
-	icalcomponent *vcal = ic->obj->vcal, *c = inst->comp;
+	struct ical_object *obj = ic->obj;
+	icalcomponent *c = inst->comp;
 	int64_t s = inst->start_utc, e;
 	bool has;
 
@@ -860,7 +923,7 @@ static int index_inst(const struct ical_inst *inst, void *ctx)
 	case ICAL_VJOURNAL_COMPONENT:
 		if (!inst->has_start)
 			break;
-		e = ical_comp_end_utc(vcal, c, inst, ic->floating, &has);
+		e = ical_comp_end_utc(ic->obj, c, inst, ic->floating, &has);
 		if (!has)
 			e = inst->start.is_date ? s + 86400 : s;
 		widen(ic->idx, s, e > s ? e : s);
@@ -871,18 +934,18 @@ static int index_inst(const struct ical_inst *inst, void *ctx)
 		icalproperty *cre = icalcomponent_get_first_property(c, ICAL_CREATED_PROPERTY);
 
 		if (inst->has_start) {
-			e = ical_comp_end_utc(vcal, c, inst, ic->floating, &has);
+			e = ical_comp_end_utc(ic->obj, c, inst, ic->floating, &has);
 			widen(ic->idx, s, has && e > s ? e : s);
 		} else if (due != NULL) {
-			struct icaltimetype t = ical_prop_time(vcal, due);
+			struct icaltimetype t = ical_prop_time(obj, due);
 
 			if (ical_time_floating(t))
 				ic->idx->has_floating = true;
 			e = ical_time_utc(t, ic->floating) + inst->shift;
 			widen(ic->idx, e, e);
 		} else if (comp != NULL || cre != NULL) {
-			int64_t a = comp ? ical_time_utc(ical_prop_time(vcal, comp), ic->floating) : 0;
-			int64_t b = cre ? ical_time_utc(ical_prop_time(vcal, cre), ic->floating) : 0;
+			int64_t a = comp ? ical_time_utc(ical_prop_time(obj, comp), ic->floating) : 0;
+			int64_t b = cre ? ical_time_utc(ical_prop_time(obj, cre), ic->floating) : 0;
 
 			if (comp && cre)
 				widen(ic->idx, a < b ? a : b, a > b ? a : b);
@@ -910,8 +973,8 @@ static int index_inst(const struct ical_inst *inst, void *ctx)
 			widen(ic->idx, ps, pe);
 		}
 		if (sp != NULL && ep != NULL)
-			widen(ic->idx, ical_time_utc(ical_prop_time(vcal, sp), ic->floating),
-			      ical_time_utc(ical_prop_time(vcal, ep), ic->floating));
+			widen(ic->idx, ical_time_utc(ical_prop_time(obj, sp), ic->floating),
+			      ical_time_utc(ical_prop_time(obj, ep), ic->floating));
 		break;
 	}
 	default:
@@ -1003,13 +1066,13 @@ int ical_object_index(struct ical_object *obj, const struct ical_tz *floating_tz
 				       icalcomponent_get_first_property(master, ICAL_RDATE_PROPERTY)))
 			idx->recurs = true;
 		if ((p = icalcomponent_get_first_property(m, ICAL_DTSTART_PROPERTY)) != NULL)
-			idx->dtstart = ical_time_utc(ical_prop_time(obj->vcal, p), floating);
+			idx->dtstart = ical_time_utc(ical_prop_time(obj, p), floating);
 		if ((p = icalcomponent_get_first_property(m, ICAL_DUE_PROPERTY)) != NULL)
-			idx->due = ical_time_utc(ical_prop_time(obj->vcal, p), floating);
+			idx->due = ical_time_utc(ical_prop_time(obj, p), floating);
 		if ((p = icalcomponent_get_first_property(m, ICAL_COMPLETED_PROPERTY)) != NULL)
-			idx->completed = ical_time_utc(ical_prop_time(obj->vcal, p), floating);
+			idx->completed = ical_time_utc(ical_prop_time(obj, p), floating);
 		if ((p = icalcomponent_get_first_property(m, ICAL_CREATED_PROPERTY)) != NULL)
-			idx->created = ical_time_utc(ical_prop_time(obj->vcal, p), floating);
+			idx->created = ical_time_utc(ical_prop_time(obj, p), floating);
 	}
 	if (is_open_ended(master)) {
 		/* Only the first instance bounds it; instances before the master's
@@ -1017,12 +1080,12 @@ int ical_object_index(struct ical_object *obj, const struct ical_tz *floating_tz
 		uint64_t work = 0;
 		icalproperty *sp = icalcomponent_get_first_property(master, ICAL_DTSTART_PROPERTY);
 		struct ical_inst inst;
-		int64_t s = ical_time_utc(ical_prop_time(obj->vcal, sp), floating);
+		int64_t s = ical_time_utc(ical_prop_time(obj, sp), floating);
 
 		memset(&inst, 0, sizeof(inst));
 		inst.comp = master;
 		inst.has_start = true;
-		inst.start = ical_prop_time(obj->vcal, sp);
+		inst.start = ical_prop_time(obj, sp);
 		inst.start_utc = s;
 		index_inst(&inst, &ic);
 		/* RDATEs and overrides before the DTSTART: walk up to it */
@@ -1040,6 +1103,12 @@ int ical_object_index(struct ical_object *obj, const struct ical_tz *floating_tz
 			ical_index_free(idx);
 			return -1;
 		}
+	}
+	if (idx->first_start > idx->last_end) {
+		/* no time-range can match it (a VJOURNAL without DTSTART):
+		 * unbounded keeps the store's range columns meaningful */
+		idx->first_start = ICAL_TIME_MIN;
+		idx->last_end = ICAL_TIME_MAX;
 	}
 	if (idx->has_floating) {
 		if (idx->first_start != ICAL_TIME_MIN && idx->first_start != ICAL_TIME_MAX)

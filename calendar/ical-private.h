@@ -15,12 +15,40 @@ struct ical_tz {
 	char *tzid;
 };
 
+/* Structure of a text before libical sees it: counts, depth, line lengths. */
+#define ICAL_SCAN_TZ 16
+struct ical_scan {
+	unsigned calendars;	/* top-level VCALENDARs */
+	unsigned components;
+	unsigned properties;
+	/* raw text of the first VTIMEZONEs of the first VCALENDAR, the key of
+	 * the per-thread zone cache */
+	unsigned ntz;
+	size_t tz_off[ICAL_SCAN_TZ], tz_len[ICAL_SCAN_TZ];
+};
+/* A VTIMEZONE of an object resolved to a zone of the calling thread's
+ * cache, which libical has already expanded. */
+struct ical_zone_ref {
+	const char *tzid;	/* owned by the object's VTIMEZONE */
+	icaltimezone *zone;
+};
+
 struct ical_object {
 	icalcomponent *vcal;
 	enum ical_comp comp;
 	icalcomponent_kind kind;
 	char *uid;
+	uint64_t cache_id;	/* the thread cache the refs belong to; 0 = none */
+	unsigned nzones;
+	struct ical_zone_ref zones[ICAL_SCAN_TZ];
 };
+
+/* Resolve obj's VTIMEZONEs through the calling thread's cache of expanded
+ * zones, keyed by their raw text (libical's expansion of a zone costs
+ * milliseconds; the same zones recur in every object of a calendar). */
+void ical_tzcache_attach(struct ical_object *obj, const char *data, const struct ical_scan *scan);
+/* The cached zone for tzid when obj was attached on this thread, else NULL. */
+icaltimezone *ical_tzcache_lookup(const struct ical_object *obj, const char *tzid);
 
 /* Once per process: libical errors non-fatal, UTC zone initialised. */
 void ical_lib_init(void);
@@ -29,12 +57,6 @@ void ical_set_error(struct ical_error *err, enum ical_precond precond,
 icalcomponent_kind ical_comp_kind(enum ical_comp comp);
 enum ical_comp ical_kind_comp(icalcomponent_kind kind);
 
-/* Structure of a text before libical sees it: counts, depth, line lengths. */
-struct ical_scan {
-	unsigned calendars;	/* top-level VCALENDARs */
-	unsigned components;
-	unsigned properties;
-};
 /* Check the text against the limits line by line (BEGIN/END balance, depth,
  * counts, line and VTIMEZONE sizes; a stream of many objects skips the
  * per-object counts). Returns 0, or -1 with err_r naming the line. */
@@ -46,7 +68,7 @@ icalcomponent *ical_parse_root(const char *data, size_t len, struct ical_error *
 
 /* The time of a DATE/DATE-TIME property with its TZID resolved in vcal
  * (t.zone set; UTC when 'Z'; floating/date with zone NULL). */
-struct icaltimetype ical_prop_time(icalcomponent *vcal, icalproperty *prop);
+struct icaltimetype ical_prop_time(const struct ical_object *obj, icalproperty *prop);
 /* UTC seconds of a time; floating and DATE resolve in floating (NULL: UTC). */
 int64_t ical_time_utc(struct icaltimetype t, icaltimezone *floating);
 /* Whether a time is floating or a DATE. */
@@ -60,6 +82,13 @@ struct icaltimetype ical_utc_time(int64_t t);
  * dav-calendar-data.md). Returns 0, or -1 with err_r (max-instances). */
 int ical_rrule_screen(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
 		      bool in_vtimezone, struct ical_error *err_r);
+
+/* Run libical's iterator for the first instances of a screened rule and
+ * measure the thread's CPU time: a rule whose matches libical must search
+ * for (impossible or very sparse BYxxx combinations) is refused with
+ * max-instances when that passes limits->max_rrule_probe_ms. Returns 0 or -1. */
+int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
+		     const struct ical_limits *limits, struct ical_error *err_r);
 
 /* One instance of an object's recurrence set. */
 struct ical_inst {
@@ -86,11 +115,11 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 
 /* Time span of an instance for time-range purposes, by component type per
  * RFC 4791 9.9. Returns true when it overlaps tr. */
-bool ical_inst_in_range(const struct ical_inst *inst, icalcomponent *vcal,
+bool ical_inst_in_range(const struct ical_inst *inst, const struct ical_object *obj,
 			icaltimezone *floating, const struct ical_time_range *tr);
 /* Duration of comp in seconds from DTSTART to DTEND/DUE/DURATION; sets
  * *has_r false when it has none. Nominal DURATION days resolve at start. */
-int64_t ical_comp_end_utc(icalcomponent *vcal, icalcomponent *comp, const struct ical_inst *inst,
+int64_t ical_comp_end_utc(const struct ical_object *obj, icalcomponent *comp, const struct ical_inst *inst,
 			  icaltimezone *floating, bool *has_r);
 
 #endif

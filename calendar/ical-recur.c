@@ -4,6 +4,7 @@
  * and the time-range semantics of RFC 4791 9.9. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ical-private.h"
 #include "util.h"
@@ -206,6 +207,43 @@ int ical_rrule_screen(const struct icalrecurrencetype *r, struct icaltimetype dt
 	}
 }
 
+static int64_t cpu_ns(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
+		     const struct ical_limits *limits, struct ical_error *err_r)
+{
+	int64_t t0 = cpu_ns(), used;
+	icalrecur_iterator *ri;
+
+	dtstart.zone = NULL;	/* the search runs in local time: no zone needed */
+	ri = icalrecur_iterator_new(*rule, dtstart);
+	if (ri != NULL) {
+		for (int i = 0; i < 3; i++)
+			if (icaltime_is_null_time(icalrecur_iterator_next(ri)))
+				break;
+		icalrecur_iterator_free(ri);
+	}
+	used = (cpu_ns() - t0) / 1000000;
+	if (used > (int64_t)limits->max_rrule_probe_ms) {
+		ical_set_error(err_r, ICAL_MAX_INSTANCES,
+			       "RRULE refused: its instances take %lld ms to find (limit %u ms)",
+			       (long long)used, limits->max_rrule_probe_ms);
+		return -1;
+	}
+	if (ri == NULL) {
+		ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "RRULE not understood or never matches");
+		return -1;
+	}
+	return 0;
+}
+
 /* ---- instances ------------------------------------------------------- */
 
 struct ovr {
@@ -258,7 +296,7 @@ static void occ_add(struct occ **v, size_t *n, size_t *cap, int64_t utc, struct 
 }
 
 /* Seconds from DTSTART to DTEND/DUE, or of DURATION (exact part only). */
-static int64_t comp_span(icalcomponent *vcal, icalcomponent *comp, icaltimezone *floating)
+static int64_t comp_span(const struct ical_object *obj, icalcomponent *comp, icaltimezone *floating)
 {
 	icalproperty *s = icalcomponent_get_first_property(comp, ICAL_DTSTART_PROPERTY);
 	icalproperty *e = icalcomponent_get_first_property(comp, ICAL_DTEND_PROPERTY);
@@ -267,11 +305,11 @@ static int64_t comp_span(icalcomponent *vcal, icalcomponent *comp, icaltimezone 
 	if (e == NULL)
 		e = icalcomponent_get_first_property(comp, ICAL_DUE_PROPERTY);
 	if (s != NULL && e != NULL)
-		return ical_time_utc(ical_prop_time(vcal, e), floating) -
-		       ical_time_utc(ical_prop_time(vcal, s), floating);
+		return ical_time_utc(ical_prop_time(obj, e), floating) -
+		       ical_time_utc(ical_prop_time(obj, s), floating);
 	if (d != NULL)
 		return icaldurationtype_as_int(icalproperty_get_duration(d)) + 3600;
-	if (s != NULL && ical_prop_time(vcal, s).is_date)
+	if (s != NULL && ical_prop_time(obj, s).is_date)
 		return 86400;
 	return 0;
 }
@@ -280,6 +318,7 @@ static int64_t comp_span(icalcomponent *vcal, icalcomponent *comp, icaltimezone 
  * merging the RRULE iterator with the sorted RDATEs (DTSTART among them),
  * so the callback can stop the walk early. */
 struct walk {
+	const struct ical_object *obj;
 	icalcomponent *vcal, *master;
 	icaltimezone *floating;
 	struct ovr *ovrs;
@@ -304,7 +343,7 @@ static int emit_occ(struct walk *w, const struct occ *o)
 	w->last = o->utc;
 	for (icalproperty *p = icalcomponent_get_first_property(w->master, ICAL_EXDATE_PROPERTY);
 	     p != NULL; p = icalcomponent_get_next_property(w->master, ICAL_EXDATE_PROPERTY)) {
-		struct icaltimetype x = ical_prop_time(w->vcal, p);
+		struct icaltimetype x = ical_prop_time(w->obj, p);
 
 		if (x.is_date && !o->t.is_date) {
 			if (x.year == o->t.year && x.month == o->t.month && x.day == o->t.day)
@@ -374,13 +413,13 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 		o = &ovrs[novr++];
 		memset(o, 0, sizeof(*o));
 		o->comp = c;
-		o->rid = ical_prop_time(vcal, rp);
+		o->rid = ical_prop_time(obj, rp);
 		o->rid_utc = ical_time_utc(o->rid, floating);
 		rg = icalproperty_get_first_parameter(rp, ICAL_RANGE_PARAMETER);
 		o->future = rg != NULL && icalparameter_get_range(rg) == ICAL_RANGE_THISANDFUTURE;
 		sp = icalcomponent_get_first_property(c, ICAL_DTSTART_PROPERTY);
 		o->has_start = sp != NULL;
-		o->start = sp ? ical_prop_time(vcal, sp) : o->rid;
+		o->start = sp ? ical_prop_time(obj, sp) : o->rid;
 		o->start_utc = ical_time_utc(o->start, floating);
 		if (o->future && llabs((long long)(o->start_utc - o->rid_utc)) > maxshift)
 			maxshift = llabs((long long)(o->start_utc - o->rid_utc));
@@ -389,7 +428,7 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 	slop = 2 * ICAL_FLOAT_SLOP + 86400 + maxshift;
 	span = 0;
 	if (master != NULL) {
-		span = comp_span(vcal, master, floating);
+		span = comp_span(obj, master, floating);
 		if (span < 0)
 			span = 0;
 		slop += span;
@@ -411,7 +450,7 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 				goto done;
 		} else if (rr == NULL && rd == NULL) {
 			inst.has_start = true;
-			inst.start = inst.rid = ical_prop_time(vcal, sp);
+			inst.start = inst.rid = ical_prop_time(obj, sp);
 			inst.start_utc = ical_time_utc(inst.start, floating);
 			inst.recurring = novr > 0;
 			if (count_step(&steps, work, limits, err_r) < 0)
@@ -419,8 +458,8 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 			if (cb(&inst, ctx) != 0)
 				goto done;
 		} else {
-			struct icaltimetype dts = ical_prop_time(vcal, sp);
-			struct walk w = { vcal, master, floating, ovrs, novr, 0, 0, false, cb, ctx };
+			struct icaltimetype dts = ical_prop_time(obj, sp);
+			struct walk w = { obj, vcal, master, floating, ovrs, novr, 0, 0, false, cb, ctx };
 			size_t next_rd = 0;
 
 			w.dts_utc = ical_time_utc(dts, floating);
@@ -429,7 +468,7 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 				occ_add(&occs, &nocc, &capocc, w.dts_utc, dts);
 			for (icalproperty *p = rd; p != NULL;
 			     p = icalcomponent_get_next_property(master, ICAL_RDATE_PROPERTY)) {
-				struct icaltimetype t = ical_prop_time(vcal, p);
+				struct icaltimetype t = ical_prop_time(obj, p);
 				int64_t u;
 
 				if (icaltime_is_null_time(t))
@@ -527,7 +566,7 @@ out:
 
 /* ---- time-range semantics (RFC 4791 9.9) ----------------------------- */
 
-static int64_t prop_utc(icalcomponent *vcal, icalcomponent *comp, icalproperty_kind kind,
+static int64_t prop_utc(const struct ical_object *obj, icalcomponent *comp, icalproperty_kind kind,
 			icaltimezone *floating, bool *has_r)
 {
 	icalproperty *p = icalcomponent_get_first_property(comp, kind);
@@ -536,7 +575,7 @@ static int64_t prop_utc(icalcomponent *vcal, icalcomponent *comp, icalproperty_k
 	*has_r = false;
 	if (p == NULL)
 		return 0;
-	t = ical_prop_time(vcal, p);
+	t = ical_prop_time(obj, p);
 	if (icaltime_is_null_time(t))
 		return 0;
 	*has_r = true;
@@ -561,7 +600,7 @@ static int64_t add_duration(const struct ical_inst *inst, struct icaldurationtyp
 	return inst->start_utc + icaldurationtype_as_int(d);
 }
 
-int64_t ical_comp_end_utc(icalcomponent *vcal, icalcomponent *comp, const struct ical_inst *inst,
+int64_t ical_comp_end_utc(const struct ical_object *obj, icalcomponent *comp, const struct ical_inst *inst,
 			  icaltimezone *floating, bool *has_r)
 {
 	icalproperty *d = icalcomponent_get_first_property(comp, ICAL_DURATION_PROPERTY);
@@ -573,8 +612,8 @@ int64_t ical_comp_end_utc(icalcomponent *vcal, icalcomponent *comp, const struct
 		*has_r = true;
 		return add_duration(inst, icalproperty_get_duration(d), floating);
 	}
-	s = prop_utc(vcal, comp, ICAL_DTSTART_PROPERTY, floating, &has_start);
-	e = prop_utc(vcal, comp, icalcomponent_isa(comp) == ICAL_VTODO_COMPONENT ?
+	s = prop_utc(obj, comp, ICAL_DTSTART_PROPERTY, floating, &has_start);
+	e = prop_utc(obj, comp, icalcomponent_isa(comp) == ICAL_VTODO_COMPONENT ?
 		     ICAL_DUE_PROPERTY : ICAL_DTEND_PROPERTY, floating, &has_end);
 	if (!has_end)
 		return 0;
@@ -593,7 +632,7 @@ static int64_t next_day_utc(const struct ical_inst *inst, icaltimezone *floating
 	return ical_time_utc(icaltime_add(inst->start, one), floating);
 }
 
-bool ical_inst_in_range(const struct ical_inst *inst, icalcomponent *vcal,
+bool ical_inst_in_range(const struct ical_inst *inst, const struct ical_object *obj,
 			icaltimezone *floating, const struct ical_time_range *tr)
 {
 	int64_t start = tr->has_start ? tr->start : ICAL_TIME_MIN;
@@ -609,11 +648,11 @@ bool ical_inst_in_range(const struct ical_inst *inst, icalcomponent *vcal,
 		if (!inst->has_start)
 			return false;
 		if (icalcomponent_get_first_property(comp, ICAL_DTEND_PROPERTY) != NULL) {
-			de = ical_comp_end_utc(vcal, comp, inst, floating, &has_end);
+			de = ical_comp_end_utc(obj, comp, inst, floating, &has_end);
 			return start < de && end > ds;
 		}
 		if (dp != NULL) {
-			de = ical_comp_end_utc(vcal, comp, inst, floating, &has_end);
+			de = ical_comp_end_utc(obj, comp, inst, floating, &has_end);
 			if (de > ds)
 				return start < de && end > ds;
 			return start <= ds && end > ds;
@@ -625,16 +664,16 @@ bool ical_inst_in_range(const struct ical_inst *inst, icalcomponent *vcal,
 	case ICAL_VTODO_COMPONENT: {
 		bool has_due, has_completed, has_created;
 		icalproperty *dp = icalcomponent_get_first_property(comp, ICAL_DURATION_PROPERTY);
-		int64_t due = prop_utc(vcal, comp, ICAL_DUE_PROPERTY, floating, &has_due);
-		int64_t completed = prop_utc(vcal, comp, ICAL_COMPLETED_PROPERTY, floating, &has_completed);
-		int64_t created = prop_utc(vcal, comp, ICAL_CREATED_PROPERTY, floating, &has_created);
+		int64_t due = prop_utc(obj, comp, ICAL_DUE_PROPERTY, floating, &has_due);
+		int64_t completed = prop_utc(obj, comp, ICAL_COMPLETED_PROPERTY, floating, &has_completed);
+		int64_t created = prop_utc(obj, comp, ICAL_CREATED_PROPERTY, floating, &has_created);
 
 		if (inst->has_start && dp != NULL) {
-			de = ical_comp_end_utc(vcal, comp, inst, floating, &has_end);
+			de = ical_comp_end_utc(obj, comp, inst, floating, &has_end);
 			return start <= de && (end > ds || end >= de);
 		}
 		if (inst->has_start && has_due) {
-			de = ical_comp_end_utc(vcal, comp, inst, floating, &has_end);
+			de = ical_comp_end_utc(obj, comp, inst, floating, &has_end);
 			return (start < de || start <= ds) && (end > ds || end >= de);
 		}
 		if (inst->has_start)
@@ -676,8 +715,8 @@ bool ical_inst_in_range(const struct ical_inst *inst, icalcomponent *vcal,
 		}
 		if (any)
 			return false;
-		ds = prop_utc(vcal, comp, ICAL_DTSTART_PROPERTY, floating, &has_s);
-		de = prop_utc(vcal, comp, ICAL_DTEND_PROPERTY, floating, &has_end);
+		ds = prop_utc(obj, comp, ICAL_DTSTART_PROPERTY, floating, &has_s);
+		de = prop_utc(obj, comp, ICAL_DTEND_PROPERTY, floating, &has_end);
 		if (has_s && has_end)
 			return start <= de && end > ds;
 		return false;

@@ -155,7 +155,7 @@ static int ser_comp(struct buf *b, icalcomponent *c, const struct ical_comp_sele
 
 /* Rewrite every DATE-TIME with a TZID (or floating) in c as UTC. DATE
  * values stay dates. */
-static void to_utc(icalcomponent *vcal_of_source, icalcomponent *c, icaltimezone *floating)
+static void to_utc(const struct ical_object *src, icalcomponent *c, icaltimezone *floating)
 {
 	icalcompiter it;
 
@@ -167,7 +167,7 @@ static void to_utc(icalcomponent *vcal_of_source, icalcomponent *c, icaltimezone
 
 		if (v == NULL || icalvalue_isa(v) != ICAL_DATETIME_VALUE)
 			continue;
-		t = ical_prop_time(vcal_of_source, p);
+		t = ical_prop_time(src, p);
 		if (icaltime_is_null_time(t) || t.is_date || icaltime_is_utc(t))
 			continue;
 		icalvalue_set_datetime(v, ical_utc_time(ical_time_utc(t, floating)));
@@ -176,7 +176,7 @@ static void to_utc(icalcomponent *vcal_of_source, icalcomponent *c, icaltimezone
 	}
 	for (it = icalcomponent_begin_component(c, ICAL_ANY_COMPONENT); icalcompiter_deref(&it) != NULL;
 	     icalcompiter_next(&it))
-		to_utc(vcal_of_source, icalcompiter_deref(&it), floating);
+		to_utc(src, icalcompiter_deref(&it), floating);
 }
 
 static void remove_props(icalcomponent *c, icalproperty_kind kind)
@@ -229,17 +229,16 @@ struct inst_ref {
 static int expand_cb(const struct ical_inst *inst, void *ctx)
 {
 	struct expand_ctx *ec = ctx;
-	icalcomponent *vcal = ec->obj->vcal;
 	icalcomponent *c;
 	bool has_end;
 	int64_t end;
 	icalproperty_kind endkind;
 
-	if (ec->tr != NULL && !ical_inst_in_range(inst, vcal, ec->floating, ec->tr))
+	if (ec->tr != NULL && !ical_inst_in_range(inst, ec->obj, ec->floating, ec->tr))
 		return 0;
 	c = icalcomponent_new_clone(inst->comp);
 	endkind = icalcomponent_isa(c) == ICAL_VTODO_COMPONENT ? ICAL_DUE_PROPERTY : ICAL_DTEND_PROPERTY;
-	end = ical_comp_end_utc(vcal, inst->comp, inst, ec->floating, &has_end);
+	end = ical_comp_end_utc(ec->obj, inst->comp, inst, ec->floating, &has_end);
 	if (inst->has_start) {
 		bool had_end = icalcomponent_get_first_property(c, endkind) != NULL;
 
@@ -263,7 +262,7 @@ static int expand_cb(const struct ical_inst *inst, void *ctx)
 	if (inst->recurring)
 		set_time_prop(c, ICAL_RECURRENCEID_PROPERTY, inst->rid,
 			      ical_time_utc(inst->rid, ec->floating));
-	to_utc(vcal, c, ec->floating);
+	to_utc(ec->obj, c, ec->floating);
 	icalcomponent_add_component(ec->out, c);
 	ec->count++;
 	return 0;
@@ -281,21 +280,21 @@ static bool override_in_range(struct ical_object *obj, icalcomponent *c, icaltim
 
 	if (rp == NULL)
 		return true;
-	rid = ical_time_utc(ical_prop_time(obj->vcal, rp), floating);
+	rid = ical_time_utc(ical_prop_time(obj, rp), floating);
 	if (rg != NULL && icalparameter_get_range(rg) == ICAL_RANGE_THISANDFUTURE)
 		return !tr->has_end || rid < tr->end;
 	memset(&inst, 0, sizeof(inst));
 	inst.comp = c;
 	inst.is_override = true;
 	inst.has_start = sp != NULL;
-	inst.start = sp ? ical_prop_time(obj->vcal, sp) : ical_prop_time(obj->vcal, rp);
+	inst.start = sp ? ical_prop_time(obj, sp) : ical_prop_time(obj, rp);
 	inst.start_utc = ical_time_utc(inst.start, floating);
-	if (ical_inst_in_range(&inst, obj->vcal, floating, tr))
+	if (ical_inst_in_range(&inst, obj, floating, tr))
 		return true;
 	/* the instance it replaces, at its original time */
-	inst.start = ical_prop_time(obj->vcal, rp);
+	inst.start = ical_prop_time(obj, rp);
 	inst.start_utc = rid;
-	return ical_inst_in_range(&inst, obj->vcal, floating, tr);
+	return ical_inst_in_range(&inst, obj, floating, tr);
 }
 
 static bool period_overlaps(icalproperty *p, icaltimezone *floating, const struct ical_time_range *tr)
@@ -468,7 +467,7 @@ static int fb_inst_cb(const struct ical_inst *inst, void *ctx)
 		return 0;
 	if (p != NULL && icalproperty_get_status(p) == ICAL_STATUS_TENTATIVE)
 		type = ICAL_FB_BUSY_TENTATIVE;
-	end = ical_comp_end_utc(fc->obj->vcal, c, inst, fc->floating, &has_end);
+	end = ical_comp_end_utc(fc->obj, c, inst, fc->floating, &has_end);
 	if (!has_end) {
 		if (!inst->start.is_date)
 			return 0;	/* an instant takes no time */

@@ -93,4 +93,5 @@ void ical_limits_default(struct ical_limits *l)
 	l->max_date_time = 7258118400LL;	/* 2200-01-01T00:00:00Z */
 	l->max_split_objects = 100000;
 	l->max_output = 64 * 1024 * 1024;
+	l->max_rrule_probe_ms = 100;
 }

@@ -78,10 +78,13 @@ struct ical_limits {
 	int64_t max_date_time;		/* latest, UTC s (max-date-time) */
 	size_t max_split_objects;	/* resources one .ics import may produce */
 	size_t max_output;		/* bytes of one rendered output (calendar-data, free-busy, join) */
+	unsigned max_rrule_probe_ms;	/* CPU ms libical may spend finding an RRULE's first
+					   instances when an object is validated (max-instances) */
 };
 /* Fill safe defaults: 1 MiB objects, 1000 components, 10000 properties,
  * depth 4, 64 KiB values, 2000 VTIMEZONE properties, 1000 attendees, 5000
- * instances, 1000000 recurrence steps, 1900-01-01..2200-01-01. */
+ * instances, 1000000 recurrence steps, 1900-01-01..2200-01-01, 100 ms of
+ * RRULE probing. */
 void ical_limits_default(struct ical_limits *limits);
 
 /* ---- timezones ------------------------------------------------------- */
@@ -114,6 +117,12 @@ struct ical_object;
 int ical_object_parse(const char *data, size_t len, unsigned supported,
 		      const struct ical_limits *limits, struct ical_object **obj_r,
 		      struct ical_error *err_r);
+/* Load a resource that ical_object_parse() accepted before (the store's
+ * copy): the text is scanned against the limits and parsed, but the costly
+ * checks (RRULE probes, VTIMEZONE rules, dates) are skipped. Returns 0 and a
+ * new object, or -1 with err_r if it is no longer a single-UID object. */
+int ical_object_load(const char *data, size_t len, const struct ical_limits *limits,
+		     struct ical_object **obj_r, struct ical_error *err_r);
 /* Returns the object's UID and component type (owned by obj). */
 const char *ical_object_uid(const struct ical_object *obj);
 enum ical_comp ical_object_comp(const struct ical_object *obj);
@@ -124,10 +133,12 @@ void ical_object_free(struct ical_object **obj);
 
 /* Index fields for the store. Times are UTC seconds. [first_start,
  * last_end] is conservative: every time-range that matches the object
- * (9.9) overlaps it, so the store may select with
- * "first_start < range_end AND last_end > range_start" (inclusive is also
- * safe) and confirm with ical_filter_match(). Floating and all-day times
- * are widened by 14 hours each way, since the zone of a query is unknown. */
+ * (9.9) touches it, so the store selects with the inclusive
+ * "first_start <= range_end AND last_end >= range_start" (strict
+ * comparisons would miss instants such as a VTODO with DTSTART only) and
+ * confirms with ical_filter_match(). Floating and all-day times are widened
+ * by 14 hours each way, since the zone of a query is unknown. Either bound
+ * may be ICAL_TIME_MIN/ICAL_TIME_MAX (unbounded); first_start <= last_end. */
 struct ical_index {
 	char *uid;
 	enum ical_comp comp;

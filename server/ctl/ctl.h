@@ -39,6 +39,7 @@ extern const struct ctl_cmd ctl_mail_commands[];
 extern const struct ctl_cmd ctl_dkim_commands[];
 extern const struct ctl_cmd ctl_queue_commands[];
 extern const struct ctl_cmd ctl_acl_commands[];
+extern const struct ctl_cmd ctl_dav_commands[];
 extern const struct ctl_cmd ctl_carddav_commands[];
 
 struct dir_handle;

@@ -22,12 +22,14 @@
 #include <string.h>
 
 #define DAV_REALM "Cairn"
+#define FEED_PREFIX "/feeds/"
 
 struct dav_job {
 	struct session_job base;	/* first: the runtime's part */
 	const struct config *cfg;
 	bool head;
 	bool keep_alive;
+	bool feed;			/* GET /feeds/<token> */
 	/* copies of the request */
 	char *method, *path, *depth, *destination, *overwrite, *if_match, *if_none_match,
 		*content_type, *prefer, *brief, *accept;
@@ -57,6 +59,15 @@ static void dav_job_run(struct session_job *job, struct worker *w)
 {
 	struct dav_job *j = (struct dav_job *)job;
 	struct store *st = store_jobs_get(w);
+	if (j->feed) {
+		/* A read-only feed: the secret token is the credential. */
+		j->auth_status = DIR_AUTH_OK;
+		snprintf(j->address, sizeof(j->address), "-");
+		dav_feed(st, j->cfg, j->path + strlen(FEED_PREFIX), &j->resp);
+		j->answered = true;
+		store_jobs_note(w);
+		return;
+	}
 	if (j->auth_user == NULL) {
 		struct dir_handle *dh = dir_worker_handle(w, st);
 		const char *error = NULL;
@@ -168,7 +179,7 @@ static void dav_job_done(struct session *rt, struct session_job *job)
 				  "authentication is temporarily unavailable\n", j->head, false);
 		return;
 	}
-	if (j->auth_user == NULL) {
+	if (j->auth_user == NULL && !j->feed) {
 		/* Remember these credentials for the rest of the connection. */
 		memcpy(s->auth_digest, j->digest, sizeof(s->auth_digest));
 		free(s->auth_user);
@@ -207,6 +218,23 @@ bool http_dav_route(struct http_session *s, const struct http_request *req, bool
 		/* RFC 6764 5: the context path; clients then ask it for
 		 * current-user-principal. */
 		http_respond_text(s, 301, "Location: /dav/\r\n", "moved to /dav/\n", head, keep);
+		return true;
+	}
+	if (strncmp(req->path, FEED_PREFIX, strlen(FEED_PREFIX)) == 0) {
+		if (strcmp(req->method, "GET") != 0 && !head) {
+			http_respond_text(s, 405, "Allow: GET, HEAD\r\n", "method not allowed\n",
+					  false, keep);
+			return true;
+		}
+		struct dav_job *j = xcalloc(1, sizeof(*j));
+		session_job_init(&j->base, dav_job_run, dav_job_done, dav_job_free);
+		j->cfg = cfg;
+		j->head = head;
+		j->keep_alive = keep;
+		j->feed = true;
+		j->method = xstrdup(head ? "HEAD" : "GET");
+		j->path = xstrdup(req->path);
+		session_submit(&s->rt, &j->base);
 		return true;
 	}
 	if (!path_is(req->path, "/dav"))

@@ -29,6 +29,7 @@ static void coll_from_row(const PGresult *res, int row, struct store_dav_coll *c
 	copy_str(c->kind, sizeof(c->kind), PQgetvalue(res, row, 4));
 	c->synctoken = mail_u64(res, row, 5);
 	c->account_id = mail_u64(res, row, 6);
+	c->access = PQnfields(res) > 7 ? (int)mail_u64(res, row, 7) : STORE_DAV_OWNER;
 }
 
 /* Fill o from row; data decoded when the column is not NULL. -1 on a
@@ -474,6 +475,168 @@ int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64
 	}
 	*used_r = mail_u64(res, 0, 1);
 	*limit_r = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* ---- sharing ---- */
+
+static void id_text(char *buf, size_t size, uint64_t id)
+{
+	snprintf(buf, size, "%" PRIu64, id);
+}
+
+int store_dav_share_access(struct store *st, uint64_t coll_id, const char *user, int *access_r,
+			   const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_SHARE_ACCESS, &res, idbuf, user);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	*access_r = PQgetisnull(res, 0, 0) ? STORE_DAV_NONE : (int)mail_u64(res, 0, 0);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_shares(struct store *st, uint64_t coll_id,
+		     void (*cb)(const char *grantee, const char *access, const char *status,
+				void *ctx), void *ctx, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_SHARES, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_share_set(struct store *st, uint64_t coll_id, const char *grantee,
+			const char *access, const char *summary, const char **error_r)
+{
+	char idbuf[24];
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	int ret = access != NULL ?
+		store_exec_prepared(st, STMT_DAV_SHARE_SET, NULL, idbuf, grantee, access,
+				    summary != NULL ? summary : "") :
+		store_exec_prepared(st, STMT_DAV_SHARE_DEL, NULL, idbuf, grantee);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_shares_clear(struct store *st, uint64_t coll_id, const char **error_r)
+{
+	char idbuf[24];
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_SHARES_CLEAR, NULL, idbuf), error_r);
+}
+
+int store_dav_share_reply(struct store *st, uint64_t coll_id, const char *grantee, bool accept,
+			  const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_SHARE_REPLY, &res, idbuf, grantee,
+				      accept ? "accepted" : "declined");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no share for %s", grantee),
+				 error_r);
+	return STORE_OK;
+}
+
+int store_dav_shared_colls(struct store *st, const char *user, const char *home,
+			   void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			   const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_SHARED_COLLS, &res, user, home);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_dav_coll c;
+		coll_from_row(res, i, &c);
+		cb(&c, ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_principal_kind(struct store *st, const char *address, int *kind_r,
+			     const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_PRINCIPAL_KIND, &res, address);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	*kind_r = (int)mail_u64(res, 0, 0);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_feed_add(struct store *st, uint64_t coll_id, const char *token_sha256_hex,
+		       const char **error_r)
+{
+	char idbuf[24];
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_FEED_ADD, NULL, idbuf,
+						 token_sha256_hex), error_r);
+}
+
+int store_dav_feed_use(struct store *st, const char *token_sha256_hex,
+		       struct store_dav_coll *coll_r, const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_FEED_USE, &res, token_sha256_hex);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no such feed"), error_r);
+	}
+	char idbuf[24];
+	snprintf(idbuf, sizeof(idbuf), "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	ret = store_exec_prepared(st, STMT_DAV_COLL_BY_ID, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "feed without collection"),
+				 error_r);
+	}
+	coll_from_row(res, 0, coll_r);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_feed_revoke(struct store *st, uint64_t coll_id, const char **error_r)
+{
+	char idbuf[24];
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_FEED_REVOKE, NULL, idbuf), error_r);
+}
+
+int store_dav_feeds(struct store *st, uint64_t coll_id,
+		    void (*cb)(uint64_t id, const char *created, const char *last_used, void *ctx),
+		    void *ctx, const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	id_text(idbuf, sizeof(idbuf), coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_FEEDS, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(mail_u64(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), ctx);
 	PQclear(res);
 	return STORE_OK;
 }

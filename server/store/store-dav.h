@@ -23,7 +23,14 @@ struct store_dav_coll {
 	char name[STORE_DAV_NAME_MAX + 1];
 	char kind[33];
 	uint64_t synctoken;
+	int access;		/* the requester's: STORE_DAV_* below (owner when read by owner) */
 };
+
+/* Access to a collection. */
+#define STORE_DAV_NONE 0
+#define STORE_DAV_READ 1
+#define STORE_DAV_WRITE 2
+#define STORE_DAV_OWNER 3
 
 /* An object as read back. data is malloc'ed (NUL-terminated) when asked for,
  * else NULL; free it with store_dav_obj_clear. */
@@ -128,6 +135,44 @@ int store_dav_props_copy(struct store *st, uint64_t from_coll, const char *from_
 /* Log a change of the collection's own properties (new sync token). */
 int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,
 			 const char **error_r);
+
+/* ---- sharing (migration 0019) ---- */
+
+/* The best access user has to a collection through shares (directly or as
+ * a member of a SQL-directory group): STORE_DAV_NONE/READ/WRITE. */
+int store_dav_share_access(struct store *st, uint64_t coll_id, const char *user, int *access_r,
+			   const char **error_r);
+/* The shares of a collection: grantee, access ("read"/"read-write"),
+ * status ("accepted"/"declined"). */
+int store_dav_shares(struct store *st, uint64_t coll_id,
+		     void (*cb)(const char *grantee, const char *access, const char *status,
+				void *ctx), void *ctx, const char **error_r);
+/* Grant (access "read" or "read-write") or revoke (access NULL). */
+int store_dav_share_set(struct store *st, uint64_t coll_id, const char *grantee,
+			const char *access, const char *summary, const char **error_r);
+/* Revoke every share of a collection (an ACL request replaces them). */
+int store_dav_shares_clear(struct store *st, uint64_t coll_id, const char **error_r);
+/* A sharee accepts or declines: STORE_NOTFOUND if there is no such share. */
+int store_dav_share_reply(struct store *st, uint64_t coll_id, const char *grantee, bool accept,
+			  const char **error_r);
+/* Collections of other users in home shared with user (access filled). */
+int store_dav_shared_colls(struct store *st, const char *user, const char *home,
+			   void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			   const char **error_r);
+/* What address names: 1 an account, 2 a group, 0 neither. */
+int store_dav_principal_kind(struct store *st, const char *address, int *kind_r,
+			     const char **error_r);
+/* Feeds: add one with the hex SHA-256 of its token; use one (records the
+ * use; STORE_NOTFOUND when unknown or revoked) giving its collection; revoke
+ * every feed of a collection; list them (id, created, last use or ""). */
+int store_dav_feed_add(struct store *st, uint64_t coll_id, const char *token_sha256_hex,
+		       const char **error_r);
+int store_dav_feed_use(struct store *st, const char *token_sha256_hex,
+		       struct store_dav_coll *coll_r, const char **error_r);
+int store_dav_feed_revoke(struct store *st, uint64_t coll_id, const char **error_r);
+int store_dav_feeds(struct store *st, uint64_t coll_id,
+		    void (*cb)(uint64_t id, const char *created, const char *last_used, void *ctx),
+		    void *ctx, const char **error_r);
 
 /* owner's used bytes and limit (-1: none). */
 int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64_t *limit_r,

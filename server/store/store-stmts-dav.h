@@ -104,6 +104,51 @@
 	  "INSERT INTO dav_properties (collection_id, object_name, ns, name, xml)"      \
 	  " SELECT $3::bigint, $4, ns, name, xml FROM dav_properties"                   \
 	  " WHERE collection_id = $1::bigint AND object_name = $2", 4)                  \
+	/* Sharing (0019): the best access user has to a collection, directly \
+	 * or through a (SQL directory) group it is a member of.              */ \
+	X(STMT_DAV_SHARE_ACCESS,                                                        \
+	  "SELECT max(CASE s.access WHEN 'read-write' THEN 2 ELSE 1 END)"               \
+	  " FROM dav_shares s WHERE s.collection_id = $1::bigint AND s.status = 'accepted'" \
+	  " AND (s.grantee = lower($2) OR s.grantee IN (SELECT g.address FROM groups g" \
+	  "  JOIN group_members m ON m.group_id = g.id WHERE m.member = lower($2)))", 2) \
+	X(STMT_DAV_SHARES,                                                              \
+	  "SELECT grantee, access, status, summary FROM dav_shares"                     \
+	  " WHERE collection_id = $1::bigint ORDER BY grantee", 1)                      \
+	X(STMT_DAV_SHARE_SET,                                                           \
+	  "INSERT INTO dav_shares (collection_id, grantee, access, summary)"            \
+	  " VALUES ($1::bigint, lower($2), $3, $4) ON CONFLICT (collection_id, grantee)" \
+	  " DO UPDATE SET access = EXCLUDED.access, summary = EXCLUDED.summary", 4)     \
+	X(STMT_DAV_SHARE_DEL,                                                           \
+	  "DELETE FROM dav_shares WHERE collection_id = $1::bigint AND grantee = lower($2)", 2) \
+	X(STMT_DAV_SHARES_CLEAR,                                                        \
+	  "DELETE FROM dav_shares WHERE collection_id = $1::bigint", 1)                 \
+	X(STMT_DAV_SHARE_REPLY,                                                         \
+	  "UPDATE dav_shares SET status = $3 WHERE collection_id = $1::bigint"          \
+	  " AND grantee = lower($2) RETURNING 1", 3)                                    \
+	X(STMT_DAV_SHARED_COLLS,                                                        \
+	  "SELECT c.id, a.address, c.home, c.name, c.kind, c.synctoken, c.account_id,"  \
+	  " max(CASE s.access WHEN 'read-write' THEN 2 ELSE 1 END)"                     \
+	  " FROM dav_shares s JOIN dav_collections c ON c.id = s.collection_id"         \
+	  " JOIN accounts a ON a.id = c.account_id"                                     \
+	  " WHERE c.home = $2 AND s.status = 'accepted' AND a.address <> lower($1)"     \
+	  " AND (s.grantee = lower($1) OR s.grantee IN (SELECT g.address FROM groups g" \
+	  "  JOIN group_members m ON m.group_id = g.id WHERE m.member = lower($1)))"    \
+	  " GROUP BY c.id, a.address ORDER BY a.address, c.name", 2)                    \
+	X(STMT_DAV_PRINCIPAL_KIND,                                                      \
+	  "SELECT CASE WHEN EXISTS (SELECT 1 FROM accounts WHERE address = lower($1))"  \
+	  " THEN 1 WHEN EXISTS (SELECT 1 FROM groups WHERE address = lower($1))"        \
+	  " THEN 2 ELSE 0 END", 1)                                                      \
+	X(STMT_DAV_FEED_ADD,                                                            \
+	  "INSERT INTO dav_feeds (collection_id, token_sha256)"                         \
+	  " VALUES ($1::bigint, decode($2, 'hex'))", 2)                                 \
+	X(STMT_DAV_FEED_USE,                                                            \
+	  "UPDATE dav_feeds SET last_used = now() WHERE token_sha256 = decode($1, 'hex')" \
+	  " RETURNING collection_id", 1)                                                \
+	X(STMT_DAV_FEED_REVOKE,                                                         \
+	  "DELETE FROM dav_feeds WHERE collection_id = $1::bigint", 1)                  \
+	X(STMT_DAV_FEEDS,                                                               \
+	  "SELECT id, created_at, coalesce(last_used::text, '') FROM dav_feeds"         \
+	  " WHERE collection_id = $1::bigint ORDER BY id", 1)                           \
 	X(STMT_DAV_QUOTA,                                                               \
 	  "SELECT a.id, u.bytes, coalesce(a.quota_bytes, -1) FROM accounts a"           \
 	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)

@@ -45,3 +45,14 @@ void dav_response_free(struct dav_response *resp)
 	buf_free(&resp->headers);
 	buf_free(&resp->body);
 }
+
+void dav_feed(struct store *st, const struct config *cfg, const char *token,
+	      struct dav_response *resp)
+{
+	(void)st;
+	(void)cfg;
+	buf_init(&resp->headers, 0);
+	buf_init(&resp->body, 0);
+	resp->status = strlen(token) == 64 ? 200 : 404;
+	strcpy(resp->content_type, "text/calendar");
+}

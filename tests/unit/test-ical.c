@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -348,6 +349,22 @@ static void test_vjournal_and_valarm(void **state)
 	struct ical_error err;
 
 	(void)state;
+	{
+		struct ical_index idx;
+		struct ical_object *nd = parse_ok("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+						  "BEGIN:VJOURNAL\r\nUID:j\r\nSUMMARY:undated\r\n"
+						  "END:VJOURNAL\r\nEND:VCALENDAR\r\n");
+
+		assert_int_equal(ical_object_index(nd, NULL, &limits, &idx, &err), 0);
+		assert_true(idx.first_start == ICAL_TIME_MIN && idx.last_end == ICAL_TIME_MAX);
+		ical_index_free(&idx);
+		assert_false(in_range(nd, "VJOURNAL", "20260310T120000Z", "20260310T130000Z"));
+		ical_object_free(&nd);
+		assert_int_equal(ical_object_index(obj, NULL, &limits, &idx, &err), 0);
+		assert_true(idx.first_start == utc("20260310T000000Z") - 14 * 3600);
+		assert_true(idx.last_end == utc("20260311T000000Z") + 14 * 3600);
+		ical_index_free(&idx);
+	}
 	assert_true(in_range(obj, "VJOURNAL", "20260310T120000Z", "20260310T130000Z"));
 	assert_false(in_range(obj, "VJOURNAL", "20260311T000000Z", "20260312T000000Z"));
 	ical_object_free(&obj);
@@ -608,6 +625,23 @@ static void test_recurrence_bomb(void **state)
 
 		assert_int_equal(parse_err(lf, 0, NULL, 0), ICAL_MAX_INSTANCES);
 		free(lf);
+	}
+	/* libical searches for the first match of these itself: refused either
+	 * because the search took too long or because it found nothing */
+	{
+		static const char *const searched[] = {
+			"FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=30",
+			"FREQ=YEARLY;BYMONTH=4;BYMONTHDAY=31",
+		};
+
+		for (size_t i = 0; i < ARRAY_SIZE(searched); i++) {
+			char *lf = xasprintf(HDR EV("DTSTART:20260105T100000Z\nRRULE:%s\n") "END:VCALENDAR\n",
+					     searched[i]);
+			enum ical_precond p = parse_err(lf, 0, NULL, 0);
+
+			assert_true(p == ICAL_MAX_INSTANCES || p == ICAL_VALID_CALENDAR_DATA);
+			free(lf);
+		}
 	}
 	/* accepted, but every tick is an instance: a long query hits the limit */
 	obj = parse_ok("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:b@x\r\n"
@@ -888,6 +922,112 @@ static void test_split_join(void **state)
 	free(text);
 }
 
+static void test_thisandfuture(void **state)
+{
+	char *text = crlf(HDR EV("DTSTART:20260301T100000Z\nDTEND:20260301T110000Z\nRRULE:FREQ=DAILY;COUNT=5\n")
+			  EV("RECURRENCE-ID;RANGE=THISANDFUTURE:20260303T100000Z\nDTSTART:20260303T120000Z\n"
+			     "DTEND:20260303T130000Z\nSUMMARY:later\n") "END:VCALENDAR\n");
+	struct ical_object *obj = parse_ok(text);
+
+	(void)state;
+	assert_true(in_range(obj, "VEVENT", "20260302T100000Z", "20260302T103000Z"));
+	assert_false(in_range(obj, "VEVENT", "20260303T100000Z", "20260303T103000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260303T120000Z", "20260303T123000Z"));
+	assert_false(in_range(obj, "VEVENT", "20260304T100000Z", "20260304T103000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260304T120000Z", "20260304T123000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260305T124500Z", "20260305T125000Z"));
+	assert_false(in_range(obj, "VEVENT", "20260306T120000Z", "20260306T123000Z"));
+	ical_object_free(&obj);
+	free(text);
+}
+
+/* Many threads at once on their own objects: libical's shared state must
+ * hold (run under ASan; a race shows as a wrong answer or a crash). */
+static void *thread_main(void *arg)
+{
+	char *text = arg;
+	long bad = 0;
+
+	for (int i = 0; i < 40; i++) {
+		struct ical_object *obj = NULL;
+		struct ical_error err;
+		struct ical_comp_filter *f = tr_filter("VEVENT", "20260409T080000Z", "20260409T081000Z");
+		struct ical_calendar_data cd;
+		char *out;
+		size_t len;
+		bool m = false;
+
+		if (ical_object_parse(text, strlen(text), 0, &limits, &obj, &err) != 0) {
+			bad++;
+			ical_comp_filter_free(&f);
+			continue;
+		}
+		if (ical_filter_match(f, obj, NULL, &limits, &m, &err) != 0 || !m)
+			bad++;
+		memset(&cd, 0, sizeof(cd));
+		cd.expand = true;
+		ical_time_range_parse("20260301T000000Z", "20260501T000000Z", &cd.expand_range, &err);
+		if (ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err) != 0 ||
+		    strstr(out, "DTSTART:20260409T080000Z") == NULL)
+			bad++;
+		else
+			free(out);
+		ical_comp_filter_free(&f);
+		ical_object_free(&obj);
+	}
+	return (void *)bad;
+}
+
+/* An object parsed on one thread and evaluated on another resolves its
+ * zones without the first thread's cache. */
+static void *foreign_main(void *arg)
+{
+	struct ical_object *obj = arg;
+
+	return (void *)(long)(in_range(obj, "VEVENT", "20260409T080000Z", "20260409T081000Z") &&
+			      !in_range(obj, "VEVENT", "20260409T090000Z", "20260409T100000Z"));
+}
+
+static void test_load_and_foreign_thread(void **state)
+{
+	size_t len;
+	char *text = load("berlin-weekly.ics", &len);
+	struct ical_object *obj = NULL;
+	struct ical_error err;
+	pthread_t t;
+	void *ok;
+
+	(void)state;
+	assert_int_equal(ical_object_load(text, len, &limits, &obj, &err), 0);
+	assert_string_equal(ical_object_uid(obj), "weekly-berlin@example.test");
+	assert_int_equal(ical_object_comp(obj), ICAL_COMP_VEVENT);
+	assert_true(in_range(obj, "VEVENT", "20260402T131500Z", "20260402T133000Z"));
+	assert_int_equal(pthread_create(&t, NULL, foreign_main, obj), 0);
+	assert_int_equal(pthread_join(t, &ok), 0);
+	assert_true((long)ok);
+	ical_object_free(&obj);
+	assert_int_equal(ical_object_load("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+					  strlen("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"), &limits, &obj, &err), -1);
+	free(text);
+}
+
+static void test_threads(void **state)
+{
+	char *text = load("berlin-weekly.ics", NULL);
+	pthread_t t[4];
+
+	(void)state;
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, thread_main, text), 0);
+	for (int i = 0; i < 4; i++) {
+		void *bad;
+
+		assert_int_equal(pthread_join(t[i], &bad), 0);
+		assert_int_equal((long)bad, 0);
+	}
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -907,6 +1047,9 @@ int main(void)
 		cmocka_unit_test(test_comp_prop_subset),
 		cmocka_unit_test(test_limit_freebusy_and_freebusy),
 		cmocka_unit_test(test_split_join),
+		cmocka_unit_test(test_thisandfuture),
+		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_load_and_foreign_thread),
 	};
 
 	ical_limits_default(&limits);
