@@ -189,7 +189,7 @@ static void test_option_table(void **state)
 		}
 	}
 	/* Update when options are added; docs/configuration.md is checked too. */
-	assert_int_equal(n, 136);
+	assert_int_equal(n, 141);
 }
 
 static void test_all_types(void **state)
