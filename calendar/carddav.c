@@ -114,8 +114,9 @@ static int carddav_validate(struct dav_ctx *ctx, const struct store_dav_coll *co
 	struct vcard *c = NULL;
 	struct vcard_error err = { NULL, 0 };
 	if (vcard_parse(data, len, &lim, &c, &err) < 0) {
-		put->err_name = strstr(err.msg, "VERSION") != NULL ? "supported-address-data" :
-				"valid-address-data";
+		/* a vCard of another version is data we do not support (6.3.2.1) */
+		put->err_name = strstr(err.msg, "unsupported VERSION") != NULL ?
+				"supported-address-data" : "valid-address-data";
 		if (err.line > 0)
 			snprintf(put->err_text, sizeof(put->err_text), "line %zu: %s", err.line,
 				 err.msg);
