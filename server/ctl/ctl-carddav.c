@@ -163,28 +163,30 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 		*error_r = "that collection is not an address book of the user's";
 		return STORE_INVALID;
 	}
+	struct store_carddav_gal_obj *objs = xcalloc(t->n + 1, sizeof(*objs));
+	char **names = xcalloc(t->n + 1, sizeof(char *));
 	for (size_t i = 0; i < t->n && ret == STORE_OK; i++) {
 		struct import_card *c = &t->cards[i];
 		char existing[STORE_DAV_NAME_MAX + 1];
-		char *name;
 		ret = store_dav_obj_uid_taken(st, coll.id, c->uid, "", existing, error_r);
 		if (ret == STORE_OK) {
-			name = xstrdup(existing);
+			names[i] = xstrdup(existing);
 			t->replaced++;
 		} else if (ret == STORE_NOTFOUND) {
-			name = vcard_gal_object_name(c->uid);
+			names[i] = vcard_gal_object_name(c->uid);
 			t->added++;
-		} else {
-			break;
+			ret = STORE_OK;
 		}
-		struct store_dav_index idx = { c->uid, "VCARD", c->summary, STORE_DAV_NO_TIME,
-					       STORE_DAV_NO_TIME, STORE_DAV_NO_TIME,
-					       STORE_DAV_NO_TIME };
-		char etag[80];
-		ret = store_dav_obj_put(st, &coll, name, "text/vcard; charset=utf-8", c->data, c->len,
-					&idx, etag, error_r);
-		free(name);
+		objs[i] = (struct store_carddav_gal_obj){ names[i], c->data, c->len, c->uid,
+							  c->summary };
 	}
+	struct store_carddav_gal_stats stats;
+	if (ret == STORE_OK)
+		ret = store_carddav_put_many(st, &coll, objs, t->n, &stats, error_r);
+	for (size_t i = 0; i < t->n; i++)
+		free(names[i]);
+	free(names);
+	free(objs);
 	return ret;
 }
 

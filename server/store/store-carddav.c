@@ -76,26 +76,42 @@ static int log_change(struct store *st, const char *idbuf, const char *name, con
 				   deleted ? "true" : "false");
 }
 
-int store_carddav_gal_replace(struct store *st, const struct store_dav_coll *coll,
-			      const struct store_carddav_gal_obj *objs, size_t count,
-			      struct store_carddav_gal_stats *stats_r, const char **error_r)
+static int bytes_of(struct store *st, const char *idbuf, int64_t *bytes_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_CARDDAV_BYTES, &res, idbuf);
+	if (ret != STORE_OK)
+		return ret;
+	*bytes_r = (int64_t)mail_u64(res, 0, 0);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* Write objs into the locked collection; prune deletes the others;
+ * account_id (0: none) is charged for the bytes. */
+static int put_many(struct store *st, const struct store_dav_coll *coll,
+		    const struct store_carddav_gal_obj *objs, size_t count, bool prune,
+		    struct store_carddav_gal_stats *stats_r)
 {
 	memset(stats_r, 0, sizeof(*stats_r));
-	PGresult *res;
-	int ret = store_exec_prepared(st, STMT_CARDDAV_GAL_LOCK, &res);
-	if (ret != STORE_OK)
-		return mail_done(st, ret, error_r);
-	if (PQntuples(res) == 0 || mail_u64(res, 0, 0) != coll->id) {
-		PQclear(res);
-		return mail_done(st, store_fail(st, STORE_NOTFOUND, "the GAL collection is gone"),
-				 error_r);
-	}
-	/* every change of this run carries the next token */
-	uint64_t modseq = mail_u64(res, 0, 4) + 1;
-	PQclear(res);
 	char idbuf[24], ms[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_CARDDAV_LOCK, &res, idbuf);
+	if (ret != STORE_OK)
+		return ret;
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return store_fail(st, STORE_NOTFOUND, "the address book is gone");
+	}
+	/* every change of this run carries the next token */
+	uint64_t modseq = mail_u64(res, 0, 0) + 1;
+	uint64_t account = PQgetisnull(res, 0, 1) ? 0 : mail_u64(res, 0, 1);
+	PQclear(res);
 	snprintf(ms, sizeof(ms), "%" PRIu64, modseq);
+	int64_t before = 0, after = 0;
+	if (account != 0 && (ret = bytes_of(st, idbuf, &before)) != STORE_OK)
+		return ret;
 	struct buf hex;
 	buf_init(&hex, 0);
 	for (size_t i = 0; i < count && ret == STORE_OK; i++) {
@@ -118,7 +134,7 @@ int store_carddav_gal_replace(struct store *st, const struct store_dav_coll *col
 		PQclear(res);
 	}
 	buf_free(&hex);
-	if (ret == STORE_OK) {
+	if (ret == STORE_OK && prune) {
 		struct buf arr;
 		buf_init(&arr, 0);
 		text_array(&arr, &objs[0].name, count, sizeof(*objs));
@@ -132,12 +148,29 @@ int store_carddav_gal_replace(struct store *st, const struct store_dav_coll *col
 			PQclear(res);
 		}
 	}
+	if (ret == STORE_OK && account != 0 && (ret = bytes_of(st, idbuf, &after)) == STORE_OK &&
+	    after != before)
+		ret = mail_quota_add(st, account, after - before, 0, after > before);
 	if (ret == STORE_OK && stats_r->added + stats_r->changed + stats_r->removed > 0) {
 		ret = store_exec_prepared(st, STMT_CARDDAV_SET_TOKEN, NULL, idbuf, ms);
 		if (ret == STORE_OK)
 			ret = store_exec_prepared(st, STMT_CARDDAV_NOTIFY, NULL, idbuf);
 	}
-	return mail_done(st, ret, error_r);
+	return ret;
+}
+
+int store_carddav_gal_replace(struct store *st, const struct store_dav_coll *coll,
+			      const struct store_carddav_gal_obj *objs, size_t count,
+			      struct store_carddav_gal_stats *stats_r, const char **error_r)
+{
+	return mail_done(st, put_many(st, coll, objs, count, true, stats_r), error_r);
+}
+
+int store_carddav_put_many(struct store *st, const struct store_dav_coll *coll,
+			   const struct store_carddav_gal_obj *objs, size_t count,
+			   struct store_carddav_gal_stats *stats_r, const char **error_r)
+{
+	return mail_done(st, put_many(st, coll, objs, count, false, stats_r), error_r);
 }
 
 int store_carddav_dir_accounts(struct store *st,

@@ -34,6 +34,14 @@ int store_carddav_gal_replace(struct store *st, const struct store_dav_coll *col
 			      const struct store_carddav_gal_obj *objs, size_t count,
 			      struct store_carddav_gal_stats *stats_r, const char **error_r);
 
+/* Write many objects into an address book of coll's owner (import): like
+ * PUTs of each (same names replace), but under one new sync token and one
+ * quota update (STORE_OVERQUOTA past the owner's limit), so a large import
+ * costs one statement per card. Locks the collection row. */
+int store_carddav_put_many(struct store *st, const struct store_dav_coll *coll,
+			   const struct store_carddav_gal_obj *objs, size_t count,
+			   struct store_carddav_gal_stats *stats_r, const char **error_r);
+
 /* The sql directory for the GAL: every enabled account, and every group
  * with its member addresses (NULL-terminated array valid during cb). */
 int store_carddav_dir_accounts(struct store *st,

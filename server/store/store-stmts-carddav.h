@@ -7,10 +7,6 @@
 	X(STMT_CARDDAV_GAL_GET,                                                         \
 	  "SELECT id, home, name, kind, synctoken FROM dav_collections"                 \
 	  " WHERE account_id IS NULL AND home = 'addressbooks' AND name = 'gal'", 0)    \
-	X(STMT_CARDDAV_GAL_LOCK,                                                        \
-	  "SELECT id, home, name, kind, synctoken FROM dav_collections"                 \
-	  " WHERE account_id IS NULL AND home = 'addressbooks' AND name = 'gal'"        \
-	  " FOR UPDATE", 0)                                                             \
 	X(STMT_CARDDAV_GAL_CREATE,                                                      \
 	  "INSERT INTO dav_collections (account_id, home, name, kind)"                  \
 	  " VALUES (NULL, 'addressbooks', 'gal', 'galshared') ON CONFLICT DO NOTHING", 0) \
@@ -35,6 +31,11 @@
 	  " VALUES ($1::bigint, $2, $3::bigint, $4::boolean)"                           \
 	  " ON CONFLICT (collection_id, name) DO UPDATE SET modseq = EXCLUDED.modseq,"  \
 	  " deleted = EXCLUDED.deleted", 4)                                             \
+	X(STMT_CARDDAV_LOCK,                                                            \
+	  "SELECT synctoken, account_id FROM dav_collections WHERE id = $1::bigint"      \
+	  " FOR UPDATE", 1)                                                             \
+	X(STMT_CARDDAV_BYTES,                                                           \
+	  "SELECT coalesce(sum(size), 0) FROM dav_objects WHERE collection_id = $1::bigint", 1) \
 	X(STMT_CARDDAV_SET_TOKEN,                                                       \
 	  "UPDATE dav_collections SET synctoken = $2::bigint WHERE id = $1::bigint", 2) \
 	X(STMT_CARDDAV_NOTIFY, "SELECT pg_notify('cairn_dav', $1)", 1)                  \

@@ -279,6 +279,12 @@ def test_ctl_import_export_list(dav, tmp_path):
     assert "nothing imported" in r.stderr
     r = ctl(dav, "addressbook", "list", "--user", ANN)
     assert "\t5\t" in r.stdout
+    # the cards count against the account's quota: a small one refuses more
+    ctl(dav, "user", "set", ANN, "--quota", "1000")
+    f.write_bytes(vcard3("q1", "Quota Person", extra="NOTE:" + "q" * 2000 + "\r\n").encode())
+    r = ctl(dav, "addressbook", "import", "--user", ANN, str(f), check=False)
+    assert r.returncode == 1 and "\t5\t" in ctl(dav, "addressbook", "list", "--user", ANN).stdout
+    ctl(dav, "user", "set", ANN, "--quota", "0")
     # the imported cards are served over CardDAV
     c = Dav(dav, ANN)
     st, _, body = query(c, book(ANN), filt(tm("FN", "grace", "starts-with")))
