@@ -602,9 +602,15 @@ static int physical_line(struct vcard_parser *p, const char *s, size_t n)
 static int line_done(struct vcard_parser *p)
 {
 	size_t n = p->line.len;
-	if (n > 0 && p->line.data[n - 1] == '\r')
+	const char *s = p->line.data != NULL ? p->line.data : "";
+	if (n > 0 && s[n - 1] == '\r')
 		n--;
-	int ret = physical_line(p, p->line.data != NULL ? p->line.data : "", n);
+	/* a UTF-8 byte order mark before the first line (Windows exports) */
+	if (p->lines == 0 && n >= 3 && memcmp(s, "\xef\xbb\xbf", 3) == 0) {
+		s += 3;
+		n -= 3;
+	}
+	int ret = physical_line(p, s, n);
 	buf_reset(&p->line);
 	return ret;
 }

@@ -323,6 +323,10 @@ static void test_multi(void **state)
 	vcard_free_array(&cards, n);
 	lim.max_cards = 1;
 	assert_int_equal(vcard_parse_multi(two, strlen(two), &lim, &cards, &n, &err), -1);
+	/* a byte order mark before the first line is skipped */
+	struct vcard *bom = parse_ok("\xef\xbb\xbf" "BEGIN:VCARD\r\nVERSION:4.0\r\nFN:x\r\nEND:VCARD\r\n");
+	vcard_free(&bom);
+	bad(CARD("\xef\xbb\xbfNOTE:x\r\n"), "property name");
 	/* lower-case BEGIN/END and no final line end round-trip too */
 	const char *lc = "begin:vcard\nversion:4.0\nfn:x\nend:vcard";
 	struct vcard *c = parse_ok(lc);
