@@ -117,14 +117,22 @@ class Radicale:
 
 class Client:
     def __init__(self, port, user, password):
-        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
+        self.port = port
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=1800)
         self.auth = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def request(self, method, path, body, depth="1"):
-        self.conn.request(method, path, body=body.encode(),
-                          headers={"Authorization": self.auth, "Depth": depth,
-                                   "Content-Type": "application/xml; charset=utf-8"})
-        r = self.conn.getresponse()
+        headers = {"Authorization": self.auth, "Depth": depth,
+                   "Content-Type": "application/xml; charset=utf-8"}
+        try:
+            self.conn.request(method, path, body=body.encode(), headers=headers)
+            r = self.conn.getresponse()
+        except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected):
+            # the server closed the idle connection while the other one worked
+            self.conn.close()
+            self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=1800)
+            self.conn.request(method, path, body=body.encode(), headers=headers)
+            r = self.conn.getresponse()
         data = r.read()
         if r.status != 207:
             raise SystemExit(f"{method} {path}: {r.status} {data[:300]!r}")
