@@ -10,6 +10,7 @@
 #include "caldav.h"
 #include "config.h"
 #include "ical.h"
+#include "caldav-filter.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -48,24 +49,6 @@ static char *coll_prop(struct dav_ctx *ctx, const struct store_dav_coll *coll, c
 	return f.xml;
 }
 
-/* The component set of a supported-calendar-component-set element; 0 when
- * it names none or one we do not know. */
-static unsigned comp_set_of(xmlNode *node)
-{
-	unsigned set = 0;
-	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
-		if (!dav_xml_is(c, DAV_NS_CALDAV, "comp"))
-			continue;
-		xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
-		enum ical_comp bit = name != NULL ? ical_comp_from_name((const char *)name) : 0;
-		xmlFree(name);
-		if (bit == 0)
-			return 0;
-		set |= bit;
-	}
-	return set;
-}
-
 static unsigned coll_comp_set(struct dav_ctx *ctx, const struct store_dav_coll *coll)
 {
 	char *xml = coll_prop(ctx, coll, "supported-calendar-component-set");
@@ -75,7 +58,7 @@ static unsigned coll_comp_set(struct dav_ctx *ctx, const struct store_dav_coll *
 		xmlDocPtr doc;
 		const char *error;
 		if (dav_xml_parse(xml, strlen(xml), &lim, &doc, &error) == 0) {
-			unsigned s = comp_set_of(xmlDocGetRootElement(doc));
+			unsigned s = caldav_comp_set_of(xmlDocGetRootElement(doc));
 			if (s != 0)
 				set = s;
 			xmlFreeDoc(doc);
@@ -127,96 +110,6 @@ static void ical_date(struct buf *out, int64_t t)
 	char s[32];
 	strftime(s, sizeof(s), "%Y%m%dT%H%M%SZ", &tm);
 	buf_append_str(out, s);
-}
-
-/* A time-range element's attributes. 0, or -1 (valid-filter). */
-static int time_range_of(xmlNode *node, struct ical_time_range *tr, struct ical_error *err)
-{
-	xmlChar *start = xmlGetProp(node, (const xmlChar *)"start");
-	xmlChar *end = xmlGetProp(node, (const xmlChar *)"end");
-	int ret = ical_time_range_parse((const char *)start, (const char *)end, tr, err);
-	xmlFree(start);
-	xmlFree(end);
-	return ret;
-}
-
-/* ---- calendar-data requests (9.6) ---- */
-
-static int comp_select_fill(xmlNode *node, struct ical_comp_select *cs)
-{
-	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
-		if (dav_xml_is(c, DAV_NS_CALDAV, "prop")) {
-			xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
-			xmlChar *novalue = xmlGetProp(c, (const xmlChar *)"novalue");
-			if (name == NULL) {
-				xmlFree(novalue);
-				return -1;
-			}
-			ical_comp_select_add_prop(cs, (const char *)name,
-						  novalue != NULL && strcmp((char *)novalue, "yes") == 0);
-			xmlFree(name);
-			xmlFree(novalue);
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "comp")) {
-			xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
-			if (name == NULL)
-				return -1;
-			struct ical_comp_select *sub = ical_comp_select_add_comp(cs, (const char *)name);
-			xmlFree(name);
-			if (comp_select_fill(c, sub) < 0)
-				return -1;
-		}
-	}
-	/* allprop/allcomp elements keep the flags the builders left */
-	if (dav_xml_child(node, DAV_NS_CALDAV, "allprop") != NULL)
-		cs->allprop = true;
-	if (dav_xml_child(node, DAV_NS_CALDAV, "allcomp") != NULL)
-		cs->allcomp = true;
-	return 0;
-}
-
-/* Read a calendar-data request element. 0 (cd filled; plain: nothing
- * asked beyond the whole object), or -1 with err. */
-static int calendar_data_of(xmlNode *node, struct ical_calendar_data *cd, bool *plain_r,
-			    struct ical_error *err)
-{
-	memset(cd, 0, sizeof(*cd));
-	*plain_r = true;
-	if (node == NULL)
-		return 0;
-	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
-		if (dav_xml_is(c, DAV_NS_CALDAV, "comp")) {
-			xmlChar *name = xmlGetProp(c, (const xmlChar *)"name");
-			if (name == NULL || cd->comp != NULL)
-				goto bad;
-			cd->comp = ical_comp_select_new((const char *)name);
-			xmlFree(name);
-			if (comp_select_fill(c, cd->comp) < 0)
-				goto bad;
-			*plain_r = false;
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "expand")) {
-			if (time_range_of(c, &cd->expand_range, err) < 0 ||
-			    !cd->expand_range.has_start || !cd->expand_range.has_end)
-				goto bad;
-			cd->expand = true;
-			*plain_r = false;
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "limit-recurrence-set")) {
-			if (time_range_of(c, &cd->limit_recurrence_range, err) < 0)
-				goto bad;
-			cd->limit_recurrence = true;
-			*plain_r = false;
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "limit-freebusy-set")) {
-			if (time_range_of(c, &cd->limit_freebusy_range, err) < 0)
-				goto bad;
-			cd->limit_freebusy = true;
-			*plain_r = false;
-		}
-	}
-	return 0;
-bad:
-	ical_comp_select_free(&cd->comp);
-	err->precond = ICAL_VALID_FILTER;
-	snprintf(err->text, sizeof(err->text), "malformed calendar-data request");
-	return -1;
 }
 
 /* ---- the kind's callbacks ---- */
@@ -314,7 +207,7 @@ static int calendar_data_prop(struct dav_ctx *ctx, const struct store_dav_coll *
 	struct ical_error err = { ICAL_PRECOND_NONE, "" };
 	bool plain;
 	int status = 200;
-	if (calendar_data_of(node, &cd, &plain, &err) < 0) {
+	if (caldav_calendar_data_of(node, &cd, &plain, &err) < 0) {
 		status = 403;
 	} else if (plain) {
 		buf_append_str(out, "<C:calendar-data>");
@@ -408,7 +301,7 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 		/* RFC 4791 5.2.3: set at creation only. */
 		if (!creating || op->remove)
 			return 403;
-		return comp_set_of(op->node) != 0 ? 200 : 409;
+		return caldav_comp_set_of(op->node) != 0 ? 200 : 409;
 	}
 	if (strcmp(op->name, "calendar-timezone") == 0) {
 		if (op->remove)
@@ -450,6 +343,7 @@ static int caldav_principal_prop(struct dav_ctx *ctx, const char *principal,
 
 /* ---- REPORTs ---- */
 
+
 /* Answer a CalDAV precondition failure of a report. */
 static void report_error(struct dav_ctx *ctx, const struct ical_error *err)
 {
@@ -457,136 +351,6 @@ static void report_error(struct dav_ctx *ctx, const struct ical_error *err)
 			   "valid-filter";
 	dav_error(ctx, 403, DAV_NS_CALDAV, name, NULL);
 	dav_ctx_note(ctx, "%s: %s", name, err->text);
-}
-
-static int text_match_of(xmlNode *node, char **text_r, enum ical_collation *coll_r,
-			 bool *negate_r, struct ical_error *err)
-{
-	xmlChar *collation = xmlGetProp(node, (const xmlChar *)"collation");
-	xmlChar *negate = xmlGetProp(node, (const xmlChar *)"negate-condition");
-	*coll_r = ICAL_COLLATION_ASCII_CASEMAP;
-	int ret = 0;
-	if (collation != NULL && ical_collation_parse((const char *)collation, coll_r) < 0) {
-		err->precond = ICAL_SUPPORTED_COLLATION;
-		snprintf(err->text, sizeof(err->text), "collation %.100s", (const char *)collation);
-		ret = -1;
-	}
-	*negate_r = negate != NULL && strcmp((const char *)negate, "yes") == 0;
-	xmlFree(collation);
-	xmlFree(negate);
-	if (ret == 0) {
-		xmlChar *t = xmlNodeGetContent(node);
-		*text_r = xstrdup(t != NULL ? (const char *)t : "");
-		xmlFree(t);
-	}
-	return ret;
-}
-
-static int bad_filter(struct ical_error *err, const char *what)
-{
-	err->precond = ICAL_VALID_FILTER;
-	snprintf(err->text, sizeof(err->text), "%s", what);
-	return -1;
-}
-
-static xmlChar *name_attr(xmlNode *node)
-{
-	return xmlGetProp(node, (const xmlChar *)"name");
-}
-
-static int prop_filter_fill(xmlNode *node, struct ical_prop_filter *pf, struct ical_error *err)
-{
-	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
-		if (dav_xml_is(c, DAV_NS_CALDAV, "is-not-defined")) {
-			pf->is_not_defined = true;
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "time-range")) {
-			struct ical_time_range tr;
-			if (time_range_of(c, &tr, err) < 0)
-				return -1;
-			ical_prop_filter_set_time_range(pf, &tr);
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "text-match")) {
-			char *text;
-			enum ical_collation coll;
-			bool negate;
-			if (text_match_of(c, &text, &coll, &negate, err) < 0)
-				return -1;
-			ical_prop_filter_set_text_match(pf, text, coll, negate);
-			free(text);
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "param-filter")) {
-			xmlChar *name = name_attr(c);
-			if (name == NULL)
-				return bad_filter(err, "param-filter without a name");
-			struct ical_param_filter *pa = ical_prop_filter_add_param(pf, (const char *)name);
-			xmlFree(name);
-			for (xmlNode *d = dav_xml_elem(c->children); d != NULL; d = dav_xml_elem(d->next)) {
-				if (dav_xml_is(d, DAV_NS_CALDAV, "is-not-defined")) {
-					pa->is_not_defined = true;
-				} else if (dav_xml_is(d, DAV_NS_CALDAV, "text-match")) {
-					char *text;
-					enum ical_collation coll;
-					bool negate;
-					if (text_match_of(d, &text, &coll, &negate, err) < 0)
-						return -1;
-					ical_param_filter_set_text_match(pa, text, coll, negate);
-					free(text);
-				}
-			}
-		}
-	}
-	return 0;
-}
-
-static int comp_filter_fill(xmlNode *node, struct ical_comp_filter *cf, struct ical_error *err)
-{
-	for (xmlNode *c = dav_xml_elem(node->children); c != NULL; c = dav_xml_elem(c->next)) {
-		if (dav_xml_is(c, DAV_NS_CALDAV, "is-not-defined")) {
-			cf->is_not_defined = true;
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "time-range")) {
-			struct ical_time_range tr;
-			if (time_range_of(c, &tr, err) < 0)
-				return -1;
-			ical_comp_filter_set_time_range(cf, &tr);
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "prop-filter")) {
-			xmlChar *name = name_attr(c);
-			if (name == NULL)
-				return bad_filter(err, "prop-filter without a name");
-			struct ical_prop_filter *pf = ical_comp_filter_add_prop(cf, (const char *)name);
-			xmlFree(name);
-			if (prop_filter_fill(c, pf, err) < 0)
-				return -1;
-		} else if (dav_xml_is(c, DAV_NS_CALDAV, "comp-filter")) {
-			xmlChar *name = name_attr(c);
-			if (name == NULL)
-				return bad_filter(err, "comp-filter without a name");
-			struct ical_comp_filter *sub = ical_comp_filter_add_comp(cf, (const char *)name);
-			xmlFree(name);
-			if (comp_filter_fill(c, sub, err) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* Build the filter tree of a CALDAV:filter element. */
-static int filter_of(xmlNode *filter, struct ical_comp_filter **root_r, struct ical_error *err)
-{
-	*root_r = NULL;
-	xmlNode *top = filter != NULL ? dav_xml_child(filter, DAV_NS_CALDAV, "comp-filter") : NULL;
-	if (top == NULL)
-		return bad_filter(err, "calendar-query needs a filter with one comp-filter");
-	xmlChar *name = name_attr(top);
-	if (name == NULL)
-		return bad_filter(err, "comp-filter without a name");
-	struct ical_comp_filter *root = ical_comp_filter_new((const char *)name);
-	xmlFree(name);
-	if (comp_filter_fill(top, root, err) < 0 || ical_filter_check(root, err) < 0) {
-		if (err->precond == ICAL_PRECOND_NONE)
-			err->precond = ICAL_VALID_FILTER;
-		ical_comp_filter_free(&root);
-		return -1;
-	}
-	*root_r = root;
-	return 0;
 }
 
 struct query_ctx {
@@ -661,7 +425,7 @@ static int calendar_query(struct dav_ctx *ctx, xmlNode *root)
 	const struct store_dav_coll *coll = dav_ctx_coll(ctx);
 	struct ical_error err = { ICAL_PRECOND_NONE, "" };
 	struct ical_comp_filter *filter = NULL;
-	if (filter_of(dav_xml_child(root, DAV_NS_CALDAV, "filter"), &filter, &err) < 0) {
+	if (caldav_filter_of(dav_xml_child(root, DAV_NS_CALDAV, "filter"), &filter, &err) < 0) {
 		report_error(ctx, &err);
 		return 0;
 	}
@@ -687,6 +451,17 @@ static int calendar_query(struct dav_ctx *ctx, xmlNode *root)
 	limits_of(ctx, &q.lim);
 	dav_ms_begin(ctx);
 	const char *serr;
+	/* Depth: 0 on a calendar asks about the collection itself, which is no
+	 * calendar object (RFC 4791 7.8); a missing Depth is taken as 1, what
+	 * every client means. */
+	const char *depth = dav_ctx_request(ctx)->depth;
+	if (q.only == NULL && depth != NULL && strcmp(depth, "0") == 0) {
+		dav_ms_end(ctx);
+		dav_propfind_free(&pf);
+		ical_comp_filter_free(&filter);
+		ical_tz_free(&tz);
+		return 0;
+	}
 	int ret = store_dav_obj_range(dav_ctx_store(ctx), coll->id, comp,
 				      tr.has_start ? tr.start : STORE_DAV_NO_TIME,
 				      tr.has_end ? tr.end : STORE_DAV_NO_TIME, true, query_cb, &q,
@@ -782,7 +557,7 @@ static int free_busy_query(struct dav_ctx *ctx, xmlNode *root)
 	xmlNode *trn = dav_xml_child(root, DAV_NS_CALDAV, "time-range");
 	struct ical_time_range tr;
 	struct ical_error err = { ICAL_PRECOND_NONE, "" };
-	if (trn == NULL || time_range_of(trn, &tr, &err) < 0 || !tr.has_start || !tr.has_end) {
+	if (trn == NULL || caldav_time_range_of(trn, &tr, &err) < 0 || !tr.has_start || !tr.has_end) {
 		err.precond = ICAL_VALID_FILTER;
 		snprintf(err.text, sizeof(err.text), "free-busy-query needs a closed time-range");
 		report_error(ctx, &err);

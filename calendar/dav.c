@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 const char dav_allow_methods[] =
 	"OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, "
@@ -185,6 +186,15 @@ void dav_error(struct dav_ctx *ctx, int status, const char *ns, const char *name
 	dav_ctx_note(ctx, "precondition %s", name);
 }
 
+/* An IMF-fixdate (RFC 9110 5.6.7) of t. */
+static void http_date(int64_t t, char *out, size_t size)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
 /* ---- hrefs and paths ---- */
 
 static void href_segment(struct buf *out, const char *seg)
@@ -280,8 +290,8 @@ static int parse_path(const char *path, struct target *t)
 		}
 		const char *end = strchr(p, '/');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (nseg == 4)
-			return 404;
+		if (nseg == 4)	/* below an object: its "parent" is no collection */
+			return strncmp(path, "/dav/principals/", 16) == 0 ? 404 : 409;
 		if (decode_segment(p, len, segs[nseg], sizeof(segs[nseg])) < 0)
 			return 400;
 		nseg++;
@@ -478,6 +488,7 @@ static const struct dav_propdef core_props[] = {
 	{ DAV_NS, "getetag", true },
 	{ DAV_NS, "getcontenttype", true },
 	{ DAV_NS, "getcontentlength", true },
+	{ DAV_NS, "getlastmodified", true },
 	{ DAV_NS, "current-user-principal", false },
 	{ DAV_NS, "principal-URL", false },
 	{ DAV_NS, "principal-collection-set", false },
@@ -595,6 +606,14 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		else
 			buf_printf(out, "%" PRIu64, r->obj->size);
 		buf_printf(out, "</D:%s>", name);
+		return 200;
+	}
+	if (strcmp(name, "getlastmodified") == 0) {
+		if (r->type != T_OBJ)
+			return 404;
+		char date[64];
+		http_date(r->obj->mtime, date, sizeof(date));
+		buf_printf(out, "<D:getlastmodified>%s</D:getlastmodified>", date);
 		return 200;
 	}
 	if (strcmp(name, "current-user-principal") == 0) {
@@ -883,8 +902,17 @@ void dav_ms_object(struct dav_ctx *ctx, const struct store_dav_coll *coll,
 
 /* ---- preconditions ---- */
 
-/* Does etag appear in an If-Match / If-None-Match list ("*" matches any)? */
+/* Does etag appear in an If-Match / If-None-Match list ("*" matches any)?
+ * If-Match compares strongly (a weak tag never matches), If-None-Match
+ * weakly (RFC 9110 13.1.2): weak_ok. */
+static bool etag_listed_cmp(const char *list, const char *etag, bool weak_ok);
+
 static bool etag_listed(const char *list, const char *etag)
+{
+	return etag_listed_cmp(list, etag, false);
+}
+
+static bool etag_listed_cmp(const char *list, const char *etag, bool weak_ok)
 {
 	const char *p = list;
 	while (*p != '\0') {
@@ -903,8 +931,7 @@ static bool etag_listed(const char *list, const char *etag)
 		if (end == NULL)
 			return false;
 		size_t len = (size_t)(end - p + 1);
-		/* strong comparison for If-Match; a weak tag never matches ours */
-		if (!weak && strlen(etag) == len && memcmp(p, etag, len) == 0)
+		if ((!weak || weak_ok) && strlen(etag) == len && memcmp(p, etag, len) == 0)
 			return true;
 		p = end + 1;
 	}
@@ -920,7 +947,8 @@ static int check_conditions(const struct dav_request *req, const char *etag)
 			return 412;
 	}
 	if (req->if_none_match != NULL && etag != NULL) {
-		if (strchr(req->if_none_match, '*') != NULL || etag_listed(req->if_none_match, etag))
+		if (strchr(req->if_none_match, '*') != NULL ||
+		    etag_listed_cmp(req->if_none_match, etag, true))
 			return 412;
 	}
 	return 0;
@@ -1305,7 +1333,9 @@ static int do_proppatch(struct dav_ctx *ctx)
 static int do_mkcol(struct dav_ctx *ctx, const char *method)
 {
 	if (ctx->type != T_COLL) {
-		if (ctx->type == T_OBJ) {
+		if (ctx->type == T_OBJ && !ctx->coll_exists) {
+			text_response(ctx, 409, "the parent collection does not exist");
+		} else if (ctx->type == T_OBJ) {
 			const struct dav_kind *k = ctx->home_kind;
 			if (k->mkcol_method != NULL && strcmp(method, k->mkcol_method) == 0)
 				dav_error(ctx, 403, k->ns, "calendar-collection-location-ok", NULL);
@@ -1468,10 +1498,12 @@ static int do_get(struct dav_ctx *ctx)
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
 	reset_response(ctx->resp);
-	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", obj.etag);
+	char date[64];
+	http_date(obj.mtime, date, sizeof(date));
+	buf_printf(&ctx->resp->headers, "ETag: %s\r\nLast-Modified: %s\r\n", obj.etag, date);
 	if (ctx->req->if_none_match != NULL &&
 	    (strcmp(ctx->req->if_none_match, "*") == 0 ||
-	     etag_listed(ctx->req->if_none_match, obj.etag))) {
+	     etag_listed_cmp(ctx->req->if_none_match, obj.etag, true))) {
 		set_status(ctx, 304);
 	} else if (ctx->req->if_match != NULL && !etag_listed(ctx->req->if_match, obj.etag)) {
 		text_response(ctx, 412, "precondition failed");
@@ -1654,6 +1686,7 @@ struct copy_ctx {
 	const struct store_dav_coll *dst;
 	int ret;
 	int status;
+	int64_t delta;		/* bytes added to the owner's usage */
 };
 
 static void copy_obj_cb(const struct store_dav_obj *obj, void *vctx)
@@ -1668,8 +1701,11 @@ static void copy_obj_cb(const struct store_dav_obj *obj, void *vctx)
 		return;
 	char etag[80];
 	const char *serr;
-	cc->ret = store_dav_obj_put(cc->ctx->st, cc->dst, obj->name, obj->content_type, obj->data,
-				    obj->len, &put.idx, etag, &serr);
+	uint64_t old_size;
+	/* one change number for the whole copy (the new collection's first) */
+	cc->ret = store_dav_obj_put_bulk(cc->ctx->st, cc->dst, obj->name, obj->content_type,
+					 obj->data, obj->len, &put.idx, etag, &old_size, &serr);
+	cc->delta += (int64_t)obj->len - (int64_t)old_size;
 	put_release(cc->dst, &put);
 	if (cc->ret == STORE_OK)
 		cc->ret = store_dav_props_copy(cc->ctx->st, cc->src->id, obj->name, cc->dst->id,
@@ -1750,11 +1786,15 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 			if (ret != STORE_OK)
 				return store_status(ctx, ret, serr);
 			if (depth_of(req, 2) != 0) {
-				struct copy_ctx cc = { ctx, &ctx->coll, &dst, STORE_OK, 0 };
-				ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, true, copy_obj_cb,
-							 &cc, &serr);
+				struct copy_ctx cc = { ctx, &ctx->coll, &dst, STORE_OK, 0, 0 };
+				ret = store_dav_bulk_begin(ctx->st, &serr);
+				if (ret == STORE_OK)
+					ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, true,
+								 copy_obj_cb, &cc, &serr);
 				if (ret == STORE_OK)
 					ret = cc.ret;
+				if (ret == STORE_OK && cc.status == 0)
+					ret = store_dav_bulk_finish(ctx->st, &dst, cc.delta, &serr);
 				if (cc.status != 0)
 					return STORE_INVALID;
 				if (ret != STORE_OK)
@@ -1922,12 +1962,48 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 			with_data = true;
 	}
 	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0 };
+	/* DAV:limit (RFC 6578 3.6): more results than the client takes is
+	 * refused whole; the client asks again without a limit or later. */
+	uint64_t limit = UINT64_MAX;
+	xmlNode *nres = dav_xml_child(dav_xml_child(root, DAV_NS, "limit"), DAV_NS, "nresults");
+	if (nres != NULL) {
+		char *t = dav_xml_text(nres);
+		uint64_t v;
+		bool ok = str_to_u64(t, strlen(t), UINT64_MAX - 1, &v) == 0 && v > 0;
+		xmlFree(t);
+		if (!ok) {
+			dav_propfind_free(&pf);
+			text_response(ctx, 400, "bad DAV:nresults");
+			return 0;
+		}
+		limit = v;
+	}
 	if (since == 0) {
-		ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data, list_obj_cb, &lc,
-					 &serr);
+		uint64_t bytes, count = 0;
+		ret = limit == UINT64_MAX ? STORE_OK :
+		      store_dav_coll_usage(ctx->st, ctx->coll.id, &bytes, &count, &serr);
+		if (ret == STORE_OK && count > limit) {
+			dav_propfind_free(&pf);
+			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
+			return 0;
+		}
+		if (ret == STORE_OK)
+			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data,
+						 list_obj_cb, &lc, &serr);
 	} else {
 		struct sync_ctx sc = { NULL, 0, NULL, 0 };
 		ret = store_dav_changes(ctx->st, ctx->coll.id, since, sync_change_cb, &sc, &serr);
+		if (ret == STORE_OK && (uint64_t)(sc.n + sc.ngone) > limit) {
+			for (size_t i = 0; i < sc.ngone; i++)
+				free(sc.gone[i]);
+			for (size_t i = 0; i < sc.n; i++)
+				free(sc.names[i]);
+			free(sc.names);
+			free(sc.gone);
+			dav_propfind_free(&pf);
+			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
+			return 0;
+		}
 		if (ret == STORE_OK && sc.n > 0)
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc.names,
 						 sc.n, with_data, list_obj_cb, &lc, &serr);
@@ -2117,6 +2193,15 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	struct dav_ctx ctx = { .st = st, .cfg = cfg, .req = req, .resp = resp };
 	struct target t;
 	int pr = parse_path(req->path, &t);
+	if (pr == 409) {
+		/* RFC 4918 9.7.1, 9.3.1: a PUT or MKCOL whose parent does not
+		 * exist is a conflict; anything else there is simply absent. */
+		bool creates = strcmp(req->method, "PUT") == 0 || strcmp(req->method, "MKCOL") == 0 ||
+			       strcmp(req->method, "MKCALENDAR") == 0;
+		text_response(&ctx, creates ? 409 : 404,
+			      creates ? "the parent collection does not exist" : "not found");
+		return;
+	}
 	if (pr != 0) {
 		text_response(&ctx, pr, pr == 400 ? "malformed path" : "not found");
 		return;

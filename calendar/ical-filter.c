@@ -9,6 +9,7 @@
 #include <wctype.h>
 
 #include "ical-private.h"
+#include "ical-nfd.h"
 #include "util.h"
 
 /* ---- builders -------------------------------------------------------- */
@@ -237,13 +238,46 @@ static uint32_t utf8_next(const unsigned char **s, const unsigned char *end)
 	return cp;
 }
 
+static int nfd_cmp(const void *key, const void *elem)
+{
+	uint32_t cp = *(const uint32_t *)key;
+	const struct ical_nfd *e = elem;
+
+	return cp < e->cp ? -1 : cp > e->cp;
+}
+
+/* Append the canonical decomposition of c (Hangul by algorithm). */
+static void decompose(uint32_t c, uint32_t *out, size_t *n)
+{
+	const struct ical_nfd *e;
+
+	if (c >= 0xAC00 && c <= 0xD7A3) {
+		uint32_t s = c - 0xAC00;
+
+		out[(*n)++] = 0x1100 + s / 588;
+		out[(*n)++] = 0x1161 + (s % 588) / 28;
+		if (s % 28 != 0)
+			out[(*n)++] = 0x11A7 + s % 28;
+		return;
+	}
+	e = c < 0x10000 ? bsearch(&c, ical_nfd_table, ARRAY_SIZE(ical_nfd_table),
+				  sizeof(ical_nfd_table[0]), nfd_cmp) : NULL;
+	if (e == NULL) {
+		out[(*n)++] = c;
+		return;
+	}
+	for (int i = 0; i < 4 && e->to[i] != 0; i++)
+		out[(*n)++] = e->to[i];
+}
+
 /* Fold a string to code points for a collation: ASCII upper-casing for
- * i;ascii-casemap, Unicode simple title/upper-casing for i;unicode-casemap
- * (RFC 5051 without the decomposition step). Returns a malloc'ed array. */
+ * i;ascii-casemap; for i;unicode-casemap (RFC 5051) Unicode's simple
+ * upper-casing (title case but for a few digraphs) then the canonical
+ * decomposition. Returns a malloc'ed array. */
 static uint32_t *fold(const char *s, enum ical_collation coll, size_t *n_r)
 {
 	const unsigned char *p = (const unsigned char *)s, *end = p + strlen(s);
-	uint32_t *out = xmalloc((size_t)(end - p + 1) * sizeof(uint32_t));
+	uint32_t *out = xmalloc((size_t)(end - p + 1) * 4 * sizeof(uint32_t));
 	size_t n = 0;
 
 	if (coll == ICAL_COLLATION_UNICODE_CASEMAP)
@@ -254,10 +288,15 @@ static uint32_t *fold(const char *s, enum ical_collation coll, size_t *n_r)
 		if (coll == ICAL_COLLATION_ASCII_CASEMAP) {
 			if (c >= 'a' && c <= 'z')
 				c -= 32;
-		} else if (utf8_locale != (locale_t)0) {
-			c = (uint32_t)towupper_l((wint_t)c, utf8_locale);
-		} else if (c >= 'a' && c <= 'z') {
-			c -= 32;
+		} else {
+			if (utf8_locale != (locale_t)0)
+				c = (uint32_t)towupper_l((wint_t)c, utf8_locale);
+			else if (c >= 'a' && c <= 'z')
+				c -= 32;
+			if (coll == ICAL_COLLATION_UNICODE_CASEMAP) {
+				decompose(c, out, &n);
+				continue;
+			}
 		}
 		out[n++] = c;
 	}
@@ -468,9 +507,9 @@ static bool prop_time_match(struct eval *ev, icalproperty *p, const struct ical_
 static bool prop_filter_match(struct eval *ev, const struct ical_prop_filter *pf,
 			      icalcomponent *c, const struct ical_inst *inst)
 {
-	icalproperty *found[64];
-	size_t n = 0;
-	bool any = false;
+	icalproperty **found = NULL;
+	size_t n = 0, cap = 0;
+	bool any = false, result = false;
 
 	/* Collect first: the tests below must not disturb c's iterator. */
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY); p != NULL;
@@ -478,12 +517,17 @@ static bool prop_filter_match(struct eval *ev, const struct ical_prop_filter *pf
 		if (!name_is(icalproperty_get_property_name(p), pf->name))
 			continue;
 		any = true;
-		if (n < ARRAY_SIZE(found))
-			found[n++] = p;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			found = xrealloc(found, cap * sizeof(*found));
+		}
+		found[n++] = p;
 	}
-	if (pf->is_not_defined)
+	if (pf->is_not_defined) {
+		free(found);
 		return !any;
-	for (size_t i = 0; i < n; i++) {
+	}
+	for (size_t i = 0; i < n && !result; i++) {
 		bool ok = true;
 
 		if (pf->time_range != NULL && !prop_time_match(ev, found[i], inst, pf->time_range))
@@ -492,10 +536,10 @@ static bool prop_filter_match(struct eval *ev, const struct ical_prop_filter *pf
 			ok = false;
 		for (const struct ical_param_filter *par = pf->params; ok && par != NULL; par = par->next)
 			ok = param_filter_match(par, found[i]);
-		if (ok)
-			return true;
+		result = ok;
 	}
-	return false;
+	free(found);
+	return result;
 }
 
 /* Trigger times of an alarm for one instance (RFC 5545 3.8.6.3, with
@@ -558,9 +602,10 @@ static int child_filter_match(struct eval *ev, const struct ical_comp_filter *cf
 			      const struct ical_inst *inst, bool *m)
 {
 	icalcomponent_kind k = icalcomponent_string_to_kind(cf->name);
-	icalcomponent *kids[64];
-	size_t n = 0;
+	icalcomponent **kids = NULL;
+	size_t n = 0, cap = 0;
 	icalcompiter it;
+	int ret = 0;
 
 	*m = false;
 	for (it = icalcomponent_begin_component(c, ICAL_ANY_COMPONENT); icalcompiter_deref(&it) != NULL;
@@ -576,27 +621,31 @@ static int child_filter_match(struct eval *ev, const struct ical_comp_filter *cf
 		} else if (kk != k) {
 			continue;
 		}
-		if (n < ARRAY_SIZE(kids))
-			kids[n++] = kid;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			kids = xrealloc(kids, cap * sizeof(*kids));
+		}
+		kids[n++] = kid;
 	}
 	if (cf->is_not_defined) {
 		*m = n == 0;
+		free(kids);
 		return 0;
 	}
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n && !*m; i++) {
 		bool ok;
 
 		if (cf->time_range != NULL &&
 		    (k != ICAL_VALARM_COMPONENT || !alarm_in_range(ev, kids[i], inst, cf->time_range)))
 			continue;
-		if (comp_body_match(ev, cf, kids[i], inst, &ok) < 0)
-			return -1;
-		if (ok) {
-			*m = true;
-			return 0;
+		if (comp_body_match(ev, cf, kids[i], inst, &ok) < 0) {
+			ret = -1;
+			break;
 		}
+		*m = ok;
 	}
-	return 0;
+	free(kids);
+	return ret;
 }
 
 static int comp_body_match(struct eval *ev, const struct ical_comp_filter *cf, icalcomponent *c,

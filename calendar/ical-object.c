@@ -338,7 +338,7 @@ enum ical_comp ical_kind_comp(icalcomponent_kind kind)
  * STANDARD/DAYLIGHT rule from its DTSTART up to a fixed year whenever a
  * time is converted, so only YEARLY rules of bounded size are accepted. */
 static int check_vtimezone(icalcomponent *tz, const struct ical_limits *limits,
-			   struct ical_error *err_r)
+			   int64_t *spent_ns, struct ical_error *err_r)
 {
 	icalproperty *p = icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY);
 	icalcompiter it;
@@ -375,7 +375,7 @@ static int check_vtimezone(icalcomponent *tz, const struct ical_limits *limits,
 			struct icalrecurrencetype r = icalproperty_get_rrule(rp);
 
 			if (++rules > 64 || ical_rrule_screen(&r, dts, true, err_r) < 0 ||
-			    ical_rrule_probe(&r, dts, limits, err_r) < 0) {
+			    ical_rrule_probe(&r, dts, limits, spent_ns, err_r) < 0) {
 				if (rules > 64)
 					ical_set_error(err_r, ICAL_MAX_INSTANCES,
 						       "VTIMEZONE %s: more than 64 RRULEs",
@@ -397,6 +397,7 @@ int ical_tz_parse(const char *data, size_t len, const struct ical_limits *limits
 	icalcompiter it;
 	unsigned n = 0;
 	struct ical_tz *tz;
+	int64_t spent = 0;
 
 	*tz_r = NULL;
 	if (ical_scan_text(data, len, limits, false, &scan, err_r) < 0)
@@ -420,7 +421,7 @@ int ical_tz_parse(const char *data, size_t len, const struct ical_limits *limits
 		icalcomponent_free(root);
 		return -1;
 	}
-	if (check_vtimezone(vtz, limits, err_r) < 0) {
+	if (check_vtimezone(vtz, limits, &spent, err_r) < 0) {
 		icalcomponent_free(root);
 		return -1;
 	}
@@ -547,7 +548,7 @@ static int check_date_limits(const struct ical_object *obj, icalcomponent *comp,
 	return 0;
 }
 
-static int check_component(const struct ical_object *obj, icalcomponent *comp,
+static int check_component(struct ical_object *obj, icalcomponent *comp,
 			   const struct ical_limits *limits, struct ical_error *err_r)
 {
 	icalcomponent_kind k = icalcomponent_isa(comp);
@@ -621,7 +622,8 @@ static int check_component(const struct ical_object *obj, icalcomponent *comp,
 			return -1;
 		}
 		if (ical_rrule_screen(&r, ical_prop_time(obj, dtstart), false, err_r) < 0 ||
-		    ical_rrule_probe(&r, ical_prop_time(obj, dtstart), limits, err_r) < 0)
+		    ical_rrule_probe(&r, ical_prop_time(obj, dtstart), limits, &obj->probe_ns,
+				     err_r) < 0)
 			return -1;
 		if (r.count > 0 && (unsigned)r.count > limits->max_instances) {
 			ical_set_error(err_r, ICAL_MAX_INSTANCES, "%s: RRULE COUNT=%d, limit %u", kname,
@@ -680,7 +682,7 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, const char *da
 		icalcomponent *tz = icalcompiter_deref(&it);
 		const char *tzid;
 
-		if (check_vtimezone(tz, limits, err_r) < 0)
+		if (check_vtimezone(tz, limits, &obj->probe_ns, err_r) < 0)
 			return -1;
 		tzid = icalproperty_get_tzid(icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY));
 		for (icalcompiter j = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);

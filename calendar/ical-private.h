@@ -38,6 +38,7 @@ struct ical_object {
 	enum ical_comp comp;
 	icalcomponent_kind kind;
 	char *uid;
+	int64_t probe_ns;	/* CPU spent probing RRULEs while validating */
 	uint64_t cache_id;	/* the thread cache the refs belong to; 0 = none */
 	unsigned nzones;
 	struct ical_zone_ref zones[ICAL_SCAN_TZ];
@@ -86,9 +87,11 @@ int ical_rrule_screen(const struct icalrecurrencetype *rule, struct icaltimetype
 /* Run libical's iterator for the first instances of a screened rule and
  * measure the thread's CPU time: a rule whose matches libical must search
  * for (impossible or very sparse BYxxx combinations) is refused with
- * max-instances when that passes limits->max_rrule_probe_ms. Returns 0 or -1. */
+ * max-instances when the time of all probes of one object (*spent_ns)
+ * passes limits->max_rrule_probe_ms. Returns 0 or -1. */
 int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
-		     const struct ical_limits *limits, struct ical_error *err_r);
+		     const struct ical_limits *limits, int64_t *spent_ns,
+		     struct ical_error *err_r);
 
 /* One instance of an object's recurrence set. */
 struct ical_inst {
@@ -100,6 +103,8 @@ struct ical_inst {
 	struct icaltimetype rid;	/* recurrence-id (original start), local */
 	int64_t start_utc;
 	int64_t shift;			/* seconds added to comp's DTSTART (and DTEND/DUE) */
+	bool has_period_end;		/* an RDATE PERIOD gives this instance its own end */
+	int64_t period_end;
 };
 
 /* Walk the instances of obj's components whose start may fall in

@@ -217,7 +217,8 @@ static int64_t cpu_ns(void)
 }
 
 int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,
-		     const struct ical_limits *limits, struct ical_error *err_r)
+		     const struct ical_limits *limits, int64_t *spent_ns,
+		     struct ical_error *err_r)
 {
 	int64_t t0 = cpu_ns(), used;
 	icalrecur_iterator *ri;
@@ -230,10 +231,11 @@ int ical_rrule_probe(const struct icalrecurrencetype *rule, struct icaltimetype 
 				break;
 		icalrecur_iterator_free(ri);
 	}
-	used = (cpu_ns() - t0) / 1000000;
+	*spent_ns += cpu_ns() - t0;
+	used = *spent_ns / 1000000;
 	if (used > (int64_t)limits->max_rrule_probe_ms) {
 		ical_set_error(err_r, ICAL_MAX_INSTANCES,
-			       "RRULE refused: its instances take %lld ms to find (limit %u ms)",
+			       "RRULE refused: the object's instances take %lld ms to find (limit %u ms)",
 			       (long long)used, limits->max_rrule_probe_ms);
 		return -1;
 	}
@@ -258,6 +260,8 @@ struct ovr {
 struct occ {
 	int64_t utc;
 	struct icaltimetype t;
+	bool has_end;		/* RDATE;VALUE=PERIOD */
+	int64_t end;
 };
 
 static int occ_cmp(const void *a, const void *b)
@@ -292,6 +296,7 @@ static void occ_add(struct occ **v, size_t *n, size_t *cap, int64_t utc, struct 
 		*v = xrealloc(*v, *cap * sizeof(**v));
 	}
 	(*v)[*n].utc = utc;
+	(*v)[*n].has_end = false;
 	(*v)[(*n)++].t = t;
 }
 
@@ -321,6 +326,10 @@ struct walk {
 	const struct ical_object *obj;
 	icalcomponent *vcal, *master;
 	icaltimezone *floating;
+	int64_t *ex;		/* EXDATE-TIMEs in UTC, sorted */
+	size_t nex;
+	int *exdays;		/* EXDATE DATEs as yyyymmdd, sorted */
+	size_t nexdays;
 	struct ovr *ovrs;
 	size_t novr;
 	int64_t dts_utc;
@@ -329,6 +338,51 @@ struct walk {
 	ical_inst_cb *cb;
 	void *ctx;
 };
+
+static int i64_cmp(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int int_cmp(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Collect the master's EXDATEs once, sorted for bsearch. A DATE EXDATE
+ * removes every instance of that day (of a DATE-TIME master). */
+static void collect_exdates(struct walk *w)
+{
+	size_t cap = 0, capd = 0;
+
+	for (icalproperty *p = icalcomponent_get_first_property(w->master, ICAL_EXDATE_PROPERTY);
+	     p != NULL; p = icalcomponent_get_next_property(w->master, ICAL_EXDATE_PROPERTY)) {
+		struct icaltimetype x = ical_prop_time(w->obj, p);
+
+		if (icaltime_is_null_time(x))
+			continue;
+		if (w->nex == cap) {
+			cap = cap ? cap * 2 : 8;
+			w->ex = xrealloc(w->ex, cap * sizeof(*w->ex));
+		}
+		w->ex[w->nex++] = ical_time_utc(x, w->floating);
+		if (x.is_date) {
+			if (w->nexdays == capd) {
+				capd = capd ? capd * 2 : 8;
+				w->exdays = xrealloc(w->exdays, capd * sizeof(*w->exdays));
+			}
+			w->exdays[w->nexdays++] = x.year * 10000 + x.month * 100 + x.day;
+		}
+	}
+	if (w->nex > 1)
+		qsort(w->ex, w->nex, sizeof(*w->ex), i64_cmp);
+	if (w->nexdays > 1)
+		qsort(w->exdays, w->nexdays, sizeof(*w->exdays), int_cmp);
+}
 
 /* Emit one occurrence of the master unless excluded or overridden.
  * Returns the callback's answer. */
@@ -341,16 +395,13 @@ static int emit_occ(struct walk *w, const struct occ *o)
 		return 0;
 	w->any = true;
 	w->last = o->utc;
-	for (icalproperty *p = icalcomponent_get_first_property(w->master, ICAL_EXDATE_PROPERTY);
-	     p != NULL; p = icalcomponent_get_next_property(w->master, ICAL_EXDATE_PROPERTY)) {
-		struct icaltimetype x = ical_prop_time(w->obj, p);
+	if (w->nex > 0 && bsearch(&o->utc, w->ex, w->nex, sizeof(*w->ex), i64_cmp) != NULL)
+		return 0;
+	if (w->nexdays > 0 && !o->t.is_date) {
+		int day = o->t.year * 10000 + o->t.month * 100 + o->t.day;
 
-		if (x.is_date && !o->t.is_date) {
-			if (x.year == o->t.year && x.month == o->t.month && x.day == o->t.day)
-				return 0;
-		} else if (ical_time_utc(x, w->floating) == o->utc) {
+		if (bsearch(&day, w->exdays, w->nexdays, sizeof(*w->exdays), int_cmp) != NULL)
 			return 0;
-		}
 	}
 	for (size_t k = 0; k < w->novr; k++) {
 		if (w->ovrs[k].rid_utc == o->utc)
@@ -363,6 +414,8 @@ static int emit_occ(struct walk *w, const struct occ *o)
 	inst.recurring = true;
 	inst.has_start = true;
 	inst.rid = o->t;
+	inst.has_period_end = o->has_end;
+	inst.period_end = o->end;
 	if (fut == NULL) {
 		inst.comp = w->master;
 		inst.start = o->t;
@@ -394,7 +447,10 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 	unsigned steps = 0;
 	icalcompiter it;
 	icalrecur_iterator *ri = NULL;
+	struct walk w;
 	int ret = -1;
+
+	memset(&w, 0, sizeof(w));
 
 	for (it = icalcomponent_begin_component(vcal, obj->kind); icalcompiter_deref(&it) != NULL;
 	     icalcompiter_next(&it)) {
@@ -459,8 +515,16 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 				goto done;
 		} else {
 			struct icaltimetype dts = ical_prop_time(obj, sp);
-			struct walk w = { obj, vcal, master, floating, ovrs, novr, 0, 0, false, cb, ctx };
 			size_t next_rd = 0;
+
+			w.obj = obj;
+			w.vcal = vcal;
+			w.master = master;
+			w.floating = floating;
+			w.ovrs = ovrs;
+			w.novr = novr;
+			w.cb = cb;
+			w.ctx = ctx;
 
 			w.dts_utc = ical_time_utc(dts, floating);
 			/* RDATEs and DTSTART, which always counts as the first. */
@@ -476,11 +540,25 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 				if (count_step(&steps, work, limits, err_r) < 0)
 					goto out;
 				u = ical_time_utc(t, floating);
-				if (u >= lo && u <= hi)
+				if (u >= lo && u <= hi) {
+					struct icalperiodtype per = icalproperty_get_rdate(p).period;
+
 					occ_add(&occs, &nocc, &capocc, u, t);
+					{
+						if (!icaltime_is_null_time(per.start)) {
+							per.end.zone = t.zone;
+							occs[nocc - 1].has_end = true;
+							occs[nocc - 1].end = icaltime_is_null_time(per.end) ?
+								u + icaldurationtype_as_int(per.duration) :
+								ical_time_utc(per.end, floating);
+						}
+					}
+				}
 			}
 			if (nocc > 1)
 				qsort(occs, nocc, sizeof(*occs), occ_cmp);
+			/* after the RDATE loop: it walks master's property iterator too */
+			collect_exdates(&w);
 			if (rr != NULL) {
 				struct icalrecurrencetype rule = icalproperty_get_rrule(rr);
 				/* The jump target is exact: an instance starting before
@@ -521,6 +599,8 @@ int ical_foreach_instance(struct ical_object *obj, icaltimezone *floating,
 						t.zone = dts.zone;
 					t.is_date = dts.is_date;
 					o.t = t;
+					o.has_end = false;
+					o.end = 0;
 					o.utc = ical_time_utc(t, floating);
 					if (o.utc > hi)
 						break;
@@ -559,6 +639,8 @@ done:
 out:
 	if (ri != NULL)
 		icalrecur_iterator_free(ri);
+	free(w.ex);
+	free(w.exdays);
 	free(occs);
 	free(ovrs);
 	return ret;
@@ -608,6 +690,10 @@ int64_t ical_comp_end_utc(const struct ical_object *obj, icalcomponent *comp, co
 	int64_t s, e;
 
 	*has_r = false;
+	if (inst->has_period_end) {
+		*has_r = true;
+		return inst->period_end;
+	}
 	if (d != NULL && inst->has_start) {
 		*has_r = true;
 		return add_duration(inst, icalproperty_get_duration(d), floating);
@@ -647,7 +733,8 @@ bool ical_inst_in_range(const struct ical_inst *inst, const struct ical_object *
 
 		if (!inst->has_start)
 			return false;
-		if (icalcomponent_get_first_property(comp, ICAL_DTEND_PROPERTY) != NULL) {
+		if (inst->has_period_end ||
+		    icalcomponent_get_first_property(comp, ICAL_DTEND_PROPERTY) != NULL) {
 			de = ical_comp_end_utc(obj, comp, inst, floating, &has_end);
 			return start < de && end > ds;
 		}

@@ -111,12 +111,25 @@ static int ser_prop(struct buf *b, icalproperty *p, bool novalue)
 	return r;
 }
 
-static int ser_comp(struct buf *b, icalcomponent *c, const struct ical_comp_select *sel)
+/* The selection for a child component named name: NULL means all of it;
+ * *skip_r is set when the selection leaves it out. */
+static const struct ical_comp_select *child_select(const struct ical_comp_select *sel,
+						   const char *name, bool *skip_r)
 {
-	icalcompiter it;
+	const struct ical_comp_select *cs;
 
-	if (buf_printf(b, "BEGIN:%s\r\n", comp_name(c)) < 0)
-		return -1;
+	*skip_r = false;
+	if (sel == NULL || sel->allcomp)
+		return NULL;
+	for (cs = sel->comps; cs != NULL; cs = cs->next)
+		if (str_casecmp(cs->name, name) == 0)
+			return cs;
+	*skip_r = true;
+	return NULL;
+}
+
+static int ser_props(struct buf *b, icalcomponent *c, const struct ical_comp_select *sel)
+{
 	for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_ANY_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_ANY_PROPERTY)) {
 		const struct ical_prop_select *ps = NULL;
@@ -133,19 +146,22 @@ static int ser_comp(struct buf *b, icalcomponent *c, const struct ical_comp_sele
 		if (ser_prop(b, p, ps != NULL && ps->novalue) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+static int ser_comp(struct buf *b, icalcomponent *c, const struct ical_comp_select *sel)
+{
+	icalcompiter it;
+
+	if (buf_printf(b, "BEGIN:%s\r\n", comp_name(c)) < 0 || ser_props(b, c, sel) < 0)
+		return -1;
 	for (it = icalcomponent_begin_component(c, ICAL_ANY_COMPONENT); icalcompiter_deref(&it) != NULL;
 	     icalcompiter_next(&it)) {
 		icalcomponent *kid = icalcompiter_deref(&it);
-		const struct ical_comp_select *cs = NULL;
+		bool skip;
+		const struct ical_comp_select *cs = child_select(sel, comp_name(kid), &skip);
 
-		if (sel != NULL && !sel->allcomp) {
-			for (cs = sel->comps; cs != NULL; cs = cs->next)
-				if (str_casecmp(cs->name, comp_name(kid)) == 0)
-					break;
-			if (cs == NULL)
-				continue;
-		}
-		if (ser_comp(b, kid, cs) < 0)
+		if (!skip && ser_comp(b, kid, cs) < 0)
 			return -1;
 	}
 	return buf_printf(b, "END:%s\r\n", comp_name(c));
@@ -211,20 +227,20 @@ static void set_time_prop(icalcomponent *c, icalproperty_kind kind, struct icalt
 	icalcomponent_add_property(c, p);
 }
 
+/* Expanded instances are serialised one at a time into the bounded
+ * output, so an expansion never holds more than max_output in memory. */
 struct expand_ctx {
 	struct ical_object *obj;
 	icaltimezone *floating;
 	const struct ical_time_range *tr;
-	icalcomponent *out;
+	const struct ical_comp_select *sel;	/* the VCALENDAR selection */
+	const struct ical_time_range *fb_range;	/* limit-freebusy-set, or NULL */
 	struct buf *b;
 	size_t count;
-	int failed;
+	bool full;
 };
 
-struct inst_ref {
-	int64_t start;
-	icalcomponent *comp;
-};
+static void limit_periods(icalcomponent *c, icaltimezone *floating, const struct ical_time_range *tr);
 
 static int expand_cb(const struct ical_inst *inst, void *ctx)
 {
@@ -241,6 +257,11 @@ static int expand_cb(const struct ical_inst *inst, void *ctx)
 	end = ical_comp_end_utc(ec->obj, inst->comp, inst, ec->floating, &has_end);
 	if (inst->has_start) {
 		bool had_end = icalcomponent_get_first_property(c, endkind) != NULL;
+
+		if (inst->has_period_end) {	/* RDATE;VALUE=PERIOD */
+			remove_props(c, ICAL_DURATION_PROPERTY);
+			had_end = true;
+		}
 
 		set_time_prop(c, ICAL_DTSTART_PROPERTY, inst->start, inst->start_utc);
 		if (had_end) {
@@ -263,9 +284,18 @@ static int expand_cb(const struct ical_inst *inst, void *ctx)
 		set_time_prop(c, ICAL_RECURRENCEID_PROPERTY, inst->rid,
 			      ical_time_utc(inst->rid, ec->floating));
 	to_utc(ec->obj, c, ec->floating);
-	icalcomponent_add_component(ec->out, c);
+	if (ec->fb_range != NULL)
+		limit_periods(c, ec->floating, ec->fb_range);
+	{
+		bool skip;
+		const struct ical_comp_select *cs = child_select(ec->sel, comp_name(c), &skip);
+
+		if (!skip && ser_comp(ec->b, c, cs) < 0)
+			ec->full = true;
+	}
+	icalcomponent_free(c);
 	ec->count++;
-	return 0;
+	return ec->full ? 1 : 0;
 }
 
 /* Whether an override affects an instance overlapping tr (9.6.6). */
@@ -307,11 +337,29 @@ static bool period_overlaps(icalproperty *p, icaltimezone *floating, const struc
 	return (!tr->has_start || e > tr->start) && (!tr->has_end || s < tr->end);
 }
 
+/* limit-freebusy-set: drop the FREEBUSY properties outside tr. */
+static void limit_periods(icalcomponent *c, icaltimezone *floating, const struct ical_time_range *tr)
+{
+	icalproperty *p, *next;
+
+	if (icalcomponent_isa(c) != ICAL_VFREEBUSY_COMPONENT)
+		return;
+	for (p = icalcomponent_get_first_property(c, ICAL_FREEBUSY_PROPERTY); p != NULL; p = next) {
+		next = icalcomponent_get_next_property(c, ICAL_FREEBUSY_PROPERTY);
+		if (!period_overlaps(p, floating, tr)) {
+			icalcomponent_remove_property(c, p);
+			icalproperty_free(p);
+		}
+	}
+}
+
 int ical_object_render(struct ical_object *obj, const struct ical_calendar_data *cd,
 		       const struct ical_tz *floating_tz, const struct ical_limits *limits,
 		       char **out_r, size_t *len_r, struct ical_error *err_r)
 {
 	icaltimezone *floating = floating_tz ? floating_tz->zone : NULL;
+	const struct ical_comp_select *sel = cd != NULL && cd->comp != NULL &&
+		str_casecmp(cd->comp->name, "VCALENDAR") == 0 ? cd->comp : NULL;
 	icalcomponent *work;
 	struct buf b;
 	icalcompiter it;
@@ -321,68 +369,66 @@ int ical_object_render(struct ical_object *obj, const struct ical_calendar_data 
 	if (cd != NULL && cd->expand) {
 		struct expand_ctx ec;
 		uint64_t steps = 0;
-		int64_t lo = cd->expand_range.has_start ? cd->expand_range.start : ICAL_TIME_MIN;
-		int64_t hi = cd->expand_range.has_end ? cd->expand_range.end : ICAL_TIME_MAX;
 
 		if (!cd->expand_range.has_start || !cd->expand_range.has_end) {
 			ical_set_error(err_r, ICAL_VALID_FILTER, "expand needs a start and an end");
 			return -1;
 		}
-		work = icalcomponent_new(ICAL_VCALENDAR_COMPONENT);
-		for (icalproperty *p = icalcomponent_get_first_property(obj->vcal, ICAL_ANY_PROPERTY);
-		     p != NULL; p = icalcomponent_get_next_property(obj->vcal, ICAL_ANY_PROPERTY))
-			icalcomponent_add_property(work, icalproperty_new_clone(p));
+		buf_init(&b, limits->max_output);
 		memset(&ec, 0, sizeof(ec));
 		ec.obj = obj;
 		ec.floating = floating;
 		ec.tr = &cd->expand_range;
-		ec.out = work;
-		if (ical_foreach_instance(obj, floating, lo, hi, limits, &steps, expand_cb, &ec,
-					  err_r) < 0) {
-			icalcomponent_free(work);
+		ec.sel = sel;
+		ec.fb_range = cd->limit_freebusy ? &cd->limit_freebusy_range : NULL;
+		ec.b = &b;
+		if (buf_append_str(&b, "BEGIN:VCALENDAR\r\n") < 0 || ser_props(&b, obj->vcal, sel) < 0)
+			ec.full = true;
+		if (!ec.full && ical_foreach_instance(obj, floating, cd->expand_range.start,
+						      cd->expand_range.end, limits, &steps, expand_cb,
+						      &ec, err_r) < 0) {
+			buf_free(&b);
 			return -1;
 		}
-	} else {
-		work = icalcomponent_new_clone(obj->vcal);
+		if (ec.full || buf_append_str(&b, "END:VCALENDAR\r\n") < 0) {
+			buf_free(&b);
+			ical_set_error(err_r, ICAL_MAX_RESOURCE_SIZE, "calendar-data larger than %zu bytes",
+				       limits->max_output);
+			return -1;
+		}
+		*out_r = b.data;
+		*len_r = b.len;
+		return 0;
 	}
-	if (cd != NULL && cd->limit_recurrence && !cd->expand) {
-		icalcomponent *drop[256];
-		size_t nd = 0;
+	work = icalcomponent_new_clone(obj->vcal);
+	if (cd != NULL && cd->limit_recurrence) {
+		icalcomponent **drop = NULL;
+		size_t nd = 0, cap = 0;
 
 		for (it = icalcomponent_begin_component(work, obj->kind); icalcompiter_deref(&it) != NULL;
 		     icalcompiter_next(&it)) {
 			icalcomponent *c = icalcompiter_deref(&it);
 
-			if (!override_in_range(obj, c, floating, &cd->limit_recurrence_range) &&
-			    nd < ARRAY_SIZE(drop))
-				drop[nd++] = c;
+			if (override_in_range(obj, c, floating, &cd->limit_recurrence_range))
+				continue;
+			if (nd == cap) {
+				cap = cap ? cap * 2 : 8;
+				drop = xrealloc(drop, cap * sizeof(*drop));
+			}
+			drop[nd++] = c;
 		}
 		for (size_t i = 0; i < nd; i++) {
 			icalcomponent_remove_component(work, drop[i]);
 			icalcomponent_free(drop[i]);
 		}
+		free(drop);
 	}
-	if (cd != NULL && cd->limit_freebusy) {
+	if (cd != NULL && cd->limit_freebusy)
 		for (it = icalcomponent_begin_component(work, ICAL_VFREEBUSY_COMPONENT);
-		     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
-			icalcomponent *c = icalcompiter_deref(&it);
-			icalproperty *drop[1024];
-			size_t nd = 0;
-
-			for (icalproperty *p = icalcomponent_get_first_property(c, ICAL_FREEBUSY_PROPERTY);
-			     p != NULL; p = icalcomponent_get_next_property(c, ICAL_FREEBUSY_PROPERTY))
-				if (!period_overlaps(p, floating, &cd->limit_freebusy_range) &&
-				    nd < ARRAY_SIZE(drop))
-					drop[nd++] = p;
-			for (size_t i = 0; i < nd; i++) {
-				icalcomponent_remove_property(c, drop[i]);
-				icalproperty_free(drop[i]);
-			}
-		}
-	}
+		     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it))
+			limit_periods(icalcompiter_deref(&it), floating, &cd->limit_freebusy_range);
 	buf_init(&b, limits->max_output);
-	if (ser_comp(&b, work, cd != NULL && cd->comp != NULL &&
-		     str_casecmp(cd->comp->name, "VCALENDAR") == 0 ? cd->comp : NULL) < 0) {
+	if (ser_comp(&b, work, sel) < 0) {
 		icalcomponent_free(work);
 		buf_free(&b);
 		ical_set_error(err_r, ICAL_MAX_RESOURCE_SIZE, "calendar-data larger than %zu bytes",

@@ -241,9 +241,10 @@ void ical_comp_filter_free(struct ical_comp_filter **cf);
  * components that have times (VEVENT, VTODO, VJOURNAL, VFREEBUSY, VALARM)
  * and on date/time properties. Returns 0, or -1 with err_r (valid-filter). */
 int ical_filter_check(const struct ical_comp_filter *root, struct ical_error *err_r);
-/* Prefilter hints for the store: the component types the filter can match
- * (ICAL_COMP_* bits, 0 = any) and the union time range of its first-level
- * comp-filters (open ends when unconstrained). Never fails. */
+/* Prefilter hints for the store: the component type the filter can match
+ * (an ICAL_COMP_* bit, 0 = any) and the time range of its first first-level
+ * comp-filter (all first-level comp-filters must match, and an object holds
+ * one type; open ends when unconstrained). Never fails. */
 void ical_filter_hints(const struct ical_comp_filter *root, unsigned *comps_r,
 		       struct ical_time_range *tr_r);
 /* Evaluate a checked filter on an object. floating (NULL = UTC) resolves

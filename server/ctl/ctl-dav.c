@@ -136,7 +136,12 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 	struct store_dav_coll coll;
 	im->added = im->replaced = 0;
 	const char *error = NULL;
-	int ret = store_dav_coll_get(st, im->user, caldav_kind.home, im->name, true, &coll, &error);
+	int ret = store_dav_bulk_begin(st, &error);
+	if (ret != STORE_OK) {
+		*error_r = error;
+		return ret;
+	}
+	ret = store_dav_coll_get(st, im->user, caldav_kind.home, im->name, true, &coll, &error);
 	if (ret == STORE_NOTFOUND)
 		ret = store_dav_coll_create(st, im->user, caldav_kind.home, im->name,
 					    caldav_kind.name, &coll, &error);
@@ -144,6 +149,7 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 		*error_r = error;
 		return ret;
 	}
+	int64_t delta = 0;
 	for (size_t i = 0; i < im->count; i++) {
 		const struct ical_split_item *it = &im->items[i];
 		struct ical_object *obj = NULL;
@@ -169,13 +175,6 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 		struct store_dav_obj old;
 		bool exists = store_dav_obj_get(st, coll.id, name, false, true, &old, &error) ==
 			      STORE_OK;
-		char other[STORE_DAV_NAME_MAX + 1];
-		if (store_dav_obj_uid_taken(st, coll.id, it->uid, name, other, &error) == STORE_OK) {
-			ical_index_free(&ix);
-			snprintf(im->why, sizeof(im->why), "UID %s is already in %s", it->uid, other);
-			*error_r = im->why;
-			return STORE_INVALID;
-		}
 		struct store_dav_index idx = {
 			.uid = ix.uid, .comp = ical_comp_name(ix.comp), .summary = ix.summary,
 			.dtstart = ix.dtstart == ICAL_TIME_MIN ? STORE_DAV_NO_TIME : ix.dtstart,
@@ -184,19 +183,37 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 			.rend = ix.last_end == ICAL_TIME_MAX ? STORE_DAV_NO_TIME : ix.last_end,
 		};
 		char etag[80];
-		ret = store_dav_obj_put(st, &coll, name, "text/calendar; charset=utf-8", it->data,
-					it->len, &idx, etag, &error);
+		uint64_t old_size;
+		ret = store_dav_obj_put_bulk(st, &coll, name, "text/calendar; charset=utf-8",
+					     it->data, it->len, &idx, etag, &old_size, &error);
 		ical_index_free(&ix);
 		if (ret != STORE_OK) {
 			*error_r = error;
 			return ret;
 		}
+		delta += (int64_t)it->len - (int64_t)old_size;
 		if (exists)
 			im->replaced++;
 		else
 			im->added++;
 	}
-	return STORE_OK;
+	/* One UID per resource in the calendar (RFC 4791 5.3.2.1): checked
+	 * once for the whole import rather than per object. */
+	char dup[256];
+	ret = store_dav_uid_duplicate(st, coll.id, dup, &error);
+	if (ret == STORE_OK) {
+		snprintf(im->why, sizeof(im->why), "UID %s would be in two resources", dup);
+		*error_r = im->why;
+		return STORE_INVALID;
+	}
+	if (ret != STORE_NOTFOUND) {
+		*error_r = error;
+		return ret;
+	}
+	ret = store_dav_bulk_finish(st, &coll, delta, &error);
+	if (ret != STORE_OK)
+		*error_r = error;
+	return ret;
 }
 
 static int cmd_import(struct ctl *ctl, int argc, char **argv)

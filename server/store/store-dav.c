@@ -45,6 +45,7 @@ static int obj_from_row(const PGresult *res, int row, struct store_dav_obj *o)
 	o->modseq = mail_u64(res, row, 5);
 	copy_str(o->uid, sizeof(o->uid), PQgetvalue(res, row, 6));
 	copy_str(o->comp, sizeof(o->comp), PQgetvalue(res, row, 7));
+	o->mtime = PQnfields(res) > 9 ? strtoll(PQgetvalue(res, row, 9), NULL, 10) : 0;
 	if (!PQgetisnull(res, row, 8)) {
 		struct buf b;
 		buf_init(&b, 0);
@@ -314,6 +315,24 @@ int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
 	return STORE_OK;
 }
 
+int store_dav_uid_duplicate(struct store *st, uint64_t coll_id, char *uid_r,
+			    const char **error_r)
+{
+	char idbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	int ret = store_exec_prepared(st, STMT_DAV_UID_DUPLICATE, &res, idbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "every uid is unique"), error_r);
+	}
+	snprintf(uid_r, 256, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return STORE_OK;
+}
+
 static void make_etag(const void *data, size_t len, char *etag_r)
 {
 	unsigned char md[32];
@@ -341,6 +360,11 @@ static void time_param(char *buf, size_t size, int64_t t, const char **p)
 	*p = buf;
 }
 
+static int obj_insert(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      const char *content_type, const void *data, size_t len,
+		      const struct store_dav_index *idx, uint64_t modseq, char *etag_r,
+		      const char **error_r);
+
 int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const char *name,
 		      const char *content_type, const void *data, size_t len,
 		      const struct store_dav_index *idx, char *etag_r, const char **error_r)
@@ -358,6 +382,58 @@ int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const
 		ret = mail_quota_add(st, coll->account_id, (int64_t)len - old_size, 0, true);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
+	return obj_insert(st, coll, name, content_type, data, len, idx, modseq, etag_r, error_r);
+}
+
+int store_dav_bulk_begin(struct store *st, const char **error_r)
+{
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_BULK_BEGIN, NULL), error_r);
+}
+
+int store_dav_obj_put_bulk(struct store *st, const struct store_dav_coll *coll, const char *name,
+			   const char *content_type, const void *data, size_t len,
+			   const struct store_dav_index *idx, char *etag_r, uint64_t *old_size_r,
+			   const char **error_r)
+{
+	struct store_dav_obj old;
+	*old_size_r = 0;
+	int ret = store_dav_obj_get(st, coll->id, name, false, true, &old, error_r);
+	if (ret == STORE_OK)
+		*old_size_r = old.size;
+	else if (ret != STORE_NOTFOUND)
+		return ret;
+	uint64_t modseq = coll->synctoken + 1;
+	char idbuf[24], ms[24];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	snprintf(ms, sizeof(ms), "%" PRIu64, modseq);
+	ret = store_exec_prepared(st, STMT_DAV_CHANGE, NULL, idbuf, name, ms, "false");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return obj_insert(st, coll, name, content_type, data, len, idx, modseq, etag_r, error_r);
+}
+
+int store_dav_bulk_finish(struct store *st, const struct store_dav_coll *coll, int64_t delta_bytes,
+			  const char **error_r)
+{
+	char idbuf[24], ms[48];
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
+	snprintf(ms, sizeof(ms), "%" PRIu64, coll->synctoken + 1);
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_SET_TOKEN, NULL, idbuf, ms);
+	if (ret == STORE_OK && delta_bytes != 0)
+		ret = mail_quota_add(st, coll->account_id, delta_bytes, 0, true);
+	if (ret == STORE_OK) {
+		snprintf(ms, sizeof(ms), "%" PRIu64 ":%" PRIu64, coll->id, coll->synctoken + 1);
+		ret = store_exec_prepared(st, STMT_DAV_NOTIFY, NULL, ms);
+	}
+	return mail_done(st, ret, error_r);
+}
+
+static int obj_insert(struct store *st, const struct store_dav_coll *coll, const char *name,
+		      const char *content_type, const void *data, size_t len,
+		      const struct store_dav_index *idx, uint64_t modseq, char *etag_r,
+		      const char **error_r)
+{
+	int ret;
 	make_etag(data, len, etag_r);
 	struct buf hex;
 	buf_init(&hex, 0);

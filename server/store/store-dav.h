@@ -45,6 +45,7 @@ struct store_dav_obj {
 	uint64_t modseq;
 	char *data;
 	size_t len;
+	int64_t mtime;		/* last change, seconds since the epoch */
 };
 
 /* What a kind indexes for an object (NULL strings and STORE_DAV_NO_TIME for
@@ -104,6 +105,10 @@ int store_dav_obj_range(struct store *st, uint64_t coll_id, const char *comp, in
  * (STORE_DAV_NAME_MAX + 1 bytes): STORE_OK, or STORE_NOTFOUND if none. */
 int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
 			    const char *except_name, char *name_r, const char **error_r);
+/* A UID that two objects of the collection share (after bulk puts) into
+ * uid_r (256 bytes): STORE_OK, or STORE_NOTFOUND when every UID is unique. */
+int store_dav_uid_duplicate(struct store *st, uint64_t coll_id, char *uid_r,
+			    const char **error_r);
 /* Create or replace an object in coll (whose row the caller locked), log the
  * change, adjust the owner's usage (STORE_OVERQUOTA if it grows past the
  * limit) and NOTIFY cairn_dav. The ETag is computed from the data into
@@ -111,6 +116,20 @@ int store_dav_obj_uid_taken(struct store *st, uint64_t coll_id, const char *uid,
 int store_dav_obj_put(struct store *st, const struct store_dav_coll *coll, const char *name,
 		      const char *content_type, const void *data, size_t len,
 		      const struct store_dav_index *idx, char *etag_r, const char **error_r);
+/* Bulk writes (an import): every object put with store_dav_obj_put_bulk
+ * gets the same change number, the next one of coll (whose row the caller
+ * locked), and store_dav_bulk_finish then sets the collection's sync token
+ * to it and adds delta_bytes (the sum of the growth) to the owner's usage
+ * (STORE_OVERQUOTA past the limit): one update of those two rows instead
+ * of one per object. *old_size_r: the size of the object replaced (0 if
+ * new). Call store_dav_bulk_begin first in the transaction. */
+int store_dav_bulk_begin(struct store *st, const char **error_r);
+int store_dav_obj_put_bulk(struct store *st, const struct store_dav_coll *coll, const char *name,
+			   const char *content_type, const void *data, size_t len,
+			   const struct store_dav_index *idx, char *etag_r, uint64_t *old_size_r,
+			   const char **error_r);
+int store_dav_bulk_finish(struct store *st, const struct store_dav_coll *coll, int64_t delta_bytes,
+			  const char **error_r);
 /* Delete an object with its dead properties and log it; STORE_NOTFOUND. */
 int store_dav_obj_delete(struct store *st, const struct store_dav_coll *coll, const char *name,
 			 const char **error_r);

@@ -10,7 +10,8 @@
 
 #define STORE_DAV_OBJ_COLUMNS                                                           \
 	"SELECT o.id, o.name, o.content_type, o.etag, o.size, o.modseq, o.uid, o.comp,"  \
-	" CASE WHEN $2::boolean THEN o.data END FROM dav_objects o"
+	" CASE WHEN $2::boolean THEN o.data END,"                                        \
+	" extract(epoch FROM o.updated_at)::bigint FROM dav_objects o"
 
 #define STORE_STATEMENTS_DAV(X)                                                         \
 	X(STMT_DAV_COLL_GET,                                                            \
@@ -40,6 +41,8 @@
 	  "UPDATE dav_collections SET synctoken = synctoken + 1 WHERE id = $1::bigint"  \
 	  " RETURNING synctoken", 1)                                                    \
 	X(STMT_DAV_NOTIFY, "SELECT pg_notify('cairn_dav', $1)", 1)                      \
+	X(STMT_DAV_COLL_SET_TOKEN,                                                      \
+	  "UPDATE dav_collections SET synctoken = $2::bigint WHERE id = $1::bigint", 2)  \
 	X(STMT_DAV_OBJ_GET,                                                             \
 	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint AND o.name = $3", 3) \
 	X(STMT_DAV_OBJ_GET_LOCK,                                                        \
@@ -63,6 +66,14 @@
 	X(STMT_DAV_OBJ_BY_UID,                                                          \
 	  "SELECT name FROM dav_objects WHERE collection_id = $1::bigint AND uid = $2"  \
 	  " AND name <> $3 LIMIT 1", 3)                                                 \
+	/* Bulk writes: plan each statement for the table as it grows in the  \
+	 * transaction, not once for the empty one (a cached generic plan     \
+	 * would scan the whole table per object).                            */ \
+	X(STMT_DAV_BULK_BEGIN,                                                          \
+	  "SELECT set_config('plan_cache_mode', 'force_custom_plan', true)", 0)         \
+	X(STMT_DAV_UID_DUPLICATE,                                                       \
+	  "SELECT uid FROM dav_objects WHERE collection_id = $1::bigint AND uid IS NOT NULL" \
+	  " GROUP BY uid HAVING count(*) > 1 LIMIT 1", 1)                               \
 	X(STMT_DAV_OBJ_INSERT,                                                          \
 	  "INSERT INTO dav_objects (collection_id, name, content_type, etag, data,"     \
 	  " size, uid, comp, dtstart, dtend, rstart, rend, summary, modseq)"            \

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const struct dav_xml_limits lim = { 64 * 1024, 24, 4000 };

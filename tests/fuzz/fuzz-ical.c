@@ -73,5 +73,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ical_split((const char *)data, size, 0, &limits, &items, &n, &err) == 0)
 		ical_split_free(items, n);
+	{
+		struct ical_tz *tz;
+
+		if (ical_tz_parse((const char *)data, size, &limits, &tz, &err) == 0)
+			ical_tz_free(&tz);
+	}
 	return 0;
 }

@@ -87,8 +87,12 @@ def test_methods_on_files(dav):
     assert c.request("MKCOL", FILES + "docs/")[0] == 405
     # MKCOL with a body that is not extended MKCOL: 415.
     assert c.request("MKCOL", FILES + "odd/", "hello", {"Content-Type": "text/plain"})[0] == 415
-    # PUT into a missing collection: 409.
+    # PUT into a missing collection, or MKCOL below a missing one: 409.
     assert c.request("PUT", FILES + "none/a.txt", b"x", {"Content-Type": "text/plain"})[0] == 409
+    assert c.request("PUT", FILES + "none/deeper/a.txt", b"x",
+                     {"Content-Type": "text/plain"})[0] == 409
+    assert c.request("MKCOL", FILES + "none/deeper/")[0] == 409
+    assert c.request("GET", FILES + "none/deeper/a.txt")[0] == 404
     body = b"\x00binary\xffdata\r\n" * 100
     st, h, _ = c.request("PUT", FILES + "docs/a.bin", body,
                          {"Content-Type": "application/octet-stream", "If-None-Match": "*"})
@@ -106,6 +110,9 @@ def test_methods_on_files(dav):
     assert st == 200 and data == b"" and int(h["content-length"]) == len(body)
     # Conditional GET.
     assert c.request("GET", FILES + "docs/a.bin", headers={"If-None-Match": etag})[0] == 304
+    # If-None-Match compares weakly, If-Match strongly (RFC 9110 13.1)
+    assert c.request("GET", FILES + "docs/a.bin", headers={"If-None-Match": "W/" + etag})[0] == 304
+    assert c.request("GET", FILES + "docs/a.bin", headers={"If-Match": "W/" + etag})[0] == 412
     # If-Match with a stale tag: 412; with the right one: 204 and a new tag.
     assert c.request("PUT", FILES + "docs/a.bin", b"new", {"If-Match": '"stale"',
                                                            "Content-Type": "text/plain"})[0] == 412
@@ -118,6 +125,11 @@ def test_methods_on_files(dav):
     r = responses(data)
     assert r[FILES + "docs/a.bin"]["{DAV:}getcontentlength"][1].text == "3"
     assert r[FILES + "docs/a.bin"]["{DAV:}getetag"][1].text == h["etag"]
+    st, h2, _ = c.request("HEAD", FILES + "docs/a.bin")
+    st, _, data = propfind(c, FILES + "docs/a.bin", "<D:getlastmodified/>")
+    assert responses(data)[FILES + "docs/a.bin"]["{DAV:}getlastmodified"][1].text == \
+        h2["last-modified"]
+    assert h2["last-modified"].endswith(" GMT")
     assert r[FILES + "docs/"]["{DAV:}resourcetype"][1].find("D:collection", NS) is not None
     # DELETE with a wrong If-Match, then for real, then again.
     assert c.request("DELETE", FILES + "docs/a.bin", headers={"If-Match": '"x"'})[0] == 412
@@ -208,9 +220,18 @@ def test_copy_move(dav):
     # A collection MOVE renames it.
     assert c.request("MOVE", FILES + "b/", headers={"Destination": FILES + "c/"})[0] == 201
     assert c.request("GET", FILES + "c/h")[2] == b"one"
-    # A collection COPY copies its members.
+    # A collection COPY copies its members, counted against the quota, with
+    # a sync token of its own.
+    def used():
+        st, _, data = propfind(c, FILES, "<D:quota-used-bytes/>")
+        return int(responses(data)[FILES]["{DAV:}quota-used-bytes"][1].text)
+    before = used()
     assert c.request("COPY", FILES + "c/", headers={"Destination": FILES + "d/"})[0] == 201
     assert c.request("GET", FILES + "d/g")[2] == b"one"
+    assert used() == before + 6
+    st, data = sync(c, FILES + "d/", "")
+    assert set(responses(data)) == {FILES + "d/g", FILES + "d/h"}
+    assert xml(data).find("D:sync-token", NS).text.endswith(":1")
     # Destination elsewhere, missing, or in another user's namespace.
     assert c.request("COPY", FILES + "c/h",
                      headers={"Destination": "https://elsewhere.example/x"})[0] == 502
@@ -257,6 +278,15 @@ def test_sync_collection(dav):
     st, _, data = propfind(c, col, "<D:sync-token/><CS:getctag/>")
     r = responses(data)[col]
     assert r["{DAV:}sync-token"][1].text == t2
+    # DAV:limit: more changes than the client takes is refused whole (507).
+    def limited(n):
+        return ('<D:sync-collection xmlns:D="DAV:"><D:sync-token>' + t1 + '</D:sync-token>'
+                '<D:sync-level>1</D:sync-level><D:limit><D:nresults>' + str(n) +
+                '</D:nresults></D:limit><D:prop><D:getetag/></D:prop></D:sync-collection>')
+    st, _, data = c.request("REPORT", col, limited(1), {"Depth": "0"})
+    assert st == 507 and xml(data).find("D:number-of-matches-within-limits", NS) is not None
+    st, _, data = c.request("REPORT", col, limited(2), {"Depth": "0"})
+    assert st == 207 and len(responses(data)) == 2
     # Invalid tokens.
     for bad in ("urn:cairn:sync:999:1", t2 + "9", "garbage"):
         st, data = sync(c, col, bad)
@@ -328,8 +358,16 @@ def test_hostile(dav):
         st, _, data = c.request(method, f"/dav/files/{BOB}/x/", b"x" if method == "PUT" else None,
                                 {"Depth": "0", "Content-Type": "text/plain"})
         assert st == 403, method
+    # Other principals can be looked up (sharing needs it), their homes not.
     st, _, _ = propfind(c, f"/dav/principals/{BOB}/", "<D:displayname/>")
+    assert st == 207
+    st, _, _ = propfind(c, "/dav/principals/nobody@dav.test/", "<D:displayname/>")
+    assert st == 404
+    st, _, _ = propfind(c, f"/dav/calendars/{BOB}/", "<D:resourcetype/>", depth="1")
     assert st == 403
+    assert c.request("PROPPATCH", f"/dav/principals/{BOB}/", '<D:propertyupdate xmlns:D="DAV:">'
+                     '<D:set><D:prop><D:displayname>x</D:displayname></D:prop></D:set>'
+                     '</D:propertyupdate>')[0] == 403
     c.close()
 
 

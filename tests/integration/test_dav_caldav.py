@@ -216,6 +216,13 @@ def test_calendar_query(cal):
     assert hits(tr_filter("20260410T120000Z", "20260410T130000Z")) == {"allday.ics"}
     # VTODO with DUE.
     assert hits(tr_filter("20260215T000000Z", "20260216T000000Z", "VTODO")) == {"todo.ics"}
+    # Depth: 0 on the calendar asks about the collection itself: no objects.
+    st, _, data = query(c, CAL, tr_filter("20260317T130000Z", "20260317T150000Z"), depth="0")
+    assert st == 207 and responses(data) == {}
+    # A query on one object evaluates just that object.
+    st, _, data = query(c, CAL + "weekly.ics", tr_filter("20260317T130000Z", "20260317T150000Z"),
+                        depth="0")
+    assert set(responses(data)) == {CAL + "weekly.ics"}
     # Every VEVENT; every VTODO.
     assert hits('<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter>') \
         == {"weekly.ics", "allday.ics", "one.ics"}

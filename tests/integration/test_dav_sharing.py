@@ -203,6 +203,13 @@ def test_feed_and_ctl(share, tmp_path):
     r = ctl(d, "calendar", "import", "--user", ANN, "--calendar", "other", str(bad), check=False)
     assert r.returncode != 0
     assert "calendars/other" not in ctl(d, "calendar", "list", "--user", ANN).stdout
+    # a UID already in the calendar under another name: refused, nothing stored
+    clash = tmp_path / "clash.ics"
+    clash.write_text(src.read_text().replace("UID:imp-2", "UID:e-1"))
+    r = ctl(d, "calendar", "import", "--user", ANN, "--calendar", "team", str(clash), check=False)
+    assert r.returncode != 0 and "e-1" in r.stderr
+    st, _, data = propfind(a, CAL, "<D:getetag/>", depth="1")
+    assert set(responses(data)) == {CAL, CAL + "e.ics"}
 
 
 def urllib_status(url, method="GET"):

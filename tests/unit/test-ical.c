@@ -458,6 +458,13 @@ static void test_text_match(void **state)
 	assert_false(matches(root, jo));
 	ical_prop_filter_set_text_match(pf, "ÜBER DIE", ICAL_COLLATION_ASCII_CASEMAP, false);
 	assert_true(matches(root, jo));
+	/* decomposed U+0308 against the precomposed Ü of the data (RFC 5051) */
+	ical_prop_filter_set_text_match(pf, "u\xcc\x88" "ber", ICAL_COLLATION_UNICODE_CASEMAP, false);
+	assert_true(matches(root, jo));
+	ical_prop_filter_set_text_match(pf, "u\xcc\x88" "ber", ICAL_COLLATION_OCTET, false);
+	assert_false(matches(root, jo));
+	ical_prop_filter_set_text_match(pf, "uber", ICAL_COLLATION_UNICODE_CASEMAP, false);
+	assert_false(matches(root, jo));	/* the accent still counts */
 	ical_comp_filter_free(&root);
 	ical_object_free(&ev);
 	ical_object_free(&jo);
@@ -642,6 +649,28 @@ static void test_recurrence_bomb(void **state)
 			assert_true(p == ICAL_MAX_INSTANCES || p == ICAL_VALID_CALENDAR_DATA);
 			free(lf);
 		}
+	}
+	/* many components with rules that are each slow to probe: the probe
+	 * budget is per object, not per rule */
+	{
+		struct buf b;
+		char *text;
+		struct ical_error e2;
+		struct ical_object *o2 = NULL;
+
+		buf_init(&b, 0);
+		buf_append_str(&b, HDR EV("DTSTART:20260105T100000Z\nRRULE:FREQ=DAILY\n"));
+		for (int i = 1; i <= 300; i++)
+			buf_printf(&b, "BEGIN:VEVENT\nUID:u@x\nRECURRENCE-ID:2026%02d%02dT100000Z\n"
+				   "DTSTART:20260105T100000Z\nRRULE:FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=29;BYDAY=MO\n"
+				   "END:VEVENT\n", 1 + i / 28, 1 + i % 28);
+		buf_append_str(&b, "END:VCALENDAR\n");
+		text = crlf(b.data);
+		assert_int_equal(ical_object_parse(text, strlen(text), 0, &limits, &o2, &e2), -1);
+		if (e2.precond != ICAL_MAX_INSTANCES)
+			fail_msg("%s", e2.text);
+		free(text);
+		buf_free(&b);
 	}
 	/* accepted, but every tick is an instance: a long query hits the limit */
 	obj = parse_ok("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:b@x\r\n"
@@ -831,6 +860,22 @@ static void test_limit_freebusy_and_freebusy(void **state)
 	assert_null(strstr(out, "20260310T080000Z"));
 	assert_non_null(strstr(out, "FREEBUSY:20260310T100000Z/PT1H"));
 	free(out);
+	/* with expand too, and an expansion larger than max_output fails */
+	cd.expand = true;
+	cd.expand_range = cd.limit_freebusy_range;
+	assert_int_equal(ical_object_render(fbobj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_null(strstr(out, "20260310T080000Z"));
+	assert_non_null(strstr(out, "FREEBUSY:20260310T100000Z/PT1H"));
+	free(out);
+	{
+		struct ical_limits small = limits;
+
+		small.max_output = 200;
+		cd_range(&cd, &cd.expand_range, "20260301T000000Z", "20260501T000000Z");
+		cd.expand = true;
+		assert_int_equal(ical_object_render(ev, &cd, NULL, &small, &out, &len, &err), -1);
+		assert_int_equal(err.precond, ICAL_MAX_RESOURCE_SIZE);
+	}
 
 	tent = crlf(HDR EV("DTSTART:20260312T083000Z\nDTEND:20260312T100000Z\nSTATUS:TENTATIVE\n") "END:VCALENDAR\n");
 	canc = crlf(HDR EV("DTSTART:20260312T120000Z\nDTEND:20260312T130000Z\nSTATUS:CANCELLED\n") "END:VCALENDAR\n");
@@ -919,6 +964,61 @@ static void test_split_join(void **state)
 		    "END:VCALENDAR\n");
 	assert_int_equal(ical_split(text, strlen(text), 0, &limits, &items, &n, &err), -1);
 	assert_int_equal(err.precond, ICAL_VALID_CALENDAR_OBJECT_RESOURCE);
+	free(text);
+}
+
+static void test_rdate_period(void **state)
+{
+	char *text = crlf(HDR EV("DTSTART:20260301T100000Z\nDURATION:PT1H\n"
+				 "RDATE;VALUE=PERIOD:20260305T080000Z/20260305T120000Z,20260306T080000Z/PT30M\n")
+			  "END:VCALENDAR\n");
+	struct ical_object *obj = parse_ok(text);
+	struct ical_calendar_data cd;
+	struct ical_error err;
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_true(in_range(obj, "VEVENT", "20260305T113000Z", "20260305T114500Z"));
+	assert_false(in_range(obj, "VEVENT", "20260305T120000Z", "20260305T130000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260306T082000Z", "20260306T082500Z"));
+	assert_false(in_range(obj, "VEVENT", "20260306T083000Z", "20260306T090000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260301T103000Z", "20260301T104000Z"));
+	cd_range(&cd, &cd.expand_range, "20260305T000000Z", "20260306T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	assert_non_null(strstr(out, "DTEND:20260305T120000Z\r\n"));
+	assert_null(strstr(out, "DURATION"));
+	free(out);
+	ical_object_free(&obj);
+	free(text);
+}
+
+static void test_allday_recurring(void **state)
+{
+	char *text = crlf(HDR EV("DTSTART;VALUE=DATE:20260302\nDTEND;VALUE=DATE:20260303\n"
+				 "RRULE:FREQ=WEEKLY;COUNT=4\nEXDATE;VALUE=DATE:20260309\n")
+			  EV("RECURRENCE-ID;VALUE=DATE:20260316\nDTSTART;VALUE=DATE:20260318\n"
+			     "DTEND;VALUE=DATE:20260319\n") "END:VCALENDAR\n");
+	struct ical_object *obj = parse_ok(text);
+	struct ical_calendar_data cd;
+	struct ical_error err;
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_true(in_range(obj, "VEVENT", "20260302T230000Z", "20260302T235900Z"));
+	assert_false(in_range(obj, "VEVENT", "20260309T000000Z", "20260310T000000Z"));
+	assert_false(in_range(obj, "VEVENT", "20260316T000000Z", "20260317T000000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260318T120000Z", "20260318T130000Z"));
+	assert_true(in_range(obj, "VEVENT", "20260323T000000Z", "20260323T000100Z"));
+	assert_false(in_range(obj, "VEVENT", "20260330T000000Z", "20260331T000000Z"));
+	cd_range(&cd, &cd.expand_range, "20260301T000000Z", "20260401T000000Z");
+	cd.expand = true;
+	assert_int_equal(ical_object_render(obj, &cd, NULL, &limits, &out, &len, &err), 0);
+	golden("allday-recurring.expand.ref", out, len);
+	free(out);
+	ical_object_free(&obj);
 	free(text);
 }
 
@@ -1048,6 +1148,8 @@ int main(void)
 		cmocka_unit_test(test_limit_freebusy_and_freebusy),
 		cmocka_unit_test(test_split_join),
 		cmocka_unit_test(test_thisandfuture),
+		cmocka_unit_test(test_allday_recurring),
+		cmocka_unit_test(test_rdate_period),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_load_and_foreign_thread),
 	};
