@@ -5,10 +5,14 @@
 #include "dav.h"
 
 extern const struct dav_kind caldav_kind;
+extern const struct dav_kind carddav_kind;
+extern const struct dav_kind carddav_gal_kind;
 extern const struct dav_kind dav_plain_kind;
 
 const struct dav_kind *const dav_kinds[] = {
 	&caldav_kind,
+	&carddav_kind,
+	&carddav_gal_kind,	/* after carddav_kind: the addressbooks home's first kind */
 	&dav_plain_kind,
 	NULL,
 };

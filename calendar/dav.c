@@ -43,6 +43,17 @@ static const struct dav_kind *kind_by_home(const char *home)
 	return NULL;
 }
 
+/* A collection of a kind that stands for another: read that one (0, or -1). */
+static int resolve_coll(struct dav_ctx *ctx, struct store_dav_coll *coll)
+{
+	const struct dav_kind *k = dav_kind_by_name(coll->kind);
+	if (k != NULL && k->readonly && coll->access > STORE_DAV_READ)
+		coll->access = STORE_DAV_READ;
+	if (k == NULL || k->resolve == NULL)
+		return 0;
+	return k->resolve(ctx, coll);
+}
+
 const struct dav_request *dav_ctx_request(const struct dav_ctx *ctx) { return ctx->req; }
 struct store *dav_ctx_store(const struct dav_ctx *ctx) { return ctx->st; }
 const struct config *dav_ctx_config(const struct dav_ctx *ctx) { return ctx->cfg; }
@@ -123,6 +134,16 @@ void dav_text_response(struct dav_ctx *ctx, int status, const char *text)
 		 "text/plain; charset=utf-8");
 	buf_printf(&ctx->resp->body, "%s\n", text);
 	dav_ctx_note(ctx, "%s", text);
+}
+
+struct buf *dav_ctx_headers(struct dav_ctx *ctx)
+{
+	return &ctx->resp->headers;
+}
+
+void dav_text(struct dav_ctx *ctx, int status, const char *text)
+{
+	text_response(ctx, status, text);
 }
 
 static const char *ns_prefix_decl(const char *ns)
@@ -373,6 +394,8 @@ int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 			return 403;
 		coll_r->access = access;
 	}
+	if (resolve_coll(ctx, coll_r) < 0)
+		return 500;
 	snprintf(name_r, STORE_DAV_NAME_MAX + 1, "%s", t.obj);
 	return 0;
 }
@@ -990,6 +1013,10 @@ static int load_coll(struct dav_ctx *ctx, bool lock)
 			return store_status(ctx, ret, error);
 		ctx->coll.access = access;
 	}
+	if (resolve_coll(ctx, &ctx->coll) < 0) {
+		text_response(ctx, 500, "internal error");
+		return STORE_ERROR;
+	}
 	ctx->access = ctx->coll.access;
 	return 0;
 }
@@ -1012,7 +1039,10 @@ static void list_coll_cb(const struct store_dav_coll *coll, void *vctx)
 {
 	struct list_ctx *lc = vctx;
 	const struct dav_kind *k = dav_kind_by_name(coll->kind);
-	struct res r = { T_COLL, k != NULL ? k : lc->kind, coll->owner, coll, NULL };
+	struct store_dav_coll c = *coll;
+	if (resolve_coll(lc->ctx, &c) < 0)
+		return;
+	struct res r = { T_COLL, k != NULL ? k : lc->kind, coll->owner, &c, NULL };
 	describe(lc->ctx, &r, lc->pf, NULL, lc->qc);
 }
 
@@ -1379,7 +1409,7 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 				plain = false;
 				for (size_t j = 0; dav_kinds[j] != NULL; j++) {
 					const struct dav_kind *k = dav_kinds[j];
-					if (k->type != NULL && dav_xml_is(t, k->ns, k->type) &&
+					if (k->type != NULL && !k->readonly && dav_xml_is(t, k->ns, k->type) &&
 					    strcmp(k->home, ctx->home_kind->home) == 0)
 						found = k;
 				}
@@ -1479,9 +1509,14 @@ static int do_get(struct dav_ctx *ctx)
 		text_response(ctx, 412, "precondition failed");
 	} else {
 		set_status(ctx, 200);
-		snprintf(ctx->resp->content_type, sizeof(ctx->resp->content_type), "%s",
-			 obj.content_type);
-		buf_append(&ctx->resp->body, obj.data, obj.len);
+		const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
+		if (k == NULL || k->get_body == NULL ||
+		    k->get_body(ctx, &obj, &ctx->resp->body, ctx->resp->content_type,
+				sizeof(ctx->resp->content_type)) == 0) {
+			snprintf(ctx->resp->content_type, sizeof(ctx->resp->content_type), "%s",
+				 obj.content_type);
+			buf_append(&ctx->resp->body, obj.data, obj.len);
+		}
 	}
 	store_dav_obj_clear(&obj);
 	return 0;
@@ -1728,6 +1763,11 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 		bool existed = ret == STORE_OK;
 		if (ret != STORE_OK && ret != STORE_NOTFOUND)
 			return store_status(ctx, ret, serr);
+		const struct dav_kind *dk = existed ? dav_kind_by_name(dst.kind) : NULL;
+		if (dk != NULL && dk->readonly) {
+			dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+			return 0;
+		}
 		if (existed && !overwrite) {
 			text_response(ctx, 412, "the destination exists");
 			return 0;
@@ -1786,6 +1826,12 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 	if (ret == STORE_NOTFOUND) {
 		store_dav_obj_clear(&obj);
 		text_response(ctx, 409, "the destination collection does not exist");
+		return 0;
+	}
+	const struct dav_kind *dk = ret == STORE_OK ? dav_kind_by_name(dst.kind) : NULL;
+	if (dk != NULL && dk->readonly) {
+		store_dav_obj_clear(&obj);
+		dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
 		return 0;
 	}
 	if (ret != STORE_OK) {
@@ -2039,6 +2085,21 @@ static bool method_has_xml(const char *m)
 	       strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
 }
 
+/* Let the kinds of the target's home create the user's default
+ * collections. 0, or a store_result with the response set. */
+static int provision(struct dav_ctx *ctx)
+{
+	for (size_t i = 0; dav_kinds[i] != NULL; i++) {
+		const struct dav_kind *k = dav_kinds[i];
+		if (k->provision == NULL || strcmp(k->home, ctx->home_kind->home) != 0)
+			continue;
+		int ret = k->provision(ctx, ctx->user);
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, NULL);
+	}
+	return 0;
+}
+
 static int handle_tx(struct store *st, void *vctx, const char **error_r)
 {
 	(void)st;
@@ -2047,11 +2108,29 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 	reset_response(ctx->resp);
 	ctx->note[0] = '\0';
 	int ret = 0;
-	if (ctx->type == T_COLL || ctx->type == T_OBJ)
+	if (ctx->type == T_HOME && strcmp(ctx->user, ctx->req->user) == 0)
+		ret = provision(ctx);
+	if (ret == 0 && (ctx->type == T_COLL || ctx->type == T_OBJ)) {
 		ret = load_coll(ctx, method_writes(m));
+		if (ret == 0 && !ctx->coll_exists && strcmp(ctx->user, ctx->req->user) == 0) {
+			/* a default collection asked for before the home ever was */
+			ret = provision(ctx);
+			if (ret == 0)
+				ret = load_coll(ctx, method_writes(m));
+		}
+	}
 	if (ret != 0) {
 		*error_r = ctx->note;
 		return ret;
+	}
+	if (ctx->coll_exists && method_writes(m) && strcmp(m, "COPY") != 0) {
+		const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
+		if (k != NULL && k->readonly) {
+			dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+			dav_ctx_note(ctx, "read-only collection");
+			*error_r = ctx->note;
+			return STORE_INVALID;
+		}
 	}
 	if (strcmp(ctx->user, ctx->req->user) != 0 && ctx->type != T_ROOT &&
 	    ctx->type != T_PRINCIPALS) {

@@ -126,6 +126,23 @@ struct dav_kind {
 	/* A principal property of the kind: 200 appended, 404 not the kind's. */
 	int (*principal_prop)(struct dav_ctx *ctx, const char *principal,
 			      const struct dav_propname *p, struct buf *out);
+	/* Optional hooks (CardDAV, the global address list): */
+	/* read-only: its collections and objects refuse every write (403
+	 * DAV:need-privileges), and it is never picked by MKCOL. */
+	bool readonly;
+	/* A collection of this kind stands for another one: replace coll's id
+	 * and synctoken with the collection actually read (owner, home and name
+	 * stay, so hrefs stay in the user's namespace). 0, or -1 (500). */
+	int (*resolve)(struct dav_ctx *ctx, struct store_dav_coll *coll);
+	/* Create the user's default collections in this kind's home; called
+	 * when the home is asked for, or a collection of it is missing. A
+	 * store_result. */
+	int (*provision)(struct dav_ctx *ctx, const char *user);
+	/* GET of an object: fill body and content_type (size bytes) with another
+	 * representation (content negotiation on the request's Accept), 1;
+	 * or 0 to send the stored bytes. */
+	int (*get_body)(struct dav_ctx *ctx, const struct store_dav_obj *obj, struct buf *body,
+			char *content_type, size_t size);
 };
 
 /* The registered kinds (dav-kinds.c), NULL-terminated. */
@@ -192,6 +209,10 @@ void dav_ms_status(struct dav_ctx *ctx, const char *href, int status);
 struct dav_response *dav_ctx_response(struct dav_ctx *ctx);
 /* The body buffer being written (for kinds adding their own elements). */
 struct buf *dav_ctx_body(struct dav_ctx *ctx);
+/* The extra response header lines (each CRLF-terminated). */
+struct buf *dav_ctx_headers(struct dav_ctx *ctx);
+/* Answer status with a short text/plain body. */
+void dav_text(struct dav_ctx *ctx, int status, const char *text);
 /* "HTTP/1.1 200 OK" style status line text for a code. */
 const char *dav_status_line(int status);
 

@@ -9,6 +9,7 @@
 #include "directory-private.h"
 #include "config.h"
 #include "ldap-escape.h"
+#include "vcard_gal.h"
 #include "log.h"
 
 #include <ldap.h>
@@ -699,6 +700,100 @@ static int ldap_list_users(struct dir_handle *h,
 			break;
 	}
 	ber_memfree(cookie.bv_val);
+	return ret;
+}
+
+char *dir_ldap_dn_key(const char *dn)
+{
+	return dn_key(dn);
+}
+
+/* The global address list's view of the directory (calendar/carddav-gal.c):
+ * every entry matching filter with the values of attrs, paged like
+ * ldap_list_users. Values are handed over as they are (binary safe). */
+int dir_ldap_list(struct dir_handle *h, const char *filter, const char *const *attrs,
+		  void (*cb)(const char *dn_key, const struct vcard_gal_attr *attrs, size_t nattrs,
+			     void *ctx),
+		  void *ctx, const char **error_r)
+{
+	if (h->dir->backend != &dir_backend_ldap)
+		return dir_fail(h, DIR_ERROR, error_r, "not an LDAP directory");
+	struct ldap_state *s = h->backend_state;
+	const struct config *cfg = cfg_of(h);
+	size_t nattrs = 0;
+	while (attrs[nattrs] != NULL)
+		nattrs++;
+	char **alist = xcalloc(nattrs + 1, sizeof(char *));
+	for (size_t i = 0; i < nattrs; i++)
+		alist[i] = (char *)attrs[i];
+	struct vcard_gal_attr *out = xcalloc(nattrs + 1, sizeof(*out));
+	struct berval ***vals = xcalloc(nattrs + 1, sizeof(*vals));
+	struct berval cookie = { 0, NULL };
+	int ret = DIR_OK;
+	for (;;) {
+		LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL };
+		LDAPMessage *res;
+		if (s->svc.ld == NULL && (ret = conn_open(h, &s->svc, error_r)) != DIR_OK)
+			break;
+		if (ldap_create_page_control(s->svc.ld, LDAP_PAGE_SIZE, &cookie, 1, &page) !=
+		    LDAP_SUCCESS) {
+			ret = dir_fail(h, DIR_ERROR, error_r, "cannot create an LDAP paging control");
+			break;
+		}
+		ctrls[0] = page;
+		ret = do_search(h, cfg->directory.base_dn, LDAP_SCOPE_SUBTREE, filter, alist, 0,
+				ctrls, &res, error_r);
+		ldap_control_free(page);
+		if (ret == DIR_NOTFOUND)
+			ret = dir_fail(h, DIR_ERROR, error_r, "[directory] base_dn %s does not exist",
+				       cfg->directory.base_dn);
+		if (ret != DIR_OK)
+			break;
+		for (LDAPMessage *m = ldap_first_entry(s->svc.ld, res); m != NULL;
+		     m = ldap_next_entry(s->svc.ld, m)) {
+			for (size_t i = 0; i < nattrs; i++) {
+				vals[i] = ldap_get_values_len(s->svc.ld, m, attrs[i]);
+				size_t n = vals[i] != NULL ? (size_t)ldap_count_values_len(vals[i]) : 0;
+				struct vcard_gal_value *v = xcalloc(n + 1, sizeof(*v));
+				for (size_t k = 0; k < n; k++) {
+					v[k].data = vals[i][k]->bv_val;
+					v[k].len = vals[i][k]->bv_len;
+				}
+				out[i].name = attrs[i];
+				out[i].values = v;
+				out[i].nvalues = n;
+			}
+			char *dn = ldap_get_dn(s->svc.ld, m);
+			char *key = dn_key(dn != NULL ? dn : "");
+			ldap_memfree(dn);
+			cb(key, out, nattrs, ctx);
+			free(key);
+			for (size_t i = 0; i < nattrs; i++) {
+				free((void *)out[i].values);
+				ldap_value_free_len(vals[i]);
+			}
+		}
+		LDAPControl **rctrls = NULL;
+		int err = 0;
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (ldap_parse_result(s->svc.ld, res, &err, NULL, NULL, NULL, &rctrls, 0) ==
+		    LDAP_SUCCESS && rctrls != NULL) {
+			LDAPControl *c = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+			ber_int_t count;
+			if (c != NULL)
+				ldap_parse_pageresponse_control(s->svc.ld, c, &count, &cookie);
+			ldap_controls_free(rctrls);
+		}
+		ldap_msgfree(res);
+		if (cookie.bv_val == NULL || cookie.bv_len == 0)
+			break;
+	}
+	ber_memfree(cookie.bv_val);
+	free(vals);
+	free(out);
+	free(alist);
 	return ret;
 }
 

@@ -153,6 +153,19 @@ int dir_provision(struct dir_handle *h, const char *address, const char **error_
 int dir_sync(struct dir_handle *h, FILE *progress, struct dir_sync_stats *stats,
 	     const char **error_r);
 
+/* For the global address list (calendar/carddav-gal.c), LDAP backend only:
+ * every entry under base_dn matching filter, cb called with its DN in
+ * canonical form (dir_ldap_dn_key) and the values of attrs (NULL-ended;
+ * binary values as they are, valid during the call). DIR_OK, DIR_TEMPFAIL,
+ * or DIR_ERROR (also for the sql backend). */
+struct vcard_gal_attr;
+int dir_ldap_list(struct dir_handle *h, const char *filter, const char *const *attrs,
+		  void (*cb)(const char *dn_key, const struct vcard_gal_attr *attrs, size_t nattrs,
+			     void *ctx),
+		  void *ctx, const char **error_r);
+/* A DN in the canonical form dir_ldap_list reports (malloc'ed). */
+char *dir_ldap_dn_key(const char *dn);
+
 /* Human-readable name of a dir_status. */
 const char *dir_status_str(int status);
 

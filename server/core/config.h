@@ -112,6 +112,20 @@ struct config {
 		uint64_t auth_lockout_ms;
 		uint64_t auth_delay_ms;
 		uint64_t auth_max_delay_ms;
+		bool gal;
+		char *gal_attr_fn;
+		char *gal_attr_surname;
+		char *gal_attr_given_name;
+		char *gal_attr_email;
+		char *gal_attr_phone;
+		char *gal_attr_mobile;
+		char *gal_attr_photo;
+		char *gal_attr_org;
+		char *gal_attr_department;
+		char *gal_attr_title;
+		char *gal_group_filter;
+		char *gal_resource_filter;
+		uint64_t gal_max_photo_size;
 	} directory;
 	struct {
 		char *listen;

@@ -685,6 +685,8 @@ static int cmd_dir_sync(struct ctl *ctl, int argc, char **argv)
 	fflush(stdout);
 	if (ret == DIR_OK && st.errors > 0)
 		ret = DIR_ERROR, error = "some users could not be synced (see above)";
+	if (ret == DIR_OK && ctl->cfg->directory.gal)
+		ret = ctl_gal_sync(ctl, d.h, &error);
 	ret = dir_exit(ret, "", error);
 	dir_close(&d);
 	return ret;

@@ -43,6 +43,12 @@ extern const struct ctl_cmd ctl_sieve_commands[];
 extern const struct ctl_cmd ctl_scan_commands[];
 extern const struct ctl_cmd ctl_spam_commands[];
 extern const struct ctl_cmd ctl_dav_commands[];
+extern const struct ctl_cmd ctl_carddav_commands[];
+
+struct dir_handle;
+/* Rewrite the global address list from the directory (ctl-carddav.c),
+ * printing what changed. A dir_status, with *error_r unless DIR_OK. */
+int ctl_gal_sync(struct ctl *ctl, struct dir_handle *h, const char **error_r);
 
 /* Print "cairnctl: message" to stderr. */
 void ctl_error(const char *fmt, ...) ATTR_PRINTF(1, 2);

@@ -84,6 +84,7 @@
 #include "store-stmts-greylist.h"
 #include "store-stmts-webadmin.h"
 #include "store-stmts-dav.h"
+#include "store-stmts-carddav.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -107,7 +108,8 @@
 	STORE_STATEMENTS_BAYES(X)     \
 	STORE_STATEMENTS_GREYLIST(X)  \
 	STORE_STATEMENTS_WEBADMIN(X)  \
-	STORE_STATEMENTS_DAV(X)
+	STORE_STATEMENTS_DAV(X)       \
+	STORE_STATEMENTS_CARDDAV(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
