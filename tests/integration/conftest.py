@@ -12,13 +12,14 @@ import pathlib
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import urllib.request
 
 import pytest
+
+from ports import free_port, free_ports  # noqa: F401 (the tests import them from here)
 
 TOP = pathlib.Path(os.environ.get("CAIRN_TOP", pathlib.Path(__file__).resolve().parents[2]))
 BUILD = TOP / "build"
@@ -35,25 +36,7 @@ def pg_bindir():
     return versions[-1]
 
 
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def free_ports(n):
-    """n distinct free ports: every socket stays bound until all are chosen,
-    so the kernel cannot hand the same port out twice."""
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+# free_port/free_ports: ports.py (below the ephemeral range).
 
 
 def as_postgres(args, **kw):

@@ -26,6 +26,8 @@ import time
 
 import pytest
 
+from ports import free_port
+
 TOP = pathlib.Path(os.environ.get("CAIRN_TOP", pathlib.Path(__file__).resolve().parents[2]))
 SCHEMA_DIR = pathlib.Path("/etc/ldap/schema")
 SLAPD = "/usr/sbin/slapd"
@@ -36,12 +38,6 @@ ROOT_DN = "cn=admin,dc=example,dc=test"
 ROOT_PW = "slapd-root-pw"
 SERVICE_DN = "cn=cairn,ou=Services,dc=example,dc=test"
 SERVICE_PW = "cairn-service-pw"
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Slapd:
