@@ -125,6 +125,15 @@ static int take_string(const char *d, size_t len, size_t *pos, const char **s_r,
 	return 0;
 }
 
+/* An RFC 5322 field name: printable US-ASCII but ':', at least one. */
+static bool field_name_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+			return false;
+	return len > 0;
+}
+
 int milter_decode(const struct milter_packet *pkt, struct milter_action *a, const char **error_r)
 {
 	memset(a, 0, sizeof(*a));
@@ -147,7 +156,8 @@ int milter_decode(const struct milter_packet *pkt, struct milter_action *a, cons
 		return 0;
 	case SMFIR_ADDHEADER:
 		if (take_string(d, len, &pos, &a->s1, &a->s1_len) < 0 ||
-		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 || a->s1_len == 0) {
+		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 ||
+		    !field_name_ok(a->s1, a->s1_len)) {
 			*error_r = "bad SMFIR_ADDHEADER";
 			return -1;
 		}
@@ -161,7 +171,8 @@ int milter_decode(const struct milter_packet *pkt, struct milter_action *a, cons
 		a->index = get32(d);
 		pos = 4;
 		if (take_string(d, len, &pos, &a->s1, &a->s1_len) < 0 ||
-		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 || a->s1_len == 0) {
+		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 ||
+		    !field_name_ok(a->s1, a->s1_len)) {
 			*error_r = "bad SMFIR_CHGHEADER/INSHEADER";
 			return -1;
 		}

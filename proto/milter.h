@@ -127,7 +127,8 @@ struct milter_action {
 };
 
 /* Decode pkt into *a: the strings must be NUL-terminated inside the
- * packet, a REPLYCODE must start with a 4xx/5xx code. Returns 0, or -1
+ * packet, a header name (ADD/INS/CHGHEADER) a valid field name (printable
+ * ASCII, no ':'), a REPLYCODE must start with a 4xx/5xx code. Returns 0, or -1
  * with *error_r for a malformed or unknown reply. */
 int milter_decode(const struct milter_packet *pkt, struct milter_action *a, const char **error_r);
 

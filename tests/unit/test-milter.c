@@ -116,6 +116,11 @@ static void test_decode_changes(void **state)
 	assert_int_equal(decode("m\0\0\0\x01Subject\0new", 16, &a), -1);	/* value unterminated */
 	assert_int_equal(decode("m\0\0\0\x01Subject\0", 13, &a), -1);	/* no value */
 	assert_int_equal(decode("m\0\0\0\x01\0v\0", 8, &a), -1);		/* empty name */
+	/* a name that would forge other fields or break the header */
+	assert_int_equal(decode("m\0\0\0\x01X\r\nBcc\0v\0", 14, &a), -1);
+	assert_int_equal(decode("m\0\0\0\x01X-A:\0v\0", 12, &a), -1);
+	assert_int_equal(decode("hX A\0v\0", 7, &a), -1);
+	assert_int_equal(decode("i\0\0\0\x01X\x80\0v\0", 10, &a), -1);
 	/* REPLBODY: the chunk as is, NUL bytes included; an empty chunk too */
 	assert_int_equal(decode("ba\0b\r\n", 6, &a), 0);
 	assert_int_equal(a.cmd, SMFIR_REPLBODY);
