@@ -51,6 +51,7 @@ struct milter_conn {
 	unsigned code;
 	bool skip_body;
 	bool replbody;		/* SMFIR_REPLBODY seen: body holds the new body */
+	size_t nadded, nchanged;	/* header fields added / changed or deleted */
 	struct buf body;
 };
 
@@ -184,6 +185,7 @@ static int read_reply(struct milter_conn *c, struct scan_result *result, bool eo
 						value[n++] = value[i];
 				value[n] = '\0';
 				scan_result_add_header(result, name, value);
+				c->nadded++;
 				free(name);
 				free(value);
 			}
@@ -194,6 +196,7 @@ static int read_reply(struct milter_conn *c, struct scan_result *result, bool eo
 				char *name = xstrndup(a.s1, a.s1_len);
 				char *value = header_value(a.s2, a.s2_len);
 				scan_result_change_header(result, name, a.index, value);
+				c->nchanged++;
 				free(name);
 				free(value);
 			}
@@ -422,6 +425,9 @@ done:
 	    c.final == SMFIR_DISCARD)
 		scan_result_add_test(result, "MILTER", 0.0, "milter answered '%c'%s%s", c.final,
 				     c.reply[0] ? ": " : "", c.reply);
+	if (c.nadded > 0 || c.nchanged > 0 || c.replbody)
+		log_info("scan milter event=modified headers_added=%zu headers_changed=%zu body=%s",
+			 c.nadded, c.nchanged, c.replbody ? "replaced" : "kept");
 	if (c.replbody) {
 		struct buf crlf;
 		buf_init(&crlf, 0);

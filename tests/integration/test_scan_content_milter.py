@@ -142,6 +142,7 @@ def test_milter_changes_headers_and_body(cairnd_factory, pg, milter):
     assert head.endswith(b"X-Added: by chgheader\r\n")
     assert b"\n" not in head.replace(b"\r\n", b"")      # no bare LF anywhere
     assert b"\n" not in body.replace(b"\r\n", b"")
+    assert "event=modified headers_added=0 headers_changed=3 body=replaced" in d.log_text()
 
 
 def test_milter_changes_dropped_on_failure(cairnd_factory, pg, milter):
