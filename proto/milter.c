@@ -2,7 +2,9 @@
  * libmilter's mfdef.h and Postfix's milter8.c). */
 #include "milter.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static void put32(unsigned char *p, uint32_t v)
 {
@@ -123,6 +125,15 @@ static int take_string(const char *d, size_t len, size_t *pos, const char **s_r,
 	return 0;
 }
 
+/* An RFC 5322 field name: printable US-ASCII but ':', at least one. */
+static bool field_name_ok(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 33 || (unsigned char)s[i] > 126 || s[i] == ':')
+			return false;
+	return len > 0;
+}
+
 int milter_decode(const struct milter_packet *pkt, struct milter_action *a, const char **error_r)
 {
 	memset(a, 0, sizeof(*a));
@@ -145,7 +156,8 @@ int milter_decode(const struct milter_packet *pkt, struct milter_action *a, cons
 		return 0;
 	case SMFIR_ADDHEADER:
 		if (take_string(d, len, &pos, &a->s1, &a->s1_len) < 0 ||
-		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 || a->s1_len == 0) {
+		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 ||
+		    !field_name_ok(a->s1, a->s1_len)) {
 			*error_r = "bad SMFIR_ADDHEADER";
 			return -1;
 		}
@@ -159,7 +171,8 @@ int milter_decode(const struct milter_packet *pkt, struct milter_action *a, cons
 		a->index = get32(d);
 		pos = 4;
 		if (take_string(d, len, &pos, &a->s1, &a->s1_len) < 0 ||
-		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 || a->s1_len == 0) {
+		    take_string(d, len, &pos, &a->s2, &a->s2_len) < 0 ||
+		    !field_name_ok(a->s1, a->s1_len)) {
 			*error_r = "bad SMFIR_CHGHEADER/INSHEADER";
 			return -1;
 		}
@@ -194,4 +207,111 @@ int milter_decode(const struct milter_packet *pkt, struct milter_action *a, cons
 		*error_r = "unknown milter reply";
 		return -1;
 	}
+}
+
+/* "Name: value" with CRLF line ends; a line break not followed by a blank
+ * gets a tab so that the field stays one field. */
+static int put_field(struct buf *out, const char *name, const char *value)
+{
+	int r = buf_append_str(out, name);
+	r |= buf_append(out, ": ", 2);
+	size_t vlen = strlen(value);
+	while (vlen > 0 && (value[vlen - 1] == '\n' || value[vlen - 1] == '\r'))
+		vlen--;
+	for (size_t i = 0; i < vlen && r == 0; i++) {
+		if (value[i] == '\r')
+			continue;
+		if (value[i] == '\n') {
+			r |= buf_append(out, "\r\n", 2);
+			if (i + 1 < vlen && value[i + 1] != ' ' && value[i + 1] != '\t')
+				r |= buf_append(out, "\t", 1);
+			continue;
+		}
+		r |= buf_append(out, value + i, 1);
+	}
+	r |= buf_append(out, "\r\n", 2);
+	return r < 0 ? -1 : 0;
+}
+
+static bool name_is(const char *field, size_t flen, const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || flen <= n || strncasecmp(field, name, n) != 0)
+		return false;
+	/* "Name:" or "Name :" (obsolete syntax) */
+	size_t i = n;
+	while (i < flen && (field[i] == ' ' || field[i] == '\t'))
+		i++;
+	return i < flen && field[i] == ':';
+}
+
+int milter_apply_header_changes(const char *hdr, size_t len, const struct milter_header_change *c,
+				size_t n, struct buf *out)
+{
+	uint32_t *count = calloc(n > 0 ? n : 1, sizeof(*count));
+	bool *done = calloc(n > 0 ? n : 1, sizeof(*done));
+	int r = count != NULL && done != NULL ? 0 : -1;
+	const char *pos = hdr, *end = hdr + len;
+	while (r == 0 && pos < end) {
+		const char *eol = memchr(pos, '\n', (size_t)(end - pos));
+		const char *fe = eol != NULL ? eol + 1 : end;
+		if ((fe - pos == 1 && *pos == '\n') || (fe - pos == 2 && pos[0] == '\r' && pos[1] == '\n'))
+			break;	/* the empty line */
+		while (fe < end && (*fe == ' ' || *fe == '\t')) {
+			eol = memchr(fe, '\n', (size_t)(end - fe));
+			fe = eol != NULL ? eol + 1 : end;
+		}
+		size_t flen = (size_t)(fe - pos);
+		const struct milter_header_change *chg = NULL;
+		for (size_t i = 0; i < n; i++) {
+			if (!name_is(pos, flen, c[i].name))
+				continue;
+			count[i]++;
+			if (count[i] == (c[i].index == 0 ? 1 : c[i].index)) {
+				chg = &c[i];	/* the last request for this field wins */
+				done[i] = true;
+			}
+		}
+		if (chg == NULL)
+			r = buf_append(out, pos, flen);
+		else if (chg->value[0] != '\0')
+			r = put_field(out, chg->name, chg->value);
+		pos = fe;
+	}
+	/* requests past the last field of their name add it, in order; a
+	 * later request for the same (name, index) replaces an earlier one */
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (done[i] || c[i].value[0] == '\0')
+			continue;
+		bool later = false;
+		for (size_t k = i + 1; k < n && !later; k++)
+			later = strcasecmp(c[k].name, c[i].name) == 0 &&
+				(c[k].index == 0 ? 1 : c[k].index) == (c[i].index == 0 ? 1 : c[i].index);
+		if (!later)
+			r = put_field(out, c[i].name, c[i].value);
+	}
+	if (r == 0 && pos < end)
+		r = buf_append(out, pos, (size_t)(end - pos));
+	free(count);
+	free(done);
+	return r;
+}
+
+int milter_body_crlf(const char *body, size_t len, struct buf *out)
+{
+	int r = 0;
+	size_t start = 0;
+	for (size_t i = 0; i < len && r == 0; i++) {
+		if (body[i] != '\r' && body[i] != '\n')
+			continue;
+		r = buf_append(out, body + start, i - start);
+		if (r == 0 && body[i] == '\n')
+			r = buf_append(out, "\r\n", 2);
+		else if (r == 0 && i + 1 < len && body[i + 1] == '\n')
+			i++, r = buf_append(out, "\r\n", 2);
+		start = i + 1;
+	}
+	if (r == 0)
+		r = buf_append(out, body + start, len - start);
+	return r < 0 ? -1 : 0;
 }

@@ -127,8 +127,33 @@ struct milter_action {
 };
 
 /* Decode pkt into *a: the strings must be NUL-terminated inside the
- * packet, a REPLYCODE must start with a 4xx/5xx code. Returns 0, or -1
+ * packet, a header name (ADD/INS/CHGHEADER) a valid field name (printable
+ * ASCII, no ':'), a REPLYCODE must start with a 4xx/5xx code. Returns 0, or -1
  * with *error_r for a malformed or unknown reply. */
 int milter_decode(const struct milter_packet *pkt, struct milter_action *a, const char **error_r);
+
+/* One SMFIR_CHGHEADER request: change the index-th field (1-based, among
+ * the fields of that name, case-insensitive, counted in the header as the
+ * milter was given it; 0 counts as 1, as Sendmail and Postfix do) to
+ * value, or delete it when value is empty. A non-empty value for an index
+ * past the last field of that name adds the field at the end of the
+ * header. Later requests for the same field win. */
+struct milter_header_change {
+	const char *name;
+	uint32_t index;
+	const char *value;	/* without the leading space; "\n" (or "\r\n") folds */
+};
+
+/* Rewrite the header block hdr[0..len) (CRLF lines, with or without the
+ * empty line that ends it, which is copied) with the n changes into out.
+ * A changed field is written "Name: value" with the milter's line breaks
+ * as CRLF plus a blank where the next line would not start with one.
+ * Returns 0, or -1 past out's max. */
+int milter_apply_header_changes(const char *hdr, size_t len, const struct milter_header_change *c,
+				size_t n, struct buf *out);
+/* Append a replacement body (SMFIR_REPLBODY chunks, joined) to out with
+ * every line break as CRLF (a bare LF becomes CRLF, a bare CR is
+ * dropped). Returns 0, or -1 past out's max. */
+int milter_body_crlf(const char *body, size_t len, struct buf *out);
 
 #endif

@@ -4,10 +4,13 @@
  * body chunks, end of message - and the milter's answers become the
  * stage's: reject (5xx, SMFIR_REPLYCODE text kept), tempfail (4xx),
  * quarantine, discard (kept in the quarantine: never silently lost),
- * accept; headers it adds (SMFIR_ADDHEADER, SMFIR_INSHEADER) are added
- * to the delivered message. Changing headers, the body or recipients is
- * not offered in the negotiation (the stage delivers the message as
- * received plus its headers). */
+ * accept. Its modifications at end of message are carried in the scan
+ * result and applied by the stage to the delivered message: headers added
+ * (SMFIR_ADDHEADER, SMFIR_INSHEADER), changed or deleted
+ * (SMFIR_CHGHEADER, by occurrence index) and the body replaced
+ * (SMFIR_REPLBODY, the chunks joined). Recipient and sender changes
+ * (ADDRCPT, DELRCPT, CHGFROM) are not offered in the negotiation and are
+ * ignored when sent anyway. */
 #include "autoconf.h"
 
 #include <arpa/inet.h>
@@ -22,7 +25,8 @@
 #include "scan.h"
 #include "scanner-sock.h"
 
-#define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_QUARANTINE)
+#define MILTER_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_CHGBODY | SMFIF_QUARANTINE)
+#define MILTER_BODY_MAX_DEFAULT (64u << 20)	/* a replacement body, when no SMTP limit */
 #define MILTER_PROTOCOL (SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT |         \
 			 SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NR_HDR | SMFIP_NOUNKNOWN | \
 			 SMFIP_NODATA | SMFIP_SKIP | SMFIP_NR_CONN | SMFIP_NR_HELO |                \
@@ -32,6 +36,7 @@
 struct milter_state {
 	char *socket;
 	char *name;		/* the {daemon_name}/j macro: [server] hostname */
+	size_t body_max;	/* largest replacement body: [smtp] max_message_size */
 };
 
 struct milter_conn {
@@ -45,6 +50,9 @@ struct milter_conn {
 	char reply[256];	/* REPLYCODE text */
 	unsigned code;
 	bool skip_body;
+	bool replbody;		/* SMFIR_REPLBODY seen: body holds the new body */
+	size_t nadded, nchanged;	/* header fields added / changed or deleted */
+	struct buf body;
 };
 
 static void milter_settings(const struct config *cfg, struct scan_module_settings *settings)
@@ -54,6 +62,27 @@ static void milter_settings(const struct config *cfg, struct scan_module_setting
 	settings->failure = cfg->milter.failure == CONFIG_SCAN_FAIL_CLOSED ? SCAN_FAIL_CLOSED
 									   : SCAN_FAIL_OPEN;
 	settings->order = SCAN_ORDER_EXTERNAL + 20;
+}
+
+static size_t body_max_of(const struct config *cfg)
+{
+	return cfg->smtp.max_message_size > 0 && cfg->smtp.max_message_size < SIZE_MAX / 2
+	       ? (size_t)cfg->smtp.max_message_size : MILTER_BODY_MAX_DEFAULT;
+}
+
+/* A header value from the milter as the stage keeps it: one leading space
+ * dropped (HDR_LEADSPC), CR removed, line breaks kept as "\n". */
+static char *header_value(const char *s, size_t len)
+{
+	if (len > 0 && s[0] == ' ')
+		s++, len--;
+	char *v = xmalloc(len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		if (s[i] != '\r')
+			v[n++] = s[i];
+	v[n] = '\0';
+	return v;
 }
 
 static int milter_init(const struct config *cfg, struct scan_module_settings *settings,
@@ -66,6 +95,7 @@ static int milter_init(const struct config *cfg, struct scan_module_settings *se
 	struct milter_state *st = xcalloc(1, sizeof(*st));
 	st->socket = xstrdup(cfg->milter.socket);
 	st->name = xstrdup(*cfg->server.hostname ? cfg->server.hostname : "localhost");
+	st->body_max = body_max_of(cfg);
 	milter_settings(cfg, settings);
 	*state_r = st;
 	return 0;
@@ -81,6 +111,7 @@ static int milter_reload(void *state, const struct config *cfg, struct scan_modu
 	}
 	free(st->socket);
 	st->socket = xstrdup(cfg->milter.socket);
+	st->body_max = body_max_of(cfg);
 	milter_settings(cfg, settings);
 	return 0;
 }
@@ -146,11 +177,41 @@ static int read_reply(struct milter_conn *c, struct scan_result *result, bool eo
 			final = false;
 			if (eom) {
 				char *name = xstrndup(a.s1, a.s1_len);
-				char *value = xstrndup(a.s2, a.s2_len);
-				/* a leading space is the milter's (HDR_LEADSPC) */
-				scan_result_add_header(result, name, value[0] == ' ' ? value + 1 : value);
+				char *value = header_value(a.s2, a.s2_len);
+				/* the stage folds added fields itself: unfold */
+				size_t n = 0;
+				for (size_t i = 0; value[i] != '\0'; i++)
+					if (value[i] != '\n')
+						value[n++] = value[i];
+				value[n] = '\0';
+				scan_result_add_header(result, name, value);
+				c->nadded++;
 				free(name);
 				free(value);
+			}
+			break;
+		case SMFIR_CHGHEADER:
+			final = false;
+			if (eom) {
+				char *name = xstrndup(a.s1, a.s1_len);
+				char *value = header_value(a.s2, a.s2_len);
+				scan_result_change_header(result, name, a.index, value);
+				c->nchanged++;
+				free(name);
+				free(value);
+			}
+			break;
+		case SMFIR_REPLBODY:
+			final = false;
+			if (eom) {
+				/* the first chunk starts the new body, the next ones
+				 * are appended (libmilter's smfi_replacebody) */
+				c->replbody = true;
+				if (buf_append(&c->body, a.body, a.body_len) < 0) {
+					c->error = "replacement body too large";
+					c->status = SCAN_MOD_ERROR;
+					return -1;
+				}
 			}
 			break;
 		case SMFIR_QUARANTINE:
@@ -159,8 +220,7 @@ static int read_reply(struct milter_conn *c, struct scan_result *result, bool eo
 				scan_result_hint(result, SCAN_ACTION_QUARANTINE, "milter quarantine: %.*s",
 						 (int)(a.s1_len > 200 ? 200 : a.s1_len), a.s1);
 			break;
-		case SMFIR_CHGHEADER: case SMFIR_REPLBODY: case SMFIR_ADDRCPT: case SMFIR_DELRCPT:
-		case SMFIR_CHGFROM: case SMFIR_ADDRCPT_PAR:
+		case SMFIR_ADDRCPT: case SMFIR_DELRCPT: case SMFIR_CHGFROM: case SMFIR_ADDRCPT_PAR:
 			/* not offered in the negotiation: a milter that sends it anyway
 			 * is told nothing, and the change is not made */
 			final = false;
@@ -219,6 +279,7 @@ static enum scan_mod_status milter_run(void *state, struct scan_msg *msg, struct
 	c.status = SCAN_MOD_ERROR;
 	c.error = "?";
 	buf_init(&c.in, MILTER_PACKET_MAX + 8);
+	buf_init(&c.body, st->body_max);
 	c.fd = scanner_connect(milter_addr(st->socket), deadline_ms, &c.error);
 	if (c.fd < 0) {
 		c.status = c.fd == SCANNER_TIMEOUT ? SCAN_MOD_TIMEOUT : SCAN_MOD_ERROR;
@@ -364,10 +425,22 @@ done:
 	    c.final == SMFIR_DISCARD)
 		scan_result_add_test(result, "MILTER", 0.0, "milter answered '%c'%s%s", c.final,
 				     c.reply[0] ? ": " : "", c.reply);
+	if (c.nadded > 0 || c.nchanged > 0 || c.replbody)
+		log_info("scan milter event=modified headers_added=%zu headers_changed=%zu body=%s",
+			 c.nadded, c.nchanged, c.replbody ? "replaced" : "kept");
+	if (c.replbody) {
+		struct buf crlf;
+		buf_init(&crlf, 0);
+		milter_body_crlf(c.body.data != NULL ? c.body.data : "", c.body.len, &crlf);
+		scan_result_replace_body(result, crlf.data != NULL ? crlf.data : "", crlf.len);
+		buf_free(&crlf);
+	}
 	buf_free(&c.in);
+	buf_free(&c.body);
 	return SCAN_MOD_OK;
 fail:
 	buf_free(&c.in);
+	buf_free(&c.body);
 	log_warn("scan milter socket=%s status=%s error=\"%s\"", st->socket,
 		 c.status == SCAN_MOD_TIMEOUT ? "timeout" : "error", c.error);
 	return c.status;

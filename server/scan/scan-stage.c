@@ -13,6 +13,7 @@
 #include "deliver.h"
 #include "log.h"
 #include "metrics.h"
+#include "milter.h"
 #include "store-scan.h"
 
 #include <math.h>
@@ -298,6 +299,34 @@ static void split_header(const char *data, size_t size, size_t *header_len_r)
 	*header_len_r = size;
 }
 
+/* The received message with the modules' header changes and replacement
+ * body applied (milters), into out. */
+static void apply_changes(const struct scan_msg *msg, const struct scan_result *r, struct buf *out)
+{
+	struct milter_header_change *chg = xcalloc(r->nedits > 0 ? r->nedits : 1, sizeof(*chg));
+	for (size_t i = 0; i < r->nedits; i++) {
+		chg[i].name = r->edits[i].name;
+		chg[i].index = r->edits[i].index;
+		chg[i].value = r->edits[i].value;
+	}
+	milter_apply_header_changes(msg->raw, msg->header_len, chg, r->nedits, out);
+	free(chg);
+	if (!r->body_replaced) {
+		buf_append(out, msg->raw + msg->body_offset, msg->size - msg->body_offset);
+		return;
+	}
+	/* the header block must end with its empty line before a new body */
+	if (out->len > 0 && out->data[out->len - 1] != '\n')
+		buf_append(out, "\r\n", 2);
+	bool blank = out->len == 0 || (out->len == 1 && out->data[0] == '\n') ||
+		     (out->len == 2 && memcmp(out->data, "\r\n", 2) == 0) ||
+		     (out->len >= 2 && memcmp(out->data + out->len - 2, "\n\n", 2) == 0) ||
+		     (out->len >= 3 && memcmp(out->data + out->len - 3, "\n\r\n", 3) == 0);
+	if (!blank)
+		buf_append(out, "\r\n", 2);
+	buf_append(out, r->body, r->body_len);
+}
+
 static const char *domain_of(const char *address)
 {
 	const char *at = strrchr(address, '@');
@@ -502,9 +531,20 @@ static void stage(struct store *st, struct dir_handle *dh, const struct deliver_
 			v->targets[v->ntargets].disposition = disposition_of(a);
 			v->ntargets++;
 		}
+		/* the message as the milters changed it, if they did */
+		struct scan_msg changed = msg;
+		struct buf edited;
+		buf_init(&edited, 0);
+		if (r.nedits > 0 || r.body_replaced) {
+			apply_changes(&msg, &r, &edited);
+			changed.raw = edited.data != NULL ? edited.data : "";
+			changed.size = edited.len;
+			split_header(changed.raw, changed.size, &changed.header_len);
+			changed.body_offset = changed.header_len;
+		}
 		struct buf out;
 		buf_init(&out, 0);
-		build_message(c, &msg, &r, global, &out);
+		build_message(c, &changed, &r, global, &out);
 		v->size = out.len;
 		v->data = xmalloc(out.len + 1);
 		memcpy(v->data, out.data, out.len);
@@ -527,9 +567,10 @@ static void stage(struct store *st, struct dir_handle *dh, const struct deliver_
 		else
 			tests_list(&r, &sum, ",", true);
 		snprintf(v->summary, sizeof(v->summary), "%s", sum.data != NULL ? sum.data : "");
-		char *subject = scan_msg_header(&msg, "Subject", 0);
+		char *subject = scan_msg_header(&changed, "Subject", 0);
 		snprintf(v->subject, sizeof(v->subject), "%s", subject != NULL ? subject : "");
 		free(subject);
+		buf_free(&edited);
 		buf_free(&sum);
 		snprintf(v->reason, sizeof(v->reason), "%.120s", why);
 	}

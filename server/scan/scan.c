@@ -350,6 +350,29 @@ void scan_result_add_header(struct scan_result *r, const char *name, const char 
 	r->nheaders++;
 }
 
+void scan_result_change_header(struct scan_result *r, const char *name, uint32_t index,
+			       const char *value)
+{
+	r->edits = xrealloc(r->edits, (r->nedits + 1) * sizeof(*r->edits));
+	r->edits[r->nedits].name = xstrdup(name);
+	r->edits[r->nedits].index = index;
+	r->edits[r->nedits].value = xstrdup(value);
+	r->nedits++;
+}
+
+void scan_result_replace_body(struct scan_result *r, const char *data, size_t len)
+{
+	/* the body from before the running module stays for scan_run to restore */
+	if (r->body != r->body_before_)
+		free(r->body);
+	r->body = xmalloc(len + 1);
+	if (len > 0)
+		memcpy(r->body, data, len);
+	r->body[len] = '\0';
+	r->body_len = len;
+	r->body_replaced = true;
+}
+
 void scan_result_clear(struct scan_result *r)
 {
 	for (size_t i = 0; i < r->ntests; i++)
@@ -360,6 +383,14 @@ void scan_result_clear(struct scan_result *r)
 		free(r->headers[i].value);
 	}
 	free(r->headers);
+	for (size_t i = 0; i < r->nedits; i++) {
+		free(r->edits[i].name);
+		free(r->edits[i].value);
+	}
+	free(r->edits);
+	if (r->body_before_ != r->body)
+		free(r->body_before_);
+	free(r->body);
 	free(r->timings);
 	memset(r, 0, sizeof(*r));
 }
@@ -569,6 +600,9 @@ void scan_run(struct scan_msg *msg, struct scan_result *result)
 			/* What a failing module added is not trusted: keep a
 			 * copy of the counts and cut back to them. */
 			size_t ntests = result->ntests, nheaders = result->nheaders;
+			size_t nedits = result->nedits, body_len = result->body_len;
+			bool body_replaced = result->body_replaced;
+			result->body_before_ = result->body;
 			double score = result->score;
 			enum scan_action hint = result->hint;
 			const char *hint_module = result->hint_module;
@@ -591,11 +625,25 @@ void scan_run(struct scan_msg *msg, struct scan_result *result)
 					free(h->name);
 					free(h->value);
 				}
+				while (result->nedits > nedits) {
+					struct scan_header_edit *e = &result->edits[--result->nedits];
+					free(e->name);
+					free(e->value);
+				}
+				if (result->body != result->body_before_) {
+					free(result->body);
+					result->body = result->body_before_;
+					result->body_len = body_len;
+					result->body_replaced = body_replaced;
+				}
 				result->score = score;
 				result->hint = hint;
 				result->hint_module = hint_module;
 				memcpy(result->hint_reason, hint_reason, sizeof(hint_reason));
+			} else if (result->body != result->body_before_) {
+				free(result->body_before_);	/* replaced by this module */
 			}
+			result->body_before_ = NULL;
 		}
 		if ((t.status == SCAN_MOD_ERROR || t.status == SCAN_MOD_TIMEOUT) &&
 		    s->settings.failure == SCAN_FAIL_CLOSED)

@@ -172,6 +172,17 @@ struct scan_header {
 	char *value;			/* unfolded; the stage folds long values */
 };
 
+/* A change to a header field of the received message (a milter's
+ * SMFIR_CHGHEADER): the index-th field of that name (1-based, among the
+ * received header's fields as the milter saw them; 0 counts as 1) gets
+ * value, or is deleted when value is "". A value for an index past the
+ * last field of that name adds the field at the end of the header. */
+struct scan_header_edit {
+	char *name;
+	uint32_t index;
+	char *value;			/* "\n" + blank folds; "" deletes */
+};
+
 /* How one module's run went. */
 enum scan_mod_status {
 	SCAN_MOD_OK = 0,
@@ -203,6 +214,15 @@ struct scan_result {
 	bool unscannable;		/* a fail-closed module failed or the deadline passed */
 	/* Set by the stage while a module runs, so its additions carry its name. */
 	const char *current_module;
+	/* Header changes and a replacement body (milters): applied to the
+	 * delivered message by the stage; dropped like the other additions
+	 * when the module that made them fails. */
+	struct scan_header_edit *edits;
+	size_t nedits;
+	bool body_replaced;
+	char *body;			/* the new body (CRLF), owned by the result */
+	size_t body_len;
+	char *body_before_;		/* private to scan.c: the body before the running module */
 };
 
 /* Add a test hit with its score and an optional printf detail. A test of the
@@ -219,6 +239,11 @@ void scan_result_hint(struct scan_result *r, enum scan_action action, const char
 		      ...) ATTR_PRINTF(3, 4);
 /* Add a header field to the delivered message (name without ':'). */
 void scan_result_add_header(struct scan_result *r, const char *name, const char *value);
+/* Change or delete (value "") a header field of the received message. */
+void scan_result_change_header(struct scan_result *r, const char *name, uint32_t index,
+			       const char *value);
+/* Replace the message body by data[0..len) (CRLF line ends). */
+void scan_result_replace_body(struct scan_result *r, const char *data, size_t len);
 /* Free everything in r and zero it. */
 void scan_result_clear(struct scan_result *r);
 

@@ -3,7 +3,10 @@ test_scan_content_milter.py: `scanc_milter.py SOCKET LOGFILE`. It records
 what it was given (macros, connect, helo, envelope, headers, body) as one
 JSON line per message, and answers by markers in the body:
 MILTER-REJECT (550 with text), MILTER-TEMPFAIL, MILTER-QUARANTINE,
-MILTER-DISCARD, MILTER-HANG (never answers end of message); otherwise it
+MILTER-DISCARD, MILTER-HANG (never answers end of message), MILTER-CHANGE
+(changes Subject, deletes the second X-Remove-Me field, adds X-Added by
+change past the last one, replaces the body in two chunks),
+MILTER-CHANGE-HANG (the same changes, then never answers); otherwise it
 adds the header X-Test-Milter and accepts."""
 import json
 import sys
@@ -63,6 +66,15 @@ class TestMilter(Milter.Base):
             return Milter.ACCEPT
         if b"MILTER-DISCARD" in body:
             return Milter.DISCARD
+        if b"MILTER-CHANGE" in body:
+            self.chgheader("Subject", 1, "changed by the milter")
+            self.chgheader("X-Remove-Me", 2, None)
+            self.chgheader("X-Added", 1, "by chgheader")
+            self.replacebody(b"replaced body line 1\r\n")
+            self.replacebody(b"second chunk\nbare LF line\r\n")
+            if b"MILTER-CHANGE-HANG" in body:
+                time.sleep(30)
+            return Milter.ACCEPT
         if b"MILTER-HANG" in body:
             time.sleep(30)
         self.addheader("X-Test-Milter", "seen %d headers" % len(self.seen["headers"]))
@@ -71,5 +83,5 @@ class TestMilter(Milter.Base):
 
 if __name__ == "__main__":
     Milter.factory = TestMilter
-    Milter.set_flags(Milter.ADDHDRS | Milter.QUARANTINE)
+    Milter.set_flags(Milter.ADDHDRS | Milter.CHGHDRS | Milter.MODBODY | Milter.QUARANTINE)
     Milter.runmilter("cairn-test", sys.argv[1], 60)

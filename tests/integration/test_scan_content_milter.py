@@ -1,8 +1,9 @@
 """The milter client of the scan stage (issue 14) against a milter built on
 libmilter (python3-milter, tests/integration/scanc_milter.py): what the
 milter is told (connect, helo, envelope, headers, body, macros) and what
-its answers do (add header, reject with its text, tempfail, quarantine,
-discard kept in the quarantine, a hanging milter fail-open/closed)."""
+its answers do (add header, change and delete header, replace body,
+reject with its text, tempfail, quarantine, discard kept in the
+quarantine, a hanging milter fail-open/closed with its changes dropped)."""
 import json
 import os
 import pathlib
@@ -108,3 +109,54 @@ def test_milter_down(cairnd_factory, pg):
                                             failure="closed"))
     c, msg = su.send(d, su.ham(9))
     assert c == 451, (c, msg)
+
+
+def split_stored(raw):
+    head, body = raw.split(b"\r\n\r\n", 1)
+    return head + b"\r\n", body
+
+
+def test_milter_changes_headers_and_body(cairnd_factory, pg, milter):
+    d = su.start(cairnd_factory, pg, config(milter))
+    raw = su.message("original subject", b"original body\r\nMILTER-CHANGE marker-change-1\r\n",
+                     b"X-Remove-Me: first\r\nX-Keep: yes\r\nX-Remove-Me: second\r\n"
+                     b"\tfolded part\r\n")
+    code, msg = su.send(d, raw)
+    assert code == 250, (code, msg)
+    stored = su.mailbox(d, "ann@local.test")
+    assert len(stored) == 1
+    head, body = split_stored(stored[0])
+    # the body is exactly the milter's two chunks, line ends as CRLF
+    assert body == b"replaced body line 1\r\nsecond chunk\r\nbare LF line\r\n"
+    fields = [f.split(b":", 1)[0] for f in head.split(b"\r\n") if f and f[:1] not in b" \t"]
+    # Subject changed in place (one Subject field, where it was)
+    assert b"Subject: changed by the milter\r\n" in head
+    assert b"original subject" not in head
+    assert fields.count(b"Subject") == 1
+    assert fields.index(b"Subject") < fields.index(b"Date")
+    # the second X-Remove-Me (with its continuation line) deleted, the first kept
+    assert b"X-Remove-Me: first\r\nX-Keep: yes\r\n" in head
+    assert b"second" not in head and b"folded part" not in head
+    assert fields.count(b"X-Remove-Me") == 1
+    # a change past the last field of a name adds it at the end of the header
+    assert head.endswith(b"X-Added: by chgheader\r\n")
+    assert b"\n" not in head.replace(b"\r\n", b"")      # no bare LF anywhere
+    assert b"\n" not in body.replace(b"\r\n", b"")
+    assert "event=modified headers_added=0 headers_changed=3 body=replaced" in d.log_text()
+
+
+def test_milter_changes_dropped_on_failure(cairnd_factory, pg, milter):
+    """A milter that times out after sending its changes (fail-open): the
+    message is delivered as received, none of the changes made."""
+    d = su.start(cairnd_factory, pg, config(milter, timeout="1s", failure="open"))
+    body = b"kept body\r\nMILTER-CHANGE-HANG marker-change-2\r\n"
+    raw = su.message("kept subject", body, b"X-Remove-Me: a\r\nX-Remove-Me: b\r\n")
+    code, msg = su.send(d, raw)
+    assert code == 250, (code, msg)
+    stored = su.mailbox(d, "ann@local.test")
+    assert len(stored) == 1
+    head, got = split_stored(stored[0])
+    assert got == body
+    assert b"Subject: kept subject\r\n" in head
+    assert b"X-Remove-Me: a\r\nX-Remove-Me: b\r\n" in head
+    assert b"X-Added" not in head and b"changed by the milter" not in head

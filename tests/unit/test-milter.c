@@ -98,12 +98,119 @@ static void test_decode(void **state)
 	assert_int_equal(decode("Z", 1, &a), -1);
 }
 
+static void test_decode_changes(void **state)
+{
+	(void)state;
+	struct milter_action a;
+	/* CHGHEADER: index, name, value; an empty value is a deletion */
+	assert_int_equal(decode("m\0\0\x01\x02X-Old\0\0", 12, &a), 0);
+	assert_int_equal(a.cmd, SMFIR_CHGHEADER);
+	assert_int_equal(a.index, 258);
+	assert_int_equal(a.s1_len, 5);
+	assert_memory_equal(a.s1, "X-Old", 5);
+	assert_int_equal(a.s2_len, 0);
+	assert_int_equal(decode("m\0\0\0\0Subject\0 a\n\tb\0", 19, &a), 0);
+	assert_int_equal(a.index, 0);
+	assert_int_equal(a.s2_len, 5);
+	assert_memory_equal(a.s2, " a\n\tb", 5);
+	assert_int_equal(decode("m\0\0\0\x01Subject\0new", 16, &a), -1);	/* value unterminated */
+	assert_int_equal(decode("m\0\0\0\x01Subject\0", 13, &a), -1);	/* no value */
+	assert_int_equal(decode("m\0\0\0\x01\0v\0", 8, &a), -1);		/* empty name */
+	/* a name that would forge other fields or break the header */
+	assert_int_equal(decode("m\0\0\0\x01X\r\nBcc\0v\0", 14, &a), -1);
+	assert_int_equal(decode("m\0\0\0\x01X-A:\0v\0", 12, &a), -1);
+	assert_int_equal(decode("hX A\0v\0", 7, &a), -1);
+	assert_int_equal(decode("i\0\0\0\x01X\x80\0v\0", 10, &a), -1);
+	/* REPLBODY: the chunk as is, NUL bytes included; an empty chunk too */
+	assert_int_equal(decode("ba\0b\r\n", 6, &a), 0);
+	assert_int_equal(a.cmd, SMFIR_REPLBODY);
+	assert_int_equal(a.body_len, 5);
+	assert_memory_equal(a.body, "a\0b\r\n", 5);
+	assert_int_equal(decode("b", 1, &a), 0);
+	assert_int_equal(a.body_len, 0);
+}
+
+static void changes(const char *hdr, const struct milter_header_change *c, size_t n,
+		    const char *want)
+{
+	struct buf out;
+	buf_init(&out, 0);
+	assert_int_equal(milter_apply_header_changes(hdr, strlen(hdr), c, n, &out), 0);
+	assert_string_equal(out.data != NULL ? out.data : "", want);
+	buf_free(&out);
+}
+
+static void test_header_changes(void **state)
+{
+	(void)state;
+	const char *hdr = "Received: by mx\r\nSubject: one\r\nX-Del: 1\r\n"
+			  "x-del: 2\r\n  cont\r\nTo: b\r\n\r\n";
+	/* no change: the block as is */
+	changes(hdr, NULL, 0, hdr);
+	/* change the first Subject, delete the second X-Del (with its
+	 * continuation line), case-insensitively */
+	const struct milter_header_change c1[] = {
+		{ "Subject", 1, "two" }, { "X-DEL", 2, "" },
+	};
+	changes(hdr, c1, 2, "Received: by mx\r\nSubject: two\r\nX-Del: 1\r\nTo: b\r\n\r\n");
+	/* index 0 counts as 1; the later request for a field wins */
+	const struct milter_header_change c2[] = {
+		{ "X-Del", 0, "zero" }, { "x-del", 1, "one" },
+	};
+	changes(hdr, c2, 2, "Received: by mx\r\nSubject: one\r\nx-del: one\r\n"
+			   "x-del: 2\r\n  cont\r\nTo: b\r\n\r\n");
+	/* past the last field: added at the end (once per name and index),
+	 * a deletion there does nothing; the milter's line breaks become
+	 * CRLF continuation lines */
+	const struct milter_header_change c3[] = {
+		{ "Subject", 2, "" }, { "X-New", 1, "first" }, { "X-New", 1, "a\nb\n\tc\n" },
+		{ "X-Del", 3, "three" },
+	};
+	changes(hdr, c3, 4, "Received: by mx\r\nSubject: one\r\nX-Del: 1\r\n"
+			   "x-del: 2\r\n  cont\r\nTo: b\r\n"
+			   "X-New: a\r\n\tb\r\n\tc\r\nX-Del: three\r\n\r\n");
+	/* a prefix of a name is not that name; "Name :" is */
+	const struct milter_header_change c4[] = { { "X-De", 1, "no" }, { "To", 1, "" } };
+	changes("X-Del: 1\r\nTo : b\r\n\r\n", c4, 2, "X-Del: 1\r\nX-De: no\r\n\r\n");
+	/* a header block without its empty line */
+	const struct milter_header_change c5[] = { { "A", 1, "z" } };
+	changes("A: x\r\nB: y", c5, 1, "A: z\r\nB: y");
+	/* out of room: -1 */
+	struct buf small;
+	buf_init(&small, 8);
+	assert_int_equal(milter_apply_header_changes(hdr, strlen(hdr), c1, 2, &small), -1);
+	buf_free(&small);
+}
+
+static void test_body_crlf(void **state)
+{
+	(void)state;
+	struct buf out;
+	buf_init(&out, 0);
+	assert_int_equal(milter_body_crlf("a\nb\r\nc\rd\n\n", 10, &out), 0);
+	assert_int_equal(out.len, 12);
+	assert_memory_equal(out.data, "a\r\nb\r\ncd\r\n\r\n", 12);
+	buf_reset(&out);
+	assert_int_equal(milter_body_crlf("no line end", 11, &out), 0);
+	assert_string_equal(out.data, "no line end");
+	buf_reset(&out);
+	assert_int_equal(milter_body_crlf("", 0, &out), 0);
+	assert_int_equal(out.len, 0);
+	buf_free(&out);
+	buf_init(&out, 4);
+	assert_int_equal(milter_body_crlf("a\n\n\n", 4, &out), -1);
+	buf_free(&out);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_packets),
 		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_decode_changes),
+		cmocka_unit_test(test_header_changes),
+		cmocka_unit_test(test_body_crlf),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

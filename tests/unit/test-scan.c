@@ -38,6 +38,8 @@ static enum scan_mod_status run_a(void *st, struct scan_msg *m, struct scan_resu
 	strcat(order, "a");
 	scan_result_add_test(r, "A_TEST", 1.5, "from %s", "a");
 	scan_result_hint(r, SCAN_ACTION_JUNK, "a wants junk");
+	scan_result_change_header(r, "Subject", 1, "from a");
+	scan_result_replace_body(r, "a body\r\n", 8);
 	return SCAN_MOD_OK;
 }
 
@@ -54,6 +56,9 @@ static enum scan_mod_status run_b(void *st, struct scan_msg *m, struct scan_resu
 	strcat(order, "b");
 	scan_result_add_test(r, "B_TEST", 50, NULL);
 	scan_result_add_header(r, "X-B", "1");
+	scan_result_change_header(r, "X-Twice", 2, "");
+	scan_result_replace_body(r, "b1", 2);
+	scan_result_replace_body(r, "b2", 2);
 	scan_result_hint(r, SCAN_ACTION_REJECT, "b says no");
 	return SCAN_MOD_ERROR;
 }
@@ -69,6 +74,8 @@ static enum scan_mod_status run_c(void *st, struct scan_msg *m, struct scan_resu
 {
 	(void)st; (void)m; (void)r;
 	strcat(order, "c");
+	scan_result_change_header(r, "Subject", 1, "from c");
+	scan_result_replace_body(r, "c body", 6);
 	while (scan_now_ms() < d + 120) {
 		struct timespec ts = { 0, 5 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
@@ -96,6 +103,9 @@ static enum scan_mod_status run_d(void *st, struct scan_msg *m, struct scan_resu
 			     second != NULL ? second : "-");
 	free(subj);
 	free(second);
+	/* replaces a's body, twice (the first replacement freed) */
+	scan_result_replace_body(r, "d1", 2);
+	scan_result_replace_body(r, "d body\r\n", 8);
 	return SCAN_MOD_OK;
 }
 
@@ -162,6 +172,15 @@ static void test_run_order_and_failures(void **state)
 	assert_false(scan_result_has_test(&r, "B_TEST", NULL));
 	assert_false(scan_result_has_test(&r, "C_TEST", NULL));
 	assert_int_equal(r.nheaders, 0);
+	/* and so are their header changes and bodies: a's change stays, d's
+	 * body replaced a's */
+	assert_int_equal(r.nedits, 1);
+	assert_string_equal(r.edits[0].name, "Subject");
+	assert_int_equal(r.edits[0].index, 1);
+	assert_string_equal(r.edits[0].value, "from a");
+	assert_true(r.body_replaced);
+	assert_int_equal(r.body_len, 8);
+	assert_memory_equal(r.body, "d body\r\n", 8);
 	double s;
 	assert_true(scan_result_has_test(&r, "A_TEST", &s));
 	assert_true(fabs(s - 0.5) < 1e-9);
