@@ -332,7 +332,14 @@ def test_include_personal_and_global(cairnd_factory, pg):
     assert len(boss) == 1 and boss[0][0] & 4
     assert len(mailbox_messages(d, "ann@sieve.test", "Lists")) == 1
     assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 1
+    # A missing script is refused at activation; an included script
+    # deleted later is a runtime error that keeps the message.
+    put(d, "keep;\r\n", name="missing")
     put(d, 'require ["include"];\r\ninclude :personal "missing";\r\n', name="main")
+    r = ctl(d, "sieve", "put", "--user", "ann@sieve.test", "--activate", "yes", "other", "-",
+            input='require ["include"];\r\ninclude :personal "nothere";\r\n', check=False)
+    assert r.returncode != 0 and 'include: script "nothere" not found' in r.stderr, r.stderr
+    ctl(d, "sieve", "delete", "--user", "ann@sieve.test", "missing")
     smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("kept"))
     assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 2
     assert "event=runtime-error" in d.log_text()
