@@ -404,6 +404,16 @@ def test_bounce_to_local_sender_runs_its_script(cairnd_factory, pg):
         [fwd] = sink.messages()
         assert b"X-Mail-Args: <>" in fwd and b"multipart/report" in fwd, fwd[:400]
         assert b"X-Rcpt-Args: <watch@watch.test>" in fwd
+        # A script that fails keeps the DSN in INBOX (written behind the checks).
+        sql(d, "UPDATE sieve_scripts SET content = 'if true {', size = 9"
+               " WHERE name = 'main'")
+        test_queue.submit(d, ["nobody2@bounce.test"],
+                          test_queue.message("will bounce too", "sb-2@local.test"))
+        wait_for(lambda: mailbox_messages(d, "ann@local.test", "INBOX"), 30, "the 2nd bounce")
+        [(_, _, raw)] = mailbox_messages(d, "ann@local.test", "INBOX")
+        assert raw.startswith(b"Return-Path: <>\r\n") and b"nobody2@bounce.test" in raw
+        assert len(mailbox_messages(d, "ann@local.test", "Bounces")) == 1
+        assert "event=compile-failed" in d.log_text()
     finally:
         srv.close()
         sink.close()
