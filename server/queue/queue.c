@@ -569,6 +569,12 @@ static void commit(struct runner *r, struct outcome *o, uint64_t dot_msg, const 
 	}
 	if (t.lost > 0)
 		log_warn("queue event=lease-lost runner=%u rows=%zu", r->index, t.lost);
+	/* a script's redirect of a DSN: send it without waiting for a poll */
+	for (size_t i = 0; i < o->ndsns; i++)
+		if (o->dsns[i].sieve != NULL && o->dsns[i].sieve->queued) {
+			queue_wake();
+			break;
+		}
 	outcome_clear(o);
 }
 
