@@ -1730,7 +1730,13 @@ static void check_include(struct compiler *c, struct sieve_node *nd)
 	const char *rerr = NULL;
 	int r = p->include(p->include_ctx, loc, name, &src, &len, &rerr);
 	if (r == 1) {
-		if (!(nd->flags & SNF_OPTIONAL))
+		if (nd->flags & SNF_OPTIONAL)
+			return;
+		if (loc == SIEVE_INCLUDE_PERSONAL && p->include_missing_personal_ok)
+			warn_at(c, nd->line, nd->column,
+				"include: script \"%s\" not found (it must exist before this script is activated)",
+				name);
+		else
 			err_at(c, nd->line, nd->column, "include: script \"%s\" not found", name);
 		return;
 	}
@@ -1847,7 +1853,17 @@ int sieve_compile(const char *source, size_t len, const struct sieve_compile_par
 		  struct sieve_script **script_r, char **error_r)
 {
 	struct include_seen seen = { 0 };
-	int r = compile_internal(source, len, params, NULL, 0, 0, &seen, script_r, error_r);
+	/* the script itself is the root of the include chain: a stored script
+	 * that includes it back is a loop */
+	char root[300];
+	const char *stack[1] = { root };
+	size_t stack_len = 0;
+	if (params && params->include && params->name && params->name[0] != '\0') {
+		snprintf(root, sizeof(root), "p:%s", params->name);
+		stack_len = 1;
+	}
+	int r = compile_internal(source, len, params, stack_len ? stack : NULL, stack_len, 0, &seen,
+				 script_r, error_r);
 	for (size_t i = 0; i < seen.n; i++)
 		free(seen.keys[i]);
 	free(seen.keys);

@@ -68,6 +68,11 @@ struct sieve_compile_params {
 	 * non-optional scripts are reported as errors; loops are refused. */
 	sieve_include_fn *include;
 	void *include_ctx;
+	/* With include: a missing :personal script (not :optional) is only a
+	 * warning, as it may be uploaded later (RFC 6609 3.2; ManageSieve
+	 * PUTSCRIPT). Activation compiles without it. The script's own name
+	 * is the root of the include loop check (a :personal script). */
+	bool include_missing_personal_ok;
 	/* Optional: validate constant :regex keys. Without it :regex is
 	 * still accepted and bad patterns fail at run time. */
 	sieve_regex_check_fn *regex_check;

@@ -65,8 +65,12 @@ static int name_arg(const char *cmd, const char *name)
 	return 0;
 }
 
-/* Compile as delivery and ManageSieve do; prints errors. Returns 0 or -1. */
-static int check_script(const struct config *cfg, const char *name, const struct buf *src)
+/* Compile as delivery and ManageSieve do, includes resolved from user's
+ * scripts (st NULL: none) and [sieve] global_dir; prints errors. upload: a
+ * missing :personal include is only a warning (RFC 6609 3.2), else (the
+ * script is to be active) an error. Returns 0 or -1. */
+static int check_script(const struct config *cfg, struct store *st, const char *user,
+			const char *name, const struct buf *src, bool upload)
 {
 	if (!msieve_utf8_valid(src->data != NULL ? src->data : "", src->len) ||
 	    (src->len > 0 && memchr(src->data, '\0', src->len) != NULL)) {
@@ -75,7 +79,13 @@ static int check_script(const struct config *cfg, const char *name, const struct
 	}
 	struct sieve_limits lim;
 	deliver_sieve_limits(cfg, &lim);
-	struct sieve_compile_params params = { .limits = &lim, .name = name };
+	struct deliver_sieve_include_ctx ictx = {
+		.st = st, .cfg = cfg, .max_size = lim.max_script_size, .account = user,
+	};
+	struct sieve_compile_params params = {
+		.limits = &lim, .name = name, .include = deliver_sieve_include_cb,
+		.include_ctx = &ictx, .include_missing_personal_ok = upload,
+	};
 	struct sieve_script *script = NULL;
 	char *error = NULL;
 	if (sieve_compile(src->data != NULL ? src->data : "", src->len, &params, &script,
@@ -148,7 +158,8 @@ static int cmd_put(struct ctl *ctl, int argc, char **argv)
 	buf_init(&src, 0);
 	int ret = CTL_ERROR;
 	if (read_file(pos[1], ctl->cfg->sieve.max_script_size, &src) == 0 &&
-	    check_script(ctl->cfg, pos[0], &src) == 0) {
+	    check_script(ctl->cfg, ctl->store, user, pos[0], &src,
+			 activate == NULL || strcmp(activate, "yes") != 0) == 0) {
 		struct store_sieve_limits lim = { ctl->cfg->sieve.max_scripts,
 						  ctl->cfg->sieve.max_total_size };
 		if (store_sieve_put(ctl->store, user, pos[0], src.data != NULL ? src.data : "",
@@ -173,6 +184,18 @@ static int cmd_activate(struct ctl *ctl, int argc, char **argv)
 	    user_arg("sieve activate", user) == NULL)
 		return CTL_USAGE;
 	if (ctl_open(ctl) != CTL_OK)
+		return CTL_ERROR;
+	/* its includes must exist now (a :personal one may have been
+	 * missing at upload) */
+	struct buf src;
+	buf_init(&src, 0);
+	if (store_sieve_get(ctl->store, user, pos[0], &src, NULL, &error) != STORE_OK) {
+		buf_free(&src);
+		return ctl_store_failed(error);
+	}
+	int checked = check_script(ctl->cfg, ctl->store, user, pos[0], &src, false);
+	buf_free(&src);
+	if (checked < 0)
 		return CTL_ERROR;
 	if (store_sieve_activate(ctl->store, user, pos[0], &error) != STORE_OK)
 		return ctl_store_failed(error);
@@ -237,7 +260,9 @@ static int cmd_check(struct ctl *ctl, int argc, char **argv)
 			return CTL_ERROR;
 		}
 	}
-	if (check_script(ctl->cfg, pos[0], &src) == 0) {
+	/* a stored script is checked as for activation; a file as an upload */
+	if (check_script(ctl->cfg, user != NULL ? ctl->store : NULL, user, pos[0], &src,
+			 user == NULL) == 0) {
 		printf("%s: ok\n", pos[0]);
 		ret = CTL_OK;
 	}

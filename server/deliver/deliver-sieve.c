@@ -13,6 +13,7 @@
 #include "deliver.h"
 #include "dsn.h"
 #include "log.h"
+#include "queue.h"
 #include "sasl.h"
 #include "sieve-exec.h"
 #include "store-deliver.h"
@@ -239,41 +240,8 @@ static int cb_include(void *ctx, enum sieve_include_location loc, const char *na
 		      char **source_r, size_t *len_r, const char **error_r)
 {
 	struct target_ctx *t = ctx;
-	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)
-		return 1;
-	struct buf b;
-	buf_init(&b, g.limits.max_script_size);
-	if (loc == SIEVE_INCLUDE_PERSONAL) {
-		int ret = store_sieve_get(t->st, t->account, name, &b, NULL, error_r);
-		if (ret != STORE_OK) {
-			buf_free(&b);
-			return ret == STORE_NOTFOUND ? 1 : -1;
-		}
-	} else {
-		if (g.cfg->sieve.global_dir[0] == '\0')
-			return 1;
-		char *path = xasprintf("%s/%s.sieve", g.cfg->sieve.global_dir, name);
-		FILE *f = fopen(path, "rb");
-		free(path);
-		if (f == NULL) {
-			*error_r = strerror(errno);
-			return errno == ENOENT ? 1 : -1;
-		}
-		char chunk[8192];
-		size_t r;
-		bool too_big = false;
-		while ((r = fread(chunk, 1, sizeof(chunk), f)) > 0)
-			too_big = too_big || buf_append(&b, chunk, r) < 0;
-		fclose(f);
-		if (too_big) {
-			buf_free(&b);
-			*error_r = "script too large";
-			return -1;
-		}
-	}
-	*len_r = b.len;
-	*source_r = b.data != NULL ? b.data : xstrdup("");
-	return 0;
+	return deliver_sieve_include_load(t->st, g.cfg, g.limits.max_script_size, t->account, loc,
+					  name, source_r, len_r, error_r);
 }
 
 /* The mailbox a fileinto/keep goes to: the named one (created when asked),
@@ -934,6 +902,88 @@ static int sieve_store(struct store *st, const struct deliver_envelope *env,
 	return ret;
 }
 
+/* ---- the queue's DSNs to local senders (queue_dsn_sieve_fn) ---- */
+
+struct dsn_plan {
+	struct plan p;
+	struct target_result tr;
+};
+
+static void dsn_plan_free(void *ptr)
+{
+	struct dsn_plan *d = ptr;
+	plan_free(&d->p);
+	free(d->tr.reject_reason);
+	free(d);
+}
+
+/* The sender's scripts on a DSN from <>: as sieve_store for one local
+ * target, but carried out by the queue in its outcome's transaction. A
+ * script error keeps the DSN (the implicit keep); vacation never answers
+ * <> and a redirect keeps the null sender, so no DSN can start a loop. */
+static int dsn_sieve(struct store *st, const char *account, const char *data, size_t size,
+		     struct store_sieve_txn **txn_r, void **plan_r)
+{
+	*txn_r = NULL;
+	*plan_r = NULL;
+	char *name = NULL;
+	struct buf src;
+	buf_init(&src, 0);
+	const char *error = NULL;
+	int ret = store_sieve_get_active(st, account, &name, &src, &error);
+	if (ret == STORE_NOTFOUND)
+		ret = STORE_OK;
+	if (ret != STORE_OK || (name == NULL && g.before == NULL && g.after == NULL)) {
+		if (ret != STORE_OK)
+			log_warn("sieve user=%s event=dsn-script-failed reason=\"%s\"", account,
+				 error != NULL ? error : "?");
+		free(name);
+		buf_free(&src);
+		return ret == STORE_OK ? 0 : -1;
+	}
+	static char empty[] = "";
+	struct deliver_envelope env;
+	memset(&env, 0, sizeof(env));
+	env.from = empty;
+	env.body = "8BITMIME";
+	struct store_deliver_msg msg = {
+		.data = data, .size = size, .envelope_from = "", .body = "8BITMIME",
+	};
+	struct dsn_plan *d = xcalloc(1, sizeof(*d));
+	const char **accounts = xcalloc(2, sizeof(*accounts));
+	d->p.txn.accounts = accounts;
+	d->p.txn.results = xcalloc(2, sizeof(int));
+	d->p.txn.ntargets = 1;
+	accounts[0] = own(&d->p, xstrdup(account));
+	ret = plan_target(st, &env, &msg, &d->p, 0, accounts[0], name, &src, &d->tr, &error);
+	free(name);
+	buf_free(&src);
+	if (ret != STORE_OK) {
+		log_warn("sieve user=%s event=dsn-script-failed reason=\"%s\"", account,
+			 error != NULL ? error : "?");
+		dsn_plan_free(d);
+		return -1;
+	}
+	struct buf *plain = own_buf(&d->p);
+	buf_append_str(plain, "Return-Path: <>\r\n");
+	buf_append(plain, data, size);
+	for (size_t k = 0; k < d->p.txn.ncopies; k++) {
+		if (d->p.txn.copies[k].data == NULL) {
+			d->p.txn.copies[k].data = plain->data;
+			d->p.txn.copies[k].size = plain->len;
+		}
+	}
+	if (d->tr.reject) {
+		/* never a notice to <>: a rejected DSN is dropped */
+		log_info("sieve user=%s event=dsn-rejected reason=\"%s\"", account,
+			 d->tr.reject_reason != NULL ? d->tr.reject_reason : "");
+		accounts[0] = NULL;
+	}
+	*txn_r = &d->p.txn;
+	*plan_r = d;
+	return 0;
+}
+
 int deliver_sieve_setup(const struct config *cfg, char **error_r)
 {
 	g.cfg = cfg;
@@ -974,6 +1024,7 @@ int deliver_sieve_setup(const struct config *cfg, char **error_r)
 	}
 	deliver_set_sieve_hook(sieve_store);
 	deliver_set_srs_hook(srs_reverse);
+	queue_set_dsn_sieve_hook(dsn_sieve, dsn_plan_free);
 	return 0;
 }
 
@@ -981,6 +1032,7 @@ void deliver_sieve_cleanup(void)
 {
 	deliver_set_sieve_hook(NULL);
 	deliver_set_srs_hook(NULL);
+	queue_set_dsn_sieve_hook(NULL, NULL);
 	sieve_script_unref(&g.before);
 	sieve_script_unref(&g.after);
 	sieve_cache_free(&g.cache);

@@ -26,6 +26,29 @@ static inline void deliver_sieve_limits(const struct config *cfg, struct sieve_l
 	sieve_limits_fill(l);
 }
 
+struct store;
+
+/* The include resolver (RFC 6609) for account: :personal scripts are its
+ * stored scripts, :global ones files NAME.sieve in [sieve] global_dir (at
+ * most max_size bytes). Returns as sieve_include_fn: 0 with *source_r
+ * (malloc'ed), 1 when there is no such script, -1 with *error_r. On a
+ * worker (SQL, file I/O). Used at delivery, by ManageSieve and cairnctl. */
+int deliver_sieve_include_load(struct store *st, const struct config *cfg, size_t max_size,
+			       const char *account, enum sieve_include_location loc,
+			       const char *name, char **source_r, size_t *len_r,
+			       const char **error_r);
+
+/* A sieve_include_fn over deliver_sieve_include_load, for
+ * sieve_compile_params.include (ctx: a struct deliver_sieve_include_ctx). */
+struct deliver_sieve_include_ctx {
+	struct store *st;
+	const struct config *cfg;
+	size_t max_size;
+	const char *account;
+};
+int deliver_sieve_include_cb(void *ctx, enum sieve_include_location loc, const char *name,
+			     char **source_r, size_t *len_r, const char **error_r);
+
 /* Install the Sieve stage into the delivery pipeline (deliver.c's hook)
  * for this configuration; call once before the worker pool starts. Loads
  * and checks the global scripts: -1 with *error_r when one does not compile

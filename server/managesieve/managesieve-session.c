@@ -167,14 +167,24 @@ static void tempfail(struct ms_session *s, const char *what, const char *error)
 
 /* ---- jobs ---- */
 
-/* Compile a script as delivery would, with the configured limits.
+/* Compile a script as delivery would, with the configured limits, its
+ * includes resolved as at delivery (the user's stored scripts, [sieve]
+ * global_dir). upload: a missing :personal include is only a warning (it
+ * may be uploaded later, RFC 6609 3.2); activation refuses it.
  * Returns 0 (warnings in *warnings_r, malloc'ed or NULL) or -1. */
-static int compile_check(const struct config *cfg, const char *name, const char *content,
-			 size_t len, char **error_r, char **warnings_r)
+static int compile_check(const struct config *cfg, struct store *st, const char *address,
+			 const char *name, const char *content, size_t len, bool upload,
+			 char **error_r, char **warnings_r)
 {
 	struct sieve_limits lim;
 	deliver_sieve_limits(cfg, &lim);
-	struct sieve_compile_params params = { .limits = &lim, .name = name };
+	struct deliver_sieve_include_ctx ictx = {
+		.st = st, .cfg = cfg, .max_size = lim.max_script_size, .account = address,
+	};
+	struct sieve_compile_params params = {
+		.limits = &lim, .name = name, .include = deliver_sieve_include_cb,
+		.include_ctx = &ictx, .include_missing_personal_ok = upload,
+	};
 	struct sieve_script *script = NULL;
 	*warnings_r = NULL;
 	if (sieve_compile(content, len, &params, &script, error_r) < 0)
@@ -240,8 +250,8 @@ static void job_run(struct session_job *job, struct worker *w)
 		break;
 	case JOB_CHECK:
 	case JOB_PUT:
-		if (compile_check(cfg, j->name != NULL ? j->name : "", j->content, j->len,
-				  &j->compile_error, &j->warnings) < 0) {
+		if (compile_check(cfg, st, j->address, j->name != NULL ? j->name : "", j->content,
+				  j->len, true, &j->compile_error, &j->warnings) < 0) {
 			j->status = STORE_INVALID;
 			break;
 		}
@@ -253,6 +263,23 @@ static void job_run(struct session_job *job, struct worker *w)
 		j->status = store_sieve_havespace(st, j->address, j->name, j->size, &lim, &error);
 		break;
 	case JOB_SETACTIVE:
+		/* the includes must exist now (RFC 6609 3.2: a :personal one
+		 * may have been missing at upload) */
+		if (j->name[0] != '\0') {
+			struct buf src;
+			buf_init(&src, 0);
+			j->status = store_sieve_get(st, j->address, j->name, &src, NULL, &error);
+			if (j->status == STORE_OK &&
+			    compile_check(cfg, st, j->address, j->name,
+					  src.data != NULL ? src.data : "", src.len, false,
+					  &j->compile_error, &j->warnings) < 0)
+				j->status = STORE_INVALID;
+			buf_free(&src);
+			if (j->status != STORE_OK)
+				break;
+			free(j->warnings);
+			j->warnings = NULL;
+		}
 		j->status = store_sieve_activate(st, j->address, j->name, &error);
 		break;
 	case JOB_DELETE:
@@ -405,6 +432,12 @@ static void job_done(struct session *rt, struct session_job *job)
 		return;
 	default:
 		break;
+	}
+	if (j->kind == JOB_SETACTIVE && j->compile_error != NULL) {
+		log_info("managesieve session=%s user=%s event=setactive-invalid name=\"%s\"",
+			 conn_id(s->conn), s->address, j->name);
+		respond(s, "NO", NULL, j->compile_error);
+		return;
 	}
 	if (j->status != STORE_OK) {
 		store_failed(s, j, "script");

@@ -28,6 +28,7 @@
 #include "store-dkim.h"
 #include "store-mail.h"
 #include "store-queue.h"
+#include "store-sieve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -93,7 +94,17 @@ struct outcome {
 	uint64_t *dkim_ids;	/* signatures made now, saved with the outcome */
 	const char **dkim_sigs;	/* owned (in strings) */
 	size_t ndkim;
+	void **plans;		/* per DSN: the Sieve plan (dsns[i].sieve) or NULL */
 };
+
+static queue_dsn_sieve_fn *dsn_sieve_hook;
+static queue_dsn_sieve_free_fn *dsn_sieve_free;
+
+void queue_set_dsn_sieve_hook(queue_dsn_sieve_fn *fn, queue_dsn_sieve_free_fn *free_fn)
+{
+	dsn_sieve_hook = fn;
+	dsn_sieve_free = free_fn;
+}
 
 /* Cached DKIM keys of one domain. */
 struct dkim_cache {
@@ -216,8 +227,12 @@ static void outcome_clear(struct outcome *o)
 {
 	for (size_t i = 0; i < o->nstrings; i++)
 		free(o->strings[i]);
-	for (size_t i = 0; i < o->ndsns; i++)
+	for (size_t i = 0; i < o->ndsns; i++) {
 		free((char *)o->dsns[i].data);
+		if (o->plans[i] != NULL && dsn_sieve_free != NULL)
+			dsn_sieve_free(o->plans[i]);
+	}
+	free(o->plans);
 	free(o->strings);
 	free(o->u);
 	free(o->dsns);
@@ -276,9 +291,11 @@ struct pending_dsn {
 /* Where the sender's DSNs go: local INBOX id, 0 = through the queue to
  * the address in to (the sender, or where its alias points), or -1 =
  * nowhere (logged). */
-static int64_t dsn_target(struct runner *r, const char *sender, char *to, size_t to_size)
+static int64_t dsn_target(struct runner *r, const char *sender, char *to, size_t to_size,
+			  char *account_r, size_t account_size)
 {
 	snprintf(to, to_size, "%s", sender);
+	account_r[0] = '\0';
 	struct dir_route route;
 	memset(&route, 0, sizeof(route));
 	const char *error = NULL;
@@ -307,6 +324,7 @@ static int64_t dsn_target(struct runner *r, const char *sender, char *to, size_t
 				ret = store_mailbox_open(r->st, account, "INBOX", info, &error);
 		}
 		result = ret == STORE_OK ? (int64_t)info->id : -1;
+		snprintf(account_r, account_size, "%s", account);
 		if (ret != STORE_OK)
 			log_warn("queue event=dsn-undeliverable to=<%s> reason=\"%s\"", account,
 				 error != NULL ? error : "no INBOX");
@@ -329,8 +347,8 @@ static void make_dsn(struct runner *r, struct outcome *o, const struct store_que
 	if (p->n == 0)
 		return;
 	const struct config *cfg = r->q->cfg;
-	char to[512];
-	int64_t target = dsn_target(r, m->envelope_from, to, sizeof(to));
+	char to[512], account[512];
+	int64_t target = dsn_target(r, m->envelope_from, to, sizeof(to), account, sizeof(account));
 	if (target < 0)
 		return;
 	static atomic_uint_fast64_t seq;
@@ -359,6 +377,7 @@ static void make_dsn(struct runner *r, struct outcome *o, const struct store_que
 	buf_init(&out, 0);
 	if (target > 0)
 		buf_append_str(&out, "Return-Path: <>\r\n");
+	size_t rp_len = out.len;
 	const char *error = NULL;
 	if (dsn_build(&rep, &out, &error) < 0) {
 		log_err("queue event=dsn-failed id=%" PRIu64 " reason=\"%s\"", m->id,
@@ -366,10 +385,23 @@ static void make_dsn(struct runner *r, struct outcome *o, const struct store_que
 		buf_free(&out);
 		return;
 	}
+	/* A local sender's scripts run on its DSN as on any delivery (the
+	 * plan adds its own Return-Path: <>); without a plan, INBOX. */
+	struct store_sieve_txn *sieve = NULL;
+	void *plan = NULL;
+	if (target > 0 && dsn_sieve_hook != NULL && account[0] != '\0' &&
+	    dsn_sieve_hook(r->st, account, out.data + rp_len, out.len - rp_len, &sieve, &plan) < 0) {
+		log_warn("queue event=dsn-sieve-failed id=%" PRIu64 " to=<%s> action=keep", m->id,
+			 account);
+		sieve = NULL;
+		plan = NULL;
+	}
 	o->dsns = xrealloc(o->dsns, (o->ndsns + 1) * sizeof(*o->dsns));
+	o->plans = xrealloc(o->plans, (o->ndsns + 1) * sizeof(*o->plans));
+	o->plans[o->ndsns] = plan;
 	o->dsns[o->ndsns++] = (struct store_queue_dsn){
 		.data = out.data, .size = out.len, .to = own(o, xstrdup(to)),
-		.mailbox_id = (uint64_t)target,
+		.mailbox_id = (uint64_t)target, .sieve = sieve,
 	};
 	metrics_inc(&metrics.queue_dsns);
 	log_info("queue event=dsn id=%" PRIu64 " action=%s to=<%s> recipients=%zu%s", m->id, p->action,
@@ -537,6 +569,12 @@ static void commit(struct runner *r, struct outcome *o, uint64_t dot_msg, const 
 	}
 	if (t.lost > 0)
 		log_warn("queue event=lease-lost runner=%u rows=%zu", r->index, t.lost);
+	/* a script's redirect of a DSN: send it without waiting for a poll */
+	for (size_t i = 0; i < o->ndsns; i++)
+		if (o->dsns[i].sieve != NULL && o->dsns[i].sieve->queued) {
+			queue_wake();
+			break;
+		}
 	outcome_clear(o);
 }
 

@@ -5,6 +5,7 @@
 #include "autoconf.h"
 #include "store-queue.h"
 #include "store-mail-private.h"
+#include "store-sieve.h"
 #include "log.h"
 
 #include <errno.h>
@@ -237,6 +238,8 @@ static int dsn_queue(struct store *st, const struct store_queue_dsn *d)
 /* Store a DSN in the sender's INBOX. */
 static int dsn_local(struct store *st, const struct store_queue_dsn *d)
 {
+	if (d->sieve != NULL)
+		return store_sieve_deliver_locked(st, d->sieve);
 	const struct store_append_msg am = { .data = d->data, .size = d->size };
 	unsigned char sha[32];
 	store_mail_sha256(d->data, d->size, sha);

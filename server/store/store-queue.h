@@ -88,6 +88,10 @@ struct store_queue_dsn {
 	const char *to;		/* the original envelope sender */
 	uint64_t mailbox_id;	/* the sender's INBOX when local (data starts with
 				 * Return-Path: <>), else 0: queued with MAIL FROM:<> */
+	/* Local and the sender has Sieve scripts: what they decided
+	 * (deliver-sieve's plan), carried out instead of the INBOX append in
+	 * the same transaction (store_sieve_deliver_locked). */
+	struct store_sieve_txn *sieve;
 };
 
 /* One transaction of outcomes. */

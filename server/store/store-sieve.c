@@ -425,18 +425,34 @@ static int sieve_tx(struct store *st, void *_ctx, const char **error_r)
 	return ret;
 }
 
-int store_sieve_deliver(struct store *st, struct store_sieve_txn *t, const char **error_r)
+/* The copies in mailbox id order (locks are always taken in that order). */
+static size_t *copy_order(const struct store_sieve_txn *t)
 {
-	struct sieve_tx_ctx ctx = { t, xcalloc(t->ncopies + 1, sizeof(size_t)) };
+	size_t *order = xcalloc(t->ncopies + 1, sizeof(size_t));
 	for (size_t i = 0; i < t->ncopies; i++) {
 		size_t b = i;
-		while (b > 0 && t->copies[ctx.order[b - 1]].mailbox_id > t->copies[i].mailbox_id) {
-			ctx.order[b] = ctx.order[b - 1];
+		while (b > 0 && t->copies[order[b - 1]].mailbox_id > t->copies[i].mailbox_id) {
+			order[b] = order[b - 1];
 			b--;
 		}
-		ctx.order[b] = i;
+		order[b] = i;
 	}
+	return order;
+}
+
+int store_sieve_deliver(struct store *st, struct store_sieve_txn *t, const char **error_r)
+{
+	struct sieve_tx_ctx ctx = { t, copy_order(t) };
 	int ret = store_tx(st, sieve_tx, &ctx, error_r);
 	free(ctx.order);
 	return mail_done(st, ret, error_r);
+}
+
+int store_sieve_deliver_locked(struct store *st, struct store_sieve_txn *t)
+{
+	struct sieve_tx_ctx ctx = { t, copy_order(t) };
+	const char *error = NULL;
+	int ret = sieve_tx(st, &ctx, &error);
+	free(ctx.order);
+	return ret;
 }

@@ -141,5 +141,9 @@ struct store_sieve_txn {
  * (or gone) gets that result and the rest is committed; else any refusal
  * rolls everything back and is returned. STORE_OK once committed. */
 int store_sieve_deliver(struct store *st, struct store_sieve_txn *t, const char **error_r);
+/* The same inside the caller's transaction (e.g. a DSN the queue stores with
+ * its outcomes): returns the store_result, the caller rolls back on error.
+ * May run again when the caller's transaction is retried. */
+int store_sieve_deliver_locked(struct store *st, struct store_sieve_txn *t);
 
 #endif

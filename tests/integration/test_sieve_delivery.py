@@ -332,7 +332,14 @@ def test_include_personal_and_global(cairnd_factory, pg):
     assert len(boss) == 1 and boss[0][0] & 4
     assert len(mailbox_messages(d, "ann@sieve.test", "Lists")) == 1
     assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 1
+    # A missing script is refused at activation; an included script
+    # deleted later is a runtime error that keeps the message.
+    put(d, "keep;\r\n", name="missing")
     put(d, 'require ["include"];\r\ninclude :personal "missing";\r\n', name="main")
+    r = ctl(d, "sieve", "put", "--user", "ann@sieve.test", "--activate", "yes", "other", "-",
+            input='require ["include"];\r\ninclude :personal "nothere";\r\n', check=False)
+    assert r.returncode != 0 and 'include: script "nothere" not found' in r.stderr, r.stderr
+    ctl(d, "sieve", "delete", "--user", "ann@sieve.test", "missing")
     smtp_send(d, "s@remote.test", ["ann@sieve.test"], message("kept"))
     assert len(mailbox_messages(d, "ann@sieve.test", "INBOX")) == 2
     assert "event=runtime-error" in d.log_text()
@@ -368,3 +375,45 @@ def test_spamtest_sees_the_scan_verdict(cairnd_factory, pg):
     assert len(mailbox_messages(d, "ann@sieve.test", "Low")) == 1
     assert mailbox_messages(d, "ann@sieve.test", "Untested") == []
     shutil.rmtree(rules)
+
+
+def test_bounce_to_local_sender_runs_its_script(cairnd_factory, pg):
+    """The DSN the queue writes for a local sender is a local delivery too
+    (issue 16): the sender's script files it, and a redirect of it keeps
+    the null sender (no loop of mail to <>)."""
+    import test_queue
+    from sieve_util import wait_for
+    srv = test_queue.FakeSMTP(rcpt=lambda addr, n: b"550 5.1.1 <%s>: no such user\r\n"
+                              % addr.encode())
+    sink = test_queue.Sink()
+    try:
+        d = test_queue.start(cairnd_factory, pg, {"bounce.test": f"127.0.0.1:{srv.port}",
+                                                  "watch.test": f"127.0.0.1:{sink.port}"})
+        put(d, 'require ["fileinto", "mailbox", "copy"];\r\n'
+               'if header :contains "content-type" "multipart/report" {\r\n'
+               '  redirect :copy "watch@watch.test";\r\n'
+               '  fileinto :create "Bounces";\r\n}\r\n', user="ann@local.test")
+        test_queue.submit(d, ["nobody@bounce.test"],
+                          test_queue.message("will bounce", "sb-1@local.test"))
+        wait_for(lambda: mailbox_messages(d, "ann@local.test", "Bounces"), 30, "the bounce")
+        [(_, _, raw)] = mailbox_messages(d, "ann@local.test", "Bounces")
+        assert raw.startswith(b"Return-Path: <>\r\n"), raw[:200]
+        assert b"multipart/report" in raw and b"nobody@bounce.test" in raw
+        assert mailbox_messages(d, "ann@local.test", "INBOX") == []
+        wait_for(lambda: len(sink.files()) == 1, 30, "the redirected bounce")
+        [fwd] = sink.messages()
+        assert b"X-Mail-Args: <>" in fwd and b"multipart/report" in fwd, fwd[:400]
+        assert b"X-Rcpt-Args: <watch@watch.test>" in fwd
+        # A script that fails keeps the DSN in INBOX (written behind the checks).
+        sql(d, "UPDATE sieve_scripts SET content = 'if true {', size = 9"
+               " WHERE name = 'main'")
+        test_queue.submit(d, ["nobody2@bounce.test"],
+                          test_queue.message("will bounce too", "sb-2@local.test"))
+        wait_for(lambda: mailbox_messages(d, "ann@local.test", "INBOX"), 30, "the 2nd bounce")
+        [(_, _, raw)] = mailbox_messages(d, "ann@local.test", "INBOX")
+        assert raw.startswith(b"Return-Path: <>\r\n") and b"nobody2@bounce.test" in raw
+        assert len(mailbox_messages(d, "ann@local.test", "Bounces")) == 1
+        assert "event=compile-failed" in d.log_text()
+    finally:
+        srv.close()
+        sink.close()

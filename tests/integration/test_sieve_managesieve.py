@@ -228,3 +228,83 @@ def test_sieve_connect(ms, tmp_path):
     run("--deactivate")
     run("--delete", "--remotesieve", "fromclient")
     assert "0 scripts" in ctl(ms, "sieve", "list", "--user", "ann@sieve.test").stdout
+
+
+def test_includes_checked_on_upload(cairnd_factory, pg, tmp_path):
+    """PUTSCRIPT/CHECKSCRIPT and cairnctl resolve includes as delivery does:
+    :global ones from [sieve] global_dir must exist and compile, loops are
+    refused; a missing :personal one is a warning at upload (it may be
+    uploaded later, RFC 6609 3.2) and an error at activation."""
+    import pathlib
+    import shutil
+    import tempfile
+    pg.reset_db()
+    # (readable by cairnd once it has dropped its privileges)
+    gdir = pathlib.Path(tempfile.mkdtemp(prefix="cairn-ms-global-"))
+    os.chmod(gdir, 0o755)
+    (gdir / "spam.sieve").write_text('require ["fileinto"];\r\nfileinto "Junk";\r\n')
+    (gdir / "broken.sieve").write_text('keep;\r\nfileinto "x";\r\n')
+    for f in gdir.iterdir():
+        os.chmod(f, 0o644)
+    try:
+        includes_checks(cairnd_factory, gdir, tmp_path)
+    finally:
+        shutil.rmtree(gdir)
+
+
+def includes_checks(cairnd_factory, gdir, tmp_path):
+    d = cairnd_factory({"sieve": {"global_dir": str(gdir)}})
+    ctl(d, "domain", "add", "sieve.test")
+    ctl(d, "user", "add", "ann@sieve.test", "--password", PASSWORD)
+    c = authed(d)
+    inc = 'require ["include"];\r\n'
+    assert c.putscript("g", inc + 'include :global "spam";\r\n')[1] == 'OK "Script stored"'
+    # A missing :global script: refused with its position, nothing stored.
+    status = c.putscript("gm", inc + 'include :global "nope";\r\n')[1]
+    assert status.startswith('NO "line 2 column ') and "nope" in status \
+        and "not found" in status, status
+    status = c.cmd(b"CHECKSCRIPT " + literal(inc + 'include :global "nope";\r\n') + b"\r\n")[1]
+    assert status.startswith('NO "line 2 column ') and "not found" in status, status
+    # An included script that does not compile.
+    status = c.putscript("gb", inc + 'include :global "broken";\r\n')[1]
+    assert status.startswith('NO "line 2 column ') and "broken" in status \
+        and "line 2" in status, status
+    assert c.cmd("LISTSCRIPTS")[0] == ['"g"']
+    # :optional tolerates a missing script.
+    assert c.putscript("opt", inc + 'include :optional :global "nope";\r\n'
+                       'include :optional "nope";\r\n')[1] == 'OK "Script stored"'
+    # A missing :personal script: stored with a warning, not activated.
+    status = c.putscript("main", inc + 'include :personal "later";\r\n')[1]
+    assert status.startswith('OK (WARNINGS) "line 2 column ') and "later" in status, status
+    status = c.cmd('SETACTIVE "main"')[1]
+    assert status.startswith('NO "line 2 column ') and "later" in status \
+        and "not found" in status, status
+    assert c.cmd("LISTSCRIPTS")[0] == ['"g"', '"main"', '"opt"']
+    assert c.putscript("later", "keep;\r\n")[1] == 'OK "Script stored"'
+    assert c.cmd('SETACTIVE "main"')[1].startswith("OK")
+    # Loops: through a stored script, and a script including itself.
+    status = c.putscript("later", inc + 'include "main";\r\n')[1]
+    assert status.startswith('NO "line 2 column ') and "loop" in status, status
+    status = c.putscript("self", inc + 'include "self";\r\n')[1]
+    assert status.startswith('NO "line 2 column ') and "loop" in status, status
+    # :once breaks the cycle (RFC 6609 3.2).
+    assert c.putscript("once", inc + 'include :once "main";\r\n')[1].startswith("OK")
+    c.close()
+    # cairnctl resolves the same way.
+    f = tmp_path / "m.sieve"
+    f.write_text(inc + 'include :global "nope";\r\n')
+    r = ctl(d, "sieve", "put", "--user", "ann@sieve.test", "x", str(f), check=False)
+    assert r.returncode != 0 and "not found" in r.stderr, r.stderr
+    r = ctl(d, "sieve", "check", str(f), check=False)
+    assert r.returncode != 0 and "not found" in r.stderr, r.stderr
+    f.write_text(inc + 'include "later2";\r\n')
+    r = ctl(d, "sieve", "put", "--user", "ann@sieve.test", "x", str(f))
+    assert "warning" in r.stderr and "later2" in r.stderr, r.stderr
+    r = ctl(d, "sieve", "activate", "--user", "ann@sieve.test", "x", check=False)
+    assert r.returncode != 0 and "not found" in r.stderr, r.stderr
+    r = ctl(d, "sieve", "check", "--user", "ann@sieve.test", "x", check=False)
+    assert r.returncode != 0 and "later2" in r.stderr, r.stderr
+    f.write_text(inc + 'include "x";\r\n')
+    r = ctl(d, "sieve", "put", "--user", "ann@sieve.test", "--activate", "yes", "y", str(f),
+            check=False)
+    assert r.returncode != 0 and "x" in r.stderr, r.stderr

@@ -522,6 +522,26 @@ static void test_include_check(void **state)
 	assert_int_equal(sieve_check(broken, strlen(broken), &p, &err), -1);
 	assert_non_null(strstr(err, "include \"broken\": line 1 column 5"));
 	free(err);
+	/* the script being checked is the root of the loop check, even when
+	 * the resolver does not know it (an upload replacing it) */
+	struct sieve_compile_params ps = { .include = inc_resolver, .name = "self" };
+	const char *self = "require \"include\";\ninclude \"self\";";
+	assert_int_equal(sieve_check(self, strlen(self), &ps, &err), -1);
+	assert_non_null(strstr(err, "line 2 column 1: include: loop"));
+	free(err);
+	/* upload: a missing :personal script is a warning (RFC 6609 3.2); a
+	 * missing :global one stays an error */
+	struct sieve_compile_params pu = { .include = inc_resolver, .name = "main",
+					   .include_missing_personal_ok = true };
+	struct sieve_script *script = NULL;
+	assert_int_equal(sieve_compile(missing, strlen(missing), &pu, &script, &err), 0);
+	assert_non_null(strstr(sieve_script_warnings(script),
+			       "line 2 column 1: include: script \"none\" not found"));
+	sieve_script_unref(&script);
+	const char *gmissing = "require \"include\";\ninclude :global \"none\";";
+	assert_int_equal(sieve_check(gmissing, strlen(gmissing), &pu, &err), -1);
+	assert_non_null(strstr(err, "not found"));
+	free(err);
 }
 
 static void test_address_parsing(void **state)
