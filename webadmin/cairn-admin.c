@@ -877,8 +877,8 @@ static void respond(struct wa_req *r, const struct wa_io *io)
 		buf_append_str(&out, "Strict-Transport-Security: max-age=31536000\r\n");
 	if (r->headers.len > 0)
 		buf_append(&out, r->headers.data, r->headers.len);
-	buf_printf(&out, "Content-Length: %zu\r\n\r\n", strcmp(r->method != NULL ? r->method : "",
-		   "HEAD") == 0 ? (size_t)0 : r->body.len);
+	/* HEAD: the length the GET would have (RFC 9110 9.3.2), no body. */
+	buf_printf(&out, "Content-Length: %zu\r\n\r\n", r->body.len);
 	io_write(io, out.data, out.len);
 	if (r->method == NULL || strcmp(r->method, "HEAD") != 0)
 		io_write(io, r->body.data != NULL ? r->body.data : "", r->body.len);
