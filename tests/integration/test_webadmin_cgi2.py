@@ -11,6 +11,7 @@ import urllib.parse
 
 import pytest
 
+from slapd_fixture import slapd  # noqa: F401  (fixture)
 from test_webadmin_cgi import ATTACKS, totp
 from webadmin_util import ADMIN, DOMADMIN, OTHER, USER, cgi, login, make_site
 
@@ -370,3 +371,58 @@ def test_totp_failures_are_throttled_like_passwords(site):
     assert r.status == 303
     assert site.sql("SELECT count(*) FROM auth_failures WHERE kind = 'account'"
                     " AND failures > 0") == "0"
+
+
+def test_app_password_of_an_ldap_user_works_over_imap(pg, cairnd_factory, slapd):  # noqa: F811
+    """An LDAP account's password is the directory's (checked by binding as
+    the user); an app password made in the web admin is kept hashed in
+    PostgreSQL and must work over IMAP too."""
+    import imaplib
+    import types
+    from webadmin_util import TEMPLATES
+    pg.reset_db()
+    d = cairnd_factory({"directory": slapd.directory_config()})
+    ann, ann_pw = "ann@example.test", "Ann-Secret-1"
+
+    def imap_login(password):
+        imap = imaplib.IMAP4("127.0.0.1", d.imap_port)
+        imap.starttls()
+        try:
+            return imap.login(ann, password)[0]
+        finally:
+            try:
+                imap.logout()
+            except Exception:
+                pass
+
+    # The first login provisions the account from the directory.
+    assert imap_login(ann_pw) == "OK"
+    site = types.SimpleNamespace(conf=d.conf)
+    env = {"CAIRN_WEBADMIN_TEMPLATES": str(TEMPLATES)}
+
+    def call(*a, **kw):
+        return cgi(site, *a, env_extra=env, **kw)
+
+    r = call(path="/login")
+    tok = re.search(r'name="login_token" value="([0-9a-f]+)"', r.body).group(1)
+    r = call("POST", "/login", form={"login_token": tok, "user": ann, "password": ann_pw},
+             cookies={"cairn_pre": r.cookie("cairn_pre")})
+    assert r.status == 303, r.body
+    c = {"cairn_sid": r.cookie("cairn_sid")}
+    page = call(path="/self", cookies=c)
+    assert "kept in the company directory" in page.body
+    r = call("POST", "/self/apps", form={"csrf": page.csrf(), "action": "create",
+                                         "name": "phone"}, cookies=c)
+    pw = re.search(r'id="new-app-password">([a-z0-9-]+)<', r.body).group(1)
+    assert imap_login(pw) == "OK"
+    assert pg.psql("cairn", "SELECT last_used IS NOT NULL FROM app_passwords").strip() == "t"
+    # The directory password still works; a wrong one does not.
+    assert imap_login(ann_pw) == "OK"
+    with pytest.raises(imaplib.IMAP4.error):
+        imap_login("not-" + pw)
+    # Revoked: refused.
+    app_id = re.search(r'name="id" value="(\d+)"', call(path="/self", cookies=c).body).group(1)
+    call("POST", "/self/apps", form={"csrf": page.csrf(), "action": "revoke", "id": app_id},
+         cookies=c)
+    with pytest.raises(imaplib.IMAP4.error):
+        imap_login(pw)
