@@ -426,3 +426,27 @@ def test_app_password_of_an_ldap_user_works_over_imap(pg, cairnd_factory, slapd)
          cookies=c)
     with pytest.raises(imaplib.IMAP4.error):
         imap_login(pw)
+
+
+def test_reflected_input_of_the_new_pages_is_escaped(site):
+    hold(site, USER[0], subject="plain")
+    admin = login(site, ADMIN)
+    user = login(site, USER)
+    for a in ATTACKS:
+        q = urllib.parse.quote(a)
+        pages = [cgi(site, path="/quarantine", query=f"q={q}&sort={q}&dir={q}", cookies=c).body
+                 for c in (admin, user)]
+        pages.append(post(site, admin, "/scan", {"action": "set", "target": "corp.test",
+                                                 "tag": a, "junk": a, "quarantine": a,
+                                                 "reject": a, "virus": a, "enabled": a}).body)
+        pages.append(post(site, admin, "/quarantine", {"action": a, "id": a}).body)
+        pages.append(post(site, user, "/sieve/edit", {"action": a, "name": a, "content": a},
+                          csrf_from="/sieve/edit").body)
+        pages.append(post(site, user, "/sieve", {"action": a}).body)
+        pages.append(cgi(site, path="/sieve/edit", query="name=" + q, cookies=user).body)
+        for body in pages:
+            assert "<script>alert" not in body and "<img src=x" not in body
+            assert "<svg onload" not in body and 'href="javascript:' not in body
+    r = cgi(site, path="/quarantine", query="q=%22%3E%3Cb%3E", cookies=admin)
+    assert 'value="&quot;&gt;&lt;b&gt;"' in r.body
+    assert site.sql("SELECT count(*) FROM scan_policy") == "0"
