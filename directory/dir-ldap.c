@@ -516,6 +516,14 @@ static int ldap_verify(struct dir_handle *h, const char *user, const char *passw
 	} else {
 		h->auth_check = "bind";
 		ret = bind_as(h, dn, password, error_r);
+		/* Not the directory's password: maybe one of the account's app
+		 * passwords (web admin), kept hashed in PostgreSQL under the
+		 * account's primary address, as for the sql backend. */
+		if (ret == DIR_NOTFOUND && h->store != NULL &&
+		    dir_app_password_ok(h, mail, password)) {
+			h->auth_check = "app-password";
+			ret = DIR_OK;
+		}
 		if (ret == DIR_OK) {
 			*address_r = mail;
 			mail = NULL;

@@ -47,31 +47,6 @@ static int sql_lookup(struct dir_handle *h, const char *address, struct dir_entr
 	return DIR_OK;
 }
 
-/* App passwords (web admin, migration 0024): one of the account's
- * passwords for mail and DAV clients. */
-struct app_check {
-	const char *password;
-	char id[24];
-};
-
-static void app_row(const char *const *cols, size_t ncols, void *ctx)
-{
-	struct app_check *c = ctx;
-	if (ncols >= 2 && c->id[0] == '\0' && password_verify(c->password, cols[1]))
-		snprintf(c->id, sizeof(c->id), "%s", cols[0]);
-}
-
-static bool app_password_ok(struct dir_handle *h, const char *user, const char *password)
-{
-	struct app_check c = { password, "" };
-	const char *error;
-	if (store_wa_app_password_hashes(h->store, user, app_row, &c, &error) != STORE_OK ||
-	    c.id[0] == '\0')
-		return false;
-	(void)store_wa_app_password_used(h->store, c.id, &error);
-	return true;
-}
-
 static int sql_verify(struct dir_handle *h, const char *user, const char *password,
 		      dir_auth_gate_fn *gate, void *gate_ctx, char **address_r,
 		      const char **error_r)
@@ -101,7 +76,7 @@ static int sql_verify(struct dir_handle *h, const char *user, const char *passwo
 	} else {
 		h->auth_check = "hash";
 		ok = password_verify(password, hash);
-		if (!ok && app_password_ok(h, user, password)) {
+		if (!ok && dir_app_password_ok(h, user, password)) {
 			h->auth_check = "app-password";
 			ok = true;
 		}

@@ -104,5 +104,9 @@ int dir_fail(struct dir_handle *h, int status, const char **error_r, const char 
 /* Map a store_result to a dir_status, copying the store's error text. */
 int dir_from_store(struct dir_handle *h, int store_ret, const char *store_error,
 		   const char **error_r);
+/* Whether password is one of the app passwords (web admin) of the account
+ * user (its primary address); records its use. Backends call it after the
+ * account's own password failed. */
+bool dir_app_password_ok(struct dir_handle *h, const char *user, const char *password);
 
 #endif

@@ -12,6 +12,8 @@
 #include "store.h"
 #include "store-directory.h"
 #include "store-mail.h"
+#include "store-webadmin.h"
+#include "password.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -698,8 +700,59 @@ static int auth_gate(void *ctx, const char *account)
 	return g->retry_ms > 0 ? DIR_GATED : DIR_OK;
 }
 
+static int auth_failed(struct dir_handle *h, struct auth_gate *g, const char *addr,
+		       const char *ip, const char *net, struct dir_auth *result_r,
+		       const char **error_r);
+
 int dir_authenticate(struct dir_handle *h, const char *user, const char *password,
 		     const char *client_ip, struct dir_auth *result_r, const char **error_r)
+{
+	return dir_authenticate_ex(h, user, password, client_ip, false, result_r, error_r);
+}
+
+/* The client's network key of ip ("local" when empty), or -1 when ip is
+ * not a numeric address. */
+static int auth_net(const struct config *cfg, const char *ip, char *net, size_t size)
+{
+	if (strlen(ip) > 64 || strspn(ip, "0123456789abcdefABCDEF:.%") != strlen(ip))
+		return -1;
+	if (ip[0] == '\0')
+		snprintf(net, size, "local");
+	else
+		(void)net_key(ip, (unsigned)cfg->server.ipv4_prefix, (unsigned)cfg->server.ipv6_prefix,
+			      net, size);
+	return 0;
+}
+
+int dir_auth_second_factor(struct dir_handle *h, const char *address, const char *client_ip,
+			   bool ok, struct dir_auth *result_r, const char **error_r)
+{
+	const struct config *cfg = h->dir->cfg;
+	char addr[DIR_ADDRESS_MAX + 1], net[NET_KEY_MAX];
+	const char *ip = client_ip != NULL ? client_ip : "", *serror;
+	memset(result_r, 0, sizeof(*result_r));
+	if (h->store == NULL)
+		return dir_fail(h, -1, error_r, "directory handle has no store");
+	if (auth_net(cfg, ip, net, sizeof(net)) < 0)
+		return dir_fail(h, -1, error_r, "client IP address is not numeric");
+	if (!address_normalise(address, addr))
+		return dir_fail(h, -1, error_r, "not a valid address");
+	struct auth_gate g = { .h = h, .net = net };
+	gate_set_account(&g, addr);
+	if (ok) {
+		result_r->status = DIR_AUTH_OK;
+		snprintf(result_r->address, sizeof(result_r->address), "%s", addr);
+		if (store_dir_auth_reset(h->store, "account", g.key, &serror) != STORE_OK)
+			log_warn("directory: auth user=%s: cannot reset failures: %s", addr, serror);
+		return 0;
+	}
+	h->auth_check = "second-factor";
+	return auth_failed(h, &g, addr, ip, net, result_r, error_r);
+}
+
+int dir_authenticate_ex(struct dir_handle *h, const char *user, const char *password,
+			const char *client_ip, bool second_factor, struct dir_auth *result_r,
+			const char **error_r)
 {
 	const struct config *cfg = h->dir->cfg;
 	char addr[DIR_ADDRESS_MAX + 1], net[NET_KEY_MAX];
@@ -776,7 +829,11 @@ int dir_authenticate(struct dir_handle *h, const char *user, const char *passwor
 		snprintf(result_r->address, sizeof(result_r->address), "%s", primary);
 		free(primary);
 		result_r->status = DIR_AUTH_OK;
-		if (store_dir_auth_reset(h->store, "account", g.key, &serror) != STORE_OK)
+		/* With a second factor to come, the failures are forgotten only
+		 * once it passes (dir_auth_second_factor): a right password
+		 * must not wipe the count of wrong codes. */
+		if (!second_factor &&
+		    store_dir_auth_reset(h->store, "account", g.key, &serror) != STORE_OK)
 			log_warn("directory: auth user=%s: cannot reset failures: %s", addr, serror);
 		log_info("directory: auth user=%s account=%s ip=%s status=ok", addr,
 			 result_r->address, ip);
@@ -790,7 +847,19 @@ int dir_authenticate(struct dir_handle *h, const char *user, const char *passwor
 		return 0;
 	}
 
-	/* Bad credentials: count them for (account, network) and the network. */
+	return auth_failed(h, &g, addr, ip, net, result_r, error_r);
+}
+
+/* Bad credentials (or a wrong second factor): count them for (account,
+ * network) and the network; fill result_r as a failure. */
+static int auth_failed(struct dir_handle *h, struct auth_gate *gp, const char *addr,
+		       const char *ip, const char *net, struct dir_auth *result_r,
+		       const char **error_r)
+{
+	const struct config *cfg = h->dir->cfg;
+	struct auth_gate g = *gp;
+	const char *serror = NULL;
+	int ret;
 	unsigned failures = 0, net_failures = 0;
 	uint64_t locked_ms = 0, net_locked_ms = 0;
 	ret = store_dir_auth_failed(h->store, "account", g.key,
@@ -1019,6 +1088,32 @@ int dir_sync(struct dir_handle *h, FILE *progress, struct dir_sync_stats *stats,
 	free(c.stale);
 	strset_free(&c.seen);
 	return ret;
+}
+
+/* App passwords (web admin, migration 0024): one of the account's
+ * passwords for mail and DAV clients, whichever backend checks the
+ * password (the hashes are in PostgreSQL for LDAP accounts too). */
+struct app_check {
+	const char *password;
+	char id[24];
+};
+
+static void app_row(const char *const *cols, size_t ncols, void *ctx)
+{
+	struct app_check *c = ctx;
+	if (ncols >= 2 && c->id[0] == '\0' && password_verify(c->password, cols[1]))
+		snprintf(c->id, sizeof(c->id), "%s", cols[0]);
+}
+
+bool dir_app_password_ok(struct dir_handle *h, const char *user, const char *password)
+{
+	struct app_check c = { password, "" };
+	const char *error;
+	if (store_wa_app_password_hashes(h->store, user, app_row, &c, &error) != STORE_OK ||
+	    c.id[0] == '\0')
+		return false;
+	(void)store_wa_app_password_used(h->store, c.id, &error);
+	return true;
 }
 
 bool dir_auth_was_app_password(const struct dir_handle *h)

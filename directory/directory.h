@@ -123,6 +123,19 @@ int dir_expand(struct dir_handle *h, const char *address, struct dir_route *rout
 int dir_authenticate(struct dir_handle *h, const char *user, const char *password,
 		     const char *client_ip, struct dir_auth *result_r, const char **error_r);
 
+/* dir_authenticate for a login that a second factor (the web admin's
+ * TOTP code) completes: with second_factor, a right password does not yet
+ * forget the account's failures; dir_auth_second_factor does. */
+int dir_authenticate_ex(struct dir_handle *h, const char *user, const char *password,
+			const char *client_ip, bool second_factor, struct dir_auth *result_r,
+			const char **error_r);
+/* The second factor of address's login from client_ip: ok forgets the
+ * failures; a wrong one counts as a failed login in the shared throttle
+ * (the counters every protocol's password failures go to), *result_r as
+ * a failed dir_authenticate (delay_ms, failures). 0, or -1 (*error_r). */
+int dir_auth_second_factor(struct dir_handle *h, const char *address, const char *client_ip,
+			   bool ok, struct dir_auth *result_r, const char **error_r);
+
 /* True when the last successful dir_authenticate on h matched one of the
  * account's app passwords (sql backend) rather than its password: the web
  * admin refuses those for its own login. */

@@ -32,7 +32,8 @@
 #define WA_SID_BYTES 16		/* 128 bits */
 
 static const struct wa_route *const route_tables[] = {
-	wa_routes_dash, wa_routes_dir, wa_routes_mail, wa_routes_self, NULL,
+	wa_routes_dash, wa_routes_dir, wa_routes_mail, wa_routes_self, wa_routes_scan,
+	wa_routes_sieve, NULL,
 };
 
 /* How a request reaches us: CGI (env + stdio) or FastCGI (libfcgi). */
@@ -498,8 +499,11 @@ static int page_login(struct wa_req *r)
 	}
 	struct dir_auth auth;
 	const char *error = NULL;
-	if (dir_authenticate(r->dir, user, pass, r->client_ip[0] != '\0' ? r->client_ip : NULL,
-			     &auth, &error) < 0 || auth.status == DIR_AUTH_TEMPFAIL) {
+	/* The failures are forgotten only once the second factor (if any)
+	 * passed too (dir_auth_second_factor below). */
+	const char *ip = r->client_ip[0] != '\0' ? r->client_ip : NULL;
+	if (dir_authenticate_ex(r->dir, user, pass, ip, true, &auth, &error) < 0 ||
+	    auth.status == DIR_AUTH_TEMPFAIL) {
 		r->status = 503;
 		wa_fail(r, "The directory is unavailable; try again later.");
 		r->status = 503;
@@ -548,12 +552,21 @@ static int page_login(struct wa_req *r)
 				 code[0] != '\0' ? "wrong or reused code" : "no code");
 			r->sess.address[0] = '\0';
 			explicit_bzero(secret, sizeof(secret));
+			/* A wrong code counts like a wrong password, in the
+			 * throttle every protocol shares: guessing codes with a
+			 * known password locks the account out (per network). */
+			struct dir_auth fail;
+			if (dir_auth_second_factor(r->dir, auth.address, ip, false, &fail, &error) == 0 &&
+			    fail.delay_ms > 0)
+				usleep((useconds_t)(fail.delay_ms > 5000 ? 5000000 : fail.delay_ms * 1000));
 			wa_fail(r, "Enter the current code from your authenticator app with your password.");
 			r->status = 403;
 			return wa_render(r, "login");
 		}
 	}
 	explicit_bzero(secret, sizeof(secret));
+	struct dir_auth done;
+	(void)dir_auth_second_factor(r->dir, auth.address, ip, true, &done, &error);
 	/* A new id at every login (no fixation): whatever cookie came in is
 	 * dropped, its session deleted. */
 	if (r->sid_hash[0] != '\0')
@@ -877,8 +890,8 @@ static void respond(struct wa_req *r, const struct wa_io *io)
 		buf_append_str(&out, "Strict-Transport-Security: max-age=31536000\r\n");
 	if (r->headers.len > 0)
 		buf_append(&out, r->headers.data, r->headers.len);
-	buf_printf(&out, "Content-Length: %zu\r\n\r\n", strcmp(r->method != NULL ? r->method : "",
-		   "HEAD") == 0 ? (size_t)0 : r->body.len);
+	/* HEAD: the length the GET would have (RFC 9110 9.3.2), no body. */
+	buf_printf(&out, "Content-Length: %zu\r\n\r\n", r->body.len);
 	io_write(io, out.data, out.len);
 	if (r->method == NULL || strcmp(r->method, "HEAD") != 0)
 		io_write(io, r->body.data != NULL ? r->body.data : "", r->body.len);

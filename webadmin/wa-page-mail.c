@@ -280,10 +280,22 @@ static int post_dkim(struct wa_req *r)
 	return show_dkim(r);
 }
 
-/* Shared folders. */
+/* Shared folders. The list of rights given is paged by entry (the page
+ * shows page_size ACL entries; store_acl_list_all reads them all in one
+ * statement, which is cheap next to rendering them). */
+struct folder_page {
+	struct wa_req *r;
+	uint64_t skip, seen, shown, limit;
+};
+
 static void folder_row(const struct store_acl_box *box, void *ctx)
 {
-	struct wa_req *r = ctx;
+	struct folder_page *fp = ctx;
+	struct wa_req *r = fp->r;
+	uint64_t first = fp->seen;
+	fp->seen += box->acl_count;
+	if (box->acl_count == 0 || fp->seen <= fp->skip || fp->shown >= fp->limit)
+		return;
 	struct tpl_vars *v = tpl_list_add(r->vars, "folders");
 	struct buf name;
 	buf_init(&name, 0);
@@ -291,6 +303,9 @@ static void folder_row(const struct store_acl_box *box, void *ctx)
 	tpl_set(v, "mailbox", name.data);
 	buf_free(&name);
 	for (size_t i = 0; i < box->acl_count; i++) {
+		if (first + i < fp->skip || fp->shown >= fp->limit)
+			continue;
+		fp->shown++;
 		struct tpl_vars *e = tpl_list_add(v, "acl");
 		tpl_set(e, "identifier", box->acl[i].identifier);
 		tpl_set(e, "rights", box->acl[i].rights);
@@ -310,10 +325,15 @@ static int show_folders(struct wa_req *r)
 	int ret = store_acl_public_ensure(r->st, &error);
 	if (ret == STORE_OK)
 		ret = store_mailbox_list(r->st, STORE_PUBLIC_OWNER, public_row, r, &error);
+	struct store_wa_page page;
+	wa_page_setup(r, &page);
+	struct folder_page fp = { r, page.offset, 0, 0, r->cfg->webadmin.page_size };
 	if (ret == STORE_OK)
-		ret = store_acl_list_all(r->st, folder_row, r, &error);
+		ret = store_acl_list_all(r->st, folder_row, &fp, &error);
 	if (ret != STORE_OK)
 		wa_store_fail(r, ret, error);
+	tpl_set(r->vars, "has_next", fp.seen > fp.skip + fp.shown ? "1" : "");
+	tpl_set(r->vars, "has_prev", page.offset > 0 ? "1" : "");
 	return wa_render(r, "folders");
 }
 

@@ -42,6 +42,32 @@
 	" OR m.envelope_from LIKE $1 OR EXISTS (SELECT 1 FROM queue_recipients r"       \
 	"  WHERE r.message_id = m.id AND r.address LIKE $1))"
 
+/* The quarantine (migration 0022's scan_quarantine): searched by sender,
+ * recipient, subject and reason. WA_QUARANTINE_SELECT bounds by a domain
+ * administrator's domains ($2 = '' for an administrator);
+ * WA_MY_QUARANTINE_SELECT by one account ($2 its address). */
+#define WA_QUARANTINE_COLS                                                              \
+	"SELECT q.id, q.account, to_char(q.received AT TIME ZONE 'UTC',"                \
+	" 'YYYY-MM-DD HH24:MI:SS'), q.envelope_from, q.reason, q.score, q.subject,"      \
+	" q.size FROM scan_quarantine q WHERE ($1 = '%%' OR q.envelope_from LIKE $1"     \
+	" OR q.account LIKE $1 OR q.subject ILIKE $1 OR q.reason ILIKE $1)"
+#define WA_QUARANTINE_SELECT                                                            \
+	WA_QUARANTINE_COLS " AND ($2 = '' OR split_part(q.account, '@', 2) IN"          \
+	" (SELECT d.name FROM domain_admins da JOIN accounts x ON x.id = da.account_id"  \
+	" JOIN domains d ON d.id = da.domain_id WHERE x.address = lower($2)))"
+#define WA_MY_QUARANTINE_SELECT WA_QUARANTINE_COLS " AND q.account = lower($2)"
+#define WA_Q_SORTS(X, id, sel)                                                          \
+	X(id##_DATE_ASC, sel " ORDER BY q.id" WA_PAGE, 4)                               \
+	X(id##_DATE_DESC, sel " ORDER BY q.id DESC" WA_PAGE, 4)                         \
+	X(id##_FROM_ASC, sel " ORDER BY q.envelope_from, q.id" WA_PAGE, 4)              \
+	X(id##_FROM_DESC, sel " ORDER BY q.envelope_from DESC, q.id DESC" WA_PAGE, 4)   \
+	X(id##_SUBJECT_ASC, sel " ORDER BY q.subject, q.id" WA_PAGE, 4)                 \
+	X(id##_SUBJECT_DESC, sel " ORDER BY q.subject DESC, q.id DESC" WA_PAGE, 4)      \
+	X(id##_SCORE_ASC, sel " ORDER BY q.score, q.id" WA_PAGE, 4)                     \
+	X(id##_SCORE_DESC, sel " ORDER BY q.score DESC, q.id DESC" WA_PAGE, 4)          \
+	X(id##_RCPT_ASC, sel " ORDER BY q.account, q.id" WA_PAGE, 4)                    \
+	X(id##_RCPT_DESC, sel " ORDER BY q.account DESC, q.id DESC" WA_PAGE, 4)
+
 #define STORE_STATEMENTS_WEBADMIN(X)                                                    \
 	X(STMT_WA_SESSION_PURGE, "DELETE FROM web_sessions WHERE expires_at < now()", 0) \
 	X(STMT_WA_SESSION_CREATE,                                                       \
@@ -91,6 +117,8 @@
 	X(STMT_WA_GROUPS_DESC, WA_GROUPS_SELECT " ORDER BY g.address DESC" WA_PAGE, 4)  \
 	X(STMT_WA_QUEUE_ASC, WA_QUEUE_SELECT " ORDER BY m.id" WA_PAGE, 4)               \
 	X(STMT_WA_QUEUE_DESC, WA_QUEUE_SELECT " ORDER BY m.id DESC" WA_PAGE, 4)         \
+	WA_Q_SORTS(X, STMT_WA_QUAR, WA_QUARANTINE_SELECT)                               \
+	WA_Q_SORTS(X, STMT_WA_MYQUAR, WA_MY_QUARANTINE_SELECT)                          \
 	X(STMT_WA_GROUP_MEMBERS,                                                        \
 	  "SELECT m.member FROM group_members m JOIN groups g ON g.id = m.group_id"     \
 	  " WHERE g.address = lower($1) ORDER BY m.member LIMIT $2::int OFFSET $3::int", 3) \

@@ -203,6 +203,20 @@ int store_wa_list(struct store *st, enum store_wa_list what, const struct store_
 	case STORE_WA_QUEUE:
 		id = page->desc ? STMT_WA_QUEUE_DESC : STMT_WA_QUEUE_ASC;
 		break;
+	case STORE_WA_QUARANTINE:
+	case STORE_WA_MY_QUARANTINE: {
+		/* Five sorts, two directions, in the order WA_Q_SORTS lists them. */
+		static const char *const sorts[] = { "date", "from", "subject", "score", "rcpt" };
+		unsigned k = 0;
+		for (unsigned i = 0; i < 5; i++)
+			if (page->sort != NULL && strcmp(page->sort, sorts[i]) == 0)
+				k = i;
+		id = (enum store_stmt_id)((what == STORE_WA_QUARANTINE ? STMT_WA_QUAR_DATE_ASC :
+					   STMT_WA_MYQUAR_DATE_ASC) + 2 * k + (page->desc ? 1 : 0));
+		if (what == STORE_WA_MY_QUARANTINE && (page->scope == NULL || page->scope[0] == '\0'))
+			return failed(st, store_fail(st, STORE_INVALID, "no account"), error_r);
+		break;
+	}
 	default:
 		return failed(st, store_fail(st, STORE_INVALID, "unknown list"), error_r);
 	}

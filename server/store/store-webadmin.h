@@ -57,6 +57,10 @@ enum store_wa_list {
 	STORE_WA_GROUPS,	/* address, display_name, members */
 	STORE_WA_QUEUE,		/* id, from, size, created (UTC), recipients,
 				 * "rcpt (state)" list, a last error */
+	STORE_WA_QUARANTINE,	/* id, account, received (UTC), envelope sender,
+				 * reason, score, subject, size; sort "date",
+				 * "from", "subject", "score" or "rcpt" */
+	STORE_WA_MY_QUARANTINE,	/* the same, of the account scope names only */
 	STORE_WA_LIST_COUNT
 };
 
