@@ -115,3 +115,56 @@ def test_gal_lists_sql_resources(sqldir):
     r = ctl(d, "addressbook", "gal-sync")
     assert "0 added, 1 changed" in r.stdout, r.stdout
     assert "X-CAIRN-CAPACITY:12" in gal_cards(d)["Board Room"]
+
+
+HARBOUR = "harbour@example.test"
+
+
+def test_ldap_resource_sync_and_gal(cairnd_factory, pg, slapd):  # noqa: F811
+    pg.reset_db()
+    d = cairnd_factory({"directory": slapd.directory_config()})
+    r = ctl(d, "directory", "sync")
+    assert "sync: harbour@example.test: resource created" in r.stdout, r.stdout
+    assert "sync: 1 resources in the directory: 1 created, 0 errors" in r.stdout
+    s = show(d, HARBOUR)
+    assert s["name"] == "Harbour Room" and s["kind"] == "room" and s["capacity"] == "10"
+    assert s["location"] == "Main building, 3rd floor" and s["window"] == "90"
+    assert s["policy"] == "auto" and s["source"] == "ldap"
+    # the sales group's members (by DN) and erin (by address); carol by DN
+    assert s["bookers"] == "ann@example.test,bob@example.test,erin@example.test"
+    assert s["delegate"] == "carol@example.test"
+    assert pg.psql("cairn", "SELECT count(*) FROM accounts a JOIN resources r"
+                   " ON r.account_id = a.id WHERE a.source = 'ldap'").strip() == "1"
+    # listed in the GAL as a location with its capacity and location
+    c = Dav(d, "ann@example.test", password="Ann-Secret-1")
+    st, _, body = query(c, book("ann@example.test", "gal"), "<CR:filter/>",
+                        props="<CR:address-data/>")
+    c.close()
+    cards = {re.search(r"FN:(.*)\r\n", v).group(1): v for v in address_data(body).values()}
+    room = cards["Harbour Room"]
+    assert "KIND:location" in room and "X-CAIRN-CAPACITY:10" in room
+    assert "ADR;TYPE=work:;Main building\\, 3rd floor;;;;;" in room
+    # a change in LDAP reaches the store at the next sync; a second run creates nothing
+    slapd.modify("dn: cn=Harbour Room,ou=Resources,dc=example,dc=test\nchangetype: modify\n"
+                 "replace: cairnBookingPolicy\ncairnBookingPolicy: manual\n-\n"
+                 "delete: cairnResourceBooker\n")
+    try:
+        r = ctl(d, "directory", "sync")
+        assert "1 resources in the directory: 0 created, 0 errors" in r.stdout, r.stdout
+        s = show(d, HARBOUR)
+        assert s["policy"] == "manual" and s["bookers"] == "everyone"
+        # gone from LDAP (or disabled there): the account is disabled, never deleted
+        slapd.modify("dn: cn=Harbour Room,ou=Resources,dc=example,dc=test\n"
+                     "changetype: modify\nadd: cairnMailEnabled\ncairnMailEnabled: FALSE\n")
+        r = ctl(d, "directory", "sync")
+        assert "sync: harbour@example.test: disabled (gone from the directory)" in r.stdout
+        assert show(d, HARBOUR)["enabled"] == "no"
+    finally:
+        slapd.modify("dn: cn=Harbour Room,ou=Resources,dc=example,dc=test\n"
+                     "changetype: modify\nreplace: cairnBookingPolicy\ncairnBookingPolicy: auto\n"
+                     "-\nadd: cairnResourceBooker\n"
+                     "cairnResourceBooker: cn=sales,ou=Groups,dc=example,dc=test\n"
+                     "cairnResourceBooker: erin@example.test\n-\n"
+                     "delete: cairnMailEnabled\n")
+    r = ctl(d, "directory", "sync")
+    assert "sync: harbour@example.test: resource enabled again" in r.stdout, r.stdout
