@@ -88,6 +88,7 @@
 #include "store-stmts-resource.h"
 #include "store-stmts-dav-proxy.h"
 #include "store-stmts-imip.h"
+#include "store-stmts-sched.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -115,7 +116,8 @@
 	STORE_STATEMENTS_CARDDAV(X)   \
 	STORE_STATEMENTS_RESOURCE(X)  \
 	STORE_STATEMENTS_DAV_PROXY(X) \
-	STORE_STATEMENTS_IMIP(X)
+	STORE_STATEMENTS_IMIP(X)      \
+	STORE_STATEMENTS_SCHED(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
