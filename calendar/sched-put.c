@@ -267,8 +267,8 @@ void sched_write_free(struct sched_write *sw)
 
 static void forbid(struct dav_ctx *ctx, const char *precond, const char *why)
 {
-	dav_error(ctx, 403, DAV_NS_CALDAV, precond, NULL);
 	dav_ctx_note(ctx, "%s: %s", precond, why);
+	dav_error(ctx, 403, DAV_NS_CALDAV, precond, NULL);
 }
 
 int sched_before_put(struct dav_ctx *ctx, const struct store_dav_coll *coll, const char *name,
