@@ -387,9 +387,12 @@ int dav_coll_of_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 static int others_access(struct dav_ctx *ctx, const struct store_dav_coll *coll, int *access_r,
 			 const char **error_r)
 {
-	int shared, delegated;
+	int shared, delegated = ctx->delegated;
 	int ret = store_dav_share_access(ctx->st, coll->id, ctx->req->user, &shared, error_r);
-	if (ret == STORE_OK)
+	/* the target's home: handle_tx has looked the delegation up already */
+	bool known = ctx->home_kind != NULL && strcmp(coll->owner, ctx->user) == 0 &&
+		     strcmp(coll->home, ctx->home_kind->home) == 0;
+	if (ret == STORE_OK && !known)
 		ret = dav_proxy_access(ctx, coll->owner, coll->home, &delegated, error_r);
 	if (ret != STORE_OK)
 		return ret;
