@@ -566,6 +566,9 @@ const struct config_option config_options[] = {
 	OPT_MS(imip, auto_reply_period, auto_reply_period_ms, "1d", MS_SECOND, 365 * MS_DAY,
 	       "An automatic iMIP answer (a resource's REPLY) goes at most once per sender, recipient, UID, SEQUENCE and method within this period, so two automatic systems cannot loop."),
 
+	OPT(sched, max_attendees, CONFIG_UINT, "500", 1, 100000, NULL,
+	    "Most ATTENDEEs one component of a scheduled event may have (CALDAV:max-attendees-per-instance); a larger meeting is refused with 403."),
+
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
 
@@ -595,6 +598,7 @@ static const struct {
 	{ "milter", "A milter client of the scan stage (see docs/scan-content.md)." },
 	{ "rspamd", "The rspamd client of the scan stage (see docs/scan-content.md)." },
 	{ "webadmin", "cairn-admin.cgi, the web admin (see docs/webadmin.md)." },
+	{ "sched", "CalDAV scheduling between calendar users: implicit scheduling, the scheduling inbox and outbox (see docs/scheduling.md)." },
 	{ "imip", "iTIP by mail with the outside world: invitations out through the queue, replies and invitations in through delivery (see docs/scheduling-imip.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
