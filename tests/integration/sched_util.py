@@ -38,7 +38,7 @@ def attendee_param(text, address, param):
     out = []
     for line in unfold(text).splitlines():
         if line.upper().startswith("ATTENDEE") and line.lower().endswith(address.lower()):
-            m = re.search(r";" + param + r"=([^;:]*)", line, re.I)
+            m = re.search(r";" + param + r"=(\"[^\"]*\"|[^;:]*)", line, re.I)
             out.append(m.group(1) if m else None)
     return out
 

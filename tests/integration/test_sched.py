@@ -242,3 +242,34 @@ def test_attendee_delete_declines(s):
     assert st == 204
     st, _, org = a.request("GET", f"/dav/calendars/{ANN}/calendar/d1.ics")
     assert attendee_param(org, BOB, "PARTSTAT") == ["DECLINED"]
+
+
+def test_delegate_answers_with_sent_by(s):
+    a, b, c = conns(s)
+    home(c, CAT)
+    home(a, ANN)
+    ctl(s, "calendar", "delegate", ANN, BOB, "write")
+    assert put(c, CAT, "dl.ics", meeting("dl", CAT, [ANN]))[0] == 201
+    href = f"/dav/calendars/{ANN}/calendar/dl.ics"
+    st, _, copy = b.request("GET", href)      # bob reads ann's calendar as her delegate
+    assert st == 200, copy
+    text = unfold(copy)
+    assert attendee_param(text, ANN, "PARTSTAT") == ["NEEDS-ACTION"]
+    import re
+    answered = re.sub(r"ATTENDEE([^\r\n]*)PARTSTAT=NEEDS-ACTION([^\r\n]*):mailto:" + ANN,
+                      r"ATTENDEE\1PARTSTAT=ACCEPTED\2:mailto:" + ANN, text)
+    st, _, data = b.request("PUT", href, answered, TEXT_CAL)
+    assert st == 204, data
+    st, _, org = c.request("GET", f"/dav/calendars/{CAT}/calendar/dl.ics")
+    assert attendee_param(org, ANN, "PARTSTAT") == ["ACCEPTED"]
+    # the REPLY in cat's inbox names bob as the one who answered
+    reply = [d for _, d in inbox_items(c, CAT) if "METHOD:REPLY" in d]
+    assert reply
+    assert attendee_param(reply[0], ANN, "SENT-BY")[0].strip('"').lower() == f"mailto:{BOB}"
+    # and ann's own copy records who answered
+    st, _, mine = a.request("GET", href)
+    assert attendee_param(mine, ANN, "SENT-BY")[0].strip('"').lower() == f"mailto:{BOB}"
+    # without delegation bob cannot answer for ann
+    ctl(s, "calendar", "delegate", ANN, BOB, "none")
+    st, _, _ = b.request("PUT", href, answered, TEXT_CAL)
+    assert st == 403
