@@ -102,6 +102,18 @@ int itip_object_sequence(const struct ical_object *obj);
 /* Set SEQUENCE to seq on every component of obj (organizer-side bump). */
 void itip_object_set_sequence(struct ical_object *obj, int seq);
 
+/* RFC 6638 3.2.8: in the organizer's new object, reset to NEEDS-ACTION the
+ * PARTSTAT of every attendee (SCHEDULE-AGENT SERVER, the organizer
+ * excepted) of each component rescheduled since old (DTSTART, DTEND,
+ * DURATION, DUE, RRULE, RDATE or EXDATE changed; an override that moves its
+ * instance). Call before itip_organizer_changes(). Returns how many
+ * PARTSTATs were reset. */
+int itip_reset_partstat(const struct ical_object *old, struct ical_object *new,
+			const char *organizer);
+/* Remove SCHEDULE-FORCE-SEND from every ATTENDEE and ORGANIZER of obj: it
+ * acts once and is not stored (RFC 6638 7.3). */
+void itip_object_strip_force_send(struct ical_object *obj);
+
 /* Attendee changed (or deleted: new NULL) its copy: a REPLY to the organizer
  * for the instances whose own PARTSTAT changed (deleted: DECLINED), carrying
  * only that attendee's ATTENDEE (with SENT-BY when sent_by is set). Nothing
