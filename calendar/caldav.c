@@ -12,6 +12,7 @@
 #include "ical.h"
 #include "caldav-filter.h"
 #include "sched-private.h"
+#include "sched-fbindex.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -121,6 +122,7 @@ static void ical_date(struct buf *out, int64_t t)
 struct caldav_put {
 	struct ical_index index;
 	char comp[16];
+	struct sched_fbindex fb;	/* busy-time rows (events and free/busy) */
 };
 
 static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *coll,
@@ -155,9 +157,16 @@ static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *col
 	struct caldav_put *cp = xcalloc(1, sizeof(*cp));
 	struct ical_tz *tz = coll_tz(ctx, coll);
 	int ret = ical_object_index(obj, tz, &lim, &cp->index, &err);
+	bool busy = false;
+	if (ret == 0 && (cp->index.comp == ICAL_COMP_VEVENT || cp->index.comp == ICAL_COMP_VFREEBUSY)) {
+		const char *serr;
+		busy = sched_fbindex_compute(dav_ctx_store(ctx), dav_ctx_config(ctx), coll->owner, obj,
+					     tz, &cp->index, &cp->fb, &serr) == STORE_OK;
+	}
 	ical_tz_free(&tz);
 	ical_object_free(&obj);
 	if (ret < 0) {
+		ical_index_free(&cp->index);
 		free(cp);
 		put->err_name = err.precond != ICAL_PRECOND_NONE ? ical_precond_name(err.precond) :
 				"valid-calendar-object-resource";
@@ -177,6 +186,7 @@ static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *col
 			  cp->index.first_start;
 	put->idx.rend = cp->index.last_end == ICAL_TIME_MAX ? STORE_DAV_NO_TIME :
 			cp->index.last_end;
+	put->idx.busy = busy ? &cp->fb.rows : NULL;
 	put->content_type = "text/calendar; charset=utf-8";
 	return 0;
 }
@@ -186,6 +196,7 @@ static void caldav_put_free(struct dav_put *put)
 	struct caldav_put *cp = put->priv;
 	if (cp != NULL) {
 		ical_index_free(&cp->index);
+		sched_fbindex_free(&cp->fb);
 		free(cp);
 	}
 	put->priv = NULL;

@@ -248,7 +248,10 @@ int sched_principal_prop(struct dav_ctx *ctx, const char *principal,
 		int kind = 0;
 		const char *type = "UNKNOWN";
 		if (store_dav_principal_kind(st, principal, &kind, &error) == STORE_OK) {
-			if (kind == 1)
+			const char *rt = kind == 1 ? sched_resource_type(st, principal) : NULL;
+			if (rt != NULL)
+				type = rt;	/* a room or equipment (res15's directory) */
+			else if (kind == 1)
 				type = "INDIVIDUAL";
 			else if (kind == 2)
 				type = "GROUP";

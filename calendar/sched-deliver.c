@@ -286,6 +286,11 @@ static int cur_load(struct store *st, const struct ical_limits *lim, const char 
 	return STORE_OK;
 }
 
+static const char *addr_of_mailto(const char *a)
+{
+	return a != NULL && str_ncasecmp(a, "mailto:", 7) == 0 ? a + 7 : (a != NULL ? a : "");
+}
+
 /* Who must have sent msg for it to be believed: the organizer for what
  * organizers send, the attendee for what attendees send. */
 static bool sender_allowed(const struct itip_message *msg, const char *sender)
@@ -316,6 +321,9 @@ int sched_deliver(struct store *st, const struct config *cfg, const char *recipi
 		  const struct itip_message *msg, enum sched_origin origin, const char *sender,
 		  bool sender_verified, char status_r[16], const char **error_r)
 {
+	/* sender_verified false (iMIP): no DMARC pass or authenticated
+	 * submission vouches for the sender; such a message is applied only
+	 * when the sender is not one of our own users (see above). */
 	char account[321];
 	snprintf(status_r, 16, "5.1");
 	char *rcpt = itip_address(recipient);
@@ -330,11 +338,22 @@ int sched_deliver(struct store *st, const struct config *cfg, const char *recipi
 		return ret;
 	}
 	enum itip_method method = itip_method(msg);
-	if (!sender_verified || !sender_allowed(msg, sender)) {
-		/* a forged or unauthenticated iTIP message changes nothing */
+	/* Only the organizer (for what organizers send) or the attendee (for
+	 * what attendees send) may change a copy. A message by mail that no
+	 * authentication vouches for may not speak for one of our own users:
+	 * those come through CalDAV or authenticated submission. */
+	char local[321];
+	const char *why = NULL;
+	if (!sender_allowed(msg, sender))
+		why = "not the organizer or attendee";
+	else if (!sender_verified && origin == SCHED_ORIGIN_IMIP &&
+		 store_sched_account_of(st, addr_of_mailto(sender), local, error_r) == STORE_OK)
+		why = "unauthenticated mail from a local address";
+	else if (!sender_verified && origin == SCHED_ORIGIN_CALDAV)
+		why = "sender not verified";
+	if (why != NULL) {
 		log_info("sched: refused %s for %s from %s (%s)", itip_method_name(method), account,
-			 sender != NULL ? sender : "?",
-			 sender_verified ? "not the organizer or attendee" : "sender not verified");
+			 sender != NULL ? sender : "?", why);
 		free(rcpt);
 		snprintf(status_r, 16, "3.8");
 		return STORE_OK;

@@ -186,6 +186,31 @@ int sched_set_partstat(struct ical_object *obj, const char *address, const char 
 	return 0;
 }
 
+/* SENT-BY=mailto:sent_by on the ORGANIZER (organizer) or on address's
+ * ATTENDEE, in every component: the delegate who acted (RFC 5545 3.2.18).
+ * Returns whether something was set. */
+static bool set_sent_by(struct ical_object *obj, bool organizer, const char *address,
+			const char *sent_by)
+{
+	char value[400];
+	snprintf(value, sizeof(value), "mailto:%s", sent_by);
+	bool set = false;
+	icalproperty_kind kind = organizer ? ICAL_ORGANIZER_PROPERTY : ICAL_ATTENDEE_PROPERTY;
+	for (icalcomponent *c = icalcomponent_get_first_component(obj->vcal, obj->kind); c != NULL;
+	     c = icalcomponent_get_next_component(obj->vcal, obj->kind)) {
+		for (icalproperty *p = icalcomponent_get_first_property(c, kind); p != NULL;
+		     p = icalcomponent_get_next_property(c, kind)) {
+			const char *v = icalproperty_get_value_as_string(p);
+			if (!organizer && !addr_eq(v, address))
+				continue;
+			icalproperty_remove_parameter_by_kind(p, ICAL_SENTBY_PARAMETER);
+			icalproperty_add_parameter(p, icalparameter_new_sentby(value));
+			set = true;
+		}
+	}
+	return set;
+}
+
 /* ---- the hooks ---- */
 
 static bool tag_listed(const char *list, const char *tag)
@@ -267,8 +292,8 @@ void sched_write_free(struct sched_write *sw)
 
 static void forbid(struct dav_ctx *ctx, const char *precond, const char *why)
 {
-	dav_error(ctx, 403, DAV_NS_CALDAV, precond, NULL);
 	dav_ctx_note(ctx, "%s: %s", precond, why);
+	dav_error(ctx, 403, DAV_NS_CALDAV, precond, NULL);
 }
 
 int sched_before_put(struct dav_ctx *ctx, const struct store_dav_coll *coll, const char *name,
@@ -301,7 +326,7 @@ int sched_before_put(struct dav_ctx *ctx, const struct store_dav_coll *coll, con
 	int ret = 0;
 	struct itip_out *outs = NULL;
 	size_t n = 0;
-	char self[321];
+	char self[321] = "";
 	bool modified = false;
 	if (org == NULL) {
 		/* not a scheduling object resource; if it was one the owner
@@ -353,6 +378,9 @@ int sched_before_put(struct dav_ctx *ctx, const struct store_dav_coll *coll, con
 	}
 	sw->scheduling = true;
 	char *o = itip_address(org);
+	/* a delegate acts for the owner: the stored copy says so too */
+	if (sent_by != NULL && set_sent_by(newo, is_org, self, sent_by))
+		modified = true;
 	if (is_org) {
 		/* organizer: SEQUENCE raised for a significant change (RFC 5546 2.1.4) */
 		if (oldo != NULL && itip_needs_sequence_bump(oldo, newo) &&

@@ -18,3 +18,18 @@ CREATE TABLE dav_proxies (
 );
 -- calendar-proxy-*-for: whom a user is a delegate of.
 CREATE INDEX dav_proxies_delegate ON dav_proxies (delegate);
+
+-- Delegation goes with the account or group it names (as ACL entries do,
+-- 0015): a new account created later with the same address inherits nothing.
+CREATE FUNCTION dav_proxies_forget() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	DELETE FROM dav_proxies WHERE delegate = OLD.address;
+	RETURN NULL;
+END
+$$;
+CREATE TRIGGER accounts_forget_dav_proxies AFTER DELETE ON accounts
+	FOR EACH ROW WHEN (OLD.address IS NOT NULL)
+	EXECUTE FUNCTION dav_proxies_forget();
+CREATE TRIGGER groups_forget_dav_proxies AFTER DELETE ON groups
+	FOR EACH ROW EXECUTE FUNCTION dav_proxies_forget();

@@ -251,6 +251,10 @@ const struct config_option config_options[] = {
 	    "Largest calendar object or contact stored (CALDAV:max-resource-size); other WebDAV files are bounded by max_body."),
 	OPT(http, dav_max_instances, CONFIG_UINT, "5000", 10, 1000000, NULL,
 	    "Most recurrence instances one calendar object may produce in one query or expansion (CALDAV:max-instances)."),
+	OPT(http, freebusy_index_past_days, CONFIG_UINT, "366", 1, 36600, NULL,
+	    "Days before now that the busy-time index expands recurring events into (free/busy before that expands them per query)."),
+	OPT(http, freebusy_index_future_days, CONFIG_UINT, "731", 1, 36600, NULL,
+	    "Days after now that the busy-time index expands recurring events into (free/busy after that expands them per query)."),
 
 	OPT(pop3, listen, CONFIG_LISTEN, "*:110", 0, 0, NULL,
 	    "Addresses for POP3 with STLS, as host:port separated by commas; empty disables it."),

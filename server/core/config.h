@@ -191,6 +191,8 @@ struct config {
 		uint64_t dav_xml_depth;
 		uint64_t dav_max_resource_size;
 		uint64_t dav_max_instances;
+		uint64_t freebusy_index_past_days;
+		uint64_t freebusy_index_future_days;
 	} http;
 	struct {
 		uint64_t runners;

@@ -89,6 +89,7 @@
 #include "store-stmts-dav-proxy.h"
 #include "store-stmts-imip.h"
 #include "store-stmts-sched.h"
+#include "store-stmts-freebusy.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -117,7 +118,8 @@
 	STORE_STATEMENTS_RESOURCE(X)  \
 	STORE_STATEMENTS_DAV_PROXY(X) \
 	STORE_STATEMENTS_IMIP(X)      \
-	STORE_STATEMENTS_SCHED(X)
+	STORE_STATEMENTS_SCHED(X) \
+	STORE_STATEMENTS_FREEBUSY(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
