@@ -155,12 +155,21 @@ void sched_write_begin(void)
 	write_depth++;
 }
 
+/* The contents of one itip_out that is not an array of its own
+ * (itip_out_free frees the array too). */
+static void out_clear(struct itip_out *out)
+{
+	free(out->recipient);
+	free(out->data);
+	memset(out, 0, sizeof(*out));
+}
+
 static void pending_free(struct pending *p)
 {
 	free(p->from);
 	free(p->sent_by);
 	free(p->summary);
-	itip_out_free(&p->out, 1);
+	out_clear(&p->out);
 	free(p);
 }
 
@@ -489,6 +498,6 @@ int sched_resource_request(struct store *st, const struct config *cfg, const cha
 	}
 	if (ret == STORE_OK)
 		pending_add(address, NULL, &out, itip_summary(msg));
-	itip_out_free(&out, 1);
+	out_clear(&out);
 	return ret;
 }
