@@ -4,6 +4,9 @@
 #include "autoconf.h"
 #include "dav.h"
 #include "dav-private.h"
+#include "sched-freebusy.h"
+#include "sched-private.h"
+#include "store-sched.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -100,7 +103,8 @@ const char *dav_status_line(int status)
 
 void dav_options_header(struct buf *out)
 {
-	buf_append_str(out, "DAV: 1, 3, extended-mkcol, access-control, calendarserver-sharing");
+	buf_append_str(out, "DAV: 1, 3, extended-mkcol, access-control, calendarserver-sharing, "
+			    "calendar-proxy");
 	for (size_t i = 0; dav_kinds[i] != NULL; i++) {
 		if (dav_kinds[i]->dav_class != NULL)
 			buf_printf(out, ", %s", dav_kinds[i]->dav_class);
@@ -271,6 +275,7 @@ struct target {
 	char coll[STORE_DAV_NAME_MAX + 1];
 	char obj[STORE_DAV_NAME_MAX + 1];
 	bool trailing_slash;
+	int proxy;		/* a proxy principal (dav-proxy.c) */
 };
 
 /* Parse a request path ("/dav/..."). 0, 400 (malformed) or 404. */
@@ -308,7 +313,7 @@ static int parse_path(const char *path, struct target *t)
 			t->type = T_PRINCIPALS;
 			return 0;
 		}
-		if (nseg > 2)
+		if (nseg > 3 || (nseg == 3 && (t->proxy = dav_proxy_of_segment(segs[2])) == 0))
 			return 404;
 		t->type = T_PRINCIPAL;
 		snprintf(t->user, sizeof(t->user), "%s", segs[1]);
@@ -347,9 +352,20 @@ int dav_principal_of_href(const char *href, char *addr, size_t size)
 {
 	const char *path = href_path(href);
 	struct target t;
+	if (path == NULL || parse_path(path, &t) != 0 || t.type != T_PRINCIPAL || t.proxy != 0)
+		return -1;
+	snprintf(addr, size, "%s", t.user);
+	return 0;
+}
+
+int dav_principal_parse_href(const char *href, char *addr, size_t size, int *proxy_r)
+{
+	const char *path = href_path(href);
+	struct target t;
 	if (path == NULL || parse_path(path, &t) != 0 || t.type != T_PRINCIPAL)
 		return -1;
 	snprintf(addr, size, "%s", t.user);
+	*proxy_r = t.proxy;
 	return 0;
 }
 
@@ -367,6 +383,24 @@ int dav_coll_of_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 	const char *error;
 	ret = store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, coll_r, &error);
 	return ret == STORE_OK ? 0 : 404;
+}
+
+/* The requester's access to another user's collection: the best of what a
+ * share and delegation (dav-proxy.c) give. A store_result. */
+static int others_access(struct dav_ctx *ctx, const struct store_dav_coll *coll, int *access_r,
+			 const char **error_r)
+{
+	int shared, delegated = ctx->delegated;
+	int ret = store_dav_share_access(ctx->st, coll->id, ctx->req->user, &shared, error_r);
+	/* the target's home: handle_tx has looked the delegation up already */
+	bool known = ctx->home_kind != NULL && strcmp(coll->owner, ctx->user) == 0 &&
+		     strcmp(coll->home, ctx->home_kind->home) == 0;
+	if (ret == STORE_OK && !known)
+		ret = dav_proxy_access(ctx, coll->owner, coll->home, &delegated, error_r);
+	if (ret != STORE_OK)
+		return ret;
+	*access_r = shared > delegated ? shared : delegated;
+	return STORE_OK;
 }
 
 int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_coll *coll_r,
@@ -389,8 +423,8 @@ int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 		return 500;
 	if (strcmp(t.user, ctx->req->user) != 0) {
 		int access;
-		if (store_dav_share_access(ctx->st, coll_r->id, ctx->req->user, &access, &error) !=
-		    STORE_OK || access < STORE_DAV_READ)
+		if (others_access(ctx, coll_r, &access, &error) != STORE_OK ||
+		    access < STORE_DAV_READ)
 			return 403;
 		coll_r->access = access;
 	}
@@ -533,6 +567,7 @@ struct res {
 	const char *user;
 	const struct store_dav_coll *coll;	/* T_COLL, T_OBJ */
 	const struct store_dav_obj *obj;	/* T_OBJ */
+	int proxy;				/* T_PRINCIPAL: a proxy principal of user */
 };
 
 struct quota_cache {
@@ -585,10 +620,12 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		return 404;
 	if (strcmp(name, "resourcetype") == 0) {
 		buf_append_str(out, "<D:resourcetype>");
-		if (r->type != T_OBJ)
+		if (r->type != T_OBJ && r->proxy == 0)
 			buf_append_str(out, "<D:collection/>");
 		if (r->type == T_PRINCIPAL)
 			buf_append_str(out, "<D:principal/>");
+		if (r->proxy != 0)
+			buf_printf(out, "<CS:%s/>", dav_proxy_segment(r->proxy));
 		if (r->type == T_COLL && r->kind != NULL && r->kind->type != NULL)
 			dav_xml_empty_elem(out, r->kind->ns, r->kind->type);
 		buf_append_str(out, "</D:resourcetype>");
@@ -629,6 +666,8 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 			return 404;
 		buf_printf(out, "<D:%s><D:href>", name);
 		href_principal(out, r->user);
+		if (name[0] == 'p' && r->proxy != 0)
+			buf_printf(out, "%s/", dav_proxy_segment(r->proxy));
 		buf_printf(out, "</D:href></D:%s>", name);
 		return 200;
 	}
@@ -650,6 +689,12 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 	    (r->type == T_COLL || r->type == T_OBJ))
 		return dav_acl_prop(ctx, r->coll, name, out);
 	if (strcmp(name, "supported-report-set") == 0) {
+		if (r->type == T_PRINCIPAL) {
+			buf_append_str(out, "<D:supported-report-set><D:supported-report><D:report>"
+					    "<D:expand-property/></D:report></D:supported-report>"
+					    "</D:supported-report-set>");
+			return 200;
+		}
 		if (r->type != T_COLL && r->type != T_HOME)
 			return 404;
 		buf_append_str(out, "<D:supported-report-set>");
@@ -727,6 +772,33 @@ static int principal_prop(struct dav_ctx *ctx, const char *user, const struct da
 	return 404;
 }
 
+/* A property of a principal or proxy principal: the home sets and the
+ * kinds' (user principals only), delegation (dav-proxy.c), then the core's. */
+static int principal_value(struct dav_ctx *ctx, const struct res *r, const struct dav_propname *p,
+			   struct quota_cache *qc, struct buf *out)
+{
+	int status = r->proxy == 0 ? principal_prop(ctx, r->user, p, out) : 404;
+	if (status == 404)
+		status = dav_proxy_prop(ctx, r->user, r->proxy, p, out);
+	if (status == 404)
+		status = core_prop(ctx, r, p->ns, p->name, qc, out);
+	return status;
+}
+
+int dav_principal_value(struct dav_ctx *ctx, const char *user, int proxy,
+			const struct dav_propname *p, struct buf *out)
+{
+	struct res r = { T_PRINCIPAL, NULL, user, NULL, NULL, proxy };
+	struct quota_cache qc = { .done = false };
+	struct buf tmp;
+	buf_init(&tmp, 0);
+	int status = principal_value(ctx, &r, p, &qc, &tmp);
+	if (status == 200)
+		buf_append(out, tmp.data, tmp.len);
+	buf_free(&tmp);
+	return status;
+}
+
 /* Dead properties of one resource, collected for propstats. */
 struct dead_prop {
 	char *ns, *name, *xml;
@@ -778,8 +850,8 @@ static void one_prop(struct dav_ctx *ctx, const struct res *r, const struct dav_
 	buf_init(&tmp, 0);
 	int status = 404;
 	if (r->type == T_PRINCIPAL)
-		status = principal_prop(ctx, r->user, p, &tmp);
-	if (status == 404)
+		status = principal_value(ctx, r, p, qc, &tmp);
+	else
 		status = core_prop(ctx, r, p->ns, p->name, qc, &tmp);
 	if (status == 404 && r->kind != NULL && r->kind->prop != NULL &&
 	    (r->type == T_HOME || r->type == T_COLL || r->type == T_OBJ)) {
@@ -816,7 +888,11 @@ static void describe(struct dav_ctx *ctx, const struct res *r, const struct dav_
 	switch (r->type) {
 	case T_ROOT: buf_append_str(&href, "/dav/"); break;
 	case T_PRINCIPALS: buf_append_str(&href, "/dav/principals/"); break;
-	case T_PRINCIPAL: href_principal(&href, r->user); break;
+	case T_PRINCIPAL:
+		href_principal(&href, r->user);
+		if (r->proxy != 0)
+			buf_printf(&href, "%s/", dav_proxy_segment(r->proxy));
+		break;
 	case T_HOME: href_home(&href, r->kind->home, r->user); break;
 	case T_COLL: dav_href(&href, r->coll, NULL); break;
 	case T_OBJ: dav_href(&href, r->coll, r->obj->name); break;
@@ -895,7 +971,7 @@ static void describe(struct dav_ctx *ctx, const struct res *r, const struct dav_
 void dav_ms_object(struct dav_ctx *ctx, const struct store_dav_coll *coll,
 		   const struct store_dav_obj *obj, const struct dav_propfind *pf)
 {
-	struct res r = { T_OBJ, dav_kind_by_name(coll->kind), coll->owner, coll, obj };
+	struct res r = { T_OBJ, dav_kind_by_name(coll->kind), coll->owner, coll, obj, 0 };
 	struct quota_cache qc = { .done = false };
 	describe(ctx, &r, pf, NULL, &qc);
 }
@@ -1008,7 +1084,7 @@ static int load_coll(struct dav_ctx *ctx, bool lock)
 	ctx->coll.access = STORE_DAV_OWNER;
 	if (strcmp(ctx->user, ctx->req->user) != 0) {
 		int access;
-		ret = store_dav_share_access(ctx->st, ctx->coll.id, ctx->req->user, &access, &error);
+		ret = others_access(ctx, &ctx->coll, &access, &error);
 		if (ret != STORE_OK)
 			return store_status(ctx, ret, error);
 		ctx->coll.access = access;
@@ -1033,6 +1109,7 @@ struct list_ctx {
 	struct dead_props *dead;
 	char **dead_names;
 	size_t ndead;
+	int access_cap;		/* the requester's access to what is listed (0: as read) */
 };
 
 static void list_coll_cb(const struct store_dav_coll *coll, void *vctx)
@@ -1040,16 +1117,18 @@ static void list_coll_cb(const struct store_dav_coll *coll, void *vctx)
 	struct list_ctx *lc = vctx;
 	const struct dav_kind *k = dav_kind_by_name(coll->kind);
 	struct store_dav_coll c = *coll;
+	if (lc->access_cap != 0 && c.access > lc->access_cap)
+		c.access = lc->access_cap;
 	if (resolve_coll(lc->ctx, &c) < 0)
 		return;
-	struct res r = { T_COLL, k != NULL ? k : lc->kind, coll->owner, &c, NULL };
+	struct res r = { T_COLL, k != NULL ? k : lc->kind, coll->owner, &c, NULL, 0 };
 	describe(lc->ctx, &r, lc->pf, NULL, lc->qc);
 }
 
 static void list_obj_cb(const struct store_dav_obj *obj, void *vctx)
 {
 	struct list_ctx *lc = vctx;
-	struct res r = { T_OBJ, lc->kind, lc->coll->owner, lc->coll, obj };
+	struct res r = { T_OBJ, lc->kind, lc->coll->owner, lc->coll, obj, 0 };
 	describe(lc->ctx, &r, lc->pf, NULL, lc->qc);
 }
 
@@ -1086,40 +1165,56 @@ static int do_propfind(struct dav_ctx *ctx)
 	switch (ctx->type) {
 	case T_ROOT: {
 		dav_ms_begin(ctx);
-		struct res r = { T_ROOT, NULL, ctx->req->user, NULL, NULL };
+		struct res r = { T_ROOT, NULL, ctx->req->user, NULL, NULL, 0 };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct res pr = { T_PRINCIPALS, NULL, ctx->req->user, NULL, NULL };
+			struct res pr = { T_PRINCIPALS, NULL, ctx->req->user, NULL, NULL, 0 };
 			describe(ctx, &pr, &pf, NULL, &qc);
 		}
 		break;
 	}
 	case T_PRINCIPALS: {
 		dav_ms_begin(ctx);
-		struct res r = { T_PRINCIPALS, NULL, ctx->req->user, NULL, NULL };
+		struct res r = { T_PRINCIPALS, NULL, ctx->req->user, NULL, NULL, 0 };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct res pr = { T_PRINCIPAL, NULL, ctx->req->user, NULL, NULL };
+			struct res pr = { T_PRINCIPAL, NULL, ctx->req->user, NULL, NULL, 0 };
 			describe(ctx, &pr, &pf, NULL, &qc);
 		}
 		break;
 	}
 	case T_PRINCIPAL: {
 		dav_ms_begin(ctx);
-		struct res r = { T_PRINCIPAL, NULL, ctx->user, NULL, NULL };
+		struct res r = { T_PRINCIPAL, NULL, ctx->user, NULL, NULL, ctx->proxy };
 		describe(ctx, &r, &pf, NULL, &qc);
+		/* a user's principal holds its two proxy principals, which its
+		 * owner and delegates may read (dav-proxy.c) */
+		int paccess = STORE_DAV_NONE;
+		if (depth == 1 && ctx->proxy == 0 &&
+		    (ret = dav_proxy_principal_access(ctx, ctx->user, &paccess, &serr)) != STORE_OK) {
+			dav_propfind_free(&pf);
+			return store_status(ctx, ret, serr);
+		}
+		for (int mode = STORE_DAV_PROXY_READ; paccess >= STORE_DAV_READ &&
+		     mode <= STORE_DAV_PROXY_WRITE; mode++) {
+			struct res pr = { T_PRINCIPAL, NULL, ctx->user, NULL, NULL, mode };
+			describe(ctx, &pr, &pf, NULL, &qc);
+		}
 		break;
 	}
 	case T_HOME: {
 		dav_ms_begin(ctx);
-		struct res r = { T_HOME, ctx->home_kind, ctx->user, NULL, NULL };
+		struct res r = { T_HOME, ctx->home_kind, ctx->user, NULL, NULL, 0 };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct list_ctx lc = { ctx, &pf, ctx->home_kind, &qc, NULL, NULL, NULL, 0 };
+			bool self = strcmp(ctx->user, ctx->req->user) == 0;
+			struct list_ctx lc = { ctx, &pf, ctx->home_kind, &qc, NULL, NULL, NULL, 0,
+					       self ? STORE_DAV_OWNER : ctx->delegated };
 			ret = store_dav_coll_list(ctx->st, ctx->user, ctx->home_kind->home,
 						  list_coll_cb, &lc, &serr);
-			/* collections shared with the user show up in the home */
-			if (ret == STORE_OK)
+			/* collections shared with the user show up in the home (not
+			 * in a home a delegate lists) */
+			if (ret == STORE_OK && self)
 				ret = store_dav_shared_colls(ctx->st, ctx->user, ctx->home_kind->home,
 							     list_coll_cb, &lc, &serr);
 			if (ret != STORE_OK) {
@@ -1137,10 +1232,10 @@ static int do_propfind(struct dav_ctx *ctx)
 		}
 		const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
 		dav_ms_begin(ctx);
-		struct res r = { T_COLL, k, ctx->user, &ctx->coll, NULL };
+		struct res r = { T_COLL, k, ctx->user, &ctx->coll, NULL, 0 };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0 };
+			struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, 0 };
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, false, list_obj_cb,
 						 &lc, &serr);
 			if (ret != STORE_OK) {
@@ -1270,6 +1365,12 @@ static int do_proppatch(struct dav_ctx *ctx)
 	if (status != 0) {
 		text_response(ctx, status, error);
 		return 0;
+	}
+	if (ctx->type == T_PRINCIPAL && ctx->proxy != 0) {
+		/* the delegates of the owner (group-member-set) */
+		int ret = dav_proxy_proppatch(ctx, &pp);
+		dav_proppatch_free(&pp);
+		return ret;
 	}
 	if ((ctx->type != T_COLL && ctx->type != T_OBJ) || !ctx->coll_exists) {
 		if (ctx->type == T_COLL || ctx->type == T_OBJ)
@@ -1597,12 +1698,16 @@ static int do_put(struct dav_ctx *ctx)
 	}
 	const char *serr;
 	struct store_dav_obj old;
-	int ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, true, &old, &serr);
+	/* a calendar object's old text is what implicit scheduling compares */
+	bool sched = strcmp(ctx->coll.kind, "calendar") == 0;
+	int ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, sched, true, &old, &serr);
 	if (ret != STORE_OK && ret != STORE_NOTFOUND)
 		return store_status(ctx, ret, serr);
 	bool exists = ret == STORE_OK;
 	int c = check_conditions(ctx->req, exists ? old.etag : NULL);
 	if (c != 0) {
+		if (exists)
+			store_dav_obj_clear(&old);
 		text_response(ctx, c, "precondition failed");
 		return 0;
 	}
@@ -1610,23 +1715,50 @@ static int do_put(struct dav_ctx *ctx)
 	const char *ctype = ctx->req->content_type;
 	struct dav_put put;
 	if (validate_into(ctx, &ctx->coll, ctx->obj_name, ctx->req->body, ctx->req->body_len, ctype,
-			  &put) != 0)
+			  &put) != 0) {
+		if (exists)
+			store_dav_obj_clear(&old);
 		return 0;
+	}
 	if (put.content_type != NULL)
 		ctype = put.content_type;
 	if (ctype == NULL || ctype[0] == '\0')
 		ctype = k->content_type;
+	/* RFC 6638 3.2: implicit scheduling; the stored text may gain
+	 * SCHEDULE-STATUS and a higher SEQUENCE */
+	struct sched_write sw;
+	sched_write_begin();
+	ret = sched_before_put(ctx, &ctx->coll, ctx->obj_name, exists ? &old : NULL, ctx->req->body,
+			       ctx->req->body_len, &sw);
+	if (exists)
+		store_dav_obj_clear(&old);
+	if (ret != 0) {
+		put_release(&ctx->coll, &put);
+		sched_write_end(ctx->st, ctx->cfg, false, &serr);
+		return ret < 0 ? ret : 0;
+	}
+	const char *body = sw.data != NULL ? sw.data : ctx->req->body;
+	size_t body_len = sw.data != NULL ? sw.len : ctx->req->body_len;
 	char etag[80];
-	ret = store_dav_obj_put(ctx->st, &ctx->coll, ctx->obj_name, ctype, ctx->req->body,
-				ctx->req->body_len, &put.idx, etag, &serr);
+	ret = store_dav_obj_put(ctx->st, &ctx->coll, ctx->obj_name, ctype, body, body_len, &put.idx,
+				etag, &serr);
 	put_release(&ctx->coll, &put);
+	reset_response(ctx->resp);
+	if (ret == STORE_OK)
+		ret = sched_after_put(ctx, &ctx->coll, ctx->obj_name, &sw);
+	int fret = sched_write_end(ctx->st, ctx->cfg, ret == STORE_OK, &serr);
+	if (ret == STORE_OK)
+		ret = fret;
+	bool modified = sw.data != NULL;
+	sched_write_free(&sw);
 	if (ret != STORE_OK) {
 		store_status(ctx, ret, serr);
 		return ret;
 	}
-	reset_response(ctx->resp);
 	set_status(ctx, exists ? 204 : 201);
-	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", etag);
+	/* RFC 4791 5.3.4: no ETag when the stored text is not the one sent */
+	if (!modified)
+		buf_printf(&ctx->resp->headers, "ETag: %s\r\n", etag);
 	return 0;
 }
 
@@ -1661,15 +1793,25 @@ static int do_delete(struct dav_ctx *ctx)
 		return 0;
 	}
 	struct store_dav_obj obj;
-	ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, true, &obj, &serr);
+	bool sched = strcmp(ctx->coll.kind, "calendar") == 0;
+	ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, sched, true, &obj, &serr);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
 	int c = check_conditions(ctx->req, obj.etag);
-	store_dav_obj_clear(&obj);
 	if (c != 0) {
+		store_dav_obj_clear(&obj);
 		text_response(ctx, c, "precondition failed");
 		return 0;
 	}
+	/* RFC 6638 3.2: CANCEL to the attendees, or a DECLINED reply */
+	sched_write_begin();
+	c = sched_before_delete(ctx, &ctx->coll, &obj);
+	store_dav_obj_clear(&obj);
+	int fret = sched_write_end(ctx->st, ctx->cfg, c == 0, &serr);
+	if (c != 0)
+		return c < 0 ? c : 0;
+	if (fret != STORE_OK)
+		return store_status(ctx, fret, serr);
 	ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
@@ -1863,6 +2005,10 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 			return store_status(ctx, ret, serr);
 		}
 	}
+	char stag[80] = "";
+	if (move && strcmp(ctx->coll.kind, "calendar") == 0 &&
+	    store_sched_tag_get(ctx->st, ctx->coll.id, ctx->obj_name, stag, &serr) != STORE_OK)
+		stag[0] = '\0';
 	struct dav_put put;
 	if (validate_into(ctx, &dst, dt.obj, obj.data, obj.len, obj.content_type, &put) != 0) {
 		store_dav_obj_clear(&obj);
@@ -1876,12 +2022,19 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 		ret = store_dav_props_copy(ctx->st, ctx->coll.id, ctx->obj_name, dst.id, dt.obj, &serr);
 	if (ret == STORE_OK && move && dst.id != ctx->coll.id)
 		ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
+	/* RFC 6638 3.2.10: a moved scheduling object keeps its schedule tag
+	 * (a MOVE between the owner's calendars schedules nothing) */
+	if (ret == STORE_OK && move && stag[0] != '\0' && strcmp(dst.kind, "calendar") == 0) {
+		ret = store_sched_tag_set(ctx->st, dst.id, dt.obj, stag, &serr);
+	}
 	store_dav_obj_clear(&obj);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
 	reset_response(ctx->resp);
 	set_status(ctx, existed ? 204 : 201);
 	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", etag);
+	if (move && stag[0] != '\0')
+		buf_printf(&ctx->resp->headers, "Schedule-Tag: %s\r\n", stag);
 	return 0;
 }
 
@@ -1961,7 +2114,7 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 		    !is_core_prop(pf.props[i].ns, pf.props[i].name))
 			with_data = true;
 	}
-	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0 };
+	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, 0 };
 	/* DAV:limit (RFC 6578 3.6): more results than the client takes is
 	 * refused whole; the client asks again without a limit or later. */
 	uint64_t limit = UINT64_MAX;
@@ -2039,6 +2192,8 @@ static int do_report(struct dav_ctx *ctx)
 	xmlNode *root = xmlDocGetRootElement(ctx->doc);
 	if (dav_xml_is(root, DAV_NS, "sync-collection"))
 		return do_sync_collection(ctx, root);
+	if (dav_xml_is(root, DAV_NS, "expand-property") && ctx->type == T_PRINCIPAL)
+		return dav_proxy_expand_property(ctx, root);
 	if ((ctx->type == T_COLL || ctx->type == T_OBJ) && !ctx->coll_exists) {
 		text_response(ctx, 404, "no such collection");
 		return 0;
@@ -2108,11 +2263,24 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 	reset_response(ctx->resp);
 	ctx->note[0] = '\0';
 	int ret = 0;
-	if (ctx->type == T_HOME && strcmp(ctx->user, ctx->req->user) == 0)
+	bool self = strcmp(ctx->user, ctx->req->user) == 0;
+	/* A delegate (dav-proxy.c) reads or writes the owner's calendars,
+	 * which are provisioned for it as they would be for the owner. */
+	const char *perr = NULL;
+	ctx->delegated = STORE_DAV_NONE;
+	if (!self && ctx->home_kind != NULL &&
+	    (ret = dav_proxy_access(ctx, ctx->user, ctx->home_kind->home, &ctx->delegated,
+				    &perr)) != STORE_OK) {
+		store_status(ctx, ret, perr);
+		*error_r = ctx->note;
+		return ret;
+	}
+	bool as_owner = self || ctx->delegated >= STORE_DAV_READ;
+	if (ctx->type == T_HOME && as_owner)
 		ret = provision(ctx);
 	if (ret == 0 && (ctx->type == T_COLL || ctx->type == T_OBJ)) {
 		ret = load_coll(ctx, method_writes(m));
-		if (ret == 0 && !ctx->coll_exists && strcmp(ctx->user, ctx->req->user) == 0) {
+		if (ret == 0 && !ctx->coll_exists && as_owner) {
 			/* a default collection asked for before the home ever was */
 			ret = provision(ctx);
 			if (ret == 0)
@@ -2137,11 +2305,25 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		/* Another user's namespace: only what a share grants. A missing
 		 * collection looks the same as one not shared (no probing). */
 		int need = method_needs(ctx);
-		if (ctx->type == T_PRINCIPAL && need <= STORE_DAV_READ)
+		if (ctx->type == T_PRINCIPAL && ctx->proxy != 0) {
+			/* proxy principals: their owner's and delegates' to read */
+			ret = dav_proxy_principal_access(ctx, ctx->user, &ctx->access, &perr);
+			if (ret != STORE_OK) {
+				store_status(ctx, ret, perr);
+				*error_r = ctx->note;
+				return ret;
+			}
+			if (ctx->access > STORE_DAV_READ)
+				ctx->access = STORE_DAV_READ;
+		} else if (ctx->type == T_PRINCIPAL) {
 			ctx->access = STORE_DAV_READ;
-		else if (!ctx->coll_exists)
+		} else if (ctx->type == T_HOME) {
+			/* a delegate lists the owner's home, nothing more */
+			ctx->access = ctx->delegated > STORE_DAV_READ ? STORE_DAV_READ : ctx->delegated;
+		} else if (!ctx->coll_exists) {
 			ctx->access = STORE_DAV_NONE;
-		if (ctx->access < need || ctx->type == T_HOME) {
+		}
+		if (ctx->access < need) {
 			dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
 			*error_r = ctx->note;
 			return STORE_INVALID;
@@ -2165,6 +2347,9 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		ret = do_report(ctx);
 	else if (strcmp(m, "ACL") == 0)
 		ret = dav_acl_method(ctx);
+	else if (strcmp(m, "POST") == 0 && ctx->type == T_COLL && ctx->coll_exists &&
+		 strcmp(ctx->coll.kind, "schedoutbox") == 0)
+		sched_outbox_post(ctx);
 	else if (strcmp(m, "POST") == 0)
 		ret = dav_acl_post(ctx);
 	else {
@@ -2211,6 +2396,7 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	ctx.type = t.type;
 	ctx.home_kind = t.home_kind;
 	ctx.trailing_slash = t.trailing_slash;
+	ctx.proxy = t.proxy;
 	snprintf(ctx.user, sizeof(ctx.user), "%s", t.user);
 	snprintf(ctx.coll_name, sizeof(ctx.coll_name), "%s", t.coll);
 	snprintf(ctx.obj_name, sizeof(ctx.obj_name), "%s", t.obj);

@@ -33,7 +33,7 @@
 
 static const struct wa_route *const route_tables[] = {
 	wa_routes_dash, wa_routes_dir, wa_routes_mail, wa_routes_self, wa_routes_scan,
-	wa_routes_sieve, NULL,
+	wa_routes_sieve, wa_routes_res, NULL,
 };
 
 /* How a request reaches us: CGI (env + stdio) or FastCGI (libfcgi). */

@@ -70,6 +70,7 @@ extern const struct wa_route wa_routes_self[];
 extern const struct wa_route wa_routes_dash[];
 extern const struct wa_route wa_routes_scan[];
 extern const struct wa_route wa_routes_sieve[];
+extern const struct wa_route wa_routes_res[];
 
 /* Render template name (templates/name.html) with r->vars as the page. */
 int wa_render(struct wa_req *r, const char *name);

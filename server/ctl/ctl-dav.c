@@ -2,7 +2,8 @@
  * collections with their sizes, shares and feeds; import an .ics into a
  * calendar (split into one resource per UID, each validated as a CalDAV PUT
  * would be, all in one transaction); export a calendar as one .ics; share a
- * collection; create and revoke read-only feed links. */
+ * collection; create and revoke read-only feed links; name calendar
+ * delegates (the calendar-proxy principals, calendar/dav-proxy.c). */
 #include "autoconf.h"
 #include "caldav.h"
 #include "config.h"
@@ -51,6 +52,18 @@ static void print_coll(const struct store_dav_coll *c, void *vctx)
 		l->ret = ctl_store_failed(error);
 }
 
+static void print_delegate(const char *delegate, int mode, void *ctx)
+{
+	(void)ctx;
+	printf("delegate %s (%s)\n", delegate, mode == STORE_DAV_PROXY_WRITE ? "write" : "read");
+}
+
+static void print_delegate_for(const char *owner, int mode, void *ctx)
+{
+	(void)ctx;
+	printf("delegate of %s (%s)\n", owner, mode == STORE_DAV_PROXY_WRITE ? "write" : "read");
+}
+
 static int cmd_list(struct ctl *ctl, int argc, char **argv)
 {
 	const char *user = NULL;
@@ -64,6 +77,10 @@ static int cmd_list(struct ctl *ctl, int argc, char **argv)
 	struct list_ctx l = { ctl->store, CTL_OK };
 	const char *error = NULL;
 	if (store_dav_coll_list(ctl->store, user, NULL, print_coll, &l, &error) != STORE_OK)
+		return ctl_store_failed(error);
+	if (store_dav_proxies(ctl->store, user, STORE_DAV_PROXY_NONE, print_delegate, NULL,
+			      &error) != STORE_OK ||
+	    store_dav_proxy_for(ctl->store, user, print_delegate_for, NULL, &error) != STORE_OK)
 		return ctl_store_failed(error);
 	return l.ret;
 }
@@ -329,6 +346,33 @@ static int cmd_share(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
+static int cmd_delegate(struct ctl *ctl, int argc, char **argv)
+{
+	const char *pos[3];
+	if (ctl_parse_args("calendar delegate", argc, argv, NULL, pos, 3, 3) != 0)
+		return CTL_USAGE;
+	int mode;
+	if (strcmp(pos[2], "read") == 0)
+		mode = STORE_DAV_PROXY_READ;
+	else if (strcmp(pos[2], "write") == 0)
+		mode = STORE_DAV_PROXY_WRITE;
+	else if (strcmp(pos[2], "none") == 0)
+		mode = STORE_DAV_PROXY_NONE;
+	else
+		return ctl_usage("calendar delegate: the mode is read, write or none");
+	if (ctl_open(ctl) != CTL_OK)
+		return CTL_ERROR;
+	const char *error = NULL;
+	int ret = store_dav_proxy_set(ctl->store, pos[0], pos[1], mode, &error);
+	if (ret == STORE_NOTFOUND || ret == STORE_INVALID) {
+		ctl_error("calendar delegate: %s", error != NULL ? error : store_result_str(ret));
+		return CTL_ERROR;
+	}
+	if (ret != STORE_OK)
+		return ctl_store_failed(error);
+	return CTL_OK;
+}
+
 static int cmd_feed(struct ctl *ctl, int argc, char **argv, bool revoke)
 {
 	const char *user = NULL, *name = NULL;
@@ -381,6 +425,9 @@ const struct ctl_cmd ctl_dav_commands[] = {
 	  "export a calendar as one .ics (stdout without FILE)" },
 	{ "calendar", "share", "--user ADDRESS --calendar NAME --with ADDRESS [--access read|read-write|none]",
 	  cmd_share, "share a calendar with a user or a group (none: stop sharing)" },
+	{ "calendar", "delegate", "OWNER DELEGATE read|write|none", cmd_delegate,
+	  "let a user or group read (read) or also write (write) every calendar of OWNER, "
+	  "as CalDAV proxies (none: stop)" },
 	{ "calendar", "feed", "--user ADDRESS --calendar NAME", cmd_feed_add,
 	  "create a secret read-only .ics link (printed once)" },
 	{ "calendar", "feed-revoke", "--user ADDRESS --calendar NAME", cmd_feed_revoke,
