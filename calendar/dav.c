@@ -227,13 +227,31 @@ void dav_href_principal(struct buf *out, const char *user)
 	href_principal(out, user);
 }
 
+/* A path of segments joined with '/' (a nested collection's name, or a
+ * member "segment/"): each segment encoded, the slashes kept. */
+static void href_segments(struct buf *out, const char *path)
+{
+	for (;;) {
+		const char *slash = strchr(path, '/');
+		if (slash == NULL) {
+			href_segment(out, path);
+			return;
+		}
+		char seg[STORE_DAV_NAME_MAX + 1];
+		snprintf(seg, sizeof(seg), "%.*s", (int)(slash - path), path);
+		href_segment(out, seg);
+		buf_append_str(out, "/");
+		path = slash + 1;
+	}
+}
+
 void dav_href(struct buf *out, const struct store_dav_coll *coll, const char *name)
 {
 	href_home(out, coll->home, coll->owner);
-	href_segment(out, coll->name);
+	href_segments(out, coll->name);
 	buf_append_str(out, "/");
 	if (name != NULL)
-		href_segment(out, name);
+		href_segments(out, name);
 }
 
 /* Decode one percent-encoded segment into out (size bytes). 0, or -1 when
@@ -273,15 +291,31 @@ struct target {
 	bool trailing_slash;
 };
 
-/* Parse a request path ("/dav/..."). 0, 400 (malformed) or 404. */
+/* Append a segment to a nested collection's path: 0, or -1 past the
+ * longest name. */
+static int path_append(char *path, size_t size, const char *seg)
+{
+	size_t len = strlen(path);
+	int n = snprintf(path + len, size - len, "%s%s", len > 0 ? "/" : "", seg);
+	return n < 0 || (size_t)n >= size - len ? -1 : 0;
+}
+
+/* Parse a request path ("/dav/..."). 0, 400 (malformed) or 404; 409 below
+ * an object of a home whose collections do not nest. In a nested home
+ * (plain files) every segment after the user's but the last is a
+ * collection's path; the last one is a collection with a trailing slash,
+ * else an object (which the core retargets to a collection of that name
+ * when one exists, see nested_retarget). */
 static int parse_path(const char *path, struct target *t)
 {
 	memset(t, 0, sizeof(*t));
 	if (strncmp(path, "/dav", 4) != 0 || (path[4] != '\0' && path[4] != '/'))
 		return 404;
 	const char *p = path + 4;
-	char segs[4][STORE_DAV_NAME_MAX + 1];
+	char segs[3][STORE_DAV_NAME_MAX + 1];
+	char last[STORE_DAV_NAME_MAX + 1] = "";
 	size_t nseg = 0;
+	bool principals = false, nested = false;
 	while (*p == '/') {
 		p++;
 		if (*p == '\0') {
@@ -290,10 +324,26 @@ static int parse_path(const char *path, struct target *t)
 		}
 		const char *end = strchr(p, '/');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (nseg == 4)	/* below an object: its "parent" is no collection */
-			return strncmp(path, "/dav/principals/", 16) == 0 ? 404 : 409;
-		if (decode_segment(p, len, segs[nseg], sizeof(segs[nseg])) < 0)
+		char seg[STORE_DAV_NAME_MAX + 1];
+		if (nseg >= 4 && !nested)	/* below an object: its "parent" is no collection */
+			return principals ? 404 : 409;
+		if (decode_segment(p, len, seg, sizeof(seg)) < 0)
 			return 400;
+		if (nseg < 3) {
+			memcpy(segs[nseg], seg, sizeof(seg));
+			if (nseg == 0) {
+				principals = strcmp(seg, "principals") == 0;
+				const struct dav_kind *k = kind_by_home(seg);
+				nested = k != NULL && k->nested;
+			}
+			if (nseg == 2)
+				snprintf(t->coll, sizeof(t->coll), "%s", seg);
+		} else {
+			/* the previous last segment was a collection */
+			if (last[0] != '\0' && path_append(t->coll, sizeof(t->coll), last) < 0)
+				return 400;
+			memcpy(last, seg, sizeof(seg));
+		}
 		nseg++;
 		p += len;
 	}
@@ -303,7 +353,7 @@ static int parse_path(const char *path, struct target *t)
 		t->type = T_ROOT;
 		return 0;
 	}
-	if (strcmp(segs[0], "principals") == 0) {
+	if (principals) {
 		if (nseg == 1) {
 			t->type = T_PRINCIPALS;
 			return 0;
@@ -318,13 +368,14 @@ static int parse_path(const char *path, struct target *t)
 			return 404;
 		snprintf(t->user, sizeof(t->user), "%s", segs[1]);
 		t->type = T_HOME;
-		if (nseg >= 3) {
+		if (nseg >= 3)
 			t->type = T_COLL;
-			snprintf(t->coll, sizeof(t->coll), "%s", segs[2]);
-		}
-		if (nseg == 4) {
+		if (nseg >= 4 && nested && t->trailing_slash) {
+			if (path_append(t->coll, sizeof(t->coll), last) < 0)
+				return 400;
+		} else if (nseg >= 4) {
 			t->type = T_OBJ;
-			snprintf(t->obj, sizeof(t->obj), "%s", segs[3]);
+			snprintf(t->obj, sizeof(t->obj), "%s", last);
 		}
 	}
 	for (char *c = t->user; *c != '\0'; c++)
@@ -1021,6 +1072,82 @@ static int load_coll(struct dav_ctx *ctx, bool lock)
 	return 0;
 }
 
+/* ---- nested collections (plain WebDAV, migration 0030) ---- */
+
+/* The parent path of a nested collection's name into out ("" at the top). */
+static void coll_parent(const char *name, char *out, size_t size)
+{
+	const char *slash = strrchr(name, '/');
+	snprintf(out, size, "%.*s", slash != NULL ? (int)(slash - name) : 0, name);
+}
+
+static const char *coll_leaf(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	return slash != NULL ? slash + 1 : name;
+}
+
+/* Log a nested collection's creation or removal in its parent's change
+ * log, as the member "leaf/" (sync-collection reports it). A store_result. */
+static int log_in_parent(struct dav_ctx *ctx, const char *user, const char *home,
+			 const char *name, bool deleted, const char **serr)
+{
+	if (strchr(name, '/') == NULL)
+		return STORE_OK;
+	char parent[STORE_DAV_NAME_MAX + 1], member[STORE_DAV_NAME_MAX + 2];
+	coll_parent(name, parent, sizeof(parent));
+	struct store_dav_coll pc;
+	int ret = store_dav_coll_get(ctx->st, user, home, parent, true, &pc, serr);
+	if (ret == STORE_NOTFOUND)	/* going away with it */
+		return STORE_OK;
+	if (ret != STORE_OK)
+		return ret;
+	snprintf(member, sizeof(member), "%s/", coll_leaf(name));
+	return store_dav_change_log(ctx->st, &pc, member, deleted, serr);
+}
+
+/* In a nested home, a path without a trailing slash whose last segment
+ * names a collection (or that MKCOL creates) is that collection. 0, or a
+ * store_result with the response set. */
+static int nested_retarget(struct dav_ctx *ctx)
+{
+	if (ctx->type != T_OBJ || !ctx->home_kind->nested)
+		return 0;
+	char name[STORE_DAV_NAME_MAX + 1];
+	int n = snprintf(name, sizeof(name), "%s/%s", ctx->coll_name, ctx->obj_name);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return 0;
+	bool to_coll = strcmp(ctx->req->method, "MKCOL") == 0;
+	if (!to_coll) {
+		struct store_dav_coll c;
+		const char *serr;
+		int ret = store_dav_coll_get(ctx->st, ctx->user, ctx->home_kind->home, name, false,
+					     &c, &serr);
+		if (ret != STORE_OK && ret != STORE_NOTFOUND)
+			return store_status(ctx, ret, serr);
+		to_coll = ret == STORE_OK;
+	}
+	if (to_coll) {
+		ctx->type = T_COLL;
+		memcpy(ctx->coll_name, name, sizeof(name));
+		ctx->obj_name[0] = '\0';
+	}
+	return 0;
+}
+
+/* 403 for a collection inside a collection of kind k that holds none
+ * (RFC 4791 4.2, RFC 6352 5.2: the kind's *-collection-location-ok). */
+static void no_nesting(struct dav_ctx *ctx, const struct dav_kind *k)
+{
+	if (k != NULL && k->type != NULL) {
+		char el[64];
+		snprintf(el, sizeof(el), "%s-collection-location-ok", k->type);
+		dav_error(ctx, 403, k->ns, el, NULL);
+	} else {
+		text_response(ctx, 403, "collections cannot be nested here");
+	}
+}
+
 /* ---- PROPFIND ---- */
 
 struct list_ctx {
@@ -1033,11 +1160,14 @@ struct list_ctx {
 	struct dead_props *dead;
 	char **dead_names;
 	size_t ndead;
+	bool top_only;		/* a home: its top-level collections only */
 };
 
 static void list_coll_cb(const struct store_dav_coll *coll, void *vctx)
 {
 	struct list_ctx *lc = vctx;
+	if (lc->top_only && strchr(coll->name, '/') != NULL)
+		return;
 	const struct dav_kind *k = dav_kind_by_name(coll->kind);
 	struct store_dav_coll c = *coll;
 	if (resolve_coll(lc->ctx, &c) < 0)
@@ -1115,7 +1245,8 @@ static int do_propfind(struct dav_ctx *ctx)
 		struct res r = { T_HOME, ctx->home_kind, ctx->user, NULL, NULL };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct list_ctx lc = { ctx, &pf, ctx->home_kind, &qc, NULL, NULL, NULL, 0 };
+			struct list_ctx lc = { ctx, &pf, ctx->home_kind, &qc, NULL, NULL, NULL, 0,
+					       true };
 			ret = store_dav_coll_list(ctx->st, ctx->user, ctx->home_kind->home,
 						  list_coll_cb, &lc, &serr);
 			/* collections shared with the user show up in the home */
@@ -1140,9 +1271,13 @@ static int do_propfind(struct dav_ctx *ctx)
 		struct res r = { T_COLL, k, ctx->user, &ctx->coll, NULL };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0 };
-			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, false, list_obj_cb,
-						 &lc, &serr);
+			struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, false };
+			ret = k != NULL && k->nested ?
+			      store_dav_coll_descendants(ctx->st, &ctx->coll, false, list_coll_cb,
+							 &lc, &serr) : STORE_OK;
+			if (ret == STORE_OK)
+				ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, false,
+							 list_obj_cb, &lc, &serr);
 			if (ret != STORE_OK) {
 				store_status(ctx, ret, serr);
 				dav_propfind_free(&pf);
@@ -1336,11 +1471,8 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 		if (ctx->type == T_OBJ && !ctx->coll_exists) {
 			text_response(ctx, 409, "the parent collection does not exist");
 		} else if (ctx->type == T_OBJ) {
-			const struct dav_kind *k = ctx->home_kind;
-			if (k->mkcol_method != NULL && strcmp(method, k->mkcol_method) == 0)
-				dav_error(ctx, 403, k->ns, "calendar-collection-location-ok", NULL);
-			else
-				text_response(ctx, 403, "collections cannot be nested here");
+			const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
+			no_nesting(ctx, k != NULL ? k : ctx->home_kind);
 		} else {
 			text_response(ctx, 405, "a collection exists here");
 			buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
@@ -1355,6 +1487,37 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 		text_response(ctx, 405, "the collection exists");
 		buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
 		return 0;
+	}
+	/* A nested collection: its parent must exist, hold collections, and
+	 * have no resource of that name (RFC 4918 9.3.1). */
+	char parent[STORE_DAV_NAME_MAX + 1];
+	coll_parent(ctx->coll_name, parent, sizeof(parent));
+	if (parent[0] != '\0') {
+		struct store_dav_coll pc;
+		const char *perr;
+		int pret = store_dav_coll_get(ctx->st, ctx->user, ctx->home_kind->home, parent, true,
+					      &pc, &perr);
+		if (pret == STORE_NOTFOUND) {
+			text_response(ctx, 409, "the parent collection does not exist");
+			return 0;
+		}
+		if (pret != STORE_OK)
+			return store_status(ctx, pret, perr);
+		const struct dav_kind *pk = dav_kind_by_name(pc.kind);
+		if (pk == NULL || !pk->nested) {
+			no_nesting(ctx, pk);
+			return 0;
+		}
+		struct store_dav_obj o;
+		pret = store_dav_obj_get(ctx->st, pc.id, coll_leaf(ctx->coll_name), false, false, &o,
+					 &perr);
+		if (pret == STORE_OK) {
+			text_response(ctx, 405, "a resource exists here");
+			buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
+			return 0;
+		}
+		if (pret != STORE_NOTFOUND)
+			return store_status(ctx, pret, perr);
 	}
 	/* Which kind: MKCALENDAR names it; extended MKCOL's resourcetype does;
 	 * a plain MKCOL makes a collection of the home's first kind. */
@@ -1470,6 +1633,9 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 		free(statuses);
 	}
 	dav_proppatch_free(&pp);
+	ret = log_in_parent(ctx, ctx->user, ctx->home_kind->home, ctx->coll_name, false, &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
 	reset_response(ctx->resp);
 	set_status(ctx, 201);
 	buf_append_str(&ctx->resp->headers, "Cache-Control: no-cache\r\n");
@@ -1646,6 +1812,9 @@ static int do_delete(struct dav_ctx *ctx)
 			return 0;
 		}
 		ret = store_dav_coll_delete(ctx->st, &ctx->coll, &serr);
+		if (ret == STORE_OK)
+			ret = log_in_parent(ctx, ctx->user, ctx->home_kind->home, ctx->coll_name, true,
+					    &serr);
 		if (ret != STORE_OK)
 			return store_status(ctx, ret, serr);
 		reset_response(ctx->resp);
@@ -1712,6 +1881,176 @@ static void copy_obj_cb(const struct store_dav_obj *obj, void *vctx)
 					       obj->name, &serr);
 }
 
+/* Copy collection src (its dead properties and, with members, its
+ * objects) to a new collection name of user. A store_result; *answered
+ * when a member was refused and the response says why. */
+static int copy_one_coll(struct dav_ctx *ctx, const struct store_dav_coll *src, const char *user,
+			 const char *name, bool members, bool *answered, const char **serr)
+{
+	struct store_dav_coll dst;
+	int ret = store_dav_coll_create(ctx->st, user, src->home, name, src->kind, &dst, serr);
+	if (ret == STORE_OK)
+		ret = store_dav_props_copy(ctx->st, src->id, "", dst.id, "", serr);
+	if (ret != STORE_OK || !members)
+		return ret;
+	struct copy_ctx cc = { ctx, src, &dst, STORE_OK, 0, 0 };
+	ret = store_dav_bulk_begin(ctx->st, serr);
+	if (ret == STORE_OK)
+		ret = store_dav_obj_list(ctx->st, src->id, NULL, 0, true, copy_obj_cb, &cc, serr);
+	if (ret == STORE_OK)
+		ret = cc.ret;
+	if (cc.status != 0) {
+		*answered = true;
+		return STORE_INVALID;
+	}
+	if (ret == STORE_OK)
+		ret = store_dav_bulk_finish(ctx->st, &dst, cc.delta, serr);
+	return ret;
+}
+
+struct tree_ctx {
+	struct store_dav_coll *colls;
+	size_t n;
+};
+
+static void tree_cb(const struct store_dav_coll *coll, void *vctx)
+{
+	struct tree_ctx *tc = vctx;
+	tc->colls = xrealloc(tc->colls, (tc->n + 1) * sizeof(*tc->colls));
+	tc->colls[tc->n++] = *coll;
+}
+
+/* COPY or MOVE of the target collection to dt (RFC 4918 9.8, 9.9): with
+ * its descendants in a nested home (COPY Depth 0: the collection and its
+ * properties only), over an existing destination when Overwrite allows. */
+static int copy_move_coll(struct dav_ctx *ctx, const struct target *dt, bool move,
+			  bool overwrite)
+{
+	const char *serr;
+	int ret;
+	bool nested = ctx->home_kind->nested;
+	if (!ctx->coll_exists) {
+		text_response(ctx, 404, "no such collection");
+		return 0;
+	}
+	int depth = depth_of(ctx->req, 2);
+	if (depth < 0 || depth == 1 || (move && depth != 2)) {
+		text_response(ctx, 400, move ? "MOVE of a collection is Depth: infinity" :
+				    "COPY of a collection is Depth: 0 or infinity");
+		return 0;
+	}
+	char dname[STORE_DAV_NAME_MAX + 1];
+	if (dt->home_kind != ctx->home_kind ||
+	    (dt->type != T_COLL && !(nested && dt->type == T_OBJ))) {
+		text_response(ctx, 403, "a collection can only go to a collection of its home");
+		return 0;
+	}
+	if (dt->type == T_OBJ) {
+		int n = snprintf(dname, sizeof(dname), "%s/%s", dt->coll, dt->obj);
+		if (n < 0 || (size_t)n >= sizeof(dname)) {
+			text_response(ctx, 400, "destination path too long");
+			return 0;
+		}
+	} else {
+		snprintf(dname, sizeof(dname), "%s", dt->coll);
+	}
+	size_t slen = strlen(ctx->coll_name), dlen = strlen(dname);
+	if (strcmp(dname, ctx->coll_name) == 0) {
+		text_response(ctx, 403, "source and destination are the same");
+		return 0;
+	}
+	if ((dlen > slen && strncmp(dname, ctx->coll_name, slen) == 0 && dname[slen] == '/') ||
+	    (slen > dlen && strncmp(ctx->coll_name, dname, dlen) == 0 &&
+	     ctx->coll_name[dlen] == '/')) {
+		text_response(ctx, 403, "the source and the destination contain one another");
+		return 0;
+	}
+	/* the destination's parent (nested): must exist and hold collections */
+	char parent[STORE_DAV_NAME_MAX + 1];
+	coll_parent(dname, parent, sizeof(parent));
+	struct store_dav_coll pc;
+	bool has_parent = parent[0] != '\0';
+	if (has_parent) {
+		ret = store_dav_coll_get(ctx->st, dt->user, dt->home_kind->home, parent, true, &pc,
+					 &serr);
+		if (ret == STORE_NOTFOUND) {
+			text_response(ctx, 409, "the destination's parent collection does not exist");
+			return 0;
+		}
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, serr);
+		const struct dav_kind *pk = dav_kind_by_name(pc.kind);
+		if (pk == NULL || !pk->nested) {
+			no_nesting(ctx, pk);
+			return 0;
+		}
+	}
+	struct store_dav_coll dst;
+	ret = store_dav_coll_get(ctx->st, dt->user, dt->home_kind->home, dname, true, &dst, &serr);
+	bool coll_there = ret == STORE_OK;
+	if (ret != STORE_OK && ret != STORE_NOTFOUND)
+		return store_status(ctx, ret, serr);
+	const struct dav_kind *dk = coll_there ? dav_kind_by_name(dst.kind) : NULL;
+	if (dk != NULL && dk->readonly) {
+		dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+		return 0;
+	}
+	bool obj_there = false;
+	if (has_parent) {
+		struct store_dav_obj o;
+		ret = store_dav_obj_get(ctx->st, pc.id, coll_leaf(dname), false, true, &o, &serr);
+		obj_there = ret == STORE_OK;
+		if (ret != STORE_OK && ret != STORE_NOTFOUND)
+			return store_status(ctx, ret, serr);
+	}
+	bool existed = coll_there || obj_there;
+	if (existed && !overwrite) {
+		text_response(ctx, 412, "the destination exists");
+		return 0;
+	}
+	/* RFC 4918 9.8.4, 9.9.3: an overwritten destination is deleted first */
+	if (coll_there && (ret = store_dav_coll_delete(ctx->st, &dst, &serr)) != STORE_OK)
+		return store_status(ctx, ret, serr);
+	if (obj_there &&
+	    (ret = store_dav_obj_delete(ctx->st, &pc, coll_leaf(dname), &serr)) != STORE_OK)
+		return store_status(ctx, ret, serr);
+	if (move) {
+		ret = store_dav_coll_rename(ctx->st, &ctx->coll, dname, &serr);
+		if (ret == STORE_OK)
+			ret = log_in_parent(ctx, ctx->user, ctx->home_kind->home, ctx->coll_name, true,
+					    &serr);
+	} else {
+		bool answered = false;
+		ret = copy_one_coll(ctx, &ctx->coll, dt->user, dname, depth != 0, &answered, &serr);
+		if (ret == STORE_OK && depth != 0 && nested) {
+			struct tree_ctx tc = { NULL, 0 };
+			ret = store_dav_coll_descendants(ctx->st, &ctx->coll, true, tree_cb, &tc, &serr);
+			for (size_t i = 0; ret == STORE_OK && i < tc.n; i++) {
+				char cname[STORE_DAV_NAME_MAX + 1];
+				int n = snprintf(cname, sizeof(cname), "%s%s", dname,
+						 tc.colls[i].name + slen);
+				if (n < 0 || (size_t)n >= sizeof(cname)) {
+					free(tc.colls);
+					text_response(ctx, 507, "a copied path would be too long");
+					return STORE_INVALID;
+				}
+				ret = copy_one_coll(ctx, &tc.colls[i], dt->user, cname, true, &answered,
+						    &serr);
+			}
+			free(tc.colls);
+		}
+		if (answered)
+			return STORE_INVALID;
+	}
+	if (ret == STORE_OK)
+		ret = log_in_parent(ctx, dt->user, dt->home_kind->home, dname, false, &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	reset_response(ctx->resp);
+	set_status(ctx, existed ? 204 : 201);
+	return 0;
+}
+
 static int do_copy_move(struct dav_ctx *ctx, bool move)
 {
 	const struct dav_request *req = ctx->req;
@@ -1745,69 +2084,19 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 	}
 	const char *serr;
 	int ret;
-	if (ctx->type == T_COLL) {
-		if (!ctx->coll_exists) {
-			text_response(ctx, 404, "no such collection");
-			return 0;
-		}
-		if (dt.type != T_COLL || dt.home_kind != ctx->home_kind) {
-			text_response(ctx, 403, "a collection can only go to a collection of its home");
-			return 0;
-		}
-		if (strcmp(dt.coll, ctx->coll_name) == 0) {
-			text_response(ctx, 403, "source and destination are the same");
-			return 0;
-		}
-		struct store_dav_coll dst;
-		ret = store_dav_coll_get(ctx->st, dt.user, dt.home_kind->home, dt.coll, true, &dst, &serr);
-		bool existed = ret == STORE_OK;
-		if (ret != STORE_OK && ret != STORE_NOTFOUND)
-			return store_status(ctx, ret, serr);
-		const struct dav_kind *dk = existed ? dav_kind_by_name(dst.kind) : NULL;
-		if (dk != NULL && dk->readonly) {
-			dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
-			return 0;
-		}
-		if (existed && !overwrite) {
-			text_response(ctx, 412, "the destination exists");
-			return 0;
-		}
-		if (existed && (ret = store_dav_coll_delete(ctx->st, &dst, &serr)) != STORE_OK)
-			return store_status(ctx, ret, serr);
-		if (move) {
-			ret = store_dav_coll_rename(ctx->st, &ctx->coll, dt.coll, &serr);
-			if (ret != STORE_OK)
-				return store_status(ctx, ret, serr);
-		} else {
-			ret = store_dav_coll_create(ctx->st, dt.user, dt.home_kind->home, dt.coll,
-						    ctx->coll.kind, &dst, &serr);
-			if (ret == STORE_OK)
-				ret = store_dav_props_copy(ctx->st, ctx->coll.id, "", dst.id, "", &serr);
-			if (ret != STORE_OK)
-				return store_status(ctx, ret, serr);
-			if (depth_of(req, 2) != 0) {
-				struct copy_ctx cc = { ctx, &ctx->coll, &dst, STORE_OK, 0, 0 };
-				ret = store_dav_bulk_begin(ctx->st, &serr);
-				if (ret == STORE_OK)
-					ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, true,
-								 copy_obj_cb, &cc, &serr);
-				if (ret == STORE_OK)
-					ret = cc.ret;
-				if (ret == STORE_OK && cc.status == 0)
-					ret = store_dav_bulk_finish(ctx->st, &dst, cc.delta, &serr);
-				if (cc.status != 0)
-					return STORE_INVALID;
-				if (ret != STORE_OK)
-					return store_status(ctx, ret, serr);
-			}
-		}
-		reset_response(ctx->resp);
-		set_status(ctx, existed ? 204 : 201);
-		return 0;
-	}
+	if (ctx->type == T_COLL)
+		return copy_move_coll(ctx, &dt, move, overwrite);
 	if (ctx->type != T_OBJ) {
 		text_response(ctx, 403, "this resource cannot be copied or moved");
 		return 0;
+	}
+	if (dt.type == T_COLL && dt.home_kind->nested && strchr(dt.coll, '/') != NULL) {
+		/* ".../name/" of a resource: the resource name in its parent */
+		char parent[STORE_DAV_NAME_MAX + 1];
+		coll_parent(dt.coll, parent, sizeof(parent));
+		snprintf(dt.obj, sizeof(dt.obj), "%s", coll_leaf(dt.coll));
+		snprintf(dt.coll, sizeof(dt.coll), "%s", parent);
+		dt.type = T_OBJ;
 	}
 	if (dt.type != T_OBJ) {
 		text_response(ctx, 409, "the destination must be inside a collection");
@@ -1850,10 +2139,34 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 		store_dav_obj_clear(&obj);
 		return store_status(ctx, ret, serr);
 	}
-	if (existed && !overwrite) {
+	/* a collection of that name at the destination (nested home) */
+	struct store_dav_coll dcoll;
+	bool coll_there = false;
+	char cname[STORE_DAV_NAME_MAX + 1];
+	int cn = snprintf(cname, sizeof(cname), "%s/%s", dt.coll, dt.obj);
+	if (dt.home_kind->nested && cn > 0 && (size_t)cn < sizeof(cname)) {
+		ret = store_dav_coll_get(ctx->st, dt.user, dt.home_kind->home, cname, true, &dcoll,
+					 &serr);
+		coll_there = ret == STORE_OK;
+		if (ret != STORE_OK && ret != STORE_NOTFOUND) {
+			store_dav_obj_clear(&obj);
+			return store_status(ctx, ret, serr);
+		}
+	}
+	if ((existed || coll_there) && !overwrite) {
 		store_dav_obj_clear(&obj);
 		text_response(ctx, 412, "the destination exists");
 		return 0;
+	}
+	if (coll_there) {
+		ret = store_dav_coll_delete(ctx->st, &dcoll, &serr);
+		if (ret == STORE_OK)
+			ret = log_in_parent(ctx, dt.user, dt.home_kind->home, cname, true, &serr);
+		if (ret != STORE_OK) {
+			store_dav_obj_clear(&obj);
+			return store_status(ctx, ret, serr);
+		}
+		existed = true;
 	}
 	/* A MOVE within a collection keeps the UID; elsewhere it must be free. */
 	if (move && dst.id == ctx->coll.id) {
@@ -1961,7 +2274,7 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 		    !is_core_prop(pf.props[i].ns, pf.props[i].name))
 			with_data = true;
 	}
-	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0 };
+	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, false };
 	/* DAV:limit (RFC 6578 3.6): more results than the client takes is
 	 * refused whole; the client asks again without a limit or later. */
 	uint64_t limit = UINT64_MAX;
@@ -1987,6 +2300,9 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
 			return 0;
 		}
+		if (ret == STORE_OK && k != NULL && k->nested)
+			ret = store_dav_coll_descendants(ctx->st, &ctx->coll, false, list_coll_cb, &lc,
+							 &serr);
 		if (ret == STORE_OK)
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data,
 						 list_obj_cb, &lc, &serr);
@@ -2004,6 +2320,36 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
 			return 0;
 		}
+		/* member collections ("leaf/", nested homes) are described apart */
+		size_t nobj = 0;
+		for (size_t i = 0; i < sc.n; i++) {
+			size_t len = strlen(sc.names[i]);
+			if (len == 0 || sc.names[i][len - 1] != '/') {
+				sc.names[nobj++] = sc.names[i];
+				continue;
+			}
+			char cname[STORE_DAV_NAME_MAX + 1];
+			struct store_dav_coll child;
+			int n = snprintf(cname, sizeof(cname), "%s/%.*s", ctx->coll.name,
+					 (int)(len - 1), sc.names[i]);
+			int cret = n > 0 && (size_t)n < sizeof(cname) ?
+				   store_dav_coll_get(ctx->st, ctx->coll.owner, ctx->coll.home,
+						      cname, false, &child, &serr) : STORE_NOTFOUND;
+			if (cret == STORE_OK) {
+				child.access = ctx->coll.access;
+				list_coll_cb(&child, &lc);
+			} else if (cret == STORE_NOTFOUND) {
+				struct buf href;
+				buf_init(&href, 0);
+				dav_href(&href, &ctx->coll, sc.names[i]);
+				dav_ms_status(ctx, href.data, 404);
+				buf_free(&href);
+			} else {
+				ret = cret;
+			}
+			free(sc.names[i]);
+		}
+		sc.n = nobj;
 		if (ret == STORE_OK && sc.n > 0)
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc.names,
 						 sc.n, with_data, list_obj_cb, &lc, &serr);
@@ -2110,6 +2456,8 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 	int ret = 0;
 	if (ctx->type == T_HOME && strcmp(ctx->user, ctx->req->user) == 0)
 		ret = provision(ctx);
+	if (ret == 0)
+		ret = nested_retarget(ctx);
 	if (ret == 0 && (ctx->type == T_COLL || ctx->type == T_OBJ)) {
 		ret = load_coll(ctx, method_writes(m));
 		if (ret == 0 && !ctx->coll_exists && strcmp(ctx->user, ctx->req->user) == 0) {

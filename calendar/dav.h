@@ -130,6 +130,9 @@ struct dav_kind {
 	/* read-only: its collections and objects refuse every write (403
 	 * DAV:need-privileges), and it is never picked by MKCOL. */
 	bool readonly;
+	/* its collections may hold collections (plain WebDAV): a collection's
+	 * name is then its path below the home ("a/b/c"), see migration 0030. */
+	bool nested;
 	/* A collection of this kind stands for another one: replace coll's id
 	 * and synctoken with the collection actually read (owner, home and name
 	 * stay, so hrefs stay in the user's namespace). 0, or -1 (500). */

@@ -141,9 +141,19 @@ int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
 	int ret = store_dav_coll_usage(st, coll->id, &bytes, &count, error_r);
 	if (ret != STORE_OK)
 		return ret;
-	char idbuf[24];
+	char idbuf[24], acct[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
-	ret = store_exec_prepared(st, STMT_DAV_COLL_DELETE, NULL, idbuf);
+	snprintf(acct, sizeof(acct), "%" PRIu64, coll->account_id);
+	/* the descendants of a nested collection go with it */
+	PGresult *res;
+	ret = store_exec_prepared(st, STMT_DAV_COLL_TREE_BYTES, &res, acct, coll->home, coll->name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	bytes += mail_u64(res, 0, 0);
+	PQclear(res);
+	ret = store_exec_prepared(st, STMT_DAV_COLL_TREE_DELETE, NULL, acct, coll->home, coll->name);
+	if (ret == STORE_OK)
+		ret = store_exec_prepared(st, STMT_DAV_COLL_DELETE, NULL, idbuf);
 	if (ret == STORE_OK && bytes > 0)
 		ret = mail_quota_add(st, coll->account_id, -(int64_t)bytes, 0, false);
 	if (ret == STORE_OK)
@@ -154,10 +164,34 @@ int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
 int store_dav_coll_rename(struct store *st, const struct store_dav_coll *coll,
 			  const char *name, const char **error_r)
 {
-	char idbuf[24];
+	char idbuf[24], acct[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
-	return mail_done(st, store_exec_prepared(st, STMT_DAV_COLL_RENAME, NULL, idbuf, name),
-			 error_r);
+	snprintf(acct, sizeof(acct), "%" PRIu64, coll->account_id);
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_TREE_RENAME, NULL, acct, coll->home,
+				      coll->name, name);
+	if (ret == STORE_OK)
+		ret = store_exec_prepared(st, STMT_DAV_COLL_RENAME, NULL, idbuf, name);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_coll_descendants(struct store *st, const struct store_dav_coll *coll, bool all,
+			       void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			       const char **error_r)
+{
+	char acct[24];
+	snprintf(acct, sizeof(acct), "%" PRIu64, coll->account_id);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_DESCENDANTS, &res, acct, coll->home,
+				      coll->name, all ? "true" : "false");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_dav_coll c;
+		coll_from_row(res, i, &c);
+		cb(&c, ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
 }
 
 /* Next change number of a locked collection, NOTIFY included. */
@@ -191,6 +225,13 @@ static int log_change(struct store *st, const struct store_dav_coll *coll, const
 	snprintf(ms, sizeof(ms), "%" PRIu64, *modseq_r);
 	return store_exec_prepared(st, STMT_DAV_CHANGE, NULL, idbuf, name, ms,
 				   deleted ? "true" : "false");
+}
+
+int store_dav_change_log(struct store *st, const struct store_dav_coll *coll, const char *name,
+			 bool deleted, const char **error_r)
+{
+	uint64_t modseq;
+	return mail_done(st, log_change(st, coll, name, deleted, &modseq), error_r);
 }
 
 int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,

@@ -74,12 +74,19 @@ int store_dav_coll_list(struct store *st, const char *owner, const char *home,
 int store_dav_coll_create(struct store *st, const char *owner, const char *home,
 			  const char *name, const char *kind, struct store_dav_coll *coll_r,
 			  const char **error_r);
-/* Delete a collection with its objects, giving their bytes back to quota. */
+/* Delete a collection with its objects and its descendant collections,
+ * giving their bytes back to quota. */
 int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
 			  const char **error_r);
-/* Give a collection another name in its home (MOVE); STORE_EXISTS if taken. */
+/* Give a collection another name in its home (MOVE), its descendants
+ * (nested collections, "name/...") following it; STORE_EXISTS if taken. */
 int store_dav_coll_rename(struct store *st, const struct store_dav_coll *coll,
 			  const char *name, const char **error_r);
+/* The child collections of a nested collection (all: every descendant),
+ * by name (a parent before its children). */
+int store_dav_coll_descendants(struct store *st, const struct store_dav_coll *coll, bool all,
+			       void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			       const char **error_r);
 /* Total bytes and objects of a collection. */
 int store_dav_coll_usage(struct store *st, uint64_t coll_id, uint64_t *bytes_r,
 			 uint64_t *count_r, const char **error_r);
@@ -151,6 +158,10 @@ int store_dav_prop_set(struct store *st, uint64_t coll_id, const char *object_na
  * the target's are dropped first). */
 int store_dav_props_copy(struct store *st, uint64_t from_coll, const char *from_name,
 			 uint64_t to_coll, const char *to_name, const char **error_r);
+/* Log a change of a member name of a collection whose row the caller
+ * locked (a child collection's "segment/"): a new sync token. */
+int store_dav_change_log(struct store *st, const struct store_dav_coll *coll, const char *name,
+			 bool deleted, const char **error_r);
 /* Log a change of the collection's own properties (new sync token). */
 int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,
 			 const char **error_r);

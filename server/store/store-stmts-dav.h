@@ -34,6 +34,26 @@
 	  "DELETE FROM dav_collections WHERE id = $1::bigint", 1)                       \
 	X(STMT_DAV_COLL_RENAME,                                                         \
 	  "UPDATE dav_collections SET name = $2 WHERE id = $1::bigint", 2)              \
+	/* Nested collections (0030): the descendants of collection $3 of     \
+	 * account $1 in home $2 are those named "$3/..."; $4 false: only the  \
+	 * children (no further '/').                                          */ \
+	X(STMT_DAV_COLL_DESCENDANTS,                                                    \
+	  STORE_DAV_COLL_COLUMNS " WHERE c.account_id = $1::bigint AND c.home = $2"     \
+	  " AND left(c.name, length($3) + 1) = $3 || '/'"                               \
+	  " AND ($4::boolean OR position('/' IN substr(c.name, length($3) + 2)) = 0)"   \
+	  " ORDER BY c.name", 4)                                                        \
+	X(STMT_DAV_COLL_TREE_BYTES,                                                     \
+	  "SELECT coalesce(sum(o.size), 0) FROM dav_objects o"                          \
+	  " JOIN dav_collections c ON c.id = o.collection_id"                           \
+	  " WHERE c.account_id = $1::bigint AND c.home = $2"                            \
+	  " AND left(c.name, length($3) + 1) = $3 || '/'", 3)                           \
+	X(STMT_DAV_COLL_TREE_DELETE,                                                    \
+	  "DELETE FROM dav_collections WHERE account_id = $1::bigint AND home = $2"     \
+	  " AND left(name, length($3) + 1) = $3 || '/'", 3)                             \
+	X(STMT_DAV_COLL_TREE_RENAME,                                                    \
+	  "UPDATE dav_collections SET name = $4 || substr(name, length($3) + 1)"        \
+	  " WHERE account_id = $1::bigint AND home = $2"                                \
+	  " AND left(name, length($3) + 1) = $3 || '/'", 4)                             \
 	X(STMT_DAV_COLL_BYTES,                                                          \
 	  "SELECT coalesce(sum(size), 0), count(*) FROM dav_objects"                    \
 	  " WHERE collection_id = $1::bigint", 1)                                       \
