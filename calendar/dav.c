@@ -201,7 +201,7 @@ static void href_segment(struct buf *out, const char *seg)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)seg; *p != '\0'; p++) {
-		if (isalnum(*p) || strchr("-._~+,=:!$'()*;", *p) != NULL) {
+		if (isalnum(*p) || strchr("-._~+,=:@!$'()*;", *p) != NULL) {
 			buf_append(out, p, 1);
 		} else {
 			char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
@@ -2168,9 +2168,15 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 		}
 		existed = true;
 	}
-	/* A MOVE within a collection keeps the UID; elsewhere it must be free. */
+	/* A MOVE within a collection keeps the UID; elsewhere it must be free.
+	 * The dead properties go to the new name before the old one's go. */
+	bool props_done = false;
 	if (move && dst.id == ctx->coll.id) {
-		ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
+		ret = store_dav_props_copy(ctx->st, ctx->coll.id, ctx->obj_name, dst.id, dt.obj,
+					   &serr);
+		props_done = true;
+		if (ret == STORE_OK)
+			ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
 		if (ret != STORE_OK) {
 			store_dav_obj_clear(&obj);
 			return store_status(ctx, ret, serr);
@@ -2185,7 +2191,7 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 	ret = store_dav_obj_put(ctx->st, &dst, dt.obj, obj.content_type, obj.data, obj.len,
 				&put.idx, etag, &serr);
 	put_release(&dst, &put);
-	if (ret == STORE_OK)
+	if (ret == STORE_OK && !props_done)
 		ret = store_dav_props_copy(ctx->st, ctx->coll.id, ctx->obj_name, dst.id, dt.obj, &serr);
 	if (ret == STORE_OK && move && dst.id != ctx->coll.id)
 		ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
