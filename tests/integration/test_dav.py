@@ -51,13 +51,13 @@ def test_auth_and_discovery(dav):
     st, _, body = propfind(c, "/dav/", "<D:current-user-principal/>")
     assert st == 207
     cup = responses(body)["/dav/"]["{DAV:}current-user-principal"]
-    assert cup[1].find("D:href", NS).text == "/dav/principals/ann%40dav.test/"
+    assert cup[1].find("D:href", NS).text == "/dav/principals/ann@dav.test/"
     st, _, body = propfind(c, f"/dav/principals/{ANN}/",
                            "<C:calendar-home-set/><D:resourcetype/><D:principal-URL/>"
                            "<C:calendar-user-address-set/><D:nonexistent/>")
     r = responses(body)[f"/dav/principals/{ANN}/"]
     assert r["{urn:ietf:params:xml:ns:caldav}calendar-home-set"][1].find("D:href", NS).text == \
-        "/dav/calendars/ann%40dav.test/"
+        "/dav/calendars/ann@dav.test/"
     assert r["{DAV:}resourcetype"][1].find("D:principal", NS) is not None
     assert r["{urn:ietf:params:xml:ns:caldav}calendar-user-address-set"][1] \
         .find("D:href", NS).text == f"mailto:{ANN}"

@@ -37,7 +37,7 @@ def utc(*a):
 def test_python_caldav(server):
     principal = client(server).principal()
     cal = principal.make_calendar(name="Team", cal_id="team")
-    assert cal.url.path == "/dav/calendars/ann%40dav.test/team/"
+    assert cal.url.path == "/dav/calendars/ann@dav.test/team/"
     assert [c.name for c in principal.calendars()] == ["Team"]
     cal.save_event(WEEKLY)
     cal.save_event(ALLDAY)
