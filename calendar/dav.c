@@ -20,7 +20,7 @@
 
 const char dav_allow_methods[] =
 	"OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, "
-	"REPORT, ACL";
+	"REPORT, ACL, LOCK, UNLOCK";
 
 
 /* ---- small helpers ---- */
@@ -100,7 +100,7 @@ const char *dav_status_line(int status)
 
 void dav_options_header(struct buf *out)
 {
-	buf_append_str(out, "DAV: 1, 3, extended-mkcol, access-control, calendarserver-sharing");
+	buf_append_str(out, "DAV: 1, 2, 3, extended-mkcol, access-control, calendarserver-sharing");
 	for (size_t i = 0; dav_kinds[i] != NULL; i++) {
 		if (dav_kinds[i]->dav_class != NULL)
 			buf_printf(out, ", %s", dav_kinds[i]->dav_class);
@@ -554,6 +554,8 @@ static const struct dav_propdef core_props[] = {
 	{ DAV_NS_CS, "getctag", false },
 	{ DAV_NS_CS, "invite", false },
 	{ DAV_NS_CS, "allowed-sharing-modes", false },
+	{ DAV_NS, "supportedlock", true },
+	{ DAV_NS, "lockdiscovery", false },
 	{ NULL, NULL, false },
 };
 
@@ -618,6 +620,9 @@ static void privileges(struct buf *out, int access)
 	buf_append_str(out, "</D:current-user-privilege-set>");
 }
 
+static int lock_prop(struct dav_ctx *ctx, const struct res *r, const char *name,
+		     struct buf *out);
+
 /* A core live property: 200 appended to out, or 404. */
 static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, const char *name,
 		     struct quota_cache *qc, struct buf *out)
@@ -634,6 +639,8 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		return dav_acl_cs_prop(ctx, r->coll, name, out);
 	if (strcmp(ns, DAV_NS) != 0)
 		return 404;
+	if (strcmp(name, "supportedlock") == 0 || strcmp(name, "lockdiscovery") == 0)
+		return lock_prop(ctx, r, name, out);
 	if (strcmp(name, "resourcetype") == 0) {
 		buf_append_str(out, "<D:resourcetype>");
 		if (r->type != T_OBJ)
@@ -2407,13 +2414,571 @@ static int do_report(struct dav_ctx *ctx)
 	return 0;
 }
 
+/* ---- locks (RFC 4918 class 2): LOCK, UNLOCK, the If header ---- */
+
+#define LOCK_TIMEOUT_DEFAULT 3600
+#define LOCK_TIMEOUT_MAX 604800
+#define LOCK_PATH_MAX (2 * STORE_DAV_NAME_MAX + 3)
+
+struct lockrec {
+	char *token, *path, *owner_xml, *principal;
+	bool inf, excl;
+	int64_t remaining;
+};
+
+struct lock_set {
+	struct lockrec *v;
+	size_t n;
+};
+
+static void lock_collect(const struct store_dav_lock *l, void *vctx)
+{
+	struct lock_set *ls = vctx;
+	ls->v = xrealloc(ls->v, (ls->n + 1) * sizeof(*ls->v));
+	struct lockrec *r = &ls->v[ls->n++];
+	r->token = xstrdup(l->token);
+	r->path = xstrdup(l->path);
+	r->owner_xml = xstrdup(l->owner_xml);
+	r->principal = xstrdup(l->principal);
+	r->inf = l->depth_infinity;
+	r->excl = l->exclusive;
+	r->remaining = l->remaining_s;
+}
+
+static void lock_set_free(struct lock_set *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		free(ls->v[i].token);
+		free(ls->v[i].path);
+		free(ls->v[i].owner_xml);
+		free(ls->v[i].principal);
+	}
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}
+
+/* The lock path of a collection ("name/") or of an object in it. */
+static void lock_path(const char *coll, const char *obj, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", coll, obj != NULL ? obj : "");
+}
+
+/* The lock path of the collection holding a path ("" at the top). */
+static void lock_parent(const char *path, char *out, size_t size)
+{
+	size_t len = strlen(path);
+	if (len > 0 && path[len - 1] == '/')
+		len--;
+	while (len > 0 && path[len - 1] != '/')
+		len--;
+	snprintf(out, size, "%.*s", (int)len, path);
+}
+
+/* The href of a lock path of owner's home. */
+static void lock_href(struct buf *out, const char *home, const char *owner, const char *path)
+{
+	href_home(out, home, owner);
+	href_segments(out, path);
+}
+
+static void activelock(struct buf *out, const char *home, const char *owner,
+		       const struct lockrec *l)
+{
+	buf_printf(out, "<D:activelock><D:locktype><D:write/></D:locktype>"
+		   "<D:lockscope><D:%s/></D:lockscope><D:depth>%s</D:depth>",
+		   l->excl ? "exclusive" : "shared", l->inf ? "infinity" : "0");
+	buf_append_str(out, l->owner_xml);	/* the DAV:owner element as sent */
+	buf_printf(out, "<D:timeout>Second-%" PRId64 "</D:timeout><D:locktoken><D:href>",
+		   l->remaining);
+	dav_xml_escape(out, l->token);
+	buf_append_str(out, "</D:href></D:locktoken><D:lockroot><D:href>");
+	struct buf href;
+	buf_init(&href, 0);
+	lock_href(&href, home, owner, l->path);
+	dav_xml_escape(out, href.data);
+	buf_free(&href);
+	buf_append_str(out, "</D:href></D:lockroot></D:activelock>");
+}
+
+/* DAV:supportedlock and DAV:lockdiscovery of a collection or object. */
+static int lock_prop(struct dav_ctx *ctx, const struct res *r, const char *name,
+		     struct buf *out)
+{
+	if (r->type != T_COLL && r->type != T_OBJ)
+		return 404;
+	if (strcmp(name, "supportedlock") == 0) {
+		buf_append_str(out, "<D:supportedlock>");
+		for (int i = 0; i < 2; i++)
+			buf_printf(out, "<D:lockentry><D:lockscope><D:%s/></D:lockscope>"
+				   "<D:locktype><D:write/></D:locktype></D:lockentry>",
+				   i == 0 ? "exclusive" : "shared");
+		buf_append_str(out, "</D:supportedlock>");
+		return 200;
+	}
+	char path[LOCK_PATH_MAX];
+	lock_path(r->coll->name, r->type == T_OBJ ? r->obj->name : NULL, path, sizeof(path));
+	struct lock_set ls = { NULL, 0 };
+	const char *serr;
+	if (store_dav_locks(ctx->st, r->coll->owner, r->coll->home, path, false, NULL, lock_collect,
+			    &ls, &serr) != STORE_OK)
+		return 500;
+	buf_append_str(out, "<D:lockdiscovery>");
+	for (size_t i = 0; i < ls.n; i++)
+		activelock(out, r->coll->home, r->coll->owner, &ls.v[i]);
+	buf_append_str(out, "</D:lockdiscovery>");
+	lock_set_free(&ls);
+	return 200;
+}
+
+/* Whether the If header names token (a lock token is "submitted" when it
+ * appears in it, RFC 4918 10.4.1). */
+static bool token_submitted(const struct dav_ctx *ctx, const char *token)
+{
+	for (size_t i = 0; i < ctx->ifh.nlists; i++) {
+		for (size_t j = 0; j < ctx->ifh.lists[i].nconds; j++) {
+			const struct dav_if_cond *c = &ctx->ifh.lists[i].conds[j];
+			if (!c->etag && strcmp(c->value, token) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The locks that forbid writing path of owner's home (with descendants:
+ * below it too; parent: the collection whose membership changes, or
+ * NULL) unless the requester holds them and submitted their tokens
+ * (RFC 4918 7, 9.x "423 Locked"). 0, or 423/5xx answered. */
+static int check_locks(struct dav_ctx *ctx, const char *owner, const char *home,
+		       const char *path, bool descendants, const char *parent)
+{
+	struct lock_set ls = { NULL, 0 };
+	const char *serr;
+	int ret = store_dav_locks(ctx->st, owner, home, path, descendants, parent, lock_collect, &ls,
+				  &serr);
+	if (ret != STORE_OK) {
+		store_status(ctx, ret, serr);
+		return 500;
+	}
+	for (size_t i = 0; i < ls.n; i++) {
+		const struct lockrec *l = &ls.v[i];
+		/* a shared lock on the parent does not forbid a new member of
+		 * another holder only when a token of it is submitted */
+		if (token_submitted(ctx, l->token) && strcmp(l->principal, ctx->req->user) == 0)
+			continue;
+		struct buf inner, href;
+		buf_init(&inner, 0);
+		buf_init(&href, 0);
+		lock_href(&href, home, owner, l->path);
+		buf_append_str(&inner, "<D:href>");
+		dav_xml_escape(&inner, href.data);
+		buf_append_str(&inner, "</D:href>");
+		dav_error(ctx, 423, DAV_NS, "lock-token-submitted", inner.data);
+		dav_ctx_note(ctx, "locked by %s", l->token);
+		buf_free(&inner);
+		buf_free(&href);
+		lock_set_free(&ls);
+		return 423;
+	}
+	lock_set_free(&ls);
+	return 0;
+}
+
+/* The state of a resource an If list applies to: its owner, home, lock
+ * path and ETag ("" for a collection or a missing resource). 0, or -1
+ * when the URL names no resource of a home. */
+struct if_res {
+	char owner[321];
+	char home[33];
+	char path[LOCK_PATH_MAX];
+	char etag[80];
+};
+
+static int if_res_of(struct dav_ctx *ctx, const char *url, struct if_res *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (url == NULL) {	/* the request's target */
+		if (ctx->type != T_COLL && ctx->type != T_OBJ)
+			return -1;
+		snprintf(r->owner, sizeof(r->owner), "%s", ctx->user);
+		snprintf(r->home, sizeof(r->home), "%s", ctx->home_kind->home);
+		lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, r->path,
+			  sizeof(r->path));
+		if (ctx->type == T_OBJ && ctx->coll_exists) {
+			struct store_dav_obj o;
+			const char *serr;
+			if (store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, false, &o,
+					      &serr) == STORE_OK)
+				snprintf(r->etag, sizeof(r->etag), "%s", o.etag);
+		}
+		return 0;
+	}
+	const char *path = href_path(url);
+	struct target t;
+	if (path == NULL || parse_path(path, &t) != 0 || (t.type != T_COLL && t.type != T_OBJ))
+		return -1;
+	snprintf(r->owner, sizeof(r->owner), "%s", t.user);
+	snprintf(r->home, sizeof(r->home), "%s", t.home_kind->home);
+	const char *serr;
+	struct store_dav_coll c;
+	if (t.type == T_OBJ && t.home_kind->nested) {
+		char name[STORE_DAV_NAME_MAX + 1];
+		int n = snprintf(name, sizeof(name), "%s/%s", t.coll, t.obj);
+		if (n > 0 && (size_t)n < sizeof(name) &&
+		    store_dav_coll_get(ctx->st, t.user, t.home_kind->home, name, false, &c,
+				       &serr) == STORE_OK) {
+			lock_path(name, NULL, r->path, sizeof(r->path));
+			return 0;
+		}
+	}
+	lock_path(t.coll, t.type == T_OBJ ? t.obj : NULL, r->path, sizeof(r->path));
+	if (t.type == T_OBJ &&
+	    store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, &c, &serr) ==
+	    STORE_OK) {
+		struct store_dav_obj o;
+		if (store_dav_obj_get(ctx->st, c.id, t.obj, false, false, &o, &serr) == STORE_OK)
+			snprintf(r->etag, sizeof(r->etag), "%s", o.etag);
+	}
+	return 0;
+}
+
+/* Evaluate the If header (RFC 4918 10.4): true when one of its lists
+ * holds for its resource. 0 (also without a header), or 412 answered. */
+static int eval_if(struct dav_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->ifh.nlists; i++) {
+		const struct dav_if_list *l = &ctx->ifh.lists[i];
+		struct if_res r;
+		if (if_res_of(ctx, l->tag, &r) < 0)
+			continue;
+		struct lock_set ls = { NULL, 0 };
+		bool have_locks = false;
+		bool all = true;
+		for (size_t j = 0; j < l->nconds && all; j++) {
+			const struct dav_if_cond *c = &l->conds[j];
+			bool v = false;
+			if (c->etag) {
+				v = r.etag[0] != '\0' && strcmp(r.etag, c->value) == 0;
+			} else {
+				if (!have_locks) {
+					const char *serr;
+					int ret = store_dav_locks(ctx->st, r.owner, r.home, r.path, false,
+								  NULL, lock_collect, &ls, &serr);
+					if (ret != STORE_OK) {
+						lock_set_free(&ls);
+						store_status(ctx, ret, serr);
+						return 500;
+					}
+					have_locks = true;
+				}
+				for (size_t k = 0; k < ls.n && !v; k++)
+					v = strcmp(ls.v[k].token, c->value) == 0;
+			}
+			if (c->not)
+				v = !v;
+			all = v;
+		}
+		lock_set_free(&ls);
+		if (all)
+			return 0;
+	}
+	if (ctx->ifh.nlists == 0)
+		return 0;
+	text_response(ctx, 412, "the If header does not hold");
+	return 412;
+}
+
+/* The Timeout header (RFC 4918 10.7): the first value understood, capped. */
+static int lock_timeout(const char *h)
+{
+	if (h == NULL)
+		return LOCK_TIMEOUT_DEFAULT;
+	const char *p = h;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (str_ncasecmp(p, "Infinite", 8) == 0)
+			return LOCK_TIMEOUT_MAX;
+		if (str_ncasecmp(p, "Second-", 7) == 0) {
+			uint64_t v = 0;
+			const char *d = p + 7;
+			size_t n = 0;
+			while (isdigit((unsigned char)d[n]))
+				n++;
+			if (n > 0 && str_to_u64(d, n > 12 ? 12 : n, UINT64_MAX - 1, &v) == 0)
+				return v == 0 ? 1 : v > LOCK_TIMEOUT_MAX ? LOCK_TIMEOUT_MAX : (int)v;
+		}
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return LOCK_TIMEOUT_DEFAULT;
+}
+
+static void lock_response(struct dav_ctx *ctx, int status, const struct lockrec *l,
+			  bool token_header)
+{
+	reset_response(ctx->resp);
+	ctx->resp->status = status;
+	snprintf(ctx->resp->content_type, sizeof(ctx->resp->content_type),
+		 "application/xml; charset=utf-8");
+	if (token_header)
+		buf_printf(&ctx->resp->headers, "Lock-Token: <%s>\r\n", l->token);
+	buf_append_str(&ctx->resp->body, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		       "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>");
+	activelock(&ctx->resp->body, ctx->home_kind->home, ctx->user, l);
+	buf_append_str(&ctx->resp->body, "</D:lockdiscovery></D:prop>\n");
+}
+
+/* LOCK (RFC 4918 9.10): a new lock (creating an empty resource at an
+ * unmapped URL), or a refresh without a body. */
+static int do_lock(struct dav_ctx *ctx)
+{
+	if ((ctx->type != T_COLL && ctx->type != T_OBJ) ||
+	    (ctx->type == T_COLL && !ctx->coll_exists)) {
+		text_response(ctx, ctx->type == T_COLL ? 409 : 403,
+			      ctx->type == T_COLL ? "no such collection" : "this cannot be locked");
+		return 0;
+	}
+	if (ctx->type == T_OBJ && !ctx->coll_exists) {
+		text_response(ctx, 409, "the parent collection does not exist");
+		return 0;
+	}
+	int depth = depth_of(ctx->req, 2);
+	if (depth == 1 || depth < 0) {
+		text_response(ctx, 400, "LOCK is Depth: 0 or infinity");
+		return 0;
+	}
+	int timeout = lock_timeout(ctx->req->timeout);
+	char path[LOCK_PATH_MAX];
+	lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path, sizeof(path));
+	const char *home = ctx->home_kind->home;
+	const char *serr;
+	int ret;
+	struct lock_set ls = { NULL, 0 };
+	if (ctx->doc == NULL) {
+		/* refresh: a submitted token of a lock of the requester on it */
+		ret = store_dav_locks(ctx->st, ctx->user, home, path, false, NULL, lock_collect, &ls,
+				      &serr);
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, serr);
+		struct lockrec *found = NULL;
+		for (size_t i = 0; i < ls.n && found == NULL; i++) {
+			if (token_submitted(ctx, ls.v[i].token) &&
+			    strcmp(ls.v[i].principal, ctx->req->user) == 0)
+				found = &ls.v[i];
+		}
+		if (found == NULL) {
+			lock_set_free(&ls);
+			dav_error(ctx, 412, DAV_NS, "lock-token-matches-request-uri", NULL);
+			return 0;
+		}
+		ret = store_dav_lock_refresh(ctx->st, found->token, timeout, &serr);
+		if (ret != STORE_OK) {
+			lock_set_free(&ls);
+			return store_status(ctx, ret, serr);
+		}
+		found->remaining = timeout;
+		lock_response(ctx, 200, found, false);
+		lock_set_free(&ls);
+		return 0;
+	}
+	xmlNode *root = xmlDocGetRootElement(ctx->doc);
+	xmlNode *scope = dav_xml_elem(dav_xml_child(root, DAV_NS, "lockscope") != NULL ?
+				      dav_xml_child(root, DAV_NS, "lockscope")->children : NULL);
+	xmlNode *type = dav_xml_child(root, DAV_NS, "locktype");
+	xmlNode *owner = dav_xml_child(root, DAV_NS, "owner");
+	bool excl = dav_xml_is(scope, DAV_NS, "exclusive");
+	if (!dav_xml_is(root, DAV_NS, "lockinfo") || scope == NULL ||
+	    (!excl && !dav_xml_is(scope, DAV_NS, "shared")) || type == NULL ||
+	    dav_xml_child(type, DAV_NS, "write") == NULL) {
+		text_response(ctx, 400, "a LOCK body is a DAV:lockinfo with a lockscope and a write locktype");
+		return 0;
+	}
+	/* conflicts: a lock on it, an ancestor's depth-infinity lock, and for
+	 * a depth-infinity lock, any below it; shared locks share */
+	ret = store_dav_locks(ctx->st, ctx->user, home, path, depth == 2, NULL, lock_collect, &ls,
+			      &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	for (size_t i = 0; i < ls.n; i++) {
+		if (!excl && !ls.v[i].excl)
+			continue;
+		struct buf inner, href;
+		buf_init(&inner, 0);
+		buf_init(&href, 0);
+		lock_href(&href, home, ctx->user, ls.v[i].path);
+		buf_append_str(&inner, "<D:href>");
+		dav_xml_escape(&inner, href.data);
+		buf_append_str(&inner, "</D:href>");
+		dav_error(ctx, 423, DAV_NS, "no-conflicting-lock", inner.data);
+		buf_free(&inner);
+		buf_free(&href);
+		lock_set_free(&ls);
+		return 0;
+	}
+	lock_set_free(&ls);
+	/* RFC 4918 7.3: a LOCK of an unmapped URL creates an empty resource */
+	bool created = false;
+	if (ctx->type == T_OBJ) {
+		struct store_dav_obj o;
+		ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, false, &o, &serr);
+		if (ret == STORE_NOTFOUND) {
+			if (check_locks(ctx, ctx->user, home, path, false, NULL) != 0)
+				return 0;
+			struct dav_put put;
+			if (validate_into(ctx, &ctx->coll, ctx->obj_name, "", 0, NULL, &put) != 0)
+				return 0;
+			const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
+			char etag[80];
+			ret = store_dav_obj_put(ctx->st, &ctx->coll, ctx->obj_name,
+						put.content_type != NULL ? put.content_type :
+						k->content_type, "", 0, &put.idx, etag, &serr);
+			put_release(&ctx->coll, &put);
+			created = true;
+		}
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, serr);
+	}
+	unsigned char rnd[16];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		text_response(ctx, 500, "no randomness");
+		return STORE_ERROR;
+	}
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
+	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
+	char token[64];
+	snprintf(token, sizeof(token),
+		 "opaquelocktoken:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7], rnd[8], rnd[9],
+		 rnd[10], rnd[11], rnd[12], rnd[13], rnd[14], rnd[15]);
+	struct buf owner_xml;
+	buf_init(&owner_xml, 0);
+	if (owner != NULL)
+		dav_xml_serialize(owner, &owner_xml);
+	buf_append(&owner_xml, "", 0);
+	struct store_dav_lock sl = {
+		.token = token, .path = path, .depth_infinity = depth == 2, .exclusive = excl,
+		.owner_xml = owner_xml.data != NULL ? owner_xml.data : "",
+		.principal = ctx->req->user, .timeout_s = timeout, .remaining_s = timeout,
+	};
+	ret = store_dav_lock_add(ctx->st, ctx->user, home, &sl, &serr);
+	if (ret != STORE_OK) {
+		buf_free(&owner_xml);
+		return store_status(ctx, ret, serr);
+	}
+	char principal[321];
+	snprintf(principal, sizeof(principal), "%s", ctx->req->user);
+	char no_owner[1] = "";
+	struct lockrec l = { token, path, owner_xml.data != NULL ? owner_xml.data : no_owner,
+			     principal, depth == 2, excl, timeout };
+	lock_response(ctx, created ? 201 : 200, &l, true);
+	buf_free(&owner_xml);
+	return 0;
+}
+
+/* UNLOCK (RFC 4918 9.11): the lock named by Lock-Token, which must cover
+ * the request's resource and be the requester's. */
+static int do_unlock(struct dav_ctx *ctx)
+{
+	const char *h = ctx->req->lock_token;
+	size_t len = h != NULL ? strlen(h) : 0;
+	if (len < 3 || h[0] != '<' || h[len - 1] != '>') {
+		text_response(ctx, 400, "UNLOCK needs a Lock-Token header");
+		return 0;
+	}
+	if ((ctx->type != T_COLL && ctx->type != T_OBJ) || !ctx->coll_exists) {
+		dav_error(ctx, 409, DAV_NS, "lock-token-matches-request-uri", NULL);
+		return 0;
+	}
+	char token[256];
+	snprintf(token, sizeof(token), "%.*s", (int)(len - 2), h + 1);
+	char path[LOCK_PATH_MAX];
+	lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path, sizeof(path));
+	struct lock_set ls = { NULL, 0 };
+	const char *serr;
+	int ret = store_dav_locks(ctx->st, ctx->user, ctx->home_kind->home, path, false, NULL,
+				  lock_collect, &ls, &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	const struct lockrec *found = NULL;
+	for (size_t i = 0; i < ls.n && found == NULL; i++) {
+		if (strcmp(ls.v[i].token, token) == 0)
+			found = &ls.v[i];
+	}
+	if (found == NULL) {
+		lock_set_free(&ls);
+		dav_error(ctx, 409, DAV_NS, "lock-token-matches-request-uri", NULL);
+		return 0;
+	}
+	if (strcmp(found->principal, ctx->req->user) != 0) {
+		lock_set_free(&ls);
+		dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+		return 0;
+	}
+	ret = store_dav_lock_remove(ctx->st, token, &serr);
+	lock_set_free(&ls);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	reset_response(ctx->resp);
+	set_status(ctx, 204);
+	return 0;
+}
+
+/* The lock checks of a write method on the request's target (and a
+ * COPY/MOVE destination). 0, or a status answered. */
+static int write_locks(struct dav_ctx *ctx)
+{
+	const char *m = ctx->req->method;
+	if (ctx->type != T_COLL && ctx->type != T_OBJ)
+		return 0;
+	const char *home = ctx->home_kind->home;
+	char path[LOCK_PATH_MAX], parent[LOCK_PATH_MAX];
+	lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path, sizeof(path));
+	lock_parent(path, parent, sizeof(parent));
+	bool coll = ctx->type == T_COLL;
+	int r = 0;
+	if (strcmp(m, "PUT") == 0) {
+		bool exists = false;
+		if (ctx->coll_exists) {
+			struct store_dav_obj o;
+			const char *serr;
+			exists = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, false,
+						   &o, &serr) == STORE_OK;
+		}
+		r = check_locks(ctx, ctx->user, home, path, false, exists ? NULL : parent);
+	} else if (strcmp(m, "DELETE") == 0 || strcmp(m, "MOVE") == 0) {
+		r = check_locks(ctx, ctx->user, home, path, coll, parent);
+	} else if (strcmp(m, "PROPPATCH") == 0) {
+		r = check_locks(ctx, ctx->user, home, path, false, NULL);
+	} else if (strcmp(m, "MKCOL") == 0 || strcmp(m, "MKCALENDAR") == 0) {
+		r = check_locks(ctx, ctx->user, home, path, false, parent);
+	}
+	if (r != 0 || (strcmp(m, "COPY") != 0 && strcmp(m, "MOVE") != 0) ||
+	    ctx->req->destination == NULL)
+		return r;
+	/* the destination (its parent's membership changes, what it replaces
+	 * goes) */
+	const char *dpath = href_path(ctx->req->destination);
+	struct target dt;
+	if (dpath == NULL || parse_path(dpath, &dt) != 0 || (dt.type != T_COLL && dt.type != T_OBJ))
+		return 0;	/* do_copy_move answers */
+	char dl[LOCK_PATH_MAX], dparent[LOCK_PATH_MAX];
+	if (coll && dt.type == T_OBJ)
+		snprintf(dl, sizeof(dl), "%s/%s/", dt.coll, dt.obj);
+	else
+		lock_path(dt.coll, dt.type == T_OBJ ? dt.obj : NULL, dl, sizeof(dl));
+	lock_parent(dl, dparent, sizeof(dparent));
+	return check_locks(ctx, dt.user, dt.home_kind->home, dl, true, dparent);
+}
+
 /* ---- dispatch ---- */
 
 static bool method_writes(const char *m)
 {
 	return strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 || strcmp(m, "PROPPATCH") == 0 ||
 	       strcmp(m, "MKCOL") == 0 || strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "COPY") == 0 ||
-	       strcmp(m, "MOVE") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
+	       strcmp(m, "MOVE") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0 ||
+	       strcmp(m, "LOCK") == 0 || strcmp(m, "UNLOCK") == 0;
 }
 
 /* The access a method needs on the target (rights enforced on every
@@ -2425,7 +2990,8 @@ static int method_needs(const struct dav_ctx *ctx)
 	    strcmp(m, "REPORT") == 0 || strcmp(m, "COPY") == 0)
 		return STORE_DAV_READ;
 	if (ctx->type == T_OBJ && (strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 ||
-				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0))
+				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0 ||
+				   strcmp(m, "LOCK") == 0 || strcmp(m, "UNLOCK") == 0))
 		return STORE_DAV_WRITE;
 	return STORE_DAV_OWNER;
 }
@@ -2434,7 +3000,8 @@ static bool method_has_xml(const char *m)
 {
 	return strcmp(m, "PROPFIND") == 0 || strcmp(m, "PROPPATCH") == 0 ||
 	       strcmp(m, "REPORT") == 0 || strcmp(m, "MKCOL") == 0 ||
-	       strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
+	       strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0 ||
+	       strcmp(m, "LOCK") == 0;
 }
 
 /* Let the kinds of the target's home create the user's default
@@ -2501,6 +3068,15 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 			return STORE_INVALID;
 		}
 	}
+	/* RFC 4918 10.4: the If header must hold (412), then the locks of a
+	 * write must be the requester's with their tokens submitted (423) */
+	int lr = eval_if(ctx);
+	if (lr == 0 && method_writes(m) && strcmp(m, "LOCK") != 0 && strcmp(m, "UNLOCK") != 0)
+		lr = write_locks(ctx);
+	if (lr != 0) {
+		*error_r = ctx->note;
+		return lr >= 500 ? STORE_ERROR : STORE_INVALID;
+	}
 	if (strcmp(m, "PROPFIND") == 0)
 		ret = do_propfind(ctx);
 	else if (strcmp(m, "PROPPATCH") == 0)
@@ -2521,9 +3097,26 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		ret = dav_acl_method(ctx);
 	else if (strcmp(m, "POST") == 0)
 		ret = dav_acl_post(ctx);
+	else if (strcmp(m, "LOCK") == 0)
+		ret = do_lock(ctx);
+	else if (strcmp(m, "UNLOCK") == 0)
+		ret = do_unlock(ctx);
 	else {
 		text_response(ctx, 405, "method not allowed here");
 		buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
+	}
+	/* A resource that is gone takes its locks with it (RFC 4918 7.x). */
+	if (ret == 0 && ctx->resp->status < 300 &&
+	    (strcmp(m, "DELETE") == 0 || strcmp(m, "MOVE") == 0) &&
+	    (ctx->type == T_COLL || ctx->type == T_OBJ)) {
+		char path[LOCK_PATH_MAX];
+		const char *serr;
+		lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path,
+			  sizeof(path));
+		ret = store_dav_locks_drop(ctx->st, ctx->user, ctx->home_kind->home, path,
+					   ctx->type == T_COLL, &serr);
+		if (ret != STORE_OK)
+			store_status(ctx, ret, serr);
 	}
 	/* Any failure answered above rolls the transaction back. */
 	if (ret == 0 && ctx->resp->status >= 400 && method_writes(m))
@@ -2569,6 +3162,14 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	snprintf(ctx.coll_name, sizeof(ctx.coll_name), "%s", t.coll);
 	snprintf(ctx.obj_name, sizeof(ctx.obj_name), "%s", t.obj);
 	ctx.access = STORE_DAV_OWNER;
+	if (req->if_header != NULL) {
+		const char *ierr = "malformed If header";
+		if (dav_if_parse(req->if_header, &ctx.ifh, &ierr) < 0) {
+			dav_if_free(&ctx.ifh);
+			text_response(&ctx, 400, ierr);
+			return;
+		}
+	}
 	if (method_has_xml(req->method) && req->body_len > 0) {
 		struct dav_xml_limits lim = {
 			.max_bytes = cfg->http.dav_max_xml,
@@ -2580,6 +3181,7 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 		if (st_code != 0) {
 			bool mkcol = strcmp(req->method, "MKCOL") == 0;
 			text_response(&ctx, mkcol && st_code == 400 ? 415 : st_code, error);
+			dav_if_free(&ctx.ifh);
 			return;
 		}
 	}
@@ -2591,6 +3193,7 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	}
 	if (ctx.doc != NULL)
 		xmlFreeDoc(ctx.doc);
+	dav_if_free(&ctx.ifh);
 	if (ctx.note[0] != '\0' && resp->status >= 400)
 		log_info("dav user=%s method=%s path=%s status=%d reason=\"%s\"", req->user,
 			 req->method, req->path, resp->status, ctx.note);

@@ -51,6 +51,9 @@ struct dav_request {
 	const char *prefer;
 	const char *brief;
 	const char *accept;
+	const char *if_header;	/* If (RFC 4918 10.4) */
+	const char *lock_token;	/* Lock-Token (UNLOCK) */
+	const char *timeout;	/* Timeout (LOCK) */
 	const char *body;
 	size_t body_len;
 	bool head;		/* HEAD: answer like GET, the session drops the body */

@@ -757,3 +757,76 @@ int store_dav_feeds(struct store *st, uint64_t coll_id,
 	PQclear(res);
 	return STORE_OK;
 }
+
+/* ---- locks ---- */
+
+int store_dav_locks(struct store *st, const char *owner, const char *home, const char *path,
+		    bool descendants, const char *parent,
+		    void (*cb)(const struct store_dav_lock *lock, void *ctx), void *ctx,
+		    const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_LOCKS_COVER, &res, owner, home, path,
+				      descendants ? "true" : "false",
+				      parent != NULL ? parent : "");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_dav_lock l = {
+			.token = PQgetvalue(res, i, 0),
+			.path = PQgetvalue(res, i, 1),
+			.depth_infinity = PQgetvalue(res, i, 2)[0] == 't',
+			.exclusive = PQgetvalue(res, i, 3)[0] == 't',
+			.owner_xml = PQgetvalue(res, i, 4),
+			.principal = PQgetvalue(res, i, 5),
+			.timeout_s = (int)strtol(PQgetvalue(res, i, 6), NULL, 10),
+			.remaining_s = strtoll(PQgetvalue(res, i, 7), NULL, 10),
+		};
+		cb(&l, ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_lock_add(struct store *st, const char *owner, const char *home,
+		       const struct store_dav_lock *lock, const char **error_r)
+{
+	int ret = store_exec_prepared(st, STMT_DAV_LOCKS_EXPIRE, NULL);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	char tbuf[24];
+	snprintf(tbuf, sizeof(tbuf), "%d", lock->timeout_s);
+	PGresult *res;
+	ret = store_exec_prepared(st, STMT_DAV_LOCK_INSERT, &res, lock->token, owner, home,
+				  lock->path, lock->depth_infinity ? "true" : "false",
+				  lock->exclusive ? "true" : "false", lock->owner_xml,
+				  lock->principal, tbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no account %s", owner), error_r);
+	return STORE_OK;
+}
+
+int store_dav_lock_refresh(struct store *st, const char *token, int timeout_s,
+			   const char **error_r)
+{
+	char tbuf[24];
+	snprintf(tbuf, sizeof(tbuf), "%d", timeout_s);
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCK_REFRESH, NULL, token, tbuf),
+			 error_r);
+}
+
+int store_dav_lock_remove(struct store *st, const char *token, const char **error_r)
+{
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCK_DELETE, NULL, token), error_r);
+}
+
+int store_dav_locks_drop(struct store *st, const char *owner, const char *home, const char *path,
+			 bool descendants, const char **error_r)
+{
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCKS_DROP, NULL, owner, home, path,
+						 descendants ? "true" : "false"), error_r);
+}

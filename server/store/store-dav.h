@@ -204,6 +204,41 @@ int store_dav_feeds(struct store *st, uint64_t coll_id,
 		    void (*cb)(uint64_t id, const char *created, const char *last_used, void *ctx),
 		    void *ctx, const char **error_r);
 
+/* ---- locks (migration 0030) ---- */
+
+/* A WebDAV lock as read back (strings valid during the callback). path:
+ * the resource below the home ("coll/sub/" for a collection,
+ * "coll/name" for an object). */
+struct store_dav_lock {
+	const char *token;
+	const char *path;
+	bool depth_infinity;
+	bool exclusive;
+	const char *owner_xml;		/* "" without one */
+	const char *principal;
+	int timeout_s;
+	int64_t remaining_s;
+};
+
+/* The live locks of owner's home that cover path (its own, and a
+ * depth-infinity lock of an ancestor), with descendants those below it
+ * too, and the lock of parent ("" or NULL: none), by path. */
+int store_dav_locks(struct store *st, const char *owner, const char *home, const char *path,
+		    bool descendants, const char *parent,
+		    void (*cb)(const struct store_dav_lock *lock, void *ctx), void *ctx,
+		    const char **error_r);
+/* Add a lock (expired ones are purged first); STORE_NOTFOUND without
+ * such an owner. */
+int store_dav_lock_add(struct store *st, const char *owner, const char *home,
+		       const struct store_dav_lock *lock, const char **error_r);
+/* A new timeout for a lock; remove one; drop the locks of a resource that
+ * is gone (with descendants, those below it). */
+int store_dav_lock_refresh(struct store *st, const char *token, int timeout_s,
+			   const char **error_r);
+int store_dav_lock_remove(struct store *st, const char *token, const char **error_r);
+int store_dav_locks_drop(struct store *st, const char *owner, const char *home, const char *path,
+			 bool descendants, const char **error_r);
+
 /* owner's used bytes and limit (-1: none). */
 int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64_t *limit_r,
 		    const char **error_r);

@@ -180,6 +180,35 @@
 	X(STMT_DAV_FEEDS,                                                               \
 	  "SELECT id, created_at, coalesce(last_used::text, '') FROM dav_feeds"         \
 	  " WHERE collection_id = $1::bigint ORDER BY id", 1)                           \
+	/* Locks (0030): those of owner's home $2 that cover path $3 (its own, \
+	 * a depth-infinity one of an ancestor collection), with $4 those     \
+	 * below it too, and the one of path $5 (the parent, '' for none).    */ \
+	X(STMT_DAV_LOCKS_COVER,                                                         \
+	  "SELECT l.token, l.path, l.depth_infinity, l.exclusive, l.owner_xml,"         \
+	  " l.principal, l.timeout_s,"                                                  \
+	  " greatest(1, ceil(extract(epoch FROM l.expires - now())))::bigint"           \
+	  " FROM dav_locks l JOIN accounts a ON a.id = l.account_id"                    \
+	  " WHERE a.address = lower($1) AND l.home = $2 AND l.expires > now()"          \
+	  " AND (l.path = $3 OR (l.depth_infinity AND right(l.path, 1) = '/'"           \
+	  "      AND left($3, length(l.path)) = l.path)"                                \
+	  "   OR ($4::boolean AND left(l.path, length($3)) = $3) OR l.path = $5)"       \
+	  " ORDER BY l.path, l.token", 5)                                               \
+	X(STMT_DAV_LOCK_INSERT,                                                         \
+	  "INSERT INTO dav_locks (token, account_id, home, path, depth_infinity,"       \
+	  " exclusive, owner_xml, principal, timeout_s, expires)"                       \
+	  " SELECT $1, id, $3, $4, $5::boolean, $6::boolean, $7, lower($8),"            \
+	  " $9::integer, now() + make_interval(secs => $9::integer)"                    \
+	  " FROM accounts WHERE address = lower($2) RETURNING 1", 9)                    \
+	X(STMT_DAV_LOCK_REFRESH,                                                        \
+	  "UPDATE dav_locks SET timeout_s = $2::integer,"                               \
+	  " expires = now() + make_interval(secs => $2::integer) WHERE token = $1", 2)  \
+	X(STMT_DAV_LOCK_DELETE, "DELETE FROM dav_locks WHERE token = $1", 1)            \
+	X(STMT_DAV_LOCKS_DROP,                                                          \
+	  "DELETE FROM dav_locks l USING accounts a WHERE a.id = l.account_id"          \
+	  " AND a.address = lower($1) AND l.home = $2"                                  \
+	  " AND (l.path = $3 OR ($4::boolean AND left(l.path, length($3)) = $3))", 4)   \
+	X(STMT_DAV_LOCKS_EXPIRE,                                                        \
+	  "DELETE FROM dav_locks WHERE expires < now() - interval '1 minute'", 0)       \
 	X(STMT_DAV_QUOTA,                                                               \
 	  "SELECT a.id, u.bytes, coalesce(a.quota_bytes, -1) FROM accounts a"           \
 	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)
