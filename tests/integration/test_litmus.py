@@ -49,6 +49,7 @@ def run_litmus(d, url, tmp_path):
     failed = [s for s in summaries if s[3] != "0"]
     assert not failed, out
     assert r.returncode == 0, out
+    print(out)
     return out
 
 
