@@ -2560,10 +2560,18 @@ static int check_locks(struct dav_ctx *ctx, const char *owner, const char *home,
 		store_status(ctx, ret, serr);
 		return 500;
 	}
+	/* every exclusive lock must be held; of shared locks, one is enough
+	 * (RFC 4918 6.1, 7) */
+	bool shared_held = false;
+	for (size_t i = 0; i < ls.n; i++) {
+		if (!ls.v[i].excl && token_submitted(ctx, ls.v[i].token) &&
+		    strcmp(ls.v[i].principal, ctx->req->user) == 0)
+			shared_held = true;
+	}
 	for (size_t i = 0; i < ls.n; i++) {
 		const struct lockrec *l = &ls.v[i];
-		/* a shared lock on the parent does not forbid a new member of
-		 * another holder only when a token of it is submitted */
+		if (!l->excl && shared_held)
+			continue;
 		if (token_submitted(ctx, l->token) && strcmp(l->principal, ctx->req->user) == 0)
 			continue;
 		struct buf inner, href;
