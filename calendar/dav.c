@@ -2232,18 +2232,131 @@ static void sync_change_cb(const char *name, bool deleted, void *vctx)
 	}
 }
 
-/* Parse our token for coll: 0 with *since_r, -1 when it is not one of its. */
+/* A page of sync results (DAV:limit, RFC 6578 3.6): the first limit
+ * entries in (change number, name) order; past them, truncated. */
+struct page_ctx {
+	struct sync_ctx sc;
+	struct list_ctx *lc;
+	uint64_t limit;
+	uint64_t count;
+	bool truncated;
+	uint64_t last_modseq;
+	char last_name[STORE_DAV_NAME_MAX + 2];
+};
+
+static void page_change_cb(const char *name, bool deleted, uint64_t modseq, void *vctx)
+{
+	struct page_ctx *pc = vctx;
+	if (pc->limit > 0 && pc->count == pc->limit) {
+		pc->truncated = true;
+		return;
+	}
+	pc->count++;
+	pc->last_modseq = modseq;
+	snprintf(pc->last_name, sizeof(pc->last_name), "%s", name);
+	sync_change_cb(name, deleted, &pc->sc);
+}
+
+static void page_obj_cb(const struct store_dav_obj *obj, void *vctx)
+{
+	struct page_ctx *pc = vctx;
+	if (pc->limit > 0 && pc->count == pc->limit) {
+		pc->truncated = true;
+		return;
+	}
+	pc->count++;
+	pc->last_modseq = obj->modseq;
+	snprintf(pc->last_name, sizeof(pc->last_name), "%s", obj->name);
+	list_obj_cb(obj, pc->lc);
+}
+
+/* Parse our token for coll: 0 with *since_r (and the name of a truncated
+ * result's last entry into after, "" for none), -1 when it is not one of
+ * the collection's. A token is urn:cairn:sync:<collection>:<change>, and
+ * after a truncated result :<the last name in hex>. */
 static int parse_sync_token(const char *token, const struct store_dav_coll *coll,
-			    uint64_t *since_r)
+			    uint64_t *since_r, char *after, size_t size)
 {
 	uint64_t id, n;
-	char tail;
-	if (sscanf(token, "urn:cairn:sync:%" SCNu64 ":%" SCNu64 "%c", &id, &n, &tail) != 2)
+	int used = 0;
+	after[0] = '\0';
+	if (sscanf(token, "urn:cairn:sync:%" SCNu64 ":%" SCNu64 "%n", &id, &n, &used) != 2)
 		return -1;
+	const char *rest = token + used;
+	if (rest[0] == ':') {
+		rest++;
+		size_t len = strlen(rest);
+		if (len == 0 || len % 2 != 0 || len / 2 >= size)
+			return -1;
+		for (size_t i = 0; i < len; i += 2) {
+			char h[3] = { rest[i], rest[i + 1], '\0' };
+			if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]))
+				return -1;
+			after[i / 2] = (char)strtoul(h, NULL, 16);
+			if (after[i / 2] == '\0')
+				return -1;
+		}
+		after[len / 2] = '\0';
+	} else if (rest[0] != '\0') {
+		return -1;
+	}
 	if (id != coll->id || n > coll->synctoken)
 		return -1;
 	*since_r = n;
 	return 0;
+}
+
+/* The responses of changed members: objects (by name), member collections
+ * ("leaf/" in nested homes) and removals (404). Frees sc's lists. */
+static int sync_emit(struct dav_ctx *ctx, struct list_ctx *lc, struct sync_ctx *sc,
+		     bool with_data, const char **serr)
+{
+	int ret = STORE_OK;
+	size_t nobj = 0;
+	for (size_t i = 0; i < sc->n; i++) {
+		size_t len = strlen(sc->names[i]);
+		if (len == 0 || sc->names[i][len - 1] != '/') {
+			sc->names[nobj++] = sc->names[i];
+			continue;
+		}
+		char cname[STORE_DAV_NAME_MAX + 1];
+		struct store_dav_coll child;
+		int n = snprintf(cname, sizeof(cname), "%s/%.*s", ctx->coll.name, (int)(len - 1),
+				 sc->names[i]);
+		int cret = n > 0 && (size_t)n < sizeof(cname) && ret == STORE_OK ?
+			   store_dav_coll_get(ctx->st, ctx->coll.owner, ctx->coll.home, cname, false,
+					      &child, serr) : STORE_NOTFOUND;
+		if (cret == STORE_OK) {
+			child.access = ctx->coll.access;
+			list_coll_cb(&child, lc);
+		} else if (cret == STORE_NOTFOUND) {
+			struct buf href;
+			buf_init(&href, 0);
+			dav_href(&href, &ctx->coll, sc->names[i]);
+			dav_ms_status(ctx, href.data, 404);
+			buf_free(&href);
+		} else {
+			ret = cret;
+		}
+		free(sc->names[i]);
+	}
+	if (ret == STORE_OK && nobj > 0)
+		ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc->names, nobj,
+					 with_data, list_obj_cb, lc, serr);
+	for (size_t i = 0; i < sc->ngone; i++) {
+		struct buf href;
+		buf_init(&href, 0);
+		dav_href(&href, &ctx->coll, sc->gone[i]);
+		dav_ms_status(ctx, href.data, 404);
+		buf_free(&href);
+		free(sc->gone[i]);
+	}
+	for (size_t i = 0; i < nobj; i++)
+		free(sc->names[i]);
+	free(sc->names);
+	free(sc->gone);
+	memset(sc, 0, sizeof(*sc));
+	return ret;
 }
 
 static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
@@ -2252,34 +2365,62 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 		dav_error(ctx, 403, DAV_NS, "supported-report", NULL);
 		return 0;
 	}
+	/* RFC 6578 3.2: the REPORT is sent with Depth: 0 */
+	if (ctx->req->depth != NULL && strcmp(ctx->req->depth, "0") != 0) {
+		text_response(ctx, 400, "sync-collection is sent with Depth: 0");
+		return 0;
+	}
+	const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
 	xmlNode *tok = dav_xml_child(root, DAV_NS, "sync-token");
 	xmlNode *level = dav_xml_child(root, DAV_NS, "sync-level");
 	if (level != NULL) {
 		char *lv = dav_xml_text(level);
-		bool ok = strcmp(lv, "1") == 0 || strcmp(lv, "infinite") == 0;
+		bool one = strcmp(lv, "1") == 0, inf = strcmp(lv, "infinite") == 0;
 		xmlFree(lv);
-		if (!ok) {
+		if (!one && !inf) {
 			text_response(ctx, 400, "bad sync-level");
+			return 0;
+		}
+		/* infinite: the changes of every descendant collection too; a
+		 * calendar or address book has none, a nested collection has */
+		if (inf && k != NULL && k->nested) {
+			dav_error(ctx, 403, DAV_NS, "sync-traversal-supported", NULL);
 			return 0;
 		}
 	}
 	uint64_t since = 0;
+	char after[STORE_DAV_NAME_MAX + 2] = "";
 	if (tok != NULL) {
 		char *t = dav_xml_text(tok);
-		int bad = t[0] != '\0' && parse_sync_token(t, &ctx->coll, &since) < 0;
+		int bad = t[0] != '\0' &&
+			  parse_sync_token(t, &ctx->coll, &since, after, sizeof(after)) < 0;
 		xmlFree(t);
 		if (bad) {
 			dav_error(ctx, 403, DAV_NS, "valid-sync-token", NULL);
 			return 0;
 		}
 	}
+	/* DAV:limit (RFC 6578 3.7): at most that many results, then a 507
+	 * for the collection and a token to go on from */
+	uint64_t limit = 0;
+	xmlNode *nres = dav_xml_child(dav_xml_child(root, DAV_NS, "limit"), DAV_NS, "nresults");
+	if (nres != NULL) {
+		char *t = dav_xml_text(nres);
+		uint64_t v;
+		bool ok = str_to_u64(t, strlen(t), 1000000000, &v) == 0 && v > 0;
+		xmlFree(t);
+		if (!ok) {
+			text_response(ctx, 400, "bad DAV:nresults");
+			return 0;
+		}
+		limit = v;
+	}
 	struct dav_propfind pf;
 	const char *error = NULL;
 	dav_prop_list_parse(root, &pf, &error);
-	const char *serr;
-	int ret;
+	const char *serr = NULL;
+	int ret = STORE_OK;
 	dav_ms_begin(ctx);
-	const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
 	struct quota_cache qc = { .done = false };
 	bool with_data = false;
 	for (size_t i = 0; i < pf.count; i++) {
@@ -2288,102 +2429,49 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 			with_data = true;
 	}
 	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, false };
-	/* DAV:limit (RFC 6578 3.6): more results than the client takes is
-	 * refused whole; the client asks again without a limit or later. */
-	uint64_t limit = UINT64_MAX;
-	xmlNode *nres = dav_xml_child(dav_xml_child(root, DAV_NS, "limit"), DAV_NS, "nresults");
-	if (nres != NULL) {
-		char *t = dav_xml_text(nres);
-		uint64_t v;
-		bool ok = str_to_u64(t, strlen(t), UINT64_MAX - 1, &v) == 0 && v > 0;
-		xmlFree(t);
-		if (!ok) {
-			dav_propfind_free(&pf);
-			text_response(ctx, 400, "bad DAV:nresults");
-			return 0;
-		}
-		limit = v;
-	}
-	if (since == 0) {
-		uint64_t bytes, count = 0;
-		ret = limit == UINT64_MAX ? STORE_OK :
-		      store_dav_coll_usage(ctx->st, ctx->coll.id, &bytes, &count, &serr);
-		if (ret == STORE_OK && count > limit) {
-			dav_propfind_free(&pf);
-			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
-			return 0;
-		}
-		if (ret == STORE_OK && k != NULL && k->nested)
+	struct page_ctx pc = { { NULL, 0, NULL, 0 }, &lc, limit, 0, false, 0, "" };
+	if (since == 0 && after[0] == '\0') {
+		/* everything there is: member collections, then the objects */
+		if (k != NULL && k->nested)
 			ret = store_dav_coll_descendants(ctx->st, &ctx->coll, false, list_coll_cb, &lc,
 							 &serr);
-		if (ret == STORE_OK)
+		if (ret == STORE_OK && limit == 0)
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data,
 						 list_obj_cb, &lc, &serr);
+		else if (ret == STORE_OK)
+			ret = store_dav_obj_page(ctx->st, ctx->coll.id, 0, NULL, limit + 1, with_data,
+						 page_obj_cb, &pc, &serr);
 	} else {
-		struct sync_ctx sc = { NULL, 0, NULL, 0 };
-		ret = store_dav_changes(ctx->st, ctx->coll.id, since, sync_change_cb, &sc, &serr);
-		if (ret == STORE_OK && (uint64_t)(sc.n + sc.ngone) > limit) {
-			for (size_t i = 0; i < sc.ngone; i++)
-				free(sc.gone[i]);
-			for (size_t i = 0; i < sc.n; i++)
-				free(sc.names[i]);
-			free(sc.names);
-			free(sc.gone);
-			dav_propfind_free(&pf);
-			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
-			return 0;
-		}
-		/* member collections ("leaf/", nested homes) are described apart */
-		size_t nobj = 0;
-		for (size_t i = 0; i < sc.n; i++) {
-			size_t len = strlen(sc.names[i]);
-			if (len == 0 || sc.names[i][len - 1] != '/') {
-				sc.names[nobj++] = sc.names[i];
-				continue;
-			}
-			char cname[STORE_DAV_NAME_MAX + 1];
-			struct store_dav_coll child;
-			int n = snprintf(cname, sizeof(cname), "%s/%.*s", ctx->coll.name,
-					 (int)(len - 1), sc.names[i]);
-			int cret = n > 0 && (size_t)n < sizeof(cname) ?
-				   store_dav_coll_get(ctx->st, ctx->coll.owner, ctx->coll.home,
-						      cname, false, &child, &serr) : STORE_NOTFOUND;
-			if (cret == STORE_OK) {
-				child.access = ctx->coll.access;
-				list_coll_cb(&child, &lc);
-			} else if (cret == STORE_NOTFOUND) {
-				struct buf href;
-				buf_init(&href, 0);
-				dav_href(&href, &ctx->coll, sc.names[i]);
-				dav_ms_status(ctx, href.data, 404);
-				buf_free(&href);
-			} else {
-				ret = cret;
-			}
-			free(sc.names[i]);
-		}
-		sc.n = nobj;
-		if (ret == STORE_OK && sc.n > 0)
-			ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc.names,
-						 sc.n, with_data, list_obj_cb, &lc, &serr);
-		for (size_t i = 0; i < sc.ngone; i++) {
-			struct buf href;
-			buf_init(&href, 0);
-			dav_href(&href, &ctx->coll, sc.gone[i]);
-			dav_ms_status(ctx, href.data, 404);
-			buf_free(&href);
-			free(sc.gone[i]);
-		}
-		for (size_t i = 0; i < sc.n; i++)
-			free(sc.names[i]);
-		free(sc.names);
-		free(sc.gone);
+		ret = store_dav_changes_page(ctx->st, ctx->coll.id, since,
+					     after[0] != '\0' ? after : NULL,
+					     limit > 0 ? limit + 1 : 0, page_change_cb, &pc, &serr);
+		if (ret == STORE_OK)
+			ret = sync_emit(ctx, &lc, &pc.sc, with_data, &serr);
+		else
+			sync_emit(ctx, &lc, &pc.sc, false, &serr);
 	}
 	dav_propfind_free(&pf);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
-	buf_append_str(&ctx->resp->body, "<D:sync-token>");
-	sync_token(&ctx->resp->body, &ctx->coll);
+	if (pc.truncated) {
+		/* RFC 6578 3.6: the request-URI with 507, and a token for the rest */
+		struct buf href;
+		buf_init(&href, 0);
+		dav_href(&href, &ctx->coll, NULL);
+		buf_append_str(&ctx->resp->body, "<D:response><D:href>");
+		dav_xml_escape(&ctx->resp->body, href.data);
+		buf_append_str(&ctx->resp->body, "</D:href><D:status>HTTP/1.1 507 Insufficient Storage"
+			       "</D:status><D:error><D:number-of-matches-within-limits/></D:error>"
+			       "</D:response>\n<D:sync-token>");
+		buf_free(&href);
+		buf_printf(&ctx->resp->body, "urn:cairn:sync:%" PRIu64 ":%" PRIu64 ":", ctx->coll.id,
+			   pc.last_modseq);
+		for (const unsigned char *p = (const unsigned char *)pc.last_name; *p != '\0'; p++)
+			buf_printf(&ctx->resp->body, "%02x", *p);
+	} else {
+		buf_append_str(&ctx->resp->body, "<D:sync-token>");
+		sync_token(&ctx->resp->body, &ctx->coll);
+	}
 	buf_append_str(&ctx->resp->body, "</D:sync-token>\n");
 	dav_ms_end(ctx);
 	return 0;

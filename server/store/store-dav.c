@@ -539,6 +539,43 @@ int store_dav_changes(struct store *st, uint64_t coll_id, uint64_t since,
 	return STORE_OK;
 }
 
+int store_dav_changes_page(struct store *st, uint64_t coll_id, uint64_t since,
+			   const char *after_name, uint64_t limit,
+			   void (*cb)(const char *name, bool deleted, uint64_t modseq, void *ctx),
+			   void *ctx, const char **error_r)
+{
+	char idbuf[24], sbuf[24], lbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, since);
+	snprintf(lbuf, sizeof(lbuf), "%" PRIu64, limit);
+	int ret = store_exec_prepared(st, STMT_DAV_CHANGES_PAGE, &res, idbuf, sbuf, after_name,
+				      limit > 0 ? lbuf : NULL);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)[0] == 't', mail_u64(res, i, 2), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_obj_page(struct store *st, uint64_t coll_id, uint64_t since,
+		       const char *after_name, uint64_t limit, bool with_data,
+		       void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+		       const char **error_r)
+{
+	char idbuf[24], sbuf[24], lbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, since);
+	snprintf(lbuf, sizeof(lbuf), "%" PRIu64, limit);
+	int ret = store_exec_prepared(st, STMT_DAV_OBJ_PAGE, &res, idbuf, with_data ? "true" : "false",
+				      sbuf, after_name, limit > 0 ? lbuf : NULL);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return mail_done(st, obj_rows(st, res, cb, ctx), error_r);
+}
+
 int store_dav_props(struct store *st, uint64_t coll_id, const char *object_name,
 		    void (*cb)(const char *ns, const char *name, const char *xml, void *ctx),
 		    void *ctx, const char **error_r)

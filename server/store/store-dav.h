@@ -147,6 +147,20 @@ int store_dav_changes(struct store *st, uint64_t coll_id, uint64_t since,
 		      void (*cb)(const char *name, bool deleted, void *ctx), void *ctx,
 		      const char **error_r);
 
+/* A page of changes in (change number, name) order after position
+ * (since, after_name) (after_name NULL: every change after since), at
+ * most limit (0: all). */
+int store_dav_changes_page(struct store *st, uint64_t coll_id, uint64_t since,
+			   const char *after_name, uint64_t limit,
+			   void (*cb)(const char *name, bool deleted, uint64_t modseq, void *ctx),
+			   void *ctx, const char **error_r);
+/* A page of a collection's objects in (change number, name) order after
+ * position (since, after_name), at most limit (0: all). */
+int store_dav_obj_page(struct store *st, uint64_t coll_id, uint64_t since,
+		       const char *after_name, uint64_t limit, bool with_data,
+		       void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+		       const char **error_r);
+
 /* Dead properties of the collection (object_name "") or of an object. */
 int store_dav_props(struct store *st, uint64_t coll_id, const char *object_name,
 		    void (*cb)(const char *ns, const char *name, const char *xml, void *ctx),

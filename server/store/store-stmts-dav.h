@@ -118,6 +118,17 @@
 	X(STMT_DAV_CHANGES,                                                             \
 	  "SELECT name, deleted, modseq FROM dav_changes WHERE collection_id = $1::bigint" \
 	  " AND modseq > $2::bigint ORDER BY modseq", 2)                                \
+	/* Pages of sync-collection (RFC 6578 3.6): in (modseq, name) order  \
+	 * after position ($2, $3) ($3 NULL: after change $2), at most $4    \
+	 * (NULL: all).                                                       */ \
+	X(STMT_DAV_CHANGES_PAGE,                                                        \
+	  "SELECT name, deleted, modseq FROM dav_changes WHERE collection_id = $1::bigint" \
+	  " AND (modseq > $2::bigint OR (modseq = $2::bigint AND name > $3))"          \
+	  " ORDER BY modseq, name LIMIT $4::bigint", 4)                                 \
+	X(STMT_DAV_OBJ_PAGE,                                                            \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint"                   \
+	  " AND (o.modseq > $3::bigint OR (o.modseq = $3::bigint AND o.name > $4))"     \
+	  " ORDER BY o.modseq, o.name LIMIT $5::bigint", 5)                             \
 	X(STMT_DAV_PROPS,                                                               \
 	  "SELECT ns, name, xml FROM dav_properties WHERE collection_id = $1::bigint"   \
 	  " AND object_name = $2 ORDER BY ns, name", 2)                                 \

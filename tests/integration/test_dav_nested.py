@@ -172,6 +172,12 @@ def test_sync_reports_member_collections(dav):
     assert set(r) == {FILES + "p/q/", FILES + "p/old/", FILES + "p/f"}
     assert "404" in r[FILES + "p/old/"]["__status__"]
     assert "{DAV:}resourcetype" in r[FILES + "p/q/"]
+    # sync-level infinite would need the descendants' changes: refused here.
+    body = ('<?xml version="1.0"?><D:sync-collection xmlns:D="DAV:">'
+            '<D:sync-token/><D:sync-level>infinite</D:sync-level>'
+            '<D:prop><D:getetag/></D:prop></D:sync-collection>')
+    st, _, data = c.request("REPORT", FILES + "p/", body, {"Depth": "0"})
+    assert st == 403 and xml(data).find("D:sync-traversal-supported", NS) is not None
     # A change deeper down is not the parent's (sync-level 1).
     assert c.request("PUT", FILES + "p/q/deep", b"d")[0] == 201
     r, _ = sync(c, FILES + "p/", tok2)
