@@ -432,6 +432,15 @@ int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 		return ret;
 	if (t.type != T_OBJ)
 		return 404;
+	/* the request's own collection (every href of a multiget, usually):
+	 * already read, its access known, no query */
+	if (ctx->coll_exists && (ctx->type == T_COLL || ctx->type == T_OBJ) &&
+	    strcmp(t.user, ctx->user) == 0 && t.home_kind == ctx->home_kind &&
+	    strcmp(t.coll, ctx->coll_name) == 0) {
+		*coll_r = ctx->coll;
+		snprintf(name_r, STORE_DAV_NAME_MAX + 1, "%s", t.obj);
+		return 0;
+	}
 	const char *error;
 	ret = store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, coll_r, &error);
 	if (ret == STORE_NOTFOUND)
