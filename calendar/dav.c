@@ -2486,6 +2486,110 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 	return 0;
 }
 
+/* ---- principal searches (RFC 3744 9.4, 9.5) ---- */
+
+#define PRINCIPAL_SEARCH_MAX 200
+
+struct psearch {
+	struct dav_ctx *ctx;
+	const struct dav_propfind *pf;
+	struct quota_cache qc;
+};
+
+static void psearch_cb(const char *address, void *vctx)
+{
+	struct psearch *ps = vctx;
+	struct res r = { T_PRINCIPAL, NULL, address, NULL, NULL };
+	describe(ps->ctx, &r, ps->pf, NULL, &ps->qc);
+}
+
+/* DAV:principal-search-property-set: what principal-property-search
+ * matches on. */
+static int do_principal_search_set(struct dav_ctx *ctx)
+{
+	reset_response(ctx->resp);
+	ctx->resp->status = 200;
+	snprintf(ctx->resp->content_type, sizeof(ctx->resp->content_type),
+		 "application/xml; charset=utf-8");
+	buf_append_str(&ctx->resp->body,
+		       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		       "<D:principal-search-property-set xmlns:D=\"DAV:\" xmlns:C=\"" DAV_NS_CALDAV "\">"
+		       "<D:principal-search-property><D:prop><D:displayname/></D:prop>"
+		       "<D:description xml:lang=\"en\">Name</D:description>"
+		       "</D:principal-search-property>"
+		       "<D:principal-search-property><D:prop><C:calendar-user-address-set/></D:prop>"
+		       "<D:description xml:lang=\"en\">Calendar user address</D:description>"
+		       "</D:principal-search-property>"
+		       "</D:principal-search-property-set>\n");
+	return 0;
+}
+
+/* DAV:principal-property-search over the accounts: displayname (name or
+ * address) and calendar-user-address-set / email-address-set (address),
+ * substring matches without regard to case, test="allof" (default) or
+ * "anyof"; the principals found with the properties of DAV:prop. */
+static int do_principal_search(struct dav_ctx *ctx, xmlNode *root)
+{
+	char *name = NULL, *addr = NULL;
+	bool any_known = false;
+	xmlChar *test = xmlGetProp(root, (const xmlChar *)"test");
+	bool anyof = test != NULL && strcmp((const char *)test, "anyof") == 0;
+	if (test != NULL && !anyof && strcmp((const char *)test, "allof") != 0) {
+		xmlFree(test);
+		text_response(ctx, 400, "test is allof or anyof");
+		return 0;
+	}
+	xmlFree(test);
+	for (xmlNode *s = dav_xml_elem(root->children); s != NULL; s = dav_xml_elem(s->next)) {
+		if (!dav_xml_is(s, DAV_NS, "property-search"))
+			continue;
+		xmlNode *prop = dav_xml_child(s, DAV_NS, "prop");
+		xmlNode *match = dav_xml_child(s, DAV_NS, "match");
+		if (prop == NULL || match == NULL) {
+			free(name);
+			free(addr);
+			text_response(ctx, 400, "a property-search has a prop and a match");
+			return 0;
+		}
+		char *m = dav_xml_text(match);
+		const char *v = m;
+		if (str_ncasecmp(v, "mailto:", 7) == 0)
+			v += 7;
+		for (xmlNode *p = dav_xml_elem(prop->children); p != NULL; p = dav_xml_elem(p->next)) {
+			char **slot = NULL;
+			if (dav_xml_is(p, DAV_NS, "displayname"))
+				slot = &name;
+			else if (dav_xml_is(p, DAV_NS_CALDAV, "calendar-user-address-set") ||
+				 dav_xml_is(p, DAV_NS_CS, "email-address-set"))
+				slot = &addr;
+			if (slot == NULL || v[0] == '\0')
+				continue;
+			any_known = true;
+			if (*slot == NULL)
+				*slot = xstrdup(v);
+		}
+		xmlFree(m);
+	}
+	struct dav_propfind pf;
+	const char *error = NULL;
+	dav_prop_list_parse(root, &pf, &error);
+	dav_ms_begin(ctx);
+	int ret = STORE_OK;
+	const char *serr = NULL;
+	if (any_known) {
+		struct psearch ps = { ctx, &pf, { .done = false } };
+		ret = store_dav_principal_search(ctx->st, name, addr, anyof, PRINCIPAL_SEARCH_MAX,
+						 psearch_cb, &ps, &serr);
+	}
+	free(name);
+	free(addr);
+	dav_propfind_free(&pf);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	dav_ms_end(ctx);
+	return 0;
+}
+
 static int do_report(struct dav_ctx *ctx)
 {
 	if (ctx->doc == NULL) {
@@ -2495,6 +2599,12 @@ static int do_report(struct dav_ctx *ctx)
 	xmlNode *root = xmlDocGetRootElement(ctx->doc);
 	if (dav_xml_is(root, DAV_NS, "sync-collection"))
 		return do_sync_collection(ctx, root);
+	if ((ctx->type == T_PRINCIPALS || ctx->type == T_PRINCIPAL) &&
+	    dav_xml_is(root, DAV_NS, "principal-property-search"))
+		return do_principal_search(ctx, root);
+	if ((ctx->type == T_PRINCIPALS || ctx->type == T_PRINCIPAL) &&
+	    dav_xml_is(root, DAV_NS, "principal-search-property-set"))
+		return do_principal_search_set(ctx);
 	if ((ctx->type == T_COLL || ctx->type == T_OBJ) && !ctx->coll_exists) {
 		text_response(ctx, 404, "no such collection");
 		return 0;

@@ -867,3 +867,21 @@ int store_dav_locks_drop(struct store *st, const char *owner, const char *home, 
 	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCKS_DROP, NULL, owner, home, path,
 						 descendants ? "true" : "false"), error_r);
 }
+
+int store_dav_principal_search(struct store *st, const char *name, const char *address,
+			       bool anyof, unsigned limit,
+			       void (*cb)(const char *address, void *ctx), void *ctx,
+			       const char **error_r)
+{
+	char lbuf[24];
+	snprintf(lbuf, sizeof(lbuf), "%u", limit);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_PRINCIPAL_SEARCH, &res, name, address,
+				      anyof ? "true" : "false", lbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), ctx);
+	PQclear(res);
+	return STORE_OK;
+}

@@ -220,6 +220,18 @@
 	  " AND (l.path = $3 OR ($4::boolean AND left(l.path, length($3)) = $3))", 4)   \
 	X(STMT_DAV_LOCKS_EXPIRE,                                                        \
 	  "DELETE FROM dav_locks WHERE expires < now() - interval '1 minute'", 0)       \
+	/* principal-property-search (RFC 3744 9.4): accounts whose display   \
+	 * name or address contains $1, whose address contains $2 (NULL: no  \
+	 * such test); $3 anyof (else allof); at most $4.                     */ \
+	X(STMT_DAV_PRINCIPAL_SEARCH,                                                    \
+	  "SELECT address FROM accounts WHERE CASE WHEN $3::boolean THEN"               \
+	  " (($1::text IS NOT NULL AND (strpos(lower(display_name), lower($1)) > 0"     \
+	  "   OR strpos(address, lower($1)) > 0))"                                      \
+	  "  OR ($2::text IS NOT NULL AND strpos(address, lower($2)) > 0))"             \
+	  " ELSE (($1::text IS NULL OR strpos(lower(display_name), lower($1)) > 0"      \
+	  "   OR strpos(address, lower($1)) > 0)"                                       \
+	  "  AND ($2::text IS NULL OR strpos(address, lower($2)) > 0)) END"             \
+	  " ORDER BY address LIMIT $4::bigint", 4)                                      \
 	X(STMT_DAV_QUOTA,                                                               \
 	  "SELECT a.id, u.bytes, coalesce(a.quota_bytes, -1) FROM accounts a"           \
 	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)
