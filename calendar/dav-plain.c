@@ -35,4 +35,5 @@ const struct dav_kind dav_plain_kind = {
 	.reports = NULL,
 	.props = NULL,
 	.validate = plain_validate,
+	.nested = true,
 };

@@ -4,6 +4,7 @@
 #define CAIRN_DAV_PRIVATE_H
 
 #include "dav.h"
+#include "dav-if.h"
 
 enum target_type { T_ROOT, T_PRINCIPALS, T_PRINCIPAL, T_HOME, T_COLL, T_OBJ };
 
@@ -25,6 +26,7 @@ struct dav_ctx {
 	struct store_dav_coll coll;
 	bool coll_exists;
 	int access;		/* the requester's access to the target (STORE_DAV_*) */
+	struct dav_if ifh;	/* the If header, parsed (nlists 0 without one) */
 	char note[200];
 };
 

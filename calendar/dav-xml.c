@@ -96,7 +96,9 @@ int dav_xml_parse(const char *body, size_t len, const struct dav_xml_limits *lim
 	xmlDocPtr doc = xmlCtxtReadMemory(ctxt, body, (int)len, NULL, NULL,
 					  XML_PARSE_NONET | XML_PARSE_NOERROR |
 					  XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
-	bool well_formed = ctxt->wellFormed != 0;
+	/* namespace-well-formed too (RFC 4918 17): no undeclared prefix, no
+	 * prefix bound to the empty name (xmlns:p="") */
+	bool well_formed = ctxt->wellFormed != 0 && ctxt->nsWellFormed != 0;
 	xmlFreeParserCtxt(ctxt);
 	if (ps.dtd) {
 		xmlFreeDoc(doc);

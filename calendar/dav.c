@@ -23,7 +23,7 @@
 
 const char dav_allow_methods[] =
 	"OPTIONS, GET, HEAD, POST, PUT, DELETE, PROPFIND, PROPPATCH, MKCOL, MKCALENDAR, COPY, MOVE, "
-	"REPORT, ACL";
+	"REPORT, ACL, LOCK, UNLOCK";
 
 
 /* ---- small helpers ---- */
@@ -103,7 +103,7 @@ const char *dav_status_line(int status)
 
 void dav_options_header(struct buf *out)
 {
-	buf_append_str(out, "DAV: 1, 3, extended-mkcol, access-control, calendarserver-sharing, "
+	buf_append_str(out, "DAV: 1, 2, 3, extended-mkcol, access-control, calendarserver-sharing, "
 			    "calendar-proxy");
 	for (size_t i = 0; dav_kinds[i] != NULL; i++) {
 		if (dav_kinds[i]->dav_class != NULL)
@@ -205,7 +205,7 @@ static void href_segment(struct buf *out, const char *seg)
 {
 	static const char hex[] = "0123456789ABCDEF";
 	for (const unsigned char *p = (const unsigned char *)seg; *p != '\0'; p++) {
-		if (isalnum(*p) || strchr("-._~+,=:!$'()*;", *p) != NULL) {
+		if (isalnum(*p) || strchr("-._~+,=:@!$'()*;", *p) != NULL) {
 			buf_append(out, p, 1);
 		} else {
 			char enc[3] = { '%', hex[*p >> 4], hex[*p & 15] };
@@ -231,13 +231,31 @@ void dav_href_principal(struct buf *out, const char *user)
 	href_principal(out, user);
 }
 
+/* A path of segments joined with '/' (a nested collection's name, or a
+ * member "segment/"): each segment encoded, the slashes kept. */
+static void href_segments(struct buf *out, const char *path)
+{
+	for (;;) {
+		const char *slash = strchr(path, '/');
+		if (slash == NULL) {
+			href_segment(out, path);
+			return;
+		}
+		char seg[STORE_DAV_NAME_MAX + 1];
+		snprintf(seg, sizeof(seg), "%.*s", (int)(slash - path), path);
+		href_segment(out, seg);
+		buf_append_str(out, "/");
+		path = slash + 1;
+	}
+}
+
 void dav_href(struct buf *out, const struct store_dav_coll *coll, const char *name)
 {
 	href_home(out, coll->home, coll->owner);
-	href_segment(out, coll->name);
+	href_segments(out, coll->name);
 	buf_append_str(out, "/");
 	if (name != NULL)
-		href_segment(out, name);
+		href_segments(out, name);
 }
 
 /* Decode one percent-encoded segment into out (size bytes). 0, or -1 when
@@ -278,15 +296,31 @@ struct target {
 	int proxy;		/* a proxy principal (dav-proxy.c) */
 };
 
-/* Parse a request path ("/dav/..."). 0, 400 (malformed) or 404. */
+/* Append a segment to a nested collection's path: 0, or -1 past the
+ * longest name. */
+static int path_append(char *path, size_t size, const char *seg)
+{
+	size_t len = strlen(path);
+	int n = snprintf(path + len, size - len, "%s%s", len > 0 ? "/" : "", seg);
+	return n < 0 || (size_t)n >= size - len ? -1 : 0;
+}
+
+/* Parse a request path ("/dav/..."). 0, 400 (malformed) or 404; 409 below
+ * an object of a home whose collections do not nest. In a nested home
+ * (plain files) every segment after the user's but the last is a
+ * collection's path; the last one is a collection with a trailing slash,
+ * else an object (which the core retargets to a collection of that name
+ * when one exists, see nested_retarget). */
 static int parse_path(const char *path, struct target *t)
 {
 	memset(t, 0, sizeof(*t));
 	if (strncmp(path, "/dav", 4) != 0 || (path[4] != '\0' && path[4] != '/'))
 		return 404;
 	const char *p = path + 4;
-	char segs[4][STORE_DAV_NAME_MAX + 1];
+	char segs[3][STORE_DAV_NAME_MAX + 1];
+	char last[STORE_DAV_NAME_MAX + 1] = "";
 	size_t nseg = 0;
+	bool principals = false, nested = false;
 	while (*p == '/') {
 		p++;
 		if (*p == '\0') {
@@ -295,10 +329,26 @@ static int parse_path(const char *path, struct target *t)
 		}
 		const char *end = strchr(p, '/');
 		size_t len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (nseg == 4)	/* below an object: its "parent" is no collection */
-			return strncmp(path, "/dav/principals/", 16) == 0 ? 404 : 409;
-		if (decode_segment(p, len, segs[nseg], sizeof(segs[nseg])) < 0)
+		char seg[STORE_DAV_NAME_MAX + 1];
+		if (nseg >= 4 && !nested)	/* below an object: its "parent" is no collection */
+			return principals ? 404 : 409;
+		if (decode_segment(p, len, seg, sizeof(seg)) < 0)
 			return 400;
+		if (nseg < 3) {
+			memcpy(segs[nseg], seg, sizeof(seg));
+			if (nseg == 0) {
+				principals = strcmp(seg, "principals") == 0;
+				const struct dav_kind *k = kind_by_home(seg);
+				nested = k != NULL && k->nested;
+			}
+			if (nseg == 2)
+				snprintf(t->coll, sizeof(t->coll), "%s", seg);
+		} else {
+			/* the previous last segment was a collection */
+			if (last[0] != '\0' && path_append(t->coll, sizeof(t->coll), last) < 0)
+				return 400;
+			memcpy(last, seg, sizeof(seg));
+		}
 		nseg++;
 		p += len;
 	}
@@ -308,7 +358,7 @@ static int parse_path(const char *path, struct target *t)
 		t->type = T_ROOT;
 		return 0;
 	}
-	if (strcmp(segs[0], "principals") == 0) {
+	if (principals) {
 		if (nseg == 1) {
 			t->type = T_PRINCIPALS;
 			return 0;
@@ -323,13 +373,14 @@ static int parse_path(const char *path, struct target *t)
 			return 404;
 		snprintf(t->user, sizeof(t->user), "%s", segs[1]);
 		t->type = T_HOME;
-		if (nseg >= 3) {
+		if (nseg >= 3)
 			t->type = T_COLL;
-			snprintf(t->coll, sizeof(t->coll), "%s", segs[2]);
-		}
-		if (nseg == 4) {
+		if (nseg >= 4 && nested && t->trailing_slash) {
+			if (path_append(t->coll, sizeof(t->coll), last) < 0)
+				return 400;
+		} else if (nseg >= 4) {
 			t->type = T_OBJ;
-			snprintf(t->obj, sizeof(t->obj), "%s", segs[3]);
+			snprintf(t->obj, sizeof(t->obj), "%s", last);
 		}
 	}
 	for (char *c = t->user; *c != '\0'; c++)
@@ -415,6 +466,15 @@ int dav_resolve_href(struct dav_ctx *ctx, const char *href, struct store_dav_col
 		return ret;
 	if (t.type != T_OBJ)
 		return 404;
+	/* the request's own collection (every href of a multiget, usually):
+	 * already read, its access known, no query */
+	if (ctx->coll_exists && (ctx->type == T_COLL || ctx->type == T_OBJ) &&
+	    strcmp(t.user, ctx->user) == 0 && t.home_kind == ctx->home_kind &&
+	    strcmp(t.coll, ctx->coll_name) == 0) {
+		*coll_r = ctx->coll;
+		snprintf(name_r, STORE_DAV_NAME_MAX + 1, "%s", t.obj);
+		return 0;
+	}
 	const char *error;
 	ret = store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, coll_r, &error);
 	if (ret == STORE_NOTFOUND)
@@ -537,6 +597,8 @@ static const struct dav_propdef core_props[] = {
 	{ DAV_NS_CS, "getctag", false },
 	{ DAV_NS_CS, "invite", false },
 	{ DAV_NS_CS, "allowed-sharing-modes", false },
+	{ DAV_NS, "supportedlock", true },
+	{ DAV_NS, "lockdiscovery", false },
 	{ NULL, NULL, false },
 };
 
@@ -602,6 +664,9 @@ static void privileges(struct buf *out, int access)
 	buf_append_str(out, "</D:current-user-privilege-set>");
 }
 
+static int lock_prop(struct dav_ctx *ctx, const struct res *r, const char *name,
+		     struct buf *out);
+
 /* A core live property: 200 appended to out, or 404. */
 static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, const char *name,
 		     struct quota_cache *qc, struct buf *out)
@@ -618,6 +683,8 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		return dav_acl_cs_prop(ctx, r->coll, name, out);
 	if (strcmp(ns, DAV_NS) != 0)
 		return 404;
+	if (strcmp(name, "supportedlock") == 0 || strcmp(name, "lockdiscovery") == 0)
+		return lock_prop(ctx, r, name, out);
 	if (strcmp(name, "resourcetype") == 0) {
 		buf_append_str(out, "<D:resourcetype>");
 		if (r->type != T_OBJ && r->proxy == 0)
@@ -1097,6 +1164,82 @@ static int load_coll(struct dav_ctx *ctx, bool lock)
 	return 0;
 }
 
+/* ---- nested collections (plain WebDAV, migration 0030) ---- */
+
+/* The parent path of a nested collection's name into out ("" at the top). */
+static void coll_parent(const char *name, char *out, size_t size)
+{
+	const char *slash = strrchr(name, '/');
+	snprintf(out, size, "%.*s", slash != NULL ? (int)(slash - name) : 0, name);
+}
+
+static const char *coll_leaf(const char *name)
+{
+	const char *slash = strrchr(name, '/');
+	return slash != NULL ? slash + 1 : name;
+}
+
+/* Log a nested collection's creation or removal in its parent's change
+ * log, as the member "leaf/" (sync-collection reports it). A store_result. */
+static int log_in_parent(struct dav_ctx *ctx, const char *user, const char *home,
+			 const char *name, bool deleted, const char **serr)
+{
+	if (strchr(name, '/') == NULL)
+		return STORE_OK;
+	char parent[STORE_DAV_NAME_MAX + 1], member[STORE_DAV_NAME_MAX + 2];
+	coll_parent(name, parent, sizeof(parent));
+	struct store_dav_coll pc;
+	int ret = store_dav_coll_get(ctx->st, user, home, parent, true, &pc, serr);
+	if (ret == STORE_NOTFOUND)	/* going away with it */
+		return STORE_OK;
+	if (ret != STORE_OK)
+		return ret;
+	snprintf(member, sizeof(member), "%s/", coll_leaf(name));
+	return store_dav_change_log(ctx->st, &pc, member, deleted, serr);
+}
+
+/* In a nested home, a path without a trailing slash whose last segment
+ * names a collection (or that MKCOL creates) is that collection. 0, or a
+ * store_result with the response set. */
+static int nested_retarget(struct dav_ctx *ctx)
+{
+	if (ctx->type != T_OBJ || !ctx->home_kind->nested)
+		return 0;
+	char name[STORE_DAV_NAME_MAX + 1];
+	int n = snprintf(name, sizeof(name), "%s/%s", ctx->coll_name, ctx->obj_name);
+	if (n < 0 || (size_t)n >= sizeof(name))
+		return 0;
+	bool to_coll = strcmp(ctx->req->method, "MKCOL") == 0;
+	if (!to_coll) {
+		struct store_dav_coll c;
+		const char *serr;
+		int ret = store_dav_coll_get(ctx->st, ctx->user, ctx->home_kind->home, name, false,
+					     &c, &serr);
+		if (ret != STORE_OK && ret != STORE_NOTFOUND)
+			return store_status(ctx, ret, serr);
+		to_coll = ret == STORE_OK;
+	}
+	if (to_coll) {
+		ctx->type = T_COLL;
+		memcpy(ctx->coll_name, name, sizeof(name));
+		ctx->obj_name[0] = '\0';
+	}
+	return 0;
+}
+
+/* 403 for a collection inside a collection of kind k that holds none
+ * (RFC 4791 4.2, RFC 6352 5.2: the kind's *-collection-location-ok). */
+static void no_nesting(struct dav_ctx *ctx, const struct dav_kind *k)
+{
+	if (k != NULL && k->type != NULL) {
+		char el[64];
+		snprintf(el, sizeof(el), "%s-collection-location-ok", k->type);
+		dav_error(ctx, 403, k->ns, el, NULL);
+	} else {
+		text_response(ctx, 403, "collections cannot be nested here");
+	}
+}
+
 /* ---- PROPFIND ---- */
 
 struct list_ctx {
@@ -1110,11 +1253,14 @@ struct list_ctx {
 	char **dead_names;
 	size_t ndead;
 	int access_cap;		/* the requester's access to what is listed (0: as read) */
+	bool top_only;		/* a home: its top-level collections only */
 };
 
 static void list_coll_cb(const struct store_dav_coll *coll, void *vctx)
 {
 	struct list_ctx *lc = vctx;
+	if (lc->top_only && strchr(coll->name, '/') != NULL)
+		return;
 	const struct dav_kind *k = dav_kind_by_name(coll->kind);
 	struct store_dav_coll c = *coll;
 	if (lc->access_cap != 0 && c.access > lc->access_cap)
@@ -1209,7 +1355,7 @@ static int do_propfind(struct dav_ctx *ctx)
 		if (depth == 1) {
 			bool self = strcmp(ctx->user, ctx->req->user) == 0;
 			struct list_ctx lc = { ctx, &pf, ctx->home_kind, &qc, NULL, NULL, NULL, 0,
-					       self ? STORE_DAV_OWNER : ctx->delegated };
+					       self ? STORE_DAV_OWNER : ctx->delegated, true };
 			ret = store_dav_coll_list(ctx->st, ctx->user, ctx->home_kind->home,
 						  list_coll_cb, &lc, &serr);
 			/* collections shared with the user show up in the home (not
@@ -1235,9 +1381,13 @@ static int do_propfind(struct dav_ctx *ctx)
 		struct res r = { T_COLL, k, ctx->user, &ctx->coll, NULL, 0 };
 		describe(ctx, &r, &pf, NULL, &qc);
 		if (depth == 1) {
-			struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, 0 };
-			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, false, list_obj_cb,
-						 &lc, &serr);
+			struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, 0, false };
+			ret = k != NULL && k->nested ?
+			      store_dav_coll_descendants(ctx->st, &ctx->coll, false, list_coll_cb,
+							 &lc, &serr) : STORE_OK;
+			if (ret == STORE_OK)
+				ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, false,
+							 list_obj_cb, &lc, &serr);
 			if (ret != STORE_OK) {
 				store_status(ctx, ret, serr);
 				dav_propfind_free(&pf);
@@ -1437,11 +1587,8 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 		if (ctx->type == T_OBJ && !ctx->coll_exists) {
 			text_response(ctx, 409, "the parent collection does not exist");
 		} else if (ctx->type == T_OBJ) {
-			const struct dav_kind *k = ctx->home_kind;
-			if (k->mkcol_method != NULL && strcmp(method, k->mkcol_method) == 0)
-				dav_error(ctx, 403, k->ns, "calendar-collection-location-ok", NULL);
-			else
-				text_response(ctx, 403, "collections cannot be nested here");
+			const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
+			no_nesting(ctx, k != NULL ? k : ctx->home_kind);
 		} else {
 			text_response(ctx, 405, "a collection exists here");
 			buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
@@ -1456,6 +1603,37 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 		text_response(ctx, 405, "the collection exists");
 		buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
 		return 0;
+	}
+	/* A nested collection: its parent must exist, hold collections, and
+	 * have no resource of that name (RFC 4918 9.3.1). */
+	char parent[STORE_DAV_NAME_MAX + 1];
+	coll_parent(ctx->coll_name, parent, sizeof(parent));
+	if (parent[0] != '\0') {
+		struct store_dav_coll pc;
+		const char *perr;
+		int pret = store_dav_coll_get(ctx->st, ctx->user, ctx->home_kind->home, parent, true,
+					      &pc, &perr);
+		if (pret == STORE_NOTFOUND) {
+			text_response(ctx, 409, "the parent collection does not exist");
+			return 0;
+		}
+		if (pret != STORE_OK)
+			return store_status(ctx, pret, perr);
+		const struct dav_kind *pk = dav_kind_by_name(pc.kind);
+		if (pk == NULL || !pk->nested) {
+			no_nesting(ctx, pk);
+			return 0;
+		}
+		struct store_dav_obj o;
+		pret = store_dav_obj_get(ctx->st, pc.id, coll_leaf(ctx->coll_name), false, false, &o,
+					 &perr);
+		if (pret == STORE_OK) {
+			text_response(ctx, 405, "a resource exists here");
+			buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
+			return 0;
+		}
+		if (pret != STORE_NOTFOUND)
+			return store_status(ctx, pret, perr);
 	}
 	/* Which kind: MKCALENDAR names it; extended MKCOL's resourcetype does;
 	 * a plain MKCOL makes a collection of the home's first kind. */
@@ -1571,6 +1749,9 @@ static int do_mkcol(struct dav_ctx *ctx, const char *method)
 		free(statuses);
 	}
 	dav_proppatch_free(&pp);
+	ret = log_in_parent(ctx, ctx->user, ctx->home_kind->home, ctx->coll_name, false, &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
 	reset_response(ctx->resp);
 	set_status(ctx, 201);
 	buf_append_str(&ctx->resp->headers, "Cache-Control: no-cache\r\n");
@@ -1778,6 +1959,9 @@ static int do_delete(struct dav_ctx *ctx)
 			return 0;
 		}
 		ret = store_dav_coll_delete(ctx->st, &ctx->coll, &serr);
+		if (ret == STORE_OK)
+			ret = log_in_parent(ctx, ctx->user, ctx->home_kind->home, ctx->coll_name, true,
+					    &serr);
 		if (ret != STORE_OK)
 			return store_status(ctx, ret, serr);
 		reset_response(ctx->resp);
@@ -1854,6 +2038,176 @@ static void copy_obj_cb(const struct store_dav_obj *obj, void *vctx)
 					       obj->name, &serr);
 }
 
+/* Copy collection src (its dead properties and, with members, its
+ * objects) to a new collection name of user. A store_result; *answered
+ * when a member was refused and the response says why. */
+static int copy_one_coll(struct dav_ctx *ctx, const struct store_dav_coll *src, const char *user,
+			 const char *name, bool members, bool *answered, const char **serr)
+{
+	struct store_dav_coll dst;
+	int ret = store_dav_coll_create(ctx->st, user, src->home, name, src->kind, &dst, serr);
+	if (ret == STORE_OK)
+		ret = store_dav_props_copy(ctx->st, src->id, "", dst.id, "", serr);
+	if (ret != STORE_OK || !members)
+		return ret;
+	struct copy_ctx cc = { ctx, src, &dst, STORE_OK, 0, 0 };
+	ret = store_dav_bulk_begin(ctx->st, serr);
+	if (ret == STORE_OK)
+		ret = store_dav_obj_list(ctx->st, src->id, NULL, 0, true, copy_obj_cb, &cc, serr);
+	if (ret == STORE_OK)
+		ret = cc.ret;
+	if (cc.status != 0) {
+		*answered = true;
+		return STORE_INVALID;
+	}
+	if (ret == STORE_OK)
+		ret = store_dav_bulk_finish(ctx->st, &dst, cc.delta, serr);
+	return ret;
+}
+
+struct tree_ctx {
+	struct store_dav_coll *colls;
+	size_t n;
+};
+
+static void tree_cb(const struct store_dav_coll *coll, void *vctx)
+{
+	struct tree_ctx *tc = vctx;
+	tc->colls = xrealloc(tc->colls, (tc->n + 1) * sizeof(*tc->colls));
+	tc->colls[tc->n++] = *coll;
+}
+
+/* COPY or MOVE of the target collection to dt (RFC 4918 9.8, 9.9): with
+ * its descendants in a nested home (COPY Depth 0: the collection and its
+ * properties only), over an existing destination when Overwrite allows. */
+static int copy_move_coll(struct dav_ctx *ctx, const struct target *dt, bool move,
+			  bool overwrite)
+{
+	const char *serr;
+	int ret;
+	bool nested = ctx->home_kind->nested;
+	if (!ctx->coll_exists) {
+		text_response(ctx, 404, "no such collection");
+		return 0;
+	}
+	int depth = depth_of(ctx->req, 2);
+	if (depth < 0 || depth == 1 || (move && depth != 2)) {
+		text_response(ctx, 400, move ? "MOVE of a collection is Depth: infinity" :
+				    "COPY of a collection is Depth: 0 or infinity");
+		return 0;
+	}
+	char dname[STORE_DAV_NAME_MAX + 1];
+	if (dt->home_kind != ctx->home_kind ||
+	    (dt->type != T_COLL && !(nested && dt->type == T_OBJ))) {
+		text_response(ctx, 403, "a collection can only go to a collection of its home");
+		return 0;
+	}
+	if (dt->type == T_OBJ) {
+		int n = snprintf(dname, sizeof(dname), "%s/%s", dt->coll, dt->obj);
+		if (n < 0 || (size_t)n >= sizeof(dname)) {
+			text_response(ctx, 400, "destination path too long");
+			return 0;
+		}
+	} else {
+		snprintf(dname, sizeof(dname), "%s", dt->coll);
+	}
+	size_t slen = strlen(ctx->coll_name), dlen = strlen(dname);
+	if (strcmp(dname, ctx->coll_name) == 0) {
+		text_response(ctx, 403, "source and destination are the same");
+		return 0;
+	}
+	if ((dlen > slen && strncmp(dname, ctx->coll_name, slen) == 0 && dname[slen] == '/') ||
+	    (slen > dlen && strncmp(ctx->coll_name, dname, dlen) == 0 &&
+	     ctx->coll_name[dlen] == '/')) {
+		text_response(ctx, 403, "the source and the destination contain one another");
+		return 0;
+	}
+	/* the destination's parent (nested): must exist and hold collections */
+	char parent[STORE_DAV_NAME_MAX + 1];
+	coll_parent(dname, parent, sizeof(parent));
+	struct store_dav_coll pc;
+	bool has_parent = parent[0] != '\0';
+	if (has_parent) {
+		ret = store_dav_coll_get(ctx->st, dt->user, dt->home_kind->home, parent, true, &pc,
+					 &serr);
+		if (ret == STORE_NOTFOUND) {
+			text_response(ctx, 409, "the destination's parent collection does not exist");
+			return 0;
+		}
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, serr);
+		const struct dav_kind *pk = dav_kind_by_name(pc.kind);
+		if (pk == NULL || !pk->nested) {
+			no_nesting(ctx, pk);
+			return 0;
+		}
+	}
+	struct store_dav_coll dst;
+	ret = store_dav_coll_get(ctx->st, dt->user, dt->home_kind->home, dname, true, &dst, &serr);
+	bool coll_there = ret == STORE_OK;
+	if (ret != STORE_OK && ret != STORE_NOTFOUND)
+		return store_status(ctx, ret, serr);
+	const struct dav_kind *dk = coll_there ? dav_kind_by_name(dst.kind) : NULL;
+	if (dk != NULL && dk->readonly) {
+		dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+		return 0;
+	}
+	bool obj_there = false;
+	if (has_parent) {
+		struct store_dav_obj o;
+		ret = store_dav_obj_get(ctx->st, pc.id, coll_leaf(dname), false, true, &o, &serr);
+		obj_there = ret == STORE_OK;
+		if (ret != STORE_OK && ret != STORE_NOTFOUND)
+			return store_status(ctx, ret, serr);
+	}
+	bool existed = coll_there || obj_there;
+	if (existed && !overwrite) {
+		text_response(ctx, 412, "the destination exists");
+		return 0;
+	}
+	/* RFC 4918 9.8.4, 9.9.3: an overwritten destination is deleted first */
+	if (coll_there && (ret = store_dav_coll_delete(ctx->st, &dst, &serr)) != STORE_OK)
+		return store_status(ctx, ret, serr);
+	if (obj_there &&
+	    (ret = store_dav_obj_delete(ctx->st, &pc, coll_leaf(dname), &serr)) != STORE_OK)
+		return store_status(ctx, ret, serr);
+	if (move) {
+		ret = store_dav_coll_rename(ctx->st, &ctx->coll, dname, &serr);
+		if (ret == STORE_OK)
+			ret = log_in_parent(ctx, ctx->user, ctx->home_kind->home, ctx->coll_name, true,
+					    &serr);
+	} else {
+		bool answered = false;
+		ret = copy_one_coll(ctx, &ctx->coll, dt->user, dname, depth != 0, &answered, &serr);
+		if (ret == STORE_OK && depth != 0 && nested) {
+			struct tree_ctx tc = { NULL, 0 };
+			ret = store_dav_coll_descendants(ctx->st, &ctx->coll, true, tree_cb, &tc, &serr);
+			for (size_t i = 0; ret == STORE_OK && i < tc.n; i++) {
+				char cname[STORE_DAV_NAME_MAX + 1];
+				int n = snprintf(cname, sizeof(cname), "%s%s", dname,
+						 tc.colls[i].name + slen);
+				if (n < 0 || (size_t)n >= sizeof(cname)) {
+					free(tc.colls);
+					text_response(ctx, 507, "a copied path would be too long");
+					return STORE_INVALID;
+				}
+				ret = copy_one_coll(ctx, &tc.colls[i], dt->user, cname, true, &answered,
+						    &serr);
+			}
+			free(tc.colls);
+		}
+		if (answered)
+			return STORE_INVALID;
+	}
+	if (ret == STORE_OK)
+		ret = log_in_parent(ctx, dt->user, dt->home_kind->home, dname, false, &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	reset_response(ctx->resp);
+	set_status(ctx, existed ? 204 : 201);
+	return 0;
+}
+
 static int do_copy_move(struct dav_ctx *ctx, bool move)
 {
 	const struct dav_request *req = ctx->req;
@@ -1887,69 +2241,19 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 	}
 	const char *serr;
 	int ret;
-	if (ctx->type == T_COLL) {
-		if (!ctx->coll_exists) {
-			text_response(ctx, 404, "no such collection");
-			return 0;
-		}
-		if (dt.type != T_COLL || dt.home_kind != ctx->home_kind) {
-			text_response(ctx, 403, "a collection can only go to a collection of its home");
-			return 0;
-		}
-		if (strcmp(dt.coll, ctx->coll_name) == 0) {
-			text_response(ctx, 403, "source and destination are the same");
-			return 0;
-		}
-		struct store_dav_coll dst;
-		ret = store_dav_coll_get(ctx->st, dt.user, dt.home_kind->home, dt.coll, true, &dst, &serr);
-		bool existed = ret == STORE_OK;
-		if (ret != STORE_OK && ret != STORE_NOTFOUND)
-			return store_status(ctx, ret, serr);
-		const struct dav_kind *dk = existed ? dav_kind_by_name(dst.kind) : NULL;
-		if (dk != NULL && dk->readonly) {
-			dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
-			return 0;
-		}
-		if (existed && !overwrite) {
-			text_response(ctx, 412, "the destination exists");
-			return 0;
-		}
-		if (existed && (ret = store_dav_coll_delete(ctx->st, &dst, &serr)) != STORE_OK)
-			return store_status(ctx, ret, serr);
-		if (move) {
-			ret = store_dav_coll_rename(ctx->st, &ctx->coll, dt.coll, &serr);
-			if (ret != STORE_OK)
-				return store_status(ctx, ret, serr);
-		} else {
-			ret = store_dav_coll_create(ctx->st, dt.user, dt.home_kind->home, dt.coll,
-						    ctx->coll.kind, &dst, &serr);
-			if (ret == STORE_OK)
-				ret = store_dav_props_copy(ctx->st, ctx->coll.id, "", dst.id, "", &serr);
-			if (ret != STORE_OK)
-				return store_status(ctx, ret, serr);
-			if (depth_of(req, 2) != 0) {
-				struct copy_ctx cc = { ctx, &ctx->coll, &dst, STORE_OK, 0, 0 };
-				ret = store_dav_bulk_begin(ctx->st, &serr);
-				if (ret == STORE_OK)
-					ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, true,
-								 copy_obj_cb, &cc, &serr);
-				if (ret == STORE_OK)
-					ret = cc.ret;
-				if (ret == STORE_OK && cc.status == 0)
-					ret = store_dav_bulk_finish(ctx->st, &dst, cc.delta, &serr);
-				if (cc.status != 0)
-					return STORE_INVALID;
-				if (ret != STORE_OK)
-					return store_status(ctx, ret, serr);
-			}
-		}
-		reset_response(ctx->resp);
-		set_status(ctx, existed ? 204 : 201);
-		return 0;
-	}
+	if (ctx->type == T_COLL)
+		return copy_move_coll(ctx, &dt, move, overwrite);
 	if (ctx->type != T_OBJ) {
 		text_response(ctx, 403, "this resource cannot be copied or moved");
 		return 0;
+	}
+	if (dt.type == T_COLL && dt.home_kind->nested && strchr(dt.coll, '/') != NULL) {
+		/* ".../name/" of a resource: the resource name in its parent */
+		char parent[STORE_DAV_NAME_MAX + 1];
+		coll_parent(dt.coll, parent, sizeof(parent));
+		snprintf(dt.obj, sizeof(dt.obj), "%s", coll_leaf(dt.coll));
+		snprintf(dt.coll, sizeof(dt.coll), "%s", parent);
+		dt.type = T_OBJ;
 	}
 	if (dt.type != T_OBJ) {
 		text_response(ctx, 409, "the destination must be inside a collection");
@@ -1992,14 +2296,44 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 		store_dav_obj_clear(&obj);
 		return store_status(ctx, ret, serr);
 	}
-	if (existed && !overwrite) {
+	/* a collection of that name at the destination (nested home) */
+	struct store_dav_coll dcoll;
+	bool coll_there = false;
+	char cname[STORE_DAV_NAME_MAX + 1];
+	int cn = snprintf(cname, sizeof(cname), "%s/%s", dt.coll, dt.obj);
+	if (dt.home_kind->nested && cn > 0 && (size_t)cn < sizeof(cname)) {
+		ret = store_dav_coll_get(ctx->st, dt.user, dt.home_kind->home, cname, true, &dcoll,
+					 &serr);
+		coll_there = ret == STORE_OK;
+		if (ret != STORE_OK && ret != STORE_NOTFOUND) {
+			store_dav_obj_clear(&obj);
+			return store_status(ctx, ret, serr);
+		}
+	}
+	if ((existed || coll_there) && !overwrite) {
 		store_dav_obj_clear(&obj);
 		text_response(ctx, 412, "the destination exists");
 		return 0;
 	}
-	/* A MOVE within a collection keeps the UID; elsewhere it must be free. */
+	if (coll_there) {
+		ret = store_dav_coll_delete(ctx->st, &dcoll, &serr);
+		if (ret == STORE_OK)
+			ret = log_in_parent(ctx, dt.user, dt.home_kind->home, cname, true, &serr);
+		if (ret != STORE_OK) {
+			store_dav_obj_clear(&obj);
+			return store_status(ctx, ret, serr);
+		}
+		existed = true;
+	}
+	/* A MOVE within a collection keeps the UID; elsewhere it must be free.
+	 * The dead properties go to the new name before the old one's go. */
+	bool props_done = false;
 	if (move && dst.id == ctx->coll.id) {
-		ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
+		ret = store_dav_props_copy(ctx->st, ctx->coll.id, ctx->obj_name, dst.id, dt.obj,
+					   &serr);
+		props_done = true;
+		if (ret == STORE_OK)
+			ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
 		if (ret != STORE_OK) {
 			store_dav_obj_clear(&obj);
 			return store_status(ctx, ret, serr);
@@ -2018,7 +2352,7 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 	ret = store_dav_obj_put(ctx->st, &dst, dt.obj, obj.content_type, obj.data, obj.len,
 				&put.idx, etag, &serr);
 	put_release(&dst, &put);
-	if (ret == STORE_OK)
+	if (ret == STORE_OK && !props_done)
 		ret = store_dav_props_copy(ctx->st, ctx->coll.id, ctx->obj_name, dst.id, dt.obj, &serr);
 	if (ret == STORE_OK && move && dst.id != ctx->coll.id)
 		ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
@@ -2059,18 +2393,131 @@ static void sync_change_cb(const char *name, bool deleted, void *vctx)
 	}
 }
 
-/* Parse our token for coll: 0 with *since_r, -1 when it is not one of its. */
+/* A page of sync results (DAV:limit, RFC 6578 3.6): the first limit
+ * entries in (change number, name) order; past them, truncated. */
+struct page_ctx {
+	struct sync_ctx sc;
+	struct list_ctx *lc;
+	uint64_t limit;
+	uint64_t count;
+	bool truncated;
+	uint64_t last_modseq;
+	char last_name[STORE_DAV_NAME_MAX + 2];
+};
+
+static void page_change_cb(const char *name, bool deleted, uint64_t modseq, void *vctx)
+{
+	struct page_ctx *pc = vctx;
+	if (pc->limit > 0 && pc->count == pc->limit) {
+		pc->truncated = true;
+		return;
+	}
+	pc->count++;
+	pc->last_modseq = modseq;
+	snprintf(pc->last_name, sizeof(pc->last_name), "%s", name);
+	sync_change_cb(name, deleted, &pc->sc);
+}
+
+static void page_obj_cb(const struct store_dav_obj *obj, void *vctx)
+{
+	struct page_ctx *pc = vctx;
+	if (pc->limit > 0 && pc->count == pc->limit) {
+		pc->truncated = true;
+		return;
+	}
+	pc->count++;
+	pc->last_modseq = obj->modseq;
+	snprintf(pc->last_name, sizeof(pc->last_name), "%s", obj->name);
+	list_obj_cb(obj, pc->lc);
+}
+
+/* Parse our token for coll: 0 with *since_r (and the name of a truncated
+ * result's last entry into after, "" for none), -1 when it is not one of
+ * the collection's. A token is urn:cairn:sync:<collection>:<change>, and
+ * after a truncated result :<the last name in hex>. */
 static int parse_sync_token(const char *token, const struct store_dav_coll *coll,
-			    uint64_t *since_r)
+			    uint64_t *since_r, char *after, size_t size)
 {
 	uint64_t id, n;
-	char tail;
-	if (sscanf(token, "urn:cairn:sync:%" SCNu64 ":%" SCNu64 "%c", &id, &n, &tail) != 2)
+	int used = 0;
+	after[0] = '\0';
+	if (sscanf(token, "urn:cairn:sync:%" SCNu64 ":%" SCNu64 "%n", &id, &n, &used) != 2)
 		return -1;
+	const char *rest = token + used;
+	if (rest[0] == ':') {
+		rest++;
+		size_t len = strlen(rest);
+		if (len == 0 || len % 2 != 0 || len / 2 >= size)
+			return -1;
+		for (size_t i = 0; i < len; i += 2) {
+			char h[3] = { rest[i], rest[i + 1], '\0' };
+			if (!isxdigit((unsigned char)h[0]) || !isxdigit((unsigned char)h[1]))
+				return -1;
+			after[i / 2] = (char)strtoul(h, NULL, 16);
+			if (after[i / 2] == '\0')
+				return -1;
+		}
+		after[len / 2] = '\0';
+	} else if (rest[0] != '\0') {
+		return -1;
+	}
 	if (id != coll->id || n > coll->synctoken)
 		return -1;
 	*since_r = n;
 	return 0;
+}
+
+/* The responses of changed members: objects (by name), member collections
+ * ("leaf/" in nested homes) and removals (404). Frees sc's lists. */
+static int sync_emit(struct dav_ctx *ctx, struct list_ctx *lc, struct sync_ctx *sc,
+		     bool with_data, const char **serr)
+{
+	int ret = STORE_OK;
+	size_t nobj = 0;
+	for (size_t i = 0; i < sc->n; i++) {
+		size_t len = strlen(sc->names[i]);
+		if (len == 0 || sc->names[i][len - 1] != '/') {
+			sc->names[nobj++] = sc->names[i];
+			continue;
+		}
+		char cname[STORE_DAV_NAME_MAX + 1];
+		struct store_dav_coll child;
+		int n = snprintf(cname, sizeof(cname), "%s/%.*s", ctx->coll.name, (int)(len - 1),
+				 sc->names[i]);
+		int cret = n > 0 && (size_t)n < sizeof(cname) && ret == STORE_OK ?
+			   store_dav_coll_get(ctx->st, ctx->coll.owner, ctx->coll.home, cname, false,
+					      &child, serr) : STORE_NOTFOUND;
+		if (cret == STORE_OK) {
+			child.access = ctx->coll.access;
+			list_coll_cb(&child, lc);
+		} else if (cret == STORE_NOTFOUND) {
+			struct buf href;
+			buf_init(&href, 0);
+			dav_href(&href, &ctx->coll, sc->names[i]);
+			dav_ms_status(ctx, href.data, 404);
+			buf_free(&href);
+		} else {
+			ret = cret;
+		}
+		free(sc->names[i]);
+	}
+	if (ret == STORE_OK && nobj > 0)
+		ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc->names, nobj,
+					 with_data, list_obj_cb, lc, serr);
+	for (size_t i = 0; i < sc->ngone; i++) {
+		struct buf href;
+		buf_init(&href, 0);
+		dav_href(&href, &ctx->coll, sc->gone[i]);
+		dav_ms_status(ctx, href.data, 404);
+		buf_free(&href);
+		free(sc->gone[i]);
+	}
+	for (size_t i = 0; i < nobj; i++)
+		free(sc->names[i]);
+	free(sc->names);
+	free(sc->gone);
+	memset(sc, 0, sizeof(*sc));
+	return ret;
 }
 
 static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
@@ -2079,34 +2526,62 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 		dav_error(ctx, 403, DAV_NS, "supported-report", NULL);
 		return 0;
 	}
+	/* RFC 6578 3.2: the REPORT is sent with Depth: 0 */
+	if (ctx->req->depth != NULL && strcmp(ctx->req->depth, "0") != 0) {
+		text_response(ctx, 400, "sync-collection is sent with Depth: 0");
+		return 0;
+	}
+	const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
 	xmlNode *tok = dav_xml_child(root, DAV_NS, "sync-token");
 	xmlNode *level = dav_xml_child(root, DAV_NS, "sync-level");
 	if (level != NULL) {
 		char *lv = dav_xml_text(level);
-		bool ok = strcmp(lv, "1") == 0 || strcmp(lv, "infinite") == 0;
+		bool one = strcmp(lv, "1") == 0, inf = strcmp(lv, "infinite") == 0;
 		xmlFree(lv);
-		if (!ok) {
+		if (!one && !inf) {
 			text_response(ctx, 400, "bad sync-level");
+			return 0;
+		}
+		/* infinite: the changes of every descendant collection too; a
+		 * calendar or address book has none, a nested collection has */
+		if (inf && k != NULL && k->nested) {
+			dav_error(ctx, 403, DAV_NS, "sync-traversal-supported", NULL);
 			return 0;
 		}
 	}
 	uint64_t since = 0;
+	char after[STORE_DAV_NAME_MAX + 2] = "";
 	if (tok != NULL) {
 		char *t = dav_xml_text(tok);
-		int bad = t[0] != '\0' && parse_sync_token(t, &ctx->coll, &since) < 0;
+		int bad = t[0] != '\0' &&
+			  parse_sync_token(t, &ctx->coll, &since, after, sizeof(after)) < 0;
 		xmlFree(t);
 		if (bad) {
 			dav_error(ctx, 403, DAV_NS, "valid-sync-token", NULL);
 			return 0;
 		}
 	}
+	/* DAV:limit (RFC 6578 3.7): at most that many results, then a 507
+	 * for the collection and a token to go on from */
+	uint64_t limit = 0;
+	xmlNode *nres = dav_xml_child(dav_xml_child(root, DAV_NS, "limit"), DAV_NS, "nresults");
+	if (nres != NULL) {
+		char *t = dav_xml_text(nres);
+		uint64_t v;
+		bool ok = str_to_u64(t, strlen(t), 1000000000, &v) == 0 && v > 0;
+		xmlFree(t);
+		if (!ok) {
+			text_response(ctx, 400, "bad DAV:nresults");
+			return 0;
+		}
+		limit = v;
+	}
 	struct dav_propfind pf;
 	const char *error = NULL;
 	dav_prop_list_parse(root, &pf, &error);
-	const char *serr;
-	int ret;
+	const char *serr = NULL;
+	int ret = STORE_OK;
 	dav_ms_begin(ctx);
-	const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
 	struct quota_cache qc = { .done = false };
 	bool with_data = false;
 	for (size_t i = 0; i < pf.count; i++) {
@@ -2114,71 +2589,155 @@ static int do_sync_collection(struct dav_ctx *ctx, xmlNode *root)
 		    !is_core_prop(pf.props[i].ns, pf.props[i].name))
 			with_data = true;
 	}
-	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, 0 };
-	/* DAV:limit (RFC 6578 3.6): more results than the client takes is
-	 * refused whole; the client asks again without a limit or later. */
-	uint64_t limit = UINT64_MAX;
-	xmlNode *nres = dav_xml_child(dav_xml_child(root, DAV_NS, "limit"), DAV_NS, "nresults");
-	if (nres != NULL) {
-		char *t = dav_xml_text(nres);
-		uint64_t v;
-		bool ok = str_to_u64(t, strlen(t), UINT64_MAX - 1, &v) == 0 && v > 0;
-		xmlFree(t);
-		if (!ok) {
-			dav_propfind_free(&pf);
-			text_response(ctx, 400, "bad DAV:nresults");
-			return 0;
-		}
-		limit = v;
-	}
-	if (since == 0) {
-		uint64_t bytes, count = 0;
-		ret = limit == UINT64_MAX ? STORE_OK :
-		      store_dav_coll_usage(ctx->st, ctx->coll.id, &bytes, &count, &serr);
-		if (ret == STORE_OK && count > limit) {
-			dav_propfind_free(&pf);
-			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
-			return 0;
-		}
-		if (ret == STORE_OK)
+	struct list_ctx lc = { ctx, &pf, k, &qc, &ctx->coll, NULL, NULL, 0, 0, false };
+	struct page_ctx pc = { { NULL, 0, NULL, 0 }, &lc, limit, 0, false, 0, "" };
+	if (since == 0 && after[0] == '\0') {
+		/* everything there is: member collections, then the objects */
+		if (k != NULL && k->nested)
+			ret = store_dav_coll_descendants(ctx->st, &ctx->coll, false, list_coll_cb, &lc,
+							 &serr);
+		if (ret == STORE_OK && limit == 0)
 			ret = store_dav_obj_list(ctx->st, ctx->coll.id, NULL, 0, with_data,
 						 list_obj_cb, &lc, &serr);
+		else if (ret == STORE_OK)
+			ret = store_dav_obj_page(ctx->st, ctx->coll.id, 0, NULL, limit + 1, with_data,
+						 page_obj_cb, &pc, &serr);
 	} else {
-		struct sync_ctx sc = { NULL, 0, NULL, 0 };
-		ret = store_dav_changes(ctx->st, ctx->coll.id, since, sync_change_cb, &sc, &serr);
-		if (ret == STORE_OK && (uint64_t)(sc.n + sc.ngone) > limit) {
-			for (size_t i = 0; i < sc.ngone; i++)
-				free(sc.gone[i]);
-			for (size_t i = 0; i < sc.n; i++)
-				free(sc.names[i]);
-			free(sc.names);
-			free(sc.gone);
-			dav_propfind_free(&pf);
-			dav_error(ctx, 507, DAV_NS, "number-of-matches-within-limits", NULL);
-			return 0;
-		}
-		if (ret == STORE_OK && sc.n > 0)
-			ret = store_dav_obj_list(ctx->st, ctx->coll.id, (const char *const *)sc.names,
-						 sc.n, with_data, list_obj_cb, &lc, &serr);
-		for (size_t i = 0; i < sc.ngone; i++) {
-			struct buf href;
-			buf_init(&href, 0);
-			dav_href(&href, &ctx->coll, sc.gone[i]);
-			dav_ms_status(ctx, href.data, 404);
-			buf_free(&href);
-			free(sc.gone[i]);
-		}
-		for (size_t i = 0; i < sc.n; i++)
-			free(sc.names[i]);
-		free(sc.names);
-		free(sc.gone);
+		ret = store_dav_changes_page(ctx->st, ctx->coll.id, since,
+					     after[0] != '\0' ? after : NULL,
+					     limit > 0 ? limit + 1 : 0, page_change_cb, &pc, &serr);
+		if (ret == STORE_OK)
+			ret = sync_emit(ctx, &lc, &pc.sc, with_data, &serr);
+		else
+			sync_emit(ctx, &lc, &pc.sc, false, &serr);
 	}
 	dav_propfind_free(&pf);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
-	buf_append_str(&ctx->resp->body, "<D:sync-token>");
-	sync_token(&ctx->resp->body, &ctx->coll);
+	if (pc.truncated) {
+		/* RFC 6578 3.6: the request-URI with 507, and a token for the rest */
+		struct buf href;
+		buf_init(&href, 0);
+		dav_href(&href, &ctx->coll, NULL);
+		buf_append_str(&ctx->resp->body, "<D:response><D:href>");
+		dav_xml_escape(&ctx->resp->body, href.data);
+		buf_append_str(&ctx->resp->body, "</D:href><D:status>HTTP/1.1 507 Insufficient Storage"
+			       "</D:status><D:error><D:number-of-matches-within-limits/></D:error>"
+			       "</D:response>\n<D:sync-token>");
+		buf_free(&href);
+		buf_printf(&ctx->resp->body, "urn:cairn:sync:%" PRIu64 ":%" PRIu64 ":", ctx->coll.id,
+			   pc.last_modseq);
+		for (const unsigned char *p = (const unsigned char *)pc.last_name; *p != '\0'; p++)
+			buf_printf(&ctx->resp->body, "%02x", *p);
+	} else {
+		buf_append_str(&ctx->resp->body, "<D:sync-token>");
+		sync_token(&ctx->resp->body, &ctx->coll);
+	}
 	buf_append_str(&ctx->resp->body, "</D:sync-token>\n");
+	dav_ms_end(ctx);
+	return 0;
+}
+
+/* ---- principal searches (RFC 3744 9.4, 9.5) ---- */
+
+#define PRINCIPAL_SEARCH_MAX 200
+
+struct psearch {
+	struct dav_ctx *ctx;
+	const struct dav_propfind *pf;
+	struct quota_cache qc;
+};
+
+static void psearch_cb(const char *address, void *vctx)
+{
+	struct psearch *ps = vctx;
+	struct res r = { T_PRINCIPAL, NULL, address, NULL, NULL, 0 };
+	describe(ps->ctx, &r, ps->pf, NULL, &ps->qc);
+}
+
+/* DAV:principal-search-property-set: what principal-property-search
+ * matches on. */
+static int do_principal_search_set(struct dav_ctx *ctx)
+{
+	reset_response(ctx->resp);
+	ctx->resp->status = 200;
+	snprintf(ctx->resp->content_type, sizeof(ctx->resp->content_type),
+		 "application/xml; charset=utf-8");
+	buf_append_str(&ctx->resp->body,
+		       "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		       "<D:principal-search-property-set xmlns:D=\"DAV:\" xmlns:C=\"" DAV_NS_CALDAV "\">"
+		       "<D:principal-search-property><D:prop><D:displayname/></D:prop>"
+		       "<D:description xml:lang=\"en\">Name</D:description>"
+		       "</D:principal-search-property>"
+		       "<D:principal-search-property><D:prop><C:calendar-user-address-set/></D:prop>"
+		       "<D:description xml:lang=\"en\">Calendar user address</D:description>"
+		       "</D:principal-search-property>"
+		       "</D:principal-search-property-set>\n");
+	return 0;
+}
+
+/* DAV:principal-property-search over the accounts: displayname (name or
+ * address) and calendar-user-address-set / email-address-set (address),
+ * substring matches without regard to case, test="allof" (default) or
+ * "anyof"; the principals found with the properties of DAV:prop. */
+static int do_principal_search(struct dav_ctx *ctx, xmlNode *root)
+{
+	char *name = NULL, *addr = NULL;
+	bool any_known = false;
+	xmlChar *test = xmlGetProp(root, (const xmlChar *)"test");
+	bool anyof = test != NULL && strcmp((const char *)test, "anyof") == 0;
+	if (test != NULL && !anyof && strcmp((const char *)test, "allof") != 0) {
+		xmlFree(test);
+		text_response(ctx, 400, "test is allof or anyof");
+		return 0;
+	}
+	xmlFree(test);
+	for (xmlNode *s = dav_xml_elem(root->children); s != NULL; s = dav_xml_elem(s->next)) {
+		if (!dav_xml_is(s, DAV_NS, "property-search"))
+			continue;
+		xmlNode *prop = dav_xml_child(s, DAV_NS, "prop");
+		xmlNode *match = dav_xml_child(s, DAV_NS, "match");
+		if (prop == NULL || match == NULL) {
+			free(name);
+			free(addr);
+			text_response(ctx, 400, "a property-search has a prop and a match");
+			return 0;
+		}
+		char *m = dav_xml_text(match);
+		const char *v = m;
+		if (str_ncasecmp(v, "mailto:", 7) == 0)
+			v += 7;
+		for (xmlNode *p = dav_xml_elem(prop->children); p != NULL; p = dav_xml_elem(p->next)) {
+			char **slot = NULL;
+			if (dav_xml_is(p, DAV_NS, "displayname"))
+				slot = &name;
+			else if (dav_xml_is(p, DAV_NS_CALDAV, "calendar-user-address-set") ||
+				 dav_xml_is(p, DAV_NS_CS, "email-address-set"))
+				slot = &addr;
+			if (slot == NULL || v[0] == '\0')
+				continue;
+			any_known = true;
+			if (*slot == NULL)
+				*slot = xstrdup(v);
+		}
+		xmlFree(m);
+	}
+	struct dav_propfind pf;
+	const char *error = NULL;
+	dav_prop_list_parse(root, &pf, &error);
+	dav_ms_begin(ctx);
+	int ret = STORE_OK;
+	const char *serr = NULL;
+	if (any_known) {
+		struct psearch ps = { ctx, &pf, { .done = false } };
+		ret = store_dav_principal_search(ctx->st, name, addr, anyof, PRINCIPAL_SEARCH_MAX,
+						 psearch_cb, &ps, &serr);
+	}
+	free(name);
+	free(addr);
+	dav_propfind_free(&pf);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
 	dav_ms_end(ctx);
 	return 0;
 }
@@ -2194,6 +2753,12 @@ static int do_report(struct dav_ctx *ctx)
 		return do_sync_collection(ctx, root);
 	if (dav_xml_is(root, DAV_NS, "expand-property") && ctx->type == T_PRINCIPAL)
 		return dav_proxy_expand_property(ctx, root);
+	if ((ctx->type == T_PRINCIPALS || ctx->type == T_PRINCIPAL) &&
+	    dav_xml_is(root, DAV_NS, "principal-property-search"))
+		return do_principal_search(ctx, root);
+	if ((ctx->type == T_PRINCIPALS || ctx->type == T_PRINCIPAL) &&
+	    dav_xml_is(root, DAV_NS, "principal-search-property-set"))
+		return do_principal_search_set(ctx);
 	if ((ctx->type == T_COLL || ctx->type == T_OBJ) && !ctx->coll_exists) {
 		text_response(ctx, 404, "no such collection");
 		return 0;
@@ -2210,13 +2775,579 @@ static int do_report(struct dav_ctx *ctx)
 	return 0;
 }
 
+/* ---- locks (RFC 4918 class 2): LOCK, UNLOCK, the If header ---- */
+
+#define LOCK_TIMEOUT_DEFAULT 3600
+#define LOCK_TIMEOUT_MAX 604800
+#define LOCK_PATH_MAX (2 * STORE_DAV_NAME_MAX + 3)
+
+struct lockrec {
+	char *token, *path, *owner_xml, *principal;
+	bool inf, excl;
+	int64_t remaining;
+};
+
+struct lock_set {
+	struct lockrec *v;
+	size_t n;
+};
+
+static void lock_collect(const struct store_dav_lock *l, void *vctx)
+{
+	struct lock_set *ls = vctx;
+	ls->v = xrealloc(ls->v, (ls->n + 1) * sizeof(*ls->v));
+	struct lockrec *r = &ls->v[ls->n++];
+	r->token = xstrdup(l->token);
+	r->path = xstrdup(l->path);
+	r->owner_xml = xstrdup(l->owner_xml);
+	r->principal = xstrdup(l->principal);
+	r->inf = l->depth_infinity;
+	r->excl = l->exclusive;
+	r->remaining = l->remaining_s;
+}
+
+static void lock_set_free(struct lock_set *ls)
+{
+	for (size_t i = 0; i < ls->n; i++) {
+		free(ls->v[i].token);
+		free(ls->v[i].path);
+		free(ls->v[i].owner_xml);
+		free(ls->v[i].principal);
+	}
+	free(ls->v);
+	ls->v = NULL;
+	ls->n = 0;
+}
+
+/* The lock path of a collection ("name/") or of an object in it. */
+static void lock_path(const char *coll, const char *obj, char *out, size_t size)
+{
+	snprintf(out, size, "%s/%s", coll, obj != NULL ? obj : "");
+}
+
+/* The lock path of the collection holding a path ("" at the top). */
+static void lock_parent(const char *path, char *out, size_t size)
+{
+	size_t len = strlen(path);
+	if (len > 0 && path[len - 1] == '/')
+		len--;
+	while (len > 0 && path[len - 1] != '/')
+		len--;
+	snprintf(out, size, "%.*s", (int)len, path);
+}
+
+/* The href of a lock path of owner's home. */
+static void lock_href(struct buf *out, const char *home, const char *owner, const char *path)
+{
+	href_home(out, home, owner);
+	href_segments(out, path);
+}
+
+static void activelock(struct buf *out, const char *home, const char *owner,
+		       const struct lockrec *l)
+{
+	buf_printf(out, "<D:activelock><D:locktype><D:write/></D:locktype>"
+		   "<D:lockscope><D:%s/></D:lockscope><D:depth>%s</D:depth>",
+		   l->excl ? "exclusive" : "shared", l->inf ? "infinity" : "0");
+	buf_append_str(out, l->owner_xml);	/* the DAV:owner element as sent */
+	buf_printf(out, "<D:timeout>Second-%" PRId64 "</D:timeout><D:locktoken><D:href>",
+		   l->remaining);
+	dav_xml_escape(out, l->token);
+	buf_append_str(out, "</D:href></D:locktoken><D:lockroot><D:href>");
+	struct buf href;
+	buf_init(&href, 0);
+	lock_href(&href, home, owner, l->path);
+	dav_xml_escape(out, href.data);
+	buf_free(&href);
+	buf_append_str(out, "</D:href></D:lockroot></D:activelock>");
+}
+
+/* DAV:supportedlock and DAV:lockdiscovery of a collection or object. */
+static int lock_prop(struct dav_ctx *ctx, const struct res *r, const char *name,
+		     struct buf *out)
+{
+	if (r->type != T_COLL && r->type != T_OBJ)
+		return 404;
+	if (strcmp(name, "supportedlock") == 0) {
+		buf_append_str(out, "<D:supportedlock>");
+		for (int i = 0; i < 2; i++)
+			buf_printf(out, "<D:lockentry><D:lockscope><D:%s/></D:lockscope>"
+				   "<D:locktype><D:write/></D:locktype></D:lockentry>",
+				   i == 0 ? "exclusive" : "shared");
+		buf_append_str(out, "</D:supportedlock>");
+		return 200;
+	}
+	char path[LOCK_PATH_MAX];
+	lock_path(r->coll->name, r->type == T_OBJ ? r->obj->name : NULL, path, sizeof(path));
+	struct lock_set ls = { NULL, 0 };
+	const char *serr;
+	if (store_dav_locks(ctx->st, r->coll->owner, r->coll->home, path, false, NULL, lock_collect,
+			    &ls, &serr) != STORE_OK)
+		return 500;
+	buf_append_str(out, "<D:lockdiscovery>");
+	for (size_t i = 0; i < ls.n; i++)
+		activelock(out, r->coll->home, r->coll->owner, &ls.v[i]);
+	buf_append_str(out, "</D:lockdiscovery>");
+	lock_set_free(&ls);
+	return 200;
+}
+
+/* Whether the If header names token (a lock token is "submitted" when it
+ * appears in it, RFC 4918 10.4.1). */
+static bool token_submitted(const struct dav_ctx *ctx, const char *token)
+{
+	for (size_t i = 0; i < ctx->ifh.nlists; i++) {
+		for (size_t j = 0; j < ctx->ifh.lists[i].nconds; j++) {
+			const struct dav_if_cond *c = &ctx->ifh.lists[i].conds[j];
+			if (!c->etag && strcmp(c->value, token) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The locks that forbid writing path of owner's home (with descendants:
+ * below it too; parent: the collection whose membership changes, or
+ * NULL) unless the requester holds them and submitted their tokens
+ * (RFC 4918 7, 9.x "423 Locked"). 0, or 423/5xx answered. */
+static int check_locks(struct dav_ctx *ctx, const char *owner, const char *home,
+		       const char *path, bool descendants, const char *parent)
+{
+	struct lock_set ls = { NULL, 0 };
+	const char *serr;
+	int ret = store_dav_locks(ctx->st, owner, home, path, descendants, parent, lock_collect, &ls,
+				  &serr);
+	if (ret != STORE_OK) {
+		store_status(ctx, ret, serr);
+		return 500;
+	}
+	/* every exclusive lock must be held; of shared locks, one is enough
+	 * (RFC 4918 6.1, 7) */
+	bool shared_held = false;
+	for (size_t i = 0; i < ls.n; i++) {
+		if (!ls.v[i].excl && token_submitted(ctx, ls.v[i].token) &&
+		    strcmp(ls.v[i].principal, ctx->req->user) == 0)
+			shared_held = true;
+	}
+	for (size_t i = 0; i < ls.n; i++) {
+		const struct lockrec *l = &ls.v[i];
+		if (!l->excl && shared_held)
+			continue;
+		if (token_submitted(ctx, l->token) && strcmp(l->principal, ctx->req->user) == 0)
+			continue;
+		struct buf inner, href;
+		buf_init(&inner, 0);
+		buf_init(&href, 0);
+		lock_href(&href, home, owner, l->path);
+		buf_append_str(&inner, "<D:href>");
+		dav_xml_escape(&inner, href.data);
+		buf_append_str(&inner, "</D:href>");
+		dav_error(ctx, 423, DAV_NS, "lock-token-submitted", inner.data);
+		dav_ctx_note(ctx, "locked by %s", l->token);
+		buf_free(&inner);
+		buf_free(&href);
+		lock_set_free(&ls);
+		return 423;
+	}
+	lock_set_free(&ls);
+	return 0;
+}
+
+/* The state of a resource an If list applies to: its owner, home, lock
+ * path and ETag ("" for a collection or a missing resource). 0, or -1
+ * when the URL names no resource of a home. */
+struct if_res {
+	char owner[321];
+	char home[33];
+	char path[LOCK_PATH_MAX];
+	char etag[80];
+};
+
+static int if_res_of(struct dav_ctx *ctx, const char *url, struct if_res *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (url == NULL) {	/* the request's target */
+		if (ctx->type != T_COLL && ctx->type != T_OBJ)
+			return -1;
+		snprintf(r->owner, sizeof(r->owner), "%s", ctx->user);
+		snprintf(r->home, sizeof(r->home), "%s", ctx->home_kind->home);
+		lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, r->path,
+			  sizeof(r->path));
+		if (ctx->type == T_OBJ && ctx->coll_exists) {
+			struct store_dav_obj o;
+			const char *serr;
+			if (store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, false, &o,
+					      &serr) == STORE_OK)
+				snprintf(r->etag, sizeof(r->etag), "%s", o.etag);
+		}
+		return 0;
+	}
+	const char *path = href_path(url);
+	struct target t;
+	if (path == NULL || parse_path(path, &t) != 0 || (t.type != T_COLL && t.type != T_OBJ))
+		return -1;
+	snprintf(r->owner, sizeof(r->owner), "%s", t.user);
+	snprintf(r->home, sizeof(r->home), "%s", t.home_kind->home);
+	const char *serr;
+	struct store_dav_coll c;
+	if (t.type == T_OBJ && t.home_kind->nested) {
+		char name[STORE_DAV_NAME_MAX + 1];
+		int n = snprintf(name, sizeof(name), "%s/%s", t.coll, t.obj);
+		if (n > 0 && (size_t)n < sizeof(name) &&
+		    store_dav_coll_get(ctx->st, t.user, t.home_kind->home, name, false, &c,
+				       &serr) == STORE_OK) {
+			lock_path(name, NULL, r->path, sizeof(r->path));
+			return 0;
+		}
+	}
+	lock_path(t.coll, t.type == T_OBJ ? t.obj : NULL, r->path, sizeof(r->path));
+	if (t.type == T_OBJ &&
+	    store_dav_coll_get(ctx->st, t.user, t.home_kind->home, t.coll, false, &c, &serr) ==
+	    STORE_OK) {
+		struct store_dav_obj o;
+		if (store_dav_obj_get(ctx->st, c.id, t.obj, false, false, &o, &serr) == STORE_OK)
+			snprintf(r->etag, sizeof(r->etag), "%s", o.etag);
+	}
+	return 0;
+}
+
+/* Evaluate the If header (RFC 4918 10.4): true when one of its lists
+ * holds for its resource. 0 (also without a header), or 412 answered. */
+static int eval_if(struct dav_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->ifh.nlists; i++) {
+		const struct dav_if_list *l = &ctx->ifh.lists[i];
+		struct if_res r;
+		if (if_res_of(ctx, l->tag, &r) < 0)
+			continue;
+		struct lock_set ls = { NULL, 0 };
+		bool have_locks = false;
+		bool all = true;
+		for (size_t j = 0; j < l->nconds && all; j++) {
+			const struct dav_if_cond *c = &l->conds[j];
+			bool v = false;
+			if (c->etag) {
+				v = r.etag[0] != '\0' && strcmp(r.etag, c->value) == 0;
+			} else {
+				if (!have_locks) {
+					const char *serr;
+					int ret = store_dav_locks(ctx->st, r.owner, r.home, r.path, false,
+								  NULL, lock_collect, &ls, &serr);
+					if (ret != STORE_OK) {
+						lock_set_free(&ls);
+						store_status(ctx, ret, serr);
+						return 500;
+					}
+					have_locks = true;
+				}
+				for (size_t k = 0; k < ls.n && !v; k++)
+					v = strcmp(ls.v[k].token, c->value) == 0;
+			}
+			if (c->not)
+				v = !v;
+			all = v;
+		}
+		lock_set_free(&ls);
+		if (all)
+			return 0;
+	}
+	if (ctx->ifh.nlists == 0)
+		return 0;
+	text_response(ctx, 412, "the If header does not hold");
+	return 412;
+}
+
+/* The Timeout header (RFC 4918 10.7): the first value understood, capped. */
+static int lock_timeout(const char *h)
+{
+	if (h == NULL)
+		return LOCK_TIMEOUT_DEFAULT;
+	const char *p = h;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == '\t' || *p == ',')
+			p++;
+		if (str_ncasecmp(p, "Infinite", 8) == 0)
+			return LOCK_TIMEOUT_MAX;
+		if (str_ncasecmp(p, "Second-", 7) == 0) {
+			uint64_t v = 0;
+			const char *d = p + 7;
+			size_t n = 0;
+			while (isdigit((unsigned char)d[n]))
+				n++;
+			if (n > 0 && str_to_u64(d, n > 12 ? 12 : n, UINT64_MAX - 1, &v) == 0)
+				return v == 0 ? 1 : v > LOCK_TIMEOUT_MAX ? LOCK_TIMEOUT_MAX : (int)v;
+		}
+		while (*p != '\0' && *p != ',')
+			p++;
+	}
+	return LOCK_TIMEOUT_DEFAULT;
+}
+
+static void lock_response(struct dav_ctx *ctx, int status, const struct lockrec *l,
+			  bool token_header)
+{
+	reset_response(ctx->resp);
+	ctx->resp->status = status;
+	snprintf(ctx->resp->content_type, sizeof(ctx->resp->content_type),
+		 "application/xml; charset=utf-8");
+	if (token_header)
+		buf_printf(&ctx->resp->headers, "Lock-Token: <%s>\r\n", l->token);
+	buf_append_str(&ctx->resp->body, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+		       "<D:prop xmlns:D=\"DAV:\"><D:lockdiscovery>");
+	activelock(&ctx->resp->body, ctx->home_kind->home, ctx->user, l);
+	buf_append_str(&ctx->resp->body, "</D:lockdiscovery></D:prop>\n");
+}
+
+/* LOCK (RFC 4918 9.10): a new lock (creating an empty resource at an
+ * unmapped URL), or a refresh without a body. */
+static int do_lock(struct dav_ctx *ctx)
+{
+	if ((ctx->type != T_COLL && ctx->type != T_OBJ) ||
+	    (ctx->type == T_COLL && !ctx->coll_exists)) {
+		text_response(ctx, ctx->type == T_COLL ? 409 : 403,
+			      ctx->type == T_COLL ? "no such collection" : "this cannot be locked");
+		return 0;
+	}
+	if (ctx->type == T_OBJ && !ctx->coll_exists) {
+		text_response(ctx, 409, "the parent collection does not exist");
+		return 0;
+	}
+	int depth = depth_of(ctx->req, 2);
+	if (depth == 1 || depth < 0) {
+		text_response(ctx, 400, "LOCK is Depth: 0 or infinity");
+		return 0;
+	}
+	int timeout = lock_timeout(ctx->req->timeout);
+	char path[LOCK_PATH_MAX];
+	lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path, sizeof(path));
+	const char *home = ctx->home_kind->home;
+	const char *serr;
+	int ret;
+	struct lock_set ls = { NULL, 0 };
+	if (ctx->doc == NULL) {
+		/* refresh: a submitted token of a lock of the requester on it */
+		ret = store_dav_locks(ctx->st, ctx->user, home, path, false, NULL, lock_collect, &ls,
+				      &serr);
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, serr);
+		struct lockrec *found = NULL;
+		for (size_t i = 0; i < ls.n && found == NULL; i++) {
+			if (token_submitted(ctx, ls.v[i].token) &&
+			    strcmp(ls.v[i].principal, ctx->req->user) == 0)
+				found = &ls.v[i];
+		}
+		if (found == NULL) {
+			lock_set_free(&ls);
+			dav_error(ctx, 412, DAV_NS, "lock-token-matches-request-uri", NULL);
+			return 0;
+		}
+		ret = store_dav_lock_refresh(ctx->st, found->token, timeout, &serr);
+		if (ret != STORE_OK) {
+			lock_set_free(&ls);
+			return store_status(ctx, ret, serr);
+		}
+		found->remaining = timeout;
+		lock_response(ctx, 200, found, false);
+		lock_set_free(&ls);
+		return 0;
+	}
+	xmlNode *root = xmlDocGetRootElement(ctx->doc);
+	xmlNode *scope = dav_xml_elem(dav_xml_child(root, DAV_NS, "lockscope") != NULL ?
+				      dav_xml_child(root, DAV_NS, "lockscope")->children : NULL);
+	xmlNode *type = dav_xml_child(root, DAV_NS, "locktype");
+	xmlNode *owner = dav_xml_child(root, DAV_NS, "owner");
+	bool excl = dav_xml_is(scope, DAV_NS, "exclusive");
+	if (!dav_xml_is(root, DAV_NS, "lockinfo") || scope == NULL ||
+	    (!excl && !dav_xml_is(scope, DAV_NS, "shared")) || type == NULL ||
+	    dav_xml_child(type, DAV_NS, "write") == NULL) {
+		text_response(ctx, 400, "a LOCK body is a DAV:lockinfo with a lockscope and a write locktype");
+		return 0;
+	}
+	/* conflicts: a lock on it, an ancestor's depth-infinity lock, and for
+	 * a depth-infinity lock, any below it; shared locks share */
+	ret = store_dav_locks(ctx->st, ctx->user, home, path, depth == 2, NULL, lock_collect, &ls,
+			      &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	for (size_t i = 0; i < ls.n; i++) {
+		if (!excl && !ls.v[i].excl)
+			continue;
+		struct buf inner, href;
+		buf_init(&inner, 0);
+		buf_init(&href, 0);
+		lock_href(&href, home, ctx->user, ls.v[i].path);
+		buf_append_str(&inner, "<D:href>");
+		dav_xml_escape(&inner, href.data);
+		buf_append_str(&inner, "</D:href>");
+		dav_error(ctx, 423, DAV_NS, "no-conflicting-lock", inner.data);
+		buf_free(&inner);
+		buf_free(&href);
+		lock_set_free(&ls);
+		return 0;
+	}
+	lock_set_free(&ls);
+	/* RFC 4918 7.3: a LOCK of an unmapped URL creates an empty resource */
+	bool created = false;
+	if (ctx->type == T_OBJ) {
+		struct store_dav_obj o;
+		ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, false, &o, &serr);
+		if (ret == STORE_NOTFOUND) {
+			if (check_locks(ctx, ctx->user, home, path, false, NULL) != 0)
+				return 0;
+			struct dav_put put;
+			if (validate_into(ctx, &ctx->coll, ctx->obj_name, "", 0, NULL, &put) != 0)
+				return 0;
+			const struct dav_kind *k = dav_kind_by_name(ctx->coll.kind);
+			char etag[80];
+			ret = store_dav_obj_put(ctx->st, &ctx->coll, ctx->obj_name,
+						put.content_type != NULL ? put.content_type :
+						k->content_type, "", 0, &put.idx, etag, &serr);
+			put_release(&ctx->coll, &put);
+			created = true;
+		}
+		if (ret != STORE_OK)
+			return store_status(ctx, ret, serr);
+	}
+	unsigned char rnd[16];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		text_response(ctx, 500, "no randomness");
+		return STORE_ERROR;
+	}
+	rnd[6] = (unsigned char)((rnd[6] & 0x0f) | 0x40);
+	rnd[8] = (unsigned char)((rnd[8] & 0x3f) | 0x80);
+	char token[64];
+	snprintf(token, sizeof(token),
+		 "opaquelocktoken:%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7], rnd[8], rnd[9],
+		 rnd[10], rnd[11], rnd[12], rnd[13], rnd[14], rnd[15]);
+	struct buf owner_xml;
+	buf_init(&owner_xml, 0);
+	if (owner != NULL)
+		dav_xml_serialize(owner, &owner_xml);
+	buf_append(&owner_xml, "", 0);
+	struct store_dav_lock sl = {
+		.token = token, .path = path, .depth_infinity = depth == 2, .exclusive = excl,
+		.owner_xml = owner_xml.data != NULL ? owner_xml.data : "",
+		.principal = ctx->req->user, .timeout_s = timeout, .remaining_s = timeout,
+	};
+	ret = store_dav_lock_add(ctx->st, ctx->user, home, &sl, &serr);
+	if (ret != STORE_OK) {
+		buf_free(&owner_xml);
+		return store_status(ctx, ret, serr);
+	}
+	char principal[321];
+	snprintf(principal, sizeof(principal), "%s", ctx->req->user);
+	char no_owner[1] = "";
+	struct lockrec l = { token, path, owner_xml.data != NULL ? owner_xml.data : no_owner,
+			     principal, depth == 2, excl, timeout };
+	lock_response(ctx, created ? 201 : 200, &l, true);
+	buf_free(&owner_xml);
+	return 0;
+}
+
+/* UNLOCK (RFC 4918 9.11): the lock named by Lock-Token, which must cover
+ * the request's resource and be the requester's. */
+static int do_unlock(struct dav_ctx *ctx)
+{
+	const char *h = ctx->req->lock_token;
+	size_t len = h != NULL ? strlen(h) : 0;
+	if (len < 3 || h[0] != '<' || h[len - 1] != '>') {
+		text_response(ctx, 400, "UNLOCK needs a Lock-Token header");
+		return 0;
+	}
+	if ((ctx->type != T_COLL && ctx->type != T_OBJ) || !ctx->coll_exists) {
+		dav_error(ctx, 409, DAV_NS, "lock-token-matches-request-uri", NULL);
+		return 0;
+	}
+	char token[256];
+	snprintf(token, sizeof(token), "%.*s", (int)(len - 2), h + 1);
+	char path[LOCK_PATH_MAX];
+	lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path, sizeof(path));
+	struct lock_set ls = { NULL, 0 };
+	const char *serr;
+	int ret = store_dav_locks(ctx->st, ctx->user, ctx->home_kind->home, path, false, NULL,
+				  lock_collect, &ls, &serr);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	const struct lockrec *found = NULL;
+	for (size_t i = 0; i < ls.n && found == NULL; i++) {
+		if (strcmp(ls.v[i].token, token) == 0)
+			found = &ls.v[i];
+	}
+	if (found == NULL) {
+		lock_set_free(&ls);
+		dav_error(ctx, 409, DAV_NS, "lock-token-matches-request-uri", NULL);
+		return 0;
+	}
+	if (strcmp(found->principal, ctx->req->user) != 0) {
+		lock_set_free(&ls);
+		dav_error(ctx, 403, DAV_NS, "need-privileges", NULL);
+		return 0;
+	}
+	ret = store_dav_lock_remove(ctx->st, token, &serr);
+	lock_set_free(&ls);
+	if (ret != STORE_OK)
+		return store_status(ctx, ret, serr);
+	reset_response(ctx->resp);
+	set_status(ctx, 204);
+	return 0;
+}
+
+/* The lock checks of a write method on the request's target (and a
+ * COPY/MOVE destination). 0, or a status answered. */
+static int write_locks(struct dav_ctx *ctx)
+{
+	const char *m = ctx->req->method;
+	if (ctx->type != T_COLL && ctx->type != T_OBJ)
+		return 0;
+	const char *home = ctx->home_kind->home;
+	char path[LOCK_PATH_MAX], parent[LOCK_PATH_MAX];
+	lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path, sizeof(path));
+	lock_parent(path, parent, sizeof(parent));
+	bool coll = ctx->type == T_COLL;
+	int r = 0;
+	if (strcmp(m, "PUT") == 0) {
+		bool exists = false;
+		if (ctx->coll_exists) {
+			struct store_dav_obj o;
+			const char *serr;
+			exists = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, false,
+						   &o, &serr) == STORE_OK;
+		}
+		r = check_locks(ctx, ctx->user, home, path, false, exists ? NULL : parent);
+	} else if (strcmp(m, "DELETE") == 0 || strcmp(m, "MOVE") == 0) {
+		r = check_locks(ctx, ctx->user, home, path, coll, parent);
+	} else if (strcmp(m, "PROPPATCH") == 0) {
+		r = check_locks(ctx, ctx->user, home, path, false, NULL);
+	} else if (strcmp(m, "MKCOL") == 0 || strcmp(m, "MKCALENDAR") == 0) {
+		r = check_locks(ctx, ctx->user, home, path, false, parent);
+	}
+	if (r != 0 || (strcmp(m, "COPY") != 0 && strcmp(m, "MOVE") != 0) ||
+	    ctx->req->destination == NULL)
+		return r;
+	/* the destination (its parent's membership changes, what it replaces
+	 * goes) */
+	const char *dpath = href_path(ctx->req->destination);
+	struct target dt;
+	if (dpath == NULL || parse_path(dpath, &dt) != 0 || (dt.type != T_COLL && dt.type != T_OBJ))
+		return 0;	/* do_copy_move answers */
+	char dl[LOCK_PATH_MAX], dparent[LOCK_PATH_MAX];
+	if (coll && dt.type == T_OBJ)
+		snprintf(dl, sizeof(dl), "%s/%s/", dt.coll, dt.obj);
+	else
+		lock_path(dt.coll, dt.type == T_OBJ ? dt.obj : NULL, dl, sizeof(dl));
+	lock_parent(dl, dparent, sizeof(dparent));
+	return check_locks(ctx, dt.user, dt.home_kind->home, dl, true, dparent);
+}
+
 /* ---- dispatch ---- */
 
 static bool method_writes(const char *m)
 {
 	return strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 || strcmp(m, "PROPPATCH") == 0 ||
 	       strcmp(m, "MKCOL") == 0 || strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "COPY") == 0 ||
-	       strcmp(m, "MOVE") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
+	       strcmp(m, "MOVE") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0 ||
+	       strcmp(m, "LOCK") == 0 || strcmp(m, "UNLOCK") == 0;
 }
 
 /* The access a method needs on the target (rights enforced on every
@@ -2228,7 +3359,8 @@ static int method_needs(const struct dav_ctx *ctx)
 	    strcmp(m, "REPORT") == 0 || strcmp(m, "COPY") == 0)
 		return STORE_DAV_READ;
 	if (ctx->type == T_OBJ && (strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 ||
-				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0))
+				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0 ||
+				   strcmp(m, "LOCK") == 0 || strcmp(m, "UNLOCK") == 0))
 		return STORE_DAV_WRITE;
 	return STORE_DAV_OWNER;
 }
@@ -2237,7 +3369,8 @@ static bool method_has_xml(const char *m)
 {
 	return strcmp(m, "PROPFIND") == 0 || strcmp(m, "PROPPATCH") == 0 ||
 	       strcmp(m, "REPORT") == 0 || strcmp(m, "MKCOL") == 0 ||
-	       strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0;
+	       strcmp(m, "MKCALENDAR") == 0 || strcmp(m, "ACL") == 0 || strcmp(m, "POST") == 0 ||
+	       strcmp(m, "LOCK") == 0;
 }
 
 /* Let the kinds of the target's home create the user's default
@@ -2278,6 +3411,8 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 	bool as_owner = self || ctx->delegated >= STORE_DAV_READ;
 	if (ctx->type == T_HOME && as_owner)
 		ret = provision(ctx);
+	if (ret == 0)
+		ret = nested_retarget(ctx);
 	if (ret == 0 && (ctx->type == T_COLL || ctx->type == T_OBJ)) {
 		ret = load_coll(ctx, method_writes(m));
 		if (ret == 0 && !ctx->coll_exists && as_owner) {
@@ -2329,6 +3464,15 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 			return STORE_INVALID;
 		}
 	}
+	/* RFC 4918 10.4: the If header must hold (412), then the locks of a
+	 * write must be the requester's with their tokens submitted (423) */
+	int lr = eval_if(ctx);
+	if (lr == 0 && method_writes(m) && strcmp(m, "LOCK") != 0 && strcmp(m, "UNLOCK") != 0)
+		lr = write_locks(ctx);
+	if (lr != 0) {
+		*error_r = ctx->note;
+		return lr >= 500 ? STORE_ERROR : STORE_INVALID;
+	}
 	if (strcmp(m, "PROPFIND") == 0)
 		ret = do_propfind(ctx);
 	else if (strcmp(m, "PROPPATCH") == 0)
@@ -2352,9 +3496,26 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		sched_outbox_post(ctx);
 	else if (strcmp(m, "POST") == 0)
 		ret = dav_acl_post(ctx);
+	else if (strcmp(m, "LOCK") == 0)
+		ret = do_lock(ctx);
+	else if (strcmp(m, "UNLOCK") == 0)
+		ret = do_unlock(ctx);
 	else {
 		text_response(ctx, 405, "method not allowed here");
 		buf_printf(&ctx->resp->headers, "Allow: %s\r\n", dav_allow_methods);
+	}
+	/* A resource that is gone takes its locks with it (RFC 4918 7.x). */
+	if (ret == 0 && ctx->resp->status < 300 &&
+	    (strcmp(m, "DELETE") == 0 || strcmp(m, "MOVE") == 0) &&
+	    (ctx->type == T_COLL || ctx->type == T_OBJ)) {
+		char path[LOCK_PATH_MAX];
+		const char *serr;
+		lock_path(ctx->coll_name, ctx->type == T_OBJ ? ctx->obj_name : NULL, path,
+			  sizeof(path));
+		ret = store_dav_locks_drop(ctx->st, ctx->user, ctx->home_kind->home, path,
+					   ctx->type == T_COLL, &serr);
+		if (ret != STORE_OK)
+			store_status(ctx, ret, serr);
 	}
 	/* Any failure answered above rolls the transaction back. */
 	if (ret == 0 && ctx->resp->status >= 400 && method_writes(m))
@@ -2401,6 +3562,14 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	snprintf(ctx.coll_name, sizeof(ctx.coll_name), "%s", t.coll);
 	snprintf(ctx.obj_name, sizeof(ctx.obj_name), "%s", t.obj);
 	ctx.access = STORE_DAV_OWNER;
+	if (req->if_header != NULL) {
+		const char *ierr = "malformed If header";
+		if (dav_if_parse(req->if_header, &ctx.ifh, &ierr) < 0) {
+			dav_if_free(&ctx.ifh);
+			text_response(&ctx, 400, ierr);
+			return;
+		}
+	}
 	if (method_has_xml(req->method) && req->body_len > 0) {
 		struct dav_xml_limits lim = {
 			.max_bytes = cfg->http.dav_max_xml,
@@ -2412,6 +3581,7 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 		if (st_code != 0) {
 			bool mkcol = strcmp(req->method, "MKCOL") == 0;
 			text_response(&ctx, mkcol && st_code == 400 ? 415 : st_code, error);
+			dav_if_free(&ctx.ifh);
 			return;
 		}
 	}
@@ -2423,6 +3593,7 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	}
 	if (ctx.doc != NULL)
 		xmlFreeDoc(ctx.doc);
+	dav_if_free(&ctx.ifh);
 	if (ctx.note[0] != '\0' && resp->status >= 400)
 		log_info("dav user=%s method=%s path=%s status=%d reason=\"%s\"", req->user,
 			 req->method, req->path, resp->status, ctx.note);

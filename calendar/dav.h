@@ -53,6 +53,9 @@ struct dav_request {
 	const char *accept;
 	const char *if_schedule_tag_match;	/* RFC 6638 8.3 */
 	const char *schedule_reply;		/* RFC 6638 8.1: "F" sends no reply */
+	const char *if_header;	/* If (RFC 4918 10.4) */
+	const char *lock_token;	/* Lock-Token (UNLOCK) */
+	const char *timeout;	/* Timeout (LOCK) */
 	const char *body;
 	size_t body_len;
 	bool head;		/* HEAD: answer like GET, the session drops the body */
@@ -132,6 +135,9 @@ struct dav_kind {
 	/* read-only: its collections and objects refuse every write (403
 	 * DAV:need-privileges), and it is never picked by MKCOL. */
 	bool readonly;
+	/* its collections may hold collections (plain WebDAV): a collection's
+	 * name is then its path below the home ("a/b/c"), see migration 0030. */
+	bool nested;
 	/* A collection of this kind stands for another one: replace coll's id
 	 * and synctoken with the collection actually read (owner, home and name
 	 * stay, so hrefs stay in the user's namespace). 0, or -1 (500). */

@@ -32,7 +32,8 @@ struct dav_job {
 	bool feed;			/* GET /feeds/<token> */
 	/* copies of the request */
 	char *method, *path, *depth, *destination, *overwrite, *if_match, *if_none_match,
-		*content_type, *prefer, *brief, *accept, *if_schedule_tag_match, *schedule_reply;
+		*content_type, *prefer, *brief, *accept, *if_schedule_tag_match, *schedule_reply,
+		*if_header, *lock_token, *timeout;
 	char *body;
 	size_t body_len;
 	/* authentication: needed when auth_user is NULL */
@@ -93,6 +94,7 @@ static void dav_job_run(struct session_job *job, struct worker *w)
 		.if_none_match = j->if_none_match, .content_type = j->content_type,
 		.prefer = j->prefer, .brief = j->brief, .accept = j->accept,
 		.if_schedule_tag_match = j->if_schedule_tag_match, .schedule_reply = j->schedule_reply,
+		.if_header = j->if_header, .lock_token = j->lock_token, .timeout = j->timeout,
 		.body = j->body != NULL ? j->body : "", .body_len = j->body_len, .head = j->head,
 	};
 	dav_handle(st, j->cfg, &req, &j->resp);
@@ -117,6 +119,9 @@ static void dav_job_free(struct session_job *job, bool orphaned)
 	free(j->schedule_reply);
 	free(j->brief);
 	free(j->accept);
+	free(j->if_header);
+	free(j->lock_token);
+	free(j->timeout);
 	free(j->body);
 	free(j->auth_user);
 	free(j->login);
@@ -313,6 +318,9 @@ bool http_dav_route(struct http_session *s, const struct http_request *req, bool
 	j->schedule_reply = dup_or_null(http_request_header(req, "Schedule-Reply"));
 	j->brief = dup_or_null(http_request_header(req, "Brief"));
 	j->accept = dup_or_null(http_request_header(req, "Accept"));
+	j->if_header = dup_or_null(http_request_header(req, "If"));
+	j->lock_token = dup_or_null(http_request_header(req, "Lock-Token"));
+	j->timeout = dup_or_null(http_request_header(req, "Timeout"));
 	if (req->body_len > 0) {
 		j->body = xmalloc(req->body_len + 1);
 		memcpy(j->body, req->body, req->body_len);

@@ -142,9 +142,19 @@ int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
 	int ret = store_dav_coll_usage(st, coll->id, &bytes, &count, error_r);
 	if (ret != STORE_OK)
 		return ret;
-	char idbuf[24];
+	char idbuf[24], acct[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
-	ret = store_exec_prepared(st, STMT_DAV_COLL_DELETE, NULL, idbuf);
+	snprintf(acct, sizeof(acct), "%" PRIu64, coll->account_id);
+	/* the descendants of a nested collection go with it */
+	PGresult *res;
+	ret = store_exec_prepared(st, STMT_DAV_COLL_TREE_BYTES, &res, acct, coll->home, coll->name);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	bytes += mail_u64(res, 0, 0);
+	PQclear(res);
+	ret = store_exec_prepared(st, STMT_DAV_COLL_TREE_DELETE, NULL, acct, coll->home, coll->name);
+	if (ret == STORE_OK)
+		ret = store_exec_prepared(st, STMT_DAV_COLL_DELETE, NULL, idbuf);
 	if (ret == STORE_OK && bytes > 0)
 		ret = mail_quota_add(st, coll->account_id, -(int64_t)bytes, 0, false);
 	if (ret == STORE_OK)
@@ -155,10 +165,34 @@ int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
 int store_dav_coll_rename(struct store *st, const struct store_dav_coll *coll,
 			  const char *name, const char **error_r)
 {
-	char idbuf[24];
+	char idbuf[24], acct[24];
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll->id);
-	return mail_done(st, store_exec_prepared(st, STMT_DAV_COLL_RENAME, NULL, idbuf, name),
-			 error_r);
+	snprintf(acct, sizeof(acct), "%" PRIu64, coll->account_id);
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_TREE_RENAME, NULL, acct, coll->home,
+				      coll->name, name);
+	if (ret == STORE_OK)
+		ret = store_exec_prepared(st, STMT_DAV_COLL_RENAME, NULL, idbuf, name);
+	return mail_done(st, ret, error_r);
+}
+
+int store_dav_coll_descendants(struct store *st, const struct store_dav_coll *coll, bool all,
+			       void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			       const char **error_r)
+{
+	char acct[24];
+	snprintf(acct, sizeof(acct), "%" PRIu64, coll->account_id);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_COLL_DESCENDANTS, &res, acct, coll->home,
+				      coll->name, all ? "true" : "false");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_dav_coll c;
+		coll_from_row(res, i, &c);
+		cb(&c, ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
 }
 
 /* Next change number of a locked collection, NOTIFY included. */
@@ -192,6 +226,13 @@ static int log_change(struct store *st, const struct store_dav_coll *coll, const
 	snprintf(ms, sizeof(ms), "%" PRIu64, *modseq_r);
 	return store_exec_prepared(st, STMT_DAV_CHANGE, NULL, idbuf, name, ms,
 				   deleted ? "true" : "false");
+}
+
+int store_dav_change_log(struct store *st, const struct store_dav_coll *coll, const char *name,
+			 bool deleted, const char **error_r)
+{
+	uint64_t modseq;
+	return mail_done(st, log_change(st, coll, name, deleted, &modseq), error_r);
 }
 
 int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,
@@ -507,6 +548,43 @@ int store_dav_changes(struct store *st, uint64_t coll_id, uint64_t since,
 	return STORE_OK;
 }
 
+int store_dav_changes_page(struct store *st, uint64_t coll_id, uint64_t since,
+			   const char *after_name, uint64_t limit,
+			   void (*cb)(const char *name, bool deleted, uint64_t modseq, void *ctx),
+			   void *ctx, const char **error_r)
+{
+	char idbuf[24], sbuf[24], lbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, since);
+	snprintf(lbuf, sizeof(lbuf), "%" PRIu64, limit);
+	int ret = store_exec_prepared(st, STMT_DAV_CHANGES_PAGE, &res, idbuf, sbuf, after_name,
+				      limit > 0 ? lbuf : NULL);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), PQgetvalue(res, i, 1)[0] == 't', mail_u64(res, i, 2), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_obj_page(struct store *st, uint64_t coll_id, uint64_t since,
+		       const char *after_name, uint64_t limit, bool with_data,
+		       void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+		       const char **error_r)
+{
+	char idbuf[24], sbuf[24], lbuf[24];
+	PGresult *res;
+	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, coll_id);
+	snprintf(sbuf, sizeof(sbuf), "%" PRIu64, since);
+	snprintf(lbuf, sizeof(lbuf), "%" PRIu64, limit);
+	int ret = store_exec_prepared(st, STMT_DAV_OBJ_PAGE, &res, idbuf, with_data ? "true" : "false",
+				      sbuf, after_name, limit > 0 ? lbuf : NULL);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return mail_done(st, obj_rows(st, res, cb, ctx), error_r);
+}
+
 int store_dav_props(struct store *st, uint64_t coll_id, const char *object_name,
 		    void (*cb)(const char *ns, const char *name, const char *xml, void *ctx),
 		    void *ctx, const char **error_r)
@@ -722,6 +800,97 @@ int store_dav_feeds(struct store *st, uint64_t coll_id,
 		return mail_done(st, ret, error_r);
 	for (int i = 0; i < PQntuples(res); i++)
 		cb(mail_u64(res, i, 0), PQgetvalue(res, i, 1), PQgetvalue(res, i, 2), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+/* ---- locks ---- */
+
+int store_dav_locks(struct store *st, const char *owner, const char *home, const char *path,
+		    bool descendants, const char *parent,
+		    void (*cb)(const struct store_dav_lock *lock, void *ctx), void *ctx,
+		    const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_LOCKS_COVER, &res, owner, home, path,
+				      descendants ? "true" : "false",
+				      parent != NULL ? parent : "");
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++) {
+		struct store_dav_lock l = {
+			.token = PQgetvalue(res, i, 0),
+			.path = PQgetvalue(res, i, 1),
+			.depth_infinity = PQgetvalue(res, i, 2)[0] == 't',
+			.exclusive = PQgetvalue(res, i, 3)[0] == 't',
+			.owner_xml = PQgetvalue(res, i, 4),
+			.principal = PQgetvalue(res, i, 5),
+			.timeout_s = (int)strtol(PQgetvalue(res, i, 6), NULL, 10),
+			.remaining_s = strtoll(PQgetvalue(res, i, 7), NULL, 10),
+		};
+		cb(&l, ctx);
+	}
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_dav_lock_add(struct store *st, const char *owner, const char *home,
+		       const struct store_dav_lock *lock, const char **error_r)
+{
+	int ret = store_exec_prepared(st, STMT_DAV_LOCKS_EXPIRE, NULL);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	char tbuf[24];
+	snprintf(tbuf, sizeof(tbuf), "%d", lock->timeout_s);
+	PGresult *res;
+	ret = store_exec_prepared(st, STMT_DAV_LOCK_INSERT, &res, lock->token, owner, home,
+				  lock->path, lock->depth_infinity ? "true" : "false",
+				  lock->exclusive ? "true" : "false", lock->owner_xml,
+				  lock->principal, tbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	int rows = PQntuples(res);
+	PQclear(res);
+	if (rows == 0)
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no account %s", owner), error_r);
+	return STORE_OK;
+}
+
+int store_dav_lock_refresh(struct store *st, const char *token, int timeout_s,
+			   const char **error_r)
+{
+	char tbuf[24];
+	snprintf(tbuf, sizeof(tbuf), "%d", timeout_s);
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCK_REFRESH, NULL, token, tbuf),
+			 error_r);
+}
+
+int store_dav_lock_remove(struct store *st, const char *token, const char **error_r)
+{
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCK_DELETE, NULL, token), error_r);
+}
+
+int store_dav_locks_drop(struct store *st, const char *owner, const char *home, const char *path,
+			 bool descendants, const char **error_r)
+{
+	return mail_done(st, store_exec_prepared(st, STMT_DAV_LOCKS_DROP, NULL, owner, home, path,
+						 descendants ? "true" : "false"), error_r);
+}
+
+int store_dav_principal_search(struct store *st, const char *name, const char *address,
+			       bool anyof, unsigned limit,
+			       void (*cb)(const char *address, void *ctx), void *ctx,
+			       const char **error_r)
+{
+	char lbuf[24];
+	snprintf(lbuf, sizeof(lbuf), "%u", limit);
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_DAV_PRINCIPAL_SEARCH, &res, name, address,
+				      anyof ? "true" : "false", lbuf);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(PQgetvalue(res, i, 0), ctx);
 	PQclear(res);
 	return STORE_OK;
 }

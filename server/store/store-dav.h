@@ -80,12 +80,19 @@ int store_dav_coll_list(struct store *st, const char *owner, const char *home,
 int store_dav_coll_create(struct store *st, const char *owner, const char *home,
 			  const char *name, const char *kind, struct store_dav_coll *coll_r,
 			  const char **error_r);
-/* Delete a collection with its objects, giving their bytes back to quota. */
+/* Delete a collection with its objects and its descendant collections,
+ * giving their bytes back to quota. */
 int store_dav_coll_delete(struct store *st, const struct store_dav_coll *coll,
 			  const char **error_r);
-/* Give a collection another name in its home (MOVE); STORE_EXISTS if taken. */
+/* Give a collection another name in its home (MOVE), its descendants
+ * (nested collections, "name/...") following it; STORE_EXISTS if taken. */
 int store_dav_coll_rename(struct store *st, const struct store_dav_coll *coll,
 			  const char *name, const char **error_r);
+/* The child collections of a nested collection (all: every descendant),
+ * by name (a parent before its children). */
+int store_dav_coll_descendants(struct store *st, const struct store_dav_coll *coll, bool all,
+			       void (*cb)(const struct store_dav_coll *coll, void *ctx), void *ctx,
+			       const char **error_r);
 /* Total bytes and objects of a collection. */
 int store_dav_coll_usage(struct store *st, uint64_t coll_id, uint64_t *bytes_r,
 			 uint64_t *count_r, const char **error_r);
@@ -146,6 +153,20 @@ int store_dav_changes(struct store *st, uint64_t coll_id, uint64_t since,
 		      void (*cb)(const char *name, bool deleted, void *ctx), void *ctx,
 		      const char **error_r);
 
+/* A page of changes in (change number, name) order after position
+ * (since, after_name) (after_name NULL: every change after since), at
+ * most limit (0: all). */
+int store_dav_changes_page(struct store *st, uint64_t coll_id, uint64_t since,
+			   const char *after_name, uint64_t limit,
+			   void (*cb)(const char *name, bool deleted, uint64_t modseq, void *ctx),
+			   void *ctx, const char **error_r);
+/* A page of a collection's objects in (change number, name) order after
+ * position (since, after_name), at most limit (0: all). */
+int store_dav_obj_page(struct store *st, uint64_t coll_id, uint64_t since,
+		       const char *after_name, uint64_t limit, bool with_data,
+		       void (*cb)(const struct store_dav_obj *obj, void *ctx), void *ctx,
+		       const char **error_r);
+
 /* Dead properties of the collection (object_name "") or of an object. */
 int store_dav_props(struct store *st, uint64_t coll_id, const char *object_name,
 		    void (*cb)(const char *ns, const char *name, const char *xml, void *ctx),
@@ -157,6 +178,10 @@ int store_dav_prop_set(struct store *st, uint64_t coll_id, const char *object_na
  * the target's are dropped first). */
 int store_dav_props_copy(struct store *st, uint64_t from_coll, const char *from_name,
 			 uint64_t to_coll, const char *to_name, const char **error_r);
+/* Log a change of a member name of a collection whose row the caller
+ * locked (a child collection's "segment/"): a new sync token. */
+int store_dav_change_log(struct store *st, const struct store_dav_coll *coll, const char *name,
+			 bool deleted, const char **error_r);
 /* Log a change of the collection's own properties (new sync token). */
 int store_dav_coll_touch(struct store *st, const struct store_dav_coll *coll,
 			 const char **error_r);
@@ -228,6 +253,49 @@ int store_dav_proxy_clear(struct store *st, const char *owner, int mode, const c
 int store_dav_proxy_for(struct store *st, const char *user,
 			void (*cb)(const char *owner, int mode, void *ctx), void *ctx,
 			const char **error_r);
+/* ---- locks (migration 0030) ---- */
+
+/* A WebDAV lock as read back (strings valid during the callback). path:
+ * the resource below the home ("coll/sub/" for a collection,
+ * "coll/name" for an object). */
+struct store_dav_lock {
+	const char *token;
+	const char *path;
+	bool depth_infinity;
+	bool exclusive;
+	const char *owner_xml;		/* "" without one */
+	const char *principal;
+	int timeout_s;
+	int64_t remaining_s;
+};
+
+/* The live locks of owner's home that cover path (its own, and a
+ * depth-infinity lock of an ancestor), with descendants those below it
+ * too, and the lock of parent ("" or NULL: none), by path. */
+int store_dav_locks(struct store *st, const char *owner, const char *home, const char *path,
+		    bool descendants, const char *parent,
+		    void (*cb)(const struct store_dav_lock *lock, void *ctx), void *ctx,
+		    const char **error_r);
+/* Add a lock (expired ones are purged first); STORE_NOTFOUND without
+ * such an owner. */
+int store_dav_lock_add(struct store *st, const char *owner, const char *home,
+		       const struct store_dav_lock *lock, const char **error_r);
+/* A new timeout for a lock; remove one; drop the locks of a resource that
+ * is gone (with descendants, those below it). */
+int store_dav_lock_refresh(struct store *st, const char *token, int timeout_s,
+			   const char **error_r);
+int store_dav_lock_remove(struct store *st, const char *token, const char **error_r);
+int store_dav_locks_drop(struct store *st, const char *owner, const char *home, const char *path,
+			 bool descendants, const char **error_r);
+
+/* Accounts matching a principal-property-search: display name or address
+ * containing name (NULL: no such test), address containing address (NULL:
+ * none), any of the tests (anyof) or all of them; at most limit, by
+ * address. */
+int store_dav_principal_search(struct store *st, const char *name, const char *address,
+			       bool anyof, unsigned limit,
+			       void (*cb)(const char *address, void *ctx), void *ctx,
+			       const char **error_r);
 
 /* owner's used bytes and limit (-1: none). */
 int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64_t *limit_r,

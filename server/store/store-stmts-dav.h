@@ -34,6 +34,26 @@
 	  "DELETE FROM dav_collections WHERE id = $1::bigint", 1)                       \
 	X(STMT_DAV_COLL_RENAME,                                                         \
 	  "UPDATE dav_collections SET name = $2 WHERE id = $1::bigint", 2)              \
+	/* Nested collections (0030): the descendants of collection $3 of     \
+	 * account $1 in home $2 are those named "$3/..."; $4 false: only the  \
+	 * children (no further '/').                                          */ \
+	X(STMT_DAV_COLL_DESCENDANTS,                                                    \
+	  STORE_DAV_COLL_COLUMNS " WHERE c.account_id = $1::bigint AND c.home = $2"     \
+	  " AND left(c.name, length($3) + 1) = $3 || '/'"                               \
+	  " AND ($4::boolean OR position('/' IN substr(c.name, length($3) + 2)) = 0)"   \
+	  " ORDER BY c.name", 4)                                                        \
+	X(STMT_DAV_COLL_TREE_BYTES,                                                     \
+	  "SELECT coalesce(sum(o.size), 0) FROM dav_objects o"                          \
+	  " JOIN dav_collections c ON c.id = o.collection_id"                           \
+	  " WHERE c.account_id = $1::bigint AND c.home = $2"                            \
+	  " AND left(c.name, length($3) + 1) = $3 || '/'", 3)                           \
+	X(STMT_DAV_COLL_TREE_DELETE,                                                    \
+	  "DELETE FROM dav_collections WHERE account_id = $1::bigint AND home = $2"     \
+	  " AND left(name, length($3) + 1) = $3 || '/'", 3)                             \
+	X(STMT_DAV_COLL_TREE_RENAME,                                                    \
+	  "UPDATE dav_collections SET name = $4 || substr(name, length($3) + 1)"        \
+	  " WHERE account_id = $1::bigint AND home = $2"                                \
+	  " AND left(name, length($3) + 1) = $3 || '/'", 4)                             \
 	X(STMT_DAV_COLL_BYTES,                                                          \
 	  "SELECT coalesce(sum(size), 0), count(*) FROM dav_objects"                    \
 	  " WHERE collection_id = $1::bigint", 1)                                       \
@@ -98,6 +118,17 @@
 	X(STMT_DAV_CHANGES,                                                             \
 	  "SELECT name, deleted, modseq FROM dav_changes WHERE collection_id = $1::bigint" \
 	  " AND modseq > $2::bigint ORDER BY modseq", 2)                                \
+	/* Pages of sync-collection (RFC 6578 3.6): in (modseq, name) order  \
+	 * after position ($2, $3) ($3 NULL: after change $2), at most $4    \
+	 * (NULL: all).                                                       */ \
+	X(STMT_DAV_CHANGES_PAGE,                                                        \
+	  "SELECT name, deleted, modseq FROM dav_changes WHERE collection_id = $1::bigint" \
+	  " AND (modseq > $2::bigint OR (modseq = $2::bigint AND name > $3))"          \
+	  " ORDER BY modseq, name LIMIT $4::bigint", 4)                                 \
+	X(STMT_DAV_OBJ_PAGE,                                                            \
+	  STORE_DAV_OBJ_COLUMNS " WHERE o.collection_id = $1::bigint"                   \
+	  " AND (o.modseq > $3::bigint OR (o.modseq = $3::bigint AND o.name > $4))"     \
+	  " ORDER BY o.modseq, o.name LIMIT $5::bigint", 5)                             \
 	X(STMT_DAV_PROPS,                                                               \
 	  "SELECT ns, name, xml FROM dav_properties WHERE collection_id = $1::bigint"   \
 	  " AND object_name = $2 ORDER BY ns, name", 2)                                 \
@@ -160,6 +191,47 @@
 	X(STMT_DAV_FEEDS,                                                               \
 	  "SELECT id, created_at, coalesce(last_used::text, '') FROM dav_feeds"         \
 	  " WHERE collection_id = $1::bigint ORDER BY id", 1)                           \
+	/* Locks (0030): those of owner's home $2 that cover path $3 (its own, \
+	 * a depth-infinity one of an ancestor collection), with $4 those     \
+	 * below it too, and the one of path $5 (the parent, '' for none).    */ \
+	X(STMT_DAV_LOCKS_COVER,                                                         \
+	  "SELECT l.token, l.path, l.depth_infinity, l.exclusive, l.owner_xml,"         \
+	  " l.principal, l.timeout_s,"                                                  \
+	  " greatest(1, ceil(extract(epoch FROM l.expires - now())))::bigint"           \
+	  " FROM dav_locks l JOIN accounts a ON a.id = l.account_id"                    \
+	  " WHERE a.address = lower($1) AND l.home = $2 AND l.expires > now()"          \
+	  " AND (l.path = $3 OR (l.depth_infinity AND right(l.path, 1) = '/'"           \
+	  "      AND left($3, length(l.path)) = l.path)"                                \
+	  "   OR ($4::boolean AND left(l.path, length($3)) = $3) OR l.path = $5)"       \
+	  " ORDER BY l.path, l.token", 5)                                               \
+	X(STMT_DAV_LOCK_INSERT,                                                         \
+	  "INSERT INTO dav_locks (token, account_id, home, path, depth_infinity,"       \
+	  " exclusive, owner_xml, principal, timeout_s, expires)"                       \
+	  " SELECT $1, id, $3, $4, $5::boolean, $6::boolean, $7, lower($8),"            \
+	  " $9::integer, now() + make_interval(secs => $9::integer)"                    \
+	  " FROM accounts WHERE address = lower($2) RETURNING 1", 9)                    \
+	X(STMT_DAV_LOCK_REFRESH,                                                        \
+	  "UPDATE dav_locks SET timeout_s = $2::integer,"                               \
+	  " expires = now() + make_interval(secs => $2::integer) WHERE token = $1", 2)  \
+	X(STMT_DAV_LOCK_DELETE, "DELETE FROM dav_locks WHERE token = $1", 1)            \
+	X(STMT_DAV_LOCKS_DROP,                                                          \
+	  "DELETE FROM dav_locks l USING accounts a WHERE a.id = l.account_id"          \
+	  " AND a.address = lower($1) AND l.home = $2"                                  \
+	  " AND (l.path = $3 OR ($4::boolean AND left(l.path, length($3)) = $3))", 4)   \
+	X(STMT_DAV_LOCKS_EXPIRE,                                                        \
+	  "DELETE FROM dav_locks WHERE expires < now() - interval '1 minute'", 0)       \
+	/* principal-property-search (RFC 3744 9.4): accounts whose display   \
+	 * name or address contains $1, whose address contains $2 (NULL: no  \
+	 * such test); $3 anyof (else allof); at most $4.                     */ \
+	X(STMT_DAV_PRINCIPAL_SEARCH,                                                    \
+	  "SELECT address FROM accounts WHERE CASE WHEN $3::boolean THEN"               \
+	  " (($1::text IS NOT NULL AND (strpos(lower(display_name), lower($1)) > 0"     \
+	  "   OR strpos(address, lower($1)) > 0))"                                      \
+	  "  OR ($2::text IS NOT NULL AND strpos(address, lower($2)) > 0))"             \
+	  " ELSE (($1::text IS NULL OR strpos(lower(display_name), lower($1)) > 0"      \
+	  "   OR strpos(address, lower($1)) > 0)"                                       \
+	  "  AND ($2::text IS NULL OR strpos(address, lower($2)) > 0)) END"             \
+	  " ORDER BY address LIMIT $4::bigint", 4)                                      \
 	X(STMT_DAV_QUOTA,                                                               \
 	  "SELECT a.id, u.bytes, coalesce(a.quota_bytes, -1) FROM accounts a"           \
 	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)

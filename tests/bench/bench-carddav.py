@@ -19,7 +19,7 @@ it caches (Radicale its item cache and ETags); "best" is the best of --runs.
 
 Needs the Debian package radicale and a built tree (a plain build).
 
-    tests/bench/bench-carddav.py [--builddir build] [--contacts 10000] [--runs 5]
+    tests/bench/bench-carddav.py [--builddir build] [--contacts 10000] [--runs 5] [--only multiget]
 """
 import base64
 import http.client
@@ -148,6 +148,8 @@ def main():
     ap = benchlib.argparser()
     ap.add_argument("--contacts", type=int, default=10000)
     ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--only", default="",
+                    help="run only the requests whose label contains this (e.g. multiget)")
     args = benchlib.parse_args(ap)
     benchlib.require("bench-carddav", ["radicale"], "radicale")
     data = cards(args.contacts)
@@ -185,6 +187,8 @@ def main():
                  ("addressbook-query (1 match)", "REPORT", query, query),
                  ("addressbook-multiget (100)", "REPORT", mg.format(hrefs_c), mg.format(hrefs_r))]
         for label, method, body_c, body_r in tests:
+            if args.only not in label:
+                continue
             cf, cb, cdata = measure(c, cairn_path, args.runs, method, body_c)
             rf, rb, rdata = measure(r, rad.path, args.runs, method, body_r)
             nc = cdata.count(b"<D:response>") + cdata.count(b"<response>")

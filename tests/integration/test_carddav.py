@@ -34,7 +34,7 @@ def test_discovery_and_default_book(dav):
                            f'<CR:addressbook-home-set xmlns:CR="{CR}"/>')
     r = responses(body)[f"/dav/principals/{ANN}/"]
     assert r[f"{{{CR}}}addressbook-home-set"][1].find("D:href", NS_ALL).text == \
-        "/dav/addressbooks/ann%40dav.test/"
+        "/dav/addressbooks/ann@dav.test/"
     # the home lists the default book (made at first use) and the GAL
     st, _, body = propfind(c, f"/dav/addressbooks/{ANN}/",
                            f'<D:resourcetype/><D:displayname/><D:current-user-privilege-set/>'

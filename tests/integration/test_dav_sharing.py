@@ -12,7 +12,7 @@ ANN = "ann@dav.test"
 BOB = "bob@dav.test"
 CARL = "carl@dav.test"
 CAL = f"/dav/calendars/{ANN}/team/"
-ANN_ENC = "ann%40dav.test"
+ANN_ENC = "ann@dav.test"
 TEXT_CAL = {"Content-Type": "text/calendar"}
 
 
@@ -74,7 +74,7 @@ def test_acl_read_then_write(share):
     st, _, data = propfind(a, CAL, "<D:acl/>")
     acl = responses(data)[CAL]["{DAV:}acl"][1]
     hrefs = [h.text for h in acl.iter("{DAV:}href")]
-    assert f"/dav/principals/{BOB}/".replace("@", "%40") in hrefs
+    assert f"/dav/principals/{BOB}/" in hrefs
     st, _, data = propfind(b, CAL, "<D:acl/>")
     assert "403" in responses(data)[CAL]["{DAV:}acl"][0]
     # write for bob

@@ -71,6 +71,16 @@ static void test_refused(void **state)
 	assert_int_equal(parse("<!DOCTYPE x><x/>", &doc), 400);
 	/* an undeclared entity */
 	assert_int_equal(parse("<x>&nope;</x>", &doc), 400);
+	/* not namespace-well-formed: a prefix bound to "", an undeclared prefix */
+	assert_int_equal(parse("<D:propfind xmlns:D=\"DAV:\"><D:prop><bar:foo xmlns:bar=\"\"/>"
+			       "</D:prop></D:propfind>", &doc), 400);
+	assert_null(doc);
+	assert_int_equal(parse("<D:propfind xmlns:D=\"DAV:\"><D:prop><u:foo/></D:prop>"
+			       "</D:propfind>", &doc), 400);
+	/* the empty default namespace is fine */
+	assert_int_equal(parse("<D:propfind xmlns:D=\"DAV:\"><D:prop><foo xmlns=\"\"/></D:prop>"
+			       "</D:propfind>", &doc), 0);
+	xmlFreeDoc(doc);
 	/* too deep */
 	char deep[2048] = "";
 	for (int i = 0; i < 40; i++)
