@@ -231,8 +231,10 @@ static size_t content_comps(icalcomponent *vcal, icalcomponent ***out)
 	size_t n = 0, cap = 0;
 	icalcomponent **v = NULL;
 
-	for (icalcomponent *c = icalcomponent_get_first_component(vcal, ICAL_ANY_COMPONENT); c != NULL;
-	     c = icalcomponent_get_next_component(vcal, ICAL_ANY_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(vcal, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+
 		if (!is_content_kind(icalcomponent_isa(c)))
 			continue;
 		if (n == cap) {
@@ -240,6 +242,23 @@ static size_t content_comps(icalcomponent *vcal, icalcomponent ***out)
 			v = xrealloc(v, cap * sizeof(*v));
 		}
 		v[n++] = c;
+	}
+	*out = v;
+	return n;
+}
+
+/* The kind properties of c in a malloc'ed array: libical's property
+ * iterator is one per component, so loops that call code iterating the
+ * same component's properties walk an array instead. */
+static size_t props_of(icalcomponent *c, icalproperty_kind kind, icalproperty ***out)
+{
+	size_t n = 0;
+	icalproperty **v = NULL;
+
+	for (icalproperty *p = icalcomponent_get_first_property(c, kind); p != NULL;
+	     p = icalcomponent_get_next_property(c, kind)) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = p;
 	}
 	*out = v;
 	return n;
@@ -269,8 +288,10 @@ static int64_t comp_rid(const struct ical_object *obj, icalcomponent *c)
 
 static icalcomponent *find_comp(const struct ical_object *obj, int64_t rid)
 {
-	for (icalcomponent *c = icalcomponent_get_first_component(obj->vcal, ICAL_ANY_COMPONENT);
-	     c != NULL; c = icalcomponent_get_next_component(obj->vcal, ICAL_ANY_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(obj->vcal, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+
 		if (!is_content_kind(icalcomponent_isa(c)))
 			continue;
 		if (comp_rid(obj, c) == rid)
@@ -1205,8 +1226,9 @@ static icalcomponent *copy_shell(icalcomponent *src)
 
 static icalcomponent *find_vtimezone(icalcomponent *vcal, const char *tzid)
 {
-	for (icalcomponent *z = icalcomponent_get_first_component(vcal, ICAL_VTIMEZONE_COMPONENT);
-	     z != NULL; z = icalcomponent_get_next_component(vcal, ICAL_VTIMEZONE_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *z = icalcompiter_deref(&it);
 		icalproperty *p = icalcomponent_get_first_property(z, ICAL_TZID_PROPERTY);
 
 		if (p != NULL && icalproperty_get_tzid(p) != NULL &&
@@ -1291,6 +1313,13 @@ void itip_out_free(struct itip_out *out, size_t n)
 		free(out[i].data);
 	}
 	free(out);
+}
+
+void itip_out_clear(struct itip_out *out)
+{
+	free(out->recipient);
+	free(out->data);
+	memset(out, 0, sizeof(*out));
 }
 
 /* A time property (RECURRENCE-ID, EXDATE, DTSTART) as another kind, same
@@ -1538,16 +1567,19 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 
 		/* (a) instances removed by a new EXDATE */
 		if (in_nm && in_om) {
-			for (icalproperty *p = icalcomponent_get_first_property(nm, ICAL_EXDATE_PROPERTY);
-			     p != NULL; p = icalcomponent_get_next_property(nm, ICAL_EXDATE_PROPERTY)) {
-				int64_t k = time_key(new, p);
+			icalproperty **ex;
+			size_t nex = props_of(nm, ICAL_EXDATE_PROPERTY, &ex);
+
+			for (size_t i = 0; i < nex; i++) {
+				int64_t k = time_key(new, ex[i]);
 				icalcomponent *o = find_comp(old, k);
 
 				if (has_exdate(old, om, k) ||
 				    (o != NULL && (find_attendee(o, a) == NULL || is_cancelled(o))))
 					continue;
-				cancel_add(&cx, new, nm, p, k, a, seq, sent_by);
+				cancel_add(&cx, new, nm, ex[i], k, a, seq, sent_by);
 			}
+			free(ex);
 		}
 		/* (b) overrides set to STATUS:CANCELLED */
 		for (size_t i = 0; i < nn; i++) {
@@ -1809,10 +1841,11 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 	}
 	/* instances the attendee removed with an EXDATE: DECLINED */
 	if (nm != NULL && om != NULL && find_attendee(nm, attendee) != NULL) {
-		icalproperty *ap = find_attendee(nm, attendee);
+		icalproperty *ap = find_attendee(nm, attendee), **ex;
+		size_t nex = props_of(nm, ICAL_EXDATE_PROPERTY, &ex);
 
-		for (icalproperty *p = icalcomponent_get_first_property(nm, ICAL_EXDATE_PROPERTY); p != NULL;
-		     p = icalcomponent_get_next_property(nm, ICAL_EXDATE_PROPERTY)) {
+		for (size_t i = 0; i < nex; i++) {
+			icalproperty *p = ex[i];
 			int64_t k = time_key(new, p);
 			icalcomponent *o = find_comp(old, k);
 
@@ -1822,6 +1855,7 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 				continue;
 			reply_add(&vcal, &keys, k, reply_comp(nm, p, ap, "DECLINED", sent_by));
 		}
+		free(ex);
 	}
 	/* overrides the attendee had and deleted (not reverted to the series) */
 	for (size_t i = 0; i < on; i++) {
@@ -1968,17 +2002,16 @@ static void attendee_keep(icalcomponent *nc, const struct ical_object *mobj, ica
 
 static void remove_exdate(const struct ical_object *obj, icalcomponent *master, int64_t key)
 {
-	icalproperty *p = icalcomponent_get_first_property(master, ICAL_EXDATE_PROPERTY);
+	icalproperty **ex;
+	size_t nex = props_of(master, ICAL_EXDATE_PROPERTY, &ex);
 
-	while (p != NULL) {
-		icalproperty *next = icalcomponent_get_next_property(master, ICAL_EXDATE_PROPERTY);
-
-		if (time_key(obj, p) == key) {
-			icalcomponent_remove_property(master, p);
-			icalproperty_free(p);
+	for (size_t i = 0; i < nex; i++) {
+		if (time_key(obj, ex[i]) == key) {
+			icalcomponent_remove_property(master, ex[i]);
+			icalproperty_free(ex[i]);
 		}
-		p = next;
 	}
+	free(ex);
 }
 
 /* A working copy of cur: same zones, its own VCALENDAR. */
