@@ -395,6 +395,16 @@ static void test_organizer_create(void **state)
 	itip_free(&m);
 	itip_out_free(out, n);
 
+	ical_object_free(&obj);
+	/* an object whose scheduling data breaks RFC 5546 is not scheduled */
+	obj = obj_lf(MEETING("0", "ORGANIZER:mailto:mallory@example.com\n"));
+	assert_int_equal(itip_organizer_changes(NULL, obj, "alice@example.com", NULL, &out, &n,
+						&err), -1);
+	assert_non_null(strstr(err.text, "ORGANIZER"));
+	assert_null(out);
+	assert_int_equal(n, 0);
+	ical_object_free(&obj);
+	obj = obj_lf(MEETING("0", ""));
 	/* someone else cannot schedule alice's meeting */
 	assert_int_equal(itip_organizer_changes(NULL, obj, "mallory@example.com", NULL, &out, &n,
 						&err), -1);
