@@ -73,6 +73,50 @@ char *itip_address(const char *value)
 	return s;
 }
 
+struct strpos {
+	const char *s;
+	size_t pos;
+};
+
+static int cmp_strpos(const void *a, const void *b)
+{
+	const struct strpos *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	return c != 0 ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Drop repeated strings of v (malloc'ed, freed here), keeping the first of
+ * each in order. Returns the new count. O(n log n). */
+static size_t dedupe(char **v, size_t n)
+{
+	struct strpos *sp;
+	bool *drop;
+	size_t m = 0;
+
+	if (n < 2)
+		return n;
+	sp = xcalloc(n, sizeof(*sp));
+	drop = xcalloc(n, sizeof(*drop));
+	for (size_t i = 0; i < n; i++) {
+		sp[i].s = v[i];
+		sp[i].pos = i;
+	}
+	qsort(sp, n, sizeof(*sp), cmp_strpos);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(sp[i].s, sp[i - 1].s) == 0)
+			drop[sp[i].pos] = true;
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			free(v[i]);
+		else
+			v[m++] = v[i];
+	}
+	free(sp);
+	free(drop);
+	return m;
+}
+
 /* Address equality: "mailto:" optional on either side, case-insensitive. */
 static bool addr_eq(const char *a, const char *b)
 {
@@ -231,8 +275,10 @@ static size_t content_comps(icalcomponent *vcal, icalcomponent ***out)
 	size_t n = 0, cap = 0;
 	icalcomponent **v = NULL;
 
-	for (icalcomponent *c = icalcomponent_get_first_component(vcal, ICAL_ANY_COMPONENT); c != NULL;
-	     c = icalcomponent_get_next_component(vcal, ICAL_ANY_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(vcal, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+
 		if (!is_content_kind(icalcomponent_isa(c)))
 			continue;
 		if (n == cap) {
@@ -240,6 +286,23 @@ static size_t content_comps(icalcomponent *vcal, icalcomponent ***out)
 			v = xrealloc(v, cap * sizeof(*v));
 		}
 		v[n++] = c;
+	}
+	*out = v;
+	return n;
+}
+
+/* The kind properties of c in a malloc'ed array: libical's property
+ * iterator is one per component, so loops that call code iterating the
+ * same component's properties walk an array instead. */
+static size_t props_of(icalcomponent *c, icalproperty_kind kind, icalproperty ***out)
+{
+	size_t n = 0;
+	icalproperty **v = NULL;
+
+	for (icalproperty *p = icalcomponent_get_first_property(c, kind); p != NULL;
+	     p = icalcomponent_get_next_property(c, kind)) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = p;
 	}
 	*out = v;
 	return n;
@@ -269,8 +332,10 @@ static int64_t comp_rid(const struct ical_object *obj, icalcomponent *c)
 
 static icalcomponent *find_comp(const struct ical_object *obj, int64_t rid)
 {
-	for (icalcomponent *c = icalcomponent_get_first_component(obj->vcal, ICAL_ANY_COMPONENT);
-	     c != NULL; c = icalcomponent_get_next_component(obj->vcal, ICAL_ANY_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(obj->vcal, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+
 		if (!is_content_kind(icalcomponent_isa(c)))
 			continue;
 		if (comp_rid(obj, c) == rid)
@@ -470,7 +535,6 @@ static int check_comp(struct itip_message *m, icalcomponent *c, const struct ica
 	for (p = icalcomponent_get_first_property(c, ICAL_ATTENDEE_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_ATTENDEE_PROPERTY)) {
 		const char *a = prop_addr(p);
-		bool dup = false;
 
 		if (a == NULL || *a == '\0') {
 			itip_err(err_r, "3.1;ATTENDEE: empty calendar user address");
@@ -481,17 +545,9 @@ static int check_comp(struct itip_message *m, icalcomponent *c, const struct ica
 				 param(p, "PARTSTAT"), kn);
 			return -1;
 		}
-		for (size_t i = 0; i < m->nattendees && !dup; i++)
-			dup = addr_eq(a, m->attendees[i]);
-		if (!dup) {
-			if (m->nattendees >= lim->max_attendees) {
-				itip_err(err_r, "3.10;ATTENDEE: more than %u distinct attendees",
-					 lim->max_attendees);
-				return -1;
-			}
-			m->attendees = xrealloc(m->attendees, (m->nattendees + 1) * sizeof(char *));
-			m->attendees[m->nattendees++] = itip_address(a);
-		}
+		/* repeats are dropped once all components are read */
+		m->attendees = xrealloc(m->attendees, (m->nattendees + 1) * sizeof(char *));
+		m->attendees[m->nattendees++] = itip_address(a);
 		if (m->method == ITIP_REPLY || m->method == ITIP_REFRESH ||
 		    (m->method == ITIP_COUNTER && natt == 1)) {
 			if (m->sender == NULL) {
@@ -666,6 +722,12 @@ static int validate_msg(struct itip_message *m, const struct ical_limits *lim,
 	if (m->summary == NULL && icalcomponent_get_first_property(comps[0], ICAL_SUMMARY_PROPERTY))
 		m->summary = xstrdup(icalcomponent_get_summary(comps[0]) ?
 				     icalcomponent_get_summary(comps[0]) : "");
+	m->nattendees = dedupe(m->attendees, m->nattendees);
+	if (m->nattendees > lim->max_attendees) {
+		itip_err(err_r, "3.10;ATTENDEE: %zu distinct attendees, more than the limit of %u",
+			 m->nattendees, lim->max_attendees);
+		goto out;
+	}
 	if ((m->method == ITIP_REPLY || m->method == ITIP_REFRESH) && m->sender == NULL) {
 		itip_err(err_r, "3.11;ATTENDEE: a %s names the attendee it is from",
 			 method_names[m->method]);
@@ -969,41 +1031,92 @@ static int cmp_ridcomp(const void *a, const void *b)
 	return x->rid < y->rid ? -1 : x->rid > y->rid;
 }
 
-/* What attendee a sees of obj: the signature of every component it is in,
- * by RECURRENCE-ID, the instances in skip (cancelled separately) left out.
- * "" when a is in none. */
-static char *view_sig(const struct ical_object *obj, const char *a, const struct keyset *skip)
+/* An object's components with their signatures, computed once per
+ * itip_organizer_changes() call (not once per attendee). */
+struct sigset {
+	const struct ical_object *obj;
+	icalcomponent **comps;
+	int64_t *rids;
+	char **sigs;		/* full signatures without skip, lazily */
+	size_t n;
+};
+
+static void sigset_init(struct sigset *ss, const struct ical_object *obj)
 {
-	icalcomponent **v;
-	size_t n = obj ? content_comps(obj->vcal, &v) : 0, m = 0;
-	struct ridcomp *rc;
-	struct buf b;
-
-	buf_init(&b, 0);
-	buf_append_str(&b, "");
+	memset(ss, 0, sizeof(*ss));
+	ss->obj = obj;
 	if (obj == NULL)
-		return b.data;
-	rc = xcalloc(n + 1, sizeof(*rc));
-	for (size_t i = 0; i < n; i++) {
-		int64_t rid = comp_rid(obj, v[i]);
+		return;
+	ss->n = content_comps(obj->vcal, &ss->comps);
+	ss->rids = xcalloc(ss->n + 1, sizeof(*ss->rids));
+	ss->sigs = xcalloc(ss->n + 1, sizeof(*ss->sigs));
+	for (size_t i = 0; i < ss->n; i++)
+		ss->rids[i] = comp_rid(obj, ss->comps[i]);
+}
 
-		if (find_attendee(v[i], a) == NULL || (rid != RID_NONE && keyset_has(skip, rid)))
+static void sigset_free(struct sigset *ss)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		free(ss->sigs[i]);
+	free(ss->sigs);
+	free(ss->rids);
+	free(ss->comps);
+	memset(ss, 0, sizeof(*ss));
+}
+
+/* The components of the object attendee a is in (skip left out), sorted by
+ * RECURRENCE-ID, as indexes into ss. Returns the count; *idx_r malloc'ed. */
+static size_t view_of(const struct sigset *ss, const char *a, const struct keyset *skip,
+		      struct ridcomp **rc_r)
+{
+	struct ridcomp *rc = xcalloc(ss->n + 1, sizeof(*rc));
+	size_t m = 0;
+
+	for (size_t i = 0; i < ss->n; i++) {
+		if ((ss->rids[i] != RID_NONE && keyset_has(skip, ss->rids[i])) ||
+		    find_attendee(ss->comps[i], a) == NULL)
 			continue;
-		rc[m].rid = rid;
-		rc[m++].c = v[i];
+		rc[m].rid = ss->rids[i];
+		rc[m++].c = (icalcomponent *)(uintptr_t)i;	/* the index */
 	}
 	if (m > 1)
 		qsort(rc, m, sizeof(*rc), cmp_ridcomp);
-	for (size_t i = 0; i < m; i++) {
-		char *s = comp_sig(obj, rc[i].c, true, skip);
+	*rc_r = rc;
+	return m;
+}
 
-		buf_printf(&b, "R:%lld\n", (long long)rc[i].rid);
-		buf_append_str(&b, s);
-		free(s);
+static const char *sig_at(struct sigset *ss, size_t i, const struct keyset *skip, char **tmp)
+{
+	*tmp = NULL;
+	if (skip != NULL && skip->n > 0)
+		return *tmp = comp_sig(ss->obj, ss->comps[i], true, skip);
+	if (ss->sigs[i] == NULL)
+		ss->sigs[i] = comp_sig(ss->obj, ss->comps[i], true, NULL);
+	return ss->sigs[i];
+}
+
+/* Whether attendee a sees the same in both objects: the same components
+ * (by RECURRENCE-ID) with equal signatures, the instances in skip
+ * (cancelled separately) left out. */
+static bool view_equal(struct sigset *oss, struct sigset *nss, const char *a,
+		       const struct keyset *skip)
+{
+	struct ridcomp *orc, *nrc;
+	size_t on = view_of(oss, a, skip, &orc), nn = view_of(nss, a, skip, &nrc);
+	bool same = on == nn;
+
+	for (size_t i = 0; i < on && same; i++) {
+		size_t oi = (size_t)(uintptr_t)orc[i].c, ni = (size_t)(uintptr_t)nrc[i].c;
+		char *t1 = NULL, *t2 = NULL;
+
+		same = orc[i].rid == nrc[i].rid &&
+		       strcmp(sig_at(oss, oi, skip, &t1), sig_at(nss, ni, skip, &t2)) == 0;
+		free(t1);
+		free(t2);
 	}
-	free(rc);
-	free(v);
-	return b.data;
+	free(orc);
+	free(nrc);
+	return same;
 }
 
 bool itip_needs_sequence_bump(const struct ical_object *old, const struct ical_object *new)
@@ -1205,8 +1318,9 @@ static icalcomponent *copy_shell(icalcomponent *src)
 
 static icalcomponent *find_vtimezone(icalcomponent *vcal, const char *tzid)
 {
-	for (icalcomponent *z = icalcomponent_get_first_component(vcal, ICAL_VTIMEZONE_COMPONENT);
-	     z != NULL; z = icalcomponent_get_next_component(vcal, ICAL_VTIMEZONE_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *z = icalcompiter_deref(&it);
 		icalproperty *p = icalcomponent_get_first_property(z, ICAL_TZID_PROPERTY);
 
 		if (p != NULL && icalproperty_get_tzid(p) != NULL &&
@@ -1271,17 +1385,53 @@ static void prep_out(icalcomponent *c, const char *org_sent_by)
 	}
 }
 
-static void out_push(struct itip_out **v, size_t *n, const char *rcpt, enum itip_method m,
-		     icalcomponent *vcal)
+/* Every message itip sends must be one it accepts: an object whose
+ * scheduling data breaks RFC 5546 section 3 (two ORGANIZERs, components
+ * with different ORGANIZERs, an invalid PARTSTAT...) is not scheduled. */
+static int out_check(const char *data, size_t len, struct ical_error *err_r)
 {
-	struct itip_out *o;
+	struct itip_message *m;
+	struct ical_error e;
 
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	o = &(*v)[(*n)++];
-	o->recipient = itip_address(rcpt);
-	o->method = m;
-	o->data = comp_to_string(vcal, &o->len);
+	if (itip_parse(data, len, NULL, &m, &e) < 0) {
+		itip_err(err_r, "%.*s (the object cannot be scheduled)", 200, e.text);
+		return -1;
+	}
+	itip_free(&m);
+	return 0;
+}
+
+static int out_push(struct itip_out **v, size_t *n, const char *rcpt, enum itip_method m,
+		    icalcomponent *vcal, bool check, struct ical_error *err_r)
+{
+	struct itip_out o;
+
+	o.recipient = itip_address(rcpt);
+	o.method = m;
+	o.data = comp_to_string(vcal, &o.len);
 	icalcomponent_free(vcal);
+	if (check && out_check(o.data, o.len, err_r) < 0) {
+		free(o.recipient);
+		free(o.data);
+		return -1;
+	}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = o;
+	return 0;
+}
+
+static int out_single(struct itip_out *out, const char *rcpt, enum itip_method m,
+		      icalcomponent *vcal, struct ical_error *err_r)
+{
+	out->recipient = itip_address(rcpt);
+	out->method = m;
+	out->data = comp_to_string(vcal, &out->len);
+	icalcomponent_free(vcal);
+	if (out_check(out->data, out->len, err_r) < 0) {
+		itip_out_clear(out);
+		return -1;
+	}
+	return 0;
 }
 
 void itip_out_free(struct itip_out *out, size_t n)
@@ -1291,6 +1441,13 @@ void itip_out_free(struct itip_out *out, size_t n)
 		free(out[i].data);
 	}
 	free(out);
+}
+
+void itip_out_clear(struct itip_out *out)
+{
+	free(out->recipient);
+	free(out->data);
+	memset(out, 0, sizeof(*out));
 }
 
 /* A time property (RECURRENCE-ID, EXDATE, DTSTART) as another kind, same
@@ -1420,40 +1577,29 @@ static icalproperty *organizer_prop(const struct ical_object *obj)
 
 #define ITIP_MAX_RECIPIENTS 10000
 
-static int collect_attendees(const struct ical_object *obj, const char *organizer, char ***list,
-			     size_t *n, struct ical_error *err_r)
+/* Append obj's attendee addresses but the organizer's (normalised, with
+ * repeats; dedupe() afterwards). */
+static void collect_attendees(const struct ical_object *obj, const char *organizer, char ***list,
+			      size_t *n)
 {
 	icalcomponent **v;
 	size_t nc;
-	int ret = 0;
 
 	if (obj == NULL)
-		return 0;
+		return;
 	nc = content_comps(obj->vcal, &v);
-	for (size_t i = 0; i < nc && ret == 0; i++) {
+	for (size_t i = 0; i < nc; i++) {
 		for (icalproperty *p = icalcomponent_get_first_property(v[i], ICAL_ATTENDEE_PROPERTY);
 		     p != NULL; p = icalcomponent_get_next_property(v[i], ICAL_ATTENDEE_PROPERTY)) {
 			const char *a = prop_addr(p);
-			bool dup = false;
 
 			if (a == NULL || *a == '\0' || addr_eq(a, organizer))
 				continue;
-			for (size_t j = 0; j < *n && !dup; j++)
-				dup = addr_eq(a, (*list)[j]);
-			if (dup)
-				continue;
-			if (*n >= ITIP_MAX_RECIPIENTS) {
-				itip_err(err_r, "3.10;ATTENDEE: more than %d distinct attendees",
-					 ITIP_MAX_RECIPIENTS);
-				ret = -1;
-				break;
-			}
 			*list = xrealloc(*list, (*n + 1) * sizeof(char *));
 			(*list)[(*n)++] = itip_address(a);
 		}
 	}
 	free(v);
-	return ret;
 }
 
 /* The first ATTENDEE property of a in obj's components, NULL if none. */
@@ -1489,8 +1635,10 @@ static void cancel_add(struct cancels *cx, const struct ical_object *obj, icalco
 	copy_timezones(cx->vcal, obj->vcal);
 }
 
-static void organizer_one(const struct ical_object *old, const struct ical_object *new,
-			  const char *a, const char *sent_by, struct itip_out **out, size_t *nout)
+static int organizer_one(const struct ical_object *old, const struct ical_object *new,
+			 struct sigset *oss, struct sigset *nss,
+			 const char *a, const char *sent_by, struct itip_out **out, size_t *nout,
+			 struct ical_error *err_r)
 {
 	icalproperty *ap = attendee_in(new, a), *oap = attendee_in(old, a);
 	icalcomponent *nm = new ? master_of(new) : NULL, *om = old ? master_of(old) : NULL;
@@ -1500,9 +1648,10 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 	icalcomponent **nv = NULL, **ov = NULL;
 	size_t nn = 0, on = 0;
 	bool force = false;
+	int ret = 0;
 
 	if (!agent_is_server(ap ? ap : oap))
-		return;		/* SCHEDULE-AGENT=CLIENT or NONE: not ours to send */
+		return 0;	/* SCHEDULE-AGENT=CLIENT or NONE: not ours to send */
 	memset(&cx, 0, sizeof(cx));
 	if (new != NULL)
 		nn = content_comps(new->vcal, &nv);
@@ -1538,16 +1687,19 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 
 		/* (a) instances removed by a new EXDATE */
 		if (in_nm && in_om) {
-			for (icalproperty *p = icalcomponent_get_first_property(nm, ICAL_EXDATE_PROPERTY);
-			     p != NULL; p = icalcomponent_get_next_property(nm, ICAL_EXDATE_PROPERTY)) {
-				int64_t k = time_key(new, p);
+			icalproperty **ex;
+			size_t nex = props_of(nm, ICAL_EXDATE_PROPERTY, &ex);
+
+			for (size_t i = 0; i < nex; i++) {
+				int64_t k = time_key(new, ex[i]);
 				icalcomponent *o = find_comp(old, k);
 
 				if (has_exdate(old, om, k) ||
 				    (o != NULL && (find_attendee(o, a) == NULL || is_cancelled(o))))
 					continue;
-				cancel_add(&cx, new, nm, p, k, a, seq, sent_by);
+				cancel_add(&cx, new, nm, ex[i], k, a, seq, sent_by);
 			}
+			free(ex);
 		}
 		/* (b) overrides set to STATUS:CANCELLED */
 		for (size_t i = 0; i < nn; i++) {
@@ -1593,23 +1745,47 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 		}
 	}
 	{
-		char *os = view_sig(old, a, &cx.keys), *ns = view_sig(new, a, &cx.keys);
+		bool same = old != NULL && view_equal(oss, nss, a, &cx.keys);
 
-		if (force || old == NULL || strcmp(os, ns) != 0) {
+		if (force || !same) {
 			icalcomponent *r = request_for(new, a, sent_by);
 
-			if (r != NULL)
-				out_push(out, nout, a, ITIP_REQUEST, r);
+			if (r != NULL && out_push(out, nout, a, ITIP_REQUEST, r, false, err_r) < 0)
+				ret = -1;
 		}
-		free(os);
-		free(ns);
 	}
 send:
-	if (cx.vcal != NULL)
-		out_push(out, nout, a, ITIP_CANCEL, cx.vcal);
+	if (cx.vcal != NULL && out_push(out, nout, a, ITIP_CANCEL, cx.vcal, true, err_r) < 0)
+		ret = -1;
 	free(cx.keys.v);
 	free(nv);
 	free(ov);
+	return ret;
+}
+
+/* The organizer's object, all components as one PUBLISH, must parse as
+ * iTIP: then every REQUEST made of its components does (each holds the
+ * attendee it goes to), and is not parsed again one by one. */
+static int whole_check(const struct ical_object *obj, struct ical_error *err_r)
+{
+	icalcomponent **v, *vcal = new_vcal(ITIP_PUBLISH);
+	size_t n = content_comps(obj->vcal, &v), len;
+	char *text;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		icalcomponent *c = icalcomponent_new_clone(v[i]);
+
+		prep_out(c, NULL);
+		icalcomponent_add_component(vcal, c);
+	}
+	free(v);
+	copy_timezones(vcal, obj->vcal);
+	text = comp_to_string(vcal, &len);
+	icalcomponent_free(vcal);
+	r = out_check(text, len, err_r);
+	free(text);
+	return r;
 }
 
 int itip_organizer_changes(const struct ical_object *old, const struct ical_object *new,
@@ -1620,7 +1796,11 @@ int itip_organizer_changes(const struct ical_object *old, const struct ical_obje
 	icalproperty *org;
 	char **att = NULL;
 	size_t natt = 0;
+	struct sigset oss, nss;
 	int ret = -1;
+
+	memset(&oss, 0, sizeof(oss));
+	memset(&nss, 0, sizeof(nss));
 
 	*out_r = NULL;
 	*n_r = 0;
@@ -1644,13 +1824,32 @@ int itip_organizer_changes(const struct ical_object *old, const struct ical_obje
 			 organizer);
 		return -1;
 	}
-	if (collect_attendees(old, organizer, &att, &natt, err_r) < 0 ||
-	    collect_attendees(new, organizer, &att, &natt, err_r) < 0)
+	if (ref->comp != ICAL_COMP_VEVENT && ref->comp != ICAL_COMP_VTODO)
+		return 0;	/* RFC 6638 3.1: only events and to-dos are scheduled */
+	if (new != NULL && whole_check(new, err_r) < 0)
+		return -1;
+	collect_attendees(old, organizer, &att, &natt);
+	collect_attendees(new, organizer, &att, &natt);
+	natt = dedupe(att, natt);
+	if (natt > ITIP_MAX_RECIPIENTS) {
+		itip_err(err_r, "3.10;ATTENDEE: %zu distinct attendees, more than %d", natt,
+			 ITIP_MAX_RECIPIENTS);
 		goto out;
+	}
+	sigset_init(&oss, old);
+	sigset_init(&nss, new);
 	for (size_t i = 0; i < natt; i++)
-		organizer_one(old, new, att[i], sent_by, out_r, n_r);
+		if (organizer_one(old, new, &oss, &nss, att[i], sent_by, out_r, n_r, err_r) < 0)
+			goto out;
 	ret = 0;
 out:
+	sigset_free(&oss);
+	sigset_free(&nss);
+	if (ret < 0) {
+		itip_out_free(*out_r, *n_r);
+		*out_r = NULL;
+		*n_r = 0;
+	}
 	for (size_t i = 0; i < natt; i++)
 		free(att[i]);
 	free(att);
@@ -1668,11 +1867,7 @@ int itip_build_request(const struct ical_object *obj, const char *attendee,
 		itip_err(err_r, "3.7;ATTENDEE: %.80s is not invited to this event", attendee);
 		return -1;
 	}
-	out->recipient = itip_address(attendee);
-	out->method = ITIP_REQUEST;
-	out->data = comp_to_string(r, &out->len);
-	icalcomponent_free(r);
-	return 0;
+	return out_single(out, attendee, ITIP_REQUEST, r, err_r);
 }
 
 /* ---- attendee side ------------------------------------------------------- */
@@ -1743,6 +1938,7 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 	size_t nn = 0, on = 0;
 	struct keyset keys = { NULL, 0 };
 	char *orgaddr;
+	int ret = 0;
 
 	*out_r = NULL;
 	*n_r = 0;
@@ -1753,8 +1949,9 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 		return -1;
 	}
 	org = organizer_prop(ref);
-	if (org == NULL || prop_addr(org) == NULL)
-		return 0;	/* not a scheduling object */
+	if (org == NULL || prop_addr(org) == NULL ||
+	    (ref->comp != ICAL_COMP_VEVENT && ref->comp != ICAL_COMP_VTODO))
+		return 0;	/* not a scheduling object (RFC 6638 3.1) */
 	if (addr_eq(prop_addr(org), attendee)) {
 		itip_err(err_r, "3.8;ORGANIZER: %.80s is the organizer, not an attendee", attendee);
 		return -1;
@@ -1809,10 +2006,11 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 	}
 	/* instances the attendee removed with an EXDATE: DECLINED */
 	if (nm != NULL && om != NULL && find_attendee(nm, attendee) != NULL) {
-		icalproperty *ap = find_attendee(nm, attendee);
+		icalproperty *ap = find_attendee(nm, attendee), **ex;
+		size_t nex = props_of(nm, ICAL_EXDATE_PROPERTY, &ex);
 
-		for (icalproperty *p = icalcomponent_get_first_property(nm, ICAL_EXDATE_PROPERTY); p != NULL;
-		     p = icalcomponent_get_next_property(nm, ICAL_EXDATE_PROPERTY)) {
+		for (size_t i = 0; i < nex; i++) {
+			icalproperty *p = ex[i];
 			int64_t k = time_key(new, p);
 			icalcomponent *o = find_comp(old, k);
 
@@ -1822,6 +2020,7 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 				continue;
 			reply_add(&vcal, &keys, k, reply_comp(nm, p, ap, "DECLINED", sent_by));
 		}
+		free(ex);
 	}
 	/* overrides the attendee had and deleted (not reverted to the series) */
 	for (size_t i = 0; i < on; i++) {
@@ -1838,13 +2037,14 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 send:
 	if (vcal != NULL) {
 		copy_timezones(vcal, (new ? new : old)->vcal);
-		out_push(out_r, n_r, orgaddr, ITIP_REPLY, vcal);
+		if (out_push(out_r, n_r, orgaddr, ITIP_REPLY, vcal, true, err_r) < 0)
+			ret = -1;
 	}
 	free(orgaddr);
 	free(keys.v);
 	free(nv);
 	free(ov);
-	return 0;
+	return ret;
 }
 
 /* ---- applying received messages ----------------------------------------- */
@@ -1968,17 +2168,16 @@ static void attendee_keep(icalcomponent *nc, const struct ical_object *mobj, ica
 
 static void remove_exdate(const struct ical_object *obj, icalcomponent *master, int64_t key)
 {
-	icalproperty *p = icalcomponent_get_first_property(master, ICAL_EXDATE_PROPERTY);
+	icalproperty **ex;
+	size_t nex = props_of(master, ICAL_EXDATE_PROPERTY, &ex);
 
-	while (p != NULL) {
-		icalproperty *next = icalcomponent_get_next_property(master, ICAL_EXDATE_PROPERTY);
-
-		if (time_key(obj, p) == key) {
-			icalcomponent_remove_property(master, p);
-			icalproperty_free(p);
+	for (size_t i = 0; i < nex; i++) {
+		if (time_key(obj, ex[i]) == key) {
+			icalcomponent_remove_property(master, ex[i]);
+			icalproperty_free(ex[i]);
 		}
-		p = next;
 	}
+	free(ex);
 }
 
 /* A working copy of cur: same zones, its own VCALENDAR. */
@@ -2484,15 +2683,6 @@ int itip_set_schedule_status(struct ical_object *obj, const char *address, const
 
 /* ---- builders ------------------------------------------------------------ */
 
-static void out_single(struct itip_out *out, const char *rcpt, enum itip_method m,
-		       icalcomponent *vcal)
-{
-	out->recipient = itip_address(rcpt);
-	out->method = m;
-	out->data = comp_to_string(vcal, &out->len);
-	icalcomponent_free(vcal);
-}
-
 int itip_build_reply(const struct itip_message *req, const char *attendee,
 		     const char *partstat, const char *sent_by, const char *comment,
 		     struct itip_out *out, struct ical_error *err_r)
@@ -2530,8 +2720,7 @@ int itip_build_reply(const struct itip_message *req, const char *attendee,
 		return -1;
 	}
 	copy_timezones(vcal, req->vcal);
-	out_single(out, req->organizer, ITIP_REPLY, vcal);
-	return 0;
+	return out_single(out, req->organizer, ITIP_REPLY, vcal, err_r);
 }
 
 int itip_build_refresh(const struct ical_object *obj, const char *attendee, const char *rid,
@@ -2568,9 +2757,12 @@ int itip_build_refresh(const struct ical_object *obj, const char *attendee, cons
 	vcal = new_vcal(ITIP_REFRESH);
 	icalcomponent_add_component(vcal, c);
 	orgaddr = itip_address(prop_addr(org));
-	out_single(out, orgaddr, ITIP_REFRESH, vcal);
-	free(orgaddr);
-	return 0;
+	{
+		int r = out_single(out, orgaddr, ITIP_REFRESH, vcal, err_r);
+
+		free(orgaddr);
+		return r;
+	}
 }
 
 int itip_build_declinecounter(const struct itip_message *counter, const char *organizer,
@@ -2616,6 +2808,5 @@ int itip_build_declinecounter(const struct itip_message *counter, const char *or
 	}
 	free(v);
 	copy_timezones(vcal, counter->vcal);
-	out_single(out, to, ITIP_DECLINECOUNTER, vcal);
-	return 0;
+	return out_single(out, to, ITIP_DECLINECOUNTER, vcal, err_r);
 }
