@@ -11,6 +11,8 @@
 #include "config.h"
 #include "ical.h"
 #include "caldav-filter.h"
+#include "sched-private.h"
+#include "sched-fbindex.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,6 +28,9 @@ static void limits_of(struct dav_ctx *ctx, struct ical_limits *lim)
 	ical_limits_default(lim);
 	lim->max_resource_size = (size_t)cfg->http.dav_max_resource_size;
 	lim->max_instances = (unsigned)cfg->http.dav_max_instances;
+	/* the scheduling cap (RFC 6638 max-attendees-per-instance) */
+	if (cfg->sched.max_attendees > 0 && cfg->sched.max_attendees < lim->max_attendees)
+		lim->max_attendees = (unsigned)cfg->sched.max_attendees;
 }
 
 struct find_prop {
@@ -117,6 +122,7 @@ static void ical_date(struct buf *out, int64_t t)
 struct caldav_put {
 	struct ical_index index;
 	char comp[16];
+	struct sched_fbindex fb;	/* busy-time rows (events and free/busy) */
 };
 
 static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *coll,
@@ -151,9 +157,16 @@ static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *col
 	struct caldav_put *cp = xcalloc(1, sizeof(*cp));
 	struct ical_tz *tz = coll_tz(ctx, coll);
 	int ret = ical_object_index(obj, tz, &lim, &cp->index, &err);
+	bool busy = false;
+	if (ret == 0 && (cp->index.comp == ICAL_COMP_VEVENT || cp->index.comp == ICAL_COMP_VFREEBUSY)) {
+		const char *serr;
+		busy = sched_fbindex_compute(dav_ctx_store(ctx), dav_ctx_config(ctx), coll->owner, obj,
+					     tz, &cp->index, &cp->fb, &serr) == STORE_OK;
+	}
 	ical_tz_free(&tz);
 	ical_object_free(&obj);
 	if (ret < 0) {
+		ical_index_free(&cp->index);
 		free(cp);
 		put->err_name = err.precond != ICAL_PRECOND_NONE ? ical_precond_name(err.precond) :
 				"valid-calendar-object-resource";
@@ -173,6 +186,7 @@ static int caldav_validate(struct dav_ctx *ctx, const struct store_dav_coll *col
 			  cp->index.first_start;
 	put->idx.rend = cp->index.last_end == ICAL_TIME_MAX ? STORE_DAV_NO_TIME :
 			cp->index.last_end;
+	put->idx.busy = busy ? &cp->fb.rows : NULL;
 	put->content_type = "text/calendar; charset=utf-8";
 	return 0;
 }
@@ -182,6 +196,7 @@ static void caldav_put_free(struct dav_put *put)
 	struct caldav_put *cp = put->priv;
 	if (cp != NULL) {
 		ical_index_free(&cp->index);
+		sched_fbindex_free(&cp->fb);
 		free(cp);
 	}
 	put->priv = NULL;
@@ -248,7 +263,7 @@ static int caldav_prop(struct dav_ctx *ctx, enum dav_level level, const struct s
 	if (level == DAV_LEVEL_OBJ) {
 		if (strcmp(p->name, "calendar-data") == 0)
 			return calendar_data_prop(ctx, coll, obj, p->node, out);
-		return 404;
+		return sched_calendar_prop(ctx, level, coll, obj, p, out);
 	}
 	if (level != DAV_LEVEL_COLL)
 		return 404;
@@ -280,6 +295,18 @@ static int caldav_prop(struct dav_ctx *ctx, enum dav_level level, const struct s
 		buf_printf(out, "</C:%s>", p->name);
 		return 200;
 	}
+	if (strcmp(p->name, "schedule-calendar-transp") == 0) {
+		/* RFC 6638 9.1: whether its events count as busy time */
+		char *xml = coll_prop(ctx, coll, "schedule-calendar-transp");
+		if (xml != NULL) {
+			buf_append_str(out, xml);
+			free(xml);
+		} else {
+			buf_append_str(out, "<C:schedule-calendar-transp><C:opaque/>"
+					    "</C:schedule-calendar-transp>");
+		}
+		return 200;
+	}
 	if (strcmp(p->name, "max-attendees-per-instance") == 0) {
 		struct ical_limits lim;
 		limits_of(ctx, &lim);
@@ -302,6 +329,13 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 			return 403;
 		return caldav_comp_set_of(op->node) != 0 ? 200 : 409;
 	}
+	if (strcmp(op->name, "schedule-calendar-transp") == 0) {
+		if (op->remove)
+			return 200;
+		bool one = dav_xml_child(op->node, DAV_NS_CALDAV, "opaque") != NULL ||
+			   dav_xml_child(op->node, DAV_NS_CALDAV, "transparent") != NULL;
+		return one ? 200 : 409;
+	}
 	if (strcmp(op->name, "calendar-timezone") == 0) {
 		if (op->remove)
 			return 200;
@@ -317,7 +351,7 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 	}
 	static const char *const protected_names[] = {
 		"supported-calendar-data", "max-resource-size", "min-date-time", "max-date-time",
-		"max-instances", "max-attendees-per-instance", "calendar-data", NULL };
+		"max-instances", "max-attendees-per-instance", "calendar-data", "schedule-tag", NULL };
 	for (size_t i = 0; protected_names[i] != NULL; i++) {
 		if (strcmp(op->name, protected_names[i]) == 0)
 			return 403;
@@ -328,16 +362,8 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 static int caldav_principal_prop(struct dav_ctx *ctx, const char *principal,
 				 const struct dav_propname *p, struct buf *out)
 {
-	(void)ctx;
-	if (strcmp(p->ns, DAV_NS_CALDAV) != 0)
-		return 404;
-	if (strcmp(p->name, "calendar-user-address-set") == 0) {
-		buf_append_str(out, "<C:calendar-user-address-set><D:href>mailto:");
-		dav_xml_escape(out, principal);
-		buf_append_str(out, "</D:href></C:calendar-user-address-set>");
-		return 200;
-	}
-	return 404;
+	/* calendar-user-address-set and the RFC 6638 principal properties */
+	return sched_principal_prop(ctx, principal, p, out);
 }
 
 /* ---- REPORTs ---- */
@@ -649,6 +675,8 @@ static const struct dav_propdef caldav_props[] = {
 	{ DAV_NS_CALDAV, "max-instances", false },
 	{ DAV_NS_CALDAV, "max-attendees-per-instance", false },
 	{ DAV_NS_CALDAV, "calendar-data", false },
+	{ DAV_NS_CALDAV, "schedule-calendar-transp", true },
+	{ DAV_NS_CALDAV, "schedule-tag", false },
 	{ NULL, NULL, false },
 };
 

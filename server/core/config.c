@@ -234,6 +234,10 @@ const struct config_option config_options[] = {
 	    "Largest calendar object or contact stored (CALDAV:max-resource-size); other WebDAV files are bounded by max_body."),
 	OPT(http, dav_max_instances, CONFIG_UINT, "5000", 10, 1000000, NULL,
 	    "Most recurrence instances one calendar object may produce in one query or expansion (CALDAV:max-instances)."),
+	OPT(http, freebusy_index_past_days, CONFIG_UINT, "366", 1, 36600, NULL,
+	    "Days before now that the busy-time index expands recurring events into (free/busy before that expands them per query)."),
+	OPT(http, freebusy_index_future_days, CONFIG_UINT, "731", 1, 36600, NULL,
+	    "Days after now that the busy-time index expands recurring events into (free/busy after that expands them per query)."),
 
 	OPT(pop3, listen, CONFIG_LISTEN, "*:110", 0, 0, NULL,
 	    "Addresses for POP3 with STLS, as host:port separated by commas; empty disables it."),
@@ -559,6 +563,15 @@ const struct config_option config_options[] = {
 	    "Rows per page in the web admin's lists."),
 	OPT(webadmin, origin, CONFIG_STRING, "", 0, 0, NULL,
 	    "The admin's origin as browsers send it (https://admin.example.com); empty means the scheme and Host of each request. State changes from any other Origin or Referer are refused."),
+	OPT(imip, inbound, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Apply the iTIP message (RFC 6047 iMIP: text/calendar with a METHOD) of mail delivered to a local user to their calendars and scheduling inbox, after the sender checks of docs/scheduling-imip.md; the mail itself lands in INBOX either way."),
+	OPT(imip, require_dmarc_pass, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Apply inbound iMIP only when the scan stage's DMARC check passed for the From: domain. With no, a DMARC fail (or temperror/permerror) still refuses it, but mail from a domain without a DMARC record, or not scanned, is applied as unverified."),
+	OPT_MS(imip, auto_reply_period, auto_reply_period_ms, "1d", MS_SECOND, 365 * MS_DAY,
+	       "An automatic iMIP answer (a resource's REPLY) goes at most once per sender, recipient, UID, SEQUENCE and method within this period, so two automatic systems cannot loop."),
+
+	OPT(sched, max_attendees, CONFIG_UINT, "500", 1, 100000, NULL,
+	    "Most ATTENDEEs one component of a scheduled event may have (CALDAV:max-attendees-per-instance); a larger meeting is refused with 403."),
 
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
@@ -589,6 +602,8 @@ static const struct {
 	{ "milter", "A milter client of the scan stage (see docs/scan-content.md)." },
 	{ "rspamd", "The rspamd client of the scan stage (see docs/scan-content.md)." },
 	{ "webadmin", "cairn-admin.cgi, the web admin (see docs/webadmin.md)." },
+	{ "sched", "CalDAV scheduling between calendar users: implicit scheduling, the scheduling inbox and outbox (see docs/scheduling.md)." },
+	{ "imip", "iTIP by mail with the outside world: invitations out through the queue, replies and invitations in through delivery (see docs/scheduling-imip.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

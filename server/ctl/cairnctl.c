@@ -65,7 +65,7 @@ static int cmd_migrate(struct ctl *ctl, int argc, char **argv)
 	return CTL_OK;
 }
 
-static const struct ctl_cmd *const command_tables[11];
+static const struct ctl_cmd *const command_tables[12];
 
 static void print_usage(FILE *out)
 {
@@ -105,11 +105,12 @@ static const struct ctl_cmd base_commands[] = {
 	{ NULL, NULL, NULL, NULL, NULL }
 };
 
-static const struct ctl_cmd *const command_tables[11] = {
+static const struct ctl_cmd *const command_tables[12] = {
 	base_commands, ctl_directory_commands, ctl_mail_commands, ctl_dkim_commands,
 	ctl_queue_commands, ctl_acl_commands, ctl_dav_commands, ctl_carddav_commands,
 	ctl_sieve_commands,
 	ctl_scan_commands, ctl_spam_commands,
+	ctl_resource_commands,
 };
 
 /* Find the command for argv[0] (and argv[1] for two-word commands). */

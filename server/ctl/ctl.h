@@ -44,6 +44,7 @@ extern const struct ctl_cmd ctl_scan_commands[];
 extern const struct ctl_cmd ctl_spam_commands[];
 extern const struct ctl_cmd ctl_dav_commands[];
 extern const struct ctl_cmd ctl_carddav_commands[];
+extern const struct ctl_cmd ctl_resource_commands[];
 
 struct dir_handle;
 /* Rewrite the global address list from the directory (ctl-carddav.c),

@@ -6,6 +6,7 @@
 #include "autoconf.h"
 #include "store-dav.h"
 #include "store-mail-private.h"
+#include "store-freebusy.h"
 #include "log.h"
 
 #include <inttypes.h>
@@ -452,9 +453,17 @@ static int obj_insert(struct store *st, const struct store_dav_coll *coll, const
 		time_param(t[2], sizeof(t[2]), idx->rstart, &params[10]);
 		time_param(t[3], sizeof(t[3]), idx->rend, &params[11]);
 	}
-	ret = store_exec_params(st, STMT_DAV_OBJ_INSERT, params, NULL);
+	PGresult *res = NULL;
+	ret = store_exec_params(st, STMT_DAV_OBJ_INSERT, params, &res);
 	buf_free(&hex);
-	return mail_done(st, ret, error_r);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	uint64_t id = PQntuples(res) > 0 ? mail_u64(res, 0, 0) : 0;
+	PQclear(res);
+	/* the busy-time index in the same transaction (migration 0026) */
+	if (idx != NULL && idx->busy != NULL && id != 0)
+		return store_fb_index_write(st, id, coll->id, coll->account_id, idx->busy, error_r);
+	return STORE_OK;
 }
 
 int store_dav_obj_delete(struct store *st, const struct store_dav_coll *coll, const char *name,

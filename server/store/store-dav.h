@@ -48,14 +48,20 @@ struct store_dav_obj {
 	int64_t mtime;		/* last change, seconds since the epoch */
 };
 
+struct store_fb_rows;
+
 /* What a kind indexes for an object (NULL strings and STORE_DAV_NO_TIME for
- * none). rend STORE_DAV_NO_TIME with rstart set: the recurrence has no end. */
+ * none). rend STORE_DAV_NO_TIME with rstart set: the recurrence has no end.
+ * busy (NULL: none computed): the object's rows of the busy-time index
+ * (store-freebusy.h), written with it; without them an event of a calendar
+ * is left pending for the free/busy lookup to index. */
 struct store_dav_index {
 	const char *uid;
 	const char *comp;
 	const char *summary;
 	int64_t dtstart, dtend;
 	int64_t rstart, rend;
+	const struct store_fb_rows *busy;
 };
 
 void store_dav_obj_clear(struct store_dav_obj *o);

@@ -85,7 +85,11 @@
 #include "store-stmts-webadmin.h"
 #include "store-stmts-dav.h"
 #include "store-stmts-carddav.h"
+#include "store-stmts-resource.h"
 #include "store-stmts-dav-proxy.h"
+#include "store-stmts-imip.h"
+#include "store-stmts-sched.h"
+#include "store-stmts-freebusy.h"
 
 #define STORE_STATEMENTS(X)           \
 	STORE_STATEMENTS_CORE(X)      \
@@ -111,7 +115,11 @@
 	STORE_STATEMENTS_WEBADMIN(X)  \
 	STORE_STATEMENTS_DAV(X)       \
 	STORE_STATEMENTS_CARDDAV(X)   \
-	STORE_STATEMENTS_DAV_PROXY(X)
+	STORE_STATEMENTS_RESOURCE(X)  \
+	STORE_STATEMENTS_DAV_PROXY(X) \
+	STORE_STATEMENTS_IMIP(X)      \
+	STORE_STATEMENTS_SCHED(X) \
+	STORE_STATEMENTS_FREEBUSY(X)
 
 enum store_stmt_id {
 #define STORE_STMT_ENUM(id, sql, nparams) id,
