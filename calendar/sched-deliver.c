@@ -444,6 +444,16 @@ int sched_deliver(struct store *st, const struct config *cfg, const char *recipi
 	}
 	if (ret == STORE_OK && res == ITIP_APPLY_STORE && method == ITIP_REQUEST)
 		ret = sched_resource_request(st, cfg, account, rcpt, msg, error_r);
+	if (ret == STORE_OK && method == ITIP_REFRESH && cur.found && cur.io != NULL) {
+		/* RFC 5546 3.2.6: the organizer answers a REFRESH with the event
+		 * as it is now (after this write, like a room's answer) */
+		struct itip_out out;
+		memset(&out, 0, sizeof(out));
+		const char *who = itip_sender(msg);
+		if (who != NULL && itip_build_request(cur.io, who, NULL, &out, &err) == 0)
+			pending_add(rcpt, NULL, &out, itip_summary(msg));
+		out_clear(&out);
+	}
 	free(data);
 	cur_clear(&cur);
 	free(rcpt);

@@ -160,6 +160,22 @@ def test_meeting_scenario(corp, sink):
         assert "DTSTART:20261216T100000Z" in copy
         assert int(prop_values(copy, "SEQUENCE")[0]) >= 1
     wait_for(lambda: [m for m in sink_with(sink, uid.encode()) if b"20261216T100000Z" in m], 30)
+    # the outsider lost the invitation and asks again (REFRESH): it gets the
+    # current event by mail
+    requests = len([m for m in sink_with(sink, uid.encode()) if b"METHOD:REQUEST" in m])
+    refresh = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Remote//EN\r\nMETHOD:REFRESH\r\n"
+               f"BEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20261204T090000Z\r\n"
+               f"ORGANIZER:mailto:{ANN}\r\nATTENDEE:mailto:{EXT}\r\nEND:VEVENT\r\n"
+               "END:VCALENDAR\r\n")
+    with smtplib.SMTP("127.0.0.1", corp.smtp_port, timeout=30) as s:
+        s.sendmail(EXT, [ANN], (f"From: <{EXT}>\r\nTo: <{ANN}>\r\nSubject: refresh\r\n"
+                                "MIME-Version: 1.0\r\n"
+                                "Content-Type: text/calendar; method=REFRESH\r\n\r\n" + refresh)
+                   .encode())
+    wait_for(lambda: len([m for m in sink_with(sink, uid.encode()) if b"METHOD:REQUEST" in m and
+                          b"20261216T100000Z" in m]) >= 2 and
+             len([m for m in sink_with(sink, uid.encode()) if b"METHOD:REQUEST" in m]) >
+             requests, 30)
     # ann cancels: CANCEL everywhere
     assert a.request("DELETE", f"/dav/calendars/{ANN}/calendar/{uid}.ics")[0] == 204
     for conn, user in ((b, BOB), (c, CAT)):
