@@ -11,6 +11,7 @@
 #include "carddav.h"
 #include "config.h"
 #include "directory.h"
+#include "store-resource.h"
 #include "vcard_gal.h"
 
 #include <inttypes.h>
@@ -246,8 +247,14 @@ static void ldap_entry_cb(const char *dn_key, const struct vcard_gal_attr *attrs
 		free(name);
 	}
 	e->kind = l->kind;
-	if (l->kind == VCARD_GAL_DEVICE && has_value(raw_attr(attrs, nattrs, "objectClass"), "room"))
-		e->kind = VCARD_GAL_LOCATION;
+	if (l->kind == VCARD_GAL_DEVICE) {
+		const struct vcard_gal_attr *rk = raw_attr(attrs, nattrs,
+							   cfg->directory.attr_resource_kind);
+		if (has_value(rk, "room") ||
+		    (!has_value(rk, "equipment") &&
+		     has_value(raw_attr(attrs, nattrs, "objectClass"), "room")))
+			e->kind = VCARD_GAL_LOCATION;
+	}
 	const char *member_attrs[] = { cfg->directory.attr_member, cfg->directory.attr_unique_member };
 	for (size_t i = 0; i < nattrs; i++) {
 		bool member = false;
@@ -304,7 +311,8 @@ static int read_ldap(const struct config *cfg, struct dir_handle *dh, struct gal
 		c->directory.gal_attr_surname, c->directory.gal_attr_given_name,
 		c->directory.gal_attr_email, c->directory.gal_attr_phone, c->directory.gal_attr_mobile,
 		c->directory.gal_attr_photo, c->directory.gal_attr_org, c->directory.gal_attr_department,
-		c->directory.gal_attr_title,
+		c->directory.gal_attr_title, c->directory.attr_resource_kind,
+		c->directory.attr_resource_location, c->directory.attr_resource_capacity,
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(specs); i++)
 		add_names(&attrs, &n, &owned, &nowned, specs[i]);
@@ -362,6 +370,25 @@ static void sql_group_cb(uint64_t id, const char *address, const char *name,
 	entry_add_value(e, "mail", address, strlen(address));
 	for (size_t i = 0; members[i] != NULL; i++)
 		entry_add_ref(e, members[i]);
+}
+
+/* A resource of the sql directory: its account's entry becomes a location
+ * (room) or device (equipment) with its location and capacity. */
+static void sql_resource_cb(const struct store_resource *res, void *vctx)
+{
+	struct gal_list *l = vctx;
+	const struct gal_entry *found = list_find(l, res->address);
+	if (found == NULL)
+		return;	/* disabled */
+	struct gal_entry *e = &l->v[found - l->v];
+	e->kind = res->kind == STORE_RES_ROOM ? VCARD_GAL_LOCATION : VCARD_GAL_DEVICE;
+	if (res->location[0] != '\0')
+		entry_add_value(e, "location", res->location, strlen(res->location));
+	if (res->capacity > 0) {
+		char cap[16];
+		snprintf(cap, sizeof(cap), "%u", res->capacity);
+		entry_add_value(e, "capacity", cap, strlen(cap));
+	}
 }
 
 /* ---- building and storing ---- */
@@ -474,6 +501,8 @@ static const char *const sql_mail[] = { "mail", NULL };
 static const char *const sql_phone[] = { "telephoneNumber", NULL };
 static const char *const sql_ou[] = { "ou", NULL };
 static const char *const sql_title[] = { "title", NULL };
+static const char *const sql_location[] = { "location", NULL };
+static const char *const sql_capacity[] = { "capacity", NULL };
 
 int carddav_gal_sync(const struct config *cfg, struct store *st, struct dir_handle *dh,
 		     FILE *progress, struct store_carddav_gal_stats *stats_r,
@@ -487,6 +516,9 @@ int carddav_gal_sync(const struct config *cfg, struct store *st, struct dir_hand
 		ret = store_carddav_dir_accounts(st, sql_account_cb, &l, error_r);
 		if (ret == STORE_OK)
 			ret = store_carddav_dir_groups(st, sql_group_cb, &l, error_r);
+		if (ret == STORE_OK)
+			ret = store_resource_list(st, NULL, 0, "", STORE_RES_SORT_ADDRESS, false, 0,
+						  UINT32_MAX, sql_resource_cb, &l, NULL, error_r);
 	} else {
 		ret = read_ldap(cfg, dh, &l, error_r);
 		ret = ret == DIR_OK ? STORE_OK : ret == DIR_TEMPFAIL ? STORE_TEMPFAIL : STORE_ERROR;
@@ -504,7 +536,9 @@ int carddav_gal_sync(const struct config *cfg, struct store *st, struct dir_hand
 	     **photo = vcard_gal_names(cfg->directory.gal_attr_photo),
 	     **org = vcard_gal_names(cfg->directory.gal_attr_org),
 	     **dept = vcard_gal_names(cfg->directory.gal_attr_department),
-	     **title = vcard_gal_names(cfg->directory.gal_attr_title);
+	     **title = vcard_gal_names(cfg->directory.gal_attr_title),
+	     **location = vcard_gal_names(cfg->directory.attr_resource_location),
+	     **capacity = vcard_gal_names(cfg->directory.attr_resource_capacity);
 	struct vcard_gal_map map = {
 		.fn = sql ? sql_fn : (const char *const *)fn,
 		.surname = sql ? NULL : (const char *const *)sn,
@@ -516,13 +550,15 @@ int carddav_gal_sync(const struct config *cfg, struct store *st, struct dir_hand
 		.org = sql ? NULL : (const char *const *)org,
 		.department = sql ? sql_ou : (const char *const *)dept,
 		.title = sql ? sql_title : (const char *const *)title,
+		.location = sql ? sql_location : (const char *const *)location,
+		.capacity = sql ? sql_capacity : (const char *const *)capacity,
 		.max_photo = (size_t)cfg->directory.gal_max_photo_size,
 	};
 	struct built b = { NULL, 0 };
 	unsigned skipped = 0;
 	build_all(&map, &l, sql, &b, progress, &skipped);
 	list_free(&l);
-	char **lists[] = { fn, sn, gn, mail, tel, cell, photo, org, dept, title };
+	char **lists[] = { fn, sn, gn, mail, tel, cell, photo, org, dept, title, location, capacity };
 	for (size_t i = 0; i < ARRAY_SIZE(lists); i++)
 		vcard_gal_names_free(&lists[i]);
 	struct gal_tx t = { &b, stats_r };

@@ -236,6 +236,29 @@ int vcard_gal_build(const struct vcard_gal_map *map, const struct vcard_gal_src 
 	char *title = first_text(src, map->title);
 	if (title != NULL)
 		line_text(out, "TITLE", "", title);
+	bool resource = src->kind == VCARD_GAL_LOCATION || src->kind == VCARD_GAL_DEVICE;
+	char *loc = resource ? first_text(src, map->location) : NULL;
+	if (loc != NULL) {
+		struct buf a;
+		buf_init(&a, 0);
+		buf_append(&a, ";", 1);
+		vcard_text_escape(&a, loc);
+		buf_append_str(&a, ";;;;;");
+		line_raw(out, "ADR;TYPE=work", a.data);
+		buf_free(&a);
+		free(loc);
+	}
+	char *cap = resource ? first_text(src, map->capacity) : NULL;
+	if (cap != NULL && cap[0] != '\0' && strspn(cap, "0123456789") == strlen(cap) &&
+	    strlen(cap) < 10 && strcmp(cap, "0") != 0) {
+		struct buf nb;
+		buf_init(&nb, 0);
+		buf_printf(&nb, "Capacity: %s", cap);
+		line_text(out, "NOTE", "", nb.data);
+		buf_free(&nb);
+		line_raw(out, "X-CAIRN-CAPACITY", cap);
+	}
+	free(cap);
 	for (size_t k = 0; map->photo != NULL && map->photo[k] != NULL; k++) {
 		const struct vcard_gal_attr *a = find_attr(src, map->photo[k]);
 		if (a == NULL || a->nvalues == 0 || a->values[0].len == 0 ||

@@ -35,6 +35,10 @@ struct vcard_gal_map {
 	const char *const *org;
 	const char *const *department;
 	const char *const *title;
+	/* resources only (KIND location/device): the location as ADR's
+	 * extended address, the capacity (digits) as NOTE and X-CAIRN-CAPACITY */
+	const char *const *location;
+	const char *const *capacity;
 	size_t max_photo;	/* photos above this many bytes are left out */
 };
 

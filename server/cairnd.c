@@ -7,6 +7,7 @@
 #include "conn.h"
 #include "deliver/deliver.h"
 #include "deliver/deliver-sieve.h"
+#include "deliver/deliver-imip.h"
 #include "directory.h"
 #include "http-session.h"
 #include "imap/imap-session.h"
@@ -464,6 +465,7 @@ int main(int argc, char **argv)
 	char *sieve_error = NULL;
 	if (deliver_sieve_setup(d.cfg, &sieve_error) < 0)
 		fatal("%s: %s", d.cfg->path, sieve_error);
+	deliver_imip_setup(d.cfg);
 	d.queue = queue_start(d.cfg, d.dir);
 	if (d.queue != NULL)	/* else deliveries NOTIFY the runners of other nodes */
 		deliver_set_queued_hook(queue_wake);
@@ -483,6 +485,7 @@ int main(int argc, char **argv)
 	bayes_trainer_stop();
 	worker_pool_destroy(&d.pool);
 	deliver_sieve_cleanup();
+	deliver_imip_cleanup();
 	scan_stage_stop();
 	store_notify_destroy(&d.imap.notify);
 	dir_destroy(&d.dir);

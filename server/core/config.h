@@ -125,6 +125,14 @@ struct config {
 		char *gal_attr_title;
 		char *gal_group_filter;
 		char *gal_resource_filter;
+		char *resource_list_filter;
+		char *attr_resource_kind;
+		char *attr_resource_capacity;
+		char *attr_resource_location;
+		char *attr_booking_policy;
+		char *attr_booking_window;
+		char *attr_resource_booker;
+		char *attr_resource_delegate;
 		uint64_t gal_max_photo_size;
 	} directory;
 	struct {

@@ -83,3 +83,35 @@ def test_resource_commands(sqldir):
     ctl(d, "resource", "del", ROOM)
     assert ROOM not in ctl(d, "user", "list").stdout
     assert ctl(d, "resource", "show", ROOM, check=False).returncode == 1
+
+
+def gal_cards(d, user="ann@dav.test"):
+    c = Dav(d, user)
+    st, _, body = query(c, book(user, "gal"), "<CR:filter/>", props="<CR:address-data/>")
+    assert st == 207, body
+    c.close()
+    return {re.search(r"FN:(.*)\r\n", v).group(1): v for v in address_data(body).values()}
+
+
+def test_gal_lists_sql_resources(sqldir):
+    d = sqldir
+    ctl(d, "resource", "add", ROOM, "--name", "Board Room", "--capacity", "8",
+        "--location", "Building A; 2nd floor")
+    ctl(d, "resource", "add", "beamer@dav.test", "--name", "Beamer", "--kind", "equipment")
+    ctl(d, "resource", "add", "old@dav.test", "--name", "Old Room", "--enabled", "no")
+    r = ctl(d, "addressbook", "gal-sync")
+    assert "gal: 5 entries: 5 added" in r.stdout, r.stdout
+    cards = gal_cards(d)
+    room = cards["Board Room"]
+    assert "KIND:location" in room and f"EMAIL;TYPE=work;PREF=1:{ROOM}" in room
+    assert "ADR;TYPE=work:;Building A\\; 2nd floor;;;;;" in room
+    assert "X-CAIRN-CAPACITY:8" in room and "NOTE:Capacity: 8" in room
+    beamer = cards["Beamer"]
+    assert "KIND:device" in beamer and "CAPACITY" not in beamer and "ADR" not in beamer
+    assert "Old Room" not in cards                    # disabled: not listed
+    assert "KIND:individual" in cards["ann@dav.test"]
+    # a change shows at the next sync
+    ctl(d, "resource", "set", ROOM, "--capacity", "12")
+    r = ctl(d, "addressbook", "gal-sync")
+    assert "0 added, 1 changed" in r.stdout, r.stdout
+    assert "X-CAIRN-CAPACITY:12" in gal_cards(d)["Board Room"]
