@@ -12,6 +12,7 @@
 #include "ical.h"
 #include "caldav-filter.h"
 #include "sched-fbindex.h"
+#include "sched-private.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -27,6 +28,9 @@ static void limits_of(struct dav_ctx *ctx, struct ical_limits *lim)
 	ical_limits_default(lim);
 	lim->max_resource_size = (size_t)cfg->http.dav_max_resource_size;
 	lim->max_instances = (unsigned)cfg->http.dav_max_instances;
+	/* the scheduling cap (RFC 6638 max-attendees-per-instance) */
+	if (cfg->sched.max_attendees > 0 && cfg->sched.max_attendees < lim->max_attendees)
+		lim->max_attendees = (unsigned)cfg->sched.max_attendees;
 }
 
 struct find_prop {
@@ -259,7 +263,7 @@ static int caldav_prop(struct dav_ctx *ctx, enum dav_level level, const struct s
 	if (level == DAV_LEVEL_OBJ) {
 		if (strcmp(p->name, "calendar-data") == 0)
 			return calendar_data_prop(ctx, coll, obj, p->node, out);
-		return 404;
+		return sched_calendar_prop(ctx, level, coll, obj, p, out);
 	}
 	if (level != DAV_LEVEL_COLL)
 		return 404;
@@ -291,6 +295,18 @@ static int caldav_prop(struct dav_ctx *ctx, enum dav_level level, const struct s
 		buf_printf(out, "</C:%s>", p->name);
 		return 200;
 	}
+	if (strcmp(p->name, "schedule-calendar-transp") == 0) {
+		/* RFC 6638 9.1: whether its events count as busy time */
+		char *xml = coll_prop(ctx, coll, "schedule-calendar-transp");
+		if (xml != NULL) {
+			buf_append_str(out, xml);
+			free(xml);
+		} else {
+			buf_append_str(out, "<C:schedule-calendar-transp><C:opaque/>"
+					    "</C:schedule-calendar-transp>");
+		}
+		return 200;
+	}
 	if (strcmp(p->name, "max-attendees-per-instance") == 0) {
 		struct ical_limits lim;
 		limits_of(ctx, &lim);
@@ -313,6 +329,13 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 			return 403;
 		return caldav_comp_set_of(op->node) != 0 ? 200 : 409;
 	}
+	if (strcmp(op->name, "schedule-calendar-transp") == 0) {
+		if (op->remove)
+			return 200;
+		bool one = dav_xml_child(op->node, DAV_NS_CALDAV, "opaque") != NULL ||
+			   dav_xml_child(op->node, DAV_NS_CALDAV, "transparent") != NULL;
+		return one ? 200 : 409;
+	}
 	if (strcmp(op->name, "calendar-timezone") == 0) {
 		if (op->remove)
 			return 200;
@@ -328,7 +351,7 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 	}
 	static const char *const protected_names[] = {
 		"supported-calendar-data", "max-resource-size", "min-date-time", "max-date-time",
-		"max-instances", "max-attendees-per-instance", "calendar-data", NULL };
+		"max-instances", "max-attendees-per-instance", "calendar-data", "schedule-tag", NULL };
 	for (size_t i = 0; protected_names[i] != NULL; i++) {
 		if (strcmp(op->name, protected_names[i]) == 0)
 			return 403;
@@ -339,16 +362,8 @@ static int caldav_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *col
 static int caldav_principal_prop(struct dav_ctx *ctx, const char *principal,
 				 const struct dav_propname *p, struct buf *out)
 {
-	(void)ctx;
-	if (strcmp(p->ns, DAV_NS_CALDAV) != 0)
-		return 404;
-	if (strcmp(p->name, "calendar-user-address-set") == 0) {
-		buf_append_str(out, "<C:calendar-user-address-set><D:href>mailto:");
-		dav_xml_escape(out, principal);
-		buf_append_str(out, "</D:href></C:calendar-user-address-set>");
-		return 200;
-	}
-	return 404;
+	/* calendar-user-address-set and the RFC 6638 principal properties */
+	return sched_principal_prop(ctx, principal, p, out);
 }
 
 /* ---- REPORTs ---- */
@@ -660,6 +675,8 @@ static const struct dav_propdef caldav_props[] = {
 	{ DAV_NS_CALDAV, "max-instances", false },
 	{ DAV_NS_CALDAV, "max-attendees-per-instance", false },
 	{ DAV_NS_CALDAV, "calendar-data", false },
+	{ DAV_NS_CALDAV, "schedule-calendar-transp", true },
+	{ DAV_NS_CALDAV, "schedule-tag", false },
 	{ NULL, NULL, false },
 };
 

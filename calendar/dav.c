@@ -4,6 +4,9 @@
 #include "autoconf.h"
 #include "dav.h"
 #include "dav-private.h"
+#include "sched-freebusy.h"
+#include "sched-private.h"
+#include "store-sched.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -1597,12 +1600,16 @@ static int do_put(struct dav_ctx *ctx)
 	}
 	const char *serr;
 	struct store_dav_obj old;
-	int ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, true, &old, &serr);
+	/* a calendar object's old text is what implicit scheduling compares */
+	bool sched = strcmp(ctx->coll.kind, "calendar") == 0;
+	int ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, sched, true, &old, &serr);
 	if (ret != STORE_OK && ret != STORE_NOTFOUND)
 		return store_status(ctx, ret, serr);
 	bool exists = ret == STORE_OK;
 	int c = check_conditions(ctx->req, exists ? old.etag : NULL);
 	if (c != 0) {
+		if (exists)
+			store_dav_obj_clear(&old);
 		text_response(ctx, c, "precondition failed");
 		return 0;
 	}
@@ -1610,23 +1617,50 @@ static int do_put(struct dav_ctx *ctx)
 	const char *ctype = ctx->req->content_type;
 	struct dav_put put;
 	if (validate_into(ctx, &ctx->coll, ctx->obj_name, ctx->req->body, ctx->req->body_len, ctype,
-			  &put) != 0)
+			  &put) != 0) {
+		if (exists)
+			store_dav_obj_clear(&old);
 		return 0;
+	}
 	if (put.content_type != NULL)
 		ctype = put.content_type;
 	if (ctype == NULL || ctype[0] == '\0')
 		ctype = k->content_type;
+	/* RFC 6638 3.2: implicit scheduling; the stored text may gain
+	 * SCHEDULE-STATUS and a higher SEQUENCE */
+	struct sched_write sw;
+	sched_write_begin();
+	ret = sched_before_put(ctx, &ctx->coll, ctx->obj_name, exists ? &old : NULL, ctx->req->body,
+			       ctx->req->body_len, &sw);
+	if (exists)
+		store_dav_obj_clear(&old);
+	if (ret != 0) {
+		put_release(&ctx->coll, &put);
+		sched_write_end(ctx->st, ctx->cfg, false, &serr);
+		return ret < 0 ? ret : 0;
+	}
+	const char *body = sw.data != NULL ? sw.data : ctx->req->body;
+	size_t body_len = sw.data != NULL ? sw.len : ctx->req->body_len;
 	char etag[80];
-	ret = store_dav_obj_put(ctx->st, &ctx->coll, ctx->obj_name, ctype, ctx->req->body,
-				ctx->req->body_len, &put.idx, etag, &serr);
+	ret = store_dav_obj_put(ctx->st, &ctx->coll, ctx->obj_name, ctype, body, body_len, &put.idx,
+				etag, &serr);
 	put_release(&ctx->coll, &put);
+	reset_response(ctx->resp);
+	if (ret == STORE_OK)
+		ret = sched_after_put(ctx, &ctx->coll, ctx->obj_name, &sw);
+	int fret = sched_write_end(ctx->st, ctx->cfg, ret == STORE_OK, &serr);
+	if (ret == STORE_OK)
+		ret = fret;
+	bool modified = sw.data != NULL;
+	sched_write_free(&sw);
 	if (ret != STORE_OK) {
 		store_status(ctx, ret, serr);
 		return ret;
 	}
-	reset_response(ctx->resp);
 	set_status(ctx, exists ? 204 : 201);
-	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", etag);
+	/* RFC 4791 5.3.4: no ETag when the stored text is not the one sent */
+	if (!modified)
+		buf_printf(&ctx->resp->headers, "ETag: %s\r\n", etag);
 	return 0;
 }
 
@@ -1661,15 +1695,25 @@ static int do_delete(struct dav_ctx *ctx)
 		return 0;
 	}
 	struct store_dav_obj obj;
-	ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, false, true, &obj, &serr);
+	bool sched = strcmp(ctx->coll.kind, "calendar") == 0;
+	ret = store_dav_obj_get(ctx->st, ctx->coll.id, ctx->obj_name, sched, true, &obj, &serr);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
 	int c = check_conditions(ctx->req, obj.etag);
-	store_dav_obj_clear(&obj);
 	if (c != 0) {
+		store_dav_obj_clear(&obj);
 		text_response(ctx, c, "precondition failed");
 		return 0;
 	}
+	/* RFC 6638 3.2: CANCEL to the attendees, or a DECLINED reply */
+	sched_write_begin();
+	c = sched_before_delete(ctx, &ctx->coll, &obj);
+	store_dav_obj_clear(&obj);
+	int fret = sched_write_end(ctx->st, ctx->cfg, c == 0, &serr);
+	if (c != 0)
+		return c < 0 ? c : 0;
+	if (fret != STORE_OK)
+		return store_status(ctx, fret, serr);
 	ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
@@ -1863,6 +1907,10 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 			return store_status(ctx, ret, serr);
 		}
 	}
+	char stag[80] = "";
+	if (move && strcmp(ctx->coll.kind, "calendar") == 0 &&
+	    store_sched_tag_get(ctx->st, ctx->coll.id, ctx->obj_name, stag, &serr) != STORE_OK)
+		stag[0] = '\0';
 	struct dav_put put;
 	if (validate_into(ctx, &dst, dt.obj, obj.data, obj.len, obj.content_type, &put) != 0) {
 		store_dav_obj_clear(&obj);
@@ -1876,12 +1924,19 @@ static int do_copy_move(struct dav_ctx *ctx, bool move)
 		ret = store_dav_props_copy(ctx->st, ctx->coll.id, ctx->obj_name, dst.id, dt.obj, &serr);
 	if (ret == STORE_OK && move && dst.id != ctx->coll.id)
 		ret = store_dav_obj_delete(ctx->st, &ctx->coll, ctx->obj_name, &serr);
+	/* RFC 6638 3.2.10: a moved scheduling object keeps its schedule tag
+	 * (a MOVE between the owner's calendars schedules nothing) */
+	if (ret == STORE_OK && move && stag[0] != '\0' && strcmp(dst.kind, "calendar") == 0) {
+		ret = store_sched_tag_set(ctx->st, dst.id, dt.obj, stag, &serr);
+	}
 	store_dav_obj_clear(&obj);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
 	reset_response(ctx->resp);
 	set_status(ctx, existed ? 204 : 201);
 	buf_printf(&ctx->resp->headers, "ETag: %s\r\n", etag);
+	if (move && stag[0] != '\0')
+		buf_printf(&ctx->resp->headers, "Schedule-Tag: %s\r\n", stag);
 	return 0;
 }
 
@@ -2165,6 +2220,9 @@ static int handle_tx(struct store *st, void *vctx, const char **error_r)
 		ret = do_report(ctx);
 	else if (strcmp(m, "ACL") == 0)
 		ret = dav_acl_method(ctx);
+	else if (strcmp(m, "POST") == 0 && ctx->type == T_COLL && ctx->coll_exists &&
+		 strcmp(ctx->coll.kind, "schedoutbox") == 0)
+		sched_outbox_post(ctx);
 	else if (strcmp(m, "POST") == 0)
 		ret = dav_acl_post(ctx);
 	else {

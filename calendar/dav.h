@@ -51,6 +51,8 @@ struct dav_request {
 	const char *prefer;
 	const char *brief;
 	const char *accept;
+	const char *if_schedule_tag_match;	/* RFC 6638 8.3 */
+	const char *schedule_reply;		/* RFC 6638 8.1: "F" sends no reply */
 	const char *body;
 	size_t body_len;
 	bool head;		/* HEAD: answer like GET, the session drops the body */

@@ -337,8 +337,8 @@ enum ical_comp ical_kind_comp(icalcomponent_kind kind)
 /* Every VTIMEZONE must be expandable within bounds: libical expands each
  * STANDARD/DAYLIGHT rule from its DTSTART up to a fixed year whenever a
  * time is converted, so only YEARLY rules of bounded size are accepted. */
-static int check_vtimezone(icalcomponent *tz, const struct ical_limits *limits,
-			   int64_t *spent_ns, struct ical_error *err_r)
+int ical_vtimezone_check(icalcomponent *tz, const struct ical_limits *limits,
+			int64_t *spent_ns, struct ical_error *err_r)
 {
 	icalproperty *p = icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY);
 	icalcompiter it;
@@ -421,7 +421,7 @@ int ical_tz_parse(const char *data, size_t len, const struct ical_limits *limits
 		icalcomponent_free(root);
 		return -1;
 	}
-	if (check_vtimezone(vtz, limits, &spent, err_r) < 0) {
+	if (ical_vtimezone_check(vtz, limits, &spent, err_r) < 0) {
 		icalcomponent_free(root);
 		return -1;
 	}
@@ -682,7 +682,7 @@ static int validate(struct ical_object *obj, icalcomponent *vcal, const char *da
 		icalcomponent *tz = icalcompiter_deref(&it);
 		const char *tzid;
 
-		if (check_vtimezone(tz, limits, &obj->probe_ns, err_r) < 0)
+		if (ical_vtimezone_check(tz, limits, &obj->probe_ns, err_r) < 0)
 			return -1;
 		tzid = icalproperty_get_tzid(icalcomponent_get_first_property(tz, ICAL_TZID_PROPERTY));
 		for (icalcompiter j = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);

@@ -79,6 +79,11 @@ void ical_format_utc(int64_t t, char *buf, size_t size);
 /* icaltimetype in UTC for UTC seconds. */
 struct icaltimetype ical_utc_time(int64_t t);
 
+/* Check a VTIMEZONE is expandable within bounds (TZID, STANDARD/DAYLIGHT
+ * parts, bounded YEARLY rules). Returns 0, or -1 with err_r. */
+int ical_vtimezone_check(icalcomponent *tz, const struct ical_limits *limits,
+			int64_t *spent_ns, struct ical_error *err_r);
+
 /* Check an RRULE can be expanded within the limits (see docs/
  * dav-calendar-data.md). Returns 0, or -1 with err_r (max-instances). */
 int ical_rrule_screen(const struct icalrecurrencetype *rule, struct icaltimetype dtstart,

@@ -563,6 +563,15 @@ const struct config_option config_options[] = {
 	    "Rows per page in the web admin's lists."),
 	OPT(webadmin, origin, CONFIG_STRING, "", 0, 0, NULL,
 	    "The admin's origin as browsers send it (https://admin.example.com); empty means the scheme and Host of each request. State changes from any other Origin or Referer are refused."),
+	OPT(imip, inbound, CONFIG_BOOL, "yes", 0, 0, NULL,
+	    "Apply the iTIP message (RFC 6047 iMIP: text/calendar with a METHOD) of mail delivered to a local user to their calendars and scheduling inbox, after the sender checks of docs/scheduling-imip.md; the mail itself lands in INBOX either way."),
+	OPT(imip, require_dmarc_pass, CONFIG_BOOL, "no", 0, 0, NULL,
+	    "Apply inbound iMIP only when the scan stage's DMARC check passed for the From: domain. With no, a DMARC fail (or temperror/permerror) still refuses it, but mail from a domain without a DMARC record, or not scanned, is applied as unverified."),
+	OPT_MS(imip, auto_reply_period, auto_reply_period_ms, "1d", MS_SECOND, 365 * MS_DAY,
+	       "An automatic iMIP answer (a resource's REPLY) goes at most once per sender, recipient, UID, SEQUENCE and method within this period, so two automatic systems cannot loop."),
+
+	OPT(sched, max_attendees, CONFIG_UINT, "500", 1, 100000, NULL,
+	    "Most ATTENDEEs one component of a scheduled event may have (CALDAV:max-attendees-per-instance); a larger meeting is refused with 403."),
 
 	{ NULL, NULL, CONFIG_STRING, NULL, 0, 0, NULL, 0, NULL },
 };
@@ -593,6 +602,8 @@ static const struct {
 	{ "milter", "A milter client of the scan stage (see docs/scan-content.md)." },
 	{ "rspamd", "The rspamd client of the scan stage (see docs/scan-content.md)." },
 	{ "webadmin", "cairn-admin.cgi, the web admin (see docs/webadmin.md)." },
+	{ "sched", "CalDAV scheduling between calendar users: implicit scheduling, the scheduling inbox and outbox (see docs/scheduling.md)." },
+	{ "imip", "iTIP by mail with the outside world: invitations out through the queue, replies and invitations in through delivery (see docs/scheduling-imip.md)." },
 	{ "routes", "Static routes of the outbound queue, one `domain = host:port [tls=...] [auth=...]` line per domain, "
 		    "`*` for a smarthost; domains without a route go by MX (see docs/queue.md)." },
 };

@@ -343,6 +343,16 @@ struct config {
 		uint64_t page_size;
 		char *origin;
 	} webadmin;
+	/* [imip]: iTIP by mail (server/deliver/imip.c, deliver-imip.c). */
+	struct {
+		bool inbound;
+		bool require_dmarc_pass;
+		uint64_t auto_reply_period_ms;
+	} imip;
+	/* [sched]: CalDAV scheduling (calendar/sched*.c). */
+	struct {
+		uint64_t max_attendees;
+	} sched;
 	/* [routes]: "domain = value" lines kept as written, checked by the
 	 * section's map checker (config_set_map_check). */
 	struct config_map routes;

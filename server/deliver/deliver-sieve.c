@@ -746,6 +746,8 @@ static int sieve_store(struct store *st, const struct deliver_envelope *env,
 	p.txn.results = xcalloc(n + 1, sizeof(int));
 	p.txn.ntargets = n;
 	p.txn.partial = partial;
+	p.txn.after = msg->after;
+	p.txn.after_ctx = msg->after_ctx;
 	struct target_result *tr = xcalloc(n + 1, sizeof(*tr));
 	size_t nlocal = 0, nreject = 0, nremote = 0;
 	int ret = STORE_OK;

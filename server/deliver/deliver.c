@@ -82,6 +82,13 @@ void deliver_set_sieve_hook(deliver_sieve_fn *fn)
 	atomic_store(&sieve_hook, fn);
 }
 
+static _Atomic(deliver_imip_fn *) imip_hook;
+
+void deliver_set_imip_hook(deliver_imip_fn *fn)
+{
+	atomic_store(&imip_hook, fn);
+}
+
 static _Atomic(deliver_srs_fn *) srs_hook;
 
 void deliver_set_srs_hook(deliver_srs_fn *fn)
@@ -273,6 +280,8 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 	reason[0] = '\0';
 	struct deliver_verdict v;
 	memset(&v, 0, sizeof(v));
+	env->dmarc = DELIVER_DMARC_UNKNOWN;
+	env->dmarc_domain[0] = '\0';
 	deliver_scan_stage_fn *stage = atomic_load(&scan_stage);
 	deliver_scan_fn *scan = atomic_load(&scan_hook);
 	if (stage != NULL || scan != NULL) {
@@ -293,6 +302,8 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 		env->scan_score = v.score;
 		env->scan_score_max = v.score_max;
 		env->virus_checked = v.virus_checked;
+		env->dmarc = v.dmarc;
+		snprintf(env->dmarc_domain, sizeof(env->dmarc_domain), "%s", v.dmarc_domain);
 		if (v.data != NULL) {
 			data = v.data;
 			size = v.size;
@@ -352,10 +363,26 @@ enum deliver_status deliver_message(struct store *st, struct dir_handle *dh,
 			.smtputf8 = env->smtputf8, .auth_user = env->auth_user,
 			.client_ip = env->client_ip,
 		};
+		/* iTIP carried by the message goes to the calendars in the
+		 * same transaction (deliver-imip.c). */
+		deliver_imip_fn *imip = atomic_load(&imip_hook);
+		void *imip_ctx = NULL;
+		void (*imip_free)(void *) = NULL;
+		deliver_after_fn *after = NULL;
+		bool any_local = false;
+		for (size_t i = 0; i < n; i++)
+			any_local = any_local || list[i].local;
+		if (imip != NULL && any_local &&
+		    imip(dh, env, data, size, &after, &imip_ctx, &imip_free)) {
+			m.after = after;
+			m.after_ctx = imip_ctx;
+		}
 		bool *rejected = xcalloc(n + 1, sizeof(bool));
 		bool queued = false;
 		int ret = store_step(st, env, &m, list, n, partial, rejected, &queued, reason,
 				     reason_size, &error);
+		if (imip_free != NULL)
+			imip_free(imip_ctx);
 		for (size_t i = 0; i < n && ret == STORE_OK; i++)
 			if (rejected[i])
 				list[i].result = STORE_SIEVE_REJECTED;

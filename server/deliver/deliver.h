@@ -37,6 +37,16 @@ struct deliver_rcpt {
 	enum deliver_status result;	/* after deliver_message */
 };
 
+/* A DMARC result as the scan stage found it (RFC 7489). */
+enum deliver_dmarc {
+	DELIVER_DMARC_UNKNOWN = 0,	/* not evaluated */
+	DELIVER_DMARC_NONE,		/* no DMARC record */
+	DELIVER_DMARC_PASS,
+	DELIVER_DMARC_FAIL,
+	DELIVER_DMARC_TEMPERROR,
+	DELIVER_DMARC_PERMERROR,
+};
+
 /* The envelope of one transaction (MAIL + the accepted RCPTs). */
 struct deliver_envelope {
 	char *from;		/* "" for <> */
@@ -60,6 +70,10 @@ struct deliver_envelope {
 	double scan_score_max;	/* the score that means certainly spam (> 0) */
 	bool virus_checked;	/* a virus scanner looked at it (and found none:
 				 * a message with a virus is never delivered) */
+	/* The scan stage's DMARC result for the From: domain (iMIP's sender
+	 * check, deliver-imip.c); DELIVER_DMARC_UNKNOWN when it did not run. */
+	enum deliver_dmarc dmarc;
+	char dmarc_domain[256];	/* the From: domain it evaluated */
 };
 
 /* Where the scan stage sends a local copy. */
@@ -94,6 +108,8 @@ struct deliver_verdict {
 	bool virus_checked;	/* a virus scanner ran to completion */
 	char summary[256];	/* tests hit / virus, for the quarantine's listing */
 	char subject[160];	/* the Subject:, for the quarantine's listing */
+	enum deliver_dmarc dmarc;	/* DMARC for the From: domain, for iMIP */
+	char dmarc_domain[256];
 };
 /* Free what a verdict holds (data, targets) and zero it. */
 void deliver_verdict_clear(struct deliver_verdict *v);
@@ -141,6 +157,19 @@ typedef int deliver_sieve_fn(struct store *st, const struct deliver_envelope *en
 			     size_t n, bool partial, bool *rejected, bool *queued_r, char *reason,
 			     size_t reason_size, const char **error_r);
 void deliver_set_sieve_hook(deliver_sieve_fn *fn);
+/* iMIP hook (deliver-imip.c): look at a message before it is stored
+ * (outside any transaction: MIME parsing, directory lookups). Returns true
+ * with *after_r and *ctx_r set when the message carries iTIP to apply: *after_r
+ * then runs inside the delivery transaction for the accounts that got a
+ * copy (store_deliver_msg.after), and free_fn(*ctx_r) is called after the
+ * delivery, committed or not. */
+struct store_deliver_msg;
+typedef int deliver_after_fn(struct store *st, void *ctx, const char *const *accounts,
+			     size_t n);
+typedef bool deliver_imip_fn(struct dir_handle *dh, const struct deliver_envelope *env,
+			     const char *data, size_t size, deliver_after_fn **after_r,
+			     void **ctx_r, void (**free_r)(void *ctx));
+void deliver_set_imip_hook(deliver_imip_fn *fn);
 /* Reverse SRS hook: 1 with the original address in out when address is a
  * valid SRS address of ours, -1 when it looks like one but is forged or
  * expired, 0 when it is not one. */

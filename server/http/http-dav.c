@@ -32,7 +32,7 @@ struct dav_job {
 	bool feed;			/* GET /feeds/<token> */
 	/* copies of the request */
 	char *method, *path, *depth, *destination, *overwrite, *if_match, *if_none_match,
-		*content_type, *prefer, *brief, *accept;
+		*content_type, *prefer, *brief, *accept, *if_schedule_tag_match, *schedule_reply;
 	char *body;
 	size_t body_len;
 	/* authentication: needed when auth_user is NULL */
@@ -92,6 +92,7 @@ static void dav_job_run(struct session_job *job, struct worker *w)
 		.destination = j->destination, .overwrite = j->overwrite, .if_match = j->if_match,
 		.if_none_match = j->if_none_match, .content_type = j->content_type,
 		.prefer = j->prefer, .brief = j->brief, .accept = j->accept,
+		.if_schedule_tag_match = j->if_schedule_tag_match, .schedule_reply = j->schedule_reply,
 		.body = j->body != NULL ? j->body : "", .body_len = j->body_len, .head = j->head,
 	};
 	dav_handle(st, j->cfg, &req, &j->resp);
@@ -112,6 +113,8 @@ static void dav_job_free(struct session_job *job, bool orphaned)
 	free(j->if_none_match);
 	free(j->content_type);
 	free(j->prefer);
+	free(j->if_schedule_tag_match);
+	free(j->schedule_reply);
 	free(j->brief);
 	free(j->accept);
 	free(j->body);
@@ -306,6 +309,8 @@ bool http_dav_route(struct http_session *s, const struct http_request *req, bool
 	j->if_none_match = dup_or_null(http_request_header(req, "If-None-Match"));
 	j->content_type = dup_or_null(http_request_header(req, "Content-Type"));
 	j->prefer = dup_or_null(http_request_header(req, "Prefer"));
+	j->if_schedule_tag_match = dup_or_null(http_request_header(req, "If-Schedule-Tag-Match"));
+	j->schedule_reply = dup_or_null(http_request_header(req, "Schedule-Reply"));
 	j->brief = dup_or_null(http_request_header(req, "Brief"));
 	j->accept = dup_or_null(http_request_header(req, "Accept"));
 	if (req->body_len > 0) {

@@ -9,6 +9,7 @@
 #include "scan.h"
 #include "scan-private.h"
 #include "scan-policy.h"
+#include "scan-auth.h"
 #include "config.h"
 #include "deliver.h"
 #include "log.h"
@@ -552,6 +553,20 @@ static void stage(struct store *st, struct dir_handle *dh, const struct deliver_
 		buf_free(&out);
 		v->score = r.score;
 		v->scanned = !r.unscannable;
+		if (msg.priv_ != NULL && scan_auth_get(&msg)->dmarc_done) {
+			/* for iMIP's sender check (deliver-imip.c) */
+			const struct scan_auth *au = scan_auth_get(&msg);
+			static const enum deliver_dmarc map[] = {
+				[DMARC_RESULT_NONE] = DELIVER_DMARC_NONE,
+				[DMARC_RESULT_PASS] = DELIVER_DMARC_PASS,
+				[DMARC_RESULT_FAIL] = DELIVER_DMARC_FAIL,
+				[DMARC_RESULT_TEMPERROR] = DELIVER_DMARC_TEMPERROR,
+				[DMARC_RESULT_PERMERROR] = DELIVER_DMARC_PERMERROR,
+			};
+			v->dmarc = (unsigned)au->dmarc < sizeof(map) / sizeof(map[0]) ?
+					   map[au->dmarc] : DELIVER_DMARC_PERMERROR;
+			snprintf(v->dmarc_domain, sizeof(v->dmarc_domain), "%s", au->dmarc_from);
+		}
 		/* spamtest's "certainly spam": the reject threshold, else three
 		 * times the tag threshold, else SpamAssassin's customary 15. */
 		v->score_max = !isnan(c->policy.reject) && c->policy.reject > 0 ? c->policy.reject :

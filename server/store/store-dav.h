@@ -199,6 +199,36 @@ int store_dav_feeds(struct store *st, uint64_t coll_id,
 		    void (*cb)(uint64_t id, const char *created, const char *last_used, void *ctx),
 		    void *ctx, const char **error_r);
 
+/* ---- delegation (migration 0028): the CalendarServer calendar-proxy ---- */
+
+/* Proxy modes. */
+#define STORE_DAV_PROXY_NONE 0
+#define STORE_DAV_PROXY_READ 1
+#define STORE_DAV_PROXY_WRITE 2
+
+/* Delegation: delegate gets read (write=false) or read-write access to every calendar of owner,
+   including the scheduling inbox and outbox, and may answer invitations for owner (SENT-BY).
+   mode: 0 remove, 1 read, 2 write. delegate is an account's or a directory group's address
+   (STORE_NOTFOUND when it names neither, or when owner has no account); STORE_INVALID for
+   the owner itself or a mode out of range. Removing a delegate that is not there is STORE_OK. */
+int store_dav_proxy_set(struct store *st, const char *owner, const char *delegate, int mode,
+			const char **error_r);
+/* The mode user has as owner's delegate, directly or as a member of a (SQL
+   directory) group that is one; the best of them: STORE_DAV_PROXY_NONE/READ/WRITE. */
+int store_dav_proxy_mode(struct store *st, const char *owner, const char *delegate,
+			 int *mode_r, const char **error_r);
+/* owner's delegates (as named: accounts and groups) of mode (0: both), by address. */
+int store_dav_proxies(struct store *st, const char *owner, int mode,
+		      void (*cb)(const char *delegate, int mode, void *ctx), void *ctx,
+		      const char **error_r);
+/* Remove every delegate of mode (1 or 2) of owner (group-member-set replaces them). */
+int store_dav_proxy_clear(struct store *st, const char *owner, int mode, const char **error_r);
+/* The owners user is a delegate of (directly or through a group), each once with the
+   best mode, by address. */
+int store_dav_proxy_for(struct store *st, const char *user,
+			void (*cb)(const char *owner, int mode, void *ctx), void *ctx,
+			const char **error_r);
+
 /* owner's used bytes and limit (-1: none). */
 int store_dav_quota(struct store *st, const char *owner, uint64_t *used_r, int64_t *limit_r,
 		    const char **error_r);

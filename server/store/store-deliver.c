@@ -9,6 +9,7 @@
 #include "autoconf.h"
 #include "store-deliver.h"
 #include "store-mail-private.h"
+#include "log.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -130,7 +131,38 @@ static int deliver_tx(struct store *st, void *_ctx, const char **error_r)
 	int ret = deliver_local(st, ctx);
 	if (ret == STORE_OK)
 		ret = deliver_remote(st, ctx);
+	if (ret == STORE_OK && ctx->msg->after != NULL) {
+		const char **accounts = xcalloc(ctx->count + 1, sizeof(*accounts));
+		size_t n = 0;
+		for (size_t k = 0; k < ctx->nlocal; k++) {
+			const struct store_deliver_rcpt *r = &ctx->rcpts[ctx->order[k]];
+			bool dup = false;
+			for (size_t j = 0; j < n; j++)
+				dup = dup || strcmp(accounts[j], r->address) == 0;
+			if (r->result == STORE_OK && !dup)
+				accounts[n++] = r->address;
+		}
+		ret = store_deliver_run_after(st, ctx->msg->after, ctx->msg->after_ctx, accounts, n);
+		free(accounts);
+	}
 	return ret;
+}
+
+int store_deliver_run_after(struct store *st, store_deliver_after_fn *after, void *ctx,
+			    const char *const *accounts, size_t n)
+{
+	if (n == 0)
+		return STORE_OK;
+	int ret = store_exec_trusted(st, "SAVEPOINT deliver_after", NULL);
+	if (ret != STORE_OK)
+		return ret;
+	int r = after(st, ctx, accounts, n);
+	if (r == STORE_OK)
+		return store_exec_trusted(st, "RELEASE SAVEPOINT deliver_after", NULL);
+	log_warn("deliver event=after-delivery-failed result=\"%s\" reason=\"%s\" "
+		 "action=rolled-back-to-savepoint", store_result_str(r),
+		 st->error[0] != '\0' ? st->error : "?");
+	return store_exec_trusted(st, "ROLLBACK TO SAVEPOINT deliver_after", NULL);
 }
 
 /* Find (or create) each local recipient's INBOX before the transaction:

@@ -7,6 +7,10 @@
 
 #include "store.h"
 
+struct store;
+typedef int store_deliver_after_fn(struct store *st, void *ctx, const char *const *accounts,
+				   size_t n);
+
 /* The message and its envelope; strings borrowed for the call. */
 struct store_deliver_msg {
 	const char *data;		/* the message with Received:; local copies get
@@ -19,6 +23,13 @@ struct store_deliver_msg {
 	bool smtputf8;
 	const char *auth_user;		/* submitting account or NULL */
 	const char *client_ip;
+	/* Work to do in the same transaction once the copies are stored (iMIP
+	 * into the recipients' calendars, deliver-imip.c): called with the
+	 * accounts that got a copy, inside a savepoint, so its failure is rolled
+	 * back to there and logged while the delivery still commits. A retried
+	 * transaction calls it again. NULL: nothing. */
+	store_deliver_after_fn *after;
+	void *after_ctx;
 };
 
 /* One recipient: a local account (by primary address) or a remote address. */
@@ -43,5 +54,12 @@ struct store_deliver_rcpt {
 int store_deliver_message(struct store *st, const struct store_deliver_msg *msg,
 			  struct store_deliver_rcpt *rcpts, size_t count, bool partial,
 			  const char **error_r);
+
+/* Run after(ctx, accounts[0..n)) inside a savepoint of the current
+ * transaction (see store_deliver_msg.after): returns STORE_OK when it
+ * succeeded or was rolled back to the savepoint, a store_result only when
+ * the transaction itself is lost. */
+int store_deliver_run_after(struct store *st, store_deliver_after_fn *after, void *ctx,
+			    const char *const *accounts, size_t n);
 
 #endif

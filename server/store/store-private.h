@@ -85,6 +85,10 @@
 #include "store-stmts-webadmin.h"
 #include "store-stmts-dav.h"
 #include "store-stmts-carddav.h"
+#include "store-stmts-resource.h"
+#include "store-stmts-dav-proxy.h"
+#include "store-stmts-imip.h"
+#include "store-stmts-sched.h"
 #include "store-stmts-freebusy.h"
 
 #define STORE_STATEMENTS(X)           \
@@ -111,6 +115,10 @@
 	STORE_STATEMENTS_WEBADMIN(X)  \
 	STORE_STATEMENTS_DAV(X)       \
 	STORE_STATEMENTS_CARDDAV(X)   \
+	STORE_STATEMENTS_RESOURCE(X)  \
+	STORE_STATEMENTS_DAV_PROXY(X) \
+	STORE_STATEMENTS_IMIP(X)      \
+	STORE_STATEMENTS_SCHED(X)     \
 	STORE_STATEMENTS_FREEBUSY(X)
 
 enum store_stmt_id {

@@ -422,6 +422,27 @@ static int sieve_tx(struct store *st, void *_ctx, const char **error_r)
 			ret = store_exec_trusted(st, "RELEASE SAVEPOINT sieve_rcpt", NULL);
 		t->results[ti] = ret;
 	}
+	if (ret == STORE_OK && t->after != NULL) {
+		/* The accounts with a copy stored, each once. */
+		const char **accounts = xcalloc(t->ntargets + 1, sizeof(*accounts));
+		size_t n = 0;
+		for (size_t ti = 0; ti < t->ntargets; ti++) {
+			const char *a = t->accounts[ti];
+			bool stored = false, dup = false;
+			for (size_t k = 0; k < t->ncopies && a != NULL && !stored; k++) {
+				const struct store_sieve_copy *c = &t->copies[k];
+				stored = c->target == ti && t->results[ti] == STORE_OK &&
+					 (c->only_if_unsent >= t->nouts ||
+					  !t->outs[c->only_if_unsent].sent);
+			}
+			for (size_t j = 0; j < n && stored; j++)
+				dup = dup || strcmp(accounts[j], a) == 0;
+			if (stored && !dup)
+				accounts[n++] = a;
+		}
+		ret = store_deliver_run_after(st, t->after, t->after_ctx, accounts, n);
+		free(accounts);
+	}
 	return ret;
 }
 

@@ -135,6 +135,10 @@ struct store_sieve_txn {
 	size_t ndups;
 	bool partial;			/* LMTP: a target's failure is its own */
 	bool queued;			/* out: something was queued */
+	/* As store_deliver_msg.after: run last, for the accounts that got a
+	 * copy stored (store_deliver_run_after). NULL: nothing. */
+	store_deliver_after_fn *after;
+	void *after_ctx;
 };
 
 /* Run t in one transaction. With partial, a target refused by its quota
