@@ -450,3 +450,25 @@ def test_freebusy_past_the_window_and_reindex(fb):
     st, _, data = post(conns, [BOB, CAROL])
     r = schedule_response(data)
     assert periods_of(r[f"mailto:{BOB}"][1]) == expected(BOB)
+
+
+def test_free_busy_query_report_from_index(fb):
+    """The CalDAV free-busy-query REPORT (RFC 4791 7.10) of one calendar is
+    read from the same index: every event of that calendar, declined ones
+    included (no owner PARTSTAT there), nothing of other calendars."""
+    d, conns = fb
+    f = "%Y%m%dT%H%M%SZ"
+    body = ('<C:free-busy-query xmlns:C="urn:ietf:params:xml:ns:caldav">'
+            f'<C:time-range start="{RANGE[0].strftime(f)}" end="{RANGE[1].strftime(f)}"/>'
+            '</C:free-busy-query>')
+    st, _, data = conns[BOB].request("REPORT", f"/dav/calendars/{BOB}/calendar/", body,
+                                     {"Depth": "1"})
+    assert st == 200, data
+    want = merged(sum((busy_of(t, "") for t in BOB_EVENTS.values()), []), *RANGE)
+    assert periods_of(data.decode()) == want
+    # the declined instances are there, unlike in bob's scheduling free/busy
+    assert want != expected(BOB)
+    st, _, data = conns[BOB].request("REPORT", f"/dav/calendars/{BOB}/hidden/", body,
+                                     {"Depth": "1"})
+    assert st == 200
+    assert periods_of(data.decode()) == merged(busy_of(BOB_HIDDEN["hidden.ics"], ""), *RANGE)
