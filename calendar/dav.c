@@ -2401,7 +2401,10 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	snprintf(ctx.coll_name, sizeof(ctx.coll_name), "%s", t.coll);
 	snprintf(ctx.obj_name, sizeof(ctx.obj_name), "%s", t.obj);
 	ctx.access = STORE_DAV_OWNER;
-	if (method_has_xml(req->method) && req->body_len > 0) {
+	/* a POST of iCalendar (a free/busy request to an outbox) is no XML */
+	bool ical_post = strcmp(req->method, "POST") == 0 && req->content_type != NULL &&
+			 str_ncasecmp(req->content_type, "text/calendar", 13) == 0;
+	if (method_has_xml(req->method) && req->body_len > 0 && !ical_post) {
 		struct dav_xml_limits lim = {
 			.max_bytes = cfg->http.dav_max_xml,
 			.max_depth = (unsigned)cfg->http.dav_xml_depth,
