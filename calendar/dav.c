@@ -2230,6 +2230,10 @@ static int method_needs(const struct dav_ctx *ctx)
 	if (ctx->type == T_OBJ && (strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 ||
 				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0))
 		return STORE_DAV_WRITE;
+	/* RFC 6638 6.1.1 schedule-send: a write delegate sends from the outbox */
+	if (ctx->type == T_COLL && strcmp(m, "POST") == 0 && ctx->coll_exists &&
+	    strcmp(ctx->coll.kind, "schedoutbox") == 0)
+		return STORE_DAV_WRITE;
 	return STORE_DAV_OWNER;
 }
 
