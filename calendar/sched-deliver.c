@@ -160,7 +160,9 @@ static void pending_free(struct pending *p)
 	free(p->from);
 	free(p->sent_by);
 	free(p->summary);
-	itip_out_free(&p->out, 1);
+	/* p->out is a member: itip_out_free() would free it as an array */
+	free(p->out.recipient);
+	free(p->out.data);
 	free(p);
 }
 
@@ -489,6 +491,8 @@ int sched_resource_request(struct store *st, const struct config *cfg, const cha
 	}
 	if (ret == STORE_OK)
 		pending_add(address, NULL, &out, itip_summary(msg));
-	itip_out_free(&out, 1);
+	/* out is on the stack: itip_out_free() would free the array itself */
+	free(out.recipient);
+	free(out.data);
 	return ret;
 }
