@@ -392,3 +392,16 @@ def test_sieve_filed_invitation_still_reaches_the_calendar(mx):
         assert status == 200 and partstat(text, BOB) == "NEEDS-ACTION", text
     finally:
         ctl(mx, "sieve", "deactivate", "--user", BOB)
+
+
+def test_domain_without_dmarc_is_applied_unverified(mx, sink):
+    """No DMARC record: nothing to hold the From: against, so the reply is
+    applied as unverified (the default of [imip] require_dmarc_pass)."""
+    uid = "imip-nodmarc-1@corp.test"
+    guest = "guest@nodmarc.test"
+    invite(mx, uid, attendees=(guest,))
+    wait_for(lambda: sink_with(sink, uid.encode()), 30, "the iMIP invitation")
+    smtp(mx, guest, [ORG], imip_mail(guest, ORG, "REPLY", reply_cal(uid, guest, "DECLINED")))
+    assert partstat(get_event(mx, ORG, uid)[1], guest) == "DECLINED"
+    assert re.search(rf'imip event=sender-check from=<{guest}> method=REPLY uid="{uid}" '
+                     r'dmarc=none verified=no', mx.log_text())
