@@ -155,14 +155,21 @@ void sched_write_begin(void)
 	write_depth++;
 }
 
+/* The contents of one itip_out that is not an array of its own
+ * (itip_out_free frees the array too). */
+static void out_clear(struct itip_out *out)
+{
+	free(out->recipient);
+	free(out->data);
+	memset(out, 0, sizeof(*out));
+}
+
 static void pending_free(struct pending *p)
 {
 	free(p->from);
 	free(p->sent_by);
 	free(p->summary);
-	/* p->out is a member: itip_out_free() would free it as an array */
-	free(p->out.recipient);
-	free(p->out.data);
+	out_clear(&p->out);
 	free(p);
 }
 
@@ -437,6 +444,16 @@ int sched_deliver(struct store *st, const struct config *cfg, const char *recipi
 	}
 	if (ret == STORE_OK && res == ITIP_APPLY_STORE && method == ITIP_REQUEST)
 		ret = sched_resource_request(st, cfg, account, rcpt, msg, error_r);
+	if (ret == STORE_OK && method == ITIP_REFRESH && cur.found && cur.io != NULL) {
+		/* RFC 5546 3.2.6: the organizer answers a REFRESH with the event
+		 * as it is now (after this write, like a room's answer) */
+		struct itip_out out;
+		memset(&out, 0, sizeof(out));
+		const char *who = itip_sender(msg);
+		if (who != NULL && itip_build_request(cur.io, who, NULL, &out, &err) == 0)
+			pending_add(rcpt, NULL, &out, itip_summary(msg));
+		out_clear(&out);
+	}
 	free(data);
 	cur_clear(&cur);
 	free(rcpt);
@@ -491,8 +508,6 @@ int sched_resource_request(struct store *st, const struct config *cfg, const cha
 	}
 	if (ret == STORE_OK)
 		pending_add(address, NULL, &out, itip_summary(msg));
-	/* out is on the stack: itip_out_free() would free the array itself */
-	free(out.recipient);
-	free(out.data);
+	out_clear(&out);
 	return ret;
 }
