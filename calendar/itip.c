@@ -231,8 +231,10 @@ static size_t content_comps(icalcomponent *vcal, icalcomponent ***out)
 	size_t n = 0, cap = 0;
 	icalcomponent **v = NULL;
 
-	for (icalcomponent *c = icalcomponent_get_first_component(vcal, ICAL_ANY_COMPONENT); c != NULL;
-	     c = icalcomponent_get_next_component(vcal, ICAL_ANY_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(vcal, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+
 		if (!is_content_kind(icalcomponent_isa(c)))
 			continue;
 		if (n == cap) {
@@ -240,6 +242,23 @@ static size_t content_comps(icalcomponent *vcal, icalcomponent ***out)
 			v = xrealloc(v, cap * sizeof(*v));
 		}
 		v[n++] = c;
+	}
+	*out = v;
+	return n;
+}
+
+/* The kind properties of c in a malloc'ed array: libical's property
+ * iterator is one per component, so loops that call code iterating the
+ * same component's properties walk an array instead. */
+static size_t props_of(icalcomponent *c, icalproperty_kind kind, icalproperty ***out)
+{
+	size_t n = 0;
+	icalproperty **v = NULL;
+
+	for (icalproperty *p = icalcomponent_get_first_property(c, kind); p != NULL;
+	     p = icalcomponent_get_next_property(c, kind)) {
+		v = xrealloc(v, (n + 1) * sizeof(*v));
+		v[n++] = p;
 	}
 	*out = v;
 	return n;
@@ -269,8 +288,10 @@ static int64_t comp_rid(const struct ical_object *obj, icalcomponent *c)
 
 static icalcomponent *find_comp(const struct ical_object *obj, int64_t rid)
 {
-	for (icalcomponent *c = icalcomponent_get_first_component(obj->vcal, ICAL_ANY_COMPONENT);
-	     c != NULL; c = icalcomponent_get_next_component(obj->vcal, ICAL_ANY_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(obj->vcal, ICAL_ANY_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *c = icalcompiter_deref(&it);
+
 		if (!is_content_kind(icalcomponent_isa(c)))
 			continue;
 		if (comp_rid(obj, c) == rid)
@@ -1205,8 +1226,9 @@ static icalcomponent *copy_shell(icalcomponent *src)
 
 static icalcomponent *find_vtimezone(icalcomponent *vcal, const char *tzid)
 {
-	for (icalcomponent *z = icalcomponent_get_first_component(vcal, ICAL_VTIMEZONE_COMPONENT);
-	     z != NULL; z = icalcomponent_get_next_component(vcal, ICAL_VTIMEZONE_COMPONENT)) {
+	for (icalcompiter it = icalcomponent_begin_component(vcal, ICAL_VTIMEZONE_COMPONENT);
+	     icalcompiter_deref(&it) != NULL; icalcompiter_next(&it)) {
+		icalcomponent *z = icalcompiter_deref(&it);
 		icalproperty *p = icalcomponent_get_first_property(z, ICAL_TZID_PROPERTY);
 
 		if (p != NULL && icalproperty_get_tzid(p) != NULL &&
@@ -1271,17 +1293,53 @@ static void prep_out(icalcomponent *c, const char *org_sent_by)
 	}
 }
 
-static void out_push(struct itip_out **v, size_t *n, const char *rcpt, enum itip_method m,
-		     icalcomponent *vcal)
+/* Every message itip sends must be one it accepts: an object whose
+ * scheduling data breaks RFC 5546 section 3 (two ORGANIZERs, components
+ * with different ORGANIZERs, an invalid PARTSTAT...) is not scheduled. */
+static int out_check(const char *data, size_t len, struct ical_error *err_r)
 {
-	struct itip_out *o;
+	struct itip_message *m;
+	struct ical_error e;
 
-	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-	o = &(*v)[(*n)++];
-	o->recipient = itip_address(rcpt);
-	o->method = m;
-	o->data = comp_to_string(vcal, &o->len);
+	if (itip_parse(data, len, NULL, &m, &e) < 0) {
+		itip_err(err_r, "%.*s (the object cannot be scheduled)", 200, e.text);
+		return -1;
+	}
+	itip_free(&m);
+	return 0;
+}
+
+static int out_push(struct itip_out **v, size_t *n, const char *rcpt, enum itip_method m,
+		    icalcomponent *vcal, struct ical_error *err_r)
+{
+	struct itip_out o;
+
+	o.recipient = itip_address(rcpt);
+	o.method = m;
+	o.data = comp_to_string(vcal, &o.len);
 	icalcomponent_free(vcal);
+	if (out_check(o.data, o.len, err_r) < 0) {
+		free(o.recipient);
+		free(o.data);
+		return -1;
+	}
+	*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+	(*v)[(*n)++] = o;
+	return 0;
+}
+
+static int out_single(struct itip_out *out, const char *rcpt, enum itip_method m,
+		      icalcomponent *vcal, struct ical_error *err_r)
+{
+	out->recipient = itip_address(rcpt);
+	out->method = m;
+	out->data = comp_to_string(vcal, &out->len);
+	icalcomponent_free(vcal);
+	if (out_check(out->data, out->len, err_r) < 0) {
+		itip_out_clear(out);
+		return -1;
+	}
+	return 0;
 }
 
 void itip_out_free(struct itip_out *out, size_t n)
@@ -1291,6 +1349,13 @@ void itip_out_free(struct itip_out *out, size_t n)
 		free(out[i].data);
 	}
 	free(out);
+}
+
+void itip_out_clear(struct itip_out *out)
+{
+	free(out->recipient);
+	free(out->data);
+	memset(out, 0, sizeof(*out));
 }
 
 /* A time property (RECURRENCE-ID, EXDATE, DTSTART) as another kind, same
@@ -1489,8 +1554,9 @@ static void cancel_add(struct cancels *cx, const struct ical_object *obj, icalco
 	copy_timezones(cx->vcal, obj->vcal);
 }
 
-static void organizer_one(const struct ical_object *old, const struct ical_object *new,
-			  const char *a, const char *sent_by, struct itip_out **out, size_t *nout)
+static int organizer_one(const struct ical_object *old, const struct ical_object *new,
+			 const char *a, const char *sent_by, struct itip_out **out, size_t *nout,
+			 struct ical_error *err_r)
 {
 	icalproperty *ap = attendee_in(new, a), *oap = attendee_in(old, a);
 	icalcomponent *nm = new ? master_of(new) : NULL, *om = old ? master_of(old) : NULL;
@@ -1500,9 +1566,10 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 	icalcomponent **nv = NULL, **ov = NULL;
 	size_t nn = 0, on = 0;
 	bool force = false;
+	int ret = 0;
 
 	if (!agent_is_server(ap ? ap : oap))
-		return;		/* SCHEDULE-AGENT=CLIENT or NONE: not ours to send */
+		return 0;	/* SCHEDULE-AGENT=CLIENT or NONE: not ours to send */
 	memset(&cx, 0, sizeof(cx));
 	if (new != NULL)
 		nn = content_comps(new->vcal, &nv);
@@ -1538,16 +1605,19 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 
 		/* (a) instances removed by a new EXDATE */
 		if (in_nm && in_om) {
-			for (icalproperty *p = icalcomponent_get_first_property(nm, ICAL_EXDATE_PROPERTY);
-			     p != NULL; p = icalcomponent_get_next_property(nm, ICAL_EXDATE_PROPERTY)) {
-				int64_t k = time_key(new, p);
+			icalproperty **ex;
+			size_t nex = props_of(nm, ICAL_EXDATE_PROPERTY, &ex);
+
+			for (size_t i = 0; i < nex; i++) {
+				int64_t k = time_key(new, ex[i]);
 				icalcomponent *o = find_comp(old, k);
 
 				if (has_exdate(old, om, k) ||
 				    (o != NULL && (find_attendee(o, a) == NULL || is_cancelled(o))))
 					continue;
-				cancel_add(&cx, new, nm, p, k, a, seq, sent_by);
+				cancel_add(&cx, new, nm, ex[i], k, a, seq, sent_by);
 			}
+			free(ex);
 		}
 		/* (b) overrides set to STATUS:CANCELLED */
 		for (size_t i = 0; i < nn; i++) {
@@ -1598,18 +1668,19 @@ static void organizer_one(const struct ical_object *old, const struct ical_objec
 		if (force || old == NULL || strcmp(os, ns) != 0) {
 			icalcomponent *r = request_for(new, a, sent_by);
 
-			if (r != NULL)
-				out_push(out, nout, a, ITIP_REQUEST, r);
+			if (r != NULL && out_push(out, nout, a, ITIP_REQUEST, r, err_r) < 0)
+				ret = -1;
 		}
 		free(os);
 		free(ns);
 	}
 send:
-	if (cx.vcal != NULL)
-		out_push(out, nout, a, ITIP_CANCEL, cx.vcal);
+	if (cx.vcal != NULL && out_push(out, nout, a, ITIP_CANCEL, cx.vcal, err_r) < 0)
+		ret = -1;
 	free(cx.keys.v);
 	free(nv);
 	free(ov);
+	return ret;
 }
 
 int itip_organizer_changes(const struct ical_object *old, const struct ical_object *new,
@@ -1648,9 +1719,15 @@ int itip_organizer_changes(const struct ical_object *old, const struct ical_obje
 	    collect_attendees(new, organizer, &att, &natt, err_r) < 0)
 		goto out;
 	for (size_t i = 0; i < natt; i++)
-		organizer_one(old, new, att[i], sent_by, out_r, n_r);
+		if (organizer_one(old, new, att[i], sent_by, out_r, n_r, err_r) < 0)
+			goto out;
 	ret = 0;
 out:
+	if (ret < 0) {
+		itip_out_free(*out_r, *n_r);
+		*out_r = NULL;
+		*n_r = 0;
+	}
 	for (size_t i = 0; i < natt; i++)
 		free(att[i]);
 	free(att);
@@ -1668,11 +1745,7 @@ int itip_build_request(const struct ical_object *obj, const char *attendee,
 		itip_err(err_r, "3.7;ATTENDEE: %.80s is not invited to this event", attendee);
 		return -1;
 	}
-	out->recipient = itip_address(attendee);
-	out->method = ITIP_REQUEST;
-	out->data = comp_to_string(r, &out->len);
-	icalcomponent_free(r);
-	return 0;
+	return out_single(out, attendee, ITIP_REQUEST, r, err_r);
 }
 
 /* ---- attendee side ------------------------------------------------------- */
@@ -1743,6 +1816,7 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 	size_t nn = 0, on = 0;
 	struct keyset keys = { NULL, 0 };
 	char *orgaddr;
+	int ret = 0;
 
 	*out_r = NULL;
 	*n_r = 0;
@@ -1809,10 +1883,11 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 	}
 	/* instances the attendee removed with an EXDATE: DECLINED */
 	if (nm != NULL && om != NULL && find_attendee(nm, attendee) != NULL) {
-		icalproperty *ap = find_attendee(nm, attendee);
+		icalproperty *ap = find_attendee(nm, attendee), **ex;
+		size_t nex = props_of(nm, ICAL_EXDATE_PROPERTY, &ex);
 
-		for (icalproperty *p = icalcomponent_get_first_property(nm, ICAL_EXDATE_PROPERTY); p != NULL;
-		     p = icalcomponent_get_next_property(nm, ICAL_EXDATE_PROPERTY)) {
+		for (size_t i = 0; i < nex; i++) {
+			icalproperty *p = ex[i];
 			int64_t k = time_key(new, p);
 			icalcomponent *o = find_comp(old, k);
 
@@ -1822,6 +1897,7 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 				continue;
 			reply_add(&vcal, &keys, k, reply_comp(nm, p, ap, "DECLINED", sent_by));
 		}
+		free(ex);
 	}
 	/* overrides the attendee had and deleted (not reverted to the series) */
 	for (size_t i = 0; i < on; i++) {
@@ -1838,13 +1914,14 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 send:
 	if (vcal != NULL) {
 		copy_timezones(vcal, (new ? new : old)->vcal);
-		out_push(out_r, n_r, orgaddr, ITIP_REPLY, vcal);
+		if (out_push(out_r, n_r, orgaddr, ITIP_REPLY, vcal, err_r) < 0)
+			ret = -1;
 	}
 	free(orgaddr);
 	free(keys.v);
 	free(nv);
 	free(ov);
-	return 0;
+	return ret;
 }
 
 /* ---- applying received messages ----------------------------------------- */
@@ -1968,17 +2045,16 @@ static void attendee_keep(icalcomponent *nc, const struct ical_object *mobj, ica
 
 static void remove_exdate(const struct ical_object *obj, icalcomponent *master, int64_t key)
 {
-	icalproperty *p = icalcomponent_get_first_property(master, ICAL_EXDATE_PROPERTY);
+	icalproperty **ex;
+	size_t nex = props_of(master, ICAL_EXDATE_PROPERTY, &ex);
 
-	while (p != NULL) {
-		icalproperty *next = icalcomponent_get_next_property(master, ICAL_EXDATE_PROPERTY);
-
-		if (time_key(obj, p) == key) {
-			icalcomponent_remove_property(master, p);
-			icalproperty_free(p);
+	for (size_t i = 0; i < nex; i++) {
+		if (time_key(obj, ex[i]) == key) {
+			icalcomponent_remove_property(master, ex[i]);
+			icalproperty_free(ex[i]);
 		}
-		p = next;
 	}
+	free(ex);
 }
 
 /* A working copy of cur: same zones, its own VCALENDAR. */
@@ -2484,15 +2560,6 @@ int itip_set_schedule_status(struct ical_object *obj, const char *address, const
 
 /* ---- builders ------------------------------------------------------------ */
 
-static void out_single(struct itip_out *out, const char *rcpt, enum itip_method m,
-		       icalcomponent *vcal)
-{
-	out->recipient = itip_address(rcpt);
-	out->method = m;
-	out->data = comp_to_string(vcal, &out->len);
-	icalcomponent_free(vcal);
-}
-
 int itip_build_reply(const struct itip_message *req, const char *attendee,
 		     const char *partstat, const char *sent_by, const char *comment,
 		     struct itip_out *out, struct ical_error *err_r)
@@ -2530,8 +2597,7 @@ int itip_build_reply(const struct itip_message *req, const char *attendee,
 		return -1;
 	}
 	copy_timezones(vcal, req->vcal);
-	out_single(out, req->organizer, ITIP_REPLY, vcal);
-	return 0;
+	return out_single(out, req->organizer, ITIP_REPLY, vcal, err_r);
 }
 
 int itip_build_refresh(const struct ical_object *obj, const char *attendee, const char *rid,
@@ -2568,9 +2634,12 @@ int itip_build_refresh(const struct ical_object *obj, const char *attendee, cons
 	vcal = new_vcal(ITIP_REFRESH);
 	icalcomponent_add_component(vcal, c);
 	orgaddr = itip_address(prop_addr(org));
-	out_single(out, orgaddr, ITIP_REFRESH, vcal);
-	free(orgaddr);
-	return 0;
+	{
+		int r = out_single(out, orgaddr, ITIP_REFRESH, vcal, err_r);
+
+		free(orgaddr);
+		return r;
+	}
 }
 
 int itip_build_declinecounter(const struct itip_message *counter, const char *organizer,
@@ -2616,6 +2685,5 @@ int itip_build_declinecounter(const struct itip_message *counter, const char *or
 	}
 	free(v);
 	copy_timezones(vcal, counter->vcal);
-	out_single(out, to, ITIP_DECLINECOUNTER, vcal);
-	return 0;
+	return out_single(out, to, ITIP_DECLINECOUNTER, vcal, err_r);
 }

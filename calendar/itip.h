@@ -79,7 +79,10 @@ struct itip_out {
 	enum itip_method method;
 	char *data; size_t len;	/* whole VCALENDAR with METHOD */
 };
+/* Free an array of n messages (the array too). */
 void itip_out_free(struct itip_out *out, size_t n);
+/* Free the fields of one message (not the struct), leaving it zeroed. */
+void itip_out_clear(struct itip_out *out);
 
 /* Organizer changed its object (old or new NULL: created/deleted): REQUEST
  * to current attendees (only the instances each attends), CANCEL to removed
@@ -151,7 +154,7 @@ int itip_apply_ex(const struct ical_object *cur, const struct itip_message *msg,
  * found). */
 int itip_set_schedule_status(struct ical_object *obj, const char *address, const char *status);
 
-/* Builders. Each fills *out (free with itip_out_free(out, 1)) and returns
+/* Builders. Each fills *out (free with itip_out_clear(out)) and returns
  * 0, or -1 with err_r. */
 /* REPLY from attendee to a received REQUEST with the given PARTSTAT
  * ("ACCEPTED", "DECLINED", "TENTATIVE"...), for every component of the

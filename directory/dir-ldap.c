@@ -703,6 +703,132 @@ static int ldap_list_users(struct dir_handle *h,
 	return ret;
 }
 
+/* The resources found so far: copied out of the search results, handed to
+ * the callback once the search is over (its lookups of bookers and the
+ * delegate may reconnect, which frees the results). */
+struct res_found {
+	struct dir_resource *v;
+	size_t n;
+};
+
+static void res_found_free(struct res_found *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		struct dir_resource *r = &f->v[i];
+		for (size_t k = 0; r->bookers[k] != NULL; k++)
+			free(r->bookers[k]);
+		free(r->bookers);
+		free((char *)r->address);
+		free((char *)r->display_name);
+		free((char *)r->kind);
+		free((char *)r->capacity);
+		free((char *)r->location);
+		free((char *)r->policy);
+		free((char *)r->window);
+		free((char *)r->delegate);
+	}
+	free(f->v);
+}
+
+/* One resource entry for sync. */
+static void resource_from(struct dir_handle *h, LDAPMessage *m, struct res_found *f)
+{
+	struct ldap_state *s = h->backend_state;
+	const struct config *cfg = cfg_of(h);
+	LDAP *ld = s->svc.ld;
+	char *mail = first_value(ld, m, cfg->directory.attr_mail);
+	if (mail == NULL)
+		return;
+	ascii_lower(mail);
+	char *kind = first_value(ld, m, cfg->directory.attr_resource_kind);
+	if (kind == NULL)
+		kind = xstrdup(has_class(ld, m, "room") || !has_class(ld, m, "device") ? "room" :
+			       "equipment");
+	struct berval **vals = ldap_get_values_len(ld, m, cfg->directory.attr_resource_booker);
+	size_t nb = vals != NULL ? (size_t)ldap_count_values_len(vals) : 0;
+	char **bookers = xcalloc(nb + 1, sizeof(char *));
+	for (size_t i = 0; i < nb; i++)
+		bookers[i] = xstrndup(vals[i]->bv_val, vals[i]->bv_len);
+	ldap_value_free_len(vals);
+	f->v = xrealloc(f->v, (f->n + 1) * sizeof(*f->v));
+	f->v[f->n++] = (struct dir_resource){
+		.address = mail, .display_name = first_value(ld, m, cfg->directory.attr_name),
+		.enabled = value_true(ld, m, cfg->directory.attr_enabled, true),
+		.kind = kind,
+		.capacity = first_value(ld, m, cfg->directory.attr_resource_capacity),
+		.location = first_value(ld, m, cfg->directory.attr_resource_location),
+		.policy = first_value(ld, m, cfg->directory.attr_booking_policy),
+		.window = first_value(ld, m, cfg->directory.attr_booking_window),
+		.bookers = bookers,
+		.delegate = first_value(ld, m, cfg->directory.attr_resource_delegate),
+	};
+}
+
+static int ldap_list_resources(struct dir_handle *h,
+			       void (*cb)(const struct dir_resource *r, void *ctx), void *ctx,
+			       const char **error_r)
+{
+	struct ldap_state *s = h->backend_state;
+	const struct config *cfg = cfg_of(h);
+	struct berval cookie = { 0, NULL };
+	char *attrs[] = {
+		(char *)"objectClass", cfg->directory.attr_mail, cfg->directory.attr_name,
+		cfg->directory.attr_enabled, cfg->directory.attr_resource_kind,
+		cfg->directory.attr_resource_capacity, cfg->directory.attr_resource_location,
+		cfg->directory.attr_booking_policy, cfg->directory.attr_booking_window,
+		cfg->directory.attr_resource_booker, cfg->directory.attr_resource_delegate, NULL,
+	};
+	int ret = DIR_OK;
+	struct res_found found = { NULL, 0 };
+	if (cfg->directory.resource_list_filter[0] == '\0')
+		return DIR_OK;
+	/* Paged like ldap_list_users. */
+	for (;;) {
+		LDAPControl *page = NULL, *ctrls[2] = { NULL, NULL };
+		LDAPMessage *res;
+		if (s->svc.ld == NULL && (ret = conn_open(h, &s->svc, error_r)) != DIR_OK)
+			break;
+		if (ldap_create_page_control(s->svc.ld, LDAP_PAGE_SIZE, &cookie, 1, &page) !=
+		    LDAP_SUCCESS) {
+			ret = dir_fail(h, DIR_ERROR, error_r, "cannot create an LDAP paging control");
+			break;
+		}
+		ctrls[0] = page;
+		ret = do_search(h, cfg->directory.base_dn, LDAP_SCOPE_SUBTREE,
+				cfg->directory.resource_list_filter, attrs, 0, ctrls, &res, error_r);
+		ldap_control_free(page);
+		if (ret == DIR_NOTFOUND)
+			ret = dir_fail(h, DIR_ERROR, error_r, "[directory] base_dn %s does not exist",
+				       cfg->directory.base_dn);
+		if (ret != DIR_OK)
+			break;
+		LDAP *ld = s->svc.ld;
+		for (LDAPMessage *m = ldap_first_entry(ld, res); m != NULL; m = ldap_next_entry(ld, m))
+			resource_from(h, m, &found);
+		LDAPControl **rctrls = NULL;
+		int err = 0;
+		ber_memfree(cookie.bv_val);
+		cookie.bv_val = NULL;
+		cookie.bv_len = 0;
+		if (ldap_parse_result(ld, res, &err, NULL, NULL, NULL, &rctrls, 0) ==
+		    LDAP_SUCCESS && rctrls != NULL) {
+			LDAPControl *c = ldap_control_find(LDAP_CONTROL_PAGEDRESULTS, rctrls, NULL);
+			ber_int_t count;
+			if (c != NULL)
+				ldap_parse_pageresponse_control(ld, c, &count, &cookie);
+			ldap_controls_free(rctrls);
+		}
+		ldap_msgfree(res);
+		if (cookie.bv_val == NULL || cookie.bv_len == 0)
+			break;
+	}
+	ber_memfree(cookie.bv_val);
+	for (size_t i = 0; ret == DIR_OK && i < found.n; i++)
+		cb(&found.v[i], ctx);
+	res_found_free(&found);
+	return ret;
+}
+
 char *dir_ldap_dn_key(const char *dn)
 {
 	return dn_key(dn);
@@ -807,4 +933,5 @@ const struct dir_backend dir_backend_ldap = {
 	.user_info = ldap_user_info,
 	.search = ldap_search,
 	.list_users = ldap_list_users,
+	.list_resources = ldap_list_resources,
 };

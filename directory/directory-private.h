@@ -27,6 +27,22 @@ void dir_entry_free(struct dir_entry *e);
 /* Append a copy of ref to e->refs. */
 void dir_entry_add_ref(struct dir_entry *e, const char *ref);
 
+/* A resource (room, equipment) as the ldap backend found it, for sync.
+ * Strings are NULL when the attribute is absent; bookers and the delegate
+ * are raw values (DNs or addresses). Valid during the callback. */
+struct dir_resource {
+	const char *address;	/* lower-case */
+	const char *display_name;
+	bool enabled;
+	const char *kind;	/* "room" / "equipment" (from the attribute or the class) */
+	const char *capacity;
+	const char *location;
+	const char *policy;
+	const char *window;
+	char **bookers;		/* NULL-ended; empty: everyone */
+	const char *delegate;
+};
+
 /* Login throttling's hook into a backend's verify: account is the primary
  * address of the entry the login name found, or the name as typed when it
  * found none (so unknown names are throttled alike). Returns DIR_OK to go on
@@ -69,6 +85,11 @@ struct dir_backend {
 	int (*list_users)(struct dir_handle *h,
 			  void (*cb)(const struct dir_user *u, char *const *alt, void *ctx),
 			  void *ctx, const char **error_r);
+	/* Every bookable resource for sync (resource_list_filter); NULL in
+	 * backends that own their accounts. */
+	int (*list_resources)(struct dir_handle *h,
+			      void (*cb)(const struct dir_resource *r, void *ctx), void *ctx,
+			      const char **error_r);
 };
 
 /* Initialise libldap's global state once, before worker threads use it. */

@@ -12,6 +12,8 @@
 #include "store.h"
 #include "store-directory.h"
 #include "store-mail.h"
+#include "store-dav.h"
+#include "store-resource.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -978,6 +980,122 @@ static void sync_account(const char *address, bool enabled, void *_ctx)
 	c->stale[c->nstale++] = xstrdup(address);
 }
 
+/* Append the address(es) a booker value names to out (comma-separated):
+ * an address, or a DN; a group (by address or DN) gives its members. */
+static void booker_resolve(struct dir_handle *h, const char *value, struct buf *out,
+			   FILE *progress, const char *resource)
+{
+	const char *error;
+	char *address = NULL;
+	if (strchr(value, '@') != NULL && strchr(value, '=') == NULL) {
+		address = xstrdup(value);
+		for (char *p = address; *p != '\0'; p++)
+			if (*p >= 'A' && *p <= 'Z')
+				*p = (char)(*p - 'A' + 'a');
+	} else {
+		struct dir_entry e;
+		int ret = h->dir->backend->lookup_ref(h, value, &e, &error);
+		if (ret != DIR_OK) {
+			fprintf(progress, "sync: %s: booker %s: %s\n", resource, value,
+				ret == DIR_NOTFOUND ? "no such entry" : error);
+			return;
+		}
+		if (e.address != NULL)
+			address = xstrdup(e.address);
+		else
+			fprintf(progress, "sync: %s: booker %s has no address\n", resource, value);
+		dir_entry_free(&e);
+	}
+	if (address == NULL)
+		return;
+	struct dir_route route;
+	if (dir_expand(h, address, &route, &error) == DIR_OK) {
+		for (size_t i = 0; i < route.ntargets; i++)
+			buf_printf(out, "%s%s", out->len > 0 ? "," : "", route.targets[i].address);
+		dir_route_free(&route);
+	} else {
+		buf_printf(out, "%s%s", out->len > 0 ? "," : "", address);
+	}
+	free(address);
+}
+
+static void sync_resource(const struct dir_resource *r, void *_ctx)
+{
+	struct sync_ctx *c = _ctx;
+	const char *serror;
+	int created;
+	if (c->status != DIR_OK)
+		return;
+	c->stats->resources++;
+	if (!r->enabled)
+		return;	/* not seen: disabled below like one that is gone */
+	strset_add(&c->seen, r->address);
+	struct buf bookers;
+	buf_init(&bookers, 0);
+	buf_append(&bookers, "", 0);
+	for (size_t i = 0; r->bookers[i] != NULL; i++)
+		booker_resolve(c->h, r->bookers[i], &bookers, c->progress, r->address);
+	char *delegate = NULL;
+	if (r->delegate != NULL) {
+		struct buf d;
+		buf_init(&d, 0);
+		buf_append(&d, "", 0);
+		struct dir_entry e;
+		if (strchr(r->delegate, '=') == NULL)
+			buf_append_str(&d, r->delegate);
+		else if (c->h->dir->backend->lookup_ref(c->h, r->delegate, &e, &serror) == DIR_OK) {
+			if (e.address != NULL)
+				buf_append_str(&d, e.address);
+			dir_entry_free(&e);
+		} else {
+			fprintf(c->progress, "sync: %s: delegate %s: no such entry\n", r->address,
+				r->delegate);
+		}
+		delegate = d.data;
+	}
+	struct store_resource_fields f = {
+		.display_name = r->display_name != NULL ? r->display_name : "",
+		.kind = r->kind, .capacity = r->capacity != NULL ? r->capacity : "0",
+		.location = r->location != NULL ? r->location : "",
+		.policy = r->policy != NULL ? r->policy : "auto",
+		.window = r->window != NULL ? r->window : "0",
+		.bookers = r->bookers[0] == NULL ? "everyone" : bookers.data,
+		.delegate = delegate != NULL ? delegate : "",
+	};
+	struct store_resource old;
+	bool had = store_resource_get(c->h->store, r->address, &old, &serror) == STORE_OK;
+	int ret = store_resource_provision(c->h->store, r->address, &f, &created, &serror);
+	if (ret == STORE_TEMPFAIL) {
+		c->status = dir_fail(c->h, DIR_TEMPFAIL, &c->error, "%s", serror);
+	} else if (ret == STORE_EXISTS) {
+		fprintf(c->progress, "sync: %s: skipped: %s\n", r->address, serror);
+	} else if (ret != STORE_OK) {
+		c->stats->res_errors++;
+		fprintf(c->progress, "sync: %s: error: %s\n", r->address, serror);
+	} else {
+		if (created == 1) {
+			c->stats->res_created++;
+			fprintf(c->progress, "sync: %s: resource created\n", r->address);
+		} else if (created == 2) {
+			fprintf(c->progress, "sync: %s: resource enabled again\n", r->address);
+		}
+		/* the delegate approves in the resource's calendars */
+		const char *old_delegate = had ? old.delegate : "";
+		if (old_delegate[0] != '\0' && strcmp(old_delegate, f.delegate) != 0)
+			(void)store_dav_proxy_set(c->h->store, r->address, old_delegate,
+						  STORE_DAV_PROXY_NONE, &serror);
+		if (f.delegate[0] != '\0' &&
+		    store_dav_proxy_set(c->h->store, r->address, f.delegate, STORE_DAV_PROXY_WRITE,
+					&serror) != STORE_OK)
+			fprintf(c->progress, "sync: %s: delegate %s: %s\n", r->address, f.delegate,
+				serror);
+	}
+	if (had)
+		store_resource_free(&old);
+	free(delegate);
+	buf_free(&bookers);
+}
+
 int dir_sync(struct dir_handle *h, FILE *progress, struct dir_sync_stats *stats,
 	     const char **error_r)
 {
@@ -989,6 +1107,8 @@ int dir_sync(struct dir_handle *h, FILE *progress, struct dir_sync_stats *stats,
 				"nothing to sync: the %s backend keeps its accounts itself",
 				h->dir->backend->name);
 	int ret = h->dir->backend->list_users(h, sync_user, &c, error_r);
+	if (ret == DIR_OK && c.status == DIR_OK && h->dir->backend->list_resources != NULL)
+		ret = h->dir->backend->list_resources(h, sync_resource, &c, error_r);
 	if (ret == DIR_OK && c.status != DIR_OK) {
 		ret = c.status;
 		*error_r = c.error;

@@ -75,6 +75,7 @@ struct dir_auth {
 /* Counts printed by dir_sync. */
 struct dir_sync_stats {
 	unsigned users, created, enabled, updated, disabled, skipped, errors;
+	unsigned resources, res_created, res_errors;	/* rooms and equipment */
 };
 
 /* Create the directory for cfg ([directory] section), which must outlive it.

@@ -32,7 +32,7 @@
 #define WA_SID_BYTES 16		/* 128 bits */
 
 static const struct wa_route *const route_tables[] = {
-	wa_routes_dash, wa_routes_dir, wa_routes_mail, wa_routes_self, NULL,
+	wa_routes_dash, wa_routes_dir, wa_routes_mail, wa_routes_self, wa_routes_res, NULL,
 };
 
 /* How a request reaches us: CGI (env + stdio) or FastCGI (libfcgi). */

@@ -68,6 +68,7 @@ extern const struct wa_route wa_routes_dir[];
 extern const struct wa_route wa_routes_mail[];
 extern const struct wa_route wa_routes_self[];
 extern const struct wa_route wa_routes_dash[];
+extern const struct wa_route wa_routes_res[];
 
 /* Render template name (templates/name.html) with r->vars as the page. */
 int wa_render(struct wa_req *r, const char *name);

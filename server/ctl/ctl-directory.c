@@ -682,8 +682,11 @@ static int cmd_dir_sync(struct ctl *ctl, int argc, char **argv)
 	printf("sync: %u users in the directory: %u created, %u enabled again, %u updated, "
 	       "%u disabled, %u skipped, %u errors\n", st.users, st.created, st.enabled, st.updated,
 	       st.disabled, st.skipped, st.errors);
+	if (st.resources > 0)
+		printf("sync: %u resources in the directory: %u created, %u errors\n", st.resources,
+		       st.res_created, st.res_errors);
 	fflush(stdout);
-	if (ret == DIR_OK && st.errors > 0)
+	if (ret == DIR_OK && st.errors + st.res_errors > 0)
 		ret = DIR_ERROR, error = "some users could not be synced (see above)";
 	if (ret == DIR_OK && ctl->cfg->directory.gal)
 		ret = ctl_gal_sync(ctl, d.h, &error);

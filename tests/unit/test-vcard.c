@@ -684,7 +684,8 @@ static void test_gal_user(void **state)
 				     (const char *const *)gn, (const char *const *)mail,
 				     (const char *const *)tw, (const char *const *)tc,
 				     (const char *const *)photo, (const char *const *)org,
-				     (const char *const *)ou, (const char *const *)title, 1024 };
+				     (const char *const *)ou, (const char *const *)title, NULL, NULL,
+				     1024 };
 	static const struct vcard_gal_value cn[] = { V("  "), V("Ann \xc3\x85kesson, PhD") };
 	static const struct vcard_gal_value bad_dn[] = { V("Ann\xff") };
 	static const struct vcard_gal_value s1[] = { V("\xc3\x85kesson") };
@@ -798,6 +799,44 @@ static void test_gal_group(void **state)
 	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
 	assert_non_null(strstr(out.data, "KIND:location\r\n"));
 	assert_null(strstr(out.data, "MEMBER"));
+	/* with a location and a capacity (resources only; "0" and junk are
+	 * no capacity) */
+	static const char *const loc_names[] = { "location", NULL };
+	static const char *const cap_names[] = { "capacity", NULL };
+	map.location = loc_names;
+	map.capacity = cap_names;
+	static const struct vcard_gal_value loc[] = { V("Floor 2; east, left") };
+	static const struct vcard_gal_value cap[] = { V("12") };
+	static const struct vcard_gal_value cap0[] = { V("0") };
+	static const struct vcard_gal_value capx[] = { V("12 people") };
+	struct vcard_gal_attr rattrs[] = { { "cn", n, 1 }, { "mail", m, 1 },
+					   { "location", loc, 1 }, { "capacity", cap, 1 } };
+	src.attrs = rattrs;
+	src.nattrs = 4;
+	buf_reset(&out);
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_non_null(strstr(out.data, "ADR;TYPE=work:;Floor 2\\; east\\, left;;;;;\r\n"));
+	assert_non_null(strstr(out.data, "NOTE:Capacity: 12\r\n"));
+	assert_non_null(strstr(out.data, "X-CAIRN-CAPACITY:12\r\n"));
+	vcard_free(&c);
+	c = parse_ok(out.data);
+	assert_int_equal(vcard_validate(c, VCARD_VALIDATE_UID, &err), 0);
+	vcard_free(&c);
+	rattrs[3].values = cap0;
+	buf_reset(&out);
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_null(strstr(out.data, "CAPACITY"));
+	rattrs[3].values = capx;
+	buf_reset(&out);
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_null(strstr(out.data, "CAPACITY"));
+	/* a user never gets them */
+	src.kind = VCARD_GAL_USER;
+	rattrs[3].values = cap;
+	buf_reset(&out);
+	assert_int_equal(vcard_gal_build(&map, &src, &out, &err), 0);
+	assert_null(strstr(out.data, "ADR") );
+	assert_null(strstr(out.data, "CAPACITY"));
 	buf_free(&out);
 
 	char *name = vcard_gal_object_name("cairn-group-7");
