@@ -444,16 +444,29 @@ int sched_deliver(struct store *st, const struct config *cfg, const char *recipi
 	}
 	if (ret == STORE_OK && res == ITIP_APPLY_STORE && method == ITIP_REQUEST)
 		ret = sched_resource_request(st, cfg, account, rcpt, msg, error_r);
+	if (ret == STORE_OK && method == ITIP_REFRESH && cur.found && cur.io != NULL) {
+		/* RFC 5546 3.2.6: the organizer answers a REFRESH with the event
+		 * as it is now (after this write, like a room's answer) */
+		struct itip_out out;
+		memset(&out, 0, sizeof(out));
+		const char *who = itip_sender(msg);
+		if (who != NULL && itip_build_request(cur.io, who, NULL, &out, &err) == 0)
+			pending_add(rcpt, NULL, &out, itip_summary(msg));
+		out_clear(&out);
+	}
 	free(data);
 	cur_clear(&cur);
 	free(rcpt);
 	if (ret == STORE_OK)
 		snprintf(status_r, 16, "2.0");
 	(void)origin;
-	if (write_depth == 0 && ret == STORE_OK && pending_head != NULL) {
-		/* not inside a DAV write (iMIP): send what this produced now */
+	if (write_depth == 0 && pending_head != NULL) {
+		/* not inside a DAV write (iMIP): send what this produced now, or
+		 * drop it when the delivery failed (the transaction rolls back) */
 		sched_write_begin();
-		ret = sched_write_end(st, cfg, true, error_r);
+		int fret = sched_write_end(st, cfg, ret == STORE_OK, error_r);
+		if (ret == STORE_OK)
+			ret = fret;
 	}
 	return ret;
 }

@@ -7,6 +7,7 @@
 #include "sasl.h"
 
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- the calendar part ---- */
@@ -296,15 +297,30 @@ void imip_header(const char *name, const char *value, struct buf *out)
 {
 	buf_printf(out, "%s: ", name);
 	size_t col = strlen(name) + 2;
-	size_t run = 0, longest = 0;
+	/* CR, LF and TAB become spaces, runs of spaces one, none at the ends:
+	 * a header value is one line of words */
+	size_t len = strlen(value);
+	char *v = xmalloc(len + 1);
+	size_t n = 0;
 	for (const char *p = value; *p != '\0'; p++) {
+		char c = *p == '\r' || *p == '\n' || *p == '\t' ? ' ' : *p;
+		if (c == ' ' && (n == 0 || v[n - 1] == ' '))
+			continue;
+		v[n++] = c;
+	}
+	while (n > 0 && v[n - 1] == ' ')
+		n--;
+	v[n] = '\0';
+	size_t run = 0, longest = 0;
+	for (const char *p = v; *p != '\0'; p++) {
 		run = *p == ' ' ? 0 : run + 1;
 		longest = run > longest ? run : longest;
 	}
-	if (printable_ascii(value) && longest < 900)
-		plain_value(value, col, out);
+	if (printable_ascii(v) && longest < 900)
+		plain_value(v, col, out);
 	else
-		encoded_words(value, col, out);
+		encoded_words(v, col, out);
+	free(v);
 	buf_append(out, "\r\n", 2);
 }
 

@@ -45,8 +45,8 @@ const char *imip_no_auto_reply(const struct mime_message *msg);
 void imip_qp_encode(const char *in, size_t len, struct buf *out);
 /* Append in as base64 in lines of 76 characters, each ending in CRLF. */
 void imip_base64_lines(const void *in, size_t len, struct buf *out);
-/* Append "Name: value\r\n": value as it is when it is printable ASCII
- * (CR/LF replaced by spaces), else as RFC 2047 "=?UTF-8?B?...?=" words of
+/* Append "Name: value\r\n": value (CR, LF and TAB as spaces, runs of
+ * spaces collapsed, trimmed) as it is when it is printable ASCII, else as RFC 2047 "=?UTF-8?B?...?=" words of
  * at most 75 characters, split on UTF-8 character boundaries and folded,
  * so no line exceeds 78 characters for a value of any length. */
 void imip_header(const char *name, const char *value, struct buf *out);

@@ -456,7 +456,8 @@ def test_calendar_collections(dav):
                            "<C:supported-calendar-component-set/><C:calendar-description/>"
                            "<D:supported-report-set/><C:max-resource-size/>", depth="1")
     r = responses(data)
-    assert set(r) == {home, home + "work/", home + "home/"}
+    # the scheduling inbox and outbox (RFC 6638) come with every calendar home
+    assert set(r) == {home, home + "work/", home + "home/", home + "inbox/", home + "outbox/"}
     w = r[home + "work/"]
     assert w["{DAV:}displayname"][1].text == "Work"
     assert w["{urn:ietf:params:xml:ns:caldav}calendar-description"][1].text == "My work"

@@ -367,3 +367,41 @@ def test_room_answers_once_and_never_to_automatic_mail(mx, sink):
     # an update (a higher SEQUENCE) is answered again
     smtp(mx, boss, [ROOM], imip_mail(boss, ROOM, "REQUEST", room_request("room-a", seq=1)))
     wait_for(lambda: len(replies("room-a")) == 2, 30, "the room's answer to the update")
+
+
+def test_sieve_filed_invitation_still_reaches_the_calendar(mx):
+    """The iTIP part is applied in the Sieve stage's transaction too: a
+    script that files invitations away does not lose them for the calendar."""
+    ctl(mx, "sieve", "put", "--user", BOB, "--activate", "yes", "main", "-",
+        input='require ["fileinto", "mailbox"];\r\n'
+              'if header :contains "Content-Type" "multipart" '
+              '{ fileinto :create "Invitations"; }\r\n')
+    try:
+        uid = "imip-sieve-1@remote.test"
+        cal = vcal("REQUEST", "BEGIN:VEVENT\r\n"
+                   f"UID:{uid}\r\nDTSTAMP:20261202T090000Z\r\nSEQUENCE:0\r\n"
+                   "DTSTART:20261218T140000Z\r\nDTEND:20261218T150000Z\r\n"
+                   "SUMMARY:Filed call\r\nORGANIZER:mailto:boss@remote.test\r\n"
+                   f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{BOB}\r\n"
+                   "END:VEVENT\r\n")
+        smtp(mx, "boss@remote.test", [BOB],
+             imip_mail("boss@remote.test", BOB, "REQUEST", cal, "Invitation: Filed call"))
+        filed = [raw for _, _, raw in mailbox_messages(mx, BOB, "Invitations")]
+        assert any(b"Invitation: Filed call" in m for m in filed)
+        status, text = get_event(mx, BOB, uid)
+        assert status == 200 and partstat(text, BOB) == "NEEDS-ACTION", text
+    finally:
+        ctl(mx, "sieve", "deactivate", "--user", BOB)
+
+
+def test_domain_without_dmarc_is_applied_unverified(mx, sink):
+    """No DMARC record: nothing to hold the From: against, so the reply is
+    applied as unverified (the default of [imip] require_dmarc_pass)."""
+    uid = "imip-nodmarc-1@corp.test"
+    guest = "guest@nodmarc.test"
+    invite(mx, uid, attendees=(guest,))
+    wait_for(lambda: sink_with(sink, uid.encode()), 30, "the iMIP invitation")
+    smtp(mx, guest, [ORG], imip_mail(guest, ORG, "REPLY", reply_cal(uid, guest, "DECLINED")))
+    assert partstat(get_event(mx, ORG, uid)[1], guest) == "DECLINED"
+    assert re.search(rf'imip event=sender-check from=<{guest}> method=REPLY uid="{uid}" '
+                     r'dmarc=none verified=no', mx.log_text())
