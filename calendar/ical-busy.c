@@ -608,11 +608,27 @@ int ical_availability_busy(struct ical_availability *av, int64_t start, int64_t 
 
 /* ---- the reply --------------------------------------------------------- */
 
+/* Append one content line folded before 75 octets, never inside a UTF-8
+ * sequence. */
+static void fold_line(struct buf *b, const char *line, size_t len)
+{
+	size_t col = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		if (col >= 74 && ((unsigned char)line[i] & 0xc0) != 0x80) {
+			buf_append_str(b, "\r\n ");
+			col = 1;
+		}
+		buf_append(b, &line[i], 1);
+		col++;
+	}
+	buf_append_str(b, "\r\n");
+}
+
 static void append_text(struct buf *b, const char *name, const char *value)
 {
 	/* a TEXT value (UID): escape per RFC 5545 3.3.11, fold at 75 octets */
 	struct buf line;
-	size_t col = 0;
 
 	buf_init(&line, 0);
 	buf_append_str(&line, name);
@@ -627,16 +643,7 @@ static void append_text(struct buf *b, const char *name, const char *value)
 			buf_append(&line, p, 1);
 		}
 	}
-	for (size_t i = 0; i < line.len; i++) {
-		/* fold before 75 octets, never inside a UTF-8 sequence */
-		if (col >= 74 && ((unsigned char)line.data[i] & 0xc0) != 0x80) {
-			buf_append_str(b, "\r\n ");
-			col = 1;
-		}
-		buf_append(b, &line.data[i], 1);
-		col++;
-	}
-	buf_append_str(b, "\r\n");
+	fold_line(b, line.data, line.len);
 	buf_free(&line);
 }
 
@@ -660,11 +667,20 @@ char *ical_busy_reply(const struct ical_busy_list *l, const char *uid, int64_t d
 	buf_printf(&b, "DTSTART:%s\r\n", s);
 	ical_format_utc(end, s, sizeof(s));
 	buf_printf(&b, "DTEND:%s\r\n", s);
-	buf_printf(&v, "mailto:%s", organizer);
-	append_text(&b, "ORGANIZER", v.data);
-	buf_reset(&v);
-	buf_printf(&v, "mailto:%s", attendee);
-	append_text(&b, "ATTENDEE", v.data);
+	/* CAL-ADDRESS values are URIs, not TEXT: no escaping, controls dropped */
+	for (int k = 0; k < 2; k++) {
+		const char *a = k == 0 ? organizer : attendee;
+
+		buf_reset(&v);
+		buf_append_str(&v, k == 0 ? "ORGANIZER:" : "ATTENDEE:");
+		if (strchr(a, ':') == NULL)
+			buf_append_str(&v, "mailto:");
+		for (const char *p = a; *p != '\0'; p++) {
+			if ((unsigned char)*p >= 0x20 && *p != 0x7f)
+				buf_append(&v, p, 1);
+		}
+		fold_line(&b, v.data, v.len);
+	}
 	buf_free(&v);
 	for (size_t i = 0; i < l->n; i++) {
 		ical_format_utc(l->p[i].start, s, sizeof(s));
