@@ -297,6 +297,50 @@ static bool tzids_defined(icalcomponent *vcal, icalcomponent *c, struct ical_err
 	return true;
 }
 
+static int year_of(int64_t t)
+{
+	return ical_utc_time(t).year;
+}
+
+/* Every date of c within the limits' years, checked on the values as
+ * written: converting a far-off local time first would make libical expand
+ * the zone's rules up to that year. */
+static bool dates_ok(icalcomponent *vcal, icalcomponent *c, const struct ical_limits *limits,
+		     struct ical_error *err_r)
+{
+	static const icalproperty_kind kinds[] = { ICAL_DTSTART_PROPERTY, ICAL_DTEND_PROPERTY,
+		ICAL_RECURRENCEID_PROPERTY, ICAL_EXDATE_PROPERTY, ICAL_RDATE_PROPERTY };
+	int lo = year_of(limits->min_date_time), hi = year_of(limits->max_date_time);
+	struct ical_object tmp;
+
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.vcal = vcal;
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		for (icalproperty *p = icalcomponent_get_first_property(c, kinds[k]); p != NULL;
+		     p = icalcomponent_get_next_property(c, kinds[k])) {
+			struct icaltimetype t = ical_prop_time(&tmp, p);
+
+			if (!icaltime_is_null_time(t) && (t.year < lo || t.year > hi)) {
+				ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA,
+					       "%s outside %d..%d", icalproperty_kind_to_string(kinds[k]),
+					       lo, hi);
+				return false;
+			}
+		}
+	}
+	icalproperty *rr = icalcomponent_get_first_property(c, ICAL_RRULE_PROPERTY);
+	if (rr != NULL) {
+		struct icalrecurrencetype r = icalproperty_get_rrule(rr);
+
+		if (!icaltime_is_null_time(r.until) && (r.until.year < lo || r.until.year > hi)) {
+			ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "RRULE UNTIL outside %d..%d",
+				       lo, hi);
+			return false;
+		}
+	}
+	return true;
+}
+
 static int busytype_of(icalcomponent *c)
 {
 	icalproperty *p = icalcomponent_get_first_property(c, ICAL_BUSYTYPE_PROPERTY);
@@ -327,7 +371,7 @@ static bool comp_time(icalcomponent *vcal, icalcomponent *comp, icalproperty_kin
 
 /* Build the walkable objects of one VAVAILABILITY's AVAILABLE children. */
 static int avail_collect(icalcomponent *root, icalcomponent *va, struct avail_comp *ac,
-			 struct ical_error *err_r)
+			 const struct ical_limits *limits, struct ical_error *err_r)
 {
 	/* external iterators: looking up a zone moves libical's internal one */
 	for (icalcompiter it = icalcomponent_begin_component(va, ICAL_XAVAILABLE_COMPONENT);
@@ -342,6 +386,8 @@ static int avail_collect(icalcomponent *root, icalcomponent *va, struct avail_co
 			ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "AVAILABLE without UID or DTSTAMP");
 			return -1;
 		}
+		if (!dates_ok(root, a, limits, err_r))
+			return -1;
 		if (!comp_time(root, a, ICAL_DTSTART_PROPERTY, &s)) {
 			ical_set_error(err_r, ICAL_VALID_CALENDAR_DATA, "AVAILABLE without DTSTART");
 			return -1;
@@ -419,7 +465,7 @@ int ical_availability_parse(const char *data, size_t len, const struct ical_limi
 				       "VAVAILABILITY without UID or DTSTAMP");
 			goto fail;
 		}
-		if (!tzids_defined(root, c, err_r))
+		if (!tzids_defined(root, c, err_r) || !dates_ok(root, c, limits, err_r))
 			goto fail;
 		av->c = xrealloc(av->c, (av->n + 1) * sizeof(*av->c));
 		ac = &av->c[av->n++];
@@ -441,7 +487,7 @@ int ical_availability_parse(const char *data, size_t len, const struct ical_limi
 		if (ac->priority < 0 || ac->priority > 9)
 			ac->priority = 0;
 		ac->busytype = busytype_of(c);
-		if (avail_collect(root, c, ac, err_r) < 0)
+		if (avail_collect(root, c, ac, limits, err_r) < 0)
 			goto fail;
 	}
 	if (av->n == 0) {
@@ -704,6 +750,8 @@ char *ical_busy_reply(const struct ical_busy_list *l, const char *uid, int64_t d
 	}
 	buf_free(&v);
 	for (size_t i = 0; i < l->n; i++) {
+		if (l->p[i].type < ICAL_FB_BUSY || l->p[i].type > ICAL_FB_BUSY_UNAVAILABLE)
+			continue;	/* declined: not the owner's busy time */
 		utc_text(l->p[i].start, s, sizeof(s));
 		utc_text(l->p[i].end, e, sizeof(e));
 		if (l->p[i].type == ICAL_FB_BUSY)
@@ -809,6 +857,8 @@ int ical_fbrequest_parse(const char *data, size_t len, const struct ical_limits 
 		ical_set_error(err_r, ICAL_PRECOND_NONE, "no ORGANIZER");
 		goto out;
 	}
+	if (!dates_ok(root, fb, limits, err_r))
+		goto out;
 	has_s = (p = icalcomponent_get_first_property(fb, ICAL_DTSTART_PROPERTY)) != NULL;
 	if (has_s)
 		req_r->start = ical_time_utc(ical_prop_time(&tmp, p), NULL);
