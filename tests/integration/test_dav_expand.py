@@ -227,3 +227,40 @@ def test_principal_search_groups_and_resources(dav):
     assert st == 207, data
     p = props_of(top(data))
     assert p[f"{{{C}}}calendar-user-type"][1].text == "GROUP"
+
+
+def test_expand_proxy_members_with_groups(dav):
+    """Apple reads a proxy principal's group-member-set with expand-property:
+    accounts and groups among the members are described."""
+    d, a, b = dav
+    ctl(d, "group", "add", "assistants@dav.test", "--name", "Assistants")
+    pw = f"/dav/principals/{ANN}/calendar-proxy-write/"
+    body = ('<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:"><D:set><D:prop>'
+            f'<D:group-member-set><D:href>/dav/principals/{BOB}/</D:href>'
+            '<D:href>/dav/principals/assistants@dav.test/</D:href>'
+            '</D:group-member-set></D:prop></D:set></D:propertyupdate>')
+    st, _, data = a.request("PROPPATCH", pw, body)
+    assert st == 207 and "200" in responses(data)[pw]["{DAV:}group-member-set"][0], data
+    st, _, data = expand(a, pw, '<D:property name="group-member-set">'
+                                '<D:property name="displayname"/>'
+                                f'<D:property name="calendar-user-type" namespace="{C}"/>'
+                                '</D:property>')
+    assert st == 207, data
+    gms = props_of(top(data)).get("{DAV:}group-member-set")
+    assert gms is not None and "200" in gms[0], data
+    got = {}
+    for r in gms[1].findall("D:response", NS):
+        p = props_of(r)
+        got[href(r)] = p[f"{{{C}}}calendar-user-type"][1].text if p else \
+            r.find("D:status", NS).text
+    assert got[f"/dav/principals/{BOB}/"] == "INDIVIDUAL"
+    assert got["/dav/principals/assistants@dav.test/"] == "GROUP"
+    assert len(got) == 2
+    # bob, a delegate, expands his calendar-proxy-write-for to ann
+    st, _, data = expand(b, f"/dav/principals/{BOB}/",
+                         '<D:property name="calendar-proxy-write-for" '
+                         'namespace="http://calendarserver.org/ns/">'
+                         '<D:property name="displayname"/></D:property>')
+    assert st == 207, data
+    pwf = props_of(top(data))["{http://calendarserver.org/ns/}calendar-proxy-write-for"][1]
+    assert [href(r) for r in pwf.findall("D:response", NS)] == [f"/dav/principals/{ANN}/"]
