@@ -868,6 +868,41 @@ static const struct dav_propdef carddav_props[] = {
 	"<D:supported-report><D:report><CR:addressbook-query/></D:report></D:supported-report>" \
 	"<D:supported-report><D:report><CR:addressbook-multiget/></D:report></D:supported-report>"
 
+/* CARDDAV:principal-address (RFC 6352 7.1.2): the global address list's
+ * card for the principal (the card with its address as an EMAIL), in the
+ * requester's view of the GAL; absent (404) when there is none. */
+static int carddav_principal_prop(struct dav_ctx *ctx, const char *principal,
+				  const struct dav_propname *p, struct buf *out)
+{
+	if (strcmp(p->ns, DAV_NS_CARDDAV) != 0 || strcmp(p->name, "principal-address") != 0)
+		return 404;
+	if (!dav_ctx_config(ctx)->directory.gal)
+		return 404;
+	char *key = vcard_collate(VCARD_COLL_UNICODE_CASEMAP, principal);
+	char name[STORE_DAV_NAME_MAX + 1];
+	const char *error = NULL;
+	int ret = store_carddav_gal_card_of(dav_ctx_store(ctx), key, name, &error);
+	free(key);
+	if (ret == STORE_NOTFOUND)
+		return 404;
+	if (ret != STORE_OK) {
+		dav_ctx_note(ctx, "GAL: %s", error != NULL ? error : "error");
+		return 500;
+	}
+	struct store_dav_coll gal = { .id = 0 };
+	snprintf(gal.owner, sizeof(gal.owner), "%s", dav_ctx_request(ctx)->user);
+	snprintf(gal.home, sizeof(gal.home), "addressbooks");
+	snprintf(gal.name, sizeof(gal.name), "gal");
+	buf_append_str(out, "<CR:principal-address><D:href>");
+	struct buf href;
+	buf_init(&href, 0);
+	dav_href(&href, &gal, name);
+	dav_xml_escape(out, href.data);
+	buf_free(&href);
+	buf_append_str(out, "</D:href></CR:principal-address>");
+	return 200;
+}
+
 const struct dav_kind carddav_kind = {
 	.name = "addressbook",
 	.home = "addressbooks",
@@ -884,7 +919,7 @@ const struct dav_kind carddav_kind = {
 	.prop = carddav_prop,
 	.set_prop = carddav_set_prop,
 	.report = carddav_report,
-	.principal_prop = NULL,
+	.principal_prop = carddav_principal_prop,
 	.provision = carddav_provision,
 	.get_body = carddav_get_body,
 };

@@ -45,6 +45,17 @@ int dav_principal_parse_href(const char *href, char *addr, size_t size, int *pro
  * 200 with the element appended to out, else 404 (or 403/500) and nothing. */
 int dav_principal_value(struct dav_ctx *ctx, const char *user, int proxy,
 			const struct dav_propname *p, struct buf *out);
+/* A resource an href names (root, principals, principal, home or
+ * collection) that the requester may read, for expand-property: 0 with
+ * *ref_r, 404 (unknown, unreadable, an object) or 500 (store error). */
+struct dav_resref;
+int dav_resref_open(struct dav_ctx *ctx, const char *href, struct dav_resref **ref_r);
+/* One property of it: 200 with the element appended to out, else its status. */
+int dav_resref_value(struct dav_ctx *ctx, struct dav_resref *ref, const struct dav_propname *p,
+		     struct buf *out);
+/* Its canonical href. */
+void dav_resref_href(const struct dav_resref *ref, struct buf *out);
+void dav_resref_free(struct dav_resref *ref);
 /* The collection an href names (with or without a trailing slash): 0, or
  * 400/404. Any owner: the caller checks rights. */
 int dav_coll_of_href(struct dav_ctx *ctx, const char *href, struct store_dav_coll *coll_r);
@@ -85,8 +96,8 @@ int dav_proxy_prop(struct dav_ctx *ctx, const char *user, int proxy, const struc
 /* PROPPATCH of a proxy principal (group-member-set): answers and returns 0,
  * or a store_result. */
 int dav_proxy_proppatch(struct dav_ctx *ctx, const struct dav_proppatch *pp);
-/* REPORT DAV:expand-property (RFC 3253 3.8) on a principal or proxy
- * principal: answers and returns 0, or a store_result. */
+/* REPORT DAV:expand-property (RFC 3253 3.8) on any resource but an
+ * object: answers and returns 0, or a store_result. */
 int dav_proxy_expand_property(struct dav_ctx *ctx, xmlNode *root);
 
 #endif

@@ -14,10 +14,11 @@
  * method, through dav_proxy_access.
  *
  * Clients read the -for properties with the DAV:expand-property REPORT
- * (RFC 3253 3.8): a minimal one for principals is here
+ * (RFC 3253 3.8), which is here for every resource but objects
  * (dav_proxy_expand_property): the properties asked for, with the DAV:href
  * values of those that have nested DAV:property elements replaced by a
- * DAV:response describing the principal named, recursively. */
+ * DAV:response describing the resource named (principal, home or
+ * collection the requester may read; else a 404 response), recursively. */
 #include "autoconf.h"
 #include "caldav.h"
 #include "dav-private.h"
@@ -381,25 +382,8 @@ static struct buf *ex_slot(struct ex_ps *ps, int status)
 	return &ps->xml[ps->n++];
 }
 
-static void describe_principal(struct expand *ex, const char *href, const char *user, int proxy,
-			       const xmlNode *spec, int level, struct buf *out);
-
-/* Can the requester see this principal (it exists, and a proxy principal
- * is its owner's or a delegate's)? */
-static bool principal_visible(struct expand *ex, const char *user, int proxy)
-{
-	const char *error = NULL;
-	int kind = 0, access = STORE_DAV_NONE;
-	int ret = store_dav_principal_kind(ex->ctx->st, user, &kind, &error);
-	if (ret == STORE_OK && kind == 1 && proxy != 0)
-		ret = dav_proxy_principal_access(ex->ctx, user, &access, &error);
-	if (ret != STORE_OK) {
-		ex->store_ret = ret;
-		dav_ctx_note(ex->ctx, "store: %s", error != NULL ? error : "error");
-		return false;
-	}
-	return kind == 1 && (proxy == 0 || access >= STORE_DAV_READ);
-}
+static void describe_res(struct expand *ex, struct dav_resref *ref, const xmlNode *spec, int level,
+			 struct buf *out);
 
 /* value: a property element as the core wrote it; its DAV:href children
  * replaced by descriptions of the principals they name with the
@@ -434,11 +418,14 @@ static void expand_value(struct expand *ex, const struct dav_propname *p, const 
 			continue;
 		}
 		char *h = dav_xml_text(c);
-		char addr[321];
-		int proxy = 0;
-		if (dav_principal_parse_href(h, addr, sizeof(addr), &proxy) == 0 &&
-		    ex->responses < EXPAND_MAX_RESPONSES && principal_visible(ex, addr, proxy)) {
-			describe_principal(ex, h, addr, proxy, spec, level, out);
+		struct dav_resref *ref = NULL;
+		int st = ex->responses < EXPAND_MAX_RESPONSES && ex->store_ret == STORE_OK ?
+			 dav_resref_open(ex->ctx, h, &ref) : 404;
+		if (st == 500)
+			ex->store_ret = STORE_ERROR;
+		if (ref != NULL) {
+			describe_res(ex, ref, spec, level, out);
+			dav_resref_free(ref);
 		} else {
 			buf_append_str(out, "<D:response><D:href>");
 			dav_xml_escape(out, h);
@@ -451,13 +438,17 @@ static void expand_value(struct expand *ex, const struct dav_propname *p, const 
 	xmlFreeDoc(d);
 }
 
-/* One DAV:response for a principal with the properties spec asks for. */
-static void describe_principal(struct expand *ex, const char *href, const char *user, int proxy,
-			       const xmlNode *spec, int level, struct buf *out)
+/* One DAV:response for a resource with the properties spec asks for. */
+static void describe_res(struct expand *ex, struct dav_resref *ref, const xmlNode *spec, int level,
+			 struct buf *out)
 {
 	ex->responses++;
 	buf_append_str(out, "<D:response><D:href>");
-	dav_xml_escape(out, href);
+	struct buf href;
+	buf_init(&href, 0);
+	dav_resref_href(ref, &href);
+	dav_xml_escape(out, href.data != NULL ? href.data : "");
+	buf_free(&href);
 	buf_append_str(out, "</D:href>");
 	struct ex_ps ps = { .n = 0 };
 	for (xmlNode *c = dav_xml_elem(spec->children); c != NULL; c = dav_xml_elem(c->next)) {
@@ -469,7 +460,9 @@ static void describe_principal(struct expand *ex, const char *href, const char *
 					  name != NULL ? (const char *)name : "", NULL };
 		struct buf tmp;
 		buf_init(&tmp, 0);
-		int st = p.name[0] != '\0' ? dav_principal_value(ex->ctx, user, proxy, &p, &tmp) : 404;
+		int st = p.name[0] != '\0' ? dav_resref_value(ex->ctx, ref, &p, &tmp) : 404;
+		if (st == 500)
+			ex->store_ret = STORE_ERROR;
 		if (st == 200 && dav_xml_child(c, DAV_NS, "property") != NULL && level < EXPAND_MAX_LEVEL)
 			expand_value(ex, &p, tmp.data, tmp.len, c, level + 1, ex_slot(&ps, 200));
 		else if (st == 200)
@@ -507,22 +500,20 @@ int dav_proxy_expand_property(struct dav_ctx *ctx, xmlNode *root)
 		}
 	}
 	struct expand ex = { ctx, 0, STORE_OK };
-	if (strcmp(ctx->user, ctx->req->user) != 0 && !principal_visible(&ex, ctx->user, 0)) {
-		if (ex.store_ret != STORE_OK) {
-			dav_text_response(ctx, 500, "internal error");
-			return ex.store_ret;
-		}
-		dav_text_response(ctx, 404, "no such principal");
+	struct dav_resref *ref = NULL;
+	int st = dav_resref_open(ctx, ctx->req->path, &ref);
+	if (st == 500) {
+		dav_text_response(ctx, 500, "internal error");
+		return STORE_ERROR;
+	}
+	if (ref == NULL) {
+		dav_text_response(ctx, 404, "no such resource");
 		return 0;
 	}
-	struct buf href, out;
-	buf_init(&href, 0);
+	struct buf out;
 	buf_init(&out, 0);
-	dav_href_principal(&href, ctx->user);
-	if (ctx->proxy != 0)
-		buf_printf(&href, "%s/", dav_proxy_segment(ctx->proxy));
-	describe_principal(&ex, href.data, ctx->user, ctx->proxy, root, 1, &out);
-	buf_free(&href);
+	describe_res(&ex, ref, root, 1, &out);
+	dav_resref_free(ref);
 	if (ex.store_ret != STORE_OK) {
 		buf_free(&out);
 		dav_text_response(ctx, 500, "internal error");

@@ -764,7 +764,8 @@ static int core_prop(struct dav_ctx *ctx, const struct res *r, const char *ns, c
 		}
 		if (r->type != T_COLL && r->type != T_HOME)
 			return 404;
-		buf_append_str(out, "<D:supported-report-set>");
+		buf_append_str(out, "<D:supported-report-set><D:supported-report><D:report>"
+				    "<D:expand-property/></D:report></D:supported-report>");
 		if (r->type == T_COLL)
 			buf_append_str(out, "<D:supported-report><D:report><D:sync-collection/>"
 					    "</D:report></D:supported-report>");
@@ -909,34 +910,43 @@ static bool needs_dead(const struct dav_propfind *pf, const struct dav_kind *k)
 	return false;
 }
 
+/* One property of r: its status, the element in out (also for a 403 with
+ * a body). */
+static int prop_value(struct dav_ctx *ctx, const struct res *r, const struct dav_propname *p,
+		      const struct dead_props *dead, struct quota_cache *qc, struct buf *out)
+{
+	int status = 404;
+	if (r->type == T_PRINCIPAL)
+		status = principal_value(ctx, r, p, qc, out);
+	else
+		status = core_prop(ctx, r, p->ns, p->name, qc, out);
+	if (status == 404 && r->kind != NULL && r->kind->prop != NULL &&
+	    (r->type == T_HOME || r->type == T_COLL || r->type == T_OBJ)) {
+		enum dav_level level = r->type == T_HOME ? DAV_LEVEL_HOME :
+				       r->type == T_COLL ? DAV_LEVEL_COLL : DAV_LEVEL_OBJ;
+		buf_reset(out);
+		status = r->kind->prop(ctx, level, r->coll, r->obj, p, out);
+	}
+	if (status == 404 && dead != NULL) {
+		for (size_t i = 0; i < dead->n; i++) {
+			if (strcmp(dead->v[i].ns, p->ns) == 0 && strcmp(dead->v[i].name, p->name) == 0) {
+				buf_reset(out);
+				buf_append_str(out, dead->v[i].xml);
+				status = 200;
+				break;
+			}
+		}
+	}
+	return status;
+}
+
 /* One property of r into ps. */
 static void one_prop(struct dav_ctx *ctx, const struct res *r, const struct dav_propname *p,
 		     const struct dead_props *dead, struct quota_cache *qc, struct propstats *ps)
 {
 	struct buf tmp;
 	buf_init(&tmp, 0);
-	int status = 404;
-	if (r->type == T_PRINCIPAL)
-		status = principal_value(ctx, r, p, qc, &tmp);
-	else
-		status = core_prop(ctx, r, p->ns, p->name, qc, &tmp);
-	if (status == 404 && r->kind != NULL && r->kind->prop != NULL &&
-	    (r->type == T_HOME || r->type == T_COLL || r->type == T_OBJ)) {
-		enum dav_level level = r->type == T_HOME ? DAV_LEVEL_HOME :
-				       r->type == T_COLL ? DAV_LEVEL_COLL : DAV_LEVEL_OBJ;
-		buf_reset(&tmp);
-		status = r->kind->prop(ctx, level, r->coll, r->obj, p, &tmp);
-	}
-	if (status == 404 && dead != NULL) {
-		for (size_t i = 0; i < dead->n; i++) {
-			if (strcmp(dead->v[i].ns, p->ns) == 0 && strcmp(dead->v[i].name, p->name) == 0) {
-				buf_reset(&tmp);
-				buf_append_str(&tmp, dead->v[i].xml);
-				status = 200;
-				break;
-			}
-		}
-	}
+	int status = prop_value(ctx, r, p, dead, qc, &tmp);
 	struct buf *slot = ps_slot(ps, status);
 	if (status == 200 || (status == 403 && tmp.len > 0))
 		buf_append(slot, tmp.data, tmp.len);
@@ -1033,6 +1043,137 @@ static void describe(struct dav_ctx *ctx, const struct res *r, const struct dav_
 	ps_write(ctx, &ps, href.data);
 	dead_free(&dead);
 	buf_free(&href);
+}
+
+/* ---- resources named by href (expand-property, dav-proxy.c) ---- */
+
+struct dav_resref {
+	struct res r;
+	struct target t;
+	struct store_dav_coll coll;
+	struct dead_props dead;
+	bool dead_read;
+	struct quota_cache qc;
+};
+
+int dav_resref_open(struct dav_ctx *ctx, const char *href, struct dav_resref **ref_r)
+{
+	*ref_r = NULL;
+	const char *path = href_path(href);
+	if (path == NULL || strchr(path, '?') != NULL || strchr(path, '#') != NULL)
+		return 404;
+	struct dav_resref *ref = xcalloc(1, sizeof(*ref));
+	if (parse_path(path, &ref->t) != 0 || ref->t.type == T_OBJ) {
+		free(ref);
+		return 404;
+	}
+	const struct target *t = &ref->t;
+	bool self = strcmp(t->user, ctx->req->user) == 0;
+	const char *error = NULL;
+	int ret = STORE_OK, access = STORE_DAV_NONE, status = 0;
+	switch (t->type) {
+	case T_ROOT:
+	case T_PRINCIPALS:
+		break;
+	case T_PRINCIPAL: {
+		/* an account's or a group's principal; an account's proxy
+		 * principals to the account and its delegates */
+		int kind = 0;
+		ret = store_dav_principal_kind(ctx->st, t->user, &kind, &error);
+		if (ret == STORE_OK && kind == 1 && t->proxy != 0)
+			ret = dav_proxy_principal_access(ctx, t->user, &access, &error);
+		if (ret == STORE_OK && (kind == 0 || (t->proxy != 0 && (kind != 1 ||
+									 access < STORE_DAV_READ))))
+			status = 404;
+		break;
+	}
+	case T_HOME:
+		if (!self)
+			ret = dav_proxy_access(ctx, t->user, t->home_kind->home, &access, &error);
+		if (ret == STORE_OK && !self && access < STORE_DAV_READ)
+			status = 404;
+		break;
+	case T_COLL:
+		ret = store_dav_coll_get(ctx->st, t->user, t->home_kind->home, t->coll, false,
+					 &ref->coll, &error);
+		if (ret == STORE_NOTFOUND) {
+			ret = STORE_OK;
+			status = 404;
+		} else if (ret == STORE_OK && !self) {
+			ret = others_access(ctx, &ref->coll, &access, &error);
+			if (ret == STORE_OK && access < STORE_DAV_READ)
+				status = 404;
+			ref->coll.access = access;
+		}
+		if (ret == STORE_OK && status == 0 && resolve_coll(ctx, &ref->coll) < 0)
+			status = 404;
+		break;
+	case T_OBJ:
+		break;
+	}
+	if (ret != STORE_OK) {
+		dav_ctx_note(ctx, "store: %s", error != NULL ? error : "error");
+		free(ref);
+		return 500;
+	}
+	if (status != 0) {
+		free(ref);
+		return status;
+	}
+	ref->r.type = t->type;
+	ref->r.user = ref->t.user;
+	ref->r.proxy = t->proxy;
+	if (t->type == T_HOME)
+		ref->r.kind = t->home_kind;
+	if (t->type == T_COLL) {
+		ref->r.kind = dav_kind_by_name(ref->coll.kind);
+		ref->r.coll = &ref->coll;
+	}
+	*ref_r = ref;
+	return 0;
+}
+
+int dav_resref_value(struct dav_ctx *ctx, struct dav_resref *ref, const struct dav_propname *p,
+		     struct buf *out)
+{
+	if (ref->r.type == T_COLL && !ref->dead_read && !is_core_prop(p->ns, p->name) &&
+	    !is_kind_prop(ref->r.kind, p->ns, p->name)) {
+		const char *error;
+		ref->dead_read = true;
+		store_dav_props(ctx->st, ref->coll.id, "", dead_collect, &ref->dead, &error);
+	}
+	struct buf tmp;
+	buf_init(&tmp, 0);
+	int status = prop_value(ctx, &ref->r, p, &ref->dead, &ref->qc, &tmp);
+	if (status == 200)
+		buf_append(out, tmp.data, tmp.len);
+	buf_free(&tmp);
+	return status;
+}
+
+void dav_resref_href(const struct dav_resref *ref, struct buf *out)
+{
+	const struct res *r = &ref->r;
+	switch (r->type) {
+	case T_ROOT: buf_append_str(out, "/dav/"); break;
+	case T_PRINCIPALS: buf_append_str(out, "/dav/principals/"); break;
+	case T_PRINCIPAL:
+		href_principal(out, r->user);
+		if (r->proxy != 0)
+			buf_printf(out, "%s/", dav_proxy_segment(r->proxy));
+		break;
+	case T_HOME: href_home(out, r->kind->home, r->user); break;
+	case T_COLL: dav_href(out, r->coll, NULL); break;
+	case T_OBJ: break;
+	}
+}
+
+void dav_resref_free(struct dav_resref *ref)
+{
+	if (ref == NULL)
+		return;
+	dead_free(&ref->dead);
+	free(ref);
 }
 
 void dav_ms_object(struct dav_ctx *ctx, const struct store_dav_coll *coll,
@@ -2672,17 +2813,23 @@ static int do_principal_search_set(struct dav_ctx *ctx)
 		       "<D:principal-search-property><D:prop><C:calendar-user-address-set/></D:prop>"
 		       "<D:description xml:lang=\"en\">Calendar user address</D:description>"
 		       "</D:principal-search-property>"
+		       "<D:principal-search-property><D:prop><C:calendar-user-type/></D:prop>"
+		       "<D:description xml:lang=\"en\">Calendar user type</D:description>"
+		       "</D:principal-search-property>"
 		       "</D:principal-search-property-set>\n");
 	return 0;
 }
 
-/* DAV:principal-property-search over the accounts: displayname (name or
- * address) and calendar-user-address-set / email-address-set (address),
- * substring matches without regard to case, test="allof" (default) or
- * "anyof"; the principals found with the properties of DAV:prop. */
+/* DAV:principal-property-search over the accounts (resources among them)
+ * and the groups: displayname (name or address) and
+ * calendar-user-address-set / email-address-set (address), substring
+ * matches without regard to case, and CALDAV:calendar-user-type (INDIVIDUAL,
+ * GROUP, ROOM, RESOURCE: equal without regard to case); test="allof"
+ * (default) or "anyof"; the principals found with the properties of
+ * DAV:prop. */
 static int do_principal_search(struct dav_ctx *ctx, xmlNode *root)
 {
-	char *name = NULL, *addr = NULL;
+	char *name = NULL, *addr = NULL, *cutype = NULL;
 	bool any_known = false;
 	xmlChar *test = xmlGetProp(root, (const xmlChar *)"test");
 	bool anyof = test != NULL && strcmp((const char *)test, "anyof") == 0;
@@ -2700,6 +2847,7 @@ static int do_principal_search(struct dav_ctx *ctx, xmlNode *root)
 		if (prop == NULL || match == NULL) {
 			free(name);
 			free(addr);
+			free(cutype);
 			text_response(ctx, 400, "a property-search has a prop and a match");
 			return 0;
 		}
@@ -2714,6 +2862,8 @@ static int do_principal_search(struct dav_ctx *ctx, xmlNode *root)
 			else if (dav_xml_is(p, DAV_NS_CALDAV, "calendar-user-address-set") ||
 				 dav_xml_is(p, DAV_NS_CS, "email-address-set"))
 				slot = &addr;
+			else if (dav_xml_is(p, DAV_NS_CALDAV, "calendar-user-type"))
+				slot = &cutype;
 			if (slot == NULL || v[0] == '\0')
 				continue;
 			any_known = true;
@@ -2730,11 +2880,12 @@ static int do_principal_search(struct dav_ctx *ctx, xmlNode *root)
 	const char *serr = NULL;
 	if (any_known) {
 		struct psearch ps = { ctx, &pf, { .done = false } };
-		ret = store_dav_principal_search(ctx->st, name, addr, anyof, PRINCIPAL_SEARCH_MAX,
-						 psearch_cb, &ps, &serr);
+		ret = store_dav_principal_search(ctx->st, name, addr, cutype, anyof,
+						 PRINCIPAL_SEARCH_MAX, psearch_cb, &ps, &serr);
 	}
 	free(name);
 	free(addr);
+	free(cutype);
 	dav_propfind_free(&pf);
 	if (ret != STORE_OK)
 		return store_status(ctx, ret, serr);
@@ -2751,7 +2902,7 @@ static int do_report(struct dav_ctx *ctx)
 	xmlNode *root = xmlDocGetRootElement(ctx->doc);
 	if (dav_xml_is(root, DAV_NS, "sync-collection"))
 		return do_sync_collection(ctx, root);
-	if (dav_xml_is(root, DAV_NS, "expand-property") && ctx->type == T_PRINCIPAL)
+	if (dav_xml_is(root, DAV_NS, "expand-property") && ctx->type != T_OBJ)
 		return dav_proxy_expand_property(ctx, root);
 	if ((ctx->type == T_PRINCIPALS || ctx->type == T_PRINCIPAL) &&
 	    dav_xml_is(root, DAV_NS, "principal-property-search"))

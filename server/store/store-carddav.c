@@ -52,6 +52,22 @@ int store_carddav_gal_coll(struct store *st, bool create, struct store_dav_coll 
 	return STORE_OK;
 }
 
+int store_carddav_gal_card_of(struct store *st, const char *key,
+			      char name_r[STORE_DAV_NAME_MAX + 1], const char **error_r)
+{
+	PGresult *res;
+	int ret = store_exec_prepared(st, STMT_CARDDAV_GAL_CARD_OF, &res, key);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	if (PQntuples(res) == 0) {
+		PQclear(res);
+		return mail_done(st, store_fail(st, STORE_NOTFOUND, "no card"), error_r);
+	}
+	snprintf(name_r, STORE_DAV_NAME_MAX + 1, "%s", PQgetvalue(res, 0, 0));
+	PQclear(res);
+	return STORE_OK;
+}
+
 /* A text[] literal: each element double-quoted with \ and " escaped. */
 static void text_array(struct buf *out, const char *const *v, size_t count, size_t stride)
 {

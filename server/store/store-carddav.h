@@ -14,6 +14,12 @@
 int store_carddav_gal_coll(struct store *st, bool create, struct store_dav_coll *coll_r,
 			   const char **error_r);
 
+/* The name of the GAL's card with an address as an EMAIL into name_r;
+ * key: the address as the search summary holds it (carddav_summary:
+ * i;unicode-casemap). STORE_OK, or STORE_NOTFOUND. */
+int store_carddav_gal_card_of(struct store *st, const char *key,
+			      char name_r[STORE_DAV_NAME_MAX + 1], const char **error_r);
+
 /* One GAL object as directory sync computed it. */
 struct store_carddav_gal_obj {
 	const char *name;

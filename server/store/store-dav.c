@@ -878,7 +878,7 @@ int store_dav_locks_drop(struct store *st, const char *owner, const char *home, 
 }
 
 int store_dav_principal_search(struct store *st, const char *name, const char *address,
-			       bool anyof, unsigned limit,
+			       const char *cutype, bool anyof, unsigned limit,
 			       void (*cb)(const char *address, void *ctx), void *ctx,
 			       const char **error_r)
 {
@@ -886,7 +886,7 @@ int store_dav_principal_search(struct store *st, const char *name, const char *a
 	snprintf(lbuf, sizeof(lbuf), "%u", limit);
 	PGresult *res;
 	int ret = store_exec_prepared(st, STMT_DAV_PRINCIPAL_SEARCH, &res, name, address,
-				      anyof ? "true" : "false", lbuf);
+				      anyof ? "true" : "false", lbuf, cutype);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
 	for (int i = 0; i < PQntuples(res); i++)

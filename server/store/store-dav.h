@@ -288,12 +288,13 @@ int store_dav_lock_remove(struct store *st, const char *token, const char **erro
 int store_dav_locks_drop(struct store *st, const char *owner, const char *home, const char *path,
 			 bool descendants, const char **error_r);
 
-/* Accounts matching a principal-property-search: display name or address
- * containing name (NULL: no such test), address containing address (NULL:
- * none), any of the tests (anyof) or all of them; at most limit, by
- * address. */
+/* Accounts and groups matching a principal-property-search: display name
+ * or address containing name (NULL: no such test), address containing
+ * address (NULL: none), calendar user type cutype (INDIVIDUAL, GROUP, ROOM
+ * or RESOURCE for a resource account; NULL: none), any of the tests (anyof)
+ * or all of them; at most limit, by address. */
 int store_dav_principal_search(struct store *st, const char *name, const char *address,
-			       bool anyof, unsigned limit,
+			       const char *cutype, bool anyof, unsigned limit,
 			       void (*cb)(const char *address, void *ctx), void *ctx,
 			       const char **error_r);
 

@@ -47,6 +47,13 @@
 	  "SELECT g.id, g.address, g.display_name, m.member"                            \
 	  " FROM groups g LEFT JOIN group_members m ON m.group_id = g.id"               \
 	  " ORDER BY g.address, m.member", 0)                                           \
+	/* the GAL card with $1 (casemapped) as a line of its search summary */ \
+	X(STMT_CARDDAV_GAL_CARD_OF,                                                     \
+	  "SELECT o.name FROM dav_objects o JOIN dav_collections c"                     \
+	  " ON c.id = o.collection_id WHERE c.account_id IS NULL"                       \
+	  " AND c.home = 'addressbooks' AND c.name = 'gal'"                             \
+	  " AND position(E'\\n' || $1 || E'\\n' IN E'\\n' || o.summary) > 0"    \
+	  " ORDER BY o.name LIMIT 1", 1)                                                \
 	X(STMT_CARDDAV_CANDIDATES,                                                      \
 	  "SELECT o.id, o.name, o.content_type, o.etag, o.size, o.modseq, o.uid, o.comp," \
 	  " CASE WHEN $2::boolean THEN o.data END FROM dav_objects o"                   \

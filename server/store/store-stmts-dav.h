@@ -223,15 +223,24 @@
 	/* principal-property-search (RFC 3744 9.4): accounts whose display   \
 	 * name or address contains $1, whose address contains $2 (NULL: no  \
 	 * such test); $3 anyof (else allof); at most $4.                     */ \
+	/* accounts (resources: ROOM or RESOURCE) and groups; $1 name, $2    \
+	 * address, $5 calendar-user-type, each NULL when not searched       */ \
 	X(STMT_DAV_PRINCIPAL_SEARCH,                                                    \
-	  "SELECT address FROM accounts WHERE CASE WHEN $3::boolean THEN"               \
+	  "SELECT address FROM (SELECT a.address, a.display_name,"                      \
+	  " CASE r.kind WHEN 'room' THEN 'ROOM' WHEN 'equipment' THEN 'RESOURCE'"       \
+	  " ELSE 'INDIVIDUAL' END AS cutype FROM accounts a"                            \
+	  " LEFT JOIN resources r ON r.account_id = a.id"                               \
+	  " UNION ALL SELECT address, display_name, 'GROUP' FROM groups) p"             \
+	  " WHERE CASE WHEN $3::boolean THEN"                                           \
 	  " (($1::text IS NOT NULL AND (strpos(lower(display_name), lower($1)) > 0"     \
 	  "   OR strpos(address, lower($1)) > 0))"                                      \
-	  "  OR ($2::text IS NOT NULL AND strpos(address, lower($2)) > 0))"             \
+	  "  OR ($2::text IS NOT NULL AND strpos(address, lower($2)) > 0)"              \
+	  "  OR ($5::text IS NOT NULL AND cutype = upper($5)))"                         \
 	  " ELSE (($1::text IS NULL OR strpos(lower(display_name), lower($1)) > 0"      \
 	  "   OR strpos(address, lower($1)) > 0)"                                       \
-	  "  AND ($2::text IS NULL OR strpos(address, lower($2)) > 0)) END"             \
-	  " ORDER BY address LIMIT $4::bigint", 4)                                      \
+	  "  AND ($2::text IS NULL OR strpos(address, lower($2)) > 0)"                  \
+	  "  AND ($5::text IS NULL OR cutype = upper($5))) END"                         \
+	  " ORDER BY address LIMIT $4::bigint", 5)                                      \
 	X(STMT_DAV_QUOTA,                                                               \
 	  "SELECT a.id, u.bytes, coalesce(a.quota_bytes, -1) FROM accounts a"           \
 	  " JOIN mail_usage u ON u.account_id = a.id WHERE a.address = lower($1)", 1)

@@ -63,5 +63,6 @@ def test_principal_search_property_set(dav):
                             '<D:principal-search-property-set xmlns:D="DAV:"/>', {"Depth": "0"})
     assert st == 200
     props = [p[0].tag for p in xml(data).findall("D:principal-search-property/D:prop", NS)]
-    assert props == ["{DAV:}displayname", f"{{{C}}}calendar-user-address-set"]
+    assert props == ["{DAV:}displayname", f"{{{C}}}calendar-user-address-set",
+                     f"{{{C}}}calendar-user-type"]
     c.close()
