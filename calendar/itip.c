@@ -73,6 +73,50 @@ char *itip_address(const char *value)
 	return s;
 }
 
+struct strpos {
+	const char *s;
+	size_t pos;
+};
+
+static int cmp_strpos(const void *a, const void *b)
+{
+	const struct strpos *x = a, *y = b;
+	int c = strcmp(x->s, y->s);
+
+	return c != 0 ? c : x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Drop repeated strings of v (malloc'ed, freed here), keeping the first of
+ * each in order. Returns the new count. O(n log n). */
+static size_t dedupe(char **v, size_t n)
+{
+	struct strpos *sp;
+	bool *drop;
+	size_t m = 0;
+
+	if (n < 2)
+		return n;
+	sp = xcalloc(n, sizeof(*sp));
+	drop = xcalloc(n, sizeof(*drop));
+	for (size_t i = 0; i < n; i++) {
+		sp[i].s = v[i];
+		sp[i].pos = i;
+	}
+	qsort(sp, n, sizeof(*sp), cmp_strpos);
+	for (size_t i = 1; i < n; i++)
+		if (strcmp(sp[i].s, sp[i - 1].s) == 0)
+			drop[sp[i].pos] = true;
+	for (size_t i = 0; i < n; i++) {
+		if (drop[i])
+			free(v[i]);
+		else
+			v[m++] = v[i];
+	}
+	free(sp);
+	free(drop);
+	return m;
+}
+
 /* Address equality: "mailto:" optional on either side, case-insensitive. */
 static bool addr_eq(const char *a, const char *b)
 {
@@ -491,7 +535,6 @@ static int check_comp(struct itip_message *m, icalcomponent *c, const struct ica
 	for (p = icalcomponent_get_first_property(c, ICAL_ATTENDEE_PROPERTY); p != NULL;
 	     p = icalcomponent_get_next_property(c, ICAL_ATTENDEE_PROPERTY)) {
 		const char *a = prop_addr(p);
-		bool dup = false;
 
 		if (a == NULL || *a == '\0') {
 			itip_err(err_r, "3.1;ATTENDEE: empty calendar user address");
@@ -502,17 +545,9 @@ static int check_comp(struct itip_message *m, icalcomponent *c, const struct ica
 				 param(p, "PARTSTAT"), kn);
 			return -1;
 		}
-		for (size_t i = 0; i < m->nattendees && !dup; i++)
-			dup = addr_eq(a, m->attendees[i]);
-		if (!dup) {
-			if (m->nattendees >= lim->max_attendees) {
-				itip_err(err_r, "3.10;ATTENDEE: more than %u distinct attendees",
-					 lim->max_attendees);
-				return -1;
-			}
-			m->attendees = xrealloc(m->attendees, (m->nattendees + 1) * sizeof(char *));
-			m->attendees[m->nattendees++] = itip_address(a);
-		}
+		/* repeats are dropped once all components are read */
+		m->attendees = xrealloc(m->attendees, (m->nattendees + 1) * sizeof(char *));
+		m->attendees[m->nattendees++] = itip_address(a);
 		if (m->method == ITIP_REPLY || m->method == ITIP_REFRESH ||
 		    (m->method == ITIP_COUNTER && natt == 1)) {
 			if (m->sender == NULL) {
@@ -687,6 +722,12 @@ static int validate_msg(struct itip_message *m, const struct ical_limits *lim,
 	if (m->summary == NULL && icalcomponent_get_first_property(comps[0], ICAL_SUMMARY_PROPERTY))
 		m->summary = xstrdup(icalcomponent_get_summary(comps[0]) ?
 				     icalcomponent_get_summary(comps[0]) : "");
+	m->nattendees = dedupe(m->attendees, m->nattendees);
+	if (m->nattendees > lim->max_attendees) {
+		itip_err(err_r, "3.10;ATTENDEE: %zu distinct attendees, more than the limit of %u",
+			 m->nattendees, lim->max_attendees);
+		goto out;
+	}
 	if ((m->method == ITIP_REPLY || m->method == ITIP_REFRESH) && m->sender == NULL) {
 		itip_err(err_r, "3.11;ATTENDEE: a %s names the attendee it is from",
 			 method_names[m->method]);
@@ -990,41 +1031,92 @@ static int cmp_ridcomp(const void *a, const void *b)
 	return x->rid < y->rid ? -1 : x->rid > y->rid;
 }
 
-/* What attendee a sees of obj: the signature of every component it is in,
- * by RECURRENCE-ID, the instances in skip (cancelled separately) left out.
- * "" when a is in none. */
-static char *view_sig(const struct ical_object *obj, const char *a, const struct keyset *skip)
+/* An object's components with their signatures, computed once per
+ * itip_organizer_changes() call (not once per attendee). */
+struct sigset {
+	const struct ical_object *obj;
+	icalcomponent **comps;
+	int64_t *rids;
+	char **sigs;		/* full signatures without skip, lazily */
+	size_t n;
+};
+
+static void sigset_init(struct sigset *ss, const struct ical_object *obj)
 {
-	icalcomponent **v;
-	size_t n = obj ? content_comps(obj->vcal, &v) : 0, m = 0;
-	struct ridcomp *rc;
-	struct buf b;
-
-	buf_init(&b, 0);
-	buf_append_str(&b, "");
+	memset(ss, 0, sizeof(*ss));
+	ss->obj = obj;
 	if (obj == NULL)
-		return b.data;
-	rc = xcalloc(n + 1, sizeof(*rc));
-	for (size_t i = 0; i < n; i++) {
-		int64_t rid = comp_rid(obj, v[i]);
+		return;
+	ss->n = content_comps(obj->vcal, &ss->comps);
+	ss->rids = xcalloc(ss->n + 1, sizeof(*ss->rids));
+	ss->sigs = xcalloc(ss->n + 1, sizeof(*ss->sigs));
+	for (size_t i = 0; i < ss->n; i++)
+		ss->rids[i] = comp_rid(obj, ss->comps[i]);
+}
 
-		if (find_attendee(v[i], a) == NULL || (rid != RID_NONE && keyset_has(skip, rid)))
+static void sigset_free(struct sigset *ss)
+{
+	for (size_t i = 0; i < ss->n; i++)
+		free(ss->sigs[i]);
+	free(ss->sigs);
+	free(ss->rids);
+	free(ss->comps);
+	memset(ss, 0, sizeof(*ss));
+}
+
+/* The components of the object attendee a is in (skip left out), sorted by
+ * RECURRENCE-ID, as indexes into ss. Returns the count; *idx_r malloc'ed. */
+static size_t view_of(const struct sigset *ss, const char *a, const struct keyset *skip,
+		      struct ridcomp **rc_r)
+{
+	struct ridcomp *rc = xcalloc(ss->n + 1, sizeof(*rc));
+	size_t m = 0;
+
+	for (size_t i = 0; i < ss->n; i++) {
+		if ((ss->rids[i] != RID_NONE && keyset_has(skip, ss->rids[i])) ||
+		    find_attendee(ss->comps[i], a) == NULL)
 			continue;
-		rc[m].rid = rid;
-		rc[m++].c = v[i];
+		rc[m].rid = ss->rids[i];
+		rc[m++].c = (icalcomponent *)(uintptr_t)i;	/* the index */
 	}
 	if (m > 1)
 		qsort(rc, m, sizeof(*rc), cmp_ridcomp);
-	for (size_t i = 0; i < m; i++) {
-		char *s = comp_sig(obj, rc[i].c, true, skip);
+	*rc_r = rc;
+	return m;
+}
 
-		buf_printf(&b, "R:%lld\n", (long long)rc[i].rid);
-		buf_append_str(&b, s);
-		free(s);
+static const char *sig_at(struct sigset *ss, size_t i, const struct keyset *skip, char **tmp)
+{
+	*tmp = NULL;
+	if (skip != NULL && skip->n > 0)
+		return *tmp = comp_sig(ss->obj, ss->comps[i], true, skip);
+	if (ss->sigs[i] == NULL)
+		ss->sigs[i] = comp_sig(ss->obj, ss->comps[i], true, NULL);
+	return ss->sigs[i];
+}
+
+/* Whether attendee a sees the same in both objects: the same components
+ * (by RECURRENCE-ID) with equal signatures, the instances in skip
+ * (cancelled separately) left out. */
+static bool view_equal(struct sigset *oss, struct sigset *nss, const char *a,
+		       const struct keyset *skip)
+{
+	struct ridcomp *orc, *nrc;
+	size_t on = view_of(oss, a, skip, &orc), nn = view_of(nss, a, skip, &nrc);
+	bool same = on == nn;
+
+	for (size_t i = 0; i < on && same; i++) {
+		size_t oi = (size_t)(uintptr_t)orc[i].c, ni = (size_t)(uintptr_t)nrc[i].c;
+		char *t1 = NULL, *t2 = NULL;
+
+		same = orc[i].rid == nrc[i].rid &&
+		       strcmp(sig_at(oss, oi, skip, &t1), sig_at(nss, ni, skip, &t2)) == 0;
+		free(t1);
+		free(t2);
 	}
-	free(rc);
-	free(v);
-	return b.data;
+	free(orc);
+	free(nrc);
+	return same;
 }
 
 bool itip_needs_sequence_bump(const struct ical_object *old, const struct ical_object *new)
@@ -1310,7 +1402,7 @@ static int out_check(const char *data, size_t len, struct ical_error *err_r)
 }
 
 static int out_push(struct itip_out **v, size_t *n, const char *rcpt, enum itip_method m,
-		    icalcomponent *vcal, struct ical_error *err_r)
+		    icalcomponent *vcal, bool check, struct ical_error *err_r)
 {
 	struct itip_out o;
 
@@ -1318,7 +1410,7 @@ static int out_push(struct itip_out **v, size_t *n, const char *rcpt, enum itip_
 	o.method = m;
 	o.data = comp_to_string(vcal, &o.len);
 	icalcomponent_free(vcal);
-	if (out_check(o.data, o.len, err_r) < 0) {
+	if (check && out_check(o.data, o.len, err_r) < 0) {
 		free(o.recipient);
 		free(o.data);
 		return -1;
@@ -1485,40 +1577,29 @@ static icalproperty *organizer_prop(const struct ical_object *obj)
 
 #define ITIP_MAX_RECIPIENTS 10000
 
-static int collect_attendees(const struct ical_object *obj, const char *organizer, char ***list,
-			     size_t *n, struct ical_error *err_r)
+/* Append obj's attendee addresses but the organizer's (normalised, with
+ * repeats; dedupe() afterwards). */
+static void collect_attendees(const struct ical_object *obj, const char *organizer, char ***list,
+			      size_t *n)
 {
 	icalcomponent **v;
 	size_t nc;
-	int ret = 0;
 
 	if (obj == NULL)
-		return 0;
+		return;
 	nc = content_comps(obj->vcal, &v);
-	for (size_t i = 0; i < nc && ret == 0; i++) {
+	for (size_t i = 0; i < nc; i++) {
 		for (icalproperty *p = icalcomponent_get_first_property(v[i], ICAL_ATTENDEE_PROPERTY);
 		     p != NULL; p = icalcomponent_get_next_property(v[i], ICAL_ATTENDEE_PROPERTY)) {
 			const char *a = prop_addr(p);
-			bool dup = false;
 
 			if (a == NULL || *a == '\0' || addr_eq(a, organizer))
 				continue;
-			for (size_t j = 0; j < *n && !dup; j++)
-				dup = addr_eq(a, (*list)[j]);
-			if (dup)
-				continue;
-			if (*n >= ITIP_MAX_RECIPIENTS) {
-				itip_err(err_r, "3.10;ATTENDEE: more than %d distinct attendees",
-					 ITIP_MAX_RECIPIENTS);
-				ret = -1;
-				break;
-			}
 			*list = xrealloc(*list, (*n + 1) * sizeof(char *));
 			(*list)[(*n)++] = itip_address(a);
 		}
 	}
 	free(v);
-	return ret;
 }
 
 /* The first ATTENDEE property of a in obj's components, NULL if none. */
@@ -1555,6 +1636,7 @@ static void cancel_add(struct cancels *cx, const struct ical_object *obj, icalco
 }
 
 static int organizer_one(const struct ical_object *old, const struct ical_object *new,
+			 struct sigset *oss, struct sigset *nss,
 			 const char *a, const char *sent_by, struct itip_out **out, size_t *nout,
 			 struct ical_error *err_r)
 {
@@ -1663,24 +1745,47 @@ static int organizer_one(const struct ical_object *old, const struct ical_object
 		}
 	}
 	{
-		char *os = view_sig(old, a, &cx.keys), *ns = view_sig(new, a, &cx.keys);
+		bool same = old != NULL && view_equal(oss, nss, a, &cx.keys);
 
-		if (force || old == NULL || strcmp(os, ns) != 0) {
+		if (force || !same) {
 			icalcomponent *r = request_for(new, a, sent_by);
 
-			if (r != NULL && out_push(out, nout, a, ITIP_REQUEST, r, err_r) < 0)
+			if (r != NULL && out_push(out, nout, a, ITIP_REQUEST, r, false, err_r) < 0)
 				ret = -1;
 		}
-		free(os);
-		free(ns);
 	}
 send:
-	if (cx.vcal != NULL && out_push(out, nout, a, ITIP_CANCEL, cx.vcal, err_r) < 0)
+	if (cx.vcal != NULL && out_push(out, nout, a, ITIP_CANCEL, cx.vcal, true, err_r) < 0)
 		ret = -1;
 	free(cx.keys.v);
 	free(nv);
 	free(ov);
 	return ret;
+}
+
+/* The organizer's object, all components as one PUBLISH, must parse as
+ * iTIP: then every REQUEST made of its components does (each holds the
+ * attendee it goes to), and is not parsed again one by one. */
+static int whole_check(const struct ical_object *obj, struct ical_error *err_r)
+{
+	icalcomponent **v, *vcal = new_vcal(ITIP_PUBLISH);
+	size_t n = content_comps(obj->vcal, &v), len;
+	char *text;
+	int r;
+
+	for (size_t i = 0; i < n; i++) {
+		icalcomponent *c = icalcomponent_new_clone(v[i]);
+
+		prep_out(c, NULL);
+		icalcomponent_add_component(vcal, c);
+	}
+	free(v);
+	copy_timezones(vcal, obj->vcal);
+	text = comp_to_string(vcal, &len);
+	icalcomponent_free(vcal);
+	r = out_check(text, len, err_r);
+	free(text);
+	return r;
 }
 
 int itip_organizer_changes(const struct ical_object *old, const struct ical_object *new,
@@ -1691,7 +1796,11 @@ int itip_organizer_changes(const struct ical_object *old, const struct ical_obje
 	icalproperty *org;
 	char **att = NULL;
 	size_t natt = 0;
+	struct sigset oss, nss;
 	int ret = -1;
+
+	memset(&oss, 0, sizeof(oss));
+	memset(&nss, 0, sizeof(nss));
 
 	*out_r = NULL;
 	*n_r = 0;
@@ -1715,14 +1824,27 @@ int itip_organizer_changes(const struct ical_object *old, const struct ical_obje
 			 organizer);
 		return -1;
 	}
-	if (collect_attendees(old, organizer, &att, &natt, err_r) < 0 ||
-	    collect_attendees(new, organizer, &att, &natt, err_r) < 0)
+	if (ref->comp != ICAL_COMP_VEVENT && ref->comp != ICAL_COMP_VTODO)
+		return 0;	/* RFC 6638 3.1: only events and to-dos are scheduled */
+	if (new != NULL && whole_check(new, err_r) < 0)
+		return -1;
+	collect_attendees(old, organizer, &att, &natt);
+	collect_attendees(new, organizer, &att, &natt);
+	natt = dedupe(att, natt);
+	if (natt > ITIP_MAX_RECIPIENTS) {
+		itip_err(err_r, "3.10;ATTENDEE: %zu distinct attendees, more than %d", natt,
+			 ITIP_MAX_RECIPIENTS);
 		goto out;
+	}
+	sigset_init(&oss, old);
+	sigset_init(&nss, new);
 	for (size_t i = 0; i < natt; i++)
-		if (organizer_one(old, new, att[i], sent_by, out_r, n_r, err_r) < 0)
+		if (organizer_one(old, new, &oss, &nss, att[i], sent_by, out_r, n_r, err_r) < 0)
 			goto out;
 	ret = 0;
 out:
+	sigset_free(&oss);
+	sigset_free(&nss);
 	if (ret < 0) {
 		itip_out_free(*out_r, *n_r);
 		*out_r = NULL;
@@ -1827,8 +1949,9 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 		return -1;
 	}
 	org = organizer_prop(ref);
-	if (org == NULL || prop_addr(org) == NULL)
-		return 0;	/* not a scheduling object */
+	if (org == NULL || prop_addr(org) == NULL ||
+	    (ref->comp != ICAL_COMP_VEVENT && ref->comp != ICAL_COMP_VTODO))
+		return 0;	/* not a scheduling object (RFC 6638 3.1) */
 	if (addr_eq(prop_addr(org), attendee)) {
 		itip_err(err_r, "3.8;ORGANIZER: %.80s is the organizer, not an attendee", attendee);
 		return -1;
@@ -1914,7 +2037,7 @@ int itip_attendee_changes(const struct ical_object *old, const struct ical_objec
 send:
 	if (vcal != NULL) {
 		copy_timezones(vcal, (new ? new : old)->vcal);
-		if (out_push(out_r, n_r, orgaddr, ITIP_REPLY, vcal, err_r) < 0)
+		if (out_push(out_r, n_r, orgaddr, ITIP_REPLY, vcal, true, err_r) < 0)
 			ret = -1;
 	}
 	free(orgaddr);

@@ -130,7 +130,8 @@ enum itip_apply_result {
 	ITIP_APPLY_STORE,	/* *data_r is the new object to store */
 	ITIP_APPLY_UNCHANGED,	/* nothing to change (stale SEQUENCE/DTSTAMP, REFRESH,
 				   COUNTER, DECLINECOUNTER); *data_r is cur's text or NULL */
-	ITIP_APPLY_DELETE,	/* the stored copy is to be deleted (*data_r NULL) */
+	ITIP_APPLY_DELETE,	/* the stored copy is to be deleted (*data_r NULL); not
+				   produced today: a CANCEL marks the copy cancelled */
 };
 /* Apply a message to the recipient's stored copy (cur NULL when none):
  * REQUEST/ADD/CANCEL into an attendee copy, REPLY into the organizer copy

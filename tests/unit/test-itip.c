@@ -165,6 +165,9 @@ static const char *parse_fails(const char *lf)
 	return err.text;
 }
 
+static char *apply_ok(const struct ical_object *cur, const char *msg_text_, const char *rcpt,
+		      enum itip_apply_result want);
+
 static const struct itip_out *find_out(const struct itip_out *o, size_t n, const char *rcpt,
 				       enum itip_method m)
 {
@@ -597,6 +600,92 @@ static void test_organizer_instance_only_attendee(void **state)
 	assert_true(has(b->data, "EXDATE;TZID=Europe/Berlin:20270111T090000"));
 	itip_out_free(out, n);
 	ical_object_free(&obj);
+}
+
+/* dave is dropped from one instance of the series (case: an override
+ * without him), then erin, invited to one override only, loses it. */
+static void test_organizer_instance_removed(void **state)
+{
+	const char *ov_with = "ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.com\n"
+			      "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.com\n"
+			      "ATTENDEE:mailto:erin@example.com\n";
+	char *t_old = xasprintf(HDR TZ_BERLIN SERIES_MASTER("0", "")
+		"BEGIN:VEVENT\nUID:s1@example.com\nDTSTAMP:20270101T090000Z\nSEQUENCE:0\n"
+		"RECURRENCE-ID;TZID=Europe/Berlin:20270111T090000\n"
+		"DTSTART;TZID=Europe/Berlin:20270111T090000\nDURATION:PT30M\n"
+		"SUMMARY:Standup\nORGANIZER:mailto:alice@example.com\n%s"
+		"ATTENDEE:mailto:dave@example.com\nEND:VEVENT\nEND:VCALENDAR\n", ov_with);
+	char *t_new = xasprintf(HDR TZ_BERLIN SERIES_MASTER("1", "")
+		"BEGIN:VEVENT\nUID:s1@example.com\nDTSTAMP:20270101T090000Z\nSEQUENCE:1\n"
+		"RECURRENCE-ID;TZID=Europe/Berlin:20270118T090000\n"
+		"DTSTART;TZID=Europe/Berlin:20270118T090000\nDURATION:PT30M\n"
+		"SUMMARY:Standup\nORGANIZER:mailto:alice@example.com\n"
+		"ATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.com\n"
+		"ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.com\n"
+		"END:VEVENT\nEND:VCALENDAR\n");
+	struct ical_object *a = obj_lf(t_old), *b = obj_lf(t_new);
+	struct itip_out *out;
+	size_t n;
+	struct ical_error err;
+	const struct itip_out *o;
+
+	(void)state;
+	assert_int_equal(itip_organizer_changes(a, b, "alice@example.com", NULL, &out, &n, &err), 0);
+	/* erin: her only instance is gone */
+	o = find_out(out, n, "erin@example.com", ITIP_CANCEL);
+	assert_non_null(o);
+	assert_true(has(o->data, "RECURRENCE-ID;TZID=Europe/Berlin:20270111T090000"));
+	assert_null(find_out(out, n, "erin@example.com", ITIP_REQUEST));
+	/* dave: not invited to the 18th any more; his series copy is updated
+	 * with an EXDATE for it and the instance is cancelled */
+	o = find_out(out, n, "dave@example.com", ITIP_CANCEL);
+	assert_non_null(o);
+	assert_true(has(o->data, "RECURRENCE-ID;TZID=Europe/Berlin:20270118T090000"));
+	o = find_out(out, n, "dave@example.com", ITIP_REQUEST);
+	assert_non_null(o);
+	assert_true(has(o->data, "EXDATE;TZID=Europe/Berlin:20270118T090000"));
+	/* bob: the override of the 11th went back to the series, the 18th has
+	 * a new override: an update, nothing cancelled */
+	assert_non_null(find_out(out, n, "bob@example.com", ITIP_REQUEST));
+	assert_null(find_out(out, n, "bob@example.com", ITIP_CANCEL));
+	assert_null(find_out(out, n, "carol@example.com", ITIP_REQUEST));
+	itip_out_free(out, n);
+	free(t_old);
+	free(t_new);
+	ical_object_free(&a);
+	ical_object_free(&b);
+}
+
+/* Only events and to-dos are scheduled; a VTODO goes through. */
+static void test_component_types(void **state)
+{
+	struct ical_object *j = obj_lf(HDR "BEGIN:VJOURNAL\nUID:j1\nDTSTAMP:20270101T090000Z\n"
+				       "ORGANIZER:mailto:alice@example.com\n"
+				       "ATTENDEE:mailto:bob@example.com\nEND:VJOURNAL\nEND:VCALENDAR\n");
+	struct ical_object *t = obj_lf(HDR "BEGIN:VTODO\nUID:t1\nDTSTAMP:20270101T090000Z\n"
+				       "DUE:20270110T100000Z\nSUMMARY:Report\n"
+				       "ORGANIZER:mailto:alice@example.com\n"
+				       "ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.com\n"
+				       "END:VTODO\nEND:VCALENDAR\n");
+	struct itip_out *out;
+	size_t n;
+	struct ical_error err;
+	char *s;
+
+	(void)state;
+	assert_int_equal(itip_organizer_changes(NULL, j, "alice@example.com", NULL, &out, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(itip_attendee_changes(j, NULL, "bob@example.com", NULL, &out, &n, &err), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(itip_organizer_changes(NULL, t, "alice@example.com", NULL, &out, &n, &err), 0);
+	assert_int_equal(n, 1);
+	assert_true(has(out[0].data, "BEGIN:VTODO"));
+	s = apply_ok(NULL, out[0].data, "bob@example.com", ITIP_APPLY_STORE);
+	assert_true(has(s, "SUMMARY:Report"));
+	free(s);
+	itip_out_free(out, n);
+	ical_object_free(&j);
+	ical_object_free(&t);
 }
 
 static void test_reset_partstat(void **state)
@@ -1260,6 +1349,8 @@ int main(void)
 		cmocka_unit_test(test_organizer_remove_and_delete),
 		cmocka_unit_test(test_organizer_recurrence),
 		cmocka_unit_test(test_organizer_instance_only_attendee),
+		cmocka_unit_test(test_organizer_instance_removed),
+		cmocka_unit_test(test_component_types),
 		cmocka_unit_test(test_reset_partstat),
 		cmocka_unit_test(test_attendee_reply),
 		cmocka_unit_test(test_attendee_instances),
