@@ -102,7 +102,7 @@ void ical_fbrequest_clear(struct ical_fbrequest *req);
 /* A VCALENDAR with METHOD:REPLY and one VFREEBUSY (RFC 5546 3.3.2): UID (the
  * request's), DTSTAMP, DTSTART, DTEND, ORGANIZER and ATTENDEE (addresses
  * without "mailto:"), and one FREEBUSY line per period of the (merged)
- * list, in UTC, with FBTYPE unless BUSY. Returns the malloc'ed text (CRLF
+ * list, in UTC, with FBTYPE unless BUSY (ICAL_BUSY_DECLINED ones left out). Returns the malloc'ed text (CRLF
  * lines), its length in *len_r. */
 char *ical_busy_reply(const struct ical_busy_list *l, const char *uid, int64_t dtstamp,
 		      int64_t start, int64_t end, const char *organizer, const char *attendee,

@@ -286,22 +286,6 @@ int store_fb_availability(struct store *st, const uint64_t *ids, size_t n,
 	return STORE_OK;
 }
 
-int store_fb_coll_transparent(struct store *st, uint64_t coll_id, bool *transparent_r,
-			      const char **error_r)
-{
-	char id[24];
-	PGresult *res;
-	int ret;
-
-	snprintf(id, sizeof(id), "%" PRIu64, coll_id);
-	ret = store_exec_prepared(st, STMT_FB_TRANSPARENT, &res, id);
-	if (ret != STORE_OK)
-		return mail_done(st, ret, error_r);
-	*transparent_r = PQntuples(res) > 0;
-	PQclear(res);
-	return STORE_OK;
-}
-
 int store_fb_coll_busy(struct store *st, uint64_t account_id, uint64_t coll_id, int64_t start,
 		       int64_t end,
 		       void (*cb)(uint64_t account_id, int64_t start, int64_t end, int type,

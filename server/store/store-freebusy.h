@@ -108,8 +108,4 @@ int store_fb_coll_outside(struct store *st, uint64_t account_id, uint64_t coll_i
 int store_fb_availability(struct store *st, const uint64_t *ids, size_t n,
 			  void (*cb)(uint64_t account_id, const char *xml, void *ctx), void *ctx,
 			  const char **error_r);
-/* Whether a collection is marked schedule-calendar-transp transparent. */
-int store_fb_coll_transparent(struct store *st, uint64_t coll_id, bool *transparent_r,
-			      const char **error_r);
-
 #endif

@@ -116,11 +116,6 @@
 	  "SELECT c.account_id, p.xml FROM dav_collections c"                           \
 	  " JOIN dav_properties p ON p.collection_id = c.id AND p.object_name = ''"     \
 	  " AND p.ns = 'urn:ietf:params:xml:ns:caldav' AND p.name = 'calendar-availability'" \
-	  " WHERE c.account_id = ANY ($1::bigint[]) AND c.kind = 'schedinbox'", 1)      \
-	X(STMT_FB_TRANSPARENT,                                                          \
-	  "SELECT 1 WHERE $1::bigint IN (SELECT p.collection_id FROM dav_properties p"  \
-	  " WHERE p.collection_id = $1::bigint AND p.object_name = ''"                  \
-	  " AND p.ns = 'urn:ietf:params:xml:ns:caldav'"                                 \
-	  " AND p.name = 'schedule-calendar-transp' AND p.xml LIKE '%transparent%')", 1)
+	  " WHERE c.account_id = ANY ($1::bigint[]) AND c.kind = 'schedinbox'", 1)
 
 #endif
