@@ -11,8 +11,8 @@
 #include "config.h"
 #include "ical.h"
 #include "caldav-filter.h"
-#include "sched-private.h"
 #include "sched-fbindex.h"
+#include "sched-private.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -590,13 +590,14 @@ static int free_busy_query(struct dav_ctx *ctx, xmlNode *root)
 		report_error(ctx, &err);
 		return 0;
 	}
-	struct query_ctx q = { .ctx = ctx, .coll = coll, .tz = coll_tz(ctx, coll) };
+	struct query_ctx q = { .ctx = ctx, .coll = coll };
 	limits_of(ctx, &q.lim);
 	q.fb = ical_freebusy_new(&tr);
 	const char *serr;
-	int ret = store_dav_obj_range(dav_ctx_store(ctx), coll->id, NULL, tr.start, tr.end, true,
-				      query_cb, &q, &serr);
-	ical_tz_free((struct ical_tz **)&q.tz);
+	/* From the busy-time index (migration 0026), which holds what
+	 * ical_freebusy_add() would compute for each object. */
+	int ret = sched_fbindex_report(dav_ctx_store(ctx), dav_ctx_config(ctx), coll, tr.start,
+				       tr.end, q.fb, &serr);
 	if (ret != STORE_OK || q.failed) {
 		ical_freebusy_free(&q.fb);
 		if (q.failed)

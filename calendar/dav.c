@@ -2230,6 +2230,10 @@ static int method_needs(const struct dav_ctx *ctx)
 	if (ctx->type == T_OBJ && (strcmp(m, "PUT") == 0 || strcmp(m, "DELETE") == 0 ||
 				   strcmp(m, "PROPPATCH") == 0 || strcmp(m, "MOVE") == 0))
 		return STORE_DAV_WRITE;
+	/* RFC 6638 6.1.1 schedule-send: a write delegate sends from the outbox */
+	if (ctx->type == T_COLL && strcmp(m, "POST") == 0 && ctx->coll_exists &&
+	    strcmp(ctx->coll.kind, "schedoutbox") == 0)
+		return STORE_DAV_WRITE;
 	return STORE_DAV_OWNER;
 }
 
@@ -2401,7 +2405,10 @@ void dav_handle(struct store *st, const struct config *cfg, const struct dav_req
 	snprintf(ctx.coll_name, sizeof(ctx.coll_name), "%s", t.coll);
 	snprintf(ctx.obj_name, sizeof(ctx.obj_name), "%s", t.obj);
 	ctx.access = STORE_DAV_OWNER;
-	if (method_has_xml(req->method) && req->body_len > 0) {
+	/* a POST of iCalendar (a free/busy request to an outbox) is no XML */
+	bool ical_post = strcmp(req->method, "POST") == 0 && req->content_type != NULL &&
+			 str_ncasecmp(req->content_type, "text/calendar", 13) == 0;
+	if (method_has_xml(req->method) && req->body_len > 0 && !ical_post) {
 		struct dav_xml_limits lim = {
 			.max_bytes = cfg->http.dav_max_xml,
 			.max_depth = (unsigned)cfg->http.dav_xml_depth,

@@ -17,7 +17,9 @@
 
 void ical_busy_add(struct ical_busy_list *l, int64_t start, int64_t end, int type)
 {
-	if (end <= start || type < ICAL_FB_BUSY || type >= ICAL_FB_FREE)
+	int base = type >= ICAL_BUSY_DECLINED ? type - ICAL_BUSY_DECLINED : type;
+
+	if (end <= start || base < ICAL_FB_BUSY || base >= ICAL_FB_FREE)
 		return;
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 32;
@@ -86,6 +88,17 @@ void ical_busy_merge(struct ical_busy_list *l)
 	}
 	l->n = k;
 	qsort(l->p, l->n, sizeof(*l->p), by_start_type);
+}
+
+void ical_busy_drop_declined(struct ical_busy_list *l)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (l->p[i].type < ICAL_BUSY_DECLINED)
+			l->p[k++] = l->p[i];
+	}
+	l->n = k;
 }
 
 void ical_busy_clear(struct ical_busy_list *l)
@@ -157,7 +170,7 @@ static int busy_inst_cb(const struct ical_inst *inst, void *ctx)
 	if (p != NULL && icalproperty_get_status(p) == ICAL_STATUS_TENTATIVE)
 		type = ICAL_FB_BUSY_TENTATIVE;
 	if (w->nself > 0 && declined_by_self(c, w->self, w->nself))
-		return 0;
+		type += ICAL_BUSY_DECLINED;
 	end = ical_comp_end_utc(w->obj, c, inst, w->floating, &has_end);
 	if (!has_end) {
 		if (!inst->start.is_date)

@@ -13,7 +13,10 @@
 #include "ical.h"
 
 /* One busy period, UTC seconds [start, end); type an enum ical_fbtype
- * (never ICAL_FB_FREE in a list). */
+ * (never ICAL_FB_FREE in a list), plus ICAL_BUSY_DECLINED for an instance
+ * the owner declined (busy for a calendar's free-busy-query, RFC 4791
+ * 7.10, but not in the owner's scheduling free/busy, RFC 6638). */
+#define ICAL_BUSY_DECLINED 4
 struct ical_busy_period {
 	int64_t start, end;
 	int type;
@@ -25,13 +28,15 @@ struct ical_busy_list {
 	size_t n, cap;
 };
 
-/* Append one period (dropped when empty or FREE). */
+/* Append one period (dropped when empty, FREE or of no known type). */
 void ical_busy_add(struct ical_busy_list *l, int64_t start, int64_t end, int type);
 /* Clip every period to [start, end), dropping what falls outside. */
 void ical_busy_clip(struct ical_busy_list *l, int64_t start, int64_t end);
 /* Merge overlapping or touching periods of one type and sort the list by
  * start (then type). Periods of different types may still overlap. */
 void ical_busy_merge(struct ical_busy_list *l);
+/* Drop the periods marked ICAL_BUSY_DECLINED. */
+void ical_busy_drop_declined(struct ical_busy_list *l);
 /* Free the periods, leaving the list empty. */
 void ical_busy_clear(struct ical_busy_list *l);
 
@@ -39,7 +44,7 @@ void ical_busy_clear(struct ical_busy_list *l);
  * MAX for open ends), appended to out unclipped: VEVENT instances, skipping
  * TRANSP:TRANSPARENT and STATUS:CANCELLED ones and those where one of the
  * owner's addresses (self, without "mailto:", any case) is an ATTENDEE with
- * PARTSTAT=DECLINED; STATUS:TENTATIVE is BUSY-TENTATIVE; an all-day instance
+ * PARTSTAT=DECLINED are marked ICAL_BUSY_DECLINED; STATUS:TENTATIVE is BUSY-TENTATIVE; an all-day instance
  * without an end lasts one day, other instants none. VFREEBUSY: its FREEBUSY
  * periods with their FBTYPE (FREE dropped). Floating and DATE times resolve
  * in floating (NULL: UTC). Returns 0, or -1 with err_r when a limit is hit

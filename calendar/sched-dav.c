@@ -336,6 +336,8 @@ static int inbox_set_prop(struct dav_ctx *ctx, const struct store_dav_coll *coll
 	(void)creating;
 	if (strcmp(op->ns, DAV_NS_CALDAV) != 0)
 		return 0;
+	if (strcmp(op->name, "calendar-availability") == 0)
+		return sched_availability_set_prop(ctx, op);	/* RFC 7953 7.2.4 (fb15) */
 	if (strcmp(op->name, "schedule-default-calendar-URL") != 0)
 		return 403;
 	if (op->remove)

@@ -460,10 +460,13 @@ int sched_deliver(struct store *st, const struct config *cfg, const char *recipi
 	if (ret == STORE_OK)
 		snprintf(status_r, 16, "2.0");
 	(void)origin;
-	if (write_depth == 0 && ret == STORE_OK && pending_head != NULL) {
-		/* not inside a DAV write (iMIP): send what this produced now */
+	if (write_depth == 0 && pending_head != NULL) {
+		/* not inside a DAV write (iMIP): send what this produced now, or
+		 * drop it when the delivery failed (the transaction rolls back) */
 		sched_write_begin();
-		ret = sched_write_end(st, cfg, true, error_r);
+		int fret = sched_write_end(st, cfg, ret == STORE_OK, error_r);
+		if (ret == STORE_OK)
+			ret = fret;
 	}
 	return ret;
 }

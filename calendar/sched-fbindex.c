@@ -290,12 +290,16 @@ struct lookup {
 	const char *error;
 	uint64_t self_of;
 	struct strv self;
+	bool keep_declined;	/* the calendar's REPORT: declined instances are busy */
+	struct ical_busy_list *only;	/* the REPORT: every period goes here */
 };
 
 static struct ical_busy_list *list_of(struct lookup *lk, uint64_t account_id, size_t *idx_r)
 {
 	struct acct key = { account_id, 0 }, *a;
 
+	if (lk->only != NULL)
+		return lk->only;
 	a = bsearch(&key, lk->map, lk->nmap, sizeof(*lk->map), acct_cmp);
 	if (a == NULL)
 		return NULL;
@@ -368,6 +372,8 @@ static void outside_cb(const struct store_fb_obj *o, void *vctx)
 				break;
 			}
 			ical_busy_clip(&part, parts[i][0], parts[i][1]);
+			if (!lk->keep_declined)
+				ical_busy_drop_declined(&part);
 			for (size_t k = 0; k < part.n; k++)
 				ical_busy_add(l, part.p[k].start, part.p[k].end, part.p[k].type);
 			ical_busy_clear(&part);
@@ -410,7 +416,7 @@ static void availability_cb(uint64_t account_id, const char *xml, void *vctx)
 int sched_fbq_run(struct store *st, const struct config *cfg, struct sched_fbq *q,
 		  const char **error_r)
 {
-	struct lookup lk = { st, cfg, q, NULL, 0, STORE_OK, NULL, 0, { NULL, 0 } };
+	struct lookup lk = { st, cfg, q, NULL, 0, STORE_OK, NULL, 0, { NULL, 0 }, false, NULL };
 	struct fill_ctx f = { st, cfg, STORE_OK, NULL, 0, 0, { NULL, 0 } };
 	int ret;
 
@@ -448,5 +454,44 @@ int sched_fbq_run(struct store *st, const struct config *cfg, struct sched_fbq *
 	}
 	strv_free(&lk.self);
 	free(lk.map);
+	return ret;
+}
+
+int sched_fbindex_report(struct store *st, const struct config *cfg,
+			 const struct store_dav_coll *coll, int64_t start, int64_t end,
+			 struct ical_freebusy *fb, const char **error_r)
+{
+	struct sched_fbq q = { .start = start, .end = end, .n = 1,
+			       .account_id = &coll->account_id };
+	struct ical_busy_list all = { NULL, 0, 0 };
+	struct lookup lk = { st, cfg, &q, NULL, 0, STORE_OK, NULL, 0, { NULL, 0 }, true, &all };
+	struct fill_ctx f = { st, cfg, STORE_OK, NULL, 0, 0, { NULL, 0 } };
+	int ret;
+
+	ret = store_fb_pending(st, &coll->account_id, 1, 0, fill_cb, &f, error_r);
+	strv_free(&f.self);
+	if (ret == STORE_OK && f.ret != STORE_OK) {
+		ret = f.ret;
+		*error_r = f.error;
+	}
+	if (ret == STORE_OK)
+		ret = store_fb_coll_outside(st, coll->account_id, coll->id, start, end, outside_cb,
+					    &lk, error_r);
+	if (ret == STORE_OK && lk.ret != STORE_OK) {
+		ret = lk.ret;
+		*error_r = lk.error;
+	}
+	if (ret == STORE_OK)
+		ret = store_fb_coll_busy(st, coll->account_id, coll->id, start, end, busy_row_cb,
+					 &lk, error_r);
+	for (size_t i = 0; ret == STORE_OK && i < all.n; i++) {
+		int t = all.p[i].type;
+
+		ical_freebusy_add_period(fb, all.p[i].start, all.p[i].end,
+					 (enum ical_fbtype)(t >= ICAL_BUSY_DECLINED ?
+							    t - ICAL_BUSY_DECLINED : t));
+	}
+	ical_busy_clear(&all);
+	strv_free(&lk.self);
 	return ret;
 }

@@ -9,6 +9,7 @@
 
 #include "ical-busy.h"
 #include "store-freebusy.h"
+#include "store-dav.h"
 
 #include <stdio.h>
 
@@ -52,5 +53,14 @@ struct sched_fbq {
 /* Fill q->busy. STORE_OK or a store_result with *error_r. */
 int sched_fbq_run(struct store *st, const struct config *cfg, struct sched_fbq *q,
 		  const char **error_r);
+
+/* The CalDAV free-busy-query REPORT (RFC 4791 7.10) of one calendar from
+ * the index: every period of the calendar's events over [start, end) added
+ * to fb (declined instances busy too, transparency of the calendar not
+ * applied), pending objects of its owner indexed first. STORE_OK or a
+ * store_result. */
+int sched_fbindex_report(struct store *st, const struct config *cfg,
+			 const struct store_dav_coll *coll, int64_t start, int64_t end,
+			 struct ical_freebusy *fb, const char **error_r);
 
 #endif

@@ -344,3 +344,23 @@ int sched_outbox_post(struct dav_ctx *ctx)
 	ical_fbrequest_clear(&fr);
 	return 200;
 }
+
+int sched_availability_set_prop(struct dav_ctx *ctx, const struct dav_propop *op)
+{
+	struct ical_limits lim;
+	struct ical_error err = { ICAL_PRECOND_NONE, "" };
+	struct ical_availability *av = NULL;
+	char *text;
+	int ok;
+
+	if (op->remove)
+		return 200;
+	limits_of(dav_ctx_config(ctx), &lim);
+	text = dav_xml_text(op->node);
+	ok = ical_availability_parse(text, strlen(text), &lim, &av, &err) == 0;
+	ical_availability_free(&av);
+	xmlFree(text);
+	if (!ok)
+		dav_ctx_note(ctx, "calendar-availability: %s", err.text);
+	return ok ? 200 : 409;
+}

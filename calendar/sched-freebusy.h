@@ -35,4 +35,10 @@ int sched_busy_lookup(struct store *st, const struct config *cfg, const char *us
 		      int64_t start, int64_t end, const char *except_uid,
 		      struct sched_busy **busy_r, size_t *n_r, const char **error_r);
 
+/* PROPPATCH of CALDAV:calendar-availability on a scheduling inbox (RFC 7953
+ * 7.2.4): 200 when removed or when the value is iCalendar text of
+ * VAVAILABILITY components that ical_availability_parse accepts (the core
+ * stores it as a dead property), 409 otherwise. */
+int sched_availability_set_prop(struct dav_ctx *ctx, const struct dav_propop *op);
+
 #endif

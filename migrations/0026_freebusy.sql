@@ -19,8 +19,10 @@ CREATE TABLE dav_busy (
 	start_at bigint NOT NULL,
 	end_at bigint NOT NULL CONSTRAINT dav_busy_period CHECK (end_at > start_at
 		AND end_at - start_at <= 604800),
-	-- 0 BUSY, 1 BUSY-TENTATIVE, 2 BUSY-UNAVAILABLE
-	fbtype smallint NOT NULL CONSTRAINT dav_busy_fbtype CHECK (fbtype BETWEEN 0 AND 2)
+	-- 0 BUSY, 1 BUSY-TENTATIVE, 2 BUSY-UNAVAILABLE; 4, 5, 6: the same for
+	-- an instance the owner declined (busy for the calendar's
+	-- free-busy-query, not for the owner's scheduling free/busy)
+	fbtype smallint NOT NULL CONSTRAINT dav_busy_fbtype CHECK (fbtype IN (0, 1, 2, 4, 5, 6))
 );
 CREATE INDEX dav_busy_account ON dav_busy (account_id, start_at) INCLUDE (end_at, fbtype, collection_id, object_id);
 CREATE INDEX dav_busy_object ON dav_busy (object_id);

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ctl.h"
 #include "ical.h"
+#include "sched-fbindex.h"
 #include "store.h"
 #include "store-dav.h"
 
@@ -138,6 +139,7 @@ static int open_calendar(struct store *st, const char *user, const char *name, b
 }
 
 struct import_ctx {
+	const struct config *cfg;
 	const char *user;
 	const char *name;
 	struct ical_split_item *items;
@@ -181,6 +183,20 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 			*error_r = im->why;
 			return STORE_INVALID;
 		}
+		/* its busy-time rows (free/busy), written with it */
+		struct sched_fbindex fi;
+		memset(&fi, 0, sizeof(fi));
+		bool busy = false;
+		if (ix.comp == ICAL_COMP_VEVENT || ix.comp == ICAL_COMP_VFREEBUSY) {
+			ret = sched_fbindex_compute(st, im->cfg, coll.owner, obj, NULL, &ix, &fi, &error);
+			if (ret != STORE_OK) {
+				ical_object_free(&obj);
+				ical_index_free(&ix);
+				*error_r = error;
+				return ret;
+			}
+			busy = true;
+		}
 		ical_object_free(&obj);
 		/* one resource per UID, named after it; an existing one is replaced */
 		char name[STORE_DAV_NAME_MAX + 1];
@@ -198,12 +214,14 @@ static int import_tx(struct store *st, void *vctx, const char **error_r)
 			.dtend = STORE_DAV_NO_TIME,
 			.rstart = ix.first_start == ICAL_TIME_MIN ? STORE_DAV_NO_TIME : ix.first_start,
 			.rend = ix.last_end == ICAL_TIME_MAX ? STORE_DAV_NO_TIME : ix.last_end,
+			.busy = busy ? &fi.rows : NULL,
 		};
 		char etag[80];
 		uint64_t old_size;
 		ret = store_dav_obj_put_bulk(st, &coll, name, "text/calendar; charset=utf-8",
 					     it->data, it->len, &idx, etag, &old_size, &error);
 		ical_index_free(&ix);
+		sched_fbindex_free(&fi);
 		if (ret != STORE_OK) {
 			*error_r = error;
 			return ret;
@@ -252,7 +270,7 @@ static int cmd_import(struct ctl *ctl, int argc, char **argv)
 	ical_limits_default(&lim);
 	lim.max_resource_size = (size_t)ctl->cfg->http.dav_max_resource_size;
 	lim.max_split_objects = 1000000;
-	struct import_ctx im = { .user = user, .name = name };
+	struct import_ctx im = { .cfg = ctl->cfg, .user = user, .name = name };
 	struct ical_error err = { ICAL_PRECOND_NONE, "" };
 	if (ical_split(data, len, ICAL_COMP_DEFAULT_SET, &lim, &im.items, &im.count, &err) < 0) {
 		free(data);
@@ -416,7 +434,28 @@ static int cmd_feed_revoke(struct ctl *ctl, int argc, char **argv)
 	return cmd_feed(ctl, argc, argv, true);
 }
 
+static int cmd_reindex_busy(struct ctl *ctl, int argc, char **argv)
+{
+	const char *pos[1] = { NULL };
+	if (ctl_parse_args("calendar reindex-busy", argc, argv, NULL, pos, 0, 1) != 0)
+		return CTL_USAGE;
+	if (pos[0] != NULL && strcmp(pos[0], "all") != 0)
+		return ctl_usage("calendar reindex-busy: the only argument is \"all\"");
+	if (ctl_open(ctl) != CTL_OK)
+		return CTL_ERROR;
+	uint64_t done;
+	const char *error = NULL;
+	int ret = sched_fbindex_reindex(ctl->store, ctl->cfg, pos[0] != NULL, stdout, &done,
+					&error);
+	if (ret != STORE_OK)
+		return ctl_store_failed(error);
+	printf("reindex-busy: %" PRIu64 " objects indexed\n", done);
+	return CTL_OK;
+}
+
 const struct ctl_cmd ctl_dav_commands[] = {
+	{ "calendar", "reindex-busy", "[all]", cmd_reindex_busy,
+	  "fill the busy-time index of free/busy for events not indexed yet (all: every event again)" },
 	{ "calendar", "list", "--user ADDRESS", cmd_list,
 	  "list a user's calendars and DAV collections with sizes, shares and feeds" },
 	{ "calendar", "import", "--user ADDRESS --calendar NAME FILE.ics", cmd_import,

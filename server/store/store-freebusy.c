@@ -301,3 +301,46 @@ int store_fb_coll_transparent(struct store *st, uint64_t coll_id, bool *transpar
 	PQclear(res);
 	return STORE_OK;
 }
+
+int store_fb_coll_busy(struct store *st, uint64_t account_id, uint64_t coll_id, int64_t start,
+		       int64_t end,
+		       void (*cb)(uint64_t account_id, int64_t start, int64_t end, int type,
+				  uint64_t object_id, void *ctx),
+		       void *ctx, const char **error_r)
+{
+	char a[24], c[24], s[24], e[24];
+	PGresult *res;
+	int ret;
+
+	snprintf(a, sizeof(a), "%" PRIu64, account_id);
+	snprintf(c, sizeof(c), "%" PRIu64, coll_id);
+	snprintf(s, sizeof(s), "%" PRId64, start);
+	snprintf(e, sizeof(e), "%" PRId64, end);
+	ret = store_exec_prepared(st, STMT_FB_COLL_BUSY, &res, a, c, s, e);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	for (int i = 0; i < PQntuples(res); i++)
+		cb(mail_u64(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
+		   strtoll(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)),
+		   mail_u64(res, i, 4), ctx);
+	PQclear(res);
+	return STORE_OK;
+}
+
+int store_fb_coll_outside(struct store *st, uint64_t account_id, uint64_t coll_id,
+			  int64_t start, int64_t end, store_fb_obj_cb *cb, void *ctx,
+			  const char **error_r)
+{
+	char a[24], c[24], s[24], e[24];
+	PGresult *res;
+	int ret;
+
+	snprintf(a, sizeof(a), "%" PRIu64, account_id);
+	snprintf(c, sizeof(c), "%" PRIu64, coll_id);
+	snprintf(s, sizeof(s), "%" PRId64, start);
+	snprintf(e, sizeof(e), "%" PRId64, end);
+	ret = store_exec_prepared(st, STMT_FB_COLL_OUTSIDE, &res, a, c, s, e);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	return mail_done(st, obj_rows(st, res, cb, ctx), error_r);
+}

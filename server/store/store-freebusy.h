@@ -92,6 +92,17 @@ int store_fb_busy(struct store *st, const uint64_t *ids, size_t n, int64_t start
 		  void (*cb)(uint64_t account_id, int64_t start, int64_t end, int type,
 			     uint64_t object_id, void *ctx),
 		  void *ctx, const char **error_r);
+/* For the free-busy-query REPORT of one calendar of account_id: its rows
+ * (any transparency, declined ones included) and its objects with busy
+ * time outside their window that [start, end) reaches. */
+int store_fb_coll_busy(struct store *st, uint64_t account_id, uint64_t coll_id, int64_t start,
+		       int64_t end,
+		       void (*cb)(uint64_t account_id, int64_t start, int64_t end, int type,
+				  uint64_t object_id, void *ctx),
+		       void *ctx, const char **error_r);
+int store_fb_coll_outside(struct store *st, uint64_t account_id, uint64_t coll_id,
+			  int64_t start, int64_t end, store_fb_obj_cb *cb, void *ctx,
+			  const char **error_r);
 /* The CALDAV:calendar-availability element stored on the scheduling inboxes
  * of the accounts. */
 int store_fb_availability(struct store *st, const uint64_t *ids, size_t n,

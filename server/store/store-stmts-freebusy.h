@@ -93,9 +93,24 @@
 	  "SELECT b.account_id, b.start_at, b.end_at, b.fbtype, b.object_id FROM dav_busy b" \
 	  " WHERE b.account_id = ANY ($1::bigint[]) AND b.start_at < $3::bigint"        \
 	  " AND b.start_at > $2::bigint - 604800 AND b.end_at > $2::bigint"             \
-	  STORE_FB_NOT_TRANSPARENT("b.collection_id")                                   \
+	  " AND b.fbtype <= 2" STORE_FB_NOT_TRANSPARENT("b.collection_id")              \
 	  " AND ($4::text IS NULL OR NOT EXISTS (SELECT 1 FROM dav_objects o"           \
 	  " WHERE o.id = b.object_id AND o.uid = $4))", 4)                              \
+	/* the REPORT on one calendar $2 of account $1: its rows (declined     \
+	 * ones too) and its objects reaching outside their window            */ \
+	X(STMT_FB_COLL_BUSY,                                                            \
+	  "SELECT b.account_id, b.start_at, b.end_at, b.fbtype, b.object_id FROM dav_busy b" \
+	  " WHERE b.account_id = $1::bigint AND b.collection_id = $2::bigint"           \
+	  " AND b.start_at < $4::bigint AND b.start_at > $3::bigint - 604800"           \
+	  " AND b.end_at > $3::bigint", 4)                                              \
+	X(STMT_FB_COLL_OUTSIDE,                                                         \
+	  STORE_FB_OBJ_COLUMNS ", m.win_from, m.win_until, m.before, m.after FROM dav_busy_objects m" \
+	  " JOIN dav_objects o ON o.id = m.object_id"                                   \
+	  " JOIN dav_collections c ON c.id = o.collection_id"                           \
+	  " JOIN accounts a ON a.id = c.account_id"                                     \
+	  " WHERE m.account_id = $1::bigint AND m.collection_id = $2::bigint"           \
+	  " AND ((m.before AND m.win_from > $3::bigint)"                                \
+	  "  OR (m.after AND m.win_until < $4::bigint)) ORDER BY o.id", 4)              \
 	/* CALDAV:calendar-availability on the scheduling inboxes of $1        */ \
 	X(STMT_FB_AVAILABILITY,                                                         \
 	  "SELECT c.account_id, p.xml FROM dav_collections c"                           \

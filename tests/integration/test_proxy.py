@@ -3,10 +3,15 @@ An owner names write and read delegates with PROPPATCH of DAV:group-member-set
 on its calendar-proxy-write/-read principals; a delegate finds the owner through
 CS:calendar-proxy-*-for (PROPFIND and the expand-property REPORT Apple uses)
 and reads, or reads and writes, the owner's calendars; strangers get nothing;
-groups as delegates; removal revokes; cairnctl calendar delegate/list."""
+groups as delegates; removal revokes; cairnctl calendar delegate/list; a
+delegate answering an invitation for the owner (REPLY with SENT-BY) and
+sending from the owner's outbox."""
+import re
+
 import pytest
 
 from dav_util import NS, PASSWORD, Dav, ctl, ics, propfind, responses, setup_users, xml
+from sched_util import attendee_param, calendar_objects, inbox_items, meeting, unfold
 
 ANN = "ann@dav.test"
 BOB = "bob@dav.test"
@@ -329,3 +334,82 @@ def test_cairnctl_delegate(proxy):
     assert member_set(a, PWRITE) == [] and member_set(a, PREAD) == [principal(CARL)]
     ctl(d, "user", "add", DAN, "--password", PASSWORD)
     assert Dav(d, DAN).request("GET", CAL + "e.ics")[0] == 403
+
+
+def copy_of(c, user, uid):
+    """(href, text) of user's copy of uid in its default calendar."""
+    for href in calendar_objects(c, user):
+        st, _, data = c.request("GET", href)
+        if st == 200 and f"UID:{uid}" in unfold(data):
+            return href, unfold(data)
+    return None, None
+
+
+def answer(text, address, partstat):
+    return re.sub(r"(ATTENDEE[^\r\n]*)PARTSTAT=NEEDS-ACTION([^\r\n]*:mailto:" + re.escape(address)
+                  + r")", r"\1PARTSTAT=" + partstat + r"\2", text)
+
+
+def test_delegate_answers_invitation(proxy):
+    d, a, b, c, dan = proxy
+    assert c.request("MKCALENDAR", f"/dav/calendars/{CARL}/calendar/")[0] in (201, 405)
+    # bob is a write delegate through a group, dan a read delegate
+    ctl(d, "group", "add", "assistants@dav.test")
+    ctl(d, "group", "member", "add", "assistants@dav.test", BOB)
+    set_members(a, PWRITE, "/dav/principals/assistants@dav.test/")
+    set_members(a, PREAD, f"mailto:{DAN}")
+    # carl invites ann
+    st, _, data = c.request("PUT", f"/dav/calendars/{CARL}/calendar/m.ics",
+                            meeting("m-1", CARL, [ANN], summary="Budget"), TEXT_CAL)
+    assert st == 201, data
+    # both delegates see the invitation in ann's scheduling inbox and calendar
+    for who in (b, dan):
+        assert any("METHOD:REQUEST" in t and "UID:m-1" in unfold(t)
+                   for _, t in inbox_items(who, ANN))
+    href, text = copy_of(b, ANN, "m-1")
+    assert href is not None and attendee_param(text, ANN, "PARTSTAT") == ["NEEDS-ACTION"]
+    # the read delegate cannot answer: nothing changes, nothing is sent
+    declined = answer(text, ANN, "DECLINED")
+    assert "PARTSTAT=DECLINED" in declined
+    st, _, data = dan.request("PUT", href, declined, TEXT_CAL)
+    assert st == 403 and xml(data).find("D:need-privileges", NS) is not None
+    st, _, org = c.request("GET", f"/dav/calendars/{CARL}/calendar/m.ics")
+    assert attendee_param(org, ANN, "PARTSTAT") == ["NEEDS-ACTION"]
+    assert not [t for _, t in inbox_items(c, CARL) if "METHOD:REPLY" in t]
+    # the write delegate declines for ann: a REPLY from ann, SENT-BY bob
+    st, _, data = b.request("PUT", href, declined, TEXT_CAL)
+    assert st == 204, data
+    st, _, org = c.request("GET", f"/dav/calendars/{CARL}/calendar/m.ics")
+    assert attendee_param(org, ANN, "PARTSTAT") == ["DECLINED"]
+    replies = [t for _, t in inbox_items(c, CARL) if "METHOD:REPLY" in t]
+    assert len(replies) == 1
+    assert attendee_param(replies[0], ANN, "PARTSTAT") == ["DECLINED"]
+    assert [v.strip('"').lower() for v in attendee_param(replies[0], ANN, "SENT-BY")] == \
+        [f"mailto:{BOB}"]
+    # ann's copy keeps who answered for her
+    st, _, mine = a.request("GET", href)
+    assert [v.strip('"').lower() for v in attendee_param(mine, ANN, "SENT-BY")] == \
+        [f"mailto:{BOB}"]
+
+
+def test_delegate_outbox_freebusy(proxy):
+    d, a, b, c, dan = proxy
+    set_members(a, PWRITE, principal(BOB))
+    set_members(a, PREAD, principal(DAN))
+    body = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Cairn proxy test//EN\r\n"
+            "METHOD:REQUEST\r\nBEGIN:VFREEBUSY\r\nUID:fb-1\r\nDTSTAMP:20260101T000000Z\r\n"
+            "DTSTART:20260105T000000Z\r\nDTEND:20260106T000000Z\r\n"
+            f"ORGANIZER:mailto:{ANN}\r\nATTENDEE:mailto:{ANN}\r\n"
+            "END:VFREEBUSY\r\nEND:VCALENDAR\r\n")
+    outbox = f"/dav/calendars/{ANN}/outbox/"
+    # the write delegate asks as ann (schedule-send), the read one may not
+    st, _, data = b.request("POST", outbox, body, TEXT_CAL)
+    assert st == 200, data
+    r = xml(data)
+    assert r.tag == "{urn:ietf:params:xml:ns:caldav}schedule-response"
+    fb = r.find(".//{urn:ietf:params:xml:ns:caldav}calendar-data").text
+    assert "FREEBUSY" in unfold(fb) and "20260105T100000Z" in unfold(fb)
+    st, _, data = dan.request("POST", outbox, body, TEXT_CAL)
+    assert st == 403
+    st, _, data = c.request("POST", outbox, body, TEXT_CAL)
+    assert st == 403

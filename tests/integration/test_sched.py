@@ -273,3 +273,42 @@ def test_delegate_answers_with_sent_by(s):
     ctl(s, "calendar", "delegate", ANN, BOB, "none")
     st, _, _ = b.request("PUT", href, answered, TEXT_CAL)
     assert st == 403
+
+
+def test_move_and_inbox_sync(s):
+    a, b, _ = conns(s)
+    home(a, ANN)
+    st, h, _ = put(a, ANN, "mv.ics", meeting("mv", ANN, [BOB]))
+    assert st == 201
+    tag = h["schedule-tag"]
+    bob_inbox = len(inbox_items(b, BOB))
+    # a MOVE to another calendar of the owner keeps the tag and sends nothing
+    assert a.request("MKCALENDAR", f"/dav/calendars/{ANN}/work/")[0] == 201
+    st, h, _ = a.request("MOVE", f"/dav/calendars/{ANN}/calendar/mv.ics",
+                         headers={"Destination": f"/dav/calendars/{ANN}/work/mv.ics"})
+    assert st == 201 and h["schedule-tag"] == tag
+    assert len(inbox_items(b, BOB)) == bob_inbox
+    st, _, data = propfind(a, f"/dav/calendars/{ANN}/work/mv.ics", "<C:schedule-tag/>")
+    assert responses(data)[f"/dav/calendars/{ANN}/work/mv.ics"][C + "schedule-tag"][1].text == tag
+    # If-Schedule-Tag-Match on DELETE
+    st, _, _ = a.request("DELETE", f"/dav/calendars/{ANN}/work/mv.ics",
+                         headers={"If-Schedule-Tag-Match": '"nope"'})
+    assert st == 412
+    # the inbox with sync-collection: a token, then only what is new
+    sync = ('<D:sync-collection xmlns:D="DAV:"><D:sync-token>{}</D:sync-token>'
+            '<D:sync-level>1</D:sync-level><D:prop><D:getetag/></D:prop></D:sync-collection>')
+    st, _, data = b.request("REPORT", f"/dav/calendars/{BOB}/inbox/", sync.format(""))
+    assert st == 207
+    token = xml(data).find("D:sync-token", NS).text
+    n0 = len(responses(data))
+    assert n0 == len(inbox_items(b, BOB)) >= 1
+    st, _, _ = a.request("DELETE", f"/dav/calendars/{ANN}/work/mv.ics",
+                         headers={"If-Schedule-Tag-Match": tag})
+    assert st == 204
+    st, _, data = b.request("REPORT", f"/dav/calendars/{BOB}/inbox/", sync.format(token))
+    assert st == 207
+    new = responses(data)
+    assert len(new) == 1   # the CANCEL
+    [href] = new
+    st, _, body = b.request("GET", href)
+    assert st == 200 and b"METHOD:CANCEL" in body

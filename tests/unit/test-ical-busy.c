@@ -85,6 +85,11 @@ static void test_object_busy(void **state)
 	assert_int_equal(ical_busy_of_object(obj, NULL, self, 1, T0 - 86400, T0 + 10 * 86400,
 					     &lim, &l, &err), 0);
 	ical_busy_merge(&l);
+	/* the declined one is marked, for the free-busy-query of the calendar */
+	assert_int_equal(l.n, 3);
+	assert_int_equal(l.p[2].start, T0 + 3 * 86400);
+	assert_int_equal(l.p[2].type, ICAL_FB_BUSY + ICAL_BUSY_DECLINED);
+	ical_busy_drop_declined(&l);
 	/* 5th BUSY, 6th excluded, 7th moved and tentative, 8th declined, 9th transparent */
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.p[0].start, T0);
