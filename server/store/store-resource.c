@@ -7,6 +7,7 @@
 #include "store-private.h"
 #include "store-directory.h"
 #include "log.h"
+#include "resource_fields.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -170,70 +171,6 @@ static const char *shown(const char *in, char *out, size_t size)
 	return out;
 }
 
-static bool is_atext(char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
-}
-
-/* NULL, or why s (len bytes) is not localpart@domain (dot-atom local part
- * of at most 64, LDH domain of at most 255). */
-static const char *address_why(const char *s, size_t len)
-{
-	const char *at = memchr(s, '@', len);
-	if (at == NULL)
-		return "no '@'";
-	size_t n = (size_t)(at - s), dlen = len - n - 1;
-	if (n == 0)
-		return "empty local part";
-	if (n > 64)
-		return "local part longer than 64 characters";
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '.') {
-			if (i == 0 || i == n - 1 || s[i - 1] == '.')
-				return "misplaced '.' in the local part";
-		} else if (!is_atext(s[i])) {
-			return "local part may only hold letters, digits, '.' and !#$%&'*+-/=?^_`{|}~";
-		}
-	}
-	if (dlen == 0 || dlen > 255)
-		return "bad domain length";
-	size_t label = 0;
-	for (size_t i = 0; i <= dlen; i++) {
-		char c = i < dlen ? at[1 + i] : '.';
-		if (c == '.') {
-			if (label == 0 || at[i] == '-')
-				return "bad domain label";
-			label = 0;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   (c >= '0' && c <= '9') || c == '-') {
-			if ((c == '-' && label == 0) || ++label > 63)
-				return "bad domain label";
-		} else {
-			return "the domain may only hold letters, digits, '-' and '.'";
-		}
-	}
-	return NULL;
-}
-
-/* A number in [0, max] written in decimal digits only. */
-static bool parse_count(const char *s, unsigned max, unsigned *out)
-{
-	unsigned long v = 0;
-	if (*s == '\0' || strlen(s) > 9)
-		return false;
-	for (const char *p = s; *p != '\0'; p++) {
-		if (*p < '0' || *p > '9')
-			return false;
-		v = v * 10 + (unsigned)(*p - '0');
-	}
-	if (v > max)
-		return false;
-	*out = (unsigned)v;
-	return true;
-}
-
 static int text_check(struct store *st, const char *field, const char *v, size_t max)
 {
 	char buf[64];
@@ -250,40 +187,6 @@ static int text_check(struct store *st, const char *field, const char *v, size_t
 	return STORE_OK;
 }
 
-static bool is_sep(char c)
-{
-	return c == ',' || c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';';
-}
-
-/* Call cb for each address of a bookers list (not "everyone"); stops at the
- * first nonzero return. */
-static int bookers_each(const char *list, int (*cb)(const char *addr, size_t len, void *ctx),
-			void *ctx)
-{
-	const char *p = list;
-	for (;;) {
-		while (*p != '\0' && is_sep(*p))
-			p++;
-		if (*p == '\0')
-			return 0;
-		const char *s = p;
-		while (*p != '\0' && !is_sep(*p))
-			p++;
-		if (strncasecmp(s, "mailto:", 7) == 0 && p - s > 7)
-			s += 7;
-		int ret = cb(s, (size_t)(p - s), ctx);
-		if (ret != 0)
-			return ret;
-	}
-}
-
-static bool bookers_everyone(const char *list)
-{
-	while (*list == ' ')
-		list++;
-	return strncasecmp(list, "everyone", 8) == 0 && list[8 + strspn(list + 8, " ")] == '\0';
-}
-
 struct booker_check {
 	struct store *st;
 	unsigned n;
@@ -296,7 +199,7 @@ static int booker_check_cb(const char *addr, size_t len, void *vctx)
 	size_t l = len < sizeof(copy) - 1 ? len : sizeof(copy) - 1;
 	memcpy(copy, addr, l);
 	copy[l] = '\0';
-	const char *why = len > 320 ? "longer than 320 characters" : address_why(addr, len);
+	const char *why = len > 320 ? "longer than 320 characters" : res_address_why(addr, len);
 	if (why != NULL)
 		return store_fail(c->st, STORE_INVALID, "bookers: \"%s\" is not an address (%s); "
 				  "give addresses of users or groups, or \"everyone\"",
@@ -326,24 +229,24 @@ int store_resource_check(struct store *st, const struct store_resource_fields *f
 		ret = store_fail(st, STORE_INVALID, "policy \"%s\": must be auto, manual or none",
 				 shown(f->policy, buf, sizeof(buf)));
 	if (ret == STORE_OK && f->capacity != NULL &&
-	    !parse_count(f->capacity, RES_CAPACITY_MAX, &n))
+	    !res_parse_count(f->capacity, RES_CAPACITY_MAX, &n))
 		ret = store_fail(st, STORE_INVALID, "capacity \"%s\": must be a whole number of "
 				 "people from 0 (no limit) to %d", shown(f->capacity, buf, sizeof(buf)),
 				 RES_CAPACITY_MAX);
-	if (ret == STORE_OK && f->window != NULL && !parse_count(f->window, RES_WINDOW_MAX, &n))
+	if (ret == STORE_OK && f->window != NULL && !res_parse_count(f->window, RES_WINDOW_MAX, &n))
 		ret = store_fail(st, STORE_INVALID, "window \"%s\": must be a whole number of days "
 				 "from 0 (no limit) to %d", shown(f->window, buf, sizeof(buf)),
 				 RES_WINDOW_MAX);
-	if (ret == STORE_OK && f->bookers != NULL && !bookers_everyone(f->bookers)) {
+	if (ret == STORE_OK && f->bookers != NULL && !res_bookers_everyone(f->bookers)) {
 		struct booker_check c = { st, 0 };
-		ret = bookers_each(f->bookers, booker_check_cb, &c);
+		ret = res_bookers_each(f->bookers, booker_check_cb, &c);
 	}
 	if (ret == STORE_OK && f->delegate != NULL && f->delegate[0] != '\0') {
 		const char *d = f->delegate;
 		if (strncasecmp(d, "mailto:", 7) == 0)
 			d += 7;
 		const char *why = strlen(d) > 320 ? "longer than 320 characters" :
-						   address_why(d, strlen(d));
+						   res_address_why(d, strlen(d));
 		if (why != NULL)
 			ret = store_fail(st, STORE_INVALID, "delegate \"%s\": not an address (%s)",
 					 shown(f->delegate, buf, sizeof(buf)), why);
@@ -380,7 +283,7 @@ static void res_params_init(struct res_params *p, const struct store_resource_fi
 	p->kind = lower_dup(f->kind);
 	p->policy = lower_dup(f->policy);
 	p->delegate = lower_dup(f->delegate);
-	p->everyone = f->bookers == NULL ? NULL : xstrdup(bookers_everyone(f->bookers) ? "true" :
+	p->everyone = f->bookers == NULL ? NULL : xstrdup(res_bookers_everyone(f->bookers) ? "true" :
 							 "false");
 }
 
@@ -413,10 +316,10 @@ static int booker_add_cb(const char *addr, size_t len, void *vctx)
 static int res_bookers_set(struct store *st, const char *address, const char *list)
 {
 	int ret = store_exec_prepared(st, STMT_RES_BOOKERS_CLEAR, NULL, address);
-	if (ret != STORE_OK || bookers_everyone(list))
+	if (ret != STORE_OK || res_bookers_everyone(list))
 		return ret;
 	struct booker_add c = { st, address };
-	return bookers_each(list, booker_add_cb, &c);
+	return res_bookers_each(list, booker_add_cb, &c);
 }
 
 /* Run fn in a transaction of its own, or in the caller's. */

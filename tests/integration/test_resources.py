@@ -41,6 +41,8 @@ def test_resource_commands(sqldir):
     s = show(d, "beamer@dav.test")
     assert s["kind"] == "equipment" and s["policy"] == "manual"
     assert s["bookers"] == "ann@dav.test,sales@dav.test" and s["delegate"] == "carol@dav.test"
+    # the delegate may write the resource's calendars (calendar-proxy-write)
+    assert d.pg.psql("cairn", "SELECT count(*) FROM dav_proxies").strip() == "1"
     # set changes only what it is given
     ctl(d, "resource", "set", ROOM, "--capacity", "0", "--bookers", "bob@dav.test",
         "--enabled", "no")
@@ -264,3 +266,15 @@ def test_booking_through_scheduling(booking):
     from sched_util import attendee_param
     assert attendee_param(copy, BEAMER, "PARTSTAT") == ["NEEDS-ACTION"]
     assert room_answer(a, ANN, "m10.ics", BEAMER) == ["NEEDS-ACTION"]
+    # the delegate (calendar-proxy-write on the resource) approves it there
+    from sched_util import TEXT_CAL, calendar_objects, unfold
+    href = next(h for h in calendar_objects(c, BEAMER)
+                if f"UID:m10" in unfold(c.request("GET", h)[2]))
+    approved = unfold(copy).replace(f"PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{BEAMER}",
+                                    f"PARTSTAT=ACCEPTED:mailto:{BEAMER}")
+    approved = approved.replace(f"RSVP=TRUE;PARTSTAT=NEEDS-ACTION:mailto:{BEAMER}",
+                                f"PARTSTAT=ACCEPTED:mailto:{BEAMER}")
+    assert attendee_param(approved, BEAMER, "PARTSTAT") == ["ACCEPTED"], approved
+    st, _, body = c.request("PUT", href, approved, TEXT_CAL)
+    assert st in (201, 204), body
+    assert wait_for(lambda: room_answer(a, ANN, "m10.ics", BEAMER) == ["ACCEPTED"])
