@@ -150,6 +150,23 @@ static void log_copy(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/* Whether data mentions text/calendar or application/ics anywhere: a cheap
+ * scan that spares the MIME parse for nearly all mail. */
+static bool mentions_calendar(const char *data, size_t size)
+{
+	const char *p = data, *end = data + size;
+	while ((p = memchr(p, '/', (size_t)(end - p))) != NULL) {
+		size_t before = (size_t)(p - data), after = (size_t)(end - p - 1);
+		if ((before >= 4 && after >= 8 && str_ncasecmp(p - 4, "text", 4) == 0 &&
+		     str_ncasecmp(p + 1, "calendar", 8) == 0) ||
+		    (before >= 11 && after >= 3 && str_ncasecmp(p - 11, "application", 11) == 0 &&
+		     str_ncasecmp(p + 1, "ics", 3) == 0))
+			return true;
+		p++;
+	}
+	return false;
+}
+
 /* deliver_imip_fn */
 static bool imip_hook(struct dir_handle *dh, const struct deliver_envelope *env,
 		      const char *data, size_t size, deliver_after_fn **after_r, void **ctx_r,
@@ -158,7 +175,7 @@ static bool imip_hook(struct dir_handle *dh, const struct deliver_envelope *env,
 	*after_r = NULL;
 	*ctx_r = NULL;
 	*free_r = NULL;
-	if (g_cfg == NULL || !g_cfg->imip.inbound)
+	if (g_cfg == NULL || !g_cfg->imip.inbound || !mentions_calendar(data, size))
 		return false;
 	struct mime_message *mm = mime_parse(data, size, NULL);
 	struct imip_part part;
