@@ -14,6 +14,7 @@
  * Schedule tags (3.2.10) are kept in dav_objects.schedule_tag. */
 #include "autoconf.h"
 #include "sched-private.h"
+#include "sched-tag.h"
 #include "config.h"
 #include "ical-private.h"
 #include "itip.h"
@@ -213,18 +214,6 @@ static bool set_sent_by(struct ical_object *obj, bool organizer, const char *add
 
 /* ---- the hooks ---- */
 
-static bool tag_listed(const char *list, const char *tag)
-{
-	/* a list of quoted tags (RFC 6638 8.3 takes entity-tag syntax) */
-	size_t n = strlen(tag);
-	for (const char *p = list; (p = strstr(p, tag)) != NULL; p += n) {
-		if ((p == list || p[-1] == ' ' || p[-1] == ',' || p[-1] == '\t') &&
-		    (p[n] == '\0' || p[n] == ',' || p[n] == ' ' || p[n] == '\t'))
-			return true;
-	}
-	return false;
-}
-
 /* If-Schedule-Tag-Match (RFC 6638 8.3): 0, or 412 answered. */
 static int check_tag(struct dav_ctx *ctx, const struct store_dav_coll *coll, const char *name,
 		     bool exists, char oldtag[80])
@@ -237,7 +226,7 @@ static int check_tag(struct dav_ctx *ctx, const struct store_dav_coll *coll, con
 	const char *hdr = dav_ctx_request(ctx)->if_schedule_tag_match;
 	if (hdr == NULL)
 		return 0;
-	if (oldtag[0] == '\0' || !tag_listed(hdr, oldtag)) {
+	if (oldtag[0] == '\0' || !sched_tag_listed(hdr, strlen(hdr), oldtag)) {
 		dav_text(ctx, 412, "If-Schedule-Tag-Match: the schedule tag changed");
 		return 412;
 	}

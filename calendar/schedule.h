@@ -24,7 +24,11 @@ enum sched_origin { SCHED_ORIGIN_CALDAV, SCHED_ORIGIN_IMIP };
    (itip_apply), run the resource booking policy for resources (sched_resource_decide), and
    send what that produces (a resource's REPLY). sender: who it comes from (address);
    sender_verified: DMARC/authentication vouches for it (iMIP) or it is local (CalDAV).
-   status_r: the request-status ("2.0", "3.7", "3.8", "5.1"...). STORE_OK or a store_result. */
+   status_r: the request-status ("2.0", "3.7", "3.8", "5.1"...). STORE_OK or a store_result.
+   The sender must be the message's organizer (REQUEST, ADD, CANCEL, ...) or replying attendee
+   (REPLY, REFRESH, COUNTER), or their SENT-BY; an unverified iMIP sender may not be one of our
+   own users (those come through CalDAV or authenticated submission): else "3.8", nothing
+   stored. */
 int sched_deliver(struct store *st, const struct config *cfg, const char *recipient,
 		  const struct itip_message *msg, enum sched_origin origin, const char *sender,
 		  bool sender_verified, char status_r[16], const char **error_r);

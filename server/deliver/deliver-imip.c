@@ -28,6 +28,8 @@ static const struct config *g_cfg;
 struct imip_in {
 	struct itip_message *msg;
 	char *from;		/* the From: address, lower-case */
+	char *identity;		/* who it speaks for, to sched_deliver: from, or
+				 * the organizer named in Sender: */
 	bool verified;		/* DMARC (or authenticated submission) vouches for it */
 	const char *no_reply;	/* why no automatic answer may go out, or NULL */
 	char uid[128];		/* for the log */
@@ -40,6 +42,7 @@ static void imip_in_free(void *ptr)
 		return;
 	itip_free(&in->msg);
 	free(in->from);
+	free(in->identity);
 	free(in);
 }
 
@@ -68,6 +71,27 @@ static bool from_matches(const struct itip_message *m, const char *from, const c
 	}
 	*who_r = "?";
 	return false;
+}
+
+/* An organizer's message may name it in Sender: instead of From: (sent on
+ * its behalf), when both are of one domain, the one DMARC checks. */
+static bool sender_matches(const struct itip_message *m, const char *data, size_t size,
+			   const char *from, char **identity_r)
+{
+	enum itip_method meth = itip_method(m);
+	if (meth == ITIP_REPLY || meth == ITIP_REFRESH || meth == ITIP_COUNTER)
+		return false;
+	struct deliver_from f;
+	if (deliver_from_parse(data, size, &f) < 0)
+		return false;
+	const char *fa = strrchr(from, '@');
+	const char *sa = f.sender != NULL ? strrchr(f.sender, '@') : NULL;
+	bool ok = sa != NULL && fa != NULL && str_casecmp(sa, fa) == 0 &&
+		  addr_eq(itip_organizer(m), f.sender);
+	if (ok)
+		*identity_r = xstrdup(f.sender);
+	deliver_from_free(&f);
+	return ok;
 }
 
 static const char *dmarc_name(enum deliver_dmarc d)
@@ -99,8 +123,8 @@ static int imip_after(struct store *st, void *ctx, const char *const *accounts, 
 		char status[16] = "";
 		const char *error = NULL;
 		bool prev = imip_suppress_auto(in->no_reply != NULL);
-		int ret = sched_deliver(st, g_cfg, accounts[i], in->msg, SCHED_ORIGIN_IMIP, in->from,
-					in->verified, status, &error);
+		int ret = sched_deliver(st, g_cfg, accounts[i], in->msg, SCHED_ORIGIN_IMIP,
+					in->identity, in->verified, status, &error);
 		imip_suppress_auto(prev);
 		if (ret != STORE_OK) {
 			log_warn("imip event=deliver-failed user=%s from=<%s> method=%s uid=\"%s\" "
@@ -126,6 +150,23 @@ static void log_copy(const char *s, char *out, size_t size)
 	out[n] = '\0';
 }
 
+/* Whether data mentions text/calendar or application/ics anywhere: a cheap
+ * scan that spares the MIME parse for nearly all mail. */
+static bool mentions_calendar(const char *data, size_t size)
+{
+	const char *p = data, *end = data + size;
+	while ((p = memchr(p, '/', (size_t)(end - p))) != NULL) {
+		size_t before = (size_t)(p - data), after = (size_t)(end - p - 1);
+		if ((before >= 4 && after >= 8 && str_ncasecmp(p - 4, "text", 4) == 0 &&
+		     str_ncasecmp(p + 1, "calendar", 8) == 0) ||
+		    (before >= 11 && after >= 3 && str_ncasecmp(p - 11, "application", 11) == 0 &&
+		     str_ncasecmp(p + 1, "ics", 3) == 0))
+			return true;
+		p++;
+	}
+	return false;
+}
+
 /* deliver_imip_fn */
 static bool imip_hook(struct dir_handle *dh, const struct deliver_envelope *env,
 		      const char *data, size_t size, deliver_after_fn **after_r, void **ctx_r,
@@ -134,7 +175,7 @@ static bool imip_hook(struct dir_handle *dh, const struct deliver_envelope *env,
 	*after_r = NULL;
 	*ctx_r = NULL;
 	*free_r = NULL;
-	if (g_cfg == NULL || !g_cfg->imip.inbound)
+	if (g_cfg == NULL || !g_cfg->imip.inbound || !mentions_calendar(data, size))
 		return false;
 	struct mime_message *mm = mime_parse(data, size, NULL);
 	struct imip_part part;
@@ -177,8 +218,10 @@ static bool imip_hook(struct dir_handle *dh, const struct deliver_envelope *env,
 		refuse = "no single From: address";
 	} else {
 		in->from = xstrdup(from);
-		if (!from_matches(msg, from, &who))
-			refuse = "the From: address is not the iTIP sender (or its SENT-BY)";
+		if (from_matches(msg, from, &who))
+			in->identity = xstrdup(from);
+		else if (!sender_matches(msg, data, size, from, &in->identity))
+			refuse = "neither From: nor Sender: is the iTIP sender (or its SENT-BY)";
 	}
 	bool submitted = false;
 	if (refuse == NULL) {

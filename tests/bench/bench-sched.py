@@ -21,6 +21,7 @@ from benchlib import PASSWORD
 
 DOMAIN = "bench.test"
 ORG = f"org@{DOMAIN}"
+SOLO = f"solo@{DOMAIN}"
 PROPFIND = ('<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:prop><D:getetag/>'
             '</D:prop></D:propfind>')
 
@@ -67,7 +68,7 @@ def main():
     with benchlib.Run("bench-sched-") as run:
         pg = run.postgres()
         d = run.cairnd(pg, {"http": {"plaintext_auth": "yes"}, "server": {"log_level": "info"}})
-        benchlib.create_account(d, ORG, *users)
+        benchlib.create_account(d, ORG, SOLO, *users)
         d.start()
         org = Client(d.http_port, ORG)
         st, _ = org.request("MKCALENDAR", f"/dav/calendars/{ORG}/calendar/")
@@ -75,6 +76,7 @@ def main():
         clients = {u: Client(d.http_port, u) for u in users}
         for u, c in clients.items():   # homes (inbox, outbox) exist before timing
             inbox_count(c, u)
+        inbox_count(Client(d.http_port, SOLO), SOLO)
         benchlib.conditions("bench-sched", attendees=args.attendees, runs=args.runs,
                             cairn="plain HTTP, Basic auth, keep-alive, "
                                   f"PostgreSQL {benchlib.pg_settings(pg)}",
@@ -94,7 +96,7 @@ def main():
             until_all.append(t2 - t0)
             t0 = time.monotonic()
             st, body = org.request("PUT", f"/dav/calendars/{ORG}/calendar/one-{r}.ics",
-                                   meeting(f"one-{r}", users[:1]),
+                                   meeting(f"one-{r}", [SOLO]),
                                    {"Content-Type": "text/calendar; charset=utf-8"})
             single.append(time.monotonic() - t0)
             assert st == 201, (st, body[:300])

@@ -405,3 +405,50 @@ def test_domain_without_dmarc_is_applied_unverified(mx, sink):
     assert partstat(get_event(mx, ORG, uid)[1], guest) == "DECLINED"
     assert re.search(rf'imip event=sender-check from=<{guest}> method=REPLY uid="{uid}" '
                      r'dmarc=none verified=no', mx.log_text())
+
+
+def test_organizer_in_sender_field_of_the_same_domain(mx):
+    """An invitation sent on the organizer's behalf names it in Sender:;
+    accepted when Sender: and From: share the domain DMARC checked."""
+    def request(uid):
+        return vcal("REQUEST", "BEGIN:VEVENT\r\n"
+                    f"UID:{uid}\r\nDTSTAMP:20261202T090000Z\r\nSEQUENCE:0\r\n"
+                    "DTSTART:20261219T140000Z\r\nDTEND:20261219T150000Z\r\n"
+                    "SUMMARY:On behalf\r\nORGANIZER:mailto:boss@remote.test\r\n"
+                    f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{BOB}\r\n"
+                    "END:VEVENT\r\n")
+    smtp(mx, "assistant@remote.test", [BOB],
+         imip_mail("assistant@remote.test", BOB, "REQUEST", request("behalf-1"),
+                   extra="Sender: <boss@remote.test>\r\n"))
+    st1 = get_event(mx, BOB, "behalf-1")[0]
+    assert st1 == 200, "\n".join(l for l in mx.log_text().splitlines() if "behalf" in l or "sched" in l)
+    # a Sender: of another domain than From: vouches for nothing
+    smtp(mx, "assistant@remote.test", [BOB],
+         imip_mail("assistant@remote.test", BOB, "REQUEST", request("behalf-2"),
+                   extra="Sender: <boss@other.test>\r\n").replace(
+                       b"mailto:boss@remote.test", b"mailto:boss@other.test"))
+    assert get_event(mx, BOB, "behalf-2")[0] == 404
+
+
+def test_lmtp_delivery_applies_per_recipient(mx):
+    """LMTP (per-recipient results, savepoints per mailbox) applies the
+    invitation for each recipient that got the mail."""
+    uid = "imip-lmtp-1@remote.test"
+    cal = vcal("REQUEST", "BEGIN:VEVENT\r\n"
+               f"UID:{uid}\r\nDTSTAMP:20261202T090000Z\r\nSEQUENCE:0\r\n"
+               "DTSTART:20261220T140000Z\r\nDTEND:20261220T150000Z\r\n"
+               "SUMMARY:Over LMTP\r\nORGANIZER:mailto:boss@remote.test\r\n"
+               f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{BOB}\r\n"
+               f"ATTENDEE;PARTSTAT=NEEDS-ACTION;RSVP=TRUE:mailto:{ORG}\r\n"
+               "END:VEVENT\r\n")
+    s = smtplib.LMTP("127.0.0.1", mx.lmtp_port, timeout=30)
+    try:
+        s.ehlo("client.remote.test")
+        refused = s.sendmail("boss@remote.test", [BOB, ORG],
+                             imip_mail("boss@remote.test", BOB, "REQUEST", cal, "Over LMTP"))
+        assert refused == {}
+    finally:
+        s.close()
+    for user in (BOB, ORG):
+        status, text = get_event(mx, user, uid)
+        assert status == 200 and partstat(text, user) == "NEEDS-ACTION", (user, text)

@@ -5,6 +5,8 @@ schedule tags with If-Schedule-Tag-Match, recurring meetings with one
 instance moved and one cancelled, and the refusals (forged organizer, an
 attendee changing others' answers, the attendee cap, a UID in two
 calendars)."""
+import re
+
 import pytest
 
 from dav_util import NS, Dav, ctl, propfind, responses, setup_users, xml
@@ -176,6 +178,16 @@ def test_refusals(s):
         "END:VEVENT\r\n"), extra="RRULE:FREQ=DAILY;COUNT=3\r\n")
     st, _, data = put(a, ANN, "m3.ics", two)
     assert st == 403 and xml(data).find("C:same-organizer-in-all-components", NS) is not None
+    # a REPLY for a meeting the organizer never had: refused, nothing stored
+    home(c, CAT)
+    never = meeting("never", ANN, [CAT], att_params={CAT: "PARTSTAT=ACCEPTED"})
+    st, _, data = put(c, CAT, "never.ics", never)
+    assert st == 201, data
+    st, _, mine = c.request("GET", f"/dav/calendars/{CAT}/calendar/never.ics")
+    org_status = [line for line in unfold(mine).splitlines() if line.startswith("ORGANIZER")]
+    assert org_status and re.search(r"SCHEDULE-STATUS=\"?[35]\.", org_status[0]), org_status
+    assert find_uid(a, ANN, "never") is None
+    assert not any("never" in d for _, d in inbox_items(a, ANN))
     # SCHEDULE-AGENT=CLIENT: the server sends nothing
     ev = meeting("m4", ANN, [CAT]).replace(f"RSVP=TRUE:mailto:{CAT}",
                                            f"RSVP=TRUE;SCHEDULE-AGENT=CLIENT:mailto:{CAT}")
