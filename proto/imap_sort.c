@@ -251,7 +251,12 @@ int imap_sort_envelope_addr(const char *env, size_t len, enum imap_env_field fie
 		if (r == 0 && (c.p >= c.end || *c.p != ')'))
 			r = -1;
 		c.p++;
-		if (r == 0 && v[3] != NULL) {
+		/* A group start marker (host NIL, mailbox the group name, RFC
+		 * 3501 7.4.2) is the first address as much as a mailbox is:
+		 * RFC 5256 3 sorts by "the addr-mailbox of the first ...
+		 * address", and Dovecot takes the group name too. Only an end
+		 * marker (mailbox NIL) is not an address. */
+		if (r == 0 && v[2] != NULL) {
 			addr_r->name = v[0];
 			addr_r->mailbox = v[2];
 			addr_r->host = v[3];
@@ -262,7 +267,6 @@ int imap_sort_envelope_addr(const char *env, size_t len, enum imap_env_field fie
 			free(v[k]);
 		if (r < 0)
 			return -1;
-		/* host NIL: a group start or end marker (RFC 3501 7.4.2). */
 	}
 }
 

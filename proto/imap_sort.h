@@ -41,8 +41,9 @@ struct imap_sort_addr {
 	char *host;
 };
 
-/* The first address (group markers skipped) of field in the ENVELOPE text
- * env. Returns 0 with *addr_r filled, 1 when the field has no address,
+/* The first address of field in the ENVELOPE text env; a group start
+ * marker counts (mailbox: the group name, host NULL), an end marker does
+ * not. Returns 0 with *addr_r filled, 1 when the field has no address,
  * -1 when env is not a well-formed envelope. */
 int imap_sort_envelope_addr(const char *env, size_t len, enum imap_env_field field,
 			    struct imap_sort_addr *addr_r);

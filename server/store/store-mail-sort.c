@@ -155,6 +155,8 @@ static void array_add(struct buf *a, const char *v)
 static int keys_insert(struct store *st, const struct sort_keys *keys, size_t n)
 {
 	struct buf col[12];
+	char version[8];
+	snprintf(version, sizeof(version), "%d", STORE_SORT_KEY_VERSION);
 	for (int c = 0; c < 12; c++) {
 		buf_init(&col[c], 0);
 		buf_append_str(&col[c], "{");
@@ -170,11 +172,12 @@ static int keys_insert(struct store *st, const struct sort_keys *keys, size_t n)
 		for (int c = 0; c < 12; c++)
 			array_add(&col[c], v[c]);
 	}
-	const char *params[12];
+	const char *params[13];
 	for (int c = 0; c < 12; c++) {
 		buf_append_str(&col[c], "}");
 		params[c] = col[c].data;
 	}
+	params[12] = version;
 	int ret = n > 0 ? store_exec_params(st, STMT_SORT_KEYS_INSERT, params, NULL) : STORE_OK;
 	for (int c = 0; c < 12; c++)
 		buf_free(&col[c]);
@@ -252,12 +255,15 @@ int store_sort_load(struct store *st, uint64_t mailbox_id, unsigned what,
 	PGresult *res;
 	snprintf(idbuf, sizeof(idbuf), "%" PRIu64, mailbox_id);
 	bool thread = (what & STORE_SORT_THREADING) != 0, strings = (what & STORE_SORT_KEYS) != 0;
+	char version[8];
+	snprintf(version, sizeof(version), "%d", STORE_SORT_KEY_VERSION);
 	int ret = store_exec_prepared(st, STMT_SORT_META, &res, idbuf, thread ? "t" : "f",
-				      strings ? "t" : "f");
+				      strings ? "t" : "f", version);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
 	int rows = PQntuples(res);
-	/* Blobs without keys yet (stored before 0009): compute them now. */
+	/* Blobs without keys yet (stored before 0009) or with keys of an
+	 * older scheme (0032): compute them now. */
 	uint64_t *missing = NULL;
 	size_t nmissing = 0, nkeys = 0;
 	for (int i = 0; i < rows; i++) {
@@ -335,6 +341,54 @@ int store_sort_load(struct store *st, uint64_t mailbox_id, unsigned what,
 	free(keys);
 	free(missing);
 	PQclear(res);
+	return mail_done(st, ret, error_r);
+}
+
+#define SORT_REINDEX_BATCH 500
+
+int store_sort_reindex(struct store *st,
+		       void (*progress)(uint64_t done, uint64_t total, void *ctx), void *ctx,
+		       uint64_t *done_r, const char **error_r)
+{
+	PGresult *res;
+	char version[8], after[24], limit[16];
+	snprintf(version, sizeof(version), "%d", STORE_SORT_KEY_VERSION);
+	snprintf(limit, sizeof(limit), "%d", SORT_REINDEX_BATCH);
+	*done_r = 0;
+	int ret = store_exec_prepared(st, STMT_SORT_KEYS_STALE_COUNT, &res, version);
+	if (ret != STORE_OK)
+		return mail_done(st, ret, error_r);
+	uint64_t total = mail_u64(res, 0, 0);
+	PQclear(res);
+	if (progress != NULL)
+		progress(0, total, ctx);
+	uint64_t last = 0;
+	uint64_t ids[SORT_REINDEX_BATCH];
+	struct sort_keys *keys = xcalloc(SORT_REINDEX_BATCH, sizeof(*keys));
+	for (;;) {
+		snprintf(after, sizeof(after), "%" PRIu64, last);
+		ret = store_exec_prepared(st, STMT_SORT_KEYS_STALE_NEXT, &res, version, after,
+					  limit);
+		if (ret != STORE_OK)
+			break;
+		size_t n = (size_t)PQntuples(res);
+		for (size_t i = 0; i < n; i++)
+			ids[i] = mail_u64(res, (int)i, 0);
+		PQclear(res);
+		if (n == 0)
+			break;
+		last = ids[n - 1];
+		size_t nkeys = 0;
+		ret = keys_backfill(st, ids, n, keys, &nkeys);
+		for (size_t i = 0; i < nkeys; i++)
+			keys_free(&keys[i]);
+		if (ret != STORE_OK)
+			break;
+		*done_r += n;
+		if (progress != NULL)
+			progress(*done_r, total, ctx);
+	}
+	free(keys);
 	return mail_done(st, ret, error_r);
 }
 

@@ -268,7 +268,7 @@ def wait_quiet(d, timeout=30, allow=None):
     last = None
     while time.monotonic() < deadline:
         m = metrics(d)
-        busy = {p: conn_gauge(m, p) for p in ("imap", "pop3", "smtp", "submission")
+        busy = {p: conn_gauge(m, p) for p in ("imap", "pop3", "smtp", "submission", "managesieve")
                 if conn_gauge(m, p) > allow.get(p, 0)}
         if conn_gauge(m, "http") > 1 + allow.get("http", 0):
             busy["http"] = conn_gauge(m, "http")

@@ -1,5 +1,6 @@
 """Hostile clients (issue 18 item 6): on every listener (IMAP, SMTP MX,
-submission, LMTP, POP3, HTTP; plain, STARTTLS and implicit TLS) a client
+submission, LMTP, POP3, HTTP, ManageSieve, and WebDAV/CalDAV over HTTP with
+big bodies; plain, STARTTLS and implicit TLS) a client
 resets (SO_LINGER 0) or half-closes (SHUT_WR) its connection at every step of
 a scripted session: before and after each command, with half a command line
 sent, while a failed login's reply is held back by auth_delay, while a store
@@ -21,6 +22,7 @@ import base64
 import json
 import os
 import pathlib
+import re
 import resource
 import select
 import shutil
@@ -243,6 +245,7 @@ def port_of(d, family, tls=False):
         ("smtp", False): d.smtp_port, ("lmtp", False): d.lmtp_port,
         ("submission", False): d.submission_port, ("submission", True): d.submissions_port,
         ("http", False): d.http_port, ("http", True): d.https_port,
+        ("managesieve", False): d.managesieve_port,
     }[(family, tls)]
 
 
@@ -274,6 +277,12 @@ def served(d, family):
         p.send(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         status, _, body = p.http()
         assert status == 200, body
+    elif family == "managesieve":
+        p = Peer(d.managesieve_port)
+        sieve_ok(p)
+        p.send(b'AUTHENTICATE "PLAIN" "' + b64(chr(0) + USER + chr(0) + PASSWORD).encode()
+               + b'"\r\nLISTSCRIPTS\r\nLOGOUT\r\n')
+        sieve_ok(p), sieve_ok(p), sieve_ok(p)
     else:
         raise ValueError(family)
     p.close()
@@ -293,6 +302,11 @@ def sync_auth(d, family):
         p.expect_line(b"+OK")
         p.send(f"USER {USER}\r\nPASS {BAD_PASSWORD}\r\n".encode())
         p.expect_line(b"+OK"), p.expect_line(b"-ERR")
+    elif family == "managesieve":
+        p = Peer(d.managesieve_port)
+        sieve_ok(p)
+        p.send(SIEVE_AUTH_BAD)
+        sieve_ok(p, b"NO")
     elif family == "submission":
         p = Peer(d.submissions_port, tls=True)
         p.smtp(220)
@@ -365,6 +379,61 @@ def http_status(code):
         status, _, body = p.http()
         assert status == code, (status, body)
     return check
+
+
+def sieve_ok(p, status=b"OK"):
+    """ManageSieve (RFC 5804): lines and literals up to the OK/NO/BYE line."""
+    out = []
+    while True:
+        ln = p.line()
+        out.append(ln)
+        m = re.search(rb"\{(\d+)\+?\}\r\n$", ln)
+        if m:
+            out.append(p.read(int(m.group(1))))
+            continue
+        if ln[:2] == b"OK" or ln[:2] == b"NO" or ln[:3] == b"BYE":
+            assert ln.startswith(status), b"".join(out)
+            return out
+
+
+def sieve_expect(status=b"OK"):
+    return lambda p: sieve_ok(p, status)
+
+
+def http_status_in(*codes):
+    def check(p):
+        status, _, body = p.http()
+        assert status in codes, (status, body)
+    return check
+
+
+SIEVE_AUTH_BAD = (b'AUTHENTICATE "PLAIN" "' + b64(chr(0) + USER + chr(0) + BAD_PASSWORD).encode()
+                  + b'"\r\n')
+SIEVE_SCRIPT = (b'require ["fileinto"];\r\n'
+                + b'# a hostile client\'s script, long enough to be cut mid-literal\r\n' * 60
+                + b'if header :contains "subject" "hostile" { fileinto "INBOX"; }\r\n')
+# A PUT body far bigger than one read of the server, so a reset lands
+# mid-body; the DAV XML requests are padded for the same reason.
+DAV_BIG = b"hostile webdav file " * 13000
+DAV_AUTH = b"Authorization: Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()) + b"\r\n"
+DAV_CAL = f"/dav/calendars/{USER}/hcal/".encode()
+DAV_EVENT = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//hostile//EN\r\nBEGIN:VEVENT\r\n"
+             b"UID:hostile-1\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260105T100000Z\r\n"
+             b"DTEND:20260105T110000Z\r\nSUMMARY:hostile\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+DAV_PAD = b"<!-- " + b"p" * 60000 + b" -->"
+DAV_PROPFIND = (b'<?xml version="1.0" encoding="utf-8"?>' + DAV_PAD
+                + b'<D:propfind xmlns:D="DAV:"><D:prop><D:resourcetype/><D:getetag/>'
+                b'<D:getcontentlength/></D:prop></D:propfind>')
+DAV_REPORT = (b'<?xml version="1.0" encoding="utf-8"?>' + DAV_PAD
+              + b'<C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">'
+              b'<D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter>'
+              b'<C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT"/></C:comp-filter>'
+              b'</C:filter></C:calendar-query>')
+
+
+def dav_request(method, path, body=b"", headers=b""):
+    return (method + b" " + path + b" HTTP/1.1\r\nHost: t\r\n" + DAV_AUTH + headers
+            + b"Content-Length: %d\r\n\r\n" % len(body) + body)
 
 
 MESSAGE = (b"From: eve@hostile.test\r\nTo: boss@hostile.test\r\nSubject: hostile\r\n\r\n"
@@ -485,6 +554,59 @@ def http_script(tls):
     return steps
 
 
+def managesieve_script(starttls):
+    steps = [Step("connect"), Step("greeting", expect=sieve_expect())]
+    if starttls:
+        steps += [Step("starttls", b"STARTTLS\r\n", sieve_expect()),
+                  Step("tls-handshake", tls=True),
+                  # RFC 5804 2.2: the capabilities again after the handshake
+                  Step("tls-capability", expect=sieve_expect())]
+    lit = b"{%d+}\r\n" % len(SIEVE_SCRIPT) + SIEVE_SCRIPT + b"\r\n"
+    steps += [
+        Step("capability", b"CAPABILITY\r\n", sieve_expect()),
+        Step("auth-fail-held", SIEVE_AUTH_BAD, sieve_expect(b"NO"), held=True, replay=False),
+        Step("auth", b'AUTHENTICATE "PLAIN" "' + b64(chr(0) + USER + chr(0) + PASSWORD).encode()
+             + b'"\r\n', sieve_expect(), job=True),
+        Step("putscript-literal", b'PUTSCRIPT "hostile" ' + lit, sieve_expect(), job=True),
+        Step("checkscript-literal", b"CHECKSCRIPT " + lit, sieve_expect()),
+        Step("havespace", b'HAVESPACE "hostile" 5000\r\n', sieve_expect(), job=True),
+        Step("listscripts", b"LISTSCRIPTS\r\n", sieve_expect(), job=True),
+        Step("setactive", b'SETACTIVE "hostile"\r\n', sieve_expect(), job=True),
+        Step("getscript", b'GETSCRIPT "hostile"\r\n', sieve_expect(), job=True),
+        Step("deactivate", b'SETACTIVE ""\r\n', sieve_expect(), job=True),
+        Step("noop", b"NOOP\r\n", sieve_expect()),
+        Step("logout", b"LOGOUT\r\n", sieve_expect()),
+    ]
+    return steps
+
+
+def dav_script():
+    files = f"/dav/files/{USER}/".encode()
+    return [
+        Step("connect"),
+        Step("dav-propfind-root", dav_request(b"PROPFIND", b"/dav/", DAV_PROPFIND,
+                                              b"Depth: 0\r\n"), http_status(207), job=True),
+        # 405 once the collection exists (every replay after the first)
+        Step("dav-mkcol", dav_request(b"MKCOL", files + b"h/"), http_status_in(201, 405),
+             job=True),
+        Step("dav-put-body", dav_request(b"PUT", files + b"h/big.bin", DAV_BIG,
+                                         b"Content-Type: application/octet-stream\r\n"),
+             http_status_in(201, 204), job=True),
+        Step("dav-propfind-files", dav_request(b"PROPFIND", files, DAV_PROPFIND,
+                                               b"Depth: 1\r\n"), http_status(207), job=True),
+        # 405 once the calendar exists (every replay after the first)
+        Step("dav-mkcalendar", dav_request(b"MKCALENDAR", DAV_CAL), http_status_in(201, 405),
+             job=True),
+        Step("dav-put-event", dav_request(b"PUT", DAV_CAL + b"e.ics", DAV_EVENT,
+                                          b"Content-Type: text/calendar\r\n"),
+             http_status_in(201, 204), job=True),
+        Step("dav-report-body", dav_request(b"REPORT", DAV_CAL, DAV_REPORT, b"Depth: 1\r\n"),
+             http_status(207), job=True),
+        Step("dav-close", b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+             http_status(200)),
+    ]
+
+
 def upto(steps, last):
     """A STARTTLS variant repeats its plain variant after the handshake:
     keep it short, up to step last and the final logout/quit."""
@@ -508,6 +630,10 @@ VARIANTS = {
     "pop3s": ("pop3", True, lambda: pop3_script(True, False)),
     "http": ("http", False, lambda: http_script(False)),
     "https": ("http", True, lambda: http_script(True)),
+    "managesieve": ("managesieve", False, lambda: managesieve_script(False)),
+    "managesieve-starttls": ("managesieve", False,
+                             lambda: upto(managesieve_script(True), "auth")),
+    "dav": ("http", False, dav_script),
 }
 
 
@@ -515,7 +641,7 @@ VARIANTS = {
 # the same EOF path as a reset would; do it where the state is special.
 SPECIAL = ("connect", "greeting", "tls-handshake", "starttls", "stls", "login", "auth", "pass",
            "append", "literal", "idle", "done", "compress", "deflated", "data", "body", "bdat",
-           "post-body")
+           "post-body", "dav")
 
 
 def kill_points():
@@ -593,7 +719,7 @@ def test_drop_at_every_step(target, variant, index, point, mode):
 
 # ---- clients that never read ----
 
-NEVER_READ = ["imap", "smtp", "lmtp", "pop3", "http"]
+NEVER_READ = ["imap", "smtp", "lmtp", "pop3", "http", "managesieve", "dav"]
 
 
 @pytest.mark.parametrize("mode", ["reset", "halfclose"])
@@ -757,6 +883,13 @@ def slow_smtp_bdat(p):
     p.send(b"BDAT 5000 LAST\r\n")
 
 
+def slow_sieve_literal(p):
+    sieve_ok(p)
+    p.send(b'AUTHENTICATE "PLAIN" "' + b64(chr(0) + USER + chr(0) + PASSWORD).encode()
+           + b'"\r\nPUTSCRIPT "slow" {5000+}\r\n')
+    sieve_ok(p)
+
+
 def slow_starttls(p):
     p.expect_line(b"* OK")
     p.send(b"a STARTTLS\r\n")
@@ -780,6 +913,14 @@ SLOWLORIS = {
     "pop3s-handshake": ("pop3", True, None, HELLO),
     "http-head": ("http", False, None, b"GET /healthz HTTP/1.1\r\nX-Slow: " + b"x" * 5000),
     "http-body": ("http", False, None, None),
+    "managesieve-line": ("managesieve", False, sieve_expect(), b'AUTHENTICATE "PLAIN" "'
+                         + b"x" * 500),
+    "managesieve-literal": ("managesieve", False, slow_sieve_literal, b"r" * 5000),
+    # DAV: header lines trickled one after another (every line complete,
+    # so a per-line timer alone would never fire), and a PUT body.
+    "dav-headers": ("http", False, None, b"PROPFIND /dav/ HTTP/1.1\r\nHost: t\r\n"
+                    + b"".join(b"X-Slow-%d: a\r\n" % i for i in range(400))),
+    "dav-put-body": ("http", False, None, None),
     "https-handshake": ("http", True, None, HELLO),
 }
 HTTP_SLOW_HEAD = b"POST /healthz HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n"
@@ -800,6 +941,10 @@ def slowloris(target):
             if name == "http-body":
                 p.send(HTTP_SLOW_HEAD)
                 data = b"b" * 5000
+            elif name == "dav-put-body":
+                p.send(f"PUT /dav/files/{USER}/h/slow.bin HTTP/1.1\r\nHost: t\r\n".encode()
+                       + DAV_AUTH + b"Content-Length: 5000\r\n\r\n")
+                data = b"d" * 5000
         except (Closed, AssertionError) as e:
             setup_errors[name] = repr(e)
             p.close()

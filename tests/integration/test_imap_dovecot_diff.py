@@ -253,6 +253,7 @@ def test_differential_against_dovecot(servers, capsys):
     v.cmd("SELECT INBOX")
     same = differ = known = 0
     unexplained = []
+    unparseable = set()
     for seq in range(1, len(msgs) + 1):
         ia = split_items(c.fetch(seq, " ".join(ITEMS)))
         ib = split_items(v.fetch(seq, " ".join(ITEMS)))
@@ -269,6 +270,8 @@ def test_differential_against_dovecot(servers, capsys):
             why = next((k for k, pred in KNOWN.items() if pred(item, a, b)), None)
             if why:
                 known += 1
+                if why == "unparseable address":
+                    unparseable.add(seq)
             else:
                 unexplained.append((seq, item, a, b))
     for step, flags in ((3, "\\Seen"), (5, "\\Flagged $x"), (7, "\\Answered \\Draft"),
@@ -297,23 +300,30 @@ def test_differential_against_dovecot(servers, capsys):
             s_diff += 1
             unexplained.append(("SEARCH", crit, a, b))
     # SORT (RFC 5256, RFC 5957): every key, each also REVERSEd.
-    o_same = o_diff = 0
+    o_same = o_diff = o_known = 0
     sort_diffs = []
     for key in SORT_KEYS:
         for crit in (key, "REVERSE " + key):
             a, b = c.sort(crit), v.sort(crit)
             if a == b:
                 o_same += 1
+                continue
+            o_diff += 1
+            sort_diffs.append(crit)
+            # docs/imap.md: a message whose address Cairn could not parse
+            # sorts by the text it keeps as the mailbox (the ENVELOPE
+            # difference above); without those messages the orders must be
+            # Dovecot's (group start markers are the first address).
+            if a[0] == b[0] and [x for x in a[1] if x not in unparseable] == \
+                    [x for x in b[1] if x not in unparseable]:
+                o_known += 1
             else:
-                # Reported, not asserted yet: see docs/imap.md (group
-                # markers as the first address).
-                o_diff += 1
-                sort_diffs.append(crit)
+                unexplained.append(("SORT", crit, a, b))
     with capsys.disabled():
         print(f"\ndovecot diff: {len(msgs)} messages, FETCH items identical {same}, "
               f"different {differ} ({known} documented); SEARCH keys identical {s_same}, "
               f"different {s_diff} ({s_known} documented); SORT orders identical {o_same}, "
-              f"different {o_diff} {sort_diffs}")
+              f"different {o_diff} ({o_known} documented) {sort_diffs}")
         for u in unexplained:
             print("  ", u)
     assert not unexplained

@@ -112,11 +112,25 @@ static void test_envelope(void **state)
 	assert_string_equal(a.mailbox, "s");
 	imap_sort_addr_free(&a);
 	assert_int_equal(imap_sort_envelope_addr(env, strlen(env), IMAP_ENV_REPLY_TO, &a), 1);
-	assert_int_equal(imap_sort_envelope_addr(env, strlen(env), IMAP_ENV_TO, &a), 1);
-	assert_int_equal(imap_sort_envelope_addr(env, strlen(env), IMAP_ENV_CC, &a), 0);
-	assert_string_equal(a.name, "Q \"x\"");
-	assert_string_equal(a.mailbox, "ann");
+	/* Group start markers are the first address: the group name as
+	 * mailbox, no host (what Dovecot sorts by too). */
+	assert_int_equal(imap_sort_envelope_addr(env, strlen(env), IMAP_ENV_TO, &a), 0);
+	assert_null(a.name);
+	assert_string_equal(a.mailbox, "undisclosed");
+	assert_null(a.host);
 	imap_sort_addr_free(&a);
+	assert_int_equal(imap_sort_envelope_addr(env, strlen(env), IMAP_ENV_CC, &a), 0);
+	assert_null(a.name);
+	assert_string_equal(a.mailbox, "team");
+	assert_null(a.host);
+	imap_sort_addr_free(&a);
+	static const char endfirst[] =
+		"(NIL NIL ((NIL NIL NIL NIL)(NIL NIL \"m\" \"h\")) NIL NIL NIL NIL NIL NIL NIL)";
+	assert_int_equal(imap_sort_envelope_addr(endfirst, strlen(endfirst), IMAP_ENV_FROM, &a), 0);
+	assert_string_equal(a.mailbox, "m");
+	imap_sort_addr_free(&a);
+	static const char onlyend[] = "(NIL NIL ((NIL NIL NIL NIL)) NIL NIL NIL NIL NIL NIL NIL)";
+	assert_int_equal(imap_sort_envelope_addr(onlyend, strlen(onlyend), IMAP_ENV_FROM, &a), 1);
 	static const char lit[] = "(NIL NIL (({5}\r\nA) B NIL \"x\" \"y\")) NIL NIL NIL NIL NIL NIL NIL)";
 	assert_int_equal(imap_sort_envelope_addr(lit, strlen(lit), IMAP_ENV_FROM, &a), 0);
 	assert_string_equal(a.name, "A) B ");
