@@ -40,17 +40,6 @@ static bool is_access_user_char(unsigned char c)
 	return is_achar(c) || c == '@';
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Scan a run of characters of class ok (with %XX escapes) from s[*pos];
  * returns the decoded copy (NULL on a bad escape or a decoded NUL) and
  * advances *pos. An empty run gives "". */
@@ -61,12 +50,12 @@ static char *scan_decode(const char *s, size_t len, size_t *pos, bool (*ok)(unsi
 	while (i < len) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '%') {
-			if (i + 2 >= len || hexval((unsigned char)s[i + 1]) < 0 ||
-			    hexval((unsigned char)s[i + 2]) < 0) {
+			if (i + 2 >= len || str_hex_digit(s[i + 1]) < 0 ||
+			    str_hex_digit(s[i + 2]) < 0) {
 				*error_r = "Invalid percent-escape";
 				return NULL;
 			}
-			if (hexval((unsigned char)s[i + 1]) == 0 && hexval((unsigned char)s[i + 2]) == 0) {
+			if (str_hex_digit(s[i + 1]) == 0 && str_hex_digit(s[i + 2]) == 0) {
 				*error_r = "NUL in URL";
 				return NULL;
 			}
@@ -82,8 +71,8 @@ static char *scan_decode(const char *s, size_t len, size_t *pos, bool (*ok)(unsi
 	size_t o = 0;
 	for (size_t j = *pos; j < i;) {
 		if (s[j] == '%') {
-			out[o++] = (char)(hexval((unsigned char)s[j + 1]) * 16 +
-					  hexval((unsigned char)s[j + 2]));
+			out[o++] = (char)(str_hex_digit(s[j + 1]) * 16 +
+					  str_hex_digit(s[j + 2]));
 			j += 3;
 		} else {
 			out[o++] = s[j++];
@@ -263,7 +252,7 @@ static int parse_server(const char *s, size_t len, size_t *pos, struct imap_url 
 	if (i < end && s[i] == '[') {
 		while (i < end && s[i] != ']') {
 			unsigned char c = (unsigned char)s[i];
-			if (i > hstart && !(hexval(c) >= 0 || c == ':' || c == '.'))
+			if (i > hstart && !(str_hex_digit((char)c) >= 0 || c == ':' || c == '.'))
 				break;
 			i++;
 		}
@@ -484,7 +473,7 @@ static int parse_path(const char *s, size_t len, size_t pos, struct imap_url *ur
 			}
 			url->mechanism = xstrndup(s + start, i - start);
 			start = ++i;
-			while (i < len && hexval((unsigned char)s[i]) >= 0)
+			while (i < len && str_hex_digit(s[i]) >= 0)
 				i++;
 			if (i - start < 32 || i != len) {
 				*error_r = "Invalid URLAUTH verifier";

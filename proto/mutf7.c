@@ -127,46 +127,8 @@ int mutf7_to_utf8(const char *in, size_t len, struct buf *out, const char **erro
 	return 0;
 }
 
-/* Next code point of strict UTF-8 at in[*i], or -1. */
-static int32_t utf8_next(const unsigned char *u, size_t len, size_t *i)
-{
-	unsigned char c = u[*i];
-	uint32_t cp;
-	size_t n, k;
-
-	if (c < 0x80) {
-		(*i)++;
-		return c;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 1;
-		cp = c & 0x1f;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 2;
-		cp = c & 0x0f;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 3;
-		cp = c & 0x07;
-	} else {
-		return -1;
-	}
-	if (len - *i - 1 < n)
-		return -1;
-	for (k = 1; k <= n; k++) {
-		if ((u[*i + k] & 0xc0) != 0x80)
-			return -1;
-		cp = (cp << 6) | (u[*i + k] & 0x3f);
-	}
-	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return -1;
-	*i += n + 1;
-	return (int32_t)cp;
-}
-
 int mutf7_from_utf8(const char *in, size_t len, struct buf *out, const char **error_r)
 {
-	const unsigned char *u = (const unsigned char *)in;
 	size_t i = 0;
 	bool in_run = false;
 	uint32_t bits = 0;
@@ -174,7 +136,7 @@ int mutf7_from_utf8(const char *in, size_t len, struct buf *out, const char **er
 	int ret = 0;
 
 	while (i < len) {
-		int32_t cp = utf8_next(u, len, &i);
+		int32_t cp = str_utf8_next(in, len, &i);
 		uint32_t units[2];
 		size_t nu, k;
 

@@ -249,3 +249,60 @@ char *str_trim(char *s)
 		s[--n] = '\0';
 	return s;
 }
+
+int32_t str_utf8_next(const char *s, size_t len, size_t *i)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	unsigned char c = u[*i];
+	uint32_t cp;
+	size_t n, k;
+
+	if (c < 0x80) {
+		(*i)++;
+		return c;
+	}
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 1;
+		cp = c & 0x1f;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 2;
+		cp = c & 0x0f;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 3;
+		cp = c & 0x07;
+	} else {
+		return -1;
+	}
+	if (len - *i - 1 < n)
+		return -1;
+	for (k = 1; k <= n; k++) {
+		if ((u[*i + k] & 0xc0) != 0x80)
+			return -1;
+		cp = (cp << 6) | (u[*i + k] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return -1;
+	*i += n + 1;
+	return (int32_t)cp;
+}
+
+bool str_utf8_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len)
+		if (str_utf8_next(s, len, &i) < 0)
+			return false;
+	return true;
+}
+
+int str_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}

@@ -69,5 +69,13 @@ bool str_case_eq_n(const char *a, size_t alen, const char *b);
 int str_to_u64(const char *s, size_t len, uint64_t max, uint64_t *value_r);
 /* Strip leading and trailing ASCII whitespace in place; returns s advanced. */
 char *str_trim(char *s);
+/* Decode the strict UTF-8 code point at s[*i] (i < len; no overlongs, no
+ * surrogates, nothing past U+10FFFF) and advance *i past it. Returns the
+ * code point, or -1 with *i unchanged. */
+int32_t str_utf8_next(const char *s, size_t len, size_t *i);
+/* True if s[0..len) is all strict UTF-8 (NUL bytes allowed). */
+bool str_utf8_valid(const char *s, size_t len);
+/* The value of hex digit c (either case), or -1. */
+int str_hex_digit(char c);
 
 #endif

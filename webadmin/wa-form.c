@@ -10,41 +10,11 @@
 
 bool wa_valid_text(const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < len) {
-		unsigned char c = p[i];
-		if (c < 0x80) {
-			if ((c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f)
-				return false;
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp;
-		if (c >= 0xc2 && c <= 0xdf) {
-			n = 1;
-			cp = c & 0x1f;
-		} else if (c >= 0xe0 && c <= 0xef) {
-			n = 2;
-			cp = c & 0x0f;
-		} else if (c >= 0xf0 && c <= 0xf4) {
-			n = 3;
-			cp = c & 0x07;
-		} else {
+		int32_t cp = str_utf8_next(s, len, &i);
+		if (cp < 0 || (cp < 0x20 && cp != '\t' && cp != '\r' && cp != '\n') || cp == 0x7f)
 			return false;
-		}
-		if (len - i <= n)
-			return false;
-		for (size_t k = 1; k <= n; k++) {
-			if ((p[i + k] & 0xc0) != 0x80)
-				return false;
-			cp = (cp << 6) | (p[i + k] & 0x3f);
-		}
-		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return false;
-		i += n + 1;
 	}
 	return true;
 }
@@ -71,17 +41,6 @@ static int add(struct wa_params *p, char *name, char *value, size_t value_len, c
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Decode s[0..len) ('+' is a space) into a new string; NULL on a bad escape
  * or text that is not valid. */
 static char *decode(const char *s, size_t len, size_t *len_r, const char **error_r)
@@ -92,8 +51,8 @@ static char *decode(const char *s, size_t len, size_t *len_r, const char **error
 		if (s[i] == '+') {
 			out[o++] = ' ';
 		} else if (s[i] == '%') {
-			int h = i + 2 < len ? hexval(s[i + 1]) : -1;
-			int l = h >= 0 ? hexval(s[i + 2]) : -1;
+			int h = i + 2 < len ? str_hex_digit(s[i + 1]) : -1;
+			int l = h >= 0 ? str_hex_digit(s[i + 2]) : -1;
 			if (h < 0 || l < 0) {
 				free(out);
 				*error_r = "bad percent escape";

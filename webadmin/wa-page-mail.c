@@ -230,12 +230,7 @@ static int post_dkim(struct wa_req *r)
 			return show_dkim(r);
 		}
 		if (selector[0] == '\0') {
-			time_t now = time(NULL);
-			struct tm tm;
-			gmtime_r(&now, &tm);
-			snprintf(defsel, sizeof(defsel), "%s-%04d%02d%02d",
-				 algo == DKIM_RSA_SHA256 ? "rsa" : "ed25519", tm.tm_year + 1900,
-				 tm.tm_mon + 1, tm.tm_mday);
+			dkim_default_selector(algo, time(NULL), defsel, sizeof(defsel));
 			selector = defsel;
 		}
 		if (!valid_selector(selector)) {

@@ -69,13 +69,7 @@ static int cmd_keygen(struct ctl *ctl, int argc, char **argv)
 		return ctl_usage("dkim keygen: --active must be yes or no");
 	char defsel[64];
 	if (selector == NULL) {
-		/* Default: algorithm and date, so a rotation gets a new name. */
-		time_t now = time(NULL);
-		struct tm tm;
-		gmtime_r(&now, &tm);
-		snprintf(defsel, sizeof(defsel), "%s-%04d%02d%02d",
-			 algo == DKIM_RSA_SHA256 ? "rsa" : "ed25519", tm.tm_year + 1900,
-			 tm.tm_mon + 1, tm.tm_mday);
+		dkim_default_selector(algo, time(NULL), defsel, sizeof(defsel));
 		selector = defsel;
 	}
 	char error[512];

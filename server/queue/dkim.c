@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Header fields a message may carry at most for signing. */
 #define DKIM_MAX_FIELDS 1000
@@ -45,6 +46,14 @@ static const char *const signed_fields[] = {
 const char *dkim_algo_name(enum dkim_algo algo)
 {
 	return algo == DKIM_ED25519_SHA256 ? "ed25519-sha256" : "rsa-sha256";
+}
+
+void dkim_default_selector(enum dkim_algo algo, time_t now, char *buf, size_t size)
+{
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	snprintf(buf, size, "%s-%04d%02d%02d", algo == DKIM_RSA_SHA256 ? "rsa" : "ed25519",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
 }
 
 int dkim_algo_parse(const char *name, enum dkim_algo *algo_r)

@@ -40,5 +40,8 @@ const char *dkim_key_selector(const struct dkim_key *k);
 const char *dkim_algo_name(enum dkim_algo algo);
 /* Parse such a name (also "rsa", "ed25519"). Returns 0, or -1 when unknown. */
 int dkim_algo_parse(const char *name, enum dkim_algo *algo_r);
+/* The selector a new key gets when none is named: algorithm and UTC date
+ * of now ("rsa-20260131"), so a rotation gets a new name. Written to buf. */
+void dkim_default_selector(enum dkim_algo algo, time_t now, char *buf, size_t size);
 
 #endif

@@ -61,6 +61,11 @@ static int rspamd_reload(void *state, const struct config *cfg, struct scan_modu
 	return 0;
 }
 
+static int rspamd_parse(const char *data, size_t len, bool eof, void *ctx, const char **error_r)
+{
+	return rspamd_parse_reply(data, len, eof, ctx, error_r);
+}
+
 static enum scan_mod_status rspamd_run(void *state, struct scan_msg *msg, struct scan_result *result,
 				       uint64_t deadline_ms)
 {
@@ -84,39 +89,11 @@ static enum scan_mod_status rspamd_run(void *state, struct scan_msg *msg, struct
 		buf_free(&io);
 		goto fail;
 	}
-	int fd = scanner_connect(st->socket, deadline_ms, &error);
-	if (fd < 0) {
-		status = fd == SCANNER_TIMEOUT ? SCAN_MOD_TIMEOUT : SCAN_MOD_ERROR;
-		buf_free(&io);
-		goto fail;
-	}
-	int sent = scanner_send_all(fd, io.data, io.len, deadline_ms, &error);
-	buf_reset(&io);
-	io.max = RSPAMD_REPLY_MAX + 65536;
 	struct rspamd_reply *rep = xcalloc(1, sizeof(*rep));
-	int parsed = 0;
-	if (sent == SCANNER_TIMEOUT) {
+	int parsed = scanner_exchange(st->socket, &io, RSPAMD_REPLY_MAX + 65536,
+				      "rspamd reply too long", rspamd_parse, rep, deadline_ms, &error);
+	if (parsed == SCANNER_TIMEOUT)
 		status = SCAN_MOD_TIMEOUT;
-	} else if (sent == 0) {
-		char chunk[8192];
-		for (;;) {
-			ssize_t n = scanner_recv(fd, chunk, sizeof(chunk), deadline_ms, &error);
-			if (n == SCANNER_TIMEOUT) {
-				status = SCAN_MOD_TIMEOUT;
-				break;
-			}
-			if (n < 0)
-				break;
-			if (n > 0 && buf_append(&io, chunk, (size_t)n) < 0) {
-				error = "rspamd reply too long";
-				break;
-			}
-			parsed = rspamd_parse_reply(io.data ? io.data : "", io.len, n == 0, rep, &error);
-			if (parsed != 0)
-				break;
-		}
-	}
-	close(fd);
 	buf_free(&io);
 	if (parsed != 1) {
 		free(rep);

@@ -172,3 +172,36 @@ ssize_t scanner_recv(int fd, void *buf, size_t len, uint64_t deadline_ms, const 
 		}
 	}
 }
+
+int scanner_exchange(const char *addr, struct buf *io, size_t reply_max, const char *too_long,
+		     scanner_parse_fn *parse, void *ctx, uint64_t deadline_ms,
+		     const char **error_r)
+{
+	int fd = scanner_connect(addr, deadline_ms, error_r);
+	if (fd < 0)
+		return fd;
+	int sent = scanner_send_all(fd, io->data, io->len, deadline_ms, error_r);
+	buf_reset(io);
+	io->max = reply_max;
+	int ret = sent;
+	if (sent == 0) {
+		char chunk[8192];
+		for (;;) {
+			ssize_t n = scanner_recv(fd, chunk, sizeof(chunk), deadline_ms, error_r);
+			if (n < 0) {
+				ret = (int)n;
+				break;
+			}
+			if (n > 0 && buf_append(io, chunk, (size_t)n) < 0) {
+				*error_r = too_long;
+				ret = -1;
+				break;
+			}
+			ret = parse(io->data ? io->data : "", io->len, n == 0, ctx, error_r);
+			if (ret != 0)
+				break;
+		}
+	}
+	close(fd);
+	return ret;
+}

@@ -74,6 +74,11 @@ static int spamd_reload(void *state, const struct config *cfg, struct scan_modul
 	return spamd_configure(st, cfg, settings, error_r);
 }
 
+static int spamd_parse(const char *data, size_t len, bool eof, void *ctx, const char **error_r)
+{
+	return spamc_parse_reply(data, len, eof, ctx, error_r);
+}
+
 static enum scan_mod_status spamd_run(void *state, struct scan_msg *msg, struct scan_result *result,
 				      uint64_t deadline_ms)
 {
@@ -82,41 +87,14 @@ static enum scan_mod_status spamd_run(void *state, struct scan_msg *msg, struct 
 		return SCAN_MOD_SKIP;
 	const char *error = "?";
 	enum scan_mod_status status = SCAN_MOD_ERROR;
-	int fd = scanner_connect(st->socket, deadline_ms, &error);
-	if (fd < 0) {
-		status = fd == SCANNER_TIMEOUT ? SCAN_MOD_TIMEOUT : SCAN_MOD_ERROR;
-		goto fail;
-	}
 	struct buf io;
 	buf_init(&io, 0);
 	spamc_request(SPAMC_SYMBOLS, st->user, msg->raw, msg->size, &io);
-	int sent = scanner_send_all(fd, io.data, io.len, deadline_ms, &error);
-	buf_reset(&io);
 	struct spamc_reply rep;
-	int parsed = 0;
-	if (sent == SCANNER_TIMEOUT) {
+	int parsed = scanner_exchange(st->socket, &io, SPAMC_REPLY_MAX + 1, "spamd reply too long",
+				      spamd_parse, &rep, deadline_ms, &error);
+	if (parsed == SCANNER_TIMEOUT)
 		status = SCAN_MOD_TIMEOUT;
-	} else if (sent == 0) {
-		io.max = SPAMC_REPLY_MAX + 1;
-		char chunk[4096];
-		for (;;) {
-			ssize_t n = scanner_recv(fd, chunk, sizeof(chunk), deadline_ms, &error);
-			if (n == SCANNER_TIMEOUT) {
-				status = SCAN_MOD_TIMEOUT;
-				break;
-			}
-			if (n < 0)
-				break;
-			if (n > 0 && buf_append(&io, chunk, (size_t)n) < 0) {
-				error = "spamd reply too long";
-				break;
-			}
-			parsed = spamc_parse_reply(io.data ? io.data : "", io.len, n == 0, &rep, &error);
-			if (parsed != 0)
-				break;
-		}
-	}
-	close(fd);
 	if (parsed == 1) {
 		double score = st->alone ? rep.score - result->score : rep.score;
 		struct buf syms;
@@ -136,7 +114,6 @@ static enum scan_mod_status spamd_run(void *state, struct scan_msg *msg, struct 
 		return SCAN_MOD_OK;
 	}
 	buf_free(&io);
-fail:
 	log_warn("scan spamd socket=%s status=%s error=\"%s\"", st->socket,
 		 status == SCAN_MOD_TIMEOUT ? "timeout" : "error", error);
 	return status;
