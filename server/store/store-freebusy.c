@@ -258,10 +258,11 @@ int store_fb_busy(struct store *st, const uint64_t *ids, size_t n, int64_t start
 	buf_free(&arr);
 	if (ret != STORE_OK)
 		return mail_done(st, ret, error_r);
+	/* merged periods: no single object, object_id 0 */
 	for (int i = 0; i < PQntuples(res); i++)
 		cb(mail_u64(res, i, 0), strtoll(PQgetvalue(res, i, 1), NULL, 10),
-		   strtoll(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)),
-		   mail_u64(res, i, 4), ctx);
+		   strtoll(PQgetvalue(res, i, 2), NULL, 10), atoi(PQgetvalue(res, i, 3)), 0,
+		   ctx);
 	PQclear(res);
 	return STORE_OK;
 }

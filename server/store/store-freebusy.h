@@ -86,7 +86,9 @@ int store_fb_mark_all(struct store *st, const char **error_r);
 int store_fb_outside(struct store *st, const uint64_t *ids, size_t n, int64_t start,
 		     int64_t end, store_fb_obj_cb *cb, void *ctx, const char **error_r);
 /* Busy rows of the accounts meeting [start, end), in non-transparent
- * calendars, leaving out objects with UID except_uid (NULL: none). */
+ * calendars, leaving out objects with UID except_uid (NULL: none), merged
+ * per account and type (overlapping and touching periods united, unclipped,
+ * in no particular order; object_id is always 0). */
 int store_fb_busy(struct store *st, const uint64_t *ids, size_t n, int64_t start, int64_t end,
 		  const char *except_uid,
 		  void (*cb)(uint64_t account_id, int64_t start, int64_t end, int type,

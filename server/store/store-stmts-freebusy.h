@@ -88,14 +88,19 @@
 	  " AND ((m.before AND m.win_from > $2::bigint)"                                \
 	  "  OR (m.after AND m.win_until < $3::bigint))"                                \
 	  STORE_FB_NOT_TRANSPARENT("o.collection_id") " ORDER BY o.id", 3)              \
-	/* busy rows of $1 meeting [$2, $3), except objects with UID $4        */ \
+	/* busy rows of $1 meeting [$2, $3), except objects with UID $4,      \
+	 * merged per account and FBTYPE in PostgreSQL (range_agg unites      \
+	 * overlapping and touching periods, as ical_busy_merge does) so that \
+	 * only the merged periods leave it                                    */ \
 	X(STMT_FB_BUSY,                                                                 \
-	  "SELECT b.account_id, b.start_at, b.end_at, b.fbtype, b.object_id FROM dav_busy b" \
+	  "SELECT m.account_id, lower(r), upper(r), m.fbtype FROM (SELECT b.account_id,"  \
+	  " b.fbtype, range_agg(int8range(b.start_at, b.end_at)) AS u FROM dav_busy b"  \
 	  " WHERE b.account_id = ANY ($1::bigint[]) AND b.start_at < $3::bigint"        \
 	  " AND b.start_at > $2::bigint - 604800 AND b.end_at > $2::bigint"             \
 	  " AND b.fbtype <= 2" STORE_FB_NOT_TRANSPARENT("b.collection_id")              \
 	  " AND ($4::text IS NULL OR NOT EXISTS (SELECT 1 FROM dav_objects o"           \
-	  " WHERE o.id = b.object_id AND o.uid = $4))", 4)                              \
+	  " WHERE o.id = b.object_id AND o.uid = $4))"                                  \
+	  " GROUP BY b.account_id, b.fbtype) m, unnest(m.u) r", 4)                      \
 	/* the REPORT on one calendar $2 of account $1: its rows (declined     \
 	 * ones too) and its objects reaching outside their window            */ \
 	X(STMT_FB_COLL_BUSY,                                                            \
