@@ -1521,43 +1521,6 @@ int store_vanished_since(struct store *st, uint64_t mailbox_id, uint64_t modseq,
 	return STORE_OK;
 }
 
-struct store_search_node *store_search_node_new(struct store_search_node *parent,
-						enum store_search_op op)
-{
-	struct store_search_node *n = xcalloc(1, sizeof(*n));
-	n->op = op;
-	if (parent != NULL) {
-		struct store_search_node **p = &parent->children;
-		while (*p != NULL)
-			p = &(*p)->next;
-		*p = n;
-	}
-	return n;
-}
-
-static void search_node_free(struct store_search_node *n)
-{
-	while (n != NULL) {
-		struct store_search_node *next = n->next;
-		search_node_free(n->children);
-		free(n->header);
-		free(n->str);
-		free(n->modseq_entry);
-		free(n->ranges);
-		free(n);
-		n = next;
-	}
-}
-
-void store_search_program_free(struct store_search_program **prog)
-{
-	if (*prog == NULL)
-		return;
-	search_node_free((*prog)->root);
-	free(*prog);
-	*prog = NULL;
-}
-
 int store_search(struct store *st, uint64_t mailbox_id, const struct store_search_program *prog,
 		 const struct store_search_view *view, uint32_t **uids_r, size_t *count_r,
 		 uint64_t *max_modseq_r, const char **error_r)
