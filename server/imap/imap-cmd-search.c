@@ -87,12 +87,15 @@ static void search_run(struct imap_job *job, struct store *st, struct worker *w)
 		recent[i].lo = m->recent[i].lo;
 		recent[i].hi = m->recent[i].hi;
 	}
-	struct store_search_view view = { m->uids, m->count, recent, m->recent_count };
+	struct store_search_view view = { m->uids, m->count };
 	uint32_t *uids = NULL;
 	size_t n = 0;
 	uint64_t max_modseq = 0;
 	imap_acl_search_rewrite(m, j->pool, &j->prog->root);	/* a reader's own \Seen */
-	int r = store_search(st, m->id, j->prog, &view, &uids, &n, &max_modseq, &error);
+	struct store_search_program *sp =
+		imap_search_xlate(j->prog, m->uids, m->count, recent, m->recent_count);
+	int r = store_search(st, m->id, sp, &view, &uids, &n, &max_modseq, &error);
+	store_search_program_free(&sp);
 	free(recent);
 	if (r != STORE_OK) {
 		imap_job_store_error(job, r, error);

@@ -340,6 +340,17 @@ void imap_cmd_copy(struct imap_session *s, const struct imap_command *cmd);
 /* SEARCH and UID SEARCH (ESEARCH RETURN options). */
 void imap_cmd_search(struct imap_session *s, const struct imap_command *cmd);
 
+/* ---- imap-search-xlate.c ---- */
+struct store_search_program;
+/* prog (an AND of its top-level keys) as the store's search program over
+ * the view uids[count] (ascending; message n is uids[n-1]) whose \Recent
+ * messages are recent[recent_count]: sequence sets and "*" resolved there.
+ * Free with store_search_program_free. */
+struct store_search_program *imap_search_xlate(const struct imap_search_program *prog,
+					       const uint32_t *uids, size_t count,
+					       const struct store_uid_range *recent,
+					       size_t recent_count);
+
 /* ---- imap-cmd-quota.c ---- */
 /* GETQUOTA quota-root (RFC 9208): "" is the user's own root. */
 void imap_cmd_getquota(struct imap_session *s, const struct imap_command *cmd);

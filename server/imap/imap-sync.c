@@ -209,7 +209,7 @@ int imap_context_eval(struct store *st, const struct imap_mailbox *m, const uint
 		recent[nr].hi = extra_recent->hi;
 		nr++;
 	}
-	struct store_search_view view = { uids, count, recent, nr };
+	struct store_search_view view = { uids, count };
 	uint32_t *match = NULL;
 	size_t n = 0;
 	uint64_t max_modseq = 0;
@@ -222,7 +222,11 @@ int imap_context_eval(struct store *st, const struct imap_mailbox *m, const uint
 			memcpy(match, uids, count * sizeof(*uids));
 		n = count;
 	} else {
-		r = store_search(st, m->id, prog, &view, &match, &n, &max_modseq, error_r);
+		/* translated against this view at every run: an update
+		 * context's program is re-run over newer views */
+		struct store_search_program *sp = imap_search_xlate(prog, uids, count, recent, nr);
+		r = store_search(st, m->id, sp, &view, &match, &n, &max_modseq, error_r);
+		store_search_program_free(&sp);
 	}
 	free(recent);
 	*result_r = NULL;

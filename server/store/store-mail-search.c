@@ -19,8 +19,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "imap_metadata.h"
-
 /* Up to this many uids, a narrowing key's set is passed to the metadata
  * query as an array; beyond, reading every row costs about the same. */
 #define SEARCH_NARROW_MAX 20000
@@ -38,7 +36,7 @@ struct search_msg {
 };
 
 struct key_uids {
-	const struct imap_search_key *key;
+	const struct store_search_node *key;
 	uint32_t *uids;
 	size_t count;
 	struct key_uids *next;
@@ -48,7 +46,6 @@ struct search_ctx {
 	struct store *st;
 	uint64_t mailbox_id;
 	const struct store_search_view *view;
-	struct imap_pool *pool;
 	struct key_uids *sets;
 	time_t now;
 	bool text_ready;	/* the mailbox's pending blobs were extracted */
@@ -93,7 +90,8 @@ static int collect_uids(struct store *st, PGresult *res, struct key_uids *k)
 	return STORE_OK;
 }
 
-static int header_key(struct search_ctx *c, const struct imap_search_key *key, struct key_uids *k)
+static int header_key(struct search_ctx *c, const char *header, const struct store_search_node *key,
+		      struct key_uids *k)
 {
 	char id[32];
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->mailbox_id);
@@ -116,7 +114,7 @@ static int header_key(struct search_ctx *c, const struct imap_search_key *key, s
 		 * message that has the field at all. */
 		for (size_t nth = 0; ; nth++) {
 			buf_reset(&val);
-			if (mime_header_decoded_nth(msg, &msg->root, key->header, nth, &val) < 0)
+			if (mime_header_decoded_nth(msg, &msg->root, header, nth, &val) < 0)
 				break;
 			if (ci_contains(val.data != NULL ? val.data : "", val.len, key->str,
 					key->str_len)) {
@@ -378,9 +376,9 @@ static bool has_trigram(const char *s, size_t len)
 /* BODY/TEXT: the uids whose stored text contains the folded needle; then
  * the messages whose stored text was cut at its limit are decoded in full
  * and tested here, so the limit costs time, never answers. */
-static int text_key(struct search_ctx *c, const struct imap_search_key *key, struct key_uids *k)
+static int text_key(struct search_ctx *c, const struct store_search_node *key, struct key_uids *k)
 {
-	bool text = key->type == IMAP_SEARCH_TEXT;
+	bool text = key->op == STORE_SEARCH_TEXT;
 	struct buf needle, pattern;
 	buf_init(&needle, 0);
 	buf_init(&pattern, 0);
@@ -454,44 +452,48 @@ static int text_key(struct search_ctx *c, const struct imap_search_key *key, str
 	return r;
 }
 
-static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
+static const char *const field_columns[] = {
+	[STORE_FIELD_FROM] = "from", [STORE_FIELD_TO] = "to", [STORE_FIELD_CC] = "cc",
+	[STORE_FIELD_BCC] = "bcc", [STORE_FIELD_SUBJECT] = "subject",
+};
+
+static int prepare_key(struct search_ctx *c, const struct store_search_node *key)
 {
-	for (const struct imap_search_key *ch = key->children; ch != NULL; ch = ch->next) {
+	for (const struct store_search_node *ch = key->children; ch != NULL; ch = ch->next) {
 		int r = prepare_key(c, ch);
 		if (r != STORE_OK)
 			return r;
 	}
 	const char *field = NULL;
-	switch (key->type) {
-	case IMAP_SEARCH_FROM: field = "from"; break;
-	case IMAP_SEARCH_TO: field = "to"; break;
-	case IMAP_SEARCH_CC: field = "cc"; break;
-	case IMAP_SEARCH_BCC: field = "bcc"; break;
-	case IMAP_SEARCH_SUBJECT: field = "subject"; break;
-	case IMAP_SEARCH_BODY: case IMAP_SEARCH_TEXT: case IMAP_SEARCH_HEADER: break;
+	switch (key->op) {
+	case STORE_SEARCH_FIELD:
+		if ((unsigned)key->field >= sizeof(field_columns) / sizeof(field_columns[0]))
+			return store_fail(c->st, STORE_INVALID, "bad search field");
+		field = field_columns[key->field];
+		break;
+	case STORE_SEARCH_BODY: case STORE_SEARCH_TEXT: case STORE_SEARCH_HEADER: break;
 	default: return STORE_OK;
 	}
-	bool address = key->type == IMAP_SEARCH_FROM || key->type == IMAP_SEARCH_TO ||
-		       key->type == IMAP_SEARCH_CC || key->type == IMAP_SEARCH_BCC;
-	if (key->str_len == 0 && key->type != IMAP_SEARCH_HEADER && !address)
+	const char *str = key->str != NULL ? key->str : "";
+	bool address = key->op == STORE_SEARCH_FIELD && key->field != STORE_FIELD_SUBJECT;
+	if (key->str_len == 0 && key->op != STORE_SEARCH_HEADER && !address)
 		return STORE_OK;	/* the empty string matches every message */
-	if (strlen(key->str) != key->str_len)
+	if (strlen(str) != key->str_len)
 		return store_fail(c->st, STORE_INVALID, "NUL in a search string");
+	if (key->op == STORE_SEARCH_HEADER && key->header == NULL)
+		return store_fail(c->st, STORE_INVALID, "no header field name");
 	struct key_uids *k = xcalloc(1, sizeof(*k));
 	k->key = key;
 	k->next = c->sets;
 	c->sets = k;
-	if (key->type == IMAP_SEARCH_HEADER)
-		return header_key(c, key, k);
+	if (key->op == STORE_SEARCH_HEADER)
+		return header_key(c, key->header, key, k);
 	if (address && key->str_len == 0) {
 		/* FROM "" etc.: the messages that have the field, as HEADER
 		 * field "" (RFC 3501 6.4.4) and as Dovecot answers. */
-		struct imap_search_key h = *key;
-		h.type = IMAP_SEARCH_HEADER;
-		h.header = field;
-		return header_key(c, &h, k);
+		return header_key(c, field, key, k);
 	}
-	if (key->type == IMAP_SEARCH_BODY || key->type == IMAP_SEARCH_TEXT) {
+	if (key->op == STORE_SEARCH_BODY || key->op == STORE_SEARCH_TEXT) {
 		if (!c->text_ready) {
 			int r = text_catch_up(c);
 			if (r != STORE_OK)
@@ -503,7 +505,7 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	char id[32];
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)c->mailbox_id);
 	PGresult *res;
-	int r = store_exec_prepared(c->st, STMT_SEARCH_FIELD, &res, id, field, key->str);
+	int r = store_exec_prepared(c->st, STMT_SEARCH_FIELD, &res, id, field, str);
 	if (r != STORE_OK)
 		return r;
 	collect_uids(c->st, res, k);
@@ -511,20 +513,13 @@ static int prepare_key(struct search_ctx *c, const struct imap_search_key *key)
 	return STORE_OK;
 }
 
-static const struct key_uids *key_set(const struct search_ctx *c, const struct imap_search_key *key)
+static const struct key_uids *key_set(const struct search_ctx *c,
+				      const struct store_search_node *key)
 {
 	for (const struct key_uids *k = c->sets; k != NULL; k = k->next)
 		if (k->key == key)
 			return k;
 	return NULL;
-}
-
-static bool is_recent(const struct search_ctx *c, uint32_t uid)
-{
-	for (size_t i = 0; i < c->view->recent_count; i++)
-		if (uid >= c->view->recent[i].lo && uid <= c->view->recent[i].hi)
-			return true;
-	return false;
 }
 
 static bool has_keyword(const char *list, const char *kw)
@@ -542,78 +537,60 @@ static bool has_keyword(const char *list, const char *kw)
 	return false;
 }
 
-static bool in_set(const struct search_ctx *c, const struct imap_seqset *set, uint32_t v,
-		   uint32_t star)
+static bool in_ranges(const struct store_search_node *key, uint32_t uid)
 {
-	struct imap_seq_range *r;
-	size_t n;
-	imap_seqset_resolve(c->pool, set, star, &r, &n);
-	for (size_t i = 0; i < n; i++)
-		if (v >= r[i].lo && v <= r[i].hi)
+	for (size_t i = 0; i < key->range_count; i++)
+		if (uid >= key->ranges[i].lo && uid <= key->ranges[i].hi)
 			return true;
 	return false;
 }
 
-static bool eval(const struct search_ctx *c, const struct imap_search_key *key,
+static int64_t msg_date(const struct search_msg *m, enum store_search_date which)
+{
+	switch (which) {
+	case STORE_DATE_INTERNAL: return m->internal_local;
+	case STORE_DATE_SENT: return m->sentdate;
+	case STORE_DATE_SAVED: return m->savedate;
+	}
+	return 0;
+}
+
+static bool eval(const struct search_ctx *c, const struct store_search_node *key,
 		 const struct search_msg *m)
 {
 	const struct key_uids *k;
-	int64_t d = (int64_t)key->date;
-	switch (key->type) {
-	case IMAP_SEARCH_ALL: return true;
-	case IMAP_SEARCH_ANSWERED: return m->flags & STORE_FLAG_ANSWERED;
-	case IMAP_SEARCH_DELETED: return m->flags & STORE_FLAG_DELETED;
-	case IMAP_SEARCH_DRAFT: return m->flags & STORE_FLAG_DRAFT;
-	case IMAP_SEARCH_FLAGGED: return m->flags & STORE_FLAG_FLAGGED;
-	case IMAP_SEARCH_SEEN: return m->flags & STORE_FLAG_SEEN;
-	case IMAP_SEARCH_UNANSWERED: return !(m->flags & STORE_FLAG_ANSWERED);
-	case IMAP_SEARCH_UNDELETED: return !(m->flags & STORE_FLAG_DELETED);
-	case IMAP_SEARCH_UNDRAFT: return !(m->flags & STORE_FLAG_DRAFT);
-	case IMAP_SEARCH_UNFLAGGED: return !(m->flags & STORE_FLAG_FLAGGED);
-	case IMAP_SEARCH_UNSEEN: return !(m->flags & STORE_FLAG_SEEN);
-	case IMAP_SEARCH_RECENT: return is_recent(c, m->uid);
-	case IMAP_SEARCH_NEW: return is_recent(c, m->uid) && !(m->flags & STORE_FLAG_SEEN);
-	case IMAP_SEARCH_OLD: return !is_recent(c, m->uid);
-	case IMAP_SEARCH_KEYWORD: return has_keyword(m->keywords, key->str);
-	case IMAP_SEARCH_UNKEYWORD: return !has_keyword(m->keywords, key->str);
-	case IMAP_SEARCH_FROM: case IMAP_SEARCH_TO: case IMAP_SEARCH_CC: case IMAP_SEARCH_BCC:
-	case IMAP_SEARCH_SUBJECT: case IMAP_SEARCH_BODY: case IMAP_SEARCH_TEXT:
-	case IMAP_SEARCH_HEADER:
+	/* RFC 3501 6.4.4: the internal date "disregarding time and timezone",
+	 * i.e. as written in the zone it was given in (internal_local). */
+	int64_t d = key->day * 86400;
+	switch (key->op) {
+	case STORE_SEARCH_ALL: return true;
+	case STORE_SEARCH_NONE: return false;
+	case STORE_SEARCH_FLAGS_SET: return (m->flags & key->flags) == key->flags;
+	case STORE_SEARCH_FLAGS_UNSET: return (m->flags & key->flags) == 0;
+	case STORE_SEARCH_KEYWORD: return key->str != NULL && has_keyword(m->keywords, key->str);
+	case STORE_SEARCH_FIELD: case STORE_SEARCH_HEADER: case STORE_SEARCH_BODY:
+	case STORE_SEARCH_TEXT:
 		k = key_set(c, key);
 		return k == NULL || uid_in(k->uids, k->count, m->uid);
-	/* RFC 3501 6.4.4: the date of INTERNALDATE "disregarding time and
-	 * timezone", i.e. as written in the zone it was given in. */
-	case IMAP_SEARCH_BEFORE: return m->internal_local < d;
-	case IMAP_SEARCH_ON: return m->internal_local >= d && m->internal_local < d + 86400;
-	case IMAP_SEARCH_SINCE: return m->internal_local >= d;
-	case IMAP_SEARCH_SENTBEFORE: return m->sentdate < d;
-	case IMAP_SEARCH_SENTON: return m->sentdate >= d && m->sentdate < d + 86400;
-	case IMAP_SEARCH_SENTSINCE: return m->sentdate >= d;
-	case IMAP_SEARCH_SAVEDBEFORE: return m->savedate < d;
-	case IMAP_SEARCH_SAVEDON: return m->savedate >= d && m->savedate < d + 86400;
-	case IMAP_SEARCH_SAVEDSINCE: return m->savedate >= d;
-	case IMAP_SEARCH_SAVEDATESUPPORTED: return true;
-	case IMAP_SEARCH_EMAILID: {
-		char id[IMAP_OBJECTID_MAX];
-		imap_objectid_email(m->blob_id, id);
-		return strcmp(id, key->str) == 0;
-	}
-	case IMAP_SEARCH_THREADID: return false;	/* THREADID is NIL (RFC 8474 5.2) */
-	case IMAP_SEARCH_LARGER: return m->size > key->number;
-	case IMAP_SEARCH_SMALLER: return m->size < key->number;
-	case IMAP_SEARCH_OLDER: return m->internaldate <= (int64_t)c->now - (int64_t)key->number;
-	case IMAP_SEARCH_YOUNGER: return m->internaldate >= (int64_t)c->now - (int64_t)key->number;
-	case IMAP_SEARCH_MODSEQ: return m->modseq >= key->number;
-	case IMAP_SEARCH_SEQSET: return in_set(c, &key->set, m->seq, (uint32_t)c->view->count);
-	case IMAP_SEARCH_UIDSET:
-		return in_set(c, &key->set, m->uid,
-			      c->view->count > 0 ? c->view->uids[c->view->count - 1] : 0);
-	case IMAP_SEARCH_NOT: return key->children != NULL && !eval(c, key->children, m);
-	case IMAP_SEARCH_OR:
-		return key->children != NULL && key->children->next != NULL &&
-		       (eval(c, key->children, m) || eval(c, key->children->next, m));
-	case IMAP_SEARCH_AND:
-		for (const struct imap_search_key *ch = key->children; ch != NULL; ch = ch->next)
+	case STORE_SEARCH_DATE_BEFORE: return msg_date(m, key->which) < d;
+	case STORE_SEARCH_DATE_ON:
+		return msg_date(m, key->which) >= d && msg_date(m, key->which) < d + 86400;
+	case STORE_SEARCH_DATE_SINCE: return msg_date(m, key->which) >= d;
+	case STORE_SEARCH_EMAILID: return m->blob_id == key->number;
+	case STORE_SEARCH_LARGER: return m->size > key->number;
+	case STORE_SEARCH_SMALLER: return m->size < key->number;
+	case STORE_SEARCH_OLDER: return m->internaldate <= (int64_t)c->now - (int64_t)key->number;
+	case STORE_SEARCH_YOUNGER: return m->internaldate >= (int64_t)c->now - (int64_t)key->number;
+	case STORE_SEARCH_MODSEQ: return m->modseq >= key->number;
+	case STORE_SEARCH_UIDS: return in_ranges(key, m->uid);
+	case STORE_SEARCH_NOT: return key->children != NULL && !eval(c, key->children, m);
+	case STORE_SEARCH_OR:
+		for (const struct store_search_node *ch = key->children; ch != NULL; ch = ch->next)
+			if (eval(c, ch, m))
+				return true;
+		return false;
+	case STORE_SEARCH_AND:
+		for (const struct store_search_node *ch = key->children; ch != NULL; ch = ch->next)
 			if (!eval(c, ch, m))
 				return false;
 		return true;
@@ -623,13 +600,13 @@ static bool eval(const struct search_ctx *c, const struct imap_search_key *key,
 
 /* Whether an AND program needs nothing but the keys' uid sets: each of
  * its keys is a text key with a set, or a UID/sequence set. */
-static bool sets_only(const struct search_ctx *c, const struct imap_search_key *root)
+static bool sets_only(const struct search_ctx *c, const struct store_search_node *root)
 {
-	if (root->type != IMAP_SEARCH_AND)
+	if (root->op != STORE_SEARCH_AND)
 		return false;
-	for (const struct imap_search_key *ch = root->children; ch != NULL; ch = ch->next)
-		if (key_set(c, ch) == NULL && ch->type != IMAP_SEARCH_UIDSET &&
-		    ch->type != IMAP_SEARCH_SEQSET && ch->type != IMAP_SEARCH_ALL)
+	for (const struct store_search_node *ch = root->children; ch != NULL; ch = ch->next)
+		if (key_set(c, ch) == NULL && ch->op != STORE_SEARCH_UIDS &&
+		    ch->op != STORE_SEARCH_ALL)
 			return false;
 	return true;
 }
@@ -648,31 +625,34 @@ static uint32_t view_seq(const struct store_search_view *view, uint32_t uid)
 	return lo < view->count && view->uids[lo] == uid ? (uint32_t)lo + 1 : 0;
 }
 
-int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search_program *prog,
+int store_search(struct store *st, uint64_t mailbox_id, const struct store_search_program *prog,
 		 const struct store_search_view *view, uint32_t **uids_r, size_t *count_r,
 		 uint64_t *max_modseq_r, const char **error_r)
 {
-	struct search_ctx c = { st, mailbox_id, view, imap_pool_create(), NULL, time(NULL), false };
+	struct search_ctx c = { st, mailbox_id, view, NULL, time(NULL), false };
 	*uids_r = NULL;
 	*count_r = 0;
 	*max_modseq_r = 0;
-	int r = prepare_key(&c, &prog->root);
+	if (prog == NULL || prog->root == NULL)
+		return mail_done(st, store_fail(st, STORE_INVALID, "no search program"), error_r);
+	const struct store_search_node *root = prog->root;
+	int r = prepare_key(&c, root);
 	PGresult *res = NULL;
 	char id[32];
 	snprintf(id, sizeof(id), "%llu", (unsigned long long)mailbox_id);
 	/* A top-level text key that matched few messages: only those can match
 	 * the whole program (an AND), so only their rows are read. */
 	const struct key_uids *narrow = NULL;
-	if (prog->root.type == IMAP_SEARCH_AND) {
-		for (const struct imap_search_key *ch = prog->root.children; ch != NULL;
+	if (root->op == STORE_SEARCH_AND) {
+		for (const struct store_search_node *ch = root->children; ch != NULL;
 		     ch = ch->next) {
 			const struct key_uids *k = key_set(&c, ch);
 			if (k != NULL && (narrow == NULL || k->count < narrow->count))
 				narrow = k;
 		}
 	}
-	if (r == STORE_OK && narrow != NULL && !prog->uses_modseq && sets_only(&c, &prog->root)) {
-		/* Every key is a uid set already (text keys, UID, sequence set):
+	if (r == STORE_OK && narrow != NULL && !prog->need_modseq && sets_only(&c, root)) {
+		/* Every key is a uid set already (text keys, uid ranges):
 		 * no per-message metadata is needed, and every candidate comes
 		 * from the narrowest set, so it exists. */
 		uint32_t *out = xcalloc(narrow->count + 1, sizeof(*out));
@@ -680,7 +660,7 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 		for (size_t i = 0; i < narrow->count; i++) {
 			struct search_msg m = { .uid = narrow->uids[i] };
 			m.seq = view_seq(view, m.uid);
-			if (m.seq != 0 && eval(&c, &prog->root, &m))
+			if (m.seq != 0 && eval(&c, root, &m))
 				out[k++] = m.uid;
 		}
 		*uids_r = out;
@@ -727,7 +707,7 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 			m.savedate = strtoll(PQgetvalue(res, i, 7), NULL, 10);
 			m.blob_id = mail_u64(res, i, 8);
 			m.internal_local = strtoll(PQgetvalue(res, i, 9), NULL, 10);
-			if (eval(&c, &prog->root, &m)) {
+			if (eval(&c, root, &m)) {
 				out[k++] = m.uid;
 				if (m.modseq > *max_modseq_r)
 					*max_modseq_r = m.modseq;
@@ -743,7 +723,6 @@ int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search
 		free(c.sets);
 		c.sets = next;
 	}
-	imap_pool_destroy(&c.pool);
 	return mail_done(st, r, error_r);
 }
 

@@ -1521,7 +1521,7 @@ int store_vanished_since(struct store *st, uint64_t mailbox_id, uint64_t modseq,
 	return STORE_OK;
 }
 
-int store_search(struct store *st, uint64_t mailbox_id, const struct imap_search_program *prog,
+int store_search(struct store *st, uint64_t mailbox_id, const struct store_search_program *prog,
 		 const struct store_search_view *view, uint32_t **uids_r, size_t *count_r,
 		 uint64_t *max_modseq_r, const char **error_r)
 {
