@@ -4,6 +4,7 @@
  * jobs, and the process exits 0. SIGHUP reloads the TLS certificates. */
 #include "autoconf.h"
 #include "config.h"
+#include "carddav-gal-refresh.h"
 #include "conn.h"
 #include "deliver/deliver.h"
 #include "deliver/deliver-sieve.h"
@@ -210,6 +211,7 @@ static void begin_drain(struct daemon *d, const char *why)
 	conn_shutdown_all();
 	queue_stop(d->queue);	/* runners finish their current message */
 	bayes_trainer_stop();
+	carddav_gal_refresh_stop();
 	d->drain_deadline = loop_now(d->loop) + d->cfg->server.shutdown_timeout_ms;
 	drain_check(d);
 }
@@ -470,6 +472,7 @@ int main(int argc, char **argv)
 	if (d.queue != NULL)	/* else deliveries NOTIFY the runners of other nodes */
 		deliver_set_queued_hook(queue_wake);
 	bayes_trainer_start(d.loop, d.pool, d.cfg);
+	carddav_gal_refresh_start(d.loop, d.pool, d.cfg);
 
 	d.sig_io = loop_add(d.loop, d.sigfd, LOOP_READ, on_signal, &d);
 	listener_start_all(d.loop, d.listeners);
@@ -483,6 +486,7 @@ int main(int argc, char **argv)
 	conn_abort_all();
 	queue_destroy(&d.queue);
 	bayes_trainer_stop();
+	carddav_gal_refresh_stop();
 	worker_pool_destroy(&d.pool);
 	deliver_sieve_cleanup();
 	deliver_imip_cleanup();

@@ -180,7 +180,7 @@ const struct config_option config_options[] = {
 	OPT_MS(directory, auth_max_delay, auth_max_delay_ms, "15s", 0, 5 * MS_MINUTE,
 	       "Upper limit of the doubling failed-login delay."),
 	OPT(directory, gal, CONFIG_BOOL, "yes", 0, 0, NULL,
-	    "Serve the directory's users, groups and resources as a read-only CardDAV address book, the global address list, in every user's address book home (written by `cairnctl directory sync`)."),
+	    "Serve the directory's users, groups and resources as a read-only CardDAV address book, the global address list, in every user's address book home (kept current by cairnd: see gal_refresh_delay and gal_refresh_interval)."),
 	OPT(directory, gal_attr_fn, CONFIG_STRING, "displayName cn", 0, 0, NULL,
 	    "LDAP attributes for a GAL entry's full name (FN), the first with a value wins; separated by spaces."),
 	OPT(directory, gal_attr_surname, CONFIG_STRING, "sn", 0, 0, NULL,
@@ -225,6 +225,10 @@ const struct config_option config_options[] = {
 	    "LDAP attribute naming a resource's delegate (a DN or an address), who approves bookings in manual mode."),
 	OPT(directory, gal_max_photo_size, CONFIG_SIZE, "256k", 0, 16 * MIB, NULL,
 	    "Largest photo put into a GAL entry; larger ones are left out."),
+	OPT_MS(directory, gal_refresh_interval, gal_refresh_interval_ms, "15m", 0, MS_DAY,
+	       "With backend = ldap, how often cairnd rereads the directory into the global address list (the GAL part of `cairnctl directory sync`, incremental); 0 turns it off. Not used with backend = sql, whose changes refresh the GAL at once (see gal_refresh_delay)."),
+	OPT_MS(directory, gal_refresh_delay, gal_refresh_delay_ms, "5s", 0, MS_HOUR,
+	       "With backend = sql, cairnd refreshes the global address list after every directory change (accounts, groups, aliases, resources; NOTIFY cairn_gal), at most once per this time: changes made meanwhile are folded into the next refresh."),
 
 	OPT(http, listen, CONFIG_LISTEN, "127.0.0.1:8080", 0, 0, NULL,
 	    "Addresses for plain HTTP (/healthz, /metrics; later CalDAV, CardDAV), as host:port separated by commas; empty disables it. "

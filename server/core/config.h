@@ -134,6 +134,8 @@ struct config {
 		char *attr_resource_booker;
 		char *attr_resource_delegate;
 		uint64_t gal_max_photo_size;
+		uint64_t gal_refresh_interval_ms;
+		uint64_t gal_refresh_delay_ms;
 	} directory;
 	struct {
 		char *listen;

@@ -678,6 +678,16 @@ static int cmd_dir_sync(struct ctl *ctl, int argc, char **argv)
 		return CTL_USAGE;
 	if (dir_open(ctl, &d) != CTL_OK)
 		return CTL_ERROR;
+	if (ctl->cfg->directory.backend == CONFIG_DIR_SQL) {
+		/* Its accounts are the store's own: nothing to copy, but the
+		 * GAL is refreshed like after an LDAP sync. */
+		printf("sync: nothing to sync: the sql backend keeps its accounts itself\n");
+		fflush(stdout);
+		int sret = ctl->cfg->directory.gal ? ctl_gal_sync(ctl, d.h, &error) : DIR_OK;
+		sret = dir_exit(sret, "", error);
+		dir_close(&d);
+		return sret;
+	}
 	int ret = dir_sync(d.h, stdout, &st, &error);
 	printf("sync: %u users in the directory: %u created, %u enabled again, %u updated, "
 	       "%u disabled, %u skipped, %u errors\n", st.users, st.created, st.enabled, st.updated,

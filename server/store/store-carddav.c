@@ -153,7 +153,8 @@ static int put_many(struct store *st, const struct store_dav_coll *coll,
 	if (ret == STORE_OK && prune) {
 		struct buf arr;
 		buf_init(&arr, 0);
-		text_array(&arr, &objs[0].name, count, sizeof(*objs));
+		/* an empty directory: no objs at all, every entry goes */
+		text_array(&arr, count > 0 ? &objs[0].name : NULL, count, sizeof(*objs));
 		ret = store_exec_prepared(st, STMT_CARDDAV_GAL_PRUNE, &res, idbuf, arr.data);
 		buf_free(&arr);
 		if (ret == STORE_OK) {

@@ -11,6 +11,7 @@
 #include "loop.h"
 
 #include <libpq-fe.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,10 @@ struct store_notify {
 	struct loop_timer retry;
 	struct store_notify_sub *buckets[NOTIFY_BUCKETS];
 	bool warned;
+	/* store_notify_create_channel(): one callback for every notification */
+	const char *channel;
+	void (*chan_cb)(void *ctx);
+	void *chan_ctx;
 };
 
 static void notify_io(void *ctx, unsigned events);
@@ -96,7 +101,9 @@ static void poll_connect(struct store_notify *n)
 		fail(n, "connect-failed");
 		return;
 	}
-	if (PQsetnonblocking(n->pg, 1) != 0 || !PQsendQuery(n->pg, "LISTEN cairn_mailbox")) {
+	char query[96];
+	snprintf(query, sizeof(query), "LISTEN %s", n->channel);
+	if (PQsetnonblocking(n->pg, 1) != 0 || !PQsendQuery(n->pg, query)) {
 		fail(n, "listen-failed");
 		return;
 	}
@@ -146,16 +153,24 @@ static void notify_io(void *ctx, unsigned events)
 		}
 		if (n->state == NOTIFY_LISTEN_SENT) {
 			n->state = NOTIFY_LISTENING;
-			log_info("store-notify event=listening channel=cairn_mailbox");
+			log_info("store-notify event=listening channel=%s", n->channel);
 			n->warned = false;
-			dispatch_all(n);
+			if (n->chan_cb != NULL)
+				n->chan_cb(n->chan_ctx);
+			else
+				dispatch_all(n);
 		}
 	}
 	PGnotify *nt;
+	bool any = false;
 	while ((nt = PQnotifies(n->pg)) != NULL) {
-		dispatch(n, nt->extra);
+		if (n->chan_cb == NULL)
+			dispatch(n, nt->extra);
+		any = true;
 		PQfreemem(nt);
 	}
+	if (any && n->chan_cb != NULL)
+		n->chan_cb(n->chan_ctx);
 	if (PQstatus(n->pg) == CONNECTION_BAD)
 		fail(n, "connection-lost");
 }
@@ -180,6 +195,22 @@ struct store_notify *store_notify_create(struct loop *loop, const struct config 
 	n->loop = loop;
 	n->cfg = cfg;
 	n->io_fd = -1;
+	n->channel = "cairn_mailbox";
+	notify_connect(n);
+	return n;
+}
+
+struct store_notify *store_notify_create_channel(struct loop *loop, const struct config *cfg,
+						 const char *channel, void (*cb)(void *ctx),
+						 void *ctx)
+{
+	struct store_notify *n = xcalloc(1, sizeof(*n));
+	n->loop = loop;
+	n->cfg = cfg;
+	n->io_fd = -1;
+	n->channel = channel;
+	n->chan_cb = cb;
+	n->chan_ctx = ctx;
 	notify_connect(n);
 	return n;
 }

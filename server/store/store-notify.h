@@ -28,6 +28,12 @@ struct store_notify_sub {
 /* Start connecting (non-blocking) with cfg's conninfo; reconnects after
  * failures every [store] reconnect_interval. cfg must outlive it. */
 struct store_notify *store_notify_create(struct loop *loop, const struct config *cfg);
+/* LISTEN channel (a constant identifier) instead: cb(ctx) runs on the loop
+ * thread once per batch of notifications read and each time the LISTEN is
+ * (re)established (changes may have been missed). No subscribers. */
+struct store_notify *store_notify_create_channel(struct loop *loop, const struct config *cfg,
+						 const char *channel, void (*cb)(void *ctx),
+						 void *ctx);
 /* Close the connection, forget every subscription and set *n to NULL. */
 void store_notify_destroy(struct store_notify **n);
 /* Deliver notifications of mailbox_id to cb(ctx); sub stays the caller's. */

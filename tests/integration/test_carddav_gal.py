@@ -19,7 +19,8 @@ BOB = "bob@dav.test"
 @pytest.fixture
 def sqldir(cairnd_factory, pg):
     pg.reset_db()
-    d = cairnd_factory()
+    # gal-sync by hand below: no automatic refresh in between
+    d = cairnd_factory({"directory": {"gal_refresh_delay": "1h"}})
     setup_users(d, "ann", "bob", "carol")
     ctl(d, "user", "set", ANN, "--name", "Ann Smith", "--phone", "+1 555 0101",
         "--title", "Sales Manager", "--department", "Sales")

@@ -18,7 +18,8 @@ ROOM = "room1@dav.test"
 @pytest.fixture
 def sqldir(cairnd_factory, pg):
     pg.reset_db()
-    d = cairnd_factory()
+    # gal-sync by hand below: no automatic refresh in between
+    d = cairnd_factory({"directory": {"gal_refresh_delay": "1h"}})
     setup_users(d, "ann", "bob", "carol")
     return d
 
